@@ -1,0 +1,8 @@
+//! rtmp-probe: RTMP interoperability testing and fuzzing.
+//!
+//! Everything that understands RTMP lives in [`protocol`], a sans-IO core: state machines that
+//! take bytes in and hand bytes and events out, with no sockets, clocks or async runtime. The
+//! server, the client emulators, the capture replayer and the fuzz targets are thin drivers over
+//! that one core, so a behaviour seen in one of them is the behaviour of all of them.
+
+pub mod protocol;

@@ -1,0 +1,1 @@
+//! AMF0 values.

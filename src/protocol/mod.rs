@@ -1,0 +1,11 @@
+//! The sans-IO RTMP core.
+//!
+//! Each module is one layer of the protocol. None of them performs IO or reads a clock: callers
+//! feed bytes (in any segmentation; "not enough bytes yet" is a normal state) and collect the
+//! bytes to write and the events that explain what happened.
+
+pub mod amf0;
+pub mod chunk;
+pub mod handshake;
+pub mod message;
+pub mod random;
