@@ -1,1 +1,173 @@
-fn main() {}
+//! Throughput of the sans-IO core, with rml_rtmp 0.8 measured side by side in the same run on the
+//! same bytes, so the ratio is meaningful on whatever machine runs it.
+//!
+//! Run: `cargo bench --bench protocol`. Criterion prints both sides' throughput per group.
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rml_rtmp::chunk_io::{ChunkDeserializer, ChunkSerializer};
+use rml_rtmp::handshake::{Handshake as RmlHandshake, HandshakeProcessResult, PeerType};
+use rml_rtmp::messages::MessagePayload;
+use rml_rtmp::time::RtmpTimestamp;
+use rtmp_probe::protocol::chunk::{ChunkLimits, ChunkReader, ReadEvent};
+use rtmp_probe::protocol::handshake::{
+    C1Style, C2Style, ClientConfig, DigestLayout, Handshake, ServerConfig, ServerValidation,
+};
+use rtmp_probe::protocol::random::RandomSource;
+
+const VIDEO_MESSAGE_LEN: usize = 50 * 1024;
+const MESSAGES: usize = 200;
+const SLICE: usize = 64 * 1024;
+
+/// A chunk stream as a publisher would send it: Set Chunk Size, then 200 video messages of
+/// 50 KiB, chunked by a third party's serializer (rml_rtmp) so neither reader reads its own
+/// writer's output.
+fn video_stream(chunk_size: u32) -> Vec<u8> {
+    let mut serializer = ChunkSerializer::new();
+    let mut out = Vec::new();
+    let packet = serializer
+        .set_max_chunk_size(chunk_size, RtmpTimestamp::new(0))
+        .expect("set chunk size");
+    out.extend_from_slice(&packet.bytes);
+    let payload: Vec<u8> = (0..VIDEO_MESSAGE_LEN).map(|i| (i * 7) as u8).collect();
+    let payload = Bytes::from(payload);
+    for i in 0..MESSAGES {
+        let message = MessagePayload {
+            timestamp: RtmpTimestamp::new(i as u32 * 33),
+            type_id: 9,
+            message_stream_id: 1,
+            data: payload.clone(),
+        };
+        let packet = serializer
+            .serialize(&message, false, false)
+            .expect("serialize");
+        out.extend_from_slice(&packet.bytes);
+    }
+    out
+}
+
+fn read_with_rtmp_probe(stream: &Bytes) -> usize {
+    let mut reader = ChunkReader::new(ChunkLimits::default());
+    let mut messages = 0;
+    let mut offset = 0;
+    while offset < stream.len() {
+        let end = (offset + SLICE).min(stream.len());
+        reader.feed_bytes(stream.slice(offset..end));
+        offset = end;
+        while let Some(event) = reader.poll().expect("valid stream") {
+            if let ReadEvent::Message(_) = event {
+                messages += 1;
+            }
+        }
+    }
+    messages
+}
+
+fn read_with_rml(stream: &[u8]) -> usize {
+    let mut reader = ChunkDeserializer::new();
+    let mut messages = 0;
+    for slice in stream.chunks(SLICE) {
+        let mut input = slice;
+        while let Some(message) = reader.get_next_message(input).expect("valid stream") {
+            input = &[];
+            // rml leaves applying Set Chunk Size to its caller, as a real user of it would.
+            if message.type_id == 1 {
+                let size = u32::from_be_bytes(message.data[..4].try_into().expect("4 bytes"));
+                reader
+                    .set_max_chunk_size(size as usize)
+                    .expect("chunk size");
+            }
+            messages += 1;
+        }
+    }
+    messages
+}
+
+fn chunk_reader(c: &mut Criterion) {
+    for chunk_size in [128u32, 4096] {
+        let stream = Bytes::from(video_stream(chunk_size));
+        assert_eq!(read_with_rtmp_probe(&stream), MESSAGES + 1);
+        assert_eq!(read_with_rml(&stream), MESSAGES + 1);
+        let mut group = c.benchmark_group(format!("chunk_reader/chunk_size_{chunk_size}"));
+        group.throughput(Throughput::Bytes(stream.len() as u64));
+        group.bench_with_input(BenchmarkId::new("rtmp-probe", chunk_size), &stream, |b, s| {
+            b.iter(|| read_with_rtmp_probe(s))
+        });
+        group.bench_with_input(BenchmarkId::new("rml_rtmp", chunk_size), &stream, |b, s| {
+            b.iter(|| read_with_rml(s))
+        });
+        group.finish();
+    }
+}
+
+/// One digest handshake between our client and our server: digest C1, digest S1 and signed S2,
+/// the client validating S1 and S2 as FFmpeg does when it plays, and a signed C2.
+fn digest_pair_rtmp_probe(seed: u64) -> bool {
+    let client_config = ClientConfig {
+        c1: C1Style::Digest {
+            time: 0,
+            version: [9, 0, 124, 2],
+            layout: DigestLayout::Base8,
+        },
+        c2: C2Style::Signed,
+        validation: ServerValidation::FfmpegPlay,
+        ..ClientConfig::default()
+    };
+    let mut client = Handshake::client(client_config, RandomSource::seeded(seed));
+    let mut server = Handshake::server(ServerConfig::default(), RandomSource::seeded(!seed));
+    let mut to_server = Vec::with_capacity(3073);
+    while let Some(t) = client.poll_transmit() {
+        to_server.extend_from_slice(&t.bytes);
+    }
+    server.feed(&to_server).expect("server reads C0+C1");
+    let mut to_client = Vec::with_capacity(3073);
+    while let Some(t) = server.poll_transmit() {
+        to_client.extend_from_slice(&t.bytes);
+    }
+    client.feed(&to_client).expect("client reads S0+S1+S2");
+    to_server.clear();
+    while let Some(t) = client.poll_transmit() {
+        to_server.extend_from_slice(&t.bytes);
+    }
+    server.feed(&to_server).expect("server reads C2");
+    while server.poll_event().is_some() {}
+    while client.poll_event().is_some() {}
+    client.is_complete() && server.is_complete()
+}
+
+fn digest_pair_rml() -> bool {
+    let mut client = RmlHandshake::new(PeerType::Client);
+    let mut server = RmlHandshake::new(PeerType::Server);
+    let c0c1 = client.generate_outbound_p0_and_p1().expect("c0c1");
+    let s0s1s2 = match server.process_bytes(&c0c1).expect("server") {
+        HandshakeProcessResult::InProgress { response_bytes } => response_bytes,
+        HandshakeProcessResult::Completed { .. } => return false,
+    };
+    let c2 = match client.process_bytes(&s0s1s2).expect("client") {
+        HandshakeProcessResult::Completed { response_bytes, .. } => response_bytes,
+        HandshakeProcessResult::InProgress { .. } => return false,
+    };
+    matches!(
+        server.process_bytes(&c2).expect("server c2"),
+        HandshakeProcessResult::Completed { .. }
+    )
+}
+
+fn handshake_pairs(c: &mut Criterion) {
+    assert!(digest_pair_rtmp_probe(1));
+    assert!(digest_pair_rml());
+    let mut group = c.benchmark_group("digest_handshake_pair");
+    group.throughput(Throughput::Elements(1));
+    let mut seed = 0u64;
+    group.bench_function("rtmp-probe", |b| {
+        b.iter(|| {
+            seed = seed.wrapping_add(1);
+            digest_pair_rtmp_probe(seed)
+        })
+    });
+    group.bench_function("rml_rtmp", |b| b.iter(digest_pair_rml));
+    group.finish();
+}
+
+criterion_group!(benches, chunk_reader, handshake_pairs);
+criterion_main!(benches);

@@ -1,0 +1,154 @@
+//! Helpers shared by the integration tests that talk to real RTMP peers on 127.0.0.1.
+//!
+//! A peer that is not installed skips the test with a printed reason on a developer's machine; CI
+//! sets `RTMP_PROBE_REQUIRE_PEERS=1` so that a missing peer fails instead of passing silently.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Returns true when `program` can be run; otherwise prints why the test is skipped and returns
+/// false, or panics when peers are required.
+pub fn peer_available(program: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !found {
+        skip_or_fail(&format!("real peer `{program}` is not installed"));
+    }
+    found
+}
+
+/// Prints a skip reason, or panics when `RTMP_PROBE_REQUIRE_PEERS=1` (CI).
+pub fn skip_or_fail(reason: &str) {
+    if std::env::var("RTMP_PROBE_REQUIRE_PEERS").as_deref() == Ok("1") {
+        panic!("{reason}, and RTMP_PROBE_REQUIRE_PEERS=1 requires it");
+    }
+    eprintln!("SKIPPED: {reason} (install it, see .ci/run)");
+}
+
+/// A path under `../shared/captures`, or None (with a printed reason) when the shared folder is
+/// absent; CI sets `RTMP_PROBE_REQUIRE_SHARED=1` so that its absence fails.
+pub fn shared_capture(relative: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/captures")
+        .join(relative);
+    if path.is_file() {
+        return Some(path);
+    }
+    let reason = format!("shared capture {} is absent", path.display());
+    if std::env::var("RTMP_PROBE_REQUIRE_SHARED").as_deref() == Ok("1") {
+        panic!("{reason}, and RTMP_PROBE_REQUIRE_SHARED=1 requires it");
+    }
+    eprintln!("SKIPPED: {reason}");
+    None
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding an ephemeral loopback port")
+}
+
+/// Waits (bounded) until something accepts TCP connections on `addr`.
+pub fn wait_for_listener(addr: SocketAddr, limit: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    false
+}
+
+/// A child process that is killed when the guard is dropped, so a failing assertion never leaves
+/// a peer running.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// nginx with the RTMP module, started in the foreground with its own prefix, configuration, pid
+/// file and logs under a temporary directory, listening on an ephemeral loopback port.
+pub struct Nginx {
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    _child: ChildGuard,
+}
+
+impl Nginx {
+    /// Starts nginx-rtmp with `application live { live on; }` and the given extra server lines.
+    /// Returns None (test skipped) when nginx or its RTMP module is missing.
+    pub fn start(extra_server_conf: &str) -> Option<Nginx> {
+        if !peer_available("nginx") {
+            return None;
+        }
+        let module = ["/usr/lib/nginx/modules/ngx_rtmp_module.so"]
+            .into_iter()
+            .find(|p| Path::new(p).exists());
+        let Some(module) = module else {
+            skip_or_fail("the nginx RTMP module (libnginx-mod-rtmp) is not installed");
+            return None;
+        };
+        // A port can be taken between probing and binding; try a few.
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("temp dir for nginx");
+            let port = free_port();
+            let conf = format!(
+                "load_module {module};\n\
+                 daemon off;\nmaster_process off;\nworker_processes 1;\n\
+                 pid {dir}/nginx.pid;\nerror_log {dir}/error.log info;\n\
+                 events {{ worker_connections 256; }}\n\
+                 rtmp {{ server {{ listen 127.0.0.1:{port}; {extra_server_conf}\n\
+                   application live {{ live on; record off; }} }} }}\n",
+                dir = dir.path().display()
+            );
+            let conf_path = dir.path().join("nginx.conf");
+            std::fs::write(&conf_path, conf).expect("writing nginx.conf");
+            let child = Command::new("nginx")
+                .arg("-p")
+                .arg(dir.path())
+                .arg("-e")
+                .arg(dir.path().join("error.log"))
+                .arg("-c")
+                .arg(&conf_path)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawning nginx");
+            let mut guard = ChildGuard(child);
+            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+            if wait_for_listener(addr, Duration::from_secs(5)) {
+                return Some(Nginx {
+                    addr,
+                    dir,
+                    _child: guard,
+                });
+            }
+            let exited = guard.0.try_wait().ok().flatten();
+            eprintln!(
+                "nginx did not listen on {addr} (exit {exited:?}): {}",
+                std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+            );
+        }
+        panic!("nginx-rtmp could not be started on a loopback port after 5 attempts");
+    }
+
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
+}
