@@ -6,3 +6,4 @@
 //! that one core, so a behaviour seen in one of them is the behaviour of all of them.
 
 pub mod protocol;
+pub mod transcript;
