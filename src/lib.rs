@@ -5,5 +5,10 @@
 //! server, the client emulators, the capture replayer and the fuzz targets are thin drivers over
 //! that one core, so a behaviour seen in one of them is the behaviour of all of them.
 
+pub mod media;
 pub mod protocol;
+// pub mod serve;
 pub mod transcript;
+
+#[cfg(test)]
+mod test_capture;

@@ -1,0 +1,218 @@
+//! Media statistics of one published stream: what a person checking an encoder wants to know
+//! (codecs, frame counts, keyframe interval, bitrate, timestamp behaviour, audio/video drift).
+
+use std::fmt;
+
+/// Accumulates statistics from the FLV tag bytes of audio (8) and video (9) messages.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MediaStats {
+    pub video_codec: Option<String>,
+    pub audio_codec: Option<String>,
+    pub video_frames: u64,
+    pub keyframes: u64,
+    pub audio_frames: u64,
+    pub video_sequence_headers: u64,
+    pub audio_sequence_headers: u64,
+    pub media_bytes: u64,
+    first_ts: Option<u32>,
+    last_video_ts: Option<u32>,
+    last_audio_ts: Option<u32>,
+    last_keyframe_ts: Option<u32>,
+    keyframe_intervals_ms: Vec<u32>,
+    /// Timestamps that went backwards on the same track (a decoder may drop or reorder).
+    pub backwards_timestamps: u64,
+    /// Largest forward jump between consecutive frames of one track, in ms.
+    pub largest_gap_ms: u32,
+}
+
+impl MediaStats {
+    /// Takes one audio or video message (`type_id` 8 or 9) with its absolute timestamp.
+    pub fn add(&mut self, type_id: u8, timestamp: u32, payload: &[u8]) {
+        if payload.is_empty() {
+            return;
+        }
+        self.media_bytes += payload.len() as u64;
+        self.first_ts.get_or_insert(timestamp);
+        match type_id {
+            9 => self.add_video(timestamp, payload),
+            8 => self.add_audio(timestamp, payload),
+            _ => {}
+        }
+    }
+
+    fn add_video(&mut self, timestamp: u32, p: &[u8]) {
+        let ex_header = p[0] & 0x80 != 0;
+        let frame_type = (p[0] >> 4) & 0x07;
+        let (codec, is_config) = if ex_header {
+            let fourcc = p.get(1..5).map(|f| String::from_utf8_lossy(f).into_owned());
+            (fourcc.unwrap_or_else(|| "?".into()), p[0] & 0x0f == 0)
+        } else {
+            let name = match p[0] & 0x0f {
+                2 => "h263",
+                3 => "screen",
+                4 => "vp6",
+                5 => "vp6a",
+                6 => "screen2",
+                7 => "h264",
+                12 => "hevc",
+                other => return self.note_video_codec(format!("codec-{other}"), timestamp, frame_type),
+            };
+            let config = matches!(p[0] & 0x0f, 7 | 12) && p.get(1) == Some(&0);
+            (name.to_string(), config)
+        };
+        if is_config {
+            self.video_sequence_headers += 1;
+            self.video_codec = Some(codec);
+            return;
+        }
+        self.note_video_codec(codec, timestamp, frame_type);
+    }
+
+    fn note_video_codec(&mut self, codec: String, timestamp: u32, frame_type: u8) {
+        if self.video_codec.is_none() {
+            self.video_codec = Some(codec);
+        }
+        if frame_type == 5 {
+            return; // video info / command frame, not a picture
+        }
+        self.video_frames += 1;
+        track_timing(&mut self.last_video_ts, timestamp, &mut self.backwards_timestamps, &mut self.largest_gap_ms);
+        if frame_type == 1 {
+            self.keyframes += 1;
+            if let Some(last) = self.last_keyframe_ts {
+                self.keyframe_intervals_ms.push(timestamp.wrapping_sub(last));
+            }
+            self.last_keyframe_ts = Some(timestamp);
+        }
+    }
+
+    fn add_audio(&mut self, timestamp: u32, p: &[u8]) {
+        let format = p[0] >> 4;
+        let codec = match format {
+            0 | 3 => "pcm",
+            1 => "adpcm",
+            2 | 14 => "mp3",
+            4..=6 => "nellymoser",
+            7 => "g711a",
+            8 => "g711u",
+            9 => "ex-header",
+            10 => "aac",
+            11 => "speex",
+            _ => "other",
+        };
+        self.audio_codec.get_or_insert_with(|| codec.to_string());
+        if format == 10 && p.get(1) == Some(&0) {
+            self.audio_sequence_headers += 1;
+            return;
+        }
+        self.audio_frames += 1;
+        track_timing(&mut self.last_audio_ts, timestamp, &mut self.backwards_timestamps, &mut self.largest_gap_ms);
+    }
+
+    /// Span of media timestamps seen, in ms.
+    pub fn duration_ms(&self) -> u32 {
+        let last = self.last_video_ts.max(self.last_audio_ts);
+        match (self.first_ts, last) {
+            (Some(first), Some(last)) => last.wrapping_sub(first),
+            _ => 0,
+        }
+    }
+
+    /// Mean interval between keyframes, in ms.
+    pub fn keyframe_interval_ms(&self) -> Option<u32> {
+        let n = self.keyframe_intervals_ms.len();
+        (n > 0).then(|| (self.keyframe_intervals_ms.iter().map(|&i| i as u64).sum::<u64>() / n as u64) as u32)
+    }
+
+    /// Average bitrate over the timestamp span, in kbit/s.
+    pub fn bitrate_kbps(&self) -> Option<u64> {
+        let ms = self.duration_ms() as u64;
+        (ms > 0).then(|| self.media_bytes * 8 / ms)
+    }
+
+    /// Last video timestamp minus last audio timestamp: how far the tracks have drifted apart.
+    pub fn av_drift_ms(&self) -> Option<i64> {
+        Some(self.last_video_ts? as i64 - self.last_audio_ts? as i64)
+    }
+}
+
+fn track_timing(last: &mut Option<u32>, ts: u32, backwards: &mut u64, largest_gap: &mut u32) {
+    if let Some(prev) = *last {
+        if ts < prev {
+            *backwards += 1;
+        } else {
+            *largest_gap = (*largest_gap).max(ts - prev);
+        }
+    }
+    *last = Some(ts);
+}
+
+impl fmt::Display for MediaStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "video {} {} frames ({} key",
+            self.video_codec.as_deref().unwrap_or("none"),
+            self.video_frames,
+            self.keyframes
+        )?;
+        if let Some(gop) = self.keyframe_interval_ms() {
+            write!(f, ", every {gop} ms")?;
+        }
+        write!(
+            f,
+            "), audio {} {} frames, {} ms",
+            self.audio_codec.as_deref().unwrap_or("none"),
+            self.audio_frames,
+            self.duration_ms()
+        )?;
+        if let Some(kbps) = self.bitrate_kbps() {
+            write!(f, ", {kbps} kbit/s")?;
+        }
+        if let Some(drift) = self.av_drift_ms() {
+            write!(f, ", A/V drift {drift} ms")?;
+        }
+        write!(
+            f,
+            ", {} backwards timestamps, largest gap {} ms",
+            self.backwards_timestamps, self.largest_gap_ms
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_frames_keyframes_and_headers_for_h264_and_aac() {
+        let mut s = MediaStats::default();
+        s.add(9, 0, &[0x17, 0, 0, 0, 0, 1]); // AVC sequence header
+        s.add(8, 0, &[0xaf, 0, 0x12, 0x10]); // AAC sequence header
+        for i in 0..50u32 {
+            let key = i % 25 == 0;
+            s.add(9, i * 40, &[if key { 0x17 } else { 0x27 }, 1, 0, 0, 0, 9, 9]);
+            s.add(8, i * 40 + 3, &[0xaf, 1, 7, 7]);
+        }
+        assert_eq!((s.video_frames, s.keyframes, s.audio_frames), (50, 2, 50));
+        assert_eq!((s.video_sequence_headers, s.audio_sequence_headers), (1, 1));
+        assert_eq!(s.video_codec.as_deref(), Some("h264"));
+        assert_eq!(s.audio_codec.as_deref(), Some("aac"));
+        assert_eq!(s.keyframe_interval_ms(), Some(1000));
+        assert_eq!(s.av_drift_ms(), Some(-3));
+        assert_eq!(s.backwards_timestamps, 0);
+        assert_eq!(s.largest_gap_ms, 40);
+        let text = s.to_string();
+        assert!(text.contains("h264 50 frames (2 key, every 1000 ms)"), "{text}");
+    }
+
+    #[test]
+    fn notices_backwards_timestamps_and_enhanced_rtmp_fourcc() {
+        let mut s = MediaStats::default();
+        s.add(9, 0, &[0x90, b'h', b'v', b'c', b'1', 1]); // E-RTMP SequenceStart
+        s.add(9, 100, &[0x93, b'h', b'v', b'c', b'1', 0]); // key, CodedFramesX
+        s.add(9, 50, &[0xa3, b'h', b'v', b'c', b'1', 0]); // inter, backwards
+        assert_eq!(s.video_codec.as_deref(), Some("hvc1"));
+        assert_eq!((s.video_frames, s.keyframes, s.backwards_timestamps), (2, 1, 1));
+    }
+}

@@ -1,0 +1,154 @@
+//! The chunk stream: RTMP messages cut into chunks and interleaved across chunk streams.
+//!
+//! [`ChunkReader`] reassembles messages from bytes in any segmentation, within [`ChunkLimits`];
+//! [`ChunkWriter`] cuts messages into chunks with the header compression real senders use;
+//! [`AckTracker`] counts bytes for Acknowledgement messages.
+
+mod reader;
+mod writer;
+
+pub use reader::{ChunkReader, ReadEvent};
+pub use writer::ChunkWriter;
+
+use bytes::Bytes;
+use std::fmt;
+
+/// A message as the chunk layer delivers it: the header fields it reassembled and the payload,
+/// not yet interpreted (see [`crate::protocol::message`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMessage {
+    /// The chunk stream the message arrived on (2..=65599).
+    pub csid: u32,
+    /// Absolute timestamp in milliseconds (deltas already applied), wrapping at 2^32.
+    pub timestamp: u32,
+    /// The message type id (1 = Set Chunk Size, 8 = audio, 9 = video, 20 = AMF0 command, ...).
+    pub type_id: u8,
+    /// The message stream id (little-endian on the wire).
+    pub stream_id: u32,
+    pub payload: Bytes,
+}
+
+/// The chunk size both directions start with.
+pub const DEFAULT_CHUNK_SIZE: u32 = 128;
+/// The largest chunk stream id the three-byte basic header can name.
+pub const MAX_CSID: u32 = 65599;
+
+/// Whether a peer repeats the 4-byte extended timestamp on type-3 chunks of a chunk stream whose
+/// last full header used one. The 2012 specification (and FFmpeg, FMLE) repeat it; rtmpdump and
+/// OBS before 2024 omit it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExtendedTimestampConvention {
+    Repeat,
+    Omit,
+}
+
+impl fmt::Display for ExtendedTimestampConvention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ExtendedTimestampConvention::Repeat => "repeat the extended timestamp (as the 2012 spec, FFmpeg and FMLE do)",
+            ExtendedTimestampConvention::Omit => "omit the extended timestamp (as rtmpdump and older OBS do)",
+        })
+    }
+}
+
+/// Bounds on what a peer can make the reader hold, whatever it sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkLimits {
+    /// Largest message accepted (the wire field allows 16 MiB - 1).
+    pub max_message_len: u32,
+    /// Largest Set Chunk Size accepted.
+    pub max_chunk_size: u32,
+    /// Smallest Set Chunk Size accepted (the spec allows 1).
+    pub min_chunk_size: u32,
+    /// Bytes held across all partially received messages.
+    pub max_partial_bytes: usize,
+    /// Chunk streams in use at once.
+    pub max_chunk_streams: usize,
+}
+
+impl Default for ChunkLimits {
+    fn default() -> Self {
+        Self {
+            max_message_len: 8 * 1024 * 1024,
+            max_chunk_size: 16 * 1024 * 1024,
+            min_chunk_size: 1,
+            max_partial_bytes: 32 * 1024 * 1024,
+            max_chunk_streams: 256,
+        }
+    }
+}
+
+/// One chunk's header as read, for a chunk-level view of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkHeader {
+    /// Stream offset of the chunk's first byte.
+    pub offset: u64,
+    pub fmt: u8,
+    pub csid: u32,
+    /// Basic + message header + extended timestamp bytes.
+    pub header_len: usize,
+    /// The 24-bit timestamp (or delta) field; None for type 3.
+    pub timestamp_field: Option<u32>,
+    pub extended_timestamp: Option<u32>,
+    pub payload_len: usize,
+    pub message_len: u32,
+    pub type_id: u8,
+    pub stream_id: u32,
+}
+
+/// Why the chunk stream cannot be read further. `offset` is the stream position (bytes consumed
+/// before the offending chunk).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChunkError {
+    #[error("type {fmt} chunk on chunk stream {csid} with no previous header to inherit from (offset {offset})")]
+    NoPreviousHeader { fmt: u8, csid: u32, offset: u64 },
+    #[error("message of {len} bytes on chunk stream {csid} exceeds max_message_len {limit} (offset {offset})")]
+    MessageTooLong { len: u32, csid: u32, limit: u32, offset: u64 },
+    #[error("Set Chunk Size {size} is outside the accepted range {min}..={max} (offset {offset})")]
+    ChunkSizeOutOfRange { size: u32, min: u32, max: u32, offset: u64 },
+    #[error("{in_use} chunk streams in use exceeds max_chunk_streams {limit} (chunk stream {csid}, offset {offset})")]
+    TooManyChunkStreams { csid: u32, in_use: usize, limit: usize, offset: u64 },
+    #[error("{held} bytes held in partial messages exceeds max_partial_bytes {limit} (chunk stream {csid}, offset {offset})")]
+    TooMuchBuffered { held: usize, csid: u32, limit: usize, offset: u64 },
+    #[error("the reader stopped at an earlier error: {0}")]
+    Poisoned(Box<ChunkError>),
+}
+
+/// Counts received bytes and says when an Acknowledgement is due.
+#[derive(Debug, Clone, Default)]
+pub struct AckTracker {
+    window: Option<u32>,
+    received: u64,
+    acked: u64,
+}
+
+impl AckTracker {
+    /// The window the peer announced (Window Acknowledgement Size).
+    pub fn set_window(&mut self, window: u32) {
+        self.window = (window > 0).then_some(window);
+    }
+
+    pub fn window(&self) -> Option<u32> {
+        self.window
+    }
+
+    /// Adds `n` received bytes; returns the sequence number to acknowledge when a window's worth
+    /// has arrived since the last acknowledgement (it wraps at 2^32, as peers' counters do).
+    pub fn received(&mut self, n: u64) -> Option<u32> {
+        self.received += n;
+        let window = self.window? as u64;
+        if self.received - self.acked >= window {
+            self.acked = self.received;
+            Some(self.received as u32)
+        } else {
+            None
+        }
+    }
+
+    pub fn total_received(&self) -> u64 {
+        self.received
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,469 @@
+//! Reassembling messages from chunks.
+
+use super::{
+    ChunkError, ChunkHeader, ChunkLimits, ExtendedTimestampConvention, RawMessage,
+    DEFAULT_CHUNK_SIZE,
+};
+use bytes::{Bytes, BytesMut};
+use std::collections::{HashMap, VecDeque};
+
+/// What the reader found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadEvent {
+    /// A complete message.
+    Message(RawMessage),
+    /// One chunk's header (only with [`ChunkReader::with_chunk_events`]).
+    Chunk(ChunkHeader),
+    /// The peer's Set Chunk Size took effect for the chunks that follow it.
+    ChunkSizeChanged { from: u32, to: u32 },
+    /// An Abort message discarded the partial message on `csid`.
+    Aborted { csid: u32, discarded_bytes: usize },
+    /// First seen on `csid`: how the peer treats extended timestamps on type-3 chunks.
+    ExtendedTimestampConvention {
+        csid: u32,
+        convention: ExtendedTimestampConvention,
+    },
+    /// A type 0, 1 or 2 header arrived on `csid` before its previous message was complete; the
+    /// partial message was dropped (real peers do this rarely; it is reported, not fatal).
+    PartialMessageDropped {
+        csid: u32,
+        received: usize,
+        expected: u32,
+    },
+}
+
+/// Per chunk stream: the last header (for inheritance) and the message being assembled.
+#[derive(Debug, Default)]
+struct Stream {
+    has_header: bool,
+    timestamp: u32,
+    delta: u32,
+    len: u32,
+    type_id: u8,
+    stream_id: u32,
+    /// The extended timestamp field of the last type 0/1/2 header, when it had one.
+    extended: Option<u32>,
+    convention: Option<ExtendedTimestampConvention>,
+    in_message: bool,
+    partial: BytesMut,
+}
+
+/// Chunk streams below this id live in a flat array: nearly all traffic uses ids 2..=10.
+const LOW_CSIDS: usize = 64;
+
+/// Reassembles RTMP messages from a chunk stream fed in any segmentation.
+pub struct ChunkReader {
+    limits: ChunkLimits,
+    chunk_size: u32,
+    buf: BytesMut,
+    /// Stream bytes consumed so far (for error offsets and chunk events).
+    consumed: u64,
+    low: Vec<Stream>,
+    high: HashMap<u32, Stream>,
+    in_use: usize,
+    partial_bytes: usize,
+    /// In the middle of a chunk body: its chunk stream and the bytes still to come.
+    body: Option<(u32, usize)>,
+    events: VecDeque<ReadEvent>,
+    chunk_events: bool,
+    error: Option<ChunkError>,
+}
+
+impl ChunkReader {
+    pub fn new(limits: ChunkLimits) -> Self {
+        Self {
+            limits,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            buf: BytesMut::new(),
+            consumed: 0,
+            low: (0..LOW_CSIDS).map(|_| Stream::default()).collect(),
+            high: HashMap::new(),
+            in_use: 0,
+            partial_bytes: 0,
+            body: None,
+            events: VecDeque::new(),
+            chunk_events: false,
+            error: None,
+        }
+    }
+
+    /// Also report every chunk's header as [`ReadEvent::Chunk`].
+    pub fn with_chunk_events(mut self, on: bool) -> Self {
+        self.chunk_events = on;
+        self
+    }
+
+    /// The chunk size the peer is currently using.
+    pub fn chunk_size(&self) -> u32 {
+        self.chunk_size
+    }
+
+    /// Stream bytes consumed so far.
+    pub fn position(&self) -> u64 {
+        self.consumed
+    }
+
+    /// Bytes fed but not yet consumed (at most one incomplete chunk header's worth, unless
+    /// [`Self::poll`] has not been called).
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn feed(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    pub fn feed_bytes(&mut self, data: Bytes) {
+        if self.buf.is_empty() {
+            // Take ownership without copying when nothing is pending.
+            self.buf = BytesMut::from(data);
+        } else {
+            self.buf.extend_from_slice(&data);
+        }
+    }
+
+    /// The next event, `Ok(None)` when more bytes are needed.
+    pub fn poll(&mut self) -> Result<Option<ReadEvent>, ChunkError> {
+        if let Some(error) = &self.error {
+            return Err(ChunkError::Poisoned(Box::new(error.clone())));
+        }
+        match self.poll_inner() {
+            Err(error) => {
+                self.error = Some(error.clone());
+                Err(error)
+            }
+            ok => ok,
+        }
+    }
+
+    fn stream(&mut self, csid: u32) -> &mut Stream {
+        if (csid as usize) < LOW_CSIDS {
+            &mut self.low[csid as usize]
+        } else {
+            self.high.entry(csid).or_default()
+        }
+    }
+
+    fn has_header(&self, csid: u32) -> bool {
+        if (csid as usize) < LOW_CSIDS {
+            self.low[csid as usize].has_header
+        } else {
+            self.high.get(&csid).is_some_and(|s| s.has_header)
+        }
+    }
+
+    fn poll_inner(&mut self) -> Result<Option<ReadEvent>, ChunkError> {
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Ok(Some(event));
+            }
+            if let Some((csid, remaining)) = self.body {
+                let take = remaining.min(self.buf.len());
+                if take == 0 {
+                    return Ok(None);
+                }
+                let held = self.partial_bytes + take;
+                if held > self.limits.max_partial_bytes {
+                    return Err(ChunkError::TooMuchBuffered {
+                        held,
+                        csid,
+                        limit: self.limits.max_partial_bytes,
+                        offset: self.consumed,
+                    });
+                }
+                self.partial_bytes = held;
+                let chunk = self.buf.split_to(take);
+                self.consumed += take as u64;
+                if take < remaining {
+                    self.stream(csid).partial.extend_from_slice(&chunk);
+                    self.body = Some((csid, remaining - take));
+                    return Ok(None);
+                }
+                self.body = None;
+                let stream = self.stream(csid);
+                stream.partial.extend_from_slice(&chunk);
+                if stream.partial.len() as u32 == stream.len {
+                    stream.in_message = false;
+                    let payload = stream.partial.split().freeze();
+                    let message = RawMessage {
+                        csid,
+                        timestamp: stream.timestamp,
+                        type_id: stream.type_id,
+                        stream_id: stream.stream_id,
+                        payload,
+                    };
+                    self.partial_bytes -= message.payload.len();
+                    return self.complete(message).map(Some);
+                }
+                continue;
+            }
+            if let Some(message) = self.read_header()? {
+                return self.complete(message).map(Some);
+            }
+            if self.body.is_none() && self.events.is_empty() {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Parses the next chunk header if it is all there. Returns a message when the chunk held a
+    /// whole message that could be handed out without copying.
+    fn read_header(&mut self) -> Result<Option<RawMessage>, ChunkError> {
+        let b = &self.buf[..];
+        let Some(&first) = b.first() else {
+            return Ok(None);
+        };
+        let fmt = first >> 6;
+        let (csid, basic_len) = match first & 0x3f {
+            0 if b.len() >= 2 => (64 + b[1] as u32, 2),
+            1 if b.len() >= 3 => (64 + b[1] as u32 + 256 * b[2] as u32, 3),
+            0 | 1 => return Ok(None),
+            n => (n as u32, 1),
+        };
+        let message_header_len = [11, 7, 3, 0][fmt as usize];
+        let mut header_len = basic_len + message_header_len;
+        if b.len() < header_len {
+            return Ok(None);
+        }
+        let h = &b[basic_len..header_len];
+        let offset = self.consumed;
+        if fmt != 0 && !self.has_header(csid) {
+            return Err(ChunkError::NoPreviousHeader { fmt, csid, offset });
+        }
+        if fmt == 0 && !self.has_header(csid) && self.in_use >= self.limits.max_chunk_streams {
+            return Err(ChunkError::TooManyChunkStreams {
+                csid,
+                in_use: self.in_use + 1,
+                limit: self.limits.max_chunk_streams,
+                offset,
+            });
+        }
+        let u24 = |x: &[u8]| (x[0] as u32) << 16 | (x[1] as u32) << 8 | x[2] as u32;
+        let timestamp_field = (fmt < 3).then(|| u24(&h[0..3]));
+        let (len, type_id) = if fmt < 2 {
+            (Some(u24(&h[3..6])), Some(h[6]))
+        } else {
+            (None, None)
+        };
+        let stream_id = (fmt == 0).then(|| u32::from_le_bytes([h[7], h[8], h[9], h[10]]));
+
+        // Extended timestamp: present on type 0/1/2 when the field is 0xFFFFFF; on type 3 it
+        // depends on the peer's convention, learnt from the first such chunk.
+        let mut extended = None;
+        let mut learnt = None;
+        if timestamp_field == Some(0xFF_FFFF) {
+            if b.len() < header_len + 4 {
+                return Ok(None);
+            }
+            extended = Some(u32::from_be_bytes(b[header_len..header_len + 4].try_into().expect("4")));
+            header_len += 4;
+        } else if fmt == 3 {
+            let stream = if (csid as usize) < LOW_CSIDS {
+                &self.low[csid as usize]
+            } else {
+                &self.high[&csid]
+            };
+            if let Some(stored) = stream.extended {
+                let convention = match stream.convention {
+                    Some(c) => c,
+                    None => {
+                        if b.len() < header_len + 4 {
+                            return Ok(None);
+                        }
+                        let next = u32::from_be_bytes(b[header_len..header_len + 4].try_into().expect("4"));
+                        let c = if next == stored {
+                            ExtendedTimestampConvention::Repeat
+                        } else {
+                            ExtendedTimestampConvention::Omit
+                        };
+                        learnt = Some(c);
+                        c
+                    }
+                };
+                if convention == ExtendedTimestampConvention::Repeat {
+                    if b.len() < header_len + 4 {
+                        return Ok(None);
+                    }
+                    extended = Some(stored);
+                    header_len += 4;
+                }
+            }
+        }
+
+        // The whole header is there: consume it and apply it.
+        let _ = self.buf.split_to(header_len);
+        self.consumed += header_len as u64;
+        let chunk_size = self.chunk_size as usize;
+        let max_message_len = self.limits.max_message_len;
+        let chunk_events = self.chunk_events;
+        let stream = self.stream(csid);
+        let newly_used = !stream.has_header;
+        if let Some(convention) = learnt {
+            stream.convention = Some(convention);
+            self.events
+                .push_back(ReadEvent::ExtendedTimestampConvention { csid, convention });
+        }
+        let stream = self.stream(csid);
+        let mut dropped = None;
+        if fmt != 3 && stream.in_message {
+            dropped = Some((stream.partial.len(), stream.len));
+            stream.partial.clear();
+            stream.in_message = false;
+        }
+        let value = extended.or(timestamp_field);
+        match fmt {
+            0 => {
+                let ts = value.unwrap_or(0);
+                stream.timestamp = ts;
+                // A type 3 chunk opening a message after this one reuses the type 0 timestamp
+                // as its delta (spec 5.3.1.2.4).
+                stream.delta = ts;
+            }
+            1 | 2 => {
+                let delta = value.unwrap_or(0);
+                stream.delta = delta;
+                stream.timestamp = stream.timestamp.wrapping_add(delta);
+            }
+            _ => {
+                if !stream.in_message {
+                    stream.timestamp = stream.timestamp.wrapping_add(stream.delta);
+                }
+            }
+        }
+        if fmt < 3 {
+            stream.extended = extended;
+        }
+        if let Some(len) = len {
+            stream.len = len;
+        }
+        if let Some(t) = type_id {
+            stream.type_id = t;
+        }
+        if let Some(id) = stream_id {
+            stream.stream_id = id;
+        }
+        stream.has_header = true;
+        let new_message = !stream.in_message;
+        let (msg_len, msg_type, msg_stream, msg_ts) =
+            (stream.len, stream.type_id, stream.stream_id, stream.timestamp);
+        if new_message && msg_len > max_message_len {
+            return Err(ChunkError::MessageTooLong {
+                len: msg_len,
+                csid,
+                limit: max_message_len,
+                offset,
+            });
+        }
+        let received = stream.partial.len();
+        let payload_len = (msg_len as usize - received).min(chunk_size);
+        if new_message {
+            stream.in_message = true;
+            // Reserve for what can arrive soon, never for what a length field merely claims.
+            stream.partial.reserve((msg_len as usize).min(64 * 1024));
+        }
+        if newly_used {
+            self.in_use += 1;
+        }
+        if let Some((received, expected)) = dropped {
+            self.partial_bytes -= received;
+            self.events.push_back(ReadEvent::PartialMessageDropped {
+                csid,
+                received,
+                expected,
+            });
+        }
+        if chunk_events {
+            self.events.push_back(ReadEvent::Chunk(ChunkHeader {
+                offset,
+                fmt,
+                csid,
+                header_len,
+                timestamp_field,
+                extended_timestamp: extended,
+                payload_len,
+                message_len: msg_len,
+                type_id: msg_type,
+                stream_id: msg_stream,
+            }));
+        }
+        if msg_len == 0 {
+            let stream = self.stream(csid);
+            stream.in_message = false;
+            return Ok(Some(RawMessage {
+                csid,
+                timestamp: msg_ts,
+                type_id: msg_type,
+                stream_id: msg_stream,
+                payload: Bytes::new(),
+            }));
+        }
+        // A message that fits one chunk and is all here is handed out without a copy.
+        if new_message && payload_len == msg_len as usize && self.buf.len() >= payload_len {
+            let payload = self.buf.split_to(payload_len).freeze();
+            self.consumed += payload_len as u64;
+            self.stream(csid).in_message = false;
+            return Ok(Some(RawMessage {
+                csid,
+                timestamp: msg_ts,
+                type_id: msg_type,
+                stream_id: msg_stream,
+                payload,
+            }));
+        }
+        self.body = Some((csid, payload_len));
+        Ok(None)
+    }
+
+    /// Applies what changes framing (Set Chunk Size, Abort) and returns the next event: events
+    /// from the message's last chunk header come first, then the message, then what it caused.
+    fn complete(&mut self, message: RawMessage) -> Result<ReadEvent, ChunkError> {
+        let word = (message.payload.len() >= 4)
+            .then(|| u32::from_be_bytes(message.payload[..4].try_into().expect("4 bytes")));
+        let caused = match (message.type_id, word) {
+            (1, Some(word)) => {
+                // Bit 31 must be zero; the size is the other 31 bits.
+                let size = word & 0x7FFF_FFFF;
+                if size < self.limits.min_chunk_size || size > self.limits.max_chunk_size {
+                    return Err(ChunkError::ChunkSizeOutOfRange {
+                        size,
+                        min: self.limits.min_chunk_size,
+                        max: self.limits.max_chunk_size,
+                        offset: self.consumed,
+                    });
+                }
+                let from = std::mem::replace(&mut self.chunk_size, size);
+                Some(ReadEvent::ChunkSizeChanged { from, to: size })
+            }
+            (2, Some(csid)) => {
+                // Only a chunk stream that exists can hold anything to discard; looking one up
+                // must not create it (an Abort storm would otherwise grow the map).
+                let stream = if (csid as usize) < LOW_CSIDS {
+                    self.low.get_mut(csid as usize)
+                } else {
+                    self.high.get_mut(&csid)
+                };
+                let discarded_bytes = match stream {
+                    Some(stream) if stream.in_message => {
+                        stream.in_message = false;
+                        let n = stream.partial.len();
+                        stream.partial.clear();
+                        n
+                    }
+                    _ => 0,
+                };
+                self.partial_bytes -= discarded_bytes;
+                Some(ReadEvent::Aborted {
+                    csid,
+                    discarded_bytes,
+                })
+            }
+            _ => None,
+        };
+        if self.events.is_empty() && caused.is_none() {
+            return Ok(ReadEvent::Message(message));
+        }
+        self.events.push_back(ReadEvent::Message(message));
+        self.events.extend(caused);
+        Ok(self.events.pop_front().expect("just pushed"))
+    }
+}
