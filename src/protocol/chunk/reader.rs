@@ -4,7 +4,7 @@ use super::{
     ChunkError, ChunkHeader, ChunkLimits, ExtendedTimestampConvention, RawMessage,
     DEFAULT_CHUNK_SIZE,
 };
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use std::collections::{HashMap, VecDeque};
 
 /// What the reader found.
@@ -55,7 +55,11 @@ const LOW_CSIDS: usize = 64;
 pub struct ChunkReader {
     limits: ChunkLimits,
     chunk_size: u32,
-    buf: BytesMut,
+    /// Fed bytes not yet consumed, as the caller's own buffers: body bytes are copied once,
+    /// straight into the message being assembled, and a whole single-chunk message is handed
+    /// out as a slice of the caller's buffer.
+    input: VecDeque<Bytes>,
+    input_len: usize,
     /// Stream bytes consumed so far (for error offsets and chunk events).
     consumed: u64,
     low: Vec<Stream>,
@@ -74,7 +78,8 @@ impl ChunkReader {
         Self {
             limits,
             chunk_size: DEFAULT_CHUNK_SIZE,
-            buf: BytesMut::new(),
+            input: VecDeque::new(),
+            input_len: 0,
             consumed: 0,
             low: (0..LOW_CSIDS).map(|_| Stream::default()).collect(),
             high: HashMap::new(),
@@ -106,19 +111,46 @@ impl ChunkReader {
     /// Bytes fed but not yet consumed (at most one incomplete chunk header's worth, unless
     /// [`Self::poll`] has not been called).
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.input_len
     }
 
     pub fn feed(&mut self, data: &[u8]) {
-        self.buf.extend_from_slice(data);
+        self.feed_bytes(Bytes::copy_from_slice(data));
     }
 
+    /// Feeds without copying: the reader keeps a reference to `data` until it is consumed.
     pub fn feed_bytes(&mut self, data: Bytes) {
-        if self.buf.is_empty() {
-            // Take ownership without copying when nothing is pending.
-            self.buf = BytesMut::from(data);
-        } else {
-            self.buf.extend_from_slice(&data);
+        if !data.is_empty() {
+            self.input_len += data.len();
+            self.input.push_back(data);
+        }
+    }
+
+    /// Copies up to `out.len()` unconsumed bytes into `out` without consuming them.
+    fn peek(&self, out: &mut [u8]) -> usize {
+        let mut n = 0;
+        for segment in &self.input {
+            let take = (out.len() - n).min(segment.len());
+            out[n..n + take].copy_from_slice(&segment[..take]);
+            n += take;
+            if n == out.len() {
+                break;
+            }
+        }
+        n
+    }
+
+    fn consume(&mut self, mut n: usize) {
+        self.input_len -= n;
+        self.consumed += n as u64;
+        while n > 0 {
+            let Some(front) = self.input.front_mut() else { return };
+            if front.len() > n {
+                front.advance(n);
+                return;
+            }
+            n -= front.len();
+            self.input.pop_front();
         }
     }
 
@@ -152,13 +184,35 @@ impl ChunkReader {
         }
     }
 
+    /// Moves `n` input bytes (all available) onto the end of `csid`'s partial message.
+    fn copy_body(&mut self, csid: u32, mut n: usize) {
+        self.input_len -= n;
+        self.consumed += n as u64;
+        let stream = if (csid as usize) < LOW_CSIDS {
+            &mut self.low[csid as usize]
+        } else {
+            self.high.entry(csid).or_default()
+        };
+        while n > 0 {
+            let Some(front) = self.input.front_mut() else { return };
+            let take = n.min(front.len());
+            stream.partial.extend_from_slice(&front[..take]);
+            n -= take;
+            if take == front.len() {
+                self.input.pop_front();
+            } else {
+                front.advance(take);
+            }
+        }
+    }
+
     fn poll_inner(&mut self) -> Result<Option<ReadEvent>, ChunkError> {
         loop {
             if let Some(event) = self.events.pop_front() {
                 return Ok(Some(event));
             }
             if let Some((csid, remaining)) = self.body {
-                let take = remaining.min(self.buf.len());
+                let take = remaining.min(self.input_len);
                 if take == 0 {
                     return Ok(None);
                 }
@@ -172,16 +226,13 @@ impl ChunkReader {
                     });
                 }
                 self.partial_bytes = held;
-                let chunk = self.buf.split_to(take);
-                self.consumed += take as u64;
+                self.copy_body(csid, take);
                 if take < remaining {
-                    self.stream(csid).partial.extend_from_slice(&chunk);
                     self.body = Some((csid, remaining - take));
                     return Ok(None);
                 }
                 self.body = None;
                 let stream = self.stream(csid);
-                stream.partial.extend_from_slice(&chunk);
                 if stream.partial.len() as u32 == stream.len {
                     stream.in_message = false;
                     let payload = stream.partial.split().freeze();
@@ -209,7 +260,10 @@ impl ChunkReader {
     /// Parses the next chunk header if it is all there. Returns a message when the chunk held a
     /// whole message that could be handed out without copying.
     fn read_header(&mut self) -> Result<Option<RawMessage>, ChunkError> {
-        let b = &self.buf[..];
+        // The longest header is 3 + 11 + 4 bytes; look at that much without consuming it.
+        let mut peeked = [0u8; 18];
+        let available = self.peek(&mut peeked);
+        let b = &peeked[..available];
         let Some(&first) = b.first() else {
             return Ok(None);
         };
@@ -291,8 +345,7 @@ impl ChunkReader {
         }
 
         // The whole header is there: consume it and apply it.
-        let _ = self.buf.split_to(header_len);
-        self.consumed += header_len as u64;
+        self.consume(header_len);
         let chunk_size = self.chunk_size as usize;
         let max_message_len = self.limits.max_message_len;
         let chunk_events = self.chunk_events;
@@ -398,9 +451,10 @@ impl ChunkReader {
             }));
         }
         // A message that fits one chunk and is all here is handed out without a copy.
-        if new_message && payload_len == msg_len as usize && self.buf.len() >= payload_len {
-            let payload = self.buf.split_to(payload_len).freeze();
-            self.consumed += payload_len as u64;
+        let front_len = self.input.front().map_or(0, Bytes::len);
+        if new_message && payload_len == msg_len as usize && front_len >= payload_len {
+            let payload = self.input.front().map(|f| f.slice(..payload_len)).unwrap_or_default();
+            self.consume(payload_len);
             self.stream(csid).in_message = false;
             return Ok(Some(RawMessage {
                 csid,
