@@ -7,7 +7,7 @@
 
 pub mod media;
 pub mod protocol;
-// pub mod serve;
+pub mod serve;
 pub mod transcript;
 
 #[cfg(test)]

@@ -1,21 +1,16 @@
+mod cli;
+
 use clap::Parser;
 
-fn main() -> anyhow::Result<()> {
-    let cli = rtmp_probe_cli::Cli::parse();
-    cli.run()
-}
-
-mod rtmp_probe_cli {
-    use clap::Parser;
-
-    /// RTMP interoperability testing and fuzzing.
-    #[derive(Debug, Parser)]
-    #[command(name = "rtmp-probe", version, about)]
-    pub struct Cli {}
-
-    impl Cli {
-        pub fn run(self) -> anyhow::Result<()> {
-            Ok(())
+fn main() {
+    let cli = cli::Cli::parse();
+    match cli.run() {
+        Ok(code) => std::process::exit(code),
+        Err(error) => {
+            eprintln!("rtmp-probe: {error:#}");
+            // Usage errors exit 2 like clap's own; anything that went wrong while working, 1.
+            let usage = error.downcast_ref::<cli::UsageError>().is_some();
+            std::process::exit(if usage { 2 } else { 1 });
         }
     }
 }

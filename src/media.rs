@@ -55,7 +55,9 @@ impl MediaStats {
                 6 => "screen2",
                 7 => "h264",
                 12 => "hevc",
-                other => return self.note_video_codec(format!("codec-{other}"), timestamp, frame_type),
+                other => {
+                    return self.note_video_codec(format!("codec-{other}"), timestamp, frame_type)
+                }
             };
             let config = matches!(p[0] & 0x0f, 7 | 12) && p.get(1) == Some(&0);
             (name.to_string(), config)
@@ -76,11 +78,17 @@ impl MediaStats {
             return; // video info / command frame, not a picture
         }
         self.video_frames += 1;
-        track_timing(&mut self.last_video_ts, timestamp, &mut self.backwards_timestamps, &mut self.largest_gap_ms);
+        track_timing(
+            &mut self.last_video_ts,
+            timestamp,
+            &mut self.backwards_timestamps,
+            &mut self.largest_gap_ms,
+        );
         if frame_type == 1 {
             self.keyframes += 1;
             if let Some(last) = self.last_keyframe_ts {
-                self.keyframe_intervals_ms.push(timestamp.wrapping_sub(last));
+                self.keyframe_intervals_ms
+                    .push(timestamp.wrapping_sub(last));
             }
             self.last_keyframe_ts = Some(timestamp);
         }
@@ -106,7 +114,12 @@ impl MediaStats {
             return;
         }
         self.audio_frames += 1;
-        track_timing(&mut self.last_audio_ts, timestamp, &mut self.backwards_timestamps, &mut self.largest_gap_ms);
+        track_timing(
+            &mut self.last_audio_ts,
+            timestamp,
+            &mut self.backwards_timestamps,
+            &mut self.largest_gap_ms,
+        );
     }
 
     /// Span of media timestamps seen, in ms.
@@ -121,7 +134,14 @@ impl MediaStats {
     /// Mean interval between keyframes, in ms.
     pub fn keyframe_interval_ms(&self) -> Option<u32> {
         let n = self.keyframe_intervals_ms.len();
-        (n > 0).then(|| (self.keyframe_intervals_ms.iter().map(|&i| i as u64).sum::<u64>() / n as u64) as u32)
+        (n > 0).then(|| {
+            (self
+                .keyframe_intervals_ms
+                .iter()
+                .map(|&i| i as u64)
+                .sum::<u64>()
+                / n as u64) as u32
+        })
     }
 
     /// Average bitrate over the timestamp span, in kbit/s.
@@ -191,7 +211,11 @@ mod tests {
         s.add(8, 0, &[0xaf, 0, 0x12, 0x10]); // AAC sequence header
         for i in 0..50u32 {
             let key = i % 25 == 0;
-            s.add(9, i * 40, &[if key { 0x17 } else { 0x27 }, 1, 0, 0, 0, 9, 9]);
+            s.add(
+                9,
+                i * 40,
+                &[if key { 0x17 } else { 0x27 }, 1, 0, 0, 0, 9, 9],
+            );
             s.add(8, i * 40 + 3, &[0xaf, 1, 7, 7]);
         }
         assert_eq!((s.video_frames, s.keyframes, s.audio_frames), (50, 2, 50));
@@ -203,7 +227,10 @@ mod tests {
         assert_eq!(s.backwards_timestamps, 0);
         assert_eq!(s.largest_gap_ms, 40);
         let text = s.to_string();
-        assert!(text.contains("h264 50 frames (2 key, every 1000 ms)"), "{text}");
+        assert!(
+            text.contains("h264 50 frames (2 key, every 1000 ms)"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -213,6 +240,9 @@ mod tests {
         s.add(9, 100, &[0x93, b'h', b'v', b'c', b'1', 0]); // key, CodedFramesX
         s.add(9, 50, &[0xa3, b'h', b'v', b'c', b'1', 0]); // inter, backwards
         assert_eq!(s.video_codec.as_deref(), Some("hvc1"));
-        assert_eq!((s.video_frames, s.keyframes, s.backwards_timestamps), (2, 1, 1));
+        assert_eq!(
+            (s.video_frames, s.keyframes, s.backwards_timestamps),
+            (2, 1, 1)
+        );
     }
 }

@@ -61,7 +61,9 @@ pub fn read(relative: &str) -> Option<Streams> {
         if flags & 0x02 != 0 && flags & 0x10 == 0 && conn.is_none() {
             conn = Some((sport, dport));
         }
-        let Some((cport, sport_)) = conn else { continue };
+        let Some((cport, sport_)) = conn else {
+            continue;
+        };
         let dir = if (sport, dport) == (cport, sport_) {
             0
         } else if (sport, dport) == (sport_, cport) {

@@ -107,8 +107,14 @@ pub enum Amf0Error {
     },
     #[error("invalid UTF-8 in a string at offset {offset}")]
     InvalidUtf8 { offset: usize },
-    #[error("strict array at offset {offset} declares {count} elements but only {left} bytes follow")]
-    ImpossibleCount { count: u32, offset: usize, left: usize },
+    #[error(
+        "strict array at offset {offset} declares {count} elements but only {left} bytes follow"
+    )]
+    ImpossibleCount {
+        count: u32,
+        offset: usize,
+        left: usize,
+    },
 }
 
 /// Reads AMF0 values one after another from a byte slice.
@@ -412,7 +418,9 @@ fn fmt_pairs(f: &mut fmt::Formatter<'_>, pairs: &[(String, Amf0Value)]) -> fmt::
 impl fmt::Display for Amf0Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Amf0Value::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => write!(f, "{}", *n as i64),
+            Amf0Value::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => {
+                write!(f, "{}", *n as i64)
+            }
             Amf0Value::Number(n) => write!(f, "{n}"),
             Amf0Value::Boolean(b) => write!(f, "{b}"),
             Amf0Value::String(s) | Amf0Value::LongString(s) => write!(f, "{s:?}"),
@@ -464,7 +472,10 @@ mod tests {
 
     #[test]
     fn spec_vectors() {
-        assert_eq!(enc(&Amf0Value::Number(1.0)), [0, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            enc(&Amf0Value::Number(1.0)),
+            [0, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0]
+        );
         assert_eq!(enc(&Amf0Value::Boolean(true)), [1, 1]);
         assert_eq!(enc(&Amf0Value::string("app")), [2, 0, 3, b'a', b'p', b'p']);
         assert_eq!(
@@ -518,7 +529,10 @@ mod tests {
             }
             m
         };
-        assert_eq!(markers, (0x00..=0x10).filter(|&m| m != 0x09).collect::<Vec<u8>>());
+        assert_eq!(
+            markers,
+            (0x00..=0x10).filter(|&m| m != 0x09).collect::<Vec<u8>>()
+        );
         assert_eq!(decode_all(&out).unwrap(), all);
     }
 
@@ -535,7 +549,10 @@ mod tests {
                 offset: 0
             }
         );
-        assert_eq!(decode(&[9]).unwrap_err(), Amf0Error::UnexpectedObjectEnd { offset: 0 });
+        assert_eq!(
+            decode(&[9]).unwrap_err(),
+            Amf0Error::UnexpectedObjectEnd { offset: 0 }
+        );
         assert_eq!(
             decode(&[2, 0, 2, 0xff, 0xfe]).unwrap_err(),
             Amf0Error::InvalidUtf8 { offset: 3 }
@@ -543,7 +560,10 @@ mod tests {
         // A strict array claiming four billion elements in a few bytes reserves nothing.
         assert!(matches!(
             decode(&[0x0A, 0xff, 0xff, 0xff, 0xff, 5]).unwrap_err(),
-            Amf0Error::ImpossibleCount { count: u32::MAX, .. }
+            Amf0Error::ImpossibleCount {
+                count: u32::MAX,
+                ..
+            }
         ));
     }
 
@@ -554,7 +574,10 @@ mod tests {
             deep.extend_from_slice(&[0x0A, 0, 0, 0, 1]);
         }
         deep.push(5);
-        assert!(matches!(decode(&deep).unwrap_err(), Amf0Error::TooDeep { limit: 64, .. }));
+        assert!(matches!(
+            decode(&deep).unwrap_err(),
+            Amf0Error::TooDeep { limit: 64, .. }
+        ));
         assert!(Amf0Reader::new(&deep).with_max_depth(200).read().is_ok());
     }
 
@@ -572,14 +595,19 @@ mod tests {
             ("capabilities", Amf0Value::Number(15.0)),
             ("ratio", Amf0Value::Number(0.5)),
         ]);
-        assert_eq!(v.to_string(), r#"{app: "live", capabilities: 15, ratio: 0.5}"#);
+        assert_eq!(
+            v.to_string(),
+            r#"{app: "live", capabilities: 15, ratio: 0.5}"#
+        );
         assert_eq!(v.get("app").and_then(Amf0Value::as_str), Some("live"));
         assert_eq!(v.get("nope"), None);
     }
 
     fn value_strategy() -> impl Strategy<Value = Amf0Value> {
         let leaf = prop_oneof![
-            any::<f64>().prop_filter("NaN never equals itself", |n| !n.is_nan()).prop_map(Amf0Value::Number),
+            any::<f64>()
+                .prop_filter("NaN never equals itself", |n| !n.is_nan())
+                .prop_map(Amf0Value::Number),
             any::<bool>().prop_map(Amf0Value::Boolean),
             ".{0,20}".prop_map(Amf0Value::String),
             Just(Amf0Value::Null),

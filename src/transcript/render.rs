@@ -96,7 +96,10 @@ pub fn json_line(event: &Event) -> String {
     serde_json::to_string(event).unwrap_or_else(|e| {
         // Serialising our own plain data cannot fail; if it ever does, say so in-band rather than
         // losing the event silently.
-        format!("{{\"event\":\"render_error\",\"error\":{:?}}}", e.to_string())
+        format!(
+            "{{\"event\":\"render_error\",\"error\":{:?}}}",
+            e.to_string()
+        )
     })
 }
 

@@ -45,8 +45,12 @@ pub enum ExtendedTimestampConvention {
 impl fmt::Display for ExtendedTimestampConvention {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            ExtendedTimestampConvention::Repeat => "repeat the extended timestamp (as the 2012 spec, FFmpeg and FMLE do)",
-            ExtendedTimestampConvention::Omit => "omit the extended timestamp (as rtmpdump and older OBS do)",
+            ExtendedTimestampConvention::Repeat => {
+                "repeat the extended timestamp (as the 2012 spec, FFmpeg and FMLE do)"
+            }
+            ExtendedTimestampConvention::Omit => {
+                "omit the extended timestamp (as rtmpdump and older OBS do)"
+            }
         })
     }
 }
@@ -103,13 +107,33 @@ pub enum ChunkError {
     #[error("type {fmt} chunk on chunk stream {csid} with no previous header to inherit from (offset {offset})")]
     NoPreviousHeader { fmt: u8, csid: u32, offset: u64 },
     #[error("message of {len} bytes on chunk stream {csid} exceeds max_message_len {limit} (offset {offset})")]
-    MessageTooLong { len: u32, csid: u32, limit: u32, offset: u64 },
+    MessageTooLong {
+        len: u32,
+        csid: u32,
+        limit: u32,
+        offset: u64,
+    },
     #[error("Set Chunk Size {size} is outside the accepted range {min}..={max} (offset {offset})")]
-    ChunkSizeOutOfRange { size: u32, min: u32, max: u32, offset: u64 },
+    ChunkSizeOutOfRange {
+        size: u32,
+        min: u32,
+        max: u32,
+        offset: u64,
+    },
     #[error("{in_use} chunk streams in use exceeds max_chunk_streams {limit} (chunk stream {csid}, offset {offset})")]
-    TooManyChunkStreams { csid: u32, in_use: usize, limit: usize, offset: u64 },
+    TooManyChunkStreams {
+        csid: u32,
+        in_use: usize,
+        limit: usize,
+        offset: u64,
+    },
     #[error("{held} bytes held in partial messages exceeds max_partial_bytes {limit} (chunk stream {csid}, offset {offset})")]
-    TooMuchBuffered { held: usize, csid: u32, limit: usize, offset: u64 },
+    TooMuchBuffered {
+        held: usize,
+        csid: u32,
+        limit: usize,
+        offset: u64,
+    },
     #[error("the reader stopped at an earlier error: {0}")]
     Poisoned(Box<ChunkError>),
 }

@@ -144,7 +144,9 @@ impl ChunkReader {
         self.input_len -= n;
         self.consumed += n as u64;
         while n > 0 {
-            let Some(front) = self.input.front_mut() else { return };
+            let Some(front) = self.input.front_mut() else {
+                return;
+            };
             if front.len() > n {
                 front.advance(n);
                 return;
@@ -194,7 +196,9 @@ impl ChunkReader {
             self.high.entry(csid).or_default()
         };
         while n > 0 {
-            let Some(front) = self.input.front_mut() else { return };
+            let Some(front) = self.input.front_mut() else {
+                return;
+            };
             let take = n.min(front.len());
             stream.partial.extend_from_slice(&front[..take]);
             n -= take;
@@ -309,7 +313,9 @@ impl ChunkReader {
             if b.len() < header_len + 4 {
                 return Ok(None);
             }
-            extended = Some(u32::from_be_bytes(b[header_len..header_len + 4].try_into().expect("4")));
+            extended = Some(u32::from_be_bytes(
+                b[header_len..header_len + 4].try_into().expect("4"),
+            ));
             header_len += 4;
         } else if fmt == 3 {
             let stream = if (csid as usize) < LOW_CSIDS {
@@ -324,7 +330,9 @@ impl ChunkReader {
                         if b.len() < header_len + 4 {
                             return Ok(None);
                         }
-                        let next = u32::from_be_bytes(b[header_len..header_len + 4].try_into().expect("4"));
+                        let next = u32::from_be_bytes(
+                            b[header_len..header_len + 4].try_into().expect("4"),
+                        );
                         let c = if next == stored {
                             ExtendedTimestampConvention::Repeat
                         } else {
@@ -397,8 +405,12 @@ impl ChunkReader {
         }
         stream.has_header = true;
         let new_message = !stream.in_message;
-        let (msg_len, msg_type, msg_stream, msg_ts) =
-            (stream.len, stream.type_id, stream.stream_id, stream.timestamp);
+        let (msg_len, msg_type, msg_stream, msg_ts) = (
+            stream.len,
+            stream.type_id,
+            stream.stream_id,
+            stream.timestamp,
+        );
         if new_message && msg_len > max_message_len {
             return Err(ChunkError::MessageTooLong {
                 len: msg_len,
@@ -453,7 +465,11 @@ impl ChunkReader {
         // A message that fits one chunk and is all here is handed out without a copy.
         let front_len = self.input.front().map_or(0, Bytes::len);
         if new_message && payload_len == msg_len as usize && front_len >= payload_len {
-            let payload = self.input.front().map(|f| f.slice(..payload_len)).unwrap_or_default();
+            let payload = self
+                .input
+                .front()
+                .map(|f| f.slice(..payload_len))
+                .unwrap_or_default();
             self.consume(payload_len);
             self.stream(csid).in_message = false;
             return Ok(Some(RawMessage {

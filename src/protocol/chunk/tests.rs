@@ -53,7 +53,11 @@ fn basic(fmt: u8, csid: u32) -> Vec<u8> {
     match csid {
         2..=63 => vec![fmt << 6 | csid as u8],
         64..=319 => vec![fmt << 6, (csid - 64) as u8],
-        _ => vec![fmt << 6 | 1, ((csid - 64) & 0xff) as u8, ((csid - 64) >> 8) as u8],
+        _ => vec![
+            fmt << 6 | 1,
+            ((csid - 64) & 0xff) as u8,
+            ((csid - 64) >> 8) as u8,
+        ],
     }
 }
 
@@ -107,7 +111,10 @@ fn type3_opening_a_message_after_type0_reuses_its_timestamp_as_delta() {
     b.push(b'x');
     b.extend(basic(3, 5));
     b.push(b'y');
-    assert_eq!(decode(&b), vec![msg(5, 40, 9, 1, b"x"), msg(5, 80, 9, 1, b"y")]);
+    assert_eq!(
+        decode(&b),
+        vec![msg(5, 40, 9, 1, b"x"), msg(5, 80, 9, 1, b"y")]
+    );
 }
 
 #[test]
@@ -120,7 +127,10 @@ fn extended_timestamps_on_type0_and_as_deltas_on_type1_and_2() {
     b.push(2);
     let m = decode(&b);
     assert_eq!(m[0].timestamp, 0x0100_0000);
-    assert_eq!(m[1].timestamp, 0x0200_0000, "type 2 extended value is a delta");
+    assert_eq!(
+        m[1].timestamp, 0x0200_0000,
+        "type 2 extended value is a delta"
+    );
 }
 
 /// A 200-byte message at chunk size 128 with an extended timestamp, its continuation chunk
@@ -147,7 +157,10 @@ fn extended_timestamp_on_continuation_chunks_is_detected_both_ways() {
         let mut r = ChunkReader::new(ChunkLimits::default());
         r.feed(&extended_continuation(repeat));
         let events = read_all(&mut r).unwrap();
-        assert!(events.contains(&ReadEvent::ExtendedTimestampConvention { csid: 6, convention }));
+        assert!(events.contains(&ReadEvent::ExtendedTimestampConvention {
+            csid: 6,
+            convention
+        }));
         let m = messages(&events);
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].payload.len(), 200);
@@ -155,12 +168,18 @@ fn extended_timestamp_on_continuation_chunks_is_detected_both_ways() {
         assert_eq!(m[0].timestamp, 0x0123_4567);
     }
     // The writer produces both conventions, and they read back.
-    for convention in [ExtendedTimestampConvention::Repeat, ExtendedTimestampConvention::Omit] {
+    for convention in [
+        ExtendedTimestampConvention::Repeat,
+        ExtendedTimestampConvention::Omit,
+    ] {
         let mut w = ChunkWriter::new().with_convention(convention);
         let m = msg(6, 0x0123_4567, 9, 1, &(0..200u8).collect::<Vec<_>>());
         let mut out = BytesMut::new();
         w.write(&m, &mut out);
-        assert_eq!(out.len(), extended_continuation(convention == ExtendedTimestampConvention::Repeat).len());
+        assert_eq!(
+            out.len(),
+            extended_continuation(convention == ExtendedTimestampConvention::Repeat).len()
+        );
         assert_eq!(decode(&out), vec![m]);
     }
 }
@@ -190,7 +209,10 @@ fn set_chunk_size_applies_to_the_next_chunk() {
     let mut r = ChunkReader::new(ChunkLimits::default());
     r.feed(&b);
     let events = read_all(&mut r).unwrap();
-    assert_eq!(events[1], ReadEvent::ChunkSizeChanged { from: 128, to: 300 });
+    assert_eq!(
+        events[1],
+        ReadEvent::ChunkSizeChanged { from: 128, to: 300 }
+    );
     assert_eq!(messages(&events)[1].payload.len(), 300);
     assert_eq!(r.chunk_size(), 300);
 }
@@ -235,8 +257,17 @@ fn errors_name_the_problem() {
     let mut r = ChunkReader::new(ChunkLimits::default());
     r.feed(&[0x80 | 33, 0, 0, 1]); // type 2 on a fresh chunk stream (DJI cameras do this)
     let e = r.poll().unwrap_err();
-    assert_eq!(e, ChunkError::NoPreviousHeader { fmt: 2, csid: 33, offset: 0 });
-    assert!(e.to_string().contains("chunk stream 33 with no previous header"));
+    assert_eq!(
+        e,
+        ChunkError::NoPreviousHeader {
+            fmt: 2,
+            csid: 33,
+            offset: 0
+        }
+    );
+    assert!(e
+        .to_string()
+        .contains("chunk stream 33 with no previous header"));
     assert!(matches!(r.poll(), Err(ChunkError::Poisoned(_))));
 
     let mut r = ChunkReader::new(ChunkLimits::default());
@@ -251,7 +282,10 @@ fn errors_name_the_problem() {
         let mut b = fmt0(2, 0, 4, 1, 0);
         b.extend_from_slice(&size.to_be_bytes());
         r.feed(&b);
-        assert!(matches!(r.poll(), Err(ChunkError::ChunkSizeOutOfRange { .. })), "{size}");
+        assert!(
+            matches!(r.poll(), Err(ChunkError::ChunkSizeOutOfRange { .. })),
+            "{size}"
+        );
     }
 }
 
@@ -273,7 +307,13 @@ fn memory_stays_bounded_under_many_partial_messages() {
             break;
         }
     }
-    assert!(matches!(error, Some(ChunkError::TooManyChunkStreams { limit: 256, .. })), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            Some(ChunkError::TooManyChunkStreams { limit: 256, .. })
+        ),
+        "{error:?}"
+    );
     // With a high stream limit, the byte limit stops it instead.
     let mut r = ChunkReader::new(ChunkLimits {
         max_chunk_streams: 100_000,
@@ -289,8 +329,20 @@ fn memory_stays_bounded_under_many_partial_messages() {
             break;
         }
     }
-    assert!(matches!(error, Some(ChunkError::TooMuchBuffered { limit: 1_048_576, .. })), "{error:?}");
-    assert!(r.buffered() < 300, "the input buffer holds no more than a chunk's worth");
+    assert!(
+        matches!(
+            error,
+            Some(ChunkError::TooMuchBuffered {
+                limit: 1_048_576,
+                ..
+            })
+        ),
+        "{error:?}"
+    );
+    assert!(
+        r.buffered() < 300,
+        "the input buffer holds no more than a chunk's worth"
+    );
 }
 
 #[test]
@@ -307,7 +359,10 @@ fn large_chunk_sizes_stream_into_the_message_instead_of_the_input_buffer() {
         assert_eq!(r.buffered(), 0);
     }
     r.feed(&[9; 10_000]);
-    assert_eq!(messages(&read_all(&mut r).unwrap())[0].payload.len(), 500_000);
+    assert_eq!(
+        messages(&read_all(&mut r).unwrap())[0].payload.len(),
+        500_000
+    );
 }
 
 #[test]
@@ -346,7 +401,9 @@ fn capture_messages(file: &str) -> Option<Vec<RawMessage>> {
     let streams = crate::test_capture::read(file)?;
     let mut r = ChunkReader::new(ChunkLimits::default());
     r.feed(&streams.client[3073..]);
-    Some(messages(&read_all(&mut r).expect("the whole real stream decodes")))
+    Some(messages(
+        &read_all(&mut r).expect("the whole real stream decodes"),
+    ))
 }
 
 #[test]
@@ -354,16 +411,28 @@ fn obs_publish_to_nginx_decodes_to_the_end() {
     let Some(m) = capture_messages("public/obs27-publish-to-nginx-rtmp.pcap") else {
         return;
     };
-    assert_eq!((m[0].type_id, m[0].csid, m[0].stream_id), (1, 2, 0), "OBS first sets its chunk size");
+    assert_eq!(
+        (m[0].type_id, m[0].csid, m[0].stream_id),
+        (1, 2, 0),
+        "OBS first sets its chunk size"
+    );
     assert_eq!(&m[0].payload[..], &4096u32.to_be_bytes());
-    assert_eq!((m[1].type_id, m[1].csid), (20, 3), "then connect on chunk stream 3");
+    assert_eq!(
+        (m[1].type_id, m[1].csid),
+        (20, 3),
+        "then connect on chunk stream 3"
+    );
     assert!(m[1].payload.windows(7).any(|w| w == b"connect"));
     let video = m.iter().filter(|m| m.type_id == 9).count();
     let audio = m.iter().filter(|m| m.type_id == 8).count();
     assert!(video > 100 && audio > 100, "video {video}, audio {audio}");
     // Timestamps of each track never go backwards in this clean session.
     for t in [8u8, 9] {
-        let ts: Vec<u32> = m.iter().filter(|m| m.type_id == t).map(|m| m.timestamp).collect();
+        let ts: Vec<u32> = m
+            .iter()
+            .filter(|m| m.type_id == t)
+            .map(|m| m.timestamp)
+            .collect();
         assert!(ts.windows(2).all(|w| w[0] <= w[1]), "type {t}");
     }
 }
@@ -388,13 +457,15 @@ fn message_strategy() -> impl Strategy<Value = RawMessage> {
         0u32..4,
         proptest::collection::vec(any::<u8>(), 0..2000),
     )
-        .prop_map(|(csid, timestamp, type_id, stream_id, payload)| RawMessage {
-            csid,
-            timestamp,
-            type_id,
-            stream_id,
-            payload: payload.into(),
-        })
+        .prop_map(
+            |(csid, timestamp, type_id, stream_id, payload)| RawMessage {
+                csid,
+                timestamp,
+                type_id,
+                stream_id,
+                payload: payload.into(),
+            },
+        )
 }
 
 /// Writes the messages with a Set Chunk Size (to `size`) in the middle.
@@ -408,13 +479,16 @@ fn write_stream(
     let half = messages.len() / 2;
     for (i, m) in messages.iter().enumerate() {
         if i == half {
-            w.write(&RawMessage {
-                csid: 2,
-                timestamp: 0,
-                type_id: 1,
-                stream_id: 0,
-                payload: Bytes::copy_from_slice(&size.to_be_bytes()),
-            }, &mut out);
+            w.write(
+                &RawMessage {
+                    csid: 2,
+                    timestamp: 0,
+                    type_id: 1,
+                    stream_id: 0,
+                    payload: Bytes::copy_from_slice(&size.to_be_bytes()),
+                },
+                &mut out,
+            );
             w.set_chunk_size(size);
         }
         w.write(m, &mut out);

@@ -59,9 +59,7 @@ impl ChunkWriter {
         let len = message.payload.len() as u32;
         let prev = self.last.get(&message.csid).copied();
         let (fmt, field) = match prev {
-            Some(p)
-                if p.stream_id == message.stream_id && message.timestamp >= p.timestamp =>
-            {
+            Some(p) if p.stream_id == message.stream_id && message.timestamp >= p.timestamp => {
                 let delta = message.timestamp - p.timestamp;
                 if p.len != len || p.type_id != message.type_id {
                     (1, delta)

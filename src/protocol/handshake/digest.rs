@@ -131,7 +131,11 @@ pub fn find(
 
 /// The signature a C2/S2 carries in its last 32 bytes: HMAC over its first 1504 bytes, keyed by
 /// HMAC(full key of `signer`, the peer's C1/S1 digest).
-fn signature(packet: &[u8; PACKET_LEN], peer_digest: &[u8; DIGEST_LEN], signer: KeyOwner) -> [u8; DIGEST_LEN] {
+fn signature(
+    packet: &[u8; PACKET_LEN],
+    peer_digest: &[u8; DIGEST_LEN],
+    signer: KeyOwner,
+) -> [u8; DIGEST_LEN] {
     let mut key_mac = match signer {
         KeyOwner::Client => keys().fp_full.clone(),
         KeyOwner::Server => keys().fms_full.clone(),
@@ -150,7 +154,11 @@ pub fn sign(packet: &mut [u8; PACKET_LEN], peer_digest: &[u8; DIGEST_LEN], signe
 }
 
 /// Whether `packet` is signed by `signer` for the peer digest `peer_digest`.
-pub fn is_signed(packet: &[u8; PACKET_LEN], peer_digest: &[u8; DIGEST_LEN], signer: KeyOwner) -> bool {
+pub fn is_signed(
+    packet: &[u8; PACKET_LEN],
+    peer_digest: &[u8; DIGEST_LEN],
+    signer: KeyOwner,
+) -> bool {
     packet[SIGNED_LEN..] == signature(packet, peer_digest, signer)
 }
 
@@ -187,7 +195,10 @@ mod tests {
             imprint(&mut p, layout, KeyOwner::Client);
             assert!(validate(&p, layout, KeyOwner::Client).is_some());
             assert!(validate(&p, layout, KeyOwner::Server).is_none());
-            assert_eq!(find(&p, KeyOwner::Client, DigestLayout::BOTH).map(|f| f.0), Some(layout));
+            assert_eq!(
+                find(&p, KeyOwner::Client, DigestLayout::BOTH).map(|f| f.0),
+                Some(layout)
+            );
             p[100] ^= 1;
             p[1000] ^= 1;
             assert!(find(&p, KeyOwner::Client, DigestLayout::BOTH).is_none());

@@ -215,7 +215,10 @@ pub enum HandshakeEvent {
         version: [u8; 4],
     },
     /// C1 or S1 carries a valid digest in this layout.
-    DigestValid { packet: Packet, layout: DigestLayout },
+    DigestValid {
+        packet: Packet,
+        layout: DigestLayout,
+    },
     /// C1 or S1 carries no valid digest; `version_set` tells whether its version bytes claimed
     /// one (then the peers fall back to the simple handshake).
     NoDigest { packet: Packet, version_set: bool },
@@ -233,7 +236,10 @@ impl HandshakeEvent {
         use HandshakeEvent::*;
         use Packet::*;
         match self {
-            Version { packet: C0, version: 3 } => "hs.c0-version",
+            Version {
+                packet: C0,
+                version: 3,
+            } => "hs.c0-version",
             Version { packet: C0, .. } => "hs.c0-version-unusual",
             Version { version: 3, .. } => "hs.s0-version",
             Version { .. } => "hs.s0-version-unusual",
@@ -261,11 +267,41 @@ impl HandshakeEvent {
 fn answer_id(packet: Packet, echo: &Echo) -> &'static str {
     let c2 = packet == Packet::C2;
     match (echo.signed, echo.exact, echo.random_matches, echo.all_zero) {
-        (Some(true), ..) => if c2 { "hs.c2-signed" } else { "hs.s2-signed" },
-        (_, true, ..) => if c2 { "hs.c2-echo" } else { "hs.s2-echo" },
-        (_, _, true, _) => if c2 { "hs.c2-echo-from-8" } else { "hs.s2-echo-from-8" },
-        (_, _, _, true) => if c2 { "hs.c2-zero" } else { "hs.s2-zero" },
-        _ => if c2 { "hs.c2-not-echo" } else { "hs.s2-not-echo" },
+        (Some(true), ..) => {
+            if c2 {
+                "hs.c2-signed"
+            } else {
+                "hs.s2-signed"
+            }
+        }
+        (_, true, ..) => {
+            if c2 {
+                "hs.c2-echo"
+            } else {
+                "hs.s2-echo"
+            }
+        }
+        (_, _, true, _) => {
+            if c2 {
+                "hs.c2-echo-from-8"
+            } else {
+                "hs.s2-echo-from-8"
+            }
+        }
+        (_, _, _, true) => {
+            if c2 {
+                "hs.c2-zero"
+            } else {
+                "hs.s2-zero"
+            }
+        }
+        _ => {
+            if c2 {
+                "hs.c2-not-echo"
+            } else {
+                "hs.s2-not-echo"
+            }
+        }
     }
 }
 
@@ -370,7 +406,10 @@ fn foreign_protocol(byte: u8) -> Option<ForeignProtocol> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandshakeError {
     #[error("first byte 0x{byte:02x} is not an RTMP version: it looks like {looks_like}")]
-    NotRtmp { byte: u8, looks_like: ForeignProtocol },
+    NotRtmp {
+        byte: u8,
+        looks_like: ForeignProtocol,
+    },
     #[error("S0 is {byte}, not 3, and this client gives up on any other version")]
     UnexpectedS0 { byte: u8 },
     #[error("S1 claims a digest (version byte 4 is {version}) but none validates with the server key in either layout")]
@@ -620,7 +659,11 @@ impl Handshake {
 
     fn hello(&mut self) -> Result<(), HandshakeError> {
         let peer = *self.incoming.bytes;
-        let packet = if self.role == Role::Server { Packet::C1 } else { Packet::S1 };
+        let packet = if self.role == Role::Server {
+            Packet::C1
+        } else {
+            Packet::S1
+        };
         let time = u32::from_be_bytes([peer[0], peer[1], peer[2], peer[3]]);
         let version = [peer[4], peer[5], peer[6], peer[7]];
         self.events.push_back(HandshakeEvent::Hello {
@@ -630,8 +673,14 @@ impl Handshake {
         });
         // FFmpeg tries 772 first for S1; the order only matters for speed, never for validity.
         let (owner, order) = match self.role {
-            Role::Server => (KeyOwner::Client, [DigestLayout::Base8, DigestLayout::Base772]),
-            Role::Client => (KeyOwner::Server, [DigestLayout::Base772, DigestLayout::Base8]),
+            Role::Server => (
+                KeyOwner::Client,
+                [DigestLayout::Base8, DigestLayout::Base772],
+            ),
+            Role::Client => (
+                KeyOwner::Server,
+                [DigestLayout::Base772, DigestLayout::Base8],
+            ),
         };
         // A digest is only looked for when the version field says there may be one: peers
         // with a zero version field never carry one, and this spares two HMACs.
@@ -667,7 +716,11 @@ impl Handshake {
         let mode = layout.map_or(Mode::Simple, Mode::Digest);
         self.mode = Some(mode);
         self.events.push_back(HandshakeEvent::ModeChosen(mode));
-        let s1_time = if self.server.s1_echo_c1_time { c1_time } else { self.server.time };
+        let s1_time = if self.server.s1_echo_c1_time {
+            c1_time
+        } else {
+            self.server.time
+        };
         let mut s1 = [0u8; LEN];
         let mut s2 = [0u8; LEN];
         match (layout, self.peer_digest) {
@@ -732,13 +785,15 @@ impl Handshake {
         if self.client.c2 == C2Style::EchoS1ZeroTime2 {
             c2[4..8].fill(0);
         }
-        self.mode = Some(match (self.our_digest.is_some(), self.peer_digest.is_some()) {
-            (true, true) => match self.client.c1 {
-                C1Style::Digest { layout, .. } => Mode::Digest(layout),
-                C1Style::Simple { .. } => Mode::Simple,
+        self.mode = Some(
+            match (self.our_digest.is_some(), self.peer_digest.is_some()) {
+                (true, true) => match self.client.c1 {
+                    C1Style::Digest { layout, .. } => Mode::Digest(layout),
+                    C1Style::Simple { .. } => Mode::Simple,
+                },
+                _ => Mode::Simple,
             },
-            _ => Mode::Simple,
-        });
+        );
         self.push(Packet::C2, &c2);
         Ok(())
     }
@@ -751,9 +806,7 @@ impl Handshake {
             Role::Server => (Packet::C2, KeyOwner::Client),
             Role::Client => (Packet::S2, KeyOwner::Server),
         };
-        let signed = self
-            .our_digest
-            .map(|d| digest::is_signed(got, &d, signer));
+        let signed = self.our_digest.map(|d| digest::is_signed(got, &d, signer));
         let echo = Echo {
             exact: got[..] == ours[..],
             time_matches: got[..4] == ours[..4],
@@ -761,7 +814,8 @@ impl Handshake {
             all_zero: got.iter().all(|&b| b == 0),
             signed,
         };
-        self.events.push_back(HandshakeEvent::Answer { packet, echo });
+        self.events
+            .push_back(HandshakeEvent::Answer { packet, echo });
         if self.role == Role::Client
             && self.client.validation == ServerValidation::FfmpegPlay
             && self.s1_version_major >= 3

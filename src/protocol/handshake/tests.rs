@@ -12,7 +12,10 @@ fn drain_events(hs: &mut Handshake) -> Vec<HandshakeEvent> {
 }
 
 fn concat(transmits: &[Transmit]) -> Vec<u8> {
-    transmits.iter().flat_map(|t| t.bytes.iter().copied()).collect()
+    transmits
+        .iter()
+        .flat_map(|t| t.bytes.iter().copied())
+        .collect()
 }
 
 fn ids(events: &[HandshakeEvent]) -> Vec<&'static str> {
@@ -36,9 +39,12 @@ fn ffmpeg_client() -> ClientConfig {
 fn pair(client: ClientConfig, server: ServerConfig) -> (Handshake, Handshake) {
     let mut c = Handshake::client(client, RandomSource::seeded(1));
     let mut s = Handshake::server(server, RandomSource::seeded(2));
-    s.feed(&concat(&drain_transmits(&mut c))).expect("server reads C0+C1");
-    c.feed(&concat(&drain_transmits(&mut s))).expect("client reads S0+S1+S2");
-    s.feed(&concat(&drain_transmits(&mut c))).expect("server reads C2");
+    s.feed(&concat(&drain_transmits(&mut c)))
+        .expect("server reads C0+C1");
+    c.feed(&concat(&drain_transmits(&mut s)))
+        .expect("client reads S0+S1+S2");
+    s.feed(&concat(&drain_transmits(&mut c)))
+        .expect("server reads C2");
     assert!(c.is_complete() && s.is_complete());
     (c, s)
 }
@@ -81,17 +87,25 @@ fn server_accepts_every_segmentation_and_keeps_the_first_chunk() {
     let (stream, _) = client_stream(5);
     let whole = run_server(&stream, &[]);
     assert!(whole.3);
-    assert_eq!(whole.2, FIRST_CHUNK, "the bytes after C2 are handed back untouched");
+    assert_eq!(
+        whole.2, FIRST_CHUNK,
+        "the bytes after C2 are handed back untouched"
+    );
     assert_eq!(whole.0.len(), 1 + 2 * PACKET_LEN);
     let bytewise: Vec<usize> = (1..stream.len()).collect();
     for cuts in [
-        vec![1],              // C0 apart from C1
-        vec![1537],           // C0+C1, then C2 + chunk
-        vec![1, 1537, 3073],  // each packet alone, then the chunk
-        vec![1536, 1537],     // C1's last byte alone
-        bytewise,             // one byte at a time
+        vec![1],             // C0 apart from C1
+        vec![1537],          // C0+C1, then C2 + chunk
+        vec![1, 1537, 3073], // each packet alone, then the chunk
+        vec![1536, 1537],    // C1's last byte alone
+        bytewise,            // one byte at a time
     ] {
-        assert_eq!(run_server(&stream, &cuts), whole, "cuts {:?}", &cuts[..cuts.len().min(4)]);
+        assert_eq!(
+            run_server(&stream, &cuts),
+            whole,
+            "cuts {:?}",
+            &cuts[..cuts.len().min(4)]
+        );
     }
 }
 
@@ -104,10 +118,16 @@ fn server_emits_s0_on_c0_and_s1_s2_on_c1() {
     assert_eq!(t.iter().map(|t| t.packet).collect::<Vec<_>>(), [Packet::S0]);
     assert_eq!(&t[0].bytes[..], &[3]);
     s.feed(&stream[1..1000]).unwrap();
-    assert!(s.poll_transmit().is_none(), "nothing more before C1 is complete");
+    assert!(
+        s.poll_transmit().is_none(),
+        "nothing more before C1 is complete"
+    );
     s.feed(&stream[1000..1537]).unwrap();
     let t = drain_transmits(&mut s);
-    assert_eq!(t.iter().map(|t| t.packet).collect::<Vec<_>>(), [Packet::S1, Packet::S2]);
+    assert_eq!(
+        t.iter().map(|t| t.packet).collect::<Vec<_>>(),
+        [Packet::S1, Packet::S2]
+    );
     assert!(!s.is_complete());
     s.feed(&stream[1537..3073]).unwrap();
     assert!(s.is_complete());
@@ -122,12 +142,23 @@ fn simple_pair_echoes_both_ways() {
     let server_ids = ids(&drain_events(&mut s));
     assert_eq!(
         server_ids,
-        ["hs.c0-version", "hs.c1-fields", "hs.c1-no-digest", "hs.mode-simple", "hs.c2-echo"]
+        [
+            "hs.c0-version",
+            "hs.c1-fields",
+            "hs.c1-no-digest",
+            "hs.mode-simple",
+            "hs.c2-echo"
+        ]
     );
     let client_ids = ids(&drain_events(&mut c));
     assert_eq!(
         client_ids,
-        ["hs.s0-version", "hs.s1-fields", "hs.s1-no-digest", "hs.s2-echo"]
+        [
+            "hs.s0-version",
+            "hs.s1-fields",
+            "hs.s1-no-digest",
+            "hs.s2-echo"
+        ]
     );
 }
 
@@ -166,9 +197,16 @@ fn c2_styles_answer_s1_as_configured() {
         (C2Style::Auto, "hs.c2-signed"),
     ];
     for (c2, expected) in cases {
-        let client = ClientConfig { c2, ..ffmpeg_client() };
+        let client = ClientConfig {
+            c2,
+            ..ffmpeg_client()
+        };
         let (_, mut s) = pair(client, ServerConfig::default());
-        assert_eq!(drain_events(&mut s).last().map(|e| e.id()), Some(expected), "{c2:?}");
+        assert_eq!(
+            drain_events(&mut s).last().map(|e| e.id()),
+            Some(expected),
+            "{c2:?}"
+        );
     }
     // Against a simple server a signing client has nothing to sign with.
     let client = ClientConfig {
@@ -181,7 +219,10 @@ fn c2_styles_answer_s1_as_configured() {
     };
     let (mut c, mut s) = pair(client, simple);
     assert!(ids(&drain_events(&mut c)).contains(&"hs.c2-echo-fallback"));
-    assert_eq!(drain_events(&mut s).last().map(|e| e.id()), Some("hs.c2-echo"));
+    assert_eq!(
+        drain_events(&mut s).last().map(|e| e.id()),
+        Some("hs.c2-echo")
+    );
 }
 
 #[test]
@@ -307,7 +348,10 @@ fn strict_s0_client_stops_on_another_version() {
     assert_eq!(c.feed(&[6]), Err(HandshakeError::UnexpectedS0 { byte: 6 }));
     let mut lenient = Handshake::client(ClientConfig::default(), RandomSource::seeded(1));
     lenient.feed(&[6]).expect("observed only");
-    assert_eq!(lenient.poll_event().map(|e| e.id()), Some("hs.s0-version-unusual"));
+    assert_eq!(
+        lenient.poll_event().map(|e| e.id()),
+        Some("hs.s0-version-unusual")
+    );
 }
 
 #[test]
@@ -328,7 +372,10 @@ fn foreign_first_bytes_are_named() {
         let mut s = Handshake::server(ServerConfig::default(), RandomSource::seeded(1));
         let error = s.feed(&[byte, 1, 2]).unwrap_err();
         assert_eq!(error, HandshakeError::NotRtmp { byte, looks_like });
-        assert!(s.poll_transmit().is_none(), "nothing is written to a foreign peer");
+        assert!(
+            s.poll_transmit().is_none(),
+            "nothing is written to a foreign peer"
+        );
     }
     let message = HandshakeError::NotRtmp {
         byte: b'G',
@@ -341,17 +388,30 @@ fn foreign_first_bytes_are_named() {
     );
     for byte in [0u8, 2, 4, 31] {
         let mut s = Handshake::server(ServerConfig::default(), RandomSource::seeded(1));
-        s.feed(&[byte]).expect("deprecated and reserved versions go on");
-        assert_eq!(s.poll_event().map(|e| e.id()), Some("hs.c0-version-unusual"));
+        s.feed(&[byte])
+            .expect("deprecated and reserved versions go on");
+        assert_eq!(
+            s.poll_event().map(|e| e.id()),
+            Some("hs.c0-version-unusual")
+        );
         assert_eq!(&s.poll_transmit().unwrap().bytes[..], &[3]);
     }
 }
 
 #[test]
 fn same_seed_same_bytes() {
-    let a = concat(&drain_transmits(&mut Handshake::client(ffmpeg_client(), RandomSource::seeded(7))));
-    let b = concat(&drain_transmits(&mut Handshake::client(ffmpeg_client(), RandomSource::seeded(7))));
-    let c = concat(&drain_transmits(&mut Handshake::client(ffmpeg_client(), RandomSource::seeded(8))));
+    let a = concat(&drain_transmits(&mut Handshake::client(
+        ffmpeg_client(),
+        RandomSource::seeded(7),
+    )));
+    let b = concat(&drain_transmits(&mut Handshake::client(
+        ffmpeg_client(),
+        RandomSource::seeded(7),
+    )));
+    let c = concat(&drain_transmits(&mut Handshake::client(
+        ffmpeg_client(),
+        RandomSource::seeded(8),
+    )));
     assert_eq!(a, b);
     assert_ne!(a, c);
 }
@@ -373,12 +433,21 @@ mod rml {
     fn our_validating_client_completes_against_rml_server() {
         let mut ours = Handshake::client(ffmpeg_client(), RandomSource::seeded(11));
         let mut theirs = Rml::new(PeerType::Server);
-        let (s0s1s2, _) = response(theirs.process_bytes(&concat(&drain_transmits(&mut ours))).unwrap());
-        ours.feed(&s0s1s2).expect("rml's S1 digest and S2 signature validate");
+        let (s0s1s2, _) = response(
+            theirs
+                .process_bytes(&concat(&drain_transmits(&mut ours)))
+                .unwrap(),
+        );
+        ours.feed(&s0s1s2)
+            .expect("rml's S1 digest and S2 signature validate");
         let events = ids(&drain_events(&mut ours));
         assert!(events.contains(&"hs.s1-digest-valid"), "{events:?}");
         assert_eq!(events.last(), Some(&"hs.s2-signed"));
-        let (_, done) = response(theirs.process_bytes(&concat(&drain_transmits(&mut ours))).unwrap());
+        let (_, done) = response(
+            theirs
+                .process_bytes(&concat(&drain_transmits(&mut ours)))
+                .unwrap(),
+        );
         assert!(done && ours.is_complete());
     }
 
@@ -386,9 +455,17 @@ mod rml {
     fn rml_client_completes_against_our_server_in_digest_mode() {
         let mut theirs = Rml::new(PeerType::Client);
         let mut ours = Handshake::server(ServerConfig::default(), RandomSource::seeded(12));
-        ours.feed(&theirs.generate_outbound_p0_and_p1().unwrap()).unwrap();
-        assert!(matches!(ours.mode(), Some(Mode::Digest(_))), "rml's C1 digest is found");
-        let (c2, done) = response(theirs.process_bytes(&concat(&drain_transmits(&mut ours))).unwrap());
+        ours.feed(&theirs.generate_outbound_p0_and_p1().unwrap())
+            .unwrap();
+        assert!(
+            matches!(ours.mode(), Some(Mode::Digest(_))),
+            "rml's C1 digest is found"
+        );
+        let (c2, done) = response(
+            theirs
+                .process_bytes(&concat(&drain_transmits(&mut ours)))
+                .unwrap(),
+        );
         assert!(done, "rml accepts our S1 and S2");
         ours.feed(&c2).unwrap();
         assert!(ours.is_complete());
@@ -420,10 +497,13 @@ fn ffmpeg_c1_and_nginx_digest_answer_from_a_real_capture() {
     // validators are checked directly on the captured packets.
     let c1: [u8; PACKET_LEN] = streams.client[1..1 + PACKET_LEN].try_into().unwrap();
     let s1: [u8; PACKET_LEN] = streams.server[1..1 + PACKET_LEN].try_into().unwrap();
-    let s2: [u8; PACKET_LEN] = streams.server[1 + PACKET_LEN..1 + 2 * PACKET_LEN].try_into().unwrap();
+    let s2: [u8; PACKET_LEN] = streams.server[1 + PACKET_LEN..1 + 2 * PACKET_LEN]
+        .try_into()
+        .unwrap();
     assert_eq!(streams.server[0], 3);
     assert_eq!(&s1[4..8], &[0x0D, 0x0E, 0x0A, 0x0D]);
-    let (layout, _) = digest::find(&s1, KeyOwner::Server, DigestLayout::BOTH).expect("nginx's S1 digest");
+    let (layout, _) =
+        digest::find(&s1, KeyOwner::Server, DigestLayout::BOTH).expect("nginx's S1 digest");
     assert_eq!(layout, DigestLayout::Base8);
     let (_, c1_digest) = digest::find(&c1, KeyOwner::Client, DigestLayout::BOTH).unwrap();
     assert!(digest::is_signed(&s2, &c1_digest, KeyOwner::Server));
@@ -433,7 +513,8 @@ fn ffmpeg_c1_and_nginx_digest_answer_from_a_real_capture() {
 
 #[test]
 fn ffmpeg_listen_answer_from_a_real_capture() {
-    let Some(streams) = crate::test_capture::read("peers/ffmpeg-publish-to-ffmpeg-listen.pcap") else {
+    let Some(streams) = crate::test_capture::read("peers/ffmpeg-publish-to-ffmpeg-listen.pcap")
+    else {
         return;
     };
     let c1 = &streams.client[1..1 + PACKET_LEN];

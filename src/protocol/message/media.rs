@@ -26,7 +26,11 @@ impl AudioInfo {
         let first = payload.first().copied().unwrap_or(0);
         let format = first >> 4;
         let ex_header = (format == 9)
-            .then(|| payload.get(1..5).map(|f| (first & 0x0f, [f[0], f[1], f[2], f[3]])))
+            .then(|| {
+                payload
+                    .get(1..5)
+                    .map(|f| (first & 0x0f, [f[0], f[1], f[2], f[3]]))
+            })
             .flatten();
         AudioInfo {
             format,
@@ -110,7 +114,9 @@ pub enum VideoPacket {
     /// Codec configuration (AVC packet type 0, E-RTMP SequenceStart).
     SequenceHeader,
     /// Coded frames with a composition time offset in ms (AVC packet type 1, E-RTMP CodedFrames).
-    Coded { composition_time: i32 },
+    Coded {
+        composition_time: i32,
+    },
     /// Coded frames without a composition time (E-RTMP CodedFramesX).
     CodedNoCompositionTime,
     EndOfSequence,

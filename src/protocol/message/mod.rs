@@ -48,12 +48,18 @@ pub enum UserControl {
     StreamBegin(u32),
     StreamEof(u32),
     StreamDry(u32),
-    SetBufferLength { stream_id: u32, millis: u32 },
+    SetBufferLength {
+        stream_id: u32,
+        millis: u32,
+    },
     StreamIsRecorded(u32),
     PingRequest(u32),
     PingResponse(u32),
     /// Any other event (e.g. 26/27, SWF verification), kept as it came.
-    Other { event: u16, data: Bytes },
+    Other {
+        event: u16,
+        data: Bytes,
+    },
 }
 
 /// A command (types 20 and 17).
@@ -75,22 +81,41 @@ pub struct Command {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     /// Type 1. `reserved_bit` tells whether the peer set bit 31, which must be zero.
-    SetChunkSize { size: u32, reserved_bit: bool },
-    Abort { csid: u32 },
-    Acknowledgement { sequence: u32 },
+    SetChunkSize {
+        size: u32,
+        reserved_bit: bool,
+    },
+    Abort {
+        csid: u32,
+    },
+    Acknowledgement {
+        sequence: u32,
+    },
     WindowAckSize(u32),
-    SetPeerBandwidth { size: u32, limit: LimitType },
+    SetPeerBandwidth {
+        size: u32,
+        limit: LimitType,
+    },
     UserControl(UserControl),
     Command(Command),
     /// Types 18 (AMF0) and 15 (AMF3-wrapped): `@setDataFrame`, `onMetaData`, ...
-    Data { values: Vec<Amf0Value>, amf3: bool },
+    Data {
+        values: Vec<Amf0Value>,
+        amf3: bool,
+    },
     /// Types 19 (AMF0) and 16 (AMF3), kept raw.
-    SharedObject { amf3: bool, payload: Bytes },
+    SharedObject {
+        amf3: bool,
+        payload: Bytes,
+    },
     Audio(AudioInfo),
     Video(VideoInfo),
     /// Type 22, split into its parts (timestamps rebased on the aggregate's own).
     Aggregate(Vec<RawMessage>),
-    Unknown { type_id: u8, payload: Bytes },
+    Unknown {
+        type_id: u8,
+        payload: Bytes,
+    },
 }
 
 /// Why a payload does not decode as its type says.
@@ -163,10 +188,16 @@ impl Message {
             8 => Message::Audio(AudioInfo::parse(&raw.payload)),
             9 => Message::Video(VideoInfo::parse(&raw.payload)),
             15 | 18 => {
-                let body = if raw.type_id == 15 { skip_format_byte(p) } else { p };
+                let body = if raw.type_id == 15 {
+                    skip_format_byte(p)
+                } else {
+                    p
+                };
                 Message::Data {
-                    values: amf0::decode_all(body)
-                        .map_err(|source| MessageError::Amf0 { what: "data message", source })?,
+                    values: amf0::decode_all(body).map_err(|source| MessageError::Amf0 {
+                        what: "data message",
+                        source,
+                    })?,
                     amf3: raw.type_id == 15,
                 }
             }
@@ -193,10 +224,9 @@ impl Message {
             Message::SetPeerBandwidth { .. } => "Set Peer Bandwidth",
             Message::UserControl(_) => "User Control",
             Message::Command(c) => &c.name,
-            Message::Data { values, .. } => values
-                .first()
-                .and_then(Amf0Value::as_str)
-                .unwrap_or("data"),
+            Message::Data { values, .. } => {
+                values.first().and_then(Amf0Value::as_str).unwrap_or("data")
+            }
             Message::SharedObject { .. } => "shared object",
             Message::Audio(_) => "audio",
             Message::Video(_) => "video",
@@ -215,11 +245,14 @@ fn skip_format_byte(p: &[u8]) -> &[u8] {
 }
 
 fn decode_user_control(p: &Bytes) -> Result<UserControl, MessageError> {
-    let event = p.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]])).ok_or(MessageError::TooShort {
-        what: "User Control",
-        needed: 2,
-        len: p.len(),
-    })?;
+    let event =
+        p.get(..2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .ok_or(MessageError::TooShort {
+                what: "User Control",
+                needed: 2,
+                len: p.len(),
+            })?;
     let data = &p[2..];
     let word = |what| be32(data, what);
     Ok(match event {
@@ -303,7 +336,10 @@ fn split_aggregate(raw: &RawMessage) -> Result<Vec<RawMessage>, MessageError> {
             problem,
         };
         if p.len() - at < 11 {
-            return Err(fail(format!("needs an 11-byte header, {} bytes left", p.len() - at)));
+            return Err(fail(format!(
+                "needs an 11-byte header, {} bytes left",
+                p.len() - at
+            )));
         }
         let h = &p[at..at + 11];
         let type_id = h[0];
@@ -385,7 +421,9 @@ impl fmt::Display for Message {
                 }
                 Ok(())
             }
-            Message::SharedObject { payload, .. } => write!(f, "shared object ({} bytes)", payload.len()),
+            Message::SharedObject { payload, .. } => {
+                write!(f, "shared object ({} bytes)", payload.len())
+            }
             Message::Audio(a) => write!(f, "audio {a}"),
             Message::Video(v) => write!(f, "video {v}"),
             Message::Aggregate(parts) => write!(f, "aggregate of {} parts", parts.len()),

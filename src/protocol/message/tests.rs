@@ -15,12 +15,32 @@ fn raw(type_id: u8, payload: &[u8]) -> RawMessage {
 #[test]
 fn protocol_control_messages_decode_and_round_trip() {
     let cases = [
-        (set_chunk_size(4096), Message::SetChunkSize { size: 4096, reserved_bit: false }, "Set Chunk Size 4096"),
-        (acknowledgement(5_000_000), Message::Acknowledgement { sequence: 5_000_000 }, "Acknowledgement 5000000"),
-        (window_ack_size(2_500_000), Message::WindowAckSize(2_500_000), "Window Acknowledgement Size 2500000"),
+        (
+            set_chunk_size(4096),
+            Message::SetChunkSize {
+                size: 4096,
+                reserved_bit: false,
+            },
+            "Set Chunk Size 4096",
+        ),
+        (
+            acknowledgement(5_000_000),
+            Message::Acknowledgement {
+                sequence: 5_000_000,
+            },
+            "Acknowledgement 5000000",
+        ),
+        (
+            window_ack_size(2_500_000),
+            Message::WindowAckSize(2_500_000),
+            "Window Acknowledgement Size 2500000",
+        ),
         (
             set_peer_bandwidth(2_500_000, LimitType::Dynamic),
-            Message::SetPeerBandwidth { size: 2_500_000, limit: LimitType::Dynamic },
+            Message::SetPeerBandwidth {
+                size: 2_500_000,
+                limit: LimitType::Dynamic,
+            },
             "Set Peer Bandwidth 2500000 Dynamic",
         ),
     ];
@@ -32,12 +52,21 @@ fn protocol_control_messages_decode_and_round_trip() {
     }
     assert_eq!(
         Message::decode(&raw(1, &[0x80, 0, 0x10, 0])).unwrap(),
-        Message::SetChunkSize { size: 4096, reserved_bit: true }
+        Message::SetChunkSize {
+            size: 4096,
+            reserved_bit: true
+        }
     );
-    assert_eq!(Message::decode(&raw(2, &[0, 0, 0, 6])).unwrap(), Message::Abort { csid: 6 });
+    assert_eq!(
+        Message::decode(&raw(2, &[0, 0, 0, 6])).unwrap(),
+        Message::Abort { csid: 6 }
+    );
     assert_eq!(
         Message::decode(&raw(6, &[0, 0, 0, 1, 7])).unwrap(),
-        Message::SetPeerBandwidth { size: 1, limit: LimitType::Other(7) }
+        Message::SetPeerBandwidth {
+            size: 1,
+            limit: LimitType::Other(7)
+        }
     );
     assert_eq!(
         Message::decode(&raw(5, &[0, 1])).unwrap_err().to_string(),
@@ -51,18 +80,28 @@ fn user_control_events_decode_and_round_trip() {
         UserControl::StreamBegin(1),
         UserControl::StreamEof(1),
         UserControl::StreamDry(1),
-        UserControl::SetBufferLength { stream_id: 1, millis: 3000 },
+        UserControl::SetBufferLength {
+            stream_id: 1,
+            millis: 3000,
+        },
         UserControl::StreamIsRecorded(1),
         UserControl::PingRequest(123),
         UserControl::PingResponse(123),
-        UserControl::Other { event: 26, data: Bytes::from_static(&[1, 2]) },
+        UserControl::Other {
+            event: 26,
+            data: Bytes::from_static(&[1, 2]),
+        },
     ];
     for event in events {
         let m = user_control(event.clone());
         assert_eq!(Message::decode(&m).unwrap(), Message::UserControl(event));
     }
     assert_eq!(
-        user_control(UserControl::SetBufferLength { stream_id: 1, millis: 3000 }).payload[..],
+        user_control(UserControl::SetBufferLength {
+            stream_id: 1,
+            millis: 3000
+        })
+        .payload[..],
         [0, 3, 0, 0, 0, 1, 0, 0, 0x0b, 0xb8]
     );
 }
@@ -70,7 +109,9 @@ fn user_control_events_decode_and_round_trip() {
 #[test]
 fn commands_and_their_builders() {
     let m = Message::decode(&connect_result(1.0)).unwrap();
-    let Message::Command(c) = &m else { panic!("{m:?}") };
+    let Message::Command(c) = &m else {
+        panic!("{m:?}")
+    };
     assert_eq!(c.name, "_result");
     assert_eq!(c.transaction_id, 1.0);
     assert_eq!(
@@ -85,21 +126,44 @@ fn commands_and_their_builders() {
     );
     // A sloppy command without a transaction id still decodes, flagged.
     let mut p = BytesMut::new();
-    amf0::encode_all(&[Amf0Value::string("FCPublish"), Amf0Value::Null, Amf0Value::string("key")], &mut p);
-    let Message::Command(c) = Message::decode(&raw(20, &p)).unwrap() else { panic!() };
+    amf0::encode_all(
+        &[
+            Amf0Value::string("FCPublish"),
+            Amf0Value::Null,
+            Amf0Value::string("key"),
+        ],
+        &mut p,
+    );
+    let Message::Command(c) = Message::decode(&raw(20, &p)).unwrap() else {
+        panic!()
+    };
     assert!(c.transaction_id_missing);
     assert_eq!(c.arguments, vec![Amf0Value::string("key")]);
     // AMF3-wrapped (type 17) commands skip the format byte.
     let mut p17 = vec![0u8];
-    p17.extend_from_slice(&command(0, "play", 4.0, Amf0Value::Null, vec![Amf0Value::string("s")]).payload);
-    let Message::Command(c) = Message::decode(&raw(17, &p17)).unwrap() else { panic!() };
+    p17.extend_from_slice(
+        &command(
+            0,
+            "play",
+            4.0,
+            Amf0Value::Null,
+            vec![Amf0Value::string("s")],
+        )
+        .payload,
+    );
+    let Message::Command(c) = Message::decode(&raw(17, &p17)).unwrap() else {
+        panic!()
+    };
     assert!(c.amf3 && c.name == "play" && c.transaction_id == 4.0);
     // Not a command.
     assert!(matches!(
         Message::decode(&raw(20, &[0, 0, 0, 0, 0, 0, 0, 0, 0])).unwrap_err(),
         MessageError::NoCommandName { .. }
     ));
-    assert!(matches!(Message::decode(&raw(20, &[])).unwrap_err(), MessageError::Amf0 { .. }));
+    assert!(matches!(
+        Message::decode(&raw(20, &[])).unwrap_err(),
+        MessageError::Amf0 { .. }
+    ));
 }
 
 /// Builds an aggregate payload from (type, ts, body) parts.
@@ -119,12 +183,21 @@ fn aggregate(parts: &[(u8, u32, &[u8])]) -> Vec<u8> {
 
 #[test]
 fn aggregates_split_into_rebased_parts() {
-    let payload = aggregate(&[(8, 500, b"\xaf\x01a"), (9, 520, b"\x27\x01\0\0\0v"), (18, 540, b"\x05")]);
+    let payload = aggregate(&[
+        (8, 500, b"\xaf\x01a"),
+        (9, 520, b"\x27\x01\0\0\0v"),
+        (18, 540, b"\x05"),
+    ]);
     let mut agg = raw(22, &payload);
     agg.timestamp = 10_000;
     agg.stream_id = 1;
-    let Message::Aggregate(parts) = Message::decode(&agg).unwrap() else { panic!() };
-    let summary: Vec<(u8, u32, usize)> = parts.iter().map(|p| (p.type_id, p.timestamp, p.payload.len())).collect();
+    let Message::Aggregate(parts) = Message::decode(&agg).unwrap() else {
+        panic!()
+    };
+    let summary: Vec<(u8, u32, usize)> = parts
+        .iter()
+        .map(|p| (p.type_id, p.timestamp, p.payload.len()))
+        .collect();
     assert_eq!(summary, [(8, 10_000, 3), (9, 10_020, 6), (18, 10_040, 1)]);
     assert!(parts.iter().all(|p| p.stream_id == 1));
     let truncated = raw(22, &payload[..payload.len() - 3]);
@@ -138,21 +211,43 @@ fn aggregates_split_into_rebased_parts() {
 fn video_headers_legacy_and_enhanced() {
     let v = |p: &'static [u8]| VideoInfo::parse(&Bytes::from_static(p));
     let seq = v(b"\x17\x00\x00\x00\x00\x01\x64");
-    assert_eq!((seq.frame_type, seq.codec, seq.packet), (1, VideoCodec::Legacy(7), VideoPacket::SequenceHeader));
+    assert_eq!(
+        (seq.frame_type, seq.codec, seq.packet),
+        (1, VideoCodec::Legacy(7), VideoPacket::SequenceHeader)
+    );
     assert_eq!(seq.to_string(), "key h264 seq-header 7 B");
     let nalu = v(b"\x27\x01\xff\xff\xd8rest");
-    assert_eq!(nalu.packet, VideoPacket::Coded { composition_time: -40 });
+    assert_eq!(
+        nalu.packet,
+        VideoPacket::Coded {
+            composition_time: -40
+        }
+    );
     assert_eq!(nalu.to_string(), "inter h264 cts -40 9 B");
     // Enhanced RTMP: IsExHeader, frame type in bits 4..6, packet type in the low nibble.
     let hevc_seq = v(b"\x90hvc1\x01");
-    assert_eq!((hevc_seq.codec, hevc_seq.packet), (VideoCodec::FourCc(*b"hvc1"), VideoPacket::SequenceHeader));
+    assert_eq!(
+        (hevc_seq.codec, hevc_seq.packet),
+        (VideoCodec::FourCc(*b"hvc1"), VideoPacket::SequenceHeader)
+    );
     let hevc = v(b"\x91hvc1\x00\x00\x21data");
-    assert_eq!(hevc.packet, VideoPacket::Coded { composition_time: 33 });
+    assert_eq!(
+        hevc.packet,
+        VideoPacket::Coded {
+            composition_time: 33
+        }
+    );
     assert!(hevc.is_keyframe());
     let av1 = v(b"\xa1av01data");
-    assert_eq!((av1.frame_type, av1.packet), (2, VideoPacket::CodedNoCompositionTime));
+    assert_eq!(
+        (av1.frame_type, av1.packet),
+        (2, VideoPacket::CodedNoCompositionTime)
+    );
     let vp9 = v(b"\x93vp09data");
-    assert_eq!((vp9.codec.name().as_str(), vp9.packet), ("vp09", VideoPacket::CodedNoCompositionTime));
+    assert_eq!(
+        (vp9.codec.name().as_str(), vp9.packet),
+        ("vp09", VideoPacket::CodedNoCompositionTime)
+    );
     assert_eq!(v(b"").to_string(), "empty");
     let aac = AudioInfo::parse(&Bytes::from_static(b"\xaf\x00\x12\x10"));
     assert!(aac.is_sequence_header() && aac.stereo && aac.sixteen_bit && aac.rate == 3);
@@ -189,13 +284,32 @@ fn obs_publish_session_decodes_with_real_field_values() {
         return;
     };
     let client = decoded(&s.client[3073..]);
-    let names: Vec<&str> = client.iter().filter_map(|(_, m)| command_of(m)).map(|c| c.name.as_str()).collect();
-    assert_eq!(&names[..5], ["connect", "releaseStream", "FCPublish", "createStream", "publish"]);
+    let names: Vec<&str> = client
+        .iter()
+        .filter_map(|(_, m)| command_of(m))
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(
+        &names[..5],
+        [
+            "connect",
+            "releaseStream",
+            "FCPublish",
+            "createStream",
+            "publish"
+        ]
+    );
     let connect = command_of(&client[1].1).unwrap();
     let obj = connect.command_object.as_ref().unwrap();
     assert_eq!(obj.get("app").and_then(Amf0Value::as_str), Some("twinx"));
-    assert_eq!(obj.get("type").and_then(Amf0Value::as_str), Some("nonprivate"));
-    assert_eq!(obj.get("flashVer").and_then(Amf0Value::as_str), Some("FMLE/3.0 (compatible; FMSc/1.0)"));
+    assert_eq!(
+        obj.get("type").and_then(Amf0Value::as_str),
+        Some("nonprivate")
+    );
+    assert_eq!(
+        obj.get("flashVer").and_then(Amf0Value::as_str),
+        Some("FMLE/3.0 (compatible; FMSc/1.0)")
+    );
     let metadata = client.iter().find_map(|(_, m)| match m {
         Message::Data { values, .. } => Some(values),
         _ => None,
@@ -203,7 +317,10 @@ fn obs_publish_session_decodes_with_real_field_values() {
     let metadata = metadata.expect("OBS sends metadata");
     assert_eq!(metadata[0].as_str(), Some("@setDataFrame"));
     assert_eq!(metadata[1].as_str(), Some("onMetaData"));
-    assert_eq!(metadata[2].get("width").and_then(Amf0Value::as_number), Some(1280.0));
+    assert_eq!(
+        metadata[2].get("width").and_then(Amf0Value::as_number),
+        Some(1280.0)
+    );
     let first_video = client.iter().find_map(|(_, m)| match m {
         Message::Video(v) => Some(v),
         _ => None,
@@ -216,7 +333,11 @@ fn obs_publish_session_decodes_with_real_field_values() {
     assert!(first_audio.unwrap().is_sequence_header());
     // nginx-rtmp's side: Window Ack Size, Set Peer Bandwidth, Set Chunk Size, then _result.
     let server = decoded(&s.server[3073..]);
-    let result = server.iter().filter_map(|(_, m)| command_of(m)).find(|c| c.name == "_result").unwrap();
+    let result = server
+        .iter()
+        .filter_map(|(_, m)| command_of(m))
+        .find(|c| c.name == "_result")
+        .unwrap();
     assert_eq!(result.transaction_id, 1.0);
     assert_eq!(
         result.arguments[0].get("code").and_then(Amf0Value::as_str),
@@ -231,10 +352,20 @@ fn ffmpeg_connect_from_a_real_capture() {
     };
     let client = decoded(&s.client[3073..]);
     let connect = command_of(&client[0].1).expect("connect first");
-    assert_eq!((connect.name.as_str(), connect.transaction_id), ("connect", 1.0));
+    assert_eq!(
+        (connect.name.as_str(), connect.transaction_id),
+        ("connect", 1.0)
+    );
     let obj = connect.command_object.as_ref().unwrap();
-    assert_eq!(obj.get("type").and_then(Amf0Value::as_str), Some("nonprivate"));
-    assert!(obj.get("tcUrl").and_then(Amf0Value::as_str).unwrap().starts_with("rtmp://127.0.0.1"));
+    assert_eq!(
+        obj.get("type").and_then(Amf0Value::as_str),
+        Some("nonprivate")
+    );
+    assert!(obj
+        .get("tcUrl")
+        .and_then(Amf0Value::as_str)
+        .unwrap()
+        .starts_with("rtmp://127.0.0.1"));
 }
 
 proptest! {

@@ -1,0 +1,33 @@
+//! The command line: clap definitions, one file per subcommand. They parse arguments and call
+//! the library; nothing here knows RTMP.
+
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// An argument that parsed but makes no sense (an unknown personality, say); exits with 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// RTMP interoperability testing and fuzzing.
+#[derive(Debug, Parser)]
+#[command(name = "rtmp-probe", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Serve(serve::ServeArgs),
+}
+
+impl Cli {
+    /// Runs the chosen subcommand; the returned code is the process exit status.
+    pub fn run(self) -> anyhow::Result<i32> {
+        match self.command {
+            Command::Serve(args) => serve::run(args),
+        }
+    }
+}

@@ -1,0 +1,139 @@
+use super::UsageError;
+use anyhow::Context;
+use clap::Args;
+use rtmp_probe::serve::{personality, PrintSink, ServeOptions, Server};
+use rtmp_probe::transcript::render::{colour_on_stdout, TextRenderer};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Run the strict, verbose reference server that real encoders stream to.
+///
+/// Every connection is printed as it happens: the handshake as it arrived (reads and their
+/// sizes), what the handshake revealed, every message, a media summary and diagnostics.
+///
+/// Example: rtmp-probe serve --listen 127.0.0.1:1935 --personality ffmpeg
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:1935")]
+    listen: SocketAddr,
+    /// Handshake behaviour to imitate (see --list-personalities).
+    #[arg(long, default_value = "reference")]
+    personality: String,
+    /// List the personalities with their behaviour and source, then exit.
+    #[arg(long)]
+    list_personalities: bool,
+    /// One JSON object per event per line instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Chunk size announced after connect.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=0x7fff_ffff))]
+    chunk_size: u32,
+    /// Connections served at once; more are refused with a log line.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Seconds a client has to complete the handshake.
+    #[arg(long, default_value_t = 10.0)]
+    handshake_timeout: f64,
+    /// Seconds without a byte from the client before the connection is closed.
+    #[arg(long, default_value_t = 30.0)]
+    idle_timeout: f64,
+    /// Seed for the handshake's random bytes (reproducible runs).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
+    if args.list_personalities {
+        for p in personality::all() {
+            println!(
+                "{}\n    {}\n    source: {}\n",
+                p.name, p.description, p.source
+            );
+        }
+        return Ok(0);
+    }
+    let Some(personality) = personality::by_name(&args.personality) else {
+        let names: Vec<_> = personality::all().iter().map(|p| p.name).collect();
+        return Err(UsageError(format!(
+            "unknown personality '{}'; choose one of: {}",
+            args.personality,
+            names.join(", ")
+        ))
+        .into());
+    };
+    let options = ServeOptions {
+        listen: args.listen,
+        personality,
+        chunk_size: args.chunk_size,
+        max_connections: args.max_connections,
+        handshake_timeout: seconds("--handshake-timeout", args.handshake_timeout)?,
+        idle_timeout: seconds("--idle-timeout", args.idle_timeout)?,
+        seed: args.seed,
+    };
+    let sink = Arc::new(PrintSink {
+        json: args.json,
+        text: TextRenderer {
+            colour: colour_on_stdout(),
+        },
+        lock: Mutex::new(()),
+    });
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let personality_name = options.personality.name;
+        let server = Server::bind(options.clone(), sink.clone())
+            .await
+            .with_context(|| format!("listening on {}", options.listen))?;
+        let addr = server.local_addr()?;
+        rtmp_probe::serve::EventSink::server_line(
+            sink.as_ref(),
+            &format!("rtmp-probe serve: listening on rtmp://{addr}/ (personality {personality_name})"),
+        );
+        let summary = server.run(shutdown_signal()).await;
+        rtmp_probe::serve::EventSink::server_line(
+            sink.as_ref(),
+            &format!(
+                "rtmp-probe serve: stopped after {} connections ({} refused, {} handshakes completed)",
+                summary.connections, summary.refused, summary.handshakes_completed
+            ),
+        );
+        Ok(0)
+    })
+}
+
+fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            UsageError(format!(
+                "{flag} must be a positive number of seconds, not {value}"
+            ))
+            .into()
+        })
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

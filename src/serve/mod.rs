@@ -1,0 +1,343 @@
+//! `rtmp-probe serve`: the reference server that real encoders stream to.
+//!
+//! This module is the thin tokio driver. Each connection is a [`session::ServerSession`] (sans-IO)
+//! fed from the socket; its writes go out one `write` call each, its transcript events go to an
+//! [`EventSink`], and its actions (publish, play, media) are resolved through the shared
+//! [`hub::Hub`].
+
+pub mod hub;
+pub mod personality;
+pub mod session;
+
+use crate::protocol::chunk::RawMessage;
+use crate::protocol::random::RandomSource;
+use crate::transcript::{Event, EventKind, Severity};
+use hub::Hub;
+use personality::Personality;
+use session::{Action, ServerSession, SessionConfig};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+/// Everything `serve` can be told.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub personality: Personality,
+    pub chunk_size: u32,
+    pub max_connections: usize,
+    pub handshake_timeout: Duration,
+    pub idle_timeout: Duration,
+    /// Seeds the handshake's random bytes (connection N uses seed + N) for reproducible runs.
+    pub seed: Option<u64>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            listen: ([127, 0, 0, 1], 1935).into(),
+            personality: personality::by_name("reference").expect("reference exists"),
+            chunk_size: 4096,
+            max_connections: 1024,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            seed: None,
+        }
+    }
+}
+
+/// Where transcript events go: printed live by the CLI, collected by tests.
+pub trait EventSink: Send + Sync + 'static {
+    /// One event of connection `conn` (numbered from 1 in accept order).
+    fn event(&self, conn: u64, event: &Event);
+    /// A line about the server itself (listening, refused connections, shutdown).
+    fn server_line(&self, line: &str);
+}
+
+/// Counts for the final summary.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ServeSummary {
+    pub connections: u64,
+    pub refused: u64,
+    pub handshakes_completed: u64,
+}
+
+type PlayerHandle = mpsc::UnboundedSender<RawMessage>;
+
+struct Shared {
+    options: ServeOptions,
+    sink: Arc<dyn EventSink>,
+    hub: Mutex<Hub<PlayerHandle>>,
+    active: AtomicUsize,
+    handshakes: AtomicU64,
+}
+
+/// A bound server, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl Server {
+    pub async fn bind(options: ServeOptions, sink: Arc<dyn EventSink>) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(options.listen).await?;
+        Ok(Server {
+            listener,
+            shared: Arc::new(Shared {
+                options,
+                sink,
+                hub: Mutex::new(Hub::default()),
+                active: AtomicUsize::new(0),
+                handshakes: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Accepts connections until `shutdown` completes, then closes every session (finishing
+    /// recordings) and returns the counts.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> ServeSummary {
+        let mut summary = ServeSummary::default();
+        let (closing_tx, _) = tokio::sync::watch::channel(false);
+        let mut tasks = tokio::task::JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = self.listener.accept() => {
+                    let Ok((socket, peer)) = accepted else { continue };
+                    summary.connections += 1;
+                    let conn = summary.connections;
+                    let shared = self.shared.clone();
+                    if shared.active.load(Ordering::SeqCst) >= shared.options.max_connections {
+                        summary.refused += 1;
+                        shared.sink.server_line(&format!(
+                            "refused connection {conn} from {peer}: {} connections are open (--max-connections)",
+                            shared.options.max_connections
+                        ));
+                        drop(socket);
+                        continue;
+                    }
+                    shared.active.fetch_add(1, Ordering::SeqCst);
+                    let closing = closing_tx.subscribe();
+                    tasks.spawn(async move {
+                        serve_connection(&shared, conn, socket, peer, closing).await;
+                        shared.active.fetch_sub(1, Ordering::SeqCst);
+                    });
+                }
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        }
+        let _ = closing_tx.send(true);
+        while tasks.join_next().await.is_some() {}
+        summary.handshakes_completed = self.shared.handshakes.load(Ordering::SeqCst);
+        summary
+    }
+}
+
+/// Drives one connection until it ends; never panics on what the peer sends, and never affects
+/// another connection.
+async fn serve_connection(
+    shared: &Shared,
+    conn: u64,
+    mut socket: TcpStream,
+    peer: SocketAddr,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) {
+    let options = &shared.options;
+    let rng = match options.seed {
+        Some(seed) => RandomSource::seeded(seed.wrapping_add(conn)),
+        None => RandomSource::from_entropy(),
+    };
+    let config = SessionConfig {
+        personality: options.personality.clone(),
+        chunk_size: options.chunk_size,
+        ..SessionConfig::default()
+    };
+    let mut session = ServerSession::new(config, rng);
+    let _ = socket.set_nodelay(session.nodelay());
+    let started = Instant::now();
+    let local = socket
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    shared.sink.event(
+        conn,
+        &Event {
+            at_us: 0,
+            kind: EventKind::Connected {
+                client: peer.to_string(),
+                server: local,
+            },
+        },
+    );
+    let (media_tx, mut media_rx) = mpsc::unbounded_channel::<RawMessage>();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut was_in_handshake = true;
+    loop {
+        let limit = if session.in_handshake() {
+            options.handshake_timeout.saturating_sub(started.elapsed())
+        } else {
+            options.idle_timeout
+        };
+        let now = || started.elapsed().as_micros() as u64;
+        tokio::select! {
+            read = tokio::time::timeout(limit, socket.read(&mut buf)) => match read {
+                Err(_) => {
+                    let what = if session.in_handshake() { "handshake timeout" } else { "idle timeout" };
+                    session.close(format!("{what} ({} s)", if session.in_handshake() {
+                        options.handshake_timeout.as_secs_f64()
+                    } else {
+                        options.idle_timeout.as_secs_f64()
+                    }));
+                }
+                Ok(Ok(0)) => session.handle_eof(now()),
+                Ok(Ok(n)) => session.handle_read(now(), &buf[..n]),
+                Ok(Err(e)) => session.close(format!("read error: {e}")),
+            },
+            Some(message) = media_rx.recv() => session.send_media(&message),
+            _ = closing.changed() => session.close("server shutting down".into()),
+        }
+        if was_in_handshake && !session.in_handshake() && session.close_reason().is_none() {
+            shared.handshakes.fetch_add(1, Ordering::SeqCst);
+            was_in_handshake = false;
+        }
+        resolve_actions(shared, conn, &mut session, &media_tx);
+        while let Some((at_us, kind)) = session.poll_event() {
+            shared.sink.event(conn, &Event { at_us, kind });
+        }
+        let mut write_failed = None;
+        while let Some(bytes) = session.poll_write() {
+            if let Err(e) = socket.write_all(&bytes).await {
+                write_failed = Some(e);
+                break;
+            }
+        }
+        if let Some(e) = write_failed {
+            session.close(format!("write error: {e}"));
+            resolve_actions(shared, conn, &mut session, &media_tx);
+            while let Some((at_us, kind)) = session.poll_event() {
+                shared.sink.event(conn, &Event { at_us, kind });
+            }
+        }
+        if session.close_reason().is_some() {
+            break;
+        }
+    }
+    shared.hub.lock().map(|mut h| h.leave(conn)).ok();
+    let _ = socket.shutdown().await;
+}
+
+fn resolve_actions(
+    shared: &Shared,
+    conn: u64,
+    session: &mut ServerSession,
+    media_tx: &mpsc::UnboundedSender<RawMessage>,
+) {
+    while let Some(action) = session.poll_action() {
+        let Ok(mut hub) = shared.hub.lock() else {
+            return;
+        };
+        match action {
+            Action::Publish { name, stream_id } => {
+                let accepted = hub.publish(&name, conn);
+                drop(hub);
+                session.publish_result(stream_id, accepted);
+            }
+            Action::Unpublish { name } => {
+                hub.unpublish(&name, conn);
+            }
+            Action::Play { name, stream_id } => {
+                let start = hub.play(&name, conn, media_tx.clone());
+                drop(hub);
+                session.play_started(stream_id, start.as_ref().map(|s| s.messages()));
+            }
+            Action::StopPlaying => hub.leave(conn),
+            Action::Media { name, message } => {
+                for player in hub.media(&name, &message) {
+                    let _ = player.send(message.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Prints events as they happen: human text (prefixed with the connection number) or JSON lines.
+pub struct PrintSink {
+    pub json: bool,
+    pub text: crate::transcript::render::TextRenderer,
+    pub lock: Mutex<()>,
+}
+
+impl EventSink for PrintSink {
+    fn event(&self, conn: u64, event: &Event) {
+        let _guard = self.lock.lock();
+        if self.json {
+            let line = crate::transcript::render::json_line(event);
+            // Add the connection number as the first field of the object.
+            println!("{{\"conn\":{conn},{}", line.trim_start_matches('{'));
+        } else {
+            println!("[{conn}] {}", self.text.line(event));
+        }
+    }
+
+    fn server_line(&self, line: &str) {
+        let _guard = self.lock.lock();
+        if self.json {
+            println!("{}", serde_json::json!({"event": "server", "text": line}));
+        } else {
+            println!("{line}");
+        }
+    }
+}
+
+/// Collects every connection's transcript in memory (for tests and the built-in matrix server).
+#[derive(Default)]
+pub struct CollectSink {
+    pub transcripts: Mutex<std::collections::BTreeMap<u64, crate::transcript::Transcript>>,
+    pub lines: Mutex<Vec<String>>,
+}
+
+impl EventSink for CollectSink {
+    fn event(&self, conn: u64, event: &Event) {
+        if let Ok(mut t) = self.transcripts.lock() {
+            t.entry(conn).or_default().events.push(event.clone());
+        }
+    }
+
+    fn server_line(&self, line: &str) {
+        if let Ok(mut l) = self.lines.lock() {
+            l.push(line.to_string());
+        }
+    }
+}
+
+impl CollectSink {
+    /// Whether connection `conn`'s transcript has an error diagnostic.
+    pub fn has_error(&self, conn: u64) -> bool {
+        self.transcripts
+            .lock()
+            .map(|t| {
+                t.get(&conn).is_some_and(|t| {
+                    t.events.iter().any(|e| {
+                        matches!(
+                            &e.kind,
+                            EventKind::Diagnostic {
+                                severity: Severity::Error,
+                                ..
+                            }
+                        )
+                    })
+                })
+            })
+            .unwrap_or(false)
+    }
+}

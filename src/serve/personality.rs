@@ -1,0 +1,197 @@
+//! Server personalities: the handshake behaviours of known servers, as data.
+//!
+//! A personality says what the handshake packets contain (through the core's
+//! [`ServerConfig`]), when they may be written and how they are grouped into writes, and how
+//! strictly C2 is checked. Adding a server's behaviour means adding one entry here with its source.
+
+use crate::protocol::handshake::{Packet, ServerConfig, ServerDigest, SimpleS1Body, SimpleS2Style};
+
+/// When the server lets its first handshake bytes go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstWrite {
+    /// S0 is written as soon as C0 has been read, before C1 (FFmpeg listen mode; spec-legal).
+    AfterC0,
+    /// Nothing is written until C1 is complete (the spec allows a server to wait for C1).
+    AfterC1,
+}
+
+/// What the server does with a C2 that does not echo S1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum C2Check {
+    /// Report it as a warning and go on (what nearly every real server does).
+    Warn,
+    /// Close the connection (breaks FFmpeg playback, whose C2 is signed rather than an echo).
+    Strict,
+}
+
+/// One server behaviour to imitate.
+#[derive(Debug, Clone)]
+pub struct Personality {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Where the behaviour was observed or read.
+    pub source: &'static str,
+    pub handshake: ServerConfig,
+    pub first_write: FirstWrite,
+    /// How S0, S1 and S2 are grouped into writes, in order. Each group is one `write` call, sent
+    /// as soon as all its packets exist (and, for a group holding S2, when [`Self::s2_after_c2`]
+    /// allows).
+    pub write_groups: &'static [&'static [Packet]],
+    /// Holds S2 back until C2 has arrived (a server that waits for the client first).
+    pub s2_after_c2: bool,
+    /// Disables Nagle's algorithm; FFmpeg's listen mode leaves it on, which is part of why its
+    /// S0 and S1 travel apart.
+    pub nodelay: bool,
+    pub c2_check: C2Check,
+}
+
+const S0_S1_S2: &[&[Packet]] = &[&[Packet::S0, Packet::S1, Packet::S2]];
+const S0_S1_THEN_S2: &[&[Packet]] = &[&[Packet::S0, Packet::S1], &[Packet::S2]];
+const S0_THEN_S1_THEN_S2: &[&[Packet]] = &[&[Packet::S0], &[Packet::S1], &[Packet::S2]];
+
+/// Every personality, the reference first.
+pub fn all() -> Vec<Personality> {
+    let reference = Personality {
+        name: "reference",
+        description: "Strict and prompt: S0+S1+S2 in one write as soon as C0+C1 are complete \
+                      (TCP_NODELAY); digest S1/S2 when C1 carries a valid digest, simple otherwise; \
+                      a C2 that does not echo S1 is reported, not fatal.",
+        source: "RTMP 1.0 specification (Adobe, 2012), sections 5.2.x; SRS writes S0+S1+S2 the same way",
+        handshake: ServerConfig::default(),
+        first_write: FirstWrite::AfterC1,
+        write_groups: S0_S1_S2,
+        s2_after_c2: false,
+        nodelay: true,
+        c2_check: C2Check::Warn,
+    };
+    vec![
+        reference.clone(),
+        Personality {
+            name: "ffmpeg",
+            description: "libavformat listen mode (ffmpeg -listen 1): S0 written alone as soon as C0 \
+                          is read, then S1 and S2 as separate writes with Nagle on; simple handshake \
+                          only; S1 time = C1 time; S2 = C1 with bytes 4..7 zeroed; C2 mismatch only \
+                          warned.",
+            source: "FFmpeg libavformat/rtmpproto.c rtmp_server_handshake(); FFmpeg ticket 6453; \
+                     measured with FFmpeg 5.1 on loopback (shared/captures/peers)",
+            handshake: ServerConfig {
+                digest: ServerDigest::SimpleOnly,
+                s1_echo_c1_time: true,
+                simple_s2: SimpleS2Style::EchoC1ZeroTime2,
+                ..ServerConfig::default()
+            },
+            first_write: FirstWrite::AfterC0,
+            write_groups: S0_THEN_S1_THEN_S2,
+            nodelay: false,
+            ..reference.clone()
+        },
+        Personality {
+            name: "nginx",
+            description: "nginx-rtmp: S0+S1 in one write once C0+C1 are read, then S2 as a second \
+                          write; digest answer when C1's version bytes are set and a digest \
+                          validates, otherwise S1 echoes C1 (old-style handshake).",
+            source: "arut/nginx-rtmp-module ngx_rtmp_handshake.c; measured with nginx 1.22 + \
+                     libnginx-mod-rtmp 1.2.2 (shared/captures/peers)",
+            handshake: ServerConfig {
+                simple_s1: SimpleS1Body::EchoC1,
+                ..ServerConfig::default()
+            },
+            write_groups: S0_S1_THEN_S2,
+            ..reference.clone()
+        },
+        Personality {
+            name: "twitch",
+            description: "Twitch ingest: once C0+C1 are in, S0 (1 byte), S1 and S2 as three \
+                          separate segments about half a millisecond apart.",
+            source: "capture twinx-client-publish-to-twitch-ingest.pcap (shared/captures/public), \
+                     server FMS/3,5,7,7009",
+            write_groups: S0_THEN_S1_THEN_S2,
+            ..reference.clone()
+        },
+        Personality {
+            name: "joy4-zero-s2",
+            description: "joy4 / datarhei Restreamer: in the simple handshake S1 is a copy of C1 and \
+                          S2 is 1536 zero bytes (S2 was copied from C2 before C2 was read).",
+            source: "nareix/joy4 format/rtmp/rtmp.go; datarhei/restreamer#966; StreamPack#284",
+            handshake: ServerConfig {
+                simple_s1: SimpleS1Body::EchoC1,
+                simple_s2: SimpleS2Style::Zero,
+                ..ServerConfig::default()
+            },
+            ..reference.clone()
+        },
+        Personality {
+            name: "strict-c2",
+            description: "Closes the connection when C2's random part does not echo S1 (as go-rtmp \
+                          did before its fix; breaks FFmpeg playback and SRS forwarding, whose C2 \
+                          is signed).",
+            source: "yutopp/go-rtmp#51; SRS handshake.cpp ('never verify c2, for ffmpeg will failed')",
+            c2_check: C2Check::Strict,
+            ..reference.clone()
+        },
+        Personality {
+            name: "wait-c2",
+            description: "Writes S0+S1 once C1 is complete but holds S2 back until C2 has arrived; \
+                          a client that waits for S2 before sending C2 deadlocks.",
+            source: "RTMP 1.0 specification section 5.2.1 allows waiting for C1, not for C2; \
+                     models servers seen to stall such clients",
+            write_groups: S0_S1_THEN_S2,
+            s2_after_c2: true,
+            ..reference.clone()
+        },
+        Personality {
+            name: "s0-after-c1",
+            description: "Writes nothing before C1 is complete, then S0, S1 and S2 as three writes \
+                          (gortmplib / MediaMTX read C0 and C1 before writing S0).",
+            source: "bluenviron/gortmplib pkg/handshake; the spec lets a server wait for C1",
+            first_write: FirstWrite::AfterC1,
+            write_groups: S0_THEN_S1_THEN_S2,
+            ..reference
+        },
+    ]
+}
+
+/// The personality called `name`, if there is one.
+pub fn by_name(name: &str) -> Option<Personality> {
+    all().into_iter().find(|p| p.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_every_group_list_writes_each_packet_once() {
+        let all = all();
+        let mut names: Vec<_> = all.iter().map(|p| p.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+        for p in &all {
+            let written: Vec<Packet> = p
+                .write_groups
+                .iter()
+                .flat_map(|g| g.iter().copied())
+                .collect();
+            assert_eq!(written, [Packet::S0, Packet::S1, Packet::S2], "{}", p.name);
+            assert!(!p.description.is_empty() && !p.source.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_issue_names_are_all_there() {
+        for name in [
+            "reference",
+            "ffmpeg",
+            "nginx",
+            "twitch",
+            "joy4-zero-s2",
+            "strict-c2",
+            "wait-c2",
+            "s0-after-c1",
+        ] {
+            assert!(by_name(name).is_some(), "{name}");
+        }
+        assert!(by_name("nope").is_none());
+    }
+}

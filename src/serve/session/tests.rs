@@ -1,0 +1,302 @@
+use super::*;
+use crate::protocol::handshake::{ClientConfig, Transmit};
+use crate::serve::personality::by_name;
+
+fn session(personality: &str) -> ServerSession {
+    let config = SessionConfig {
+        personality: by_name(personality).expect("personality"),
+        ..SessionConfig::default()
+    };
+    ServerSession::new(config, RandomSource::seeded(1))
+}
+
+/// A simple client's C0, C1 (after construction) and a way to make C2.
+fn client() -> (Handshake, Vec<u8>, Vec<u8>) {
+    let mut c = Handshake::client(ClientConfig::default(), RandomSource::seeded(2));
+    let t: Vec<Transmit> = std::iter::from_fn(|| c.poll_transmit()).collect();
+    (c, t[0].bytes.to_vec(), t[1].bytes.to_vec())
+}
+
+fn writes(s: &mut ServerSession) -> Vec<Bytes> {
+    std::iter::from_fn(|| s.poll_write()).collect()
+}
+
+fn sizes(w: &[Bytes]) -> Vec<usize> {
+    w.iter().map(Bytes::len).collect()
+}
+
+fn events(s: &mut ServerSession) -> Vec<EventKind> {
+    std::iter::from_fn(|| s.poll_event())
+        .map(|(_, e)| e)
+        .collect()
+}
+
+fn diagnostic_ids(events: &[EventKind]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            EventKind::Diagnostic { id, .. } => Some(id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Completes the handshake and returns the session with its output drained.
+fn established(personality: &str) -> ServerSession {
+    let mut s = session(personality);
+    let (mut c, c0, c1) = client();
+    s.handle_read(0, &[c0, c1].concat());
+    let answer: Vec<u8> = writes(&mut s).concat();
+    c.feed(&answer).unwrap();
+    let c2 = c.poll_transmit().unwrap().bytes;
+    s.handle_read(10, &c2);
+    writes(&mut s);
+    events(&mut s);
+    assert!(!s.in_handshake());
+    s
+}
+
+#[test]
+fn personalities_group_and_time_their_handshake_writes() {
+    // (personality, writes after C0 alone, writes after C1, writes after C2)
+    type Case = (
+        &'static str,
+        &'static [usize],
+        &'static [usize],
+        &'static [usize],
+    );
+    let cases: [Case; 7] = [
+        ("reference", &[], &[3073], &[]),
+        ("ffmpeg", &[1], &[1536, 1536], &[]),
+        ("nginx", &[], &[1537, 1536], &[]),
+        ("twitch", &[], &[1, 1536, 1536], &[]),
+        ("s0-after-c1", &[], &[1, 1536, 1536], &[]),
+        ("wait-c2", &[], &[1537], &[1536]),
+        ("joy4-zero-s2", &[], &[3073], &[]),
+    ];
+    for (name, after_c0, after_c1, after_c2) in cases {
+        let mut s = session(name);
+        let (mut c, c0, c1) = client();
+        s.handle_read(0, &c0);
+        assert_eq!(sizes(&writes(&mut s)), after_c0, "{name} after C0");
+        s.handle_read(1, &c1);
+        let w = writes(&mut s);
+        assert_eq!(sizes(&w), after_c1, "{name} after C1");
+        c.feed(&w.concat()).unwrap();
+        if let Some(c2) = c.poll_transmit() {
+            s.handle_read(2, &c2.bytes);
+        }
+        let w = writes(&mut s);
+        assert_eq!(sizes(&w), after_c2, "{name} after C2");
+        assert!(!s.in_handshake(), "{name} completes");
+    }
+}
+
+#[test]
+fn joy4_sends_a_zero_s2_and_the_client_notices() {
+    let mut s = session("joy4-zero-s2");
+    let (mut c, c0, c1) = client();
+    s.handle_read(0, &[c0, c1].concat());
+    let w = writes(&mut s).concat();
+    assert!(w[1 + 1536..].iter().all(|&b| b == 0));
+    c.feed(&w).unwrap();
+    let ids: Vec<_> = std::iter::from_fn(|| c.poll_event())
+        .map(|e| e.id())
+        .collect();
+    assert!(ids.contains(&"hs.s2-zero"));
+}
+
+#[test]
+fn strict_c2_closes_on_a_c2_that_does_not_echo() {
+    let mut s = session("strict-c2");
+    let (_, c0, c1) = client();
+    s.handle_read(0, &[c0, c1].concat());
+    writes(&mut s);
+    s.handle_read(1, &[0x55; 1536]);
+    assert_eq!(s.close_reason(), Some("C2 does not echo S1 (strict-c2)"));
+    assert!(diagnostic_ids(&events(&mut s)).contains(&"hs.c2-not-echo-strict".to_string()));
+    // The reference server only reports it.
+    let mut s = session("reference");
+    let (_, c0, c1) = client();
+    s.handle_read(0, &[c0, c1].concat());
+    s.handle_read(1, &[0x55; 1536]);
+    assert!(s.close_reason().is_none() && !s.in_handshake());
+}
+
+#[test]
+fn a_foreign_protocol_is_named_and_closed() {
+    let mut s = session("reference");
+    s.handle_read(0, b"GET / HTTP/1.1\r\n");
+    let reason = s.close_reason().unwrap().to_string();
+    assert!(reason.contains("HTTP request"), "{reason}");
+    assert!(writes(&mut s).is_empty());
+    let ev = events(&mut s);
+    assert!(diagnostic_ids(&ev).contains(&"hs.failed".to_string()));
+}
+
+/// Chunks `messages` as a client would (chunk size 128).
+fn chunks(messages: &[RawMessage]) -> Vec<u8> {
+    let mut w = ChunkWriter::new();
+    let mut out = BytesMut::new();
+    for m in messages {
+        w.write(m, &mut out);
+    }
+    out.to_vec()
+}
+
+fn server_messages(bytes: &[Bytes]) -> Vec<Message> {
+    let mut r = ChunkReader::new(ChunkLimits::default());
+    for b in bytes {
+        r.feed(b);
+    }
+    let mut out = Vec::new();
+    while let Ok(Some(e)) = r.poll() {
+        if let ReadEvent::Message(m) = e {
+            out.push(Message::decode(&m).unwrap());
+        }
+    }
+    out
+}
+
+fn cmd(stream_id: u32, name: &str, txn: f64, args: Vec<Amf0Value>) -> RawMessage {
+    message::command(stream_id, name, txn, Amf0Value::Null, args)
+}
+
+#[test]
+fn a_publish_session_gets_the_answers_encoders_wait_for() {
+    let mut s = established("reference");
+    let connect = message::command(
+        0,
+        "connect",
+        1.0,
+        Amf0Value::object([("app", Amf0Value::string("live"))]),
+        vec![],
+    );
+    s.handle_read(
+        20,
+        &chunks(&[
+            connect,
+            cmd(0, "releaseStream", 2.0, vec![Amf0Value::string("key")]),
+            cmd(0, "FCPublish", 3.0, vec![Amf0Value::string("key")]),
+            cmd(0, "createStream", 4.0, vec![]),
+        ]),
+    );
+    let answers = server_messages(&writes(&mut s));
+    let names: Vec<&str> = answers.iter().map(Message::name).collect();
+    assert_eq!(
+        names,
+        [
+            "Window Acknowledgement Size",
+            "Set Peer Bandwidth",
+            "Set Chunk Size",
+            "_result",
+            "_result",
+            "onFCPublish",
+            "_result",
+            "_result"
+        ]
+    );
+    let Message::Command(created) = &answers[7] else {
+        panic!()
+    };
+    assert_eq!(created.arguments, vec![Amf0Value::Number(1.0)]);
+
+    let mut publish = cmd(
+        1,
+        "publish",
+        5.0,
+        vec![Amf0Value::string("key"), Amf0Value::string("live")],
+    );
+    publish.csid = 8;
+    s.handle_read(30, &chunks(&[publish]));
+    assert_eq!(
+        s.poll_action(),
+        Some(Action::Publish {
+            name: "key".into(),
+            stream_id: 1
+        })
+    );
+    s.publish_result(1, true);
+    // The server now writes at chunk size 4096: read with a reader that learnt it.
+    let mut r = ChunkReader::new(ChunkLimits::default());
+    r.feed(&chunks(&[message::set_chunk_size(4096)]));
+    let w = writes(&mut s);
+    for b in &w {
+        r.feed(b);
+    }
+    let mut codes = Vec::new();
+    while let Ok(Some(e)) = r.poll() {
+        if let ReadEvent::Message(m) = e {
+            if let Ok(Message::Command(c)) = Message::decode(&m) {
+                codes.push(
+                    c.arguments[0]
+                        .get("code")
+                        .and_then(Amf0Value::as_str)
+                        .map(str::to_string),
+                );
+            }
+        }
+    }
+    assert_eq!(codes, [Some("NetStream.Publish.Start".to_string())]);
+
+    let video = RawMessage {
+        csid: 6,
+        timestamp: 0,
+        type_id: 9,
+        stream_id: 1,
+        payload: Bytes::from_static(b"\x17\x01\0\0\0frame"),
+    };
+    s.handle_read(40, &chunks(std::slice::from_ref(&video)));
+    assert!(matches!(s.poll_action(), Some(Action::Media { .. })));
+    s.handle_read(
+        50,
+        &chunks(&[cmd(0, "FCUnpublish", 6.0, vec![Amf0Value::string("key")])]),
+    );
+    assert_eq!(
+        s.poll_action(),
+        Some(Action::Unpublish { name: "key".into() })
+    );
+    let summary = events(&mut s).into_iter().find_map(|e| match e {
+        EventKind::MediaSummary { text, .. } => Some(text),
+        _ => None,
+    });
+    assert!(summary.unwrap().contains("h264 1 frames (1 key"));
+}
+
+#[test]
+fn a_taken_name_is_refused_and_an_empty_publish_stops() {
+    let mut s = established("reference");
+    s.handle_read(1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    s.handle_read(
+        2,
+        &chunks(&[cmd(1, "publish", 3.0, vec![Amf0Value::string("k")])]),
+    );
+    assert!(matches!(s.poll_action(), Some(Action::Publish { .. })));
+    s.publish_result(1, false);
+    assert!(diagnostic_ids(&events(&mut s)).contains(&"cmd.publish-bad-name".to_string()));
+    // Wirecast's way of stopping.
+    s.handle_read(
+        3,
+        &chunks(&[cmd(1, "publish", 4.0, vec![Amf0Value::string("")])]),
+    );
+    assert!(diagnostic_ids(&events(&mut s)).contains(&"cmd.publish-empty-name".to_string()));
+}
+
+#[test]
+fn bytes_right_after_c2_are_read_as_chunks() {
+    let mut s = session("reference");
+    let (mut c, c0, c1) = client();
+    s.handle_read(0, &[c0, c1].concat());
+    c.feed(&writes(&mut s).concat()).unwrap();
+    let mut c2_and_connect = c.poll_transmit().unwrap().bytes.to_vec();
+    c2_and_connect.extend(chunks(&[message::command(
+        0,
+        "connect",
+        1.0,
+        Amf0Value::Null,
+        vec![],
+    )]));
+    s.handle_read(1, &c2_and_connect);
+    let answers = server_messages(&writes(&mut s));
+    assert!(answers.iter().any(|m| m.name() == "_result"));
+}
