@@ -90,9 +90,11 @@ fn chunk_reader(c: &mut Criterion) {
         assert_eq!(read_with_rml(&stream), MESSAGES + 1);
         let mut group = c.benchmark_group(format!("chunk_reader/chunk_size_{chunk_size}"));
         group.throughput(Throughput::Bytes(stream.len() as u64));
-        group.bench_with_input(BenchmarkId::new("rtmp-probe", chunk_size), &stream, |b, s| {
-            b.iter(|| read_with_rtmp_probe(s))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("rtmp-probe", chunk_size),
+            &stream,
+            |b, s| b.iter(|| read_with_rtmp_probe(s)),
+        );
         group.bench_with_input(BenchmarkId::new("rml_rtmp", chunk_size), &stream, |b, s| {
             b.iter(|| read_with_rml(s))
         });
