@@ -111,11 +111,57 @@ pub fn snapshot(transcript: &Transcript) -> String {
     for event in &transcript.events {
         let line = match &event.kind {
             EventKind::Connected { .. } => "connected client -> server".to_string(),
+            // A peer's handshake time field is its clock (zero is a fact worth keeping).
+            EventKind::Handshake { id, text } if id == "hs.c1-fields" || id == "hs.s1-fields" => {
+                plain_body(&EventKind::Handshake {
+                    id: id.clone(),
+                    text: redact_time_field(text),
+                })
+            }
             other => plain_body(other),
         };
-        out.push_str(&line);
+        out.push_str(&redact_ports(&line));
         out.push('\n');
     }
+    out
+}
+
+/// `C1 time 3559073, ...` -> `C1 time <clock>, ...`; `time 0` stays.
+fn redact_time_field(text: &str) -> String {
+    match text.split_once(" time ") {
+        Some((head, rest)) => {
+            let digits = rest.chars().take_while(char::is_ascii_digit).count();
+            if &rest[..digits] == "0" {
+                text.to_string()
+            } else {
+                format!("{head} time <clock>{}", &rest[digits..])
+            }
+        }
+        None => text.to_string(),
+    }
+}
+
+/// Ephemeral ports in URLs (`rtmp://127.0.0.1:45833/live`) become `PORT`.
+fn redact_ports(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let host_end = tail
+            .find(|c: char| c == ':' || c == '/' || c == '"' || c == ' ')
+            .unwrap_or(tail.len());
+        out.push_str(&tail[..host_end]);
+        rest = &tail[host_end..];
+        if let Some(after_colon) = rest.strip_prefix(':') {
+            let digits = after_colon.chars().take_while(char::is_ascii_digit).count();
+            if digits > 0 {
+                out.push_str(":PORT");
+                rest = &after_colon[digits..];
+            }
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -201,6 +247,41 @@ mod tests {
             e.at_us += 1_000_000;
         }
         assert_eq!(snapshot(&later), snap);
+    }
+
+    #[test]
+    fn snapshot_redacts_ports_and_peer_clocks_but_keeps_zero() {
+        let mut t = Transcript::new();
+        t.push(
+            0,
+            EventKind::Handshake {
+                id: "hs.c1-fields".into(),
+                text: "C1 time 3559073, version field 0.0.0.0".into(),
+            },
+        );
+        t.push(
+            0,
+            EventKind::Handshake {
+                id: "hs.c1-fields".into(),
+                text: "C1 time 0, version field 9.0.124.2".into(),
+            },
+        );
+        t.push(
+            0,
+            EventKind::Closed {
+                reason: "tcUrl \"rtmp://127.0.0.1:45833/live\" and rtmp://h/x".into(),
+            },
+        );
+        let snap = snapshot(&t);
+        assert!(
+            snap.contains("C1 time <clock>, version field 0.0.0.0"),
+            "{snap}"
+        );
+        assert!(snap.contains("C1 time 0, version field 9.0.124.2"));
+        assert!(
+            snap.contains("rtmp://127.0.0.1:PORT/live\" and rtmp://h/x"),
+            "{snap}"
+        );
     }
 
     #[test]

@@ -152,3 +152,65 @@ impl Nginx {
         std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
     }
 }
+
+/// Runs `cmd` to completion or kills it after `limit`; returns (exit success, stderr).
+pub fn run_bounded(mut cmd: Command, limit: Duration) -> (bool, String) {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning a peer");
+    let stderr = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(mut e) = stderr {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut s);
+        }
+        s
+    });
+    let start = Instant::now();
+    let ok = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status.success(),
+            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break false;
+            }
+        }
+    };
+    (ok, reader.join().unwrap_or_default())
+}
+
+/// The normalised transcript lines that do not depend on scheduling: handshake observations,
+/// non-media messages and diagnostics. Segment sizes, Acknowledgements and media statistics can
+/// vary between runs of a real peer, so tests assert them separately instead of snapshotting
+/// them; a data message repeated by the peer (GStreamer's flvmux re-sends metadata with a
+/// wall-clock `creationdate`) is kept once, with the date redacted.
+pub fn stable_lines(transcript: &rtmp_probe::transcript::Transcript) -> String {
+    let mut seen_data = false;
+    rtmp_probe::transcript::render::snapshot(transcript)
+        .lines()
+        .filter(|l| {
+            let segment =
+                (l.starts_with("C->S  ") || l.starts_with("S->C  ")) && !l.contains("  msg ");
+            let is_data = l.contains(" type=18 ");
+            let repeat = is_data && std::mem::replace(&mut seen_data, true);
+            !(segment
+                || repeat
+                || l.starts_with("media ")
+                || l.contains("chunk.ext-ts")
+                || l.contains("  Acknowledgement "))
+        })
+        .map(|l| match l.find("creationdate: \"") {
+            Some(at) => {
+                let end = l[at + 15..].find('"').map_or(l.len(), |e| at + 15 + e + 1);
+                format!("{}creationdate: <date>{}", &l[..at], &l[end..])
+            }
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,336 @@
+//! `rtmp-probe serve` with real RTMP peers on 127.0.0.1: FFmpeg publishing and playing (FFmpeg
+//! validates the S1 digest and the S2 signature when it plays), rtmpdump playing and GStreamer's
+//! rtmp2sink publishing. Every peer run is bounded in time.
+
+mod support;
+
+use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
+use rtmp_probe::transcript::{EventKind, Transcript};
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+use support::{peer_available, run_bounded, stable_lines};
+
+/// A server running on its own thread; dropped, it shuts down.
+struct Running {
+    addr: SocketAddr,
+    sink: Arc<CollectSink>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    fn start(personality: &str) -> Running {
+        let sink = Arc::new(CollectSink::default());
+        let options = ServeOptions {
+            listen: ([127, 0, 0, 1], 0).into(),
+            personality: personality::by_name(personality).expect("personality"),
+            seed: Some(7),
+            handshake_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(10),
+            ..ServeOptions::default()
+        };
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread_sink = sink.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(async move {
+                let server = Server::bind(options, thread_sink).await.expect("bind");
+                addr_tx
+                    .send(server.local_addr().expect("addr"))
+                    .expect("send addr");
+                server
+                    .run(async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("server started");
+        Running {
+            addr,
+            sink,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self, key: &str) -> String {
+        format!("rtmp://{}/live/{key}", self.addr)
+    }
+
+    /// Stops the server (closing every session) and returns the transcripts by connection.
+    fn finish(mut self) -> Vec<Transcript> {
+        self.stop_now();
+        let map = self.sink.transcripts.lock().expect("lock").clone();
+        map.into_values().collect()
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+fn ffmpeg_publish(url: &str, seconds: u32) -> Command {
+    let mut c = Command::new("ffmpeg");
+    c.args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
+        .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
+        .args(["-f", "lavfi", "-i", "sine"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-g",
+            "25",
+            "-c:a",
+            "aac",
+            "-t",
+            &seconds.to_string(),
+        ])
+        .args(["-f", "flv", url]);
+    c
+}
+
+fn has_handshake(t: &Transcript, id: &str) -> bool {
+    t.events
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::Handshake { id: i, .. } if i == id))
+}
+
+fn sent_code(t: &Transcript, code: &str) -> bool {
+    t.messages(rtmp_probe::transcript::Direction::ServerToClient)
+        .any(|m| m.summary.contains(code))
+}
+
+fn media_summary(t: &Transcript) -> Option<String> {
+    t.events.iter().find_map(|e| match &e.kind {
+        EventKind::MediaSummary { text, .. } => Some(text.clone()),
+        _ => None,
+    })
+}
+
+/// "video h264 76 frames" -> 76
+fn video_frames(summary: &str) -> u64 {
+    summary
+        .split_whitespace()
+        .skip_while(|w| *w != "video")
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn snapshot(name: &str, value: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!(name, value));
+}
+
+#[test]
+fn ffmpeg_publishes_to_the_reference_server() {
+    if !peer_available("ffmpeg") {
+        return;
+    }
+    let server = Running::start("reference");
+    let (ok, stderr) = run_bounded(
+        ffmpeg_publish(&server.url("test"), 3),
+        Duration::from_secs(20),
+    );
+    assert!(ok, "ffmpeg failed: {stderr}");
+    let transcripts = server.finish();
+    assert_eq!(transcripts.len(), 1);
+    let t = &transcripts[0];
+    assert!(
+        has_handshake(t, "hs.mode-digest"),
+        "FFmpeg's C1 has a digest"
+    );
+    assert!(sent_code(t, "NetStream.Publish.Start"));
+    let summary = media_summary(t).expect("a media summary");
+    assert!(
+        summary.contains("video h264") && summary.contains("audio aac"),
+        "{summary}"
+    );
+    assert!(video_frames(&summary) >= 60, "{summary}");
+    snapshot("serve-reference-ffmpeg-publish", &stable_lines(t));
+}
+
+#[test]
+fn ffmpeg_plays_what_ffmpeg_publishes_validating_our_digest_handshake() {
+    if !peer_available("ffmpeg") {
+        return;
+    }
+    let server = Running::start("reference");
+    let url = server.url("live1");
+    let publisher = std::thread::spawn({
+        let url = url.clone();
+        move || run_bounded(ffmpeg_publish(&url, 6), Duration::from_secs(25))
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut play = Command::new("ffmpeg");
+    play.args([
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        "-rw_timeout",
+        "5000000",
+    ])
+    .args(["-i", &url, "-t", "1", "-f", "null", "-"]);
+    let (played, stderr) = run_bounded(play, Duration::from_secs(20));
+    assert!(played, "ffmpeg could not play: {stderr}");
+    let (published, pub_err) = publisher.join().expect("publisher thread");
+    assert!(published, "publisher: {pub_err}");
+    let transcripts = server.finish();
+    let player = transcripts
+        .iter()
+        .find(|t| {
+            t.messages(rtmp_probe::transcript::Direction::ClientToServer)
+                .any(|m| m.name == "play")
+        })
+        .expect("a player connection");
+    // FFmpeg playing signs C2 only after it validated our S1 digest and S2 signature.
+    assert!(has_handshake(player, "hs.mode-digest"));
+    assert!(
+        has_handshake(player, "hs.c2-signed"),
+        "{}",
+        stable_lines(player)
+    );
+    assert!(sent_code(player, "NetStream.Play.Start"));
+}
+
+#[test]
+fn rtmpdump_plays_from_the_server() {
+    if !peer_available("ffmpeg") || !peer_available("rtmpdump") {
+        return;
+    }
+    let server = Running::start("reference");
+    let url = server.url("dump");
+    let publisher = std::thread::spawn({
+        let url = url.clone();
+        move || run_bounded(ffmpeg_publish(&url, 5), Duration::from_secs(25))
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = tempfile::NamedTempFile::new().expect("temp file");
+    let mut dump = Command::new("rtmpdump");
+    dump.args(["-r", &url, "--live", "--stop", "2", "-m", "10", "-o"])
+        .arg(out.path());
+    let (_, stderr) = run_bounded(dump, Duration::from_secs(20));
+    let _ = publisher.join();
+    let size = std::fs::metadata(out.path()).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 10_000, "rtmpdump wrote {size} bytes: {stderr}");
+    let transcripts = server.finish();
+    let player = transcripts
+        .iter()
+        .find(|t| {
+            t.messages(rtmp_probe::transcript::Direction::ClientToServer)
+                .any(|m| m.name == "play")
+        })
+        .expect("rtmpdump's connection");
+    assert!(
+        has_handshake(player, "hs.mode-simple"),
+        "librtmp sends a simple C1 by default"
+    );
+    assert!(sent_code(player, "NetStream.Play.Start"));
+}
+
+#[test]
+fn gstreamer_rtmp2sink_publishes() {
+    if !peer_available("ffmpeg") || !peer_available("gst-launch-1.0") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clip = dir.path().join("clip.flv");
+    let mut make = Command::new("ffmpeg");
+    make.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=25",
+            "-c:v",
+            "libx264",
+            "-g",
+            "25",
+            "-t",
+            "3",
+        ])
+        .arg(&clip);
+    assert!(
+        run_bounded(make, Duration::from_secs(20)).0,
+        "making the clip"
+    );
+    let server = Running::start("reference");
+    let mut gst = Command::new("gst-launch-1.0");
+    gst.arg("-q")
+        .arg("filesrc")
+        .arg(format!("location={}", clip.display()))
+        .args([
+            "!",
+            "flvdemux",
+            "name=d",
+            "d.video",
+            "!",
+            "queue",
+            "!",
+            "h264parse",
+            "!",
+        ])
+        .args(["flvmux", "streamable=true", "!"])
+        .arg("rtmp2sink")
+        .arg(format!("location={}", server.url("gst")));
+    let (ok, stderr) = run_bounded(gst, Duration::from_secs(20));
+    assert!(ok, "gst-launch failed: {stderr}");
+    let transcripts = server.finish();
+    let t = &transcripts[0];
+    assert!(
+        has_handshake(t, "hs.mode-simple"),
+        "rtmp2 sends a zero-version C1"
+    );
+    assert!(sent_code(t, "NetStream.Publish.Start"));
+    let summary = media_summary(t).expect("a media summary");
+    assert!(video_frames(&summary) >= 60, "{summary}");
+    snapshot("serve-reference-gstreamer-publish", &stable_lines(t));
+}
+
+#[test]
+fn ffmpeg_publishes_through_every_personality_that_lets_it() {
+    if !peer_available("ffmpeg") {
+        return;
+    }
+    // FFmpeg waits for S2 before it writes C2, so a server holding S2 until C2 (wait-c2) stalls
+    // it until the handshake timeout; every other personality lets it publish.
+    for p in personality::all() {
+        let server = Running::start(p.name);
+        let (ok, stderr) =
+            run_bounded(ffmpeg_publish(&server.url("p"), 1), Duration::from_secs(15));
+        let transcripts = server.finish();
+        let t = &transcripts[0];
+        if p.name == "wait-c2" {
+            assert!(!ok, "FFmpeg cannot complete against wait-c2");
+            assert!(!sent_code(t, "NetStream.Publish.Start"));
+            continue;
+        }
+        assert!(ok, "{}: ffmpeg failed: {stderr}", p.name);
+        assert!(sent_code(t, "NetStream.Publish.Start"), "{}", p.name);
+        let expected_mode = if p.name == "ffmpeg" {
+            "hs.mode-simple"
+        } else {
+            "hs.mode-digest"
+        };
+        assert!(has_handshake(t, expected_mode), "{}", p.name);
+    }
+}
