@@ -7,6 +7,7 @@
 
 pub mod media;
 pub mod protocol;
+pub mod record;
 pub mod serve;
 pub mod transcript;
 

@@ -22,6 +22,10 @@ struct Running {
 
 impl Running {
     fn start(personality: &str) -> Running {
+        Self::start_recording(personality, None)
+    }
+
+    fn start_recording(personality: &str, record_dir: Option<std::path::PathBuf>) -> Running {
         let sink = Arc::new(CollectSink::default());
         let options = ServeOptions {
             listen: ([127, 0, 0, 1], 0).into(),
@@ -29,6 +33,7 @@ impl Running {
             seed: Some(7),
             handshake_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(10),
+            record_dir,
             ..ServeOptions::default()
         };
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -166,6 +171,60 @@ fn ffmpeg_publishes_to_the_reference_server() {
     );
     assert!(video_frames(&summary) >= 60, "{summary}");
     snapshot("serve-reference-ffmpeg-publish", &stable_lines(t));
+}
+
+#[test]
+fn a_recorded_publish_is_a_valid_flv_with_the_right_codecs_and_duration() {
+    if !peer_available("ffmpeg") || !peer_available("ffprobe") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Running::start_recording("reference", Some(dir.path().to_path_buf()));
+    let (ok, stderr) = run_bounded(
+        ffmpeg_publish(&server.url("rec"), 3),
+        Duration::from_secs(20),
+    );
+    assert!(ok, "ffmpeg failed: {stderr}");
+    let lines = server.sink.lines.lock().expect("lock").clone();
+    drop(server.finish());
+    let flv = dir.path().join("rec.flv");
+    assert!(
+        lines.iter().any(|l| l.starts_with("recorded ")),
+        "{lines:?}"
+    );
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name:format=duration",
+            "-of",
+            "json",
+        ])
+        .arg(&flv)
+        .output()
+        .expect("running ffprobe");
+    assert!(
+        probe.status.success(),
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&probe.stdout).expect("ffprobe JSON");
+    let codecs: Vec<&str> = json["streams"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .filter_map(|s| s["codec_name"].as_str())
+        .collect();
+    assert!(
+        codecs.contains(&"h264") && codecs.contains(&"aac"),
+        "{codecs:?}"
+    );
+    let duration: f64 = json["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .expect("duration");
+    assert!((2.5..=3.5).contains(&duration), "duration {duration}");
 }
 
 #[test]

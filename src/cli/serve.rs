@@ -42,6 +42,9 @@ pub struct ServeArgs {
     /// Seed for the handshake's random bytes (reproducible runs).
     #[arg(long)]
     seed: Option<u64>,
+    /// Write one FLV file per published stream into this directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    record: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
@@ -71,7 +74,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         handshake_timeout: seconds("--handshake-timeout", args.handshake_timeout)?,
         idle_timeout: seconds("--idle-timeout", args.idle_timeout)?,
         seed: args.seed,
+        record_dir: args.record.clone(),
     };
+    if let Some(dir) = &args.record {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the --record directory {}", dir.display()))?;
+    }
     let sink = Arc::new(PrintSink {
         json: args.json,
         text: TextRenderer {

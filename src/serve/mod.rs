@@ -11,12 +11,15 @@ pub mod session;
 
 use crate::protocol::chunk::RawMessage;
 use crate::protocol::random::RandomSource;
+use crate::record::flv::{FlvRecorder, TagKind};
 use crate::transcript::{Event, EventKind, Severity};
 use hub::Hub;
 use personality::Personality;
 use session::{Action, ServerSession, SessionConfig};
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,6 +38,8 @@ pub struct ServeOptions {
     pub idle_timeout: Duration,
     /// Seeds the handshake's random bytes (connection N uses seed + N) for reproducible runs.
     pub seed: Option<u64>,
+    /// Writes one FLV file per published stream into this directory.
+    pub record_dir: Option<PathBuf>,
 }
 
 impl Default for ServeOptions {
@@ -47,6 +52,7 @@ impl Default for ServeOptions {
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             seed: None,
+            record_dir: None,
         }
     }
 }
@@ -180,6 +186,7 @@ async fn serve_connection(
         },
     );
     let (media_tx, mut media_rx) = mpsc::unbounded_channel::<RawMessage>();
+    let mut recordings = Recordings::default();
     let mut buf = vec![0u8; 64 * 1024];
     let mut was_in_handshake = true;
     loop {
@@ -210,7 +217,7 @@ async fn serve_connection(
             shared.handshakes.fetch_add(1, Ordering::SeqCst);
             was_in_handshake = false;
         }
-        resolve_actions(shared, conn, &mut session, &media_tx);
+        resolve_actions(shared, conn, &mut session, &media_tx, &mut recordings);
         while let Some((at_us, kind)) = session.poll_event() {
             shared.sink.event(conn, &Event { at_us, kind });
         }
@@ -223,7 +230,7 @@ async fn serve_connection(
         }
         if let Some(e) = write_failed {
             session.close(format!("write error: {e}"));
-            resolve_actions(shared, conn, &mut session, &media_tx);
+            resolve_actions(shared, conn, &mut session, &media_tx, &mut recordings);
             while let Some((at_us, kind)) = session.poll_event() {
                 shared.sink.event(conn, &Event { at_us, kind });
             }
@@ -233,7 +240,94 @@ async fn serve_connection(
         }
     }
     shared.hub.lock().map(|mut h| h.leave(conn)).ok();
+    recordings.finish_all(shared);
     let _ = socket.shutdown().await;
+}
+
+/// The FLV files this connection is writing, by stream name.
+#[derive(Default)]
+struct Recordings {
+    open: HashMap<String, (PathBuf, FlvRecorder<std::fs::File>)>,
+}
+
+impl Recordings {
+    fn start(&mut self, shared: &Shared, name: &str) {
+        let Some(dir) = &shared.options.record_dir else {
+            return;
+        };
+        let path = unused_path(dir, name);
+        match FlvRecorder::create(&path) {
+            Ok(rec) => {
+                shared
+                    .sink
+                    .server_line(&format!("recording '{name}' to {}", path.display()));
+                self.open.insert(name.to_string(), (path, rec));
+            }
+            Err(e) => shared.sink.server_line(&format!(
+                "cannot record '{name}' to {}: {e}",
+                path.display()
+            )),
+        }
+    }
+
+    fn write(&mut self, shared: &Shared, name: &str, message: &RawMessage) {
+        let Some(kind) = TagKind::from_message_type(message.type_id) else {
+            return;
+        };
+        let Some((path, rec)) = self.open.get_mut(name) else {
+            return;
+        };
+        if let Err(e) = rec.write_tag(kind, message.timestamp, &message.payload) {
+            shared
+                .sink
+                .server_line(&format!("recording {} stopped: {e}", path.display()));
+            self.open.remove(name);
+        }
+    }
+
+    fn finish(&mut self, shared: &Shared, name: &str) {
+        if let Some((path, rec)) = self.open.remove(name) {
+            let line = match rec.finish() {
+                Ok(_) => format!("recorded {}", path.display()),
+                Err(e) => format!("finishing {} failed: {e}", path.display()),
+            };
+            shared.sink.server_line(&line);
+        }
+    }
+
+    fn finish_all(&mut self, shared: &Shared) {
+        let names: Vec<String> = self.open.keys().cloned().collect();
+        for name in names {
+            self.finish(shared, &name);
+        }
+    }
+}
+
+/// `DIR/<name>.flv`, with the name made safe for a file system and a `-N` suffix when a file of
+/// that name exists (a stream published twice keeps both recordings).
+fn unused_path(dir: &Path, name: &str) -> PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let safe = if safe.is_empty() || safe.starts_with('.') {
+        format!("stream{safe}")
+    } else {
+        safe
+    };
+    let mut path = dir.join(format!("{safe}.flv"));
+    let mut n = 2;
+    while path.exists() {
+        path = dir.join(format!("{safe}-{n}.flv"));
+        n += 1;
+    }
+    path
 }
 
 fn resolve_actions(
@@ -241,6 +335,7 @@ fn resolve_actions(
     conn: u64,
     session: &mut ServerSession,
     media_tx: &mpsc::UnboundedSender<RawMessage>,
+    recordings: &mut Recordings,
 ) {
     while let Some(action) = session.poll_action() {
         let Ok(mut hub) = shared.hub.lock() else {
@@ -251,9 +346,14 @@ fn resolve_actions(
                 let accepted = hub.publish(&name, conn);
                 drop(hub);
                 session.publish_result(stream_id, accepted);
+                if accepted {
+                    recordings.start(shared, &name);
+                }
             }
             Action::Unpublish { name } => {
                 hub.unpublish(&name, conn);
+                drop(hub);
+                recordings.finish(shared, &name);
             }
             Action::Play { name, stream_id } => {
                 let start = hub.play(&name, conn, media_tx.clone());
@@ -265,6 +365,8 @@ fn resolve_actions(
                 for player in hub.media(&name, &message) {
                     let _ = player.send(message.clone());
                 }
+                drop(hub);
+                recordings.write(shared, &name, &message);
             }
         }
     }

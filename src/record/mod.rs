@@ -1,0 +1,3 @@
+//! Recordings of sessions: FLV files of published streams.
+
+pub mod flv;
