@@ -148,9 +148,7 @@ fn redact_ports(line: &str) -> String {
     while let Some(at) = rest.find("://") {
         let (head, tail) = rest.split_at(at + 3);
         out.push_str(head);
-        let host_end = tail
-            .find(|c: char| c == ':' || c == '/' || c == '"' || c == ' ')
-            .unwrap_or(tail.len());
+        let host_end = tail.find([':', '/', '"', ' ']).unwrap_or(tail.len());
         out.push_str(&tail[..host_end]);
         rest = &tail[host_end..];
         if let Some(after_colon) = rest.strip_prefix(':') {
