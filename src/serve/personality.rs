@@ -133,8 +133,9 @@ pub fn all() -> Vec<Personality> {
             name: "wait-c2",
             description: "Writes S0+S1 once C1 is complete but holds S2 back until C2 has arrived; \
                           a client that waits for S2 before sending C2 deadlocks.",
-            source: "RTMP 1.0 specification section 5.2.1 allows waiting for C1, not for C2; \
-                     models servers seen to stall such clients",
+            source: "not a known server: the specification lets a server wait for C1, not for \
+                     C2; it tests whether a client waits for S2 before C2 (FFmpeg and GStreamer \
+                     do, and stall)",
             write_groups: S0_S1_THEN_S2,
             s2_after_c2: true,
             ..reference.clone()
