@@ -26,6 +26,14 @@ impl Running {
     }
 
     fn start_recording(personality: &str, record_dir: Option<std::path::PathBuf>) -> Running {
+        Self::start_with(personality, record_dir, None)
+    }
+
+    fn start_with(
+        personality: &str,
+        record_dir: Option<std::path::PathBuf>,
+        pcap: Option<std::path::PathBuf>,
+    ) -> Running {
         let sink = Arc::new(CollectSink::default());
         let options = ServeOptions {
             listen: ([127, 0, 0, 1], 0).into(),
@@ -34,6 +42,7 @@ impl Running {
             handshake_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(10),
             record_dir,
+            pcap,
             ..ServeOptions::default()
         };
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -225,6 +234,57 @@ fn a_recorded_publish_is_a_valid_flv_with_the_right_codecs_and_duration() {
         .and_then(|d| d.parse().ok())
         .expect("duration");
     assert!((2.5..=3.5).contains(&duration), "duration {duration}");
+}
+
+#[test]
+fn the_pcap_shows_each_write_and_tshark_dissects_it_as_rtmp() {
+    if !peer_available("ffmpeg") || !peer_available("tshark") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pcap = dir.path().join("serve.pcap");
+    let server = Running::start_with("ffmpeg", None, Some(pcap.clone()));
+    let port = server.addr.port();
+    let (ok, stderr) = run_bounded(
+        ffmpeg_publish(&server.url("cap"), 1),
+        Duration::from_secs(20),
+    );
+    assert!(ok, "ffmpeg failed: {stderr}");
+    drop(server.finish());
+    let fields = |extra: &[&str]| {
+        let out = Command::new("tshark")
+            .arg("-r")
+            .arg(&pcap)
+            .args(["-d", &format!("tcp.port=={port},rtmpt"), "-T", "fields"])
+            .args(extra)
+            .output()
+            .expect("running tshark");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The server's payload frames, in order: S0 alone (1 byte), then S1 and S2 apart.
+    let server_lens: Vec<String> = fields(&[
+        "-Y",
+        &format!("tcp.srcport=={port} && tcp.len>0"),
+        "-e",
+        "tcp.len",
+    ])
+    .lines()
+    .take(3)
+    .map(str::to_string)
+    .collect();
+    assert_eq!(server_lens, ["1", "1536", "1536"]);
+    let types = fields(&["-Y", "rtmpt", "-e", "rtmpt.header.typeid"]);
+    let types: Vec<&str> = types.lines().flat_map(|l| l.split(',')).collect();
+    assert!(
+        types.contains(&"0x14"),
+        "connect/_result as AMF0 commands: {types:?}"
+    );
+    assert!(types.contains(&"0x09"), "video: {types:?}");
 }
 
 #[test]

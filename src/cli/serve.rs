@@ -45,6 +45,9 @@ pub struct ServeArgs {
     /// Write one FLV file per published stream into this directory (created if missing).
     #[arg(long, value_name = "DIR")]
     record: Option<std::path::PathBuf>,
+    /// Write what the server read and wrote, one frame per read or write, into this pcap file.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
@@ -75,6 +78,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         idle_timeout: seconds("--idle-timeout", args.idle_timeout)?,
         seed: args.seed,
         record_dir: args.record.clone(),
+        pcap: args.pcap.clone(),
     };
     if let Some(dir) = &args.record {
         std::fs::create_dir_all(dir)

@@ -1,3 +1,4 @@
-//! Recordings of sessions: FLV files of published streams.
+//! Recordings of sessions: FLV files of published streams, pcap files of what was read and written.
 
 pub mod flv;
+pub mod pcap;

@@ -12,6 +12,8 @@ pub mod session;
 use crate::protocol::chunk::RawMessage;
 use crate::protocol::random::RandomSource;
 use crate::record::flv::{FlvRecorder, TagKind};
+use crate::record::pcap::{PcapRecorder, TcpFlow};
+use crate::transcript::Direction;
 use crate::transcript::{Event, EventKind, Severity};
 use hub::Hub;
 use personality::Personality;
@@ -22,7 +24,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -40,6 +42,8 @@ pub struct ServeOptions {
     pub seed: Option<u64>,
     /// Writes one FLV file per published stream into this directory.
     pub record_dir: Option<PathBuf>,
+    /// Writes every read and write of every connection into this pcap file.
+    pub pcap: Option<PathBuf>,
 }
 
 impl Default for ServeOptions {
@@ -53,6 +57,7 @@ impl Default for ServeOptions {
             idle_timeout: Duration::from_secs(30),
             seed: None,
             record_dir: None,
+            pcap: None,
         }
     }
 }
@@ -75,8 +80,11 @@ pub struct ServeSummary {
 
 type PlayerHandle = mpsc::UnboundedSender<RawMessage>;
 
+type PcapFile = PcapRecorder<std::io::BufWriter<std::fs::File>>;
+
 struct Shared {
     options: ServeOptions,
+    pcap: Option<Arc<PcapFile>>,
     sink: Arc<dyn EventSink>,
     hub: Mutex<Hub<PlayerHandle>>,
     active: AtomicUsize,
@@ -92,9 +100,16 @@ pub struct Server {
 impl Server {
     pub async fn bind(options: ServeOptions, sink: Arc<dyn EventSink>) -> std::io::Result<Server> {
         let listener = TcpListener::bind(options.listen).await?;
+        let pcap = match &options.pcap {
+            Some(path) => Some(PcapRecorder::new(std::io::BufWriter::new(
+                std::fs::File::create(path)?,
+            ))?),
+            None => None,
+        };
         Ok(Server {
             listener,
             shared: Arc::new(Shared {
+                pcap,
                 options,
                 sink,
                 hub: Mutex::new(Hub::default()),
@@ -145,6 +160,22 @@ impl Server {
         let _ = closing_tx.send(true);
         while tasks.join_next().await.is_some() {}
         summary.handshakes_completed = self.shared.handshakes.load(Ordering::SeqCst);
+        if let Some(pcap) = &self.shared.pcap {
+            match pcap.finish() {
+                Ok(Some(mut out)) => {
+                    if let Err(e) = std::io::Write::flush(&mut out) {
+                        self.shared
+                            .sink
+                            .server_line(&format!("writing the pcap file failed: {e}"));
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => self
+                    .shared
+                    .sink
+                    .server_line(&format!("writing the pcap file failed: {e}")),
+            }
+        }
         summary
     }
 }
@@ -171,10 +202,12 @@ async fn serve_connection(
     let mut session = ServerSession::new(config, rng);
     let _ = socket.set_nodelay(session.nodelay());
     let started = Instant::now();
-    let local = socket
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let local_addr = socket.local_addr().unwrap_or(options.listen);
+    let local = local_addr.to_string();
+    let mut flow = shared
+        .pcap
+        .as_ref()
+        .and_then(|p| TcpFlow::open(p.clone(), peer, local_addr, SystemTime::now()).ok());
     shared.sink.event(
         conn,
         &Event {
@@ -207,7 +240,10 @@ async fn serve_connection(
                     }));
                 }
                 Ok(Ok(0)) => session.handle_eof(now()),
-                Ok(Ok(n)) => session.handle_read(now(), &buf[..n]),
+                Ok(Ok(n)) => {
+                    record_segment(shared, &mut flow, Direction::ClientToServer, &buf[..n]);
+                    session.handle_read(now(), &buf[..n]);
+                }
                 Ok(Err(e)) => session.close(format!("read error: {e}")),
             },
             Some(message) = media_rx.recv() => session.send_media(&message),
@@ -223,6 +259,7 @@ async fn serve_connection(
         }
         let mut write_failed = None;
         while let Some(bytes) = session.poll_write() {
+            record_segment(shared, &mut flow, Direction::ServerToClient, &bytes);
             if let Err(e) = socket.write_all(&bytes).await {
                 write_failed = Some(e);
                 break;
@@ -241,7 +278,28 @@ async fn serve_connection(
     }
     shared.hub.lock().map(|mut h| h.leave(conn)).ok();
     recordings.finish_all(shared);
+    if let Some(mut flow) = flow {
+        let _ = flow.close(SystemTime::now(), None);
+    }
     let _ = socket.shutdown().await;
+}
+
+/// Adds one read or write to the pcap file; a failure is reported once and recording of this
+/// connection stops, the connection itself goes on.
+fn record_segment(
+    shared: &Shared,
+    flow: &mut Option<TcpFlow<std::io::BufWriter<std::fs::File>>>,
+    direction: Direction,
+    bytes: &[u8],
+) {
+    if let Some(f) = flow.as_mut() {
+        if let Err(e) = f.record(direction, SystemTime::now(), bytes) {
+            shared
+                .sink
+                .server_line(&format!("pcap recording stopped: {e}"));
+            *flow = None;
+        }
+    }
 }
 
 /// The FLV files this connection is writing, by stream name.

@@ -1,0 +1,289 @@
+//! What a driver read and wrote, as a pcap file that Wireshark and tshark open.
+//!
+//! The frames are synthetic (Ethernet/IP/TCP built around each read or write, with consistent
+//! sequence numbers and real timestamps): one frame per `read` or `write` call, so the file shows
+//! the segmentation the application saw, which is what RTMP handshake problems are about. Many
+//! connections can share one file, each as its own TCP flow.
+
+use crate::transcript::Direction;
+use etherparse::PacketBuilder;
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+use pcap_file::{DataLink, TsResolution};
+use std::io::{self, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The largest TCP payload one synthetic IPv4 frame carries (65535 - 20 IP - 20 TCP); a larger
+/// read or write becomes several frames.
+const MAX_PAYLOAD: usize = 65_495;
+
+/// A pcap file shared by every flow recorded into it.
+pub struct PcapRecorder<W: Write> {
+    writer: Mutex<Option<PcapWriter<W>>>,
+}
+
+fn pcap_error(e: pcap_file::PcapError) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+impl<W: Write> PcapRecorder<W> {
+    pub fn new(out: W) -> io::Result<Arc<Self>> {
+        let header = PcapHeader {
+            datalink: DataLink::ETHERNET,
+            ts_resolution: TsResolution::MicroSecond,
+            snaplen: 262_144,
+            ..PcapHeader::default()
+        };
+        let writer = PcapWriter::with_header(out, header).map_err(pcap_error)?;
+        Ok(Arc::new(Self {
+            writer: Mutex::new(Some(writer)),
+        }))
+    }
+
+    fn write_frame(&self, at: SystemTime, frame: &[u8]) -> io::Result<()> {
+        let ts = at.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+        let mut guard = self
+            .writer
+            .lock()
+            .map_err(|_| io::Error::other("pcap writer poisoned"))?;
+        let writer = guard
+            .as_mut()
+            .ok_or_else(|| io::Error::other("pcap recorder closed"))?;
+        writer
+            .write_packet(&PcapPacket::new(ts, frame.len() as u32, frame))
+            .map(|_| ())
+            .map_err(pcap_error)
+    }
+
+    /// Flushes and returns the underlying writer; later frames are refused.
+    pub fn finish(&self) -> io::Result<Option<W>> {
+        let mut guard = self
+            .writer
+            .lock()
+            .map_err(|_| io::Error::other("pcap writer poisoned"))?;
+        Ok(guard.take().map(PcapWriter::into_writer))
+    }
+}
+
+/// One TCP connection inside a [`PcapRecorder`].
+pub struct TcpFlow<W: Write> {
+    recorder: Arc<PcapRecorder<W>>,
+    client: SocketAddr,
+    server: SocketAddr,
+    /// Next sequence number of each side.
+    client_seq: u32,
+    server_seq: u32,
+}
+
+impl<W: Write> TcpFlow<W> {
+    /// Starts a flow with a three-way handshake at `at`.
+    pub fn open(
+        recorder: Arc<PcapRecorder<W>>,
+        client: SocketAddr,
+        server: SocketAddr,
+        at: SystemTime,
+    ) -> io::Result<Self> {
+        let mut flow = Self {
+            recorder,
+            client,
+            server,
+            client_seq: 1_000,
+            server_seq: 500_000,
+        };
+        flow.frame(Direction::ClientToServer, at, Flags::SYN, &[])?;
+        flow.client_seq = flow.client_seq.wrapping_add(1);
+        flow.frame(Direction::ServerToClient, at, Flags::SYN_ACK, &[])?;
+        flow.server_seq = flow.server_seq.wrapping_add(1);
+        flow.frame(Direction::ClientToServer, at, Flags::ACK, &[])?;
+        Ok(flow)
+    }
+
+    /// One read (client to server) or write (server to client) of `bytes`.
+    pub fn record(&mut self, direction: Direction, at: SystemTime, bytes: &[u8]) -> io::Result<()> {
+        for part in bytes.chunks(MAX_PAYLOAD) {
+            self.frame(direction, at, Flags::PSH_ACK, part)?;
+            let seq = match direction {
+                Direction::ClientToServer => &mut self.client_seq,
+                Direction::ServerToClient => &mut self.server_seq,
+            };
+            *seq = seq.wrapping_add(part.len() as u32);
+        }
+        Ok(())
+    }
+
+    /// Ends the flow: FIN from each side, or a RST from `by` when the connection was reset.
+    pub fn close(&mut self, at: SystemTime, reset_by: Option<Direction>) -> io::Result<()> {
+        if let Some(by) = reset_by {
+            return self.frame(by, at, Flags::RST, &[]);
+        }
+        for direction in [Direction::ServerToClient, Direction::ClientToServer] {
+            self.frame(direction, at, Flags::FIN_ACK, &[])?;
+            match direction {
+                Direction::ClientToServer => self.client_seq = self.client_seq.wrapping_add(1),
+                Direction::ServerToClient => self.server_seq = self.server_seq.wrapping_add(1),
+            }
+        }
+        self.frame(Direction::ServerToClient, at, Flags::ACK, &[])
+    }
+
+    fn frame(
+        &self,
+        direction: Direction,
+        at: SystemTime,
+        flags: Flags,
+        payload: &[u8],
+    ) -> io::Result<()> {
+        let (src, dst, seq, ack) = match direction {
+            Direction::ClientToServer => {
+                (self.client, self.server, self.client_seq, self.server_seq)
+            }
+            Direction::ServerToClient => {
+                (self.server, self.client, self.server_seq, self.client_seq)
+            }
+        };
+        let mac = |a: &SocketAddr| {
+            if *a == self.client {
+                [2, 0, 0, 0, 0, 1]
+            } else {
+                [2, 0, 0, 0, 0, 2]
+            }
+        };
+        let eth = PacketBuilder::ethernet2(mac(&src), mac(&dst));
+        let ip = match (src.ip(), dst.ip()) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => eth.ipv4(s.octets(), d.octets(), 64),
+            (s, d) => eth.ipv6(v6(s), v6(d), 64),
+        };
+        let mut tcp = ip.tcp(src.port(), dst.port(), seq, 65_535);
+        if flags.syn {
+            tcp = tcp.syn();
+        }
+        if flags.ack {
+            // The SYN carries no acknowledgement.
+            tcp = tcp.ack(ack);
+        }
+        if flags.psh {
+            tcp = tcp.psh();
+        }
+        if flags.fin {
+            tcp = tcp.fin();
+        }
+        if flags.rst {
+            tcp = tcp.rst();
+        }
+        let mut frame = Vec::with_capacity(tcp.size(payload.len()));
+        tcp.write(&mut frame, payload).map_err(io::Error::other)?;
+        self.recorder.write_frame(at, &frame)
+    }
+}
+
+fn v6(ip: IpAddr) -> [u8; 16] {
+    match ip {
+        IpAddr::V6(v6) => v6.octets(),
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Flags {
+    syn: bool,
+    ack: bool,
+    psh: bool,
+    fin: bool,
+    rst: bool,
+}
+
+impl Flags {
+    const SYN: Flags = Flags {
+        syn: true,
+        ack: false,
+        psh: false,
+        fin: false,
+        rst: false,
+    };
+    const SYN_ACK: Flags = Flags {
+        syn: true,
+        ack: true,
+        psh: false,
+        fin: false,
+        rst: false,
+    };
+    const ACK: Flags = Flags {
+        syn: false,
+        ack: true,
+        psh: false,
+        fin: false,
+        rst: false,
+    };
+    const PSH_ACK: Flags = Flags {
+        syn: false,
+        ack: true,
+        psh: true,
+        fin: false,
+        rst: false,
+    };
+    const FIN_ACK: Flags = Flags {
+        syn: false,
+        ack: true,
+        psh: false,
+        fin: true,
+        rst: false,
+    };
+    const RST: Flags = Flags {
+        syn: false,
+        ack: false,
+        psh: false,
+        fin: false,
+        rst: true,
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pcap_file::pcap::PcapReader;
+
+    #[test]
+    fn frames_carry_the_bytes_with_consistent_sequence_numbers() {
+        let recorder = PcapRecorder::new(Vec::new()).unwrap();
+        let client: SocketAddr = "127.0.0.1:50000".parse().unwrap();
+        let server: SocketAddr = "127.0.0.1:1935".parse().unwrap();
+        let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut flow = TcpFlow::open(recorder.clone(), client, server, t).unwrap();
+        flow.record(Direction::ClientToServer, t, &[3; 1537])
+            .unwrap();
+        flow.record(Direction::ServerToClient, t, &[3; 1]).unwrap();
+        flow.record(Direction::ServerToClient, t, &vec![7; 100_000])
+            .unwrap();
+        flow.close(t, None).unwrap();
+        let bytes = recorder.finish().unwrap().unwrap();
+        let mut reader = PcapReader::new(&bytes[..]).unwrap();
+        let mut frames = Vec::new();
+        while let Some(p) = reader.next_packet() {
+            let p = p.unwrap();
+            let sliced = etherparse::SlicedPacket::from_ethernet(&p.data).unwrap();
+            let Some(etherparse::TransportSlice::Tcp(tcp)) = sliced.transport else {
+                panic!()
+            };
+            frames.push((
+                tcp.source_port(),
+                tcp.sequence_number(),
+                tcp.payload().len(),
+            ));
+        }
+        // SYN, SYN-ACK, ACK, C0+C1, S0, S1.. split in two frames, FIN, FIN, ACK.
+        assert_eq!(frames.len(), 3 + 1 + 1 + 2 + 3);
+        assert_eq!(frames[3], (50000, 1001, 1537));
+        assert_eq!(frames[4], (1935, 500_001, 1));
+        assert_eq!(frames[5], (1935, 500_002, MAX_PAYLOAD));
+        assert_eq!(
+            frames[6],
+            (1935, 500_002 + MAX_PAYLOAD as u32, 100_000 - MAX_PAYLOAD)
+        );
+        assert_eq!(
+            frames[7].1,
+            500_002 + 100_000,
+            "the server's FIN follows its last byte"
+        );
+    }
+}
