@@ -453,3 +453,81 @@ fn ffmpeg_publishes_through_every_personality_that_lets_it() {
         assert!(has_handshake(t, expected_mode), "{}", p.name);
     }
 }
+
+#[test]
+fn sigterm_finalises_recordings_and_prints_the_summary() {
+    if !peer_available("ffmpeg") || !peer_available("ffprobe") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = support::free_port();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"));
+    serve
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--record",
+        ])
+        .arg(dir.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = support::ChildGuard(serve.spawn().expect("spawning rtmp-probe"));
+    let stdout = child.0.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut { stdout }, &mut s);
+        s
+    });
+    assert!(support::wait_for_listener(
+        ([127, 0, 0, 1], port).into(),
+        Duration::from_secs(5)
+    ));
+    let url = format!("rtmp://127.0.0.1:{port}/live/term");
+    let publisher =
+        std::thread::spawn(move || run_bounded(ffmpeg_publish(&url, 10), Duration::from_secs(20)));
+    std::thread::sleep(Duration::from_millis(2500));
+    let pid = child.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "rtmp-probe did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success());
+    let out = reader.join().expect("reader");
+    let _ = publisher.join();
+    // Connection 1 was wait_for_listener's probe, which closed during the handshake.
+    assert!(out.contains("stopped after 2 connections"), "{out}");
+    assert!(out.contains("closed: server shutting down"), "{out}");
+    assert!(out.contains("recorded "), "{out}");
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(dir.path().join("term.flv"))
+        .output()
+        .expect("ffprobe");
+    let duration: f64 = String::from_utf8_lossy(&probe.stdout)
+        .trim()
+        .parse()
+        .expect("a duration");
+    // About 2.5 s passed before SIGTERM, part of it spent starting the encoder.
+    assert!((0.5..=3.0).contains(&duration), "duration {duration}");
+}

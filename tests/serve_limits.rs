@@ -1,0 +1,239 @@
+//! `serve`'s limits on loopback, with the project's own client core as the peer: handshake and
+//! idle timeouts, refused connections, foreign protocols, and a bad connection not disturbing a
+//! good one. Every wait is bounded.
+
+mod support;
+
+use bytes::BytesMut;
+use rtmp_probe::protocol::amf0::Amf0Value;
+use rtmp_probe::protocol::chunk::ChunkWriter;
+use rtmp_probe::protocol::handshake::{ClientConfig, Handshake};
+use rtmp_probe::protocol::message;
+use rtmp_probe::protocol::random::RandomSource;
+use rtmp_probe::serve::{CollectSink, ServeOptions, Server};
+use rtmp_probe::transcript::EventKind;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Running {
+    addr: SocketAddr,
+    sink: Arc<CollectSink>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    fn start(options: ServeOptions) -> Running {
+        let sink = Arc::new(CollectSink::default());
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread_sink = sink.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(async move {
+                let server = Server::bind(options, thread_sink).await.expect("bind");
+                addr_tx
+                    .send(server.local_addr().expect("addr"))
+                    .expect("send");
+                server
+                    .run(async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("started");
+        Running {
+            addr,
+            sink,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn close_reason(&self, conn: u64) -> Option<String> {
+        let map = self.sink.transcripts.lock().expect("lock");
+        map.get(&conn)?.events.iter().find_map(|e| match &e.kind {
+            EventKind::Closed { reason } => Some(reason.clone()),
+            _ => None,
+        })
+    }
+
+    /// Waits (bounded) until connection `conn` has closed.
+    fn wait_closed(&self, conn: u64, limit: Duration) -> Option<String> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(r) = self.close_reason(conn) {
+                return Some(r);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn options() -> ServeOptions {
+    ServeOptions {
+        listen: ([127, 0, 0, 1], 0).into(),
+        seed: Some(1),
+        ..ServeOptions::default()
+    }
+}
+
+/// True when the server closed `stream` within `limit`.
+fn closed_by_server(stream: &mut TcpStream, limit: Duration) -> bool {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 4096];
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+/// A well-behaved client: handshake, then connect; true when `_result` came back in time.
+fn good_client(addr: SocketAddr) -> bool {
+    good_client_stream(addr).is_some()
+}
+
+/// [`good_client`], keeping the connection open.
+fn good_client_stream(addr: SocketAddr) -> Option<TcpStream> {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut hs = Handshake::client(ClientConfig::default(), RandomSource::seeded(5));
+    let mut out = Vec::new();
+    while let Some(t) = hs.poll_transmit() {
+        out.extend_from_slice(&t.bytes);
+    }
+    s.write_all(&out).unwrap();
+    let mut buf = [0u8; 8192];
+    let start = Instant::now();
+    while !hs.is_complete() && start.elapsed() < Duration::from_secs(3) {
+        let Ok(n) = s.read(&mut buf) else { return None };
+        if n == 0 || hs.feed(&buf[..n]).is_err() {
+            return None;
+        }
+        let mut out = Vec::new();
+        while let Some(t) = hs.poll_transmit() {
+            out.extend_from_slice(&t.bytes);
+        }
+        s.write_all(&out).unwrap();
+    }
+    let connect = message::command(
+        0,
+        "connect",
+        1.0,
+        Amf0Value::object([("app", Amf0Value::string("live"))]),
+        vec![],
+    );
+    let mut chunks = BytesMut::new();
+    ChunkWriter::new().write(&connect, &mut chunks);
+    s.write_all(&chunks).unwrap();
+    let mut seen = hs.take_remaining().to_vec();
+    while start.elapsed() < Duration::from_secs(3) {
+        if seen.windows(7).any(|w| w == b"_result") {
+            return Some(s);
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    None
+}
+
+#[test]
+fn a_stalled_handshake_is_closed_at_the_handshake_timeout() {
+    let server = Running::start(ServeOptions {
+        handshake_timeout: Duration::from_millis(300),
+        ..options()
+    });
+    let mut stalled = TcpStream::connect(server.addr).unwrap();
+    stalled.write_all(&[3]).unwrap();
+    assert!(closed_by_server(&mut stalled, Duration::from_secs(3)));
+    let reason = server
+        .wait_closed(1, Duration::from_secs(2))
+        .expect("closed");
+    assert!(reason.starts_with("handshake timeout"), "{reason}");
+}
+
+#[test]
+fn a_silent_client_is_closed_at_the_idle_timeout() {
+    let server = Running::start(ServeOptions {
+        idle_timeout: Duration::from_millis(300),
+        ..options()
+    });
+    let _open = good_client_stream(server.addr).expect("connect answered");
+    let reason = server
+        .wait_closed(1, Duration::from_secs(3))
+        .expect("closed");
+    assert!(reason.starts_with("idle timeout"), "{reason}");
+}
+
+#[test]
+fn connections_over_the_limit_are_refused_with_a_log_line() {
+    let server = Running::start(ServeOptions {
+        max_connections: 1,
+        ..options()
+    });
+    let _held = TcpStream::connect(server.addr).unwrap();
+    // Give the server a moment to account for the first connection.
+    let start = Instant::now();
+    while server.sink.transcripts.lock().unwrap().is_empty()
+        && start.elapsed() < Duration::from_secs(2)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut refused = TcpStream::connect(server.addr).unwrap();
+    assert!(closed_by_server(&mut refused, Duration::from_secs(3)));
+    let lines = server.sink.lines.lock().unwrap().clone();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("refused connection 2") && l.contains("--max-connections")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn foreign_protocols_are_named_and_do_not_disturb_a_good_client() {
+    let server = Running::start(options());
+    let cases: [(&[u8], &str); 3] = [
+        (b"GET /live HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP request"),
+        (&[0x16, 3, 1, 0, 0x9a, 1], "TLS ClientHello"),
+        (&[0xF3, 0, 16], "RTMP-proxy prefix"),
+    ];
+    for (i, (bytes, named)) in cases.iter().enumerate() {
+        let mut s = TcpStream::connect(server.addr).unwrap();
+        s.write_all(bytes).unwrap();
+        assert!(closed_by_server(&mut s, Duration::from_secs(3)));
+        let reason = server
+            .wait_closed(i as u64 + 1, Duration::from_secs(2))
+            .expect("closed");
+        assert!(reason.contains(named), "{reason}");
+    }
+    assert!(
+        good_client(server.addr),
+        "a good client is served after the bad ones"
+    );
+}
