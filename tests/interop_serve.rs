@@ -100,6 +100,25 @@ impl Drop for Running {
     }
 }
 
+/// Waits (bounded) until some connection has been told NetStream.Publish.Start.
+fn wait_until_published(server: &Running, limit: Duration) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        let live = server
+            .sink
+            .transcripts
+            .lock()
+            .expect("lock")
+            .values()
+            .any(|t| sent_code(t, "NetStream.Publish.Start"));
+        if live {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("nothing was published within {limit:?}");
+}
+
 fn ffmpeg_publish(url: &str, seconds: u32) -> Command {
     let mut c = Command::new("ffmpeg");
     c.args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
@@ -298,7 +317,9 @@ fn ffmpeg_plays_what_ffmpeg_publishes_validating_our_digest_handshake() {
         let url = url.clone();
         move || run_bounded(ffmpeg_publish(&url, 6), Duration::from_secs(25))
     });
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_until_published(&server, Duration::from_secs(10));
+    // Let a few frames through so the player joins a stream with media flowing.
+    std::thread::sleep(Duration::from_millis(300));
     let mut play = Command::new("ffmpeg");
     play.args([
         "-hide_banner",
@@ -329,6 +350,7 @@ fn ffmpeg_plays_what_ffmpeg_publishes_validating_our_digest_handshake() {
         stable_lines(player)
     );
     assert!(sent_code(player, "NetStream.Play.Start"));
+    snapshot("serve-reference-ffmpeg-play", &stable_lines(player));
 }
 
 #[test]
@@ -342,12 +364,16 @@ fn rtmpdump_plays_from_the_server() {
         let url = url.clone();
         move || run_bounded(ffmpeg_publish(&url, 5), Duration::from_secs(25))
     });
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_until_published(&server, Duration::from_secs(10));
+    // Let a few frames through so the player joins a stream with media flowing.
+    std::thread::sleep(Duration::from_millis(300));
     let out = tempfile::NamedTempFile::new().expect("temp file");
     let mut dump = Command::new("rtmpdump");
-    dump.args(["-r", &url, "--live", "--stop", "2", "-m", "10", "-o"])
+    dump.args(["-r", &url, "--live", "-m", "10", "-o"])
         .arg(out.path());
-    let (_, stderr) = run_bounded(dump, Duration::from_secs(20));
+    // rtmpdump ignores --stop on live streams and reads until the server closes; end it after
+    // a few seconds of media, while the publisher is still live.
+    let (_, stderr) = run_bounded(dump, Duration::from_secs(3));
     let _ = publisher.join();
     let size = std::fs::metadata(out.path()).map(|m| m.len()).unwrap_or(0);
     assert!(size > 10_000, "rtmpdump wrote {size} bytes: {stderr}");
@@ -364,6 +390,7 @@ fn rtmpdump_plays_from_the_server() {
         "librtmp sends a simple C1 by default"
     );
     assert!(sent_code(player, "NetStream.Play.Start"));
+    snapshot("serve-reference-rtmpdump-play", &stable_lines(player));
 }
 
 #[test]

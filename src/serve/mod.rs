@@ -78,7 +78,15 @@ pub struct ServeSummary {
     pub handshakes_completed: u64,
 }
 
-type PlayerHandle = mpsc::UnboundedSender<RawMessage>;
+/// What reaches a player's connection from the publisher's.
+#[derive(Debug, Clone)]
+enum ToPlayer {
+    Media(RawMessage),
+    /// The publisher stopped; the player stays and waits for the next one.
+    Ended,
+}
+
+type PlayerHandle = mpsc::UnboundedSender<ToPlayer>;
 
 type PcapFile = PcapRecorder<std::io::BufWriter<std::fs::File>>;
 
@@ -218,7 +226,7 @@ async fn serve_connection(
             },
         },
     );
-    let (media_tx, mut media_rx) = mpsc::unbounded_channel::<RawMessage>();
+    let (media_tx, mut media_rx) = mpsc::unbounded_channel::<ToPlayer>();
     let mut recordings = Recordings::default();
     let mut buf = vec![0u8; 64 * 1024];
     let mut was_in_handshake = true;
@@ -246,7 +254,10 @@ async fn serve_connection(
                 }
                 Ok(Err(e)) => session.close(format!("read error: {e}")),
             },
-            Some(message) = media_rx.recv() => session.send_media(&message),
+            Some(to_player) = media_rx.recv() => match to_player {
+                ToPlayer::Media(message) => session.send_media(&message),
+                ToPlayer::Ended => session.stream_ended(),
+            },
             _ = closing.changed() => session.close("server shutting down".into()),
         }
         if was_in_handshake && !session.in_handshake() && session.close_reason().is_none() {
@@ -392,7 +403,7 @@ fn resolve_actions(
     shared: &Shared,
     conn: u64,
     session: &mut ServerSession,
-    media_tx: &mpsc::UnboundedSender<RawMessage>,
+    media_tx: &PlayerHandle,
     recordings: &mut Recordings,
 ) {
     while let Some(action) = session.poll_action() {
@@ -409,7 +420,9 @@ fn resolve_actions(
                 }
             }
             Action::Unpublish { name } => {
-                hub.unpublish(&name, conn);
+                for (_, player) in hub.unpublish(&name, conn) {
+                    let _ = player.send(ToPlayer::Ended);
+                }
                 drop(hub);
                 recordings.finish(shared, &name);
             }
@@ -421,7 +434,7 @@ fn resolve_actions(
             Action::StopPlaying => hub.leave(conn),
             Action::Media { name, message } => {
                 for player in hub.media(&name, &message) {
-                    let _ = player.send(message.clone());
+                    let _ = player.send(ToPlayer::Media(message.clone()));
                 }
                 drop(hub);
                 recordings.write(shared, &name, &message);

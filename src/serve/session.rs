@@ -284,6 +284,21 @@ impl ServerSession {
         }
     }
 
+    /// The stream this connection plays stopped being published: tell the player, as nginx-rtmp
+    /// does (StreamEOF and NetStream.Play.UnpublishNotify); it may wait for the next publisher.
+    pub fn stream_ended(&mut self) {
+        let Some((name, stream_id)) = self.playing.clone() else {
+            return;
+        };
+        self.send(message::user_control(UserControl::StreamEof(stream_id)));
+        self.send(message::on_status(
+            stream_id,
+            "status",
+            "NetStream.Play.UnpublishNotify",
+            &format!("{name} is now unpublished."),
+        ));
+    }
+
     /// Forwards media from a publisher to this player, on the player's message stream.
     pub fn send_media(&mut self, message: &RawMessage) {
         let Some((_, stream_id)) = self.playing else {

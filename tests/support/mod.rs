@@ -184,19 +184,22 @@ pub fn run_bounded(mut cmd: Command, limit: Duration) -> (bool, String) {
     (ok, reader.join().unwrap_or_default())
 }
 
-/// The normalised transcript lines that do not depend on scheduling: handshake observations,
-/// non-media messages and diagnostics. Segment sizes, Acknowledgements and media statistics can
-/// vary between runs of a real peer, so tests assert them separately instead of snapshotting
-/// them; a data message repeated by the peer (GStreamer's flvmux re-sends metadata with a
-/// wall-clock `creationdate`) is kept once, with the date redacted.
+/// The normalised transcript lines that do not depend on scheduling, for snapshots of sessions
+/// with real peers. Segment sizes, Acknowledgements and media statistics can vary between runs,
+/// so tests assert them separately instead of snapshotting them. How the client's messages
+/// interleave with the server's depends on how reads happen to coalesce, while each direction's
+/// own order does not: so the lines are grouped, handshake first, then the client's messages,
+/// the server's messages, diagnostics and the close, each group in its own order. A data
+/// message repeated by the peer (GStreamer's flvmux re-sends metadata with a wall-clock
+/// `creationdate`) is kept once, with the date redacted.
 pub fn stable_lines(transcript: &rtmp_probe::transcript::Transcript) -> String {
     let mut seen_data = false;
-    rtmp_probe::transcript::render::snapshot(transcript)
+    let kept: Vec<String> = rtmp_probe::transcript::render::snapshot(transcript)
         .lines()
         .filter(|l| {
             let segment =
                 (l.starts_with("C->S  ") || l.starts_with("S->C  ")) && !l.contains("  msg ");
-            let is_data = l.contains(" type=18 ");
+            let is_data = l.contains(" type=18 ") && l.starts_with("C->S");
             let repeat = is_data && std::mem::replace(&mut seen_data, true);
             !(segment
                 || repeat
@@ -211,6 +214,17 @@ pub fn stable_lines(transcript: &rtmp_probe::transcript::Transcript) -> String {
             }
             None => l.to_string(),
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect();
+    let group =
+        |pred: &dyn Fn(&str) -> bool| kept.iter().filter(|l| pred(l)).cloned().collect::<Vec<_>>();
+    let mut out = group(&|l| l.starts_with("connected") || l.starts_with("hs "));
+    out.extend(group(&|l| l.starts_with("C->S")));
+    out.extend(group(&|l| l.starts_with("S->C")));
+    out.extend(group(&|l| {
+        !(l.starts_with("connected")
+            || l.starts_with("hs ")
+            || l.starts_with("C->S")
+            || l.starts_with("S->C"))
+    }));
+    out.join("\n")
 }

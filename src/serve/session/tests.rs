@@ -42,7 +42,7 @@ fn diagnostic_ids(events: &[EventKind]) -> Vec<String> {
 }
 
 /// Completes the handshake and returns the session with its output drained.
-fn established(personality: &str) -> ServerSession {
+pub(super) fn established(personality: &str) -> ServerSession {
     let mut s = session(personality);
     let (mut c, c0, c1) = client();
     s.handle_read(0, &[c0, c1].concat());
@@ -299,4 +299,78 @@ fn bytes_right_after_c2_are_read_as_chunks() {
     s.handle_read(1, &c2_and_connect);
     let answers = server_messages(&writes(&mut s));
     assert!(answers.iter().any(|m| m.name() == "_result"));
+}
+
+#[test]
+fn a_player_is_told_when_its_publisher_stops() {
+    let mut s = established("reference");
+    s.handle_read(1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    s.handle_read(
+        2,
+        &chunks(&[cmd(1, "play", 3.0, vec![Amf0Value::string("k")])]),
+    );
+    assert_eq!(
+        s.poll_action(),
+        Some(Action::Play {
+            name: "k".into(),
+            stream_id: 1
+        })
+    );
+    s.play_started(1, None::<std::iter::Empty<&RawMessage>>);
+    assert!(diagnostic_ids(&events(&mut s)).contains(&"play.waiting".to_string()));
+    writes(&mut s);
+    s.stream_ended();
+    let summaries: Vec<String> = events(&mut s)
+        .into_iter()
+        .filter_map(|e| match e {
+            EventKind::Message(m) => Some(m.summary),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(summaries.len(), 2);
+    assert_eq!(summaries[0], "User Control StreamEOF 1");
+    assert!(
+        summaries[1].contains("NetStream.Play.UnpublishNotify"),
+        "{summaries:?}"
+    );
+}
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever a client sends after a good handshake, in whatever reads, the session never
+        /// panics and either goes on or closes with a reason.
+        #[test]
+        fn arbitrary_client_bytes_never_panic_the_session(
+            reads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..600), 0..12),
+            personality in proptest::sample::select(vec!["reference", "ffmpeg", "strict-c2", "wait-c2"]),
+        ) {
+            let mut s = established(personality);
+            for (i, r) in reads.iter().enumerate() {
+                s.handle_read(100 + i as u64, r);
+                while s.poll_write().is_some() {}
+                while s.poll_event().is_some() {}
+                while let Some(action) = s.poll_action() {
+                    if let Action::Publish { stream_id, .. } = action {
+                        s.publish_result(stream_id, i % 2 == 0);
+                    }
+                }
+            }
+            s.handle_eof(10_000);
+            prop_assert!(s.close_reason().is_some());
+        }
+
+        /// Arbitrary bytes from the very first byte: a handshake error is named, never a panic.
+        #[test]
+        fn arbitrary_bytes_from_the_start(bytes in proptest::collection::vec(any::<u8>(), 0..4000)) {
+            let mut s = session("reference");
+            s.handle_read(0, &bytes);
+            while s.poll_write().is_some() {}
+            while s.poll_event().is_some() {}
+        }
+    }
 }
