@@ -1,6 +1,9 @@
 //! The command line: clap definitions, one file per subcommand. They parse arguments and call
 //! the library; nothing here knows RTMP.
 
+mod matrix;
+mod probe;
+mod profiles;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +24,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Serve(serve::ServeArgs),
+    Probe(probe::ProbeArgs),
+    Matrix(matrix::MatrixArgs),
+    Profiles(profiles::ProfilesArgs),
 }
 
 impl Cli {
@@ -28,6 +34,9 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<i32> {
         match self.command {
             Command::Serve(args) => serve::run(args),
+            Command::Probe(args) => probe::run(args),
+            Command::Matrix(args) => matrix::run(args),
+            Command::Profiles(args) => profiles::run(args),
         }
     }
 }

@@ -269,7 +269,10 @@ async fn serve_connection(
             shared.sink.event(conn, &Event { at_us, kind });
         }
         let mut write_failed = None;
-        while let Some(bytes) = session.poll_write() {
+        while let Some((pause, bytes)) = session.next_write() {
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
             record_segment(shared, &mut flow, Direction::ServerToClient, &bytes);
             if let Err(e) = socket.write_all(&bytes).await {
                 write_failed = Some(e);

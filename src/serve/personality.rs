@@ -5,6 +5,7 @@
 //! strictly C2 is checked. Adding a server's behaviour means adding one entry here with its source.
 
 use crate::protocol::handshake::{Packet, ServerConfig, ServerDigest, SimpleS1Body, SimpleS2Style};
+use std::time::Duration;
 
 /// When the server lets its first handshake bytes go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,10 @@ pub struct Personality {
     /// as soon as all its packets exist (and, for a group holding S2, when [`Self::s2_after_c2`]
     /// allows).
     pub write_groups: &'static [&'static [Packet]],
+    /// The pause before each write group after the first, as measured from the real server
+    /// (how long it spends between its writes); the driver sleeps that long. With FFmpeg the
+    /// 1.8 ms between S0 and S1 is what makes an encoder's first read hold S0 alone.
+    pub group_pauses: &'static [Duration],
     /// Holds S2 back until C2 has arrived (a server that waits for the client first).
     pub s2_after_c2: bool,
     /// Disables Nagle's algorithm; FFmpeg's listen mode leaves it on, which is part of why its
@@ -49,6 +54,11 @@ const S0_S1_S2: &[&[Packet]] = &[&[Packet::S0, Packet::S1, Packet::S2]];
 const S0_S1_THEN_S2: &[&[Packet]] = &[&[Packet::S0, Packet::S1], &[Packet::S2]];
 const S0_THEN_S1_THEN_S2: &[&[Packet]] = &[&[Packet::S0], &[Packet::S1], &[Packet::S2]];
 
+/// S0 -> S1 1.76 ms, S1 -> S2 0.02 ms in shared/captures/peers/ffmpeg-publish-to-ffmpeg-listen.pcap.
+const FFMPEG_PAUSES: &[Duration] = &[Duration::from_micros(1760), Duration::from_micros(24)];
+/// S0 -> S1 0.44 ms, S1 -> S2 0.79 ms in shared/captures/public/twinx-client-publish-to-twitch-ingest.pcap.
+const TWITCH_PAUSES: &[Duration] = &[Duration::from_micros(440), Duration::from_micros(790)];
+
 /// Every personality, the reference first.
 pub fn all() -> Vec<Personality> {
     let reference = Personality {
@@ -60,6 +70,7 @@ pub fn all() -> Vec<Personality> {
         handshake: ServerConfig::default(),
         first_write: FirstWrite::AfterC1,
         write_groups: S0_S1_S2,
+        group_pauses: &[],
         s2_after_c2: false,
         nodelay: true,
         c2_check: C2Check::Warn,
@@ -82,6 +93,7 @@ pub fn all() -> Vec<Personality> {
             },
             first_write: FirstWrite::AfterC0,
             write_groups: S0_THEN_S1_THEN_S2,
+            group_pauses: FFMPEG_PAUSES,
             nodelay: false,
             ..reference.clone()
         },
@@ -106,6 +118,7 @@ pub fn all() -> Vec<Personality> {
             source: "capture twinx-client-publish-to-twitch-ingest.pcap (shared/captures/public), \
                      server FMS/3,5,7,7009",
             write_groups: S0_THEN_S1_THEN_S2,
+            group_pauses: TWITCH_PAUSES,
             ..reference.clone()
         },
         Personality {

@@ -20,6 +20,7 @@ use crate::protocol::random::RandomSource;
 use crate::transcript::{Direction, EventKind, MessageEvent, Severity};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
+use std::time::Duration;
 
 /// Settings of the server that are not about the handshake.
 #[derive(Debug, Clone)]
@@ -88,7 +89,8 @@ pub struct ServerSession {
     reader: ChunkReader,
     writer: ChunkWriter,
     acks: AckTracker,
-    writes: VecDeque<Bytes>,
+    /// Bytes to write, each one `write` call, with the pause to make before it.
+    writes: VecDeque<(Duration, Bytes)>,
     events: VecDeque<(u64, EventKind)>,
     actions: VecDeque<Action>,
     now_us: u64,
@@ -202,6 +204,12 @@ impl ServerSession {
     }
 
     pub fn poll_write(&mut self) -> Option<Bytes> {
+        self.next_write().map(|(_, bytes)| bytes)
+    }
+
+    /// The next write and how long to pause before it (the personality's measured gaps between
+    /// handshake writes; zero otherwise).
+    pub fn next_write(&mut self) -> Option<(Duration, Bytes)> {
         self.writes.pop_front()
     }
 
@@ -407,8 +415,18 @@ impl ServerSession {
                     out.extend_from_slice(&bytes);
                 }
             }
+            let pause = match self.next_group {
+                0 => Duration::ZERO,
+                n => self
+                    .config
+                    .personality
+                    .group_pauses
+                    .get(n - 1)
+                    .copied()
+                    .unwrap_or_default(),
+            };
             self.next_group += 1;
-            self.write(out.freeze());
+            self.write_after(pause, out.freeze());
         }
     }
 
@@ -711,13 +729,17 @@ impl ServerSession {
     }
 
     fn write(&mut self, bytes: Bytes) {
+        self.write_after(Duration::ZERO, bytes);
+    }
+
+    fn write_after(&mut self, pause: Duration, bytes: Bytes) {
         if self.phase == Phase::Handshake {
             self.event(EventKind::Segment {
                 direction: Direction::ServerToClient,
                 len: bytes.len(),
             });
         }
-        self.writes.push_back(bytes);
+        self.writes.push_back((pause, bytes));
     }
 
     fn event(&mut self, kind: EventKind) {

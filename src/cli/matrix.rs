@@ -1,0 +1,171 @@
+use super::UsageError;
+use anyhow::Context;
+use clap::Args;
+use rtmp_probe::emulate::case::{CaseOptions, Target};
+use rtmp_probe::emulate::{profile, report, run_matrix, variant::Variant};
+use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Run every client profile × segmentation variant against a server: a verdict per case.
+///
+/// Without a URL the built-in server is started in-process on an ephemeral port;
+/// `--personality ffmpeg` then reproduces FFmpeg ticket 6453 with nothing installed.
+///
+/// Example: rtmp-probe matrix --personality ffmpeg --profiles wirecast,obs --variants default
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    /// rtmp://host[:port]/app; omit to test the built-in server.
+    url: Option<String>,
+    /// Comma-separated profiles (default: all).
+    #[arg(long, value_delimiter = ',')]
+    profiles: Vec<String>,
+    /// Comma-separated variants (default: all).
+    #[arg(long, value_delimiter = ',')]
+    variants: Vec<String>,
+    /// Attempts per case; a case fails when any attempt fails.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    repeat: u32,
+    /// Cases run at once.
+    #[arg(long, default_value_t = 8)]
+    jobs: usize,
+    /// Seconds of media each publishing case sends.
+    #[arg(long, default_value_t = 2.0)]
+    duration: f64,
+    /// The built-in server's personality (only without a URL).
+    #[arg(long)]
+    personality: Option<String>,
+    /// Write the results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<std::path::PathBuf>,
+    /// Write the results as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<std::path::PathBuf>,
+}
+
+pub(super) fn variant(name: &str) -> anyhow::Result<Variant> {
+    Variant::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
+        UsageError(format!(
+            "unknown variant '{name}'; choose one of: {}",
+            names.join(", ")
+        ))
+        .into()
+    })
+}
+
+pub(super) fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            UsageError(format!(
+                "{flag} must be a positive number of seconds, not {value}"
+            ))
+            .into()
+        })
+}
+
+pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
+    let profiles = if args.profiles.is_empty() {
+        profile::all()
+    } else {
+        args.profiles
+            .iter()
+            .map(|n| {
+                profile::by_name(n).ok_or_else(|| UsageError(format!("unknown profile '{n}'")))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let variants = if args.variants.is_empty() {
+        Variant::ALL.to_vec()
+    } else {
+        args.variants
+            .iter()
+            .map(|v| variant(v))
+            .collect::<anyhow::Result<Vec<_>>>()?
+    };
+    if args.url.is_some() && args.personality.is_some() {
+        return Err(UsageError(
+            "--personality applies to the built-in server, which runs only without a URL".into(),
+        )
+        .into());
+    }
+    let options = CaseOptions {
+        media_duration: seconds("--duration", args.duration)?,
+        ..CaseOptions::default()
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let (url, _server) = match &args.url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let name = args.personality.as_deref().unwrap_or("reference");
+                let personality = personality::by_name(name)
+                    .ok_or_else(|| UsageError(format!("unknown personality '{name}'")))?;
+                let server = Server::bind(
+                    ServeOptions {
+                        listen: ([127, 0, 0, 1], 0).into(),
+                        personality,
+                        ..ServeOptions::default()
+                    },
+                    Arc::new(CollectSink::default()),
+                )
+                .await
+                .context("starting the built-in server")?;
+                let addr = server.local_addr()?;
+                let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                let task = tokio::spawn(server.run(async {
+                    let _ = stopped.await;
+                }));
+                (
+                    format!("rtmp://{addr}/live"),
+                    Some((stop, task, name.to_string())),
+                )
+            }
+        };
+        let (target, _) = Target::parse(&url).map_err(UsageError)?;
+        let total = (profiles.len() * variants.len()) as u64;
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cases {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let tick = bar.clone();
+        let results = run_matrix(
+            &target,
+            &profiles,
+            &variants,
+            args.repeat,
+            args.jobs,
+            &options,
+            move |r| {
+                tick.set_message(r.id.clone());
+                tick.inc(1);
+            },
+        )
+        .await;
+        bar.finish_and_clear();
+        let shown = match &_server {
+            Some((_, _, name)) => format!("{url} (built-in server, personality {name})"),
+            None => url.clone(),
+        };
+        println!("target: {shown}\n");
+        print!("{}", report::table(&results));
+        if let Some(path) = &args.json {
+            std::fs::write(path, report::json(&shown, &results))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        if let Some(path) = &args.junit {
+            std::fs::write(path, report::junit(&shown, &results))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        if let Some((stop, task, _)) = _server {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
+        let failed = results.iter().filter(|r| r.status.is_failure()).count();
+        println!("\n{} cases, {failed} failed", results.len());
+        Ok(if failed > 0 { 1 } else { 0 })
+    })
+}

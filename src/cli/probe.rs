@@ -1,0 +1,93 @@
+use super::UsageError;
+use anyhow::Context;
+use clap::Args;
+use rtmp_probe::emulate::case::{CaseOptions, Target};
+use rtmp_probe::emulate::{profile, run_case};
+use rtmp_probe::transcript::render::{colour_on_stdout, json_line, TextRenderer};
+
+/// Run one client emulation against a server and explain the verdict.
+///
+/// Example: rtmp-probe probe rtmp://127.0.0.1:1935/live --profile wirecast --repeat 5
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// rtmp://host[:port]/app[/key]; without a key one is generated.
+    url: String,
+    /// The client to emulate (see `rtmp-probe profiles`).
+    #[arg(long)]
+    profile: String,
+    /// How the client's bytes are segmented.
+    #[arg(long, default_value = "default")]
+    variant: String,
+    /// Seconds of media to publish.
+    #[arg(long, default_value_t = 2.0)]
+    duration: f64,
+    /// Attempts; the verdict says how many failed.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    repeat: u32,
+    /// The transcript of the worst attempt as JSON lines, then the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
+    let profile = profile::by_name(&args.profile).ok_or_else(|| {
+        let names: Vec<_> = profile::all().iter().map(|p| p.name).collect();
+        UsageError(format!(
+            "unknown profile '{}'; choose one of: {}",
+            args.profile,
+            names.join(", ")
+        ))
+    })?;
+    let variant = super::matrix::variant(&args.variant)?;
+    let (target, key) = Target::parse(&args.url).map_err(UsageError)?;
+    let options = CaseOptions {
+        media_duration: super::matrix::seconds("--duration", args.duration)?,
+        ..CaseOptions::default()
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let result = runtime.block_on(run_case(
+        &profile,
+        variant,
+        &target,
+        key.as_deref(),
+        args.repeat,
+        &options,
+    ));
+    if let Some(worst) = &result.worst {
+        if args.json {
+            for e in &worst.transcript.events {
+                println!("{}", json_line(e));
+            }
+        } else {
+            print!(
+                "{}",
+                TextRenderer {
+                    colour: colour_on_stdout()
+                }
+                .render(&worst.transcript)
+            );
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&result).unwrap_or_default());
+    } else {
+        println!();
+        print!(
+            "{}",
+            rtmp_probe::emulate::report::table(std::slice::from_ref(&result))
+        );
+        let o = &result.observations;
+        println!(
+            "observations: handshake reads {:?} (gaps ms {:?}), S1 version {}, S1 digest {}, S2 {}, S2 before C2 {}, connect _result {} ms, server chunk size {}",
+            o.handshake_reads,
+            o.handshake_read_gaps_ms.iter().map(|g| (g * 10.0).round() / 10.0).collect::<Vec<_>>(),
+            o.s1_version.as_deref().unwrap_or("-"),
+            o.s1_digest.map(|d| d.to_string()).unwrap_or("-".into()),
+            o.s2.as_deref().unwrap_or("-"),
+            o.s2_before_c2.map(|d| d.to_string()).unwrap_or("-".into()),
+            o.connect_result_ms.map(|d| format!("{d:.1}")).unwrap_or("-".into()),
+            o.server_chunk_size.map(|d| d.to_string()).unwrap_or("-".into()),
+        );
+    }
+    Ok(if result.status.is_failure() { 1 } else { 0 })
+}

@@ -1,0 +1,260 @@
+//! Client emulators: `rtmp-probe probe` and `rtmp-probe matrix`.
+//!
+//! A case is a [`profile::Profile`] (what a real encoder or player does) cut by a
+//! [`variant::Variant`] (how its bytes are segmented), run against a server by
+//! [`case::run`]. Some outcomes depend on scheduling, so a case can be repeated and its verdict
+//! says how many attempts failed.
+
+pub mod case;
+pub mod clip;
+pub mod profile;
+pub mod report;
+pub mod variant;
+
+use case::{CaseOptions, Finding, Observations, Outcome, Stage, Status, Target};
+use profile::{Profile, Role};
+use serde::Serialize;
+use std::time::Duration;
+use variant::Variant;
+
+/// A case's result over all its attempts.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    pub id: String,
+    pub profile: String,
+    pub variant: String,
+    /// The worst attempt's status.
+    pub status: Status,
+    pub stage: Option<Stage>,
+    pub attempts: u32,
+    pub failed_attempts: u32,
+    /// Findings of the worst attempt.
+    pub diagnosis: Vec<Finding>,
+    /// Observations of the worst attempt.
+    pub observations: Observations,
+    pub duration_ms: u64,
+    #[serde(skip)]
+    pub worst: Option<Outcome>,
+}
+
+impl CaseResult {
+    /// "pass", "fail 3/3", "fail 1/3 — intermittent", ...
+    pub fn verdict(&self) -> String {
+        let label = self.status.label().to_lowercase();
+        if self.attempts <= 1 {
+            return label;
+        }
+        if self.status.is_failure() {
+            let mut v = format!("{label} {}/{}", self.failed_attempts, self.attempts);
+            if self.failed_attempts < self.attempts {
+                v.push_str(" — intermittent");
+            }
+            v
+        } else {
+            format!("{label} ({} attempts)", self.attempts)
+        }
+    }
+}
+
+/// A stream key unique to this run, so repeated and parallel cases never collide.
+fn key_for(profile: &str, variant: Variant, attempt: u32) -> String {
+    let salt = crate::protocol::random::RandomSource::from_entropy().next_u32();
+    format!("rp-{profile}-{variant}-{attempt}-{salt:08x}")
+}
+
+/// Runs one attempt; a play profile gets a companion `obs` publisher on the same key.
+async fn attempt(
+    profile: &Profile,
+    variant: Variant,
+    target: &Target,
+    key: &str,
+    options: &CaseOptions,
+) -> Outcome {
+    if profile.role != Role::Play {
+        return case::run(profile, variant, target, key, options).await;
+    }
+    let companion_profile = profile::by_name("obs").expect("obs profile exists");
+    let companion_options = CaseOptions {
+        media_duration: options.media_duration + Duration::from_secs(3),
+        ..options.clone()
+    };
+    let (t, k) = (target.clone(), key.to_string());
+    let companion = tokio::spawn(async move {
+        case::run(
+            &companion_profile,
+            Variant::Default,
+            &t,
+            &k,
+            &companion_options,
+        )
+        .await
+    });
+    // Give the publisher time to be live before the player asks for the stream.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut outcome = case::run(profile, variant, target, key, options).await;
+    companion.abort();
+    if let Ok(publisher) = companion.await {
+        if publisher.status.is_failure() && outcome.status.is_failure() {
+            outcome.status = Status::Error;
+            outcome.diagnosis.push(Finding {
+                id: "case.companion-failed".into(),
+                message: format!(
+                    "the companion obs publisher failed too ({} at {}), so there was nothing to play",
+                    publisher.status.label(),
+                    publisher.stage.map(|s| s.to_string()).unwrap_or_default()
+                ),
+            });
+        }
+    }
+    outcome
+}
+
+/// Runs `profile` × `variant` `repeat` times against `target` and aggregates the verdict.
+pub async fn run_case(
+    profile: &Profile,
+    variant: Variant,
+    target: &Target,
+    key: Option<&str>,
+    repeat: u32,
+    options: &CaseOptions,
+) -> CaseResult {
+    let mut worst: Option<Outcome> = None;
+    let mut failed = 0;
+    let mut total = Duration::ZERO;
+    let repeat = repeat.max(1);
+    for n in 1..=repeat {
+        let key = match key {
+            Some(k) if repeat == 1 => k.to_string(),
+            Some(k) => format!("{k}-{n}"),
+            None => key_for(profile.name, variant, n),
+        };
+        let outcome = attempt(profile, variant, target, &key, options).await;
+        total += outcome.duration;
+        if outcome.status.is_failure() {
+            failed += 1;
+        }
+        if worst.as_ref().is_none_or(|w| outcome.status > w.status) {
+            worst = Some(outcome);
+        }
+    }
+    let worst = worst.expect("at least one attempt");
+    CaseResult {
+        id: format!("{}/{}", profile.name, variant),
+        profile: profile.name.to_string(),
+        variant: variant.to_string(),
+        status: worst.status,
+        stage: worst.stage,
+        attempts: repeat,
+        failed_attempts: failed,
+        diagnosis: worst.diagnosis.clone(),
+        observations: worst.observations.clone(),
+        duration_ms: total.as_millis() as u64,
+        worst: Some(worst),
+    }
+}
+
+/// Runs every profile × variant with at most `jobs` cases at once; `done` is called as each
+/// case finishes (for a progress bar). Results come back in profile, then variant, order.
+pub async fn run_matrix(
+    target: &Target,
+    profiles: &[Profile],
+    variants: &[Variant],
+    repeat: u32,
+    jobs: usize,
+    options: &CaseOptions,
+    done: impl Fn(&CaseResult) + Send + Sync + 'static,
+) -> Vec<CaseResult> {
+    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let done = std::sync::Arc::new(done);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut index = 0usize;
+    for p in profiles {
+        for &v in variants {
+            let (p, t, o, sem, done) = (
+                p.clone(),
+                target.clone(),
+                options.clone(),
+                semaphore.clone(),
+                done.clone(),
+            );
+            let i = index;
+            index += 1;
+            tasks.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                let result = run_case(&p, v, &t, None, repeat, &o).await;
+                done(&result);
+                (i, result)
+            });
+        }
+    }
+    let mut results: Vec<(usize, CaseResult)> = Vec::with_capacity(index);
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok(r) = joined {
+            results.push(r);
+        }
+    }
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The number of attempts that makes a false pass improbable: a behaviour that shows with
+/// probability `p` per attempt is missed by all `n` attempts with probability (1-p)^n.
+pub fn attempts_for(p_per_attempt: f64, false_pass_at_most: f64) -> u32 {
+    if p_per_attempt >= 1.0 {
+        return 1;
+    }
+    (false_pass_at_most.ln() / (1.0 - p_per_attempt).ln()).ceil() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_say_how_many_attempts_failed() {
+        let mut r = CaseResult {
+            id: "wirecast/default".into(),
+            profile: "wirecast".into(),
+            variant: "default".into(),
+            status: Status::Fail,
+            stage: Some(Stage::Handshake),
+            attempts: 3,
+            failed_attempts: 3,
+            diagnosis: vec![],
+            observations: Observations::default(),
+            duration_ms: 0,
+            worst: None,
+        };
+        assert_eq!(r.verdict(), "fail 3/3");
+        r.failed_attempts = 1;
+        assert_eq!(r.verdict(), "fail 1/3 — intermittent");
+        r.status = Status::Pass;
+        r.failed_attempts = 0;
+        assert_eq!(r.verdict(), "pass (3 attempts)");
+        r.attempts = 1;
+        assert_eq!(r.verdict(), "pass");
+    }
+
+    #[test]
+    fn enough_attempts_make_a_false_pass_improbable() {
+        // ffmpeg -listen 1 wrote S0 alone in 14 of 15 runs measured here.
+        let n = attempts_for(14.0 / 15.0, 1e-4);
+        assert_eq!(n, 4);
+        assert!((1.0f64 / 15.0).powi(n as i32) < 1e-4);
+    }
+
+    #[test]
+    fn targets_parse_from_urls() {
+        let (t, key) = Target::parse("rtmp://127.0.0.1:19350/live/abc").unwrap();
+        assert_eq!(
+            (t.addr.port(), t.app.as_str(), key.as_deref()),
+            (19350, "live", Some("abc"))
+        );
+        assert_eq!(t.tc_url(), "rtmp://127.0.0.1:19350/live");
+        let (t, key) = Target::parse("rtmp://127.0.0.1").unwrap();
+        assert_eq!((t.addr.port(), t.app.as_str(), key), (1935, "live", None));
+        assert!(Target::parse("http://x/live")
+            .unwrap_err()
+            .contains("not an rtmp:// URL"));
+    }
+}

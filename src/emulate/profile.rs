@@ -1,0 +1,347 @@
+//! Client profiles: the handshake and publish behaviours of real encoders and players, as data.
+//!
+//! Each entry says what the client sends, how it cuts it into writes, what it waits for and
+//! what it insists on, with the source of each behaviour. Adding an encoder means adding one
+//! entry here.
+
+use crate::protocol::handshake::{
+    C1Body, C1Style, C2Style, ClientConfig, DigestLayout, ServerValidation,
+};
+use std::time::Duration;
+
+/// How C0 and C1 reach the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum C0C1Writes {
+    /// One write of 1537 bytes (almost everyone).
+    Together,
+    /// C0, then C1 after a pause (VideoCore writes them from two handshake steps).
+    Apart(Duration),
+}
+
+/// When the client writes C2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum C2Timing {
+    /// As soon as S1 is complete, before S2 is read (librtmp, OBS, VideoCore).
+    AfterS1,
+    /// Only once S0, S1 and S2 are all in (FFmpeg, GStreamer rtmp2).
+    AfterS2,
+    /// Together with connect, in one write, once S2 is in (Flash Player 9).
+    WithConnect,
+}
+
+/// What the client does when S2 is not an echo of C1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S2Check {
+    Ignore,
+    /// Logs a warning and goes on (librtmp, GStreamer).
+    Warn,
+    /// Gives up unless S2 echoes C1 from byte 8 (Streamlabs mobile, StreamPack).
+    RequireEchoFrom8,
+}
+
+/// The commands a publisher sends before `publish`, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishSequence {
+    /// releaseStream, FCPublish, createStream, publish (FMLE, OBS, FFmpeg, Wirecast).
+    Fmle,
+    /// createStream, publish (Flash Player, GStreamer without FCPublish).
+    Flash,
+}
+
+/// How a publisher stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopStyle {
+    /// FCUnpublish, then deleteStream (OBS, FFmpeg, Elemental).
+    FcUnpublishDeleteStream,
+    /// A second `publish` with an empty name, then close (Wirecast).
+    EmptyPublish,
+    /// deleteStream only.
+    DeleteStream,
+}
+
+/// What the case does after connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Publish {
+        sequence: PublishSequence,
+        stop: StopStyle,
+    },
+    /// Plays the stream a companion `obs` case publishes.
+    Play,
+}
+
+/// One client behaviour to reproduce.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub source: &'static str,
+    pub handshake: ClientConfig,
+    pub c0c1: C0C1Writes,
+    /// The first read after C0+C1 must hold S0 and S1 complete (1537 bytes), or the client
+    /// resets the connection: the behaviour reported in FFmpeg ticket 6453.
+    pub first_read_needs_s0_s1: bool,
+    pub c2_timing: C2Timing,
+    pub s2_check: S2Check,
+    pub role: Role,
+    /// `flashVer` in connect.
+    pub flash_ver: &'static str,
+    /// Echo the server's Set Chunk Size and adopt it for sending (FFmpeg).
+    pub echo_chunk_size: bool,
+    /// Accept NetStream.Publish.Start / Play.Start only on the stream createStream gave, and
+    /// media only on the play stream (GStreamer rtmp2).
+    pub strict_stream_ids: bool,
+}
+
+const SIMPLE_ZERO_VERSION: C1Style = C1Style::Simple {
+    time: 0,
+    version: [0; 4],
+    body: C1Body::Random,
+};
+
+const FFMPEG_DIGEST: C1Style = C1Style::Digest {
+    time: 0,
+    version: [9, 0, 124, 2],
+    layout: DigestLayout::Base8,
+};
+
+const FMLE: Role = Role::Publish {
+    sequence: PublishSequence::Fmle,
+    stop: StopStyle::FcUnpublishDeleteStream,
+};
+
+fn base() -> Profile {
+    Profile {
+        name: "",
+        description: "",
+        source: "",
+        handshake: ClientConfig::default(),
+        c0c1: C0C1Writes::Together,
+        first_read_needs_s0_s1: false,
+        c2_timing: C2Timing::AfterS1,
+        s2_check: S2Check::Warn,
+        role: FMLE,
+        flash_ver: "FMLE/3.0 (compatible; FMSc/1.0)",
+        echo_chunk_size: false,
+        strict_stream_ids: false,
+    }
+}
+
+/// Every profile, in the order `rtmp-probe profiles` lists them.
+pub fn all() -> Vec<Profile> {
+    let wirecast = Profile {
+        name: "wirecast",
+        description: "C0+C1 in one write; the first read must hold S0 and S1 complete (1537 bytes), \
+                      else it resets the connection; C2 echoes S1; FMLE-style publish; stops with a \
+                      second publish with an empty name, then closes.",
+        source: "FFmpeg ticket 6453 (handshake); nginx-rtmp issues arut#538, #789 (empty-name \
+                 publish on stop)",
+        first_read_needs_s0_s1: true,
+        s2_check: S2Check::Ignore,
+        flash_ver: "FMLE/3.0 (compatible; FMSc/1.0)",
+        role: Role::Publish {
+            sequence: PublishSequence::Fmle,
+            stop: StopStyle::EmptyPublish,
+        },
+        ..base()
+    };
+    vec![
+        wirecast.clone(),
+        Profile {
+            name: "elemental",
+            description: "AWS Elemental Live: the same handshake strictness as wirecast; FMLE-style \
+                          publish; FCUnpublish and deleteStream on stop.",
+            source: "FFmpeg ticket 6453",
+            role: FMLE,
+            ..wirecast
+        },
+        Profile {
+            name: "videocore",
+            description: "iOS VideoCore: C0 and C1 as two writes 10 ms apart; C1 is 8 zero bytes and a \
+                          zero body; C2 (S1 with bytes 4..7 zeroed) goes as soon as S1 is in; connect \
+                          only after S2; stops if S0 is not 3.",
+            source: "VideoCore rtmp/RTMPSession.cpp (handshake0/handshake1/handshake2)",
+            handshake: ClientConfig {
+                c1: C1Style::Simple {
+                    time: 0,
+                    version: [0; 4],
+                    body: C1Body::Zero,
+                },
+                c2: C2Style::EchoS1ZeroTime2,
+                strict_s0: true,
+                ..ClientConfig::default()
+            },
+            c0c1: C0C1Writes::Apart(Duration::from_millis(10)),
+            s2_check: S2Check::Ignore,
+            role: Role::Publish {
+                sequence: PublishSequence::Fmle,
+                stop: StopStyle::DeleteStream,
+            },
+            ..base()
+        },
+        Profile {
+            name: "obs",
+            description: "OBS (bundled librtmp): C0+C1 in one write, C1 version 0; C2 echoes S1 and goes \
+                          right after S1, before S2 is read; S2 not echoing C1 is only warned.",
+            source: "obs-studio plugins/obs-outputs/librtmp/handshake.h; capture \
+                     obs27-publish-to-nginx-rtmp.pcap",
+            handshake: ClientConfig {
+                c1: SIMPLE_ZERO_VERSION,
+                ..ClientConfig::default()
+            },
+            ..base()
+        },
+        Profile {
+            name: "ffmpeg",
+            description: "FFmpeg (libavformat): C0+C1 in one write, C1 version 9.0.124.2 with a digest \
+                          (base 8, FP key); waits for S0+S1+S2 before C2 (echo of S1); releaseStream, \
+                          FCPublish, createStream, publish; echoes the server's Set Chunk Size.",
+            source: "FFmpeg libavformat/rtmpproto.c rtmp_handshake(), gen_connect(); captures in \
+                     shared/captures/peers",
+            handshake: ClientConfig {
+                c1: FFMPEG_DIGEST,
+                c2: C2Style::EchoS1,
+                ..ClientConfig::default()
+            },
+            c2_timing: C2Timing::AfterS2,
+            s2_check: S2Check::Ignore,
+            flash_ver: "FMLE/3.0 (compatible; Lavf59.27.100)",
+            echo_chunk_size: true,
+            ..base()
+        },
+        Profile {
+            name: "ffmpeg-play",
+            description: "FFmpeg playing: as ffmpeg, but when S1's version byte 4 is >= 3 it validates \
+                          the S1 digest (both layouts, FMS key) and the S2 signature and fails hard \
+                          otherwise; its C2 is then signed.",
+            source: "FFmpeg libavformat/rtmpproto.c rtmp_handshake() (is_input branch)",
+            handshake: ClientConfig {
+                c1: FFMPEG_DIGEST,
+                c2: C2Style::Auto,
+                validation: ServerValidation::FfmpegPlay,
+                ..ClientConfig::default()
+            },
+            c2_timing: C2Timing::AfterS2,
+            s2_check: S2Check::Ignore,
+            flash_ver: "LNX 9,0,124,2",
+            echo_chunk_size: true,
+            role: Role::Play,
+            ..base()
+        },
+        Profile {
+            name: "gstreamer",
+            description: "GStreamer rtmp2sink: C0+C1 in one write, version 0; waits for all 3073 bytes \
+                          of S0+S1+S2 before C2; S2 not echoing C1 is only warned; accepts \
+                          NetStream.Publish.Start only on the stream createStream gave it.",
+            source: "gst-plugins-bad gst/rtmp2/rtmp/rtmphandshake.c, rtmpclient.c",
+            handshake: ClientConfig {
+                c1: SIMPLE_ZERO_VERSION,
+                ..ClientConfig::default()
+            },
+            c2_timing: C2Timing::AfterS2,
+            flash_ver: "LNX 10,0,32,18",
+            strict_stream_ids: true,
+            ..base()
+        },
+        Profile {
+            name: "gstreamer-play",
+            description: "GStreamer rtmp2src: the same handshake; plays; ignores media and metadata \
+                          whose message stream id is not the play stream's.",
+            source: "gst-plugins-bad gst/rtmp2/rtmp/rtmpclient.c",
+            handshake: ClientConfig {
+                c1: SIMPLE_ZERO_VERSION,
+                ..ClientConfig::default()
+            },
+            c2_timing: C2Timing::AfterS2,
+            flash_ver: "LNX 10,0,32,18",
+            strict_stream_ids: true,
+            role: Role::Play,
+            ..base()
+        },
+        Profile {
+            name: "flash",
+            description: "Flash Player 9: digest C1; C2 and connect in one write; createStream, publish.",
+            source: "capture flash9-play-wireshark-sample.cap (C2 and connect in one segment)",
+            handshake: ClientConfig {
+                c1: C1Style::Digest {
+                    time: 0,
+                    version: [9, 0, 47, 0],
+                    layout: DigestLayout::Base8,
+                },
+                ..ClientConfig::default()
+            },
+            c2_timing: C2Timing::WithConnect,
+            s2_check: S2Check::Ignore,
+            flash_ver: "WIN 9,0,47,0",
+            role: Role::Publish {
+                sequence: PublishSequence::Flash,
+                stop: StopStyle::DeleteStream,
+            },
+            ..base()
+        },
+        Profile {
+            name: "streamlabs",
+            description: "Streamlabs mobile: simple C1; S2 must echo C1 exactly from byte 8, else it \
+                          gives up.",
+            source: "bluenviron/mediamtx#1244 and PR #1398; StreamPack#284",
+            handshake: ClientConfig {
+                c1: SIMPLE_ZERO_VERSION,
+                ..ClientConfig::default()
+            },
+            s2_check: S2Check::RequireEchoFrom8,
+            ..base()
+        },
+        Profile {
+            name: "srs-forward",
+            description: "SRS forwarding to another server: digest C1 with version 0x80000702; C2 signed, \
+                          not an echo.",
+            source: "ossrs/srs trunk/src/protocol/srs_protocol_handshake.cpp; yutopp/go-rtmp#51",
+            handshake: ClientConfig {
+                c1: C1Style::Digest {
+                    time: 0,
+                    version: [0x80, 0x00, 0x07, 0x02],
+                    layout: DigestLayout::Base8,
+                },
+                c2: C2Style::Signed,
+                ..ClientConfig::default()
+            },
+            c2_timing: C2Timing::AfterS2,
+            s2_check: S2Check::Ignore,
+            flash_ver: "FMLE/3.0 (compatible; FMSc/1.0)",
+            ..base()
+        },
+    ]
+}
+
+pub fn by_name(name: &str) -> Option<Profile> {
+    all().into_iter().find(|p| p.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_issue_names_exist_once_each() {
+        let names: Vec<_> = all().iter().map(|p| p.name).collect();
+        assert_eq!(
+            names,
+            [
+                "wirecast",
+                "elemental",
+                "videocore",
+                "obs",
+                "ffmpeg",
+                "ffmpeg-play",
+                "gstreamer",
+                "gstreamer-play",
+                "flash",
+                "streamlabs",
+                "srs-forward"
+            ]
+        );
+        assert!(all()
+            .iter()
+            .all(|p| !p.description.is_empty() && !p.source.is_empty()));
+    }
+}
