@@ -26,8 +26,8 @@ pub struct MatrixArgs {
     /// Attempts per case; a case fails when any attempt fails.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
     repeat: u32,
-    /// Cases run at once.
-    #[arg(long, default_value_t = 8)]
+    /// Cases run at once (cases mostly wait on the network and on media pacing, not the CPU).
+    #[arg(long, default_value_t = 32)]
     jobs: usize,
     /// Seconds of media each publishing case sends.
     #[arg(long, default_value_t = 2.0)]

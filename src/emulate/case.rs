@@ -747,14 +747,16 @@ impl<'a> Case<'a> {
                         format!("no {what} within {:?}", self.options.step_timeout),
                     ))
                 }
-                Ok(Err(e)) => return Err(stop(
-                    Status::Fail,
-                    stage,
-                    "tcp.reset",
-                    format!(
+                Ok(Err(e)) => {
+                    return Err(stop(
+                        Status::Fail,
+                        stage,
+                        "tcp.reset",
+                        format!(
                         "the server reset the connection while the client waited for {what}: {e}"
                     ),
-                )),
+                    ))
+                }
                 Ok(Ok(0)) => {
                     return Err(stop(
                         Status::Fail,
