@@ -4,100 +4,27 @@
 
 mod support;
 
-use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
+use rtmp_probe::serve::{personality, ServeOptions};
 use rtmp_probe::transcript::{EventKind, Transcript};
-use std::net::SocketAddr;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
-use support::{peer_available, run_bounded, stable_lines};
+use support::{peer_available, run_bounded, stable_lines, Running};
 
-/// A server running on its own thread; dropped, it shuts down.
-struct Running {
-    addr: SocketAddr,
-    sink: Arc<CollectSink>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Running {
-    fn start(personality: &str) -> Running {
-        Self::start_recording(personality, None)
-    }
-
-    fn start_recording(personality: &str, record_dir: Option<std::path::PathBuf>) -> Running {
-        Self::start_with(personality, record_dir, None)
-    }
-
-    fn start_with(
-        personality: &str,
-        record_dir: Option<std::path::PathBuf>,
-        pcap: Option<std::path::PathBuf>,
-    ) -> Running {
-        let sink = Arc::new(CollectSink::default());
-        let options = ServeOptions {
-            listen: ([127, 0, 0, 1], 0).into(),
-            personality: personality::by_name(personality).expect("personality"),
-            seed: Some(7),
-            handshake_timeout: Duration::from_secs(5),
-            idle_timeout: Duration::from_secs(10),
-            record_dir,
-            pcap,
-            ..ServeOptions::default()
-        };
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread_sink = sink.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().expect("runtime");
-            rt.block_on(async move {
-                let server = Server::bind(options, thread_sink).await.expect("bind");
-                addr_tx
-                    .send(server.local_addr().expect("addr"))
-                    .expect("send addr");
-                server
-                    .run(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(5))
-            .expect("server started");
-        Running {
-            addr,
-            sink,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    fn url(&self, key: &str) -> String {
-        format!("rtmp://{}/live/{key}", self.addr)
-    }
-
-    /// Stops the server (closing every session) and returns the transcripts by connection.
-    fn finish(mut self) -> Vec<Transcript> {
-        self.stop_now();
-        let map = self.sink.transcripts.lock().expect("lock").clone();
-        map.into_values().collect()
-    }
-
-    fn stop_now(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop_now();
-    }
+/// The built-in server with `personality`, optionally recording FLV files or a pcap.
+fn start(
+    personality: &str,
+    record_dir: Option<std::path::PathBuf>,
+    pcap: Option<std::path::PathBuf>,
+) -> Running {
+    Running::start(ServeOptions {
+        personality: personality::by_name(personality).expect("personality"),
+        seed: Some(7),
+        handshake_timeout: Duration::from_secs(5),
+        idle_timeout: Duration::from_secs(10),
+        record_dir,
+        pcap,
+        ..ServeOptions::default()
+    })
 }
 
 /// Waits (bounded) until some connection has been told NetStream.Publish.Start.
@@ -178,7 +105,7 @@ fn ffmpeg_publishes_to_the_reference_server() {
     if !peer_available("ffmpeg") {
         return;
     }
-    let server = Running::start("reference");
+    let server = start("reference", None, None);
     let (ok, stderr) = run_bounded(
         ffmpeg_publish(&server.url("test"), 3),
         Duration::from_secs(20),
@@ -207,7 +134,7 @@ fn a_recorded_publish_is_a_valid_flv_with_the_right_codecs_and_duration() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = Running::start_recording("reference", Some(dir.path().to_path_buf()));
+    let server = start("reference", Some(dir.path().to_path_buf()), None);
     let (ok, stderr) = run_bounded(
         ffmpeg_publish(&server.url("rec"), 3),
         Duration::from_secs(20),
@@ -262,7 +189,7 @@ fn the_pcap_shows_each_write_and_tshark_dissects_it_as_rtmp() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let pcap = dir.path().join("serve.pcap");
-    let server = Running::start_with("ffmpeg", None, Some(pcap.clone()));
+    let server = start("ffmpeg", None, Some(pcap.clone()));
     let port = server.addr.port();
     let (ok, stderr) = run_bounded(
         ffmpeg_publish(&server.url("cap"), 1),
@@ -311,7 +238,7 @@ fn ffmpeg_plays_what_ffmpeg_publishes_validating_our_digest_handshake() {
     if !peer_available("ffmpeg") {
         return;
     }
-    let server = Running::start("reference");
+    let server = start("reference", None, None);
     let url = server.url("live1");
     let publisher = std::thread::spawn({
         let url = url.clone();
@@ -358,7 +285,7 @@ fn rtmpdump_plays_from_the_server() {
     if !peer_available("ffmpeg") || !peer_available("rtmpdump") {
         return;
     }
-    let server = Running::start("reference");
+    let server = start("reference", None, None);
     let url = server.url("dump");
     let publisher = std::thread::spawn({
         let url = url.clone();
@@ -419,7 +346,7 @@ fn gstreamer_rtmp2sink_publishes() {
         run_bounded(make, Duration::from_secs(20)).0,
         "making the clip"
     );
-    let server = Running::start("reference");
+    let server = start("reference", None, None);
     let mut gst = Command::new("gst-launch-1.0");
     gst.arg("-q")
         .arg("filesrc")
@@ -460,7 +387,7 @@ fn ffmpeg_publishes_through_every_personality_that_lets_it() {
     // FFmpeg waits for S2 before it writes C2, so a server holding S2 until C2 (wait-c2) stalls
     // it until the handshake timeout; every other personality lets it publish.
     for p in personality::all() {
-        let server = Running::start(p.name);
+        let server = start(p.name, None, None);
         let (ok, stderr) =
             run_bounded(ffmpeg_publish(&server.url("p"), 1), Duration::from_secs(15));
         let transcripts = server.finish();

@@ -4,88 +4,18 @@
 
 mod support;
 
+use support::Running;
+
 use bytes::BytesMut;
 use rtmp_probe::protocol::amf0::Amf0Value;
 use rtmp_probe::protocol::chunk::ChunkWriter;
 use rtmp_probe::protocol::handshake::{ClientConfig, Handshake};
 use rtmp_probe::protocol::message;
 use rtmp_probe::protocol::random::RandomSource;
-use rtmp_probe::serve::{CollectSink, ServeOptions, Server};
-use rtmp_probe::transcript::EventKind;
+use rtmp_probe::serve::ServeOptions;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-struct Running {
-    addr: SocketAddr,
-    sink: Arc<CollectSink>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Running {
-    fn start(options: ServeOptions) -> Running {
-        let sink = Arc::new(CollectSink::default());
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread_sink = sink.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().expect("runtime");
-            rt.block_on(async move {
-                let server = Server::bind(options, thread_sink).await.expect("bind");
-                addr_tx
-                    .send(server.local_addr().expect("addr"))
-                    .expect("send");
-                server
-                    .run(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(5))
-            .expect("started");
-        Running {
-            addr,
-            sink,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    fn close_reason(&self, conn: u64) -> Option<String> {
-        let map = self.sink.transcripts.lock().expect("lock");
-        map.get(&conn)?.events.iter().find_map(|e| match &e.kind {
-            EventKind::Closed { reason } => Some(reason.clone()),
-            _ => None,
-        })
-    }
-
-    /// Waits (bounded) until connection `conn` has closed.
-    fn wait_closed(&self, conn: u64, limit: Duration) -> Option<String> {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if let Some(r) = self.close_reason(conn) {
-                return Some(r);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        None
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 fn options() -> ServeOptions {
     ServeOptions {

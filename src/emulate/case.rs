@@ -5,7 +5,9 @@
 //! everything into a transcript and a set of observations from which the verdict follows.
 
 use super::clip;
-use super::profile::{C0C1Writes, C2Timing, Profile, PublishSequence, Role, S2Check, StopStyle};
+use super::profile::{
+    C0C1Writes, C2Timing, ChunkSizeWhen, Profile, PublishSequence, Role, S2Check, StopStyle,
+};
 use super::variant::Variant;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::{
@@ -330,7 +332,7 @@ impl<'a> Case<'a> {
                 format!("connecting to {}: {e}", self.target.addr),
             )
         })?;
-        let _ = socket.set_nodelay(true);
+        let _ = socket.set_nodelay(self.profile.nodelay || self.variant == Variant::Bytewise);
         self.event(EventKind::Connected {
             client: socket
                 .local_addr()
@@ -809,6 +811,10 @@ impl<'a> Case<'a> {
                 }
             }
             Message::WindowAckSize(size) => conn.acks.set_window(*size),
+            Message::SetPeerBandwidth { size, .. } if self.profile.answer_peer_bandwidth => {
+                self.send(conn, message::window_ack_size(*size), None, stage)
+                    .await?;
+            }
             Message::UserControl(UserControl::PingRequest(t)) => {
                 self.send(
                     conn,
@@ -849,8 +855,18 @@ impl<'a> Case<'a> {
                 len: c2.len(),
             });
         }
-        self.send(conn, connect, pending_c2.as_deref(), Stage::Connect)
+        let mut prefix = pending_c2.as_deref();
+        if let Some((ChunkSizeWhen::BeforeConnect, size)) = self.profile.own_chunk_size {
+            self.send(
+                conn,
+                message::set_chunk_size(size),
+                prefix.take(),
+                Stage::Connect,
+            )
             .await?;
+            conn.writer.set_chunk_size(size);
+        }
+        self.send(conn, connect, prefix, Stage::Connect).await?;
         let c2_signed = self.c2_signed;
         self.until(conn, Stage::Connect, "_result for connect", |case, _, m| match m {
             Message::Command(c) if c.name == "_result" && c.transaction_id == 1.0 => {
@@ -990,6 +1006,11 @@ impl<'a> Case<'a> {
         self.send(conn, publish, None, Stage::Publish).await?;
         self.status(conn, stream_id, "NetStream.Publish.Start", Stage::Publish)
             .await?;
+        if let Some((ChunkSizeWhen::AfterPublish, size)) = self.profile.own_chunk_size {
+            self.send(conn, message::set_chunk_size(size), None, Stage::Publish)
+                .await?;
+            conn.writer.set_chunk_size(size);
+        }
         Ok(stream_id)
     }
 

@@ -59,6 +59,15 @@ pub enum StopStyle {
     DeleteStream,
 }
 
+/// When a client announces its own chunk size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkSizeWhen {
+    /// Right after the handshake (OBS: 4096).
+    BeforeConnect,
+    /// Right after NetStream.Publish.Start (GStreamer rtmp2sink: its chunk-size property, 128).
+    AfterPublish,
+}
+
 /// What the case does after connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -88,6 +97,14 @@ pub struct Profile {
     pub flash_ver: &'static str,
     /// Echo the server's Set Chunk Size and adopt it for sending (FFmpeg).
     pub echo_chunk_size: bool,
+    /// TCP_NODELAY. FFmpeg (tcp_nodelay=0) and GStreamer (GIO's default) leave Nagle on, so
+    /// their connect does not share a segment with C2; librtmp turns it off.
+    pub nodelay: bool,
+    /// Answers Set Peer Bandwidth with a Window Acknowledgement Size of the same value, as the
+    /// specification suggests (GStreamer rtmp2 does).
+    pub answer_peer_bandwidth: bool,
+    /// A Set Chunk Size the client sends on its own, and when.
+    pub own_chunk_size: Option<(ChunkSizeWhen, u32)>,
     /// Accept NetStream.Publish.Start / Play.Start only on the stream createStream gave, and
     /// media only on the play stream (GStreamer rtmp2).
     pub strict_stream_ids: bool,
@@ -103,6 +120,15 @@ const FFMPEG_DIGEST: C1Style = C1Style::Digest {
     time: 0,
     version: [9, 0, 124, 2],
     layout: DigestLayout::Base8,
+};
+
+/// rtmp2's C2 echoes S1's random bytes with its own clock as time2 (seen on the wire: 0x00528cda).
+const GSTREAMER_HANDSHAKE: ClientConfig = ClientConfig {
+    c0_version: 3,
+    c1: SIMPLE_ZERO_VERSION,
+    c2: C2Style::EchoS1WithTime2(0x0052_8cda),
+    validation: ServerValidation::None,
+    strict_s0: false,
 };
 
 const FMLE: Role = Role::Publish {
@@ -123,6 +149,9 @@ fn base() -> Profile {
         role: FMLE,
         flash_ver: "FMLE/3.0 (compatible; FMSc/1.0)",
         echo_chunk_size: false,
+        own_chunk_size: None,
+        nodelay: true,
+        answer_peer_bandwidth: false,
         strict_stream_ids: false,
     }
 }
@@ -182,13 +211,15 @@ pub fn all() -> Vec<Profile> {
         Profile {
             name: "obs",
             description: "OBS (bundled librtmp): C0+C1 in one write, C1 version 0; C2 echoes S1 and goes \
-                          right after S1, before S2 is read; S2 not echoing C1 is only warned.",
+                          right after S1, before S2 is read; S2 not echoing C1 is only warned; sets \
+                          its chunk size to 4096 before connect.",
             source: "obs-studio plugins/obs-outputs/librtmp/handshake.h; capture \
                      obs27-publish-to-nginx-rtmp.pcap",
             handshake: ClientConfig {
                 c1: SIMPLE_ZERO_VERSION,
                 ..ClientConfig::default()
             },
+            own_chunk_size: Some((ChunkSizeWhen::BeforeConnect, 4096)),
             ..base()
         },
         Profile {
@@ -197,7 +228,8 @@ pub fn all() -> Vec<Profile> {
                           (base 8, FP key); waits for S0+S1+S2 before C2 (echo of S1); releaseStream, \
                           FCPublish, createStream, publish; echoes the server's Set Chunk Size.",
             source: "FFmpeg libavformat/rtmpproto.c rtmp_handshake(), gen_connect(); captures in \
-                     shared/captures/peers",
+                     shared/captures/peers; checked against FFmpeg 5.1 on loopback \
+                     (tests/profiles_vs_real.rs)",
             handshake: ClientConfig {
                 c1: FFMPEG_DIGEST,
                 c2: C2Style::EchoS1,
@@ -207,6 +239,7 @@ pub fn all() -> Vec<Profile> {
             s2_check: S2Check::Ignore,
             flash_ver: "FMLE/3.0 (compatible; Lavf59.27.100)",
             echo_chunk_size: true,
+            nodelay: false,
             ..base()
         },
         Profile {
@@ -225,6 +258,7 @@ pub fn all() -> Vec<Profile> {
             s2_check: S2Check::Ignore,
             flash_ver: "LNX 9,0,124,2",
             echo_chunk_size: true,
+            nodelay: false,
             role: Role::Play,
             ..base()
         },
@@ -232,15 +266,18 @@ pub fn all() -> Vec<Profile> {
             name: "gstreamer",
             description: "GStreamer rtmp2sink: C0+C1 in one write, version 0; waits for all 3073 bytes \
                           of S0+S1+S2 before C2; S2 not echoing C1 is only warned; accepts \
-                          NetStream.Publish.Start only on the stream createStream gave it.",
-            source: "gst-plugins-bad gst/rtmp2/rtmp/rtmphandshake.c, rtmpclient.c",
-            handshake: ClientConfig {
-                c1: SIMPLE_ZERO_VERSION,
-                ..ClientConfig::default()
-            },
+                          NetStream.Publish.Start only on the stream createStream gave it; C2 echoes \
+                          S1 with its own clock as time2; answers Set Peer Bandwidth with Window \
+                          Acknowledgement Size; sends Set Chunk Size 128 after publish; Nagle on.",
+            source: "gst-plugins-bad gst/rtmp2/rtmp/rtmphandshake.c, rtmpclient.c; checked \
+                     against rtmp2sink 1.22 on loopback (tests/profiles_vs_real.rs)",
+            handshake: GSTREAMER_HANDSHAKE,
             c2_timing: C2Timing::AfterS2,
             flash_ver: "LNX 10,0,32,18",
+            nodelay: false,
+            answer_peer_bandwidth: true,
             strict_stream_ids: true,
+            own_chunk_size: Some((ChunkSizeWhen::AfterPublish, 128)),
             ..base()
         },
         Profile {
@@ -248,12 +285,11 @@ pub fn all() -> Vec<Profile> {
             description: "GStreamer rtmp2src: the same handshake; plays; ignores media and metadata \
                           whose message stream id is not the play stream's.",
             source: "gst-plugins-bad gst/rtmp2/rtmp/rtmpclient.c",
-            handshake: ClientConfig {
-                c1: SIMPLE_ZERO_VERSION,
-                ..ClientConfig::default()
-            },
+            handshake: GSTREAMER_HANDSHAKE,
             c2_timing: C2Timing::AfterS2,
             flash_ver: "LNX 10,0,32,18",
+            nodelay: false,
+            answer_peer_bandwidth: true,
             strict_stream_ids: true,
             role: Role::Play,
             ..base()

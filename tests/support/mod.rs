@@ -228,3 +228,103 @@ pub fn stable_lines(transcript: &rtmp_probe::transcript::Transcript) -> String {
     }));
     out.join("\n")
 }
+
+/// The built-in server on its own thread and an ephemeral loopback port; dropped, it stops.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub sink: std::sync::Arc<rtmp_probe::serve::CollectSink>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Starts the server with `options` (its `listen` is replaced by 127.0.0.1:0).
+    pub fn start(options: rtmp_probe::serve::ServeOptions) -> Running {
+        let options = rtmp_probe::serve::ServeOptions {
+            listen: ([127, 0, 0, 1], 0).into(),
+            ..options
+        };
+        let sink = std::sync::Arc::new(rtmp_probe::serve::CollectSink::default());
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread_sink = sink.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(async move {
+                let server = rtmp_probe::serve::Server::bind(options, thread_sink)
+                    .await
+                    .expect("bind");
+                addr_tx
+                    .send(server.local_addr().expect("addr"))
+                    .expect("send addr");
+                server
+                    .run(async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("server started");
+        Running {
+            addr,
+            sink,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self, key: &str) -> String {
+        format!("rtmp://{}/live/{key}", self.addr)
+    }
+
+    /// The transcripts so far, by connection number.
+    pub fn transcripts(
+        &self,
+    ) -> std::collections::BTreeMap<u64, rtmp_probe::transcript::Transcript> {
+        self.sink.transcripts.lock().expect("lock").clone()
+    }
+
+    /// Stops the server (closing every session) and returns the transcripts in connection order.
+    pub fn finish(mut self) -> Vec<rtmp_probe::transcript::Transcript> {
+        self.stop_now();
+        self.transcripts().into_values().collect()
+    }
+
+    /// Why connection `conn` closed, once it has.
+    pub fn close_reason(&self, conn: u64) -> Option<String> {
+        let map = self.sink.transcripts.lock().expect("lock");
+        map.get(&conn)?.events.iter().find_map(|e| match &e.kind {
+            rtmp_probe::transcript::EventKind::Closed { reason } => Some(reason.clone()),
+            _ => None,
+        })
+    }
+
+    /// Waits (bounded) until connection `conn` has closed.
+    pub fn wait_closed(&self, conn: u64, limit: Duration) -> Option<String> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(r) = self.close_reason(conn) {
+                return Some(r);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}

@@ -146,6 +146,8 @@ pub enum C2Style {
     EchoS1,
     /// S1 with bytes 4..8 zeroed (VideoCore).
     EchoS1ZeroTime2,
+    /// S1 with bytes 4..8 set to the client's own clock, the spec's "time2" (GStreamer rtmp2).
+    EchoS1WithTime2(u32),
     /// Random bytes signed with S1's digest; an echo when S1 has no digest.
     Signed,
     /// FFmpeg: signed when S1's byte 4 is at least 3 and its digest validated, an echo otherwise.
@@ -782,8 +784,10 @@ impl Handshake {
             (true, None) => self.events.push_back(HandshakeEvent::C2EchoFallback),
             _ => {}
         }
-        if self.client.c2 == C2Style::EchoS1ZeroTime2 {
-            c2[4..8].fill(0);
+        match self.client.c2 {
+            C2Style::EchoS1ZeroTime2 => c2[4..8].fill(0),
+            C2Style::EchoS1WithTime2(time2) => c2[4..8].copy_from_slice(&time2.to_be_bytes()),
+            _ => {}
         }
         self.mode = Some(
             match (self.our_digest.is_some(), self.peer_digest.is_some()) {

@@ -193,6 +193,7 @@ fn c2_styles_answer_s1_as_configured() {
     let cases = [
         (C2Style::EchoS1, "hs.c2-echo"),
         (C2Style::EchoS1ZeroTime2, "hs.c2-echo-from-8"),
+        (C2Style::EchoS1WithTime2(0x0052_8cda), "hs.c2-echo-from-8"),
         (C2Style::Signed, "hs.c2-signed"),
         (C2Style::Auto, "hs.c2-signed"),
     ];

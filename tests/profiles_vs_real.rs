@@ -1,0 +1,161 @@
+//! The `ffmpeg` and `gstreamer` profiles against the real programs: both publish to the same
+//! built-in server, and what the server saw of each must have the same shape: the client's
+//! handshake writes as read, what the handshake revealed, and the sequence of messages.
+
+mod support;
+
+use rtmp_probe::emulate::case::{CaseOptions, Target};
+use rtmp_probe::emulate::variant::Variant;
+use rtmp_probe::emulate::{profile, run_case};
+use rtmp_probe::serve::ServeOptions;
+use rtmp_probe::transcript::{Direction, EventKind, Transcript};
+use std::process::Command;
+use std::time::Duration;
+use support::{peer_available, run_bounded, Running};
+
+/// The parts of a server-side transcript that say what kind of client it was: handshake reads
+/// and observations, and the names of the client's messages other than media and
+/// acknowledgements (repeated metadata counted once).
+fn shape(t: &Transcript) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in &t.events {
+        match &e.kind {
+            EventKind::Segment {
+                direction: Direction::ClientToServer,
+                len,
+            } => out.push(format!("read {len}")),
+            EventKind::Handshake { id, text } => out.push(format!("{id}: {text}")),
+            EventKind::Message(m)
+                if m.direction == Direction::ClientToServer
+                    && !matches!(m.type_id, 3 | 8 | 9)
+                    && out.last() != Some(&format!("msg {}", m.name)) =>
+            {
+                out.push(format!("msg {}", m.name))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn emulate(server: &Running, profile_name: &str) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (target, _) = Target::parse(&format!("rtmp://{}/live", server.addr)).expect("url");
+    let options = CaseOptions {
+        media_duration: Duration::from_millis(1000),
+        ..CaseOptions::default()
+    };
+    let profile = profile::by_name(profile_name).expect("profile");
+    let r = rt.block_on(run_case(
+        &profile,
+        Variant::Default,
+        &target,
+        Some("emulated"),
+        1,
+        &options,
+    ));
+    assert!(!r.status.is_failure(), "{}: {:?}", r.verdict(), r.diagnosis);
+}
+
+#[test]
+fn the_ffmpeg_profile_looks_like_real_ffmpeg() {
+    if !peer_available("ffmpeg") {
+        return;
+    }
+    let server = Running::start(ServeOptions::default());
+    let mut real = Command::new("ffmpeg");
+    real.args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine",
+        ])
+        .args([
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            "-t",
+            "1",
+            "-f",
+            "flv",
+            &server.url("real"),
+        ]);
+    let (ok, stderr) = run_bounded(real, Duration::from_secs(20));
+    assert!(ok, "{stderr}");
+    emulate(&server, "ffmpeg");
+    let t = server.finish();
+    assert_eq!(
+        shape(&t[1]),
+        shape(&t[0]),
+        "emulated (left) vs real FFmpeg (right)"
+    );
+}
+
+#[test]
+fn the_gstreamer_profile_looks_like_real_rtmp2sink() {
+    if !peer_available("ffmpeg") || !peer_available("gst-launch-1.0") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clip = dir.path().join("clip.flv");
+    let mut make = Command::new("ffmpeg");
+    make.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine",
+        ])
+        .args(["-c:v", "libx264", "-g", "25", "-c:a", "aac", "-t", "1"])
+        .arg(&clip);
+    assert!(run_bounded(make, Duration::from_secs(20)).0);
+    let server = Running::start(ServeOptions::default());
+    let mut gst = Command::new("gst-launch-1.0");
+    gst.arg("-q")
+        .arg("filesrc")
+        .arg(format!("location={}", clip.display()))
+        .args([
+            "!",
+            "flvdemux",
+            "name=d",
+            "flvmux",
+            "name=m",
+            "streamable=true",
+            "!",
+        ])
+        .arg("rtmp2sink")
+        .arg(format!("location={}", server.url("real")))
+        .args(["d.video", "!", "queue", "!", "h264parse", "!", "m."])
+        .args(["d.audio", "!", "queue", "!", "aacparse", "!", "m."]);
+    let (ok, stderr) = run_bounded(gst, Duration::from_secs(20));
+    assert!(ok, "{stderr}");
+    emulate(&server, "gstreamer");
+    let t = server.finish();
+    // rtmp2sink's C1 time is its clock; ours is 0. Everything else must agree.
+    let normalise = |v: Vec<String>| -> Vec<String> {
+        v.into_iter()
+            .map(|l| {
+                if l.starts_with("hs.c1-fields") {
+                    l.split(',').skip(1).collect()
+                } else {
+                    l
+                }
+            })
+            .collect()
+    };
+    assert_eq!(
+        normalise(shape(&t[1])),
+        normalise(shape(&t[0])),
+        "emulated (left) vs real rtmp2sink (right)"
+    );
+}
