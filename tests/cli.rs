@@ -108,3 +108,59 @@ fn profiles_and_personalities_are_listed_with_sources() {
     assert_eq!(code, 0);
     assert!(out.contains("joy4-zero-s2\n"));
 }
+
+#[test]
+fn probe_pcap_shows_the_lone_s0_and_the_reset() {
+    if !support::peer_available("tshark") {
+        return;
+    }
+    let server = support::Running::start(rtmp_probe::serve::ServeOptions {
+        personality: rtmp_probe::serve::personality::by_name("ffmpeg").unwrap(),
+        ..rtmp_probe::serve::ServeOptions::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("w.pcap");
+    let url = format!("rtmp://{}/live", server.addr);
+    let (code, out, _) = rtmp_probe(&[
+        "probe",
+        &url,
+        "--profile",
+        "wirecast",
+        "--pcap",
+        pcap.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let tshark = Command::new("tshark")
+        .arg("-r")
+        .arg(&pcap)
+        .args([
+            "-T",
+            "fields",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "tcp.len",
+            "-e",
+            "tcp.flags.reset",
+        ])
+        .output()
+        .expect("tshark");
+    let port = server.addr.port().to_string();
+    let frames: Vec<Vec<String>> = String::from_utf8_lossy(&tshark.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect();
+    // SYN, SYN-ACK, ACK, C0+C1 (1537), S0 (1 byte from the server), RST from the client.
+    assert_eq!(frames.len(), 6, "{frames:?}");
+    assert_eq!(frames[3][1], "1537");
+    assert_eq!(
+        (frames[4][0].as_str(), frames[4][1].as_str()),
+        (port.as_str(), "1")
+    );
+    assert_ne!(frames[5][0], port);
+    assert!(
+        frames[5][2] == "1" || frames[5][2] == "True",
+        "{:?}",
+        frames[5]
+    );
+}

@@ -27,6 +27,10 @@ pub struct ProbeArgs {
     /// The transcript of the worst attempt as JSON lines, then the result as JSON.
     #[arg(long)]
     json: bool,
+    /// Write the session (what the client wrote and read) as a pcap file; with --repeat N,
+    /// one file per attempt (NAME-1.pcap, ...).
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
@@ -42,6 +46,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
     let (target, key) = Target::parse(&args.url).map_err(UsageError)?;
     let options = CaseOptions {
         media_duration: super::matrix::seconds("--duration", args.duration)?,
+        pcap: args.pcap.clone(),
         ..CaseOptions::default()
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -16,6 +16,7 @@ use crate::protocol::chunk::{
 use crate::protocol::handshake::{C2Style, Handshake, HandshakeEvent, Mode, Packet};
 use crate::protocol::message::{self, Message, UserControl};
 use crate::protocol::random::RandomSource;
+use crate::record::pcap::{PcapRecorder, TcpFlow};
 use crate::transcript::{Direction, EventKind, MessageEvent, Severity, Transcript};
 use bytes::{Bytes, BytesMut};
 use serde::Serialize;
@@ -178,6 +179,8 @@ pub struct CaseOptions {
     /// How long any single wait (a handshake read, a reply) may take.
     pub step_timeout: Duration,
     pub seed: Option<u64>,
+    /// Write what the client wrote and read, one frame per write or read, into this pcap file.
+    pub pcap: Option<std::path::PathBuf>,
 }
 
 impl Default for CaseOptions {
@@ -186,6 +189,7 @@ impl Default for CaseOptions {
             media_duration: Duration::from_secs(2),
             step_timeout: Duration::from_secs(5),
             seed: None,
+            pcap: None,
         }
     }
 }
@@ -229,8 +233,27 @@ pub async fn run(
         informational: false,
         non_strict: false,
         c2_signed: false,
+        flow: None,
+        pcap_error: None,
     };
     let result = case.play().await;
+    if let Some(mut flow) = case.flow.take() {
+        // A client that aborted the handshake reset the connection; others closed it.
+        let reset = matches!(&result, Err(s) if s.id == "hs.first-read-short");
+        let _ = flow.close(
+            std::time::SystemTime::now(),
+            reset.then_some(Direction::ClientToServer),
+        );
+        if let Err(e) = flow.finish() {
+            case.pcap_error = Some(e.to_string());
+        }
+    }
+    if let Some(e) = case.pcap_error.take() {
+        case.findings.push(Finding {
+            id: "case.pcap-failed".into(),
+            message: format!("writing the pcap file failed: {e}"),
+        });
+    }
     let (status, stage) = match result {
         Ok(()) if case.informational => (Status::Informational, None),
         Ok(()) if case.non_strict => (Status::NonStrict, None),
@@ -268,6 +291,8 @@ struct Case<'a> {
     non_strict: bool,
     /// This client's C2 was signed rather than an echo of S1.
     c2_signed: bool,
+    flow: Option<TcpFlow<std::io::BufWriter<std::fs::File>>>,
+    pcap_error: Option<String>,
 }
 
 /// The connection after the handshake: chunk stream both ways.
@@ -280,6 +305,16 @@ struct Conn {
 }
 
 impl<'a> Case<'a> {
+    /// Adds one write or read to the pcap file, if one is being written.
+    fn record(&mut self, direction: Direction, bytes: &[u8]) {
+        if let Some(flow) = self.flow.as_mut() {
+            if let Err(e) = flow.record(direction, std::time::SystemTime::now(), bytes) {
+                self.pcap_error = Some(e.to_string());
+                self.flow = None;
+            }
+        }
+    }
+
     fn now_us(&self) -> u64 {
         self.started.elapsed().as_micros() as u64
     }
@@ -340,6 +375,17 @@ impl<'a> Case<'a> {
                 .unwrap_or_default(),
             server: self.target.addr.to_string(),
         });
+        if let (Some(path), Ok(local)) = (&self.options.pcap, socket.local_addr()) {
+            let opened = std::fs::File::create(path)
+                .and_then(|f| PcapRecorder::new(std::io::BufWriter::new(f)))
+                .and_then(|r| {
+                    TcpFlow::open(r, local, self.target.addr, std::time::SystemTime::now())
+                });
+            match opened {
+                Ok(flow) => self.flow = Some(flow),
+                Err(e) => self.pcap_error = Some(format!("{}: {e}", path.display())),
+            }
+        }
         let (mut conn, pending_c2) = self.handshake(socket).await?;
         self.connect(&mut conn, pending_c2).await?;
         match self.profile.role {
@@ -382,6 +428,7 @@ impl<'a> Case<'a> {
                 len: bytes.len(),
             });
         }
+        self.record(Direction::ClientToServer, bytes);
         socket.write_all(bytes).await.map_err(|e| {
             stop(
                 Status::Fail,
@@ -496,6 +543,7 @@ impl<'a> Case<'a> {
             } else {
                 std::mem::take(&mut pending_input)
             };
+            self.record(Direction::ServerToClient, &input);
             let now = Instant::now();
             self.observations.handshake_reads.push(input.len());
             self.observations
@@ -698,6 +746,7 @@ impl<'a> Case<'a> {
             out.extend_from_slice(p);
         }
         conn.writer.write(&message, &mut out);
+        self.record(Direction::ClientToServer, &out);
         conn.socket.write_all(&out).await.map_err(|e| {
             stop(
                 Status::Fail,
@@ -771,6 +820,8 @@ impl<'a> Case<'a> {
                 }
                 Ok(Ok(n)) => n,
             };
+            let read = conn.buf[..n].to_vec();
+            self.record(Direction::ServerToClient, &read);
             if let Some(seq) = conn.acks.received(n as u64) {
                 self.send(conn, message::acknowledgement(seq), None, stage)
                     .await?;
@@ -1070,6 +1121,8 @@ impl<'a> Case<'a> {
                     ))
                 }
                 Ok(n) => {
+                    let read = conn.buf[..n].to_vec();
+                    self.record(Direction::ServerToClient, &read);
                     if let Some(seq) = conn.acks.received(n as u64) {
                         self.send(conn, message::acknowledgement(seq), None, stage)
                             .await?;

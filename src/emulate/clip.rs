@@ -69,7 +69,11 @@ mod tests {
             VideoPacket::SequenceHeader
         );
         assert!(AudioInfo::parse(&audio[0].payload).is_sequence_header());
-        assert_eq!(video.len(), 52, "sequence header + 51 frames (2.04 s at 25 fps)");
+        assert_eq!(
+            video.len(),
+            52,
+            "sequence header + 51 frames (2.04 s at 25 fps)"
+        );
         assert!((1900..=2100).contains(&duration_ms(&tags)));
         assert!(parse(&Bytes::from_static(b"not flv")).is_none());
     }

@@ -128,6 +128,26 @@ pub async fn run_case(
             Some(k) => format!("{k}-{n}"),
             None => key_for(profile.name, variant, n),
         };
+        // With several attempts, each one's pcap gets its own file: name-1.pcap, name-2.pcap...
+        let per_attempt;
+        let options = match (&options.pcap, repeat) {
+            (Some(path), r) if r > 1 => {
+                let stem = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let ext = path
+                    .extension()
+                    .map(|e| format!(".{}", e.to_string_lossy()))
+                    .unwrap_or_default();
+                per_attempt = CaseOptions {
+                    pcap: Some(path.with_file_name(format!("{stem}-{n}{ext}"))),
+                    ..options.clone()
+                };
+                &per_attempt
+            }
+            _ => options,
+        };
         let outcome = attempt(profile, variant, target, &key, options).await;
         total += outcome.duration;
         if outcome.status.is_failure() {

@@ -127,6 +127,14 @@ impl<W: Write> TcpFlow<W> {
         self.frame(Direction::ServerToClient, at, Flags::ACK, &[])
     }
 
+    /// Flushes the file this flow writes to (for a file that holds this one flow).
+    pub fn finish(&self) -> io::Result<()> {
+        match self.recorder.finish()? {
+            Some(mut out) => out.flush(),
+            None => Ok(()),
+        }
+    }
+
     fn frame(
         &self,
         direction: Direction,
