@@ -278,3 +278,84 @@ mod tests {
             .contains("not an rtmp:// URL"));
     }
 }
+
+#[cfg(test)]
+mod reality {
+    use super::*;
+    use crate::protocol::chunk::{ChunkLimits, ChunkReader, ReadEvent};
+    use crate::protocol::message::Message;
+    use crate::serve::{CollectSink, ServeOptions, Server};
+    use crate::transcript::Direction;
+
+    /// Names of the client's messages other than media and acknowledgements, repeats of the
+    /// same name counted once.
+    fn names(all: impl Iterator<Item = (u8, String)>) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (type_id, name) in all {
+            if !matches!(type_id, 3 | 8 | 9) && out.last() != Some(&name) {
+                out.push(name);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_obs_profile_sends_what_obs_sent_in_a_real_capture() {
+        let Some(streams) = crate::test_capture::read("public/obs27-publish-to-nginx-rtmp.pcap")
+        else {
+            return;
+        };
+        let mut reader = ChunkReader::new(ChunkLimits::default());
+        reader.feed(&streams.client[3073..]);
+        let mut real = Vec::new();
+        while let Some(e) = reader.poll().expect("the capture decodes") {
+            if let ReadEvent::Message(m) = e {
+                let name = Message::decode(&m)
+                    .map(|d| d.name().to_string())
+                    .unwrap_or_default();
+                real.push((m.type_id, name));
+            }
+        }
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let sink = std::sync::Arc::new(CollectSink::default());
+        let emulated = rt.block_on(async {
+            let server = Server::bind(
+                ServeOptions {
+                    listen: ([127, 0, 0, 1], 0).into(),
+                    ..ServeOptions::default()
+                },
+                sink.clone(),
+            )
+            .await
+            .unwrap();
+            let addr = server.local_addr().unwrap();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(server.run(async {
+                let _ = stopped.await;
+            }));
+            let (target, _) = Target::parse(&format!("rtmp://{addr}/live")).unwrap();
+            let options = CaseOptions {
+                media_duration: Duration::from_millis(300),
+                ..CaseOptions::default()
+            };
+            let obs = profile::by_name("obs").unwrap();
+            let r = run_case(&obs, Variant::Default, &target, Some("k"), 1, &options).await;
+            let _ = stop.send(());
+            let _ = task.await;
+            r
+        });
+        assert!(!emulated.status.is_failure(), "{:?}", emulated.diagnosis);
+        let transcripts = sink.transcripts.lock().unwrap();
+        let server_view = transcripts.values().next().expect("one connection");
+        let ours = names(
+            server_view
+                .messages(Direction::ClientToServer)
+                .map(|m| (m.type_id, m.name.clone())),
+        );
+        assert_eq!(
+            ours,
+            names(real.into_iter()),
+            "emulated obs (left) vs OBS 27 in the capture (right)"
+        );
+    }
+}
