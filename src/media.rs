@@ -1,6 +1,8 @@
 //! Media statistics of one published stream: what a person checking an encoder wants to know
 //! (codecs, frame counts, keyframe interval, bitrate, timestamp behaviour, audio/video drift).
 
+use crate::protocol::message::{AudioInfo, VideoInfo, VideoPacket};
+use bytes::Bytes;
 use std::fmt;
 
 /// Accumulates statistics from the FLV tag bytes of audio (8) and video (9) messages.
@@ -26,55 +28,31 @@ pub struct MediaStats {
 }
 
 impl MediaStats {
-    /// Takes one audio or video message (`type_id` 8 or 9) with its absolute timestamp.
-    pub fn add(&mut self, type_id: u8, timestamp: u32, payload: &[u8]) {
+    /// Takes one audio or video message (`type_id` 8 or 9) with its absolute timestamp; the
+    /// tag header is read by the message layer's parsers.
+    pub fn add(&mut self, type_id: u8, timestamp: u32, payload: &Bytes) {
         if payload.is_empty() {
             return;
         }
         self.media_bytes += payload.len() as u64;
         self.first_ts.get_or_insert(timestamp);
         match type_id {
-            9 => self.add_video(timestamp, payload),
-            8 => self.add_audio(timestamp, payload),
+            9 => self.add_video(timestamp, &VideoInfo::parse(payload)),
+            8 => self.add_audio(timestamp, &AudioInfo::parse(payload)),
             _ => {}
         }
     }
 
-    fn add_video(&mut self, timestamp: u32, p: &[u8]) {
-        let ex_header = p[0] & 0x80 != 0;
-        let frame_type = (p[0] >> 4) & 0x07;
-        let (codec, is_config) = if ex_header {
-            let fourcc = p.get(1..5).map(|f| String::from_utf8_lossy(f).into_owned());
-            (fourcc.unwrap_or_else(|| "?".into()), p[0] & 0x0f == 0)
-        } else {
-            let name = match p[0] & 0x0f {
-                2 => "h263",
-                3 => "screen",
-                4 => "vp6",
-                5 => "vp6a",
-                6 => "screen2",
-                7 => "h264",
-                12 => "hevc",
-                other => {
-                    return self.note_video_codec(format!("codec-{other}"), timestamp, frame_type)
-                }
-            };
-            let config = matches!(p[0] & 0x0f, 7 | 12) && p.get(1) == Some(&0);
-            (name.to_string(), config)
-        };
-        if is_config {
+    fn add_video(&mut self, timestamp: u32, v: &VideoInfo) {
+        if v.packet == VideoPacket::SequenceHeader {
             self.video_sequence_headers += 1;
-            self.video_codec = Some(codec);
+            self.video_codec = Some(v.codec.name());
             return;
         }
-        self.note_video_codec(codec, timestamp, frame_type);
-    }
-
-    fn note_video_codec(&mut self, codec: String, timestamp: u32, frame_type: u8) {
         if self.video_codec.is_none() {
-            self.video_codec = Some(codec);
+            self.video_codec = Some(v.codec.name());
         }
-        if frame_type == 5 {
+        if v.frame_type == 5 {
             return; // video info / command frame, not a picture
         }
         self.video_frames += 1;
@@ -84,7 +62,7 @@ impl MediaStats {
             &mut self.backwards_timestamps,
             &mut self.largest_gap_ms,
         );
-        if frame_type == 1 {
+        if v.is_keyframe() {
             self.keyframes += 1;
             if let Some(last) = self.last_keyframe_ts {
                 self.keyframe_intervals_ms
@@ -94,22 +72,9 @@ impl MediaStats {
         }
     }
 
-    fn add_audio(&mut self, timestamp: u32, p: &[u8]) {
-        let format = p[0] >> 4;
-        let codec = match format {
-            0 | 3 => "pcm",
-            1 => "adpcm",
-            2 | 14 => "mp3",
-            4..=6 => "nellymoser",
-            7 => "g711a",
-            8 => "g711u",
-            9 => "ex-header",
-            10 => "aac",
-            11 => "speex",
-            _ => "other",
-        };
-        self.audio_codec.get_or_insert_with(|| codec.to_string());
-        if format == 10 && p.get(1) == Some(&0) {
+    fn add_audio(&mut self, timestamp: u32, a: &AudioInfo) {
+        self.audio_codec.get_or_insert_with(|| a.codec_name());
+        if a.is_sequence_header() {
             self.audio_sequence_headers += 1;
             return;
         }
@@ -204,19 +169,23 @@ impl fmt::Display for MediaStats {
 mod tests {
     use super::*;
 
+    fn b(x: &[u8]) -> Bytes {
+        Bytes::copy_from_slice(x)
+    }
+
     #[test]
     fn counts_frames_keyframes_and_headers_for_h264_and_aac() {
         let mut s = MediaStats::default();
-        s.add(9, 0, &[0x17, 0, 0, 0, 0, 1]); // AVC sequence header
-        s.add(8, 0, &[0xaf, 0, 0x12, 0x10]); // AAC sequence header
+        s.add(9, 0, &b(&[0x17, 0, 0, 0, 0, 1])); // AVC sequence header
+        s.add(8, 0, &b(&[0xaf, 0, 0x12, 0x10])); // AAC sequence header
         for i in 0..50u32 {
             let key = i % 25 == 0;
             s.add(
                 9,
                 i * 40,
-                &[if key { 0x17 } else { 0x27 }, 1, 0, 0, 0, 9, 9],
+                &b(&[if key { 0x17 } else { 0x27 }, 1, 0, 0, 0, 9, 9]),
             );
-            s.add(8, i * 40 + 3, &[0xaf, 1, 7, 7]);
+            s.add(8, i * 40 + 3, &b(&[0xaf, 1, 7, 7]));
         }
         assert_eq!((s.video_frames, s.keyframes, s.audio_frames), (50, 2, 50));
         assert_eq!((s.video_sequence_headers, s.audio_sequence_headers), (1, 1));
@@ -236,9 +205,9 @@ mod tests {
     #[test]
     fn notices_backwards_timestamps_and_enhanced_rtmp_fourcc() {
         let mut s = MediaStats::default();
-        s.add(9, 0, &[0x90, b'h', b'v', b'c', b'1', 1]); // E-RTMP SequenceStart
-        s.add(9, 100, &[0x93, b'h', b'v', b'c', b'1', 0]); // key, CodedFramesX
-        s.add(9, 50, &[0xa3, b'h', b'v', b'c', b'1', 0]); // inter, backwards
+        s.add(9, 0, &b(&[0x90, b'h', b'v', b'c', b'1', 1])); // E-RTMP SequenceStart
+        s.add(9, 100, &b(&[0x93, b'h', b'v', b'c', b'1', 0])); // key, CodedFramesX
+        s.add(9, 50, &b(&[0xa3, b'h', b'v', b'c', b'1', 0])); // inter, backwards
         assert_eq!(s.video_codec.as_deref(), Some("hvc1"));
         assert_eq!(
             (s.video_frames, s.keyframes, s.backwards_timestamps),

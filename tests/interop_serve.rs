@@ -8,7 +8,7 @@ use rtmp_probe::serve::{personality, ServeOptions};
 use rtmp_probe::transcript::{EventKind, Transcript};
 use std::process::Command;
 use std::time::Duration;
-use support::{peer_available, run_bounded, stable_lines, Running};
+use support::{ffmpeg_publish, make_clip, peer_available, run_bounded, stable_lines, Running};
 
 /// The built-in server with `personality`, optionally recording FLV files or a pcap.
 fn start(
@@ -44,25 +44,6 @@ fn wait_until_published(server: &Running, limit: Duration) {
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("nothing was published within {limit:?}");
-}
-
-fn ffmpeg_publish(url: &str, seconds: u32) -> Command {
-    let mut c = Command::new("ffmpeg");
-    c.args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
-        .args(["-f", "lavfi", "-i", "sine"])
-        .args([
-            "-c:v",
-            "libx264",
-            "-g",
-            "25",
-            "-c:a",
-            "aac",
-            "-t",
-            &seconds.to_string(),
-        ])
-        .args(["-f", "flv", url]);
-    c
 }
 
 fn has_handshake(t: &Transcript, id: &str) -> bool {
@@ -327,25 +308,7 @@ fn gstreamer_rtmp2sink_publishes() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let clip = dir.path().join("clip.flv");
-    let mut make = Command::new("ffmpeg");
-    make.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x240:rate=25",
-            "-c:v",
-            "libx264",
-            "-g",
-            "25",
-            "-t",
-            "3",
-        ])
-        .arg(&clip);
-    assert!(
-        run_bounded(make, Duration::from_secs(20)).0,
-        "making the clip"
-    );
+    make_clip(&clip, 3, false);
     let server = start("reference", None, None);
     let mut gst = Command::new("gst-launch-1.0");
     gst.arg("-q")

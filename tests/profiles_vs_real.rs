@@ -11,7 +11,7 @@ use rtmp_probe::serve::ServeOptions;
 use rtmp_probe::transcript::{Direction, EventKind, Transcript};
 use std::process::Command;
 use std::time::Duration;
-use support::{peer_available, run_bounded, Running};
+use support::{ffmpeg_publish, make_clip, peer_available, run_bounded, Running};
 
 /// The parts of a server-side transcript that say what kind of client it was: handshake reads
 /// and observations, and the names of the client's messages other than media and
@@ -63,29 +63,7 @@ fn the_ffmpeg_profile_looks_like_real_ffmpeg() {
         return;
     }
     let server = Running::start(ServeOptions::default());
-    let mut real = Command::new("ffmpeg");
-    real.args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=160x120:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine",
-        ])
-        .args([
-            "-c:v",
-            "libx264",
-            "-c:a",
-            "aac",
-            "-t",
-            "1",
-            "-f",
-            "flv",
-            &server.url("real"),
-        ]);
+    let real = ffmpeg_publish(&server.url("real"), 1);
     let (ok, stderr) = run_bounded(real, Duration::from_secs(20));
     assert!(ok, "{stderr}");
     emulate(&server, "ffmpeg");
@@ -104,21 +82,7 @@ fn the_gstreamer_profile_looks_like_real_rtmp2sink() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let clip = dir.path().join("clip.flv");
-    let mut make = Command::new("ffmpeg");
-    make.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=160x120:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine",
-        ])
-        .args(["-c:v", "libx264", "-g", "25", "-c:a", "aac", "-t", "1"])
-        .arg(&clip);
-    assert!(run_bounded(make, Duration::from_secs(20)).0);
+    make_clip(&clip, 1, true);
     let server = Running::start(ServeOptions::default());
     let mut gst = Command::new("gst-launch-1.0");
     gst.arg("-q")

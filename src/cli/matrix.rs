@@ -5,7 +5,6 @@ use rtmp_probe::emulate::case::{CaseOptions, Target};
 use rtmp_probe::emulate::{profile, report, run_matrix, variant::Variant};
 use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Run every client profile × segmentation variant against a server: a verdict per case.
 ///
@@ -54,18 +53,6 @@ pub(super) fn variant(name: &str) -> anyhow::Result<Variant> {
     })
 }
 
-pub(super) fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            UsageError(format!(
-                "{flag} must be a positive number of seconds, not {value}"
-            ))
-            .into()
-        })
-}
-
 pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
     let profiles = if args.profiles.is_empty() {
         profile::all()
@@ -92,7 +79,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
         .into());
     }
     let options = CaseOptions {
-        media_duration: seconds("--duration", args.duration)?,
+        media_duration: super::seconds("--duration", args.duration)?,
         ..CaseOptions::default()
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -8,6 +8,19 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
+/// A positive number of seconds from a command-line flag.
+fn seconds(flag: &str, value: f64) -> anyhow::Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            UsageError(format!(
+                "{flag} must be a positive number of seconds, not {value}"
+            ))
+            .into()
+        })
+}
+
 /// An argument that parsed but makes no sense (an unknown personality, say); exits with 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

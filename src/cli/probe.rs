@@ -45,7 +45,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
     let variant = super::matrix::variant(&args.variant)?;
     let (target, key) = Target::parse(&args.url).map_err(UsageError)?;
     let options = CaseOptions {
-        media_duration: super::matrix::seconds("--duration", args.duration)?,
+        media_duration: super::seconds("--duration", args.duration)?,
         pcap: args.pcap.clone(),
         ..CaseOptions::default()
     };

@@ -5,7 +5,6 @@ use rtmp_probe::serve::{personality, PrintSink, ServeOptions, Server};
 use rtmp_probe::transcript::render::{colour_on_stdout, TextRenderer};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// Run the strict, verbose reference server that real encoders stream to.
 ///
@@ -74,8 +73,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         personality,
         chunk_size: args.chunk_size,
         max_connections: args.max_connections,
-        handshake_timeout: seconds("--handshake-timeout", args.handshake_timeout)?,
-        idle_timeout: seconds("--idle-timeout", args.idle_timeout)?,
+        handshake_timeout: super::seconds("--handshake-timeout", args.handshake_timeout)?,
+        idle_timeout: super::seconds("--idle-timeout", args.idle_timeout)?,
         seed: args.seed,
         record_dir: args.record.clone(),
         pcap: args.pcap.clone(),
@@ -112,18 +111,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         );
         Ok(0)
     })
-}
-
-fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            UsageError(format!(
-                "{flag} must be a positive number of seconds, not {value}"
-            ))
-            .into()
-        })
 }
 
 /// Completes on Ctrl-C or SIGTERM.

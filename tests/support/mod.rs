@@ -328,3 +328,30 @@ impl Drop for Running {
         self.stop_now();
     }
 }
+
+/// FFmpeg publishing `seconds` of 320x240 25 fps H.264 (keyframe every 25 frames) and AAC test
+/// signal to `url` in real time, as the issues' interop tests describe.
+pub fn ffmpeg_publish(url: &str, seconds: u32) -> Command {
+    let mut c = Command::new("ffmpeg");
+    c.args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
+        .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
+        .args(["-f", "lavfi", "-i", "sine"])
+        .args(["-c:v", "libx264", "-g", "25", "-c:a", "aac"])
+        .args(["-t", &seconds.to_string(), "-f", "flv", url]);
+    c
+}
+
+/// Makes an FLV clip of `seconds` of H.264 (and AAC when `audio`) with FFmpeg, for peers that
+/// publish from a file (GStreamer has no H.264 encoder in the packages CI installs).
+pub fn make_clip(path: &Path, seconds: u32, audio: bool) {
+    let mut c = Command::new("ffmpeg");
+    c.args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(["-f", "lavfi", "-i", "testsrc=size=160x120:rate=25"]);
+    if audio {
+        c.args(["-f", "lavfi", "-i", "sine", "-c:a", "aac"]);
+    }
+    c.args(["-c:v", "libx264", "-g", "25", "-t", &seconds.to_string()])
+        .arg(path);
+    let (ok, stderr) = run_bounded(c, Duration::from_secs(20));
+    assert!(ok, "making {}: {stderr}", path.display());
+}
