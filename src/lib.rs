@@ -5,6 +5,7 @@
 //! server, the client emulators, the capture replayer and the fuzz targets are thin drivers over
 //! that one core, so a behaviour seen in one of them is the behaviour of all of them.
 
+pub mod capture;
 pub mod emulate;
 pub mod media;
 pub mod protocol;

@@ -1,0 +1,230 @@
+//! Reading captures: pcap (micro- and nanosecond, either byte order) and pcapng, told apart by
+//! their magic number, streamed frame by frame.
+//!
+//! [`link`] takes a frame down through its link layer, VLAN tags and tunnels to the TCP segment
+//! inside. A truncated or corrupt file is an error that names the byte offset; what was read
+//! before it has already been handed out.
+
+pub mod link;
+
+use pcap_file::pcap::PcapReader;
+use pcap_file::pcapng::{Block, PcapNgReader};
+use std::io::Read;
+use std::time::Duration;
+
+/// One captured frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// 0-based position in the capture.
+    pub index: u64,
+    /// Byte offset of the frame's record in the file.
+    pub offset: u64,
+    /// Capture time since the Unix epoch.
+    pub time: Duration,
+    /// The link type (DLT/LINKTYPE number) of the interface it was captured on.
+    pub link_type: u32,
+    pub data: Vec<u8>,
+}
+
+/// What is wrong with a capture file.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("not a pcap or pcapng file: it starts with {magic:02x?} (pcap starts a1b2c3d4 or a1b23c4d in either byte order, pcapng 0a0d0d0a)")]
+    UnknownFormat { magic: Vec<u8> },
+    #[error("{format} file is damaged at byte {offset} (frame {index}): {problem}")]
+    Damaged {
+        format: &'static str,
+        offset: u64,
+        index: u64,
+        problem: String,
+    },
+    #[error("reading the capture: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The container format, from the first four bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Pcap,
+    PcapNg,
+}
+
+/// Tells pcap from pcapng by the magic number.
+pub fn sniff(first: &[u8]) -> Option<Format> {
+    match first.get(..4)? {
+        [0xa1, 0xb2, 0xc3, 0xd4]
+        | [0xd4, 0xc3, 0xb2, 0xa1]
+        | [0xa1, 0xb2, 0x3c, 0x4d]
+        | [0x4d, 0x3c, 0xb2, 0xa1] => Some(Format::Pcap),
+        [0x0a, 0x0d, 0x0d, 0x0a] => Some(Format::PcapNg),
+        _ => None,
+    }
+}
+
+/// The bytes after the magic number, with the magic put back in front.
+type Source<R> = std::io::Chain<std::io::Cursor<[u8; 4]>, R>;
+
+enum Inner<R: Read> {
+    Pcap(PcapReader<Source<R>>),
+    PcapNg {
+        reader: PcapNgReader<Source<R>>,
+        /// Link type of each interface, by interface id.
+        link_types: Vec<u32>,
+    },
+}
+
+/// Frames of a capture, one at a time, in constant memory.
+pub struct CaptureReader<R: Read> {
+    inner: Inner<R>,
+    next_index: u64,
+    /// pcap: where the next record starts (exact). pcapng: the end of the last frame as far as
+    /// it can be told without the block reader's buffer (approximate).
+    offset: u64,
+    failed: bool,
+}
+
+impl<R: Read> CaptureReader<R> {
+    /// Opens a capture, reading its magic number to choose the format.
+    pub fn new(mut reader: R) -> Result<Self, CaptureError> {
+        let mut magic = [0u8; 4];
+        let mut got = 0;
+        while got < 4 {
+            let n = reader.read(&mut magic[got..])?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        let format = sniff(&magic[..got]).ok_or_else(|| CaptureError::UnknownFormat {
+            magic: magic[..got].to_vec(),
+        })?;
+        let source = std::io::Cursor::new(magic).chain(reader);
+        let damaged = |e: pcap_file::PcapError| CaptureError::Damaged {
+            format: format.name(),
+            offset: 0,
+            index: 0,
+            problem: format!("bad file header: {e}"),
+        };
+        let (inner, offset) = match format {
+            Format::Pcap => (Inner::Pcap(PcapReader::new(source).map_err(damaged)?), 24),
+            Format::PcapNg => (
+                Inner::PcapNg {
+                    reader: PcapNgReader::new(source).map_err(damaged)?,
+                    link_types: Vec::new(),
+                },
+                0,
+            ),
+        };
+        Ok(Self {
+            inner,
+            next_index: 0,
+            offset,
+            failed: false,
+        })
+    }
+
+    pub fn format(&self) -> Format {
+        match self.inner {
+            Inner::Pcap(_) => Format::Pcap,
+            Inner::PcapNg { .. } => Format::PcapNg,
+        }
+    }
+
+    fn damaged(&mut self, problem: String) -> CaptureError {
+        self.failed = true;
+        CaptureError::Damaged {
+            format: self.format().name(),
+            offset: self.offset,
+            index: self.next_index,
+            problem,
+        }
+    }
+
+    /// The next frame; `None` at the end; after an error, `None`.
+    pub fn next_frame(&mut self) -> Option<Result<Frame, CaptureError>> {
+        if self.failed {
+            return None;
+        }
+        let index = self.next_index;
+        let offset = self.offset;
+        let result = match &mut self.inner {
+            Inner::Pcap(reader) => {
+                let link_type = u32::from(reader.header().datalink);
+                match reader.next_packet()? {
+                    Ok(p) => Ok(Frame {
+                        index,
+                        offset,
+                        time: p.timestamp,
+                        link_type,
+                        data: p.data.into_owned(),
+                    }),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Inner::PcapNg { reader, link_types } => loop {
+                match reader.next_block()? {
+                    Err(e) => break Err(e.to_string()),
+                    Ok(Block::InterfaceDescription(idb)) => {
+                        link_types.push(u32::from(idb.linktype))
+                    }
+                    Ok(Block::EnhancedPacket(epb)) => {
+                        let Some(&link_type) = link_types.get(epb.interface_id as usize) else {
+                            break Err(format!(
+                                "a packet names interface {} but only {} are described",
+                                epb.interface_id,
+                                link_types.len()
+                            ));
+                        };
+                        break Ok(Frame {
+                            index,
+                            offset,
+                            time: epb.timestamp,
+                            link_type,
+                            data: epb.data.into_owned(),
+                        });
+                    }
+                    Ok(Block::SimplePacket(spb)) => {
+                        let link_type = link_types.first().copied().unwrap_or(1);
+                        break Ok(Frame {
+                            index,
+                            offset,
+                            time: Duration::ZERO,
+                            link_type,
+                            data: spb.data.into_owned(),
+                        });
+                    }
+                    Ok(_) => continue,
+                }
+            },
+        };
+        match result {
+            Ok(frame) => {
+                self.next_index += 1;
+                self.offset += match self.inner {
+                    Inner::Pcap(_) => 16 + frame.data.len() as u64,
+                    // An enhanced packet block: 28 bytes of header and trailer, padded data.
+                    Inner::PcapNg { .. } => 32 + frame.data.len().div_ceil(4) as u64 * 4,
+                };
+                Some(Ok(frame))
+            }
+            Err(problem) => Some(Err(self.damaged(problem))),
+        }
+    }
+}
+
+impl<R: Read> Iterator for CaptureReader<R> {
+    type Item = Result<Frame, CaptureError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_frame()
+    }
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Pcap => "pcap",
+            Format::PcapNg => "pcapng",
+        }
+    }
+}
