@@ -300,10 +300,10 @@ mod tests {
         expect(228, &ip);
         expect(0, &[&2u32.to_le_bytes()[..], &ip].concat());
         expect(108, &[&2u32.to_be_bytes()[..], &ip].concat());
-        let mut sll = vec![0u8; 16];
+        let mut sll = [0u8; 16];
         sll[14..16].copy_from_slice(&[0x08, 0x00]);
         expect(113, &[&sll[..], &ip].concat());
-        let mut sll2 = vec![0u8; 20];
+        let mut sll2 = [0u8; 20];
         sll2[0..2].copy_from_slice(&[0x08, 0x00]);
         expect(276, &[&sll2[..], &ip].concat());
         // IP-in-IP: the packet inside an outer IPv4 header with protocol 4.
