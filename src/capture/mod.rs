@@ -6,6 +6,7 @@
 //! before it has already been handed out.
 
 pub mod link;
+pub mod reassembly;
 
 use pcap_file::pcap::PcapReader;
 use pcap_file::pcapng::{Block, PcapNgReader};
