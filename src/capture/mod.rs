@@ -69,8 +69,8 @@ enum Inner<R: Read> {
     Pcap(PcapReader<Source<R>>),
     PcapNg {
         reader: PcapNgReader<Source<R>>,
-        /// Link type of each interface, by interface id.
-        link_types: Vec<u32>,
+        /// Link type and timestamp unit (in nanoseconds) of each interface, by interface id.
+        link_types: Vec<(u32, u64)>,
     },
 }
 
@@ -166,10 +166,11 @@ impl<R: Read> CaptureReader<R> {
                 match reader.next_block()? {
                     Err(e) => break Err(e.to_string()),
                     Ok(Block::InterfaceDescription(idb)) => {
-                        link_types.push(u32::from(idb.linktype))
+                        link_types.push((u32::from(idb.linktype), timestamp_unit_ns(&idb.options)))
                     }
                     Ok(Block::EnhancedPacket(epb)) => {
-                        let Some(&link_type) = link_types.get(epb.interface_id as usize) else {
+                        let Some(&(link_type, unit_ns)) = link_types.get(epb.interface_id as usize)
+                        else {
                             break Err(format!(
                                 "a packet names interface {} but only {} are described",
                                 epb.interface_id,
@@ -179,13 +180,17 @@ impl<R: Read> CaptureReader<R> {
                         break Ok(Frame {
                             index,
                             offset,
-                            time: epb.timestamp,
+                            // pcap-file reads the raw count as nanoseconds; scale it by the
+                            // interface's real unit.
+                            time: Duration::from_nanos(
+                                (epb.timestamp.as_nanos() as u64).saturating_mul(unit_ns),
+                            ),
                             link_type,
                             data: epb.data.into_owned(),
                         });
                     }
                     Ok(Block::SimplePacket(spb)) => {
-                        let link_type = link_types.first().copied().unwrap_or(1);
+                        let link_type = link_types.first().map_or(1, |l| l.0);
                         break Ok(Frame {
                             index,
                             offset,
@@ -210,6 +215,24 @@ impl<R: Read> CaptureReader<R> {
             }
             Err(problem) => Some(Err(self.damaged(problem))),
         }
+    }
+}
+
+/// Nanoseconds per timestamp unit of a pcapng interface: if_tsresol is 10^-n seconds, or 2^-n
+/// with the high bit set; microseconds when absent.
+fn timestamp_unit_ns(
+    options: &[pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption],
+) -> u64 {
+    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+    let resol = options.iter().find_map(|o| match o {
+        InterfaceDescriptionOption::IfTsResol(r) => Some(*r),
+        _ => None,
+    });
+    match resol {
+        None => 1_000,
+        Some(r) if r & 0x80 == 0 && r <= 9 => 10u64.pow(9 - r as u32),
+        // Finer than a nanosecond or a power of two: nanoseconds is the closest this keeps.
+        Some(_) => 1,
     }
 }
 

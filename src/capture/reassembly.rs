@@ -6,6 +6,10 @@
 //! way a peer wrote its bytes stays visible.
 
 use std::collections::BTreeMap;
+
+/// A segment further ahead than this cannot be in any TCP window (the largest scaled window is
+/// 1 GiB, and real ones are far smaller); such a sequence number is corruption, not data.
+const MAX_AHEAD: u64 = 64 << 20;
 use std::time::Duration;
 
 /// What comes out of one direction, in stream order.
@@ -31,6 +35,8 @@ pub struct Reassembler {
     /// Segments whose overlap with data waiting here disagreed with it (first copy kept).
     pub conflicting_overlaps: u64,
     pub retransmitted_bytes: u64,
+    /// Segments dropped because their sequence number was implausibly far ahead.
+    pub out_of_window: u64,
 }
 
 impl Reassembler {
@@ -44,6 +50,7 @@ impl Reassembler {
             max_pending,
             conflicting_overlaps: 0,
             retransmitted_bytes: 0,
+            out_of_window: 0,
         }
     }
 
@@ -73,6 +80,8 @@ impl Reassembler {
             self.deliver(time, &payload[old..], &mut out);
         } else if ahead == 0 {
             self.deliver(time, payload, &mut out);
+        } else if ahead as u64 > MAX_AHEAD {
+            self.out_of_window += 1;
         } else {
             let at = self.offset + ahead as u64;
             match self.pending.get(&at) {

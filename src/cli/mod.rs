@@ -4,6 +4,7 @@
 mod matrix;
 mod probe;
 mod profiles;
+mod replay;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -40,6 +41,7 @@ enum Command {
     Probe(probe::ProbeArgs),
     Matrix(matrix::MatrixArgs),
     Profiles(profiles::ProfilesArgs),
+    Replay(replay::ReplayArgs),
 }
 
 impl Cli {
@@ -50,6 +52,7 @@ impl Cli {
             Command::Probe(args) => probe::run(args),
             Command::Matrix(args) => matrix::run(args),
             Command::Profiles(args) => profiles::run(args),
+            Command::Replay(args) => replay::run(args),
         }
     }
 }

@@ -832,5 +832,86 @@ impl Handshake {
     }
 }
 
+/// Observes a handshake between two other peers, as a capture shows it: `client` holds C0, C1
+/// and C2, `server` S0, S1 and S2 (3073 bytes each; shorter inputs give the events they can).
+/// The events are those the two roles would report, C side first.
+pub fn analyze(client: &[u8], server: &[u8]) -> Vec<HandshakeEvent> {
+    let packet =
+        |bytes: &[u8], at: usize| -> Option<[u8; LEN]> { bytes.get(at..at + LEN)?.try_into().ok() };
+    let mut events = Vec::new();
+    let hello =
+        |events: &mut Vec<HandshakeEvent>, p: &[u8; LEN], packet: Packet, owner: KeyOwner| {
+            let version = [p[4], p[5], p[6], p[7]];
+            events.push(HandshakeEvent::Hello {
+                packet,
+                time: u32::from_be_bytes([p[0], p[1], p[2], p[3]]),
+                version,
+            });
+            let found = (version != [0; 4])
+                .then(|| digest::find(p, owner, DigestLayout::BOTH))
+                .flatten();
+            match found {
+                Some((layout, _)) => events.push(HandshakeEvent::DigestValid { packet, layout }),
+                None => events.push(HandshakeEvent::NoDigest {
+                    packet,
+                    version_set: version != [0; 4],
+                }),
+            }
+            found
+        };
+    if let Some(&v) = client.first() {
+        events.push(HandshakeEvent::Version {
+            packet: Packet::C0,
+            version: v,
+        });
+    }
+    let c1 = packet(client, 1);
+    let c1_digest = c1
+        .as_ref()
+        .and_then(|c1| hello(&mut events, c1, Packet::C1, KeyOwner::Client));
+    if let Some(&v) = server.first() {
+        events.push(HandshakeEvent::Version {
+            packet: Packet::S0,
+            version: v,
+        });
+    }
+    let s1 = packet(server, 1);
+    let s1_digest = s1
+        .as_ref()
+        .and_then(|s1| hello(&mut events, s1, Packet::S1, KeyOwner::Server));
+    if s1.is_some() {
+        let mode = match (c1_digest, s1_digest) {
+            (Some((layout, _)), Some(_)) => Mode::Digest(layout),
+            _ => Mode::Simple,
+        };
+        events.push(HandshakeEvent::ModeChosen(mode));
+    }
+    let answer = |answer: &[u8; LEN],
+                  to: &[u8; LEN],
+                  digest: Option<[u8; DIGEST_LEN]>,
+                  signer: KeyOwner| Echo {
+        exact: answer[..] == to[..],
+        time_matches: answer[..4] == to[..4],
+        random_matches: answer[8..] == to[8..],
+        all_zero: answer.iter().all(|&b| b == 0),
+        signed: digest.map(|d| digest::is_signed(answer, &d, signer)),
+    };
+    if let (Some(s2), Some(c1)) = (packet(server, 1 + LEN), c1.as_ref()) {
+        let echo = answer(&s2, c1, c1_digest.map(|d| d.1), KeyOwner::Server);
+        events.push(HandshakeEvent::Answer {
+            packet: Packet::S2,
+            echo,
+        });
+    }
+    if let (Some(c2), Some(s1)) = (packet(client, 1 + LEN), s1.as_ref()) {
+        let echo = answer(&c2, s1, s1_digest.map(|d| d.1), KeyOwner::Client);
+        events.push(HandshakeEvent::Answer {
+            packet: Packet::C2,
+            echo,
+        });
+    }
+    events
+}
+
 #[cfg(test)]
 mod tests;

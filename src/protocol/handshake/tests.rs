@@ -621,3 +621,33 @@ proptest! {
         while let Some(e) = s.poll_event() { let _ = e.to_string(); }
     }
 }
+
+#[test]
+fn analyze_reads_a_captured_digest_handshake() {
+    let Some(streams) = crate::test_capture::read("peers/ffmpeg-publish-to-nginx.pcap") else {
+        return;
+    };
+    let ids: Vec<&str> = analyze(&streams.client[..3073], &streams.server[..3073])
+        .iter()
+        .map(HandshakeEvent::id)
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "hs.c0-version",
+            "hs.c1-fields",
+            "hs.c1-digest-valid",
+            "hs.s0-version",
+            "hs.s1-fields",
+            "hs.s1-digest-valid",
+            "hs.mode-digest",
+            "hs.s2-signed",
+            "hs.c2-echo"
+        ]
+    );
+    assert_eq!(
+        analyze(&[3], &[]).len(),
+        1,
+        "partial input gives what it can"
+    );
+}

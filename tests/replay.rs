@@ -1,0 +1,118 @@
+//! `rtmp-probe replay` over every shared capture: the normalised transcripts are snapshotted,
+//! so a change in what the decoder makes of real sessions shows as a reviewable diff.
+
+mod support;
+
+use rtmp_probe::capture::CaptureReader;
+use rtmp_probe::replay::replay;
+use rtmp_probe::transcript::render::snapshot;
+use std::process::Command;
+
+const CAPTURES: [&str; 12] = [
+    "public/flash9-play-wireshark-sample.cap",
+    "public/ndpi-flash9-and-mobile-ffmpeg-play-vlan-gtpu.pcapng",
+    "public/obs27-publish-to-nginx-rtmp.pcap",
+    "public/obs27-publish-to-livego-fork.pcap",
+    "public/twinx-client-publish-to-twitch-ingest.pcap",
+    "public/twinx-client-publish-to-restream-ingest.pcap",
+    "public/ffmpeg-player-play-from-adobe-fms5.pcapng",
+    "public/vlc-play-from-nginx-rtmp-delay500ms.pcapng",
+    "public/vlc-play-from-nginx-rtmp-corrupt10pct.pcapng",
+    "peers/ffmpeg-publish-to-ffmpeg-listen.pcap",
+    "peers/ffmpeg-publish-to-nginx.pcap",
+    "peers/ffmpeg-publish-to-nginx.pcapng",
+];
+
+fn replayed(relative: &str) -> Option<String> {
+    let path = support::shared_capture(relative)?;
+    let reader = CaptureReader::new(std::fs::File::open(path).expect("open")).expect("a capture");
+    let (flows, error) = replay(reader, |_| {});
+    assert!(error.is_none(), "{relative}: {error:?}");
+    let mut out = String::new();
+    for f in &flows {
+        out.push_str(&format!(
+            "flow {} rtmp={} bytes={:?} messages={:?}\n",
+            f.id, f.rtmp, f.bytes, f.messages
+        ));
+        if f.rtmp {
+            out.push_str(&snapshot(&f.transcript));
+        }
+    }
+    Some(out)
+}
+
+#[test]
+fn every_shared_capture_replays_to_its_snapshot() {
+    for capture in CAPTURES {
+        let Some(text) = replayed(capture) else {
+            return;
+        };
+        let name = capture.replace('/', "-");
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path("../snapshots");
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| insta::assert_snapshot!(format!("replay-{name}"), text));
+    }
+}
+
+#[test]
+fn the_handshake_is_shown_as_each_side_wrote_it() {
+    // Twitch's ingest: S0 alone, then S1, then S2; the client's C2 shares a segment with connect.
+    let Some(text) = replayed("public/twinx-client-publish-to-twitch-ingest.pcap") else {
+        return;
+    };
+    assert!(
+        text.contains("C->S  1537 B\nS->C  1 B\nS->C  1536 B\nS->C  1536 B\nC->S  1724 B\n"),
+        "{text}"
+    );
+    // FFmpeg's listen mode, the pattern of ticket 6453; nginx-rtmp: S0+S1 together.
+    let Some(text) = replayed("peers/ffmpeg-publish-to-ffmpeg-listen.pcap") else {
+        return;
+    };
+    assert!(
+        text.contains("C->S  1537 B\nS->C  1 B\nS->C  1536 B\nS->C  1536 B\n"),
+        "{text}"
+    );
+    let Some(text) = replayed("peers/ffmpeg-publish-to-nginx.pcap") else {
+        return;
+    };
+    assert!(
+        text.contains("C->S  1537 B\nS->C  1537 B\nS->C  1536 B\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("hs.s2-signed"),
+        "nginx signs S2 for FFmpeg's digest C1"
+    );
+}
+
+#[test]
+fn a_damaged_capture_reports_the_offset_and_what_came_before() {
+    let Some(path) = support::shared_capture("peers/ffmpeg-publish-to-nginx.pcap") else {
+        return;
+    };
+    let bytes = std::fs::read(path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"))
+        .arg("replay")
+        .arg(&cut)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("command connect #1"),
+        "the decoded part is still reported: {stdout}"
+    );
+    assert!(stderr.contains("pcap file is damaged at byte "), "{stderr}");
+    let not = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"))
+        .args(["replay", "Cargo.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(not.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&not.stderr).contains("not a pcap or pcapng file"));
+}
