@@ -194,22 +194,10 @@ impl Flow {
                             .add(raw.type_id, raw.timestamp, &raw.payload);
                         continue;
                     }
-                    let (name, summary) = match Message::decode(&raw) {
-                        Ok(m) => (m.name().to_string(), m.to_string()),
-                        Err(e) => ("undecodable".into(), format!("undecodable: {e}")),
-                    };
+                    let decoded = Message::decode(&raw);
                     self.report.transcript.push(
                         at,
-                        EventKind::Message(MessageEvent {
-                            direction,
-                            csid: raw.csid,
-                            timestamp: raw.timestamp,
-                            type_id: raw.type_id,
-                            stream_id: raw.stream_id,
-                            len: raw.payload.len(),
-                            name,
-                            summary,
-                        }),
+                        EventKind::Message(MessageEvent::new(direction, &raw, decoded.as_ref())),
                     );
                 }
                 ReadEvent::ExtendedTimestampConvention { csid, convention } => {

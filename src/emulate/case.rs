@@ -726,20 +726,13 @@ impl<'a> Case<'a> {
         prefix: Option<&[u8]>,
         stage: Stage,
     ) -> Result<(), Stop> {
-        let summary = Message::decode(&message).map(|m| (m.name().to_string(), m.to_string()));
         if !matches!(message.type_id, 8 | 9) {
-            if let Ok((name, summary)) = summary {
-                self.event(EventKind::Message(MessageEvent {
-                    direction: Direction::ClientToServer,
-                    csid: message.csid,
-                    timestamp: message.timestamp,
-                    type_id: message.type_id,
-                    stream_id: message.stream_id,
-                    len: message.payload.len(),
-                    name,
-                    summary,
-                }));
-            }
+            let decoded = Message::decode(&message);
+            self.event(EventKind::Message(MessageEvent::new(
+                Direction::ClientToServer,
+                &message,
+                decoded.as_ref(),
+            )));
         }
         let mut out = BytesMut::new();
         if let Some(p) = prefix {
@@ -838,16 +831,11 @@ impl<'a> Case<'a> {
         stage: Stage,
     ) -> Result<(), Stop> {
         if !matches!(raw.type_id, 8 | 9) {
-            self.event(EventKind::Message(MessageEvent {
-                direction: Direction::ServerToClient,
-                csid: raw.csid,
-                timestamp: raw.timestamp,
-                type_id: raw.type_id,
-                stream_id: raw.stream_id,
-                len: raw.payload.len(),
-                name: m.name().to_string(),
-                summary: m.to_string(),
-            }));
+            self.event(EventKind::Message(MessageEvent::new(
+                Direction::ServerToClient,
+                raw,
+                Ok(m),
+            )));
         }
         if matches!(raw.type_id, 1..=6) {
             self.observations.control.push(m.to_string());

@@ -468,23 +468,14 @@ impl ServerSession {
     fn handle_message(&mut self, raw: RawMessage) {
         self.messages_in += 1;
         let decoded = Message::decode(&raw);
-        let (name, summary) = match &decoded {
-            Ok(m) => (m.name().to_string(), m.to_string()),
-            Err(e) => ("undecodable".to_string(), format!("undecodable: {e}")),
-        };
         let is_media = matches!(raw.type_id, 8 | 9);
         // Media is summarised, not printed frame by frame: an encoder sends thousands.
         if !is_media {
-            self.event(EventKind::Message(MessageEvent {
-                direction: Direction::ClientToServer,
-                csid: raw.csid,
-                timestamp: raw.timestamp,
-                type_id: raw.type_id,
-                stream_id: raw.stream_id,
-                len: raw.payload.len(),
-                name,
-                summary,
-            }));
+            self.event(EventKind::Message(MessageEvent::new(
+                Direction::ClientToServer,
+                &raw,
+                decoded.as_ref(),
+            )));
         }
         if matches!(raw.type_id, 1..=6) && (raw.csid != 2 || raw.stream_id != 0) {
             self.diagnostic(
@@ -705,19 +696,12 @@ impl ServerSession {
 
     /// Sends a message and records it in the transcript.
     fn send(&mut self, message: RawMessage) {
-        let summary = Message::decode(&message)
-            .map(|m| (m.name().to_string(), m.to_string()))
-            .unwrap_or_else(|e| ("?".into(), e.to_string()));
-        self.event(EventKind::Message(MessageEvent {
-            direction: Direction::ServerToClient,
-            csid: message.csid,
-            timestamp: message.timestamp,
-            type_id: message.type_id,
-            stream_id: message.stream_id,
-            len: message.payload.len(),
-            name: summary.0,
-            summary: summary.1,
-        }));
+        let decoded = Message::decode(&message);
+        self.event(EventKind::Message(MessageEvent::new(
+            Direction::ServerToClient,
+            &message,
+            decoded.as_ref(),
+        )));
         self.send_quiet(message);
     }
 

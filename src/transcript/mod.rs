@@ -102,6 +102,33 @@ pub struct MessageEvent {
     pub summary: String,
 }
 
+impl MessageEvent {
+    /// The transcript line of `raw`, decoded (or not) as `decoded` says.
+    pub fn new(
+        direction: Direction,
+        raw: &crate::protocol::chunk::RawMessage,
+        decoded: Result<
+            &crate::protocol::message::Message,
+            &crate::protocol::message::MessageError,
+        >,
+    ) -> Self {
+        let (name, summary) = match decoded {
+            Ok(m) => (m.name().to_string(), m.to_string()),
+            Err(e) => ("undecodable".to_string(), format!("undecodable: {e}")),
+        };
+        MessageEvent {
+            direction,
+            csid: raw.csid,
+            timestamp: raw.timestamp,
+            type_id: raw.type_id,
+            stream_id: raw.stream_id,
+            len: raw.payload.len(),
+            name,
+            summary,
+        }
+    }
+}
+
 /// A transcript of one connection (or one captured flow): its events in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Transcript {
