@@ -10,8 +10,9 @@ use crate::capture::link::{tcp_segment, Tunnel};
 use crate::capture::reassembly::{Piece, Reassembler};
 use crate::capture::{CaptureError, CaptureReader};
 use crate::media::MediaStats;
+use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::{ChunkLimits, ChunkReader, ReadEvent};
-use crate::protocol::handshake::{analyze, PACKET_LEN};
+use crate::protocol::handshake::{analyze, HandshakeEvent, Packet, PACKET_LEN};
 use crate::protocol::message::Message;
 use crate::transcript::{Direction, EventKind, MessageEvent, Severity, Transcript};
 use std::collections::HashMap;
@@ -41,6 +42,29 @@ pub struct FlowReport {
     pub media: MediaStats,
     /// Messages decoded per direction (client, server).
     pub messages: (u64, u64),
+    /// What the client did, for matching it with an emulator profile.
+    pub client_facts: ClientFacts,
+}
+
+/// What a captured client did, in the terms the emulator profiles use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientFacts {
+    /// Sizes of the client's segments that carried C0 and C1.
+    pub c0c1_writes: Vec<usize>,
+    /// C1's version field, whether it carried a valid digest, whether its body was all zero.
+    pub c1_version: Option<[u8; 4]>,
+    pub c1_digest: bool,
+    pub c1_zero_body: bool,
+    /// How C2 answered S1 (`hs.c2-echo`, `hs.c2-echo-from-8`, `hs.c2-signed`, ...).
+    pub c2: Option<String>,
+    /// C2 began before S2 was complete (only librtmp-style clients do that).
+    pub c2_before_s2: Option<bool>,
+    /// The segment that completed C2 carried more bytes (connect).
+    pub c2_with_connect: Option<bool>,
+    /// The client's commands (and a leading Set Chunk Size), in order; an empty-name publish
+    /// shows as `publish("")`.
+    pub commands: Vec<String>,
+    pub flash_ver: Option<String>,
 }
 
 struct Side {
@@ -123,10 +147,24 @@ impl Flow {
         if !self.report.rtmp || self.sides[side].stopped {
             return;
         }
+        let server_done = self.sides[1].handshake.len() >= HANDSHAKE_LEN;
         let s = &mut self.sides[side];
         if s.handshake.len() < HANDSHAKE_LEN {
+            let before = s.handshake.len();
             let take = (HANDSHAKE_LEN - s.handshake.len()).min(bytes.len());
             s.handshake.extend_from_slice(&bytes[..take]);
+            if side == 0 {
+                let facts = &mut self.report.client_facts;
+                if before < 1 + PACKET_LEN {
+                    facts.c0c1_writes.push(bytes.len());
+                }
+                if before <= 1 + PACKET_LEN && before + take > 1 + PACKET_LEN {
+                    facts.c2_before_s2 = Some(!server_done);
+                }
+                if before + take == HANDSHAKE_LEN {
+                    facts.c2_with_connect = Some(take < bytes.len());
+                }
+            }
             self.report.transcript.push(
                 at,
                 EventKind::Segment {
@@ -151,7 +189,19 @@ impl Flow {
             return;
         }
         self.handshake_reported = true;
+        let c1 = &self.sides[0].handshake[1..1 + PACKET_LEN];
+        self.report.client_facts.c1_version = Some([c1[4], c1[5], c1[6], c1[7]]);
+        self.report.client_facts.c1_zero_body = c1[8..].iter().all(|&b| b == 0);
         for e in analyze(&self.sides[0].handshake, &self.sides[1].handshake) {
+            match &e {
+                HandshakeEvent::DigestValid {
+                    packet: Packet::C1, ..
+                } => self.report.client_facts.c1_digest = true,
+                HandshakeEvent::Answer {
+                    packet: Packet::C2, ..
+                } => self.report.client_facts.c2 = Some(e.id().to_string()),
+                _ => {}
+            }
             self.report.transcript.push(
                 at,
                 EventKind::Handshake {
@@ -195,6 +245,32 @@ impl Flow {
                         continue;
                     }
                     let decoded = Message::decode(&raw);
+                    if side == 0 {
+                        let facts = &mut self.report.client_facts;
+                        match &decoded {
+                            Ok(Message::Command(c)) => {
+                                if c.name == "connect" {
+                                    facts.flash_ver = c
+                                        .command_object
+                                        .as_ref()
+                                        .and_then(|o| o.get("flashVer"))
+                                        .and_then(Amf0Value::as_str)
+                                        .map(str::to_string);
+                                }
+                                let empty = c.name == "publish"
+                                    && c.arguments.first().and_then(Amf0Value::as_str) == Some("");
+                                facts.commands.push(if empty {
+                                    "publish(\"\")".into()
+                                } else {
+                                    c.name.clone()
+                                });
+                            }
+                            Ok(Message::SetChunkSize { .. }) if facts.commands.is_empty() => {
+                                facts.commands.push("Set Chunk Size".into())
+                            }
+                            _ => {}
+                        }
+                    }
                     self.report.transcript.push(
                         at,
                         EventKind::Message(MessageEvent::new(direction, &raw, decoded.as_ref())),
@@ -261,6 +337,7 @@ pub fn replay<R: Read>(
                         bytes: (0, 0),
                         media: MediaStats::default(),
                         messages: (0, 0),
+                        client_facts: ClientFacts::default(),
                     },
                     sides: [Side::new(), Side::new()],
                     started: frame.time,
@@ -323,4 +400,173 @@ pub fn replay<R: Read>(
 
 fn payload_is_c0(payload: &[u8]) -> bool {
     payload.first() == Some(&3)
+}
+
+/// The emulator profile whose traits match the captured client best, with the traits that
+/// differ; None for a flow that is not RTMP or whose handshake was not seen.
+pub fn closest_profile(facts: &ClientFacts) -> Option<(&'static str, usize, usize, Vec<String>)> {
+    use crate::emulate::profile::{
+        self, C0C1Writes, C2Timing, ChunkSizeWhen, PublishSequence, Role, StopStyle,
+    };
+    use crate::protocol::handshake::{C1Body, C1Style, C2Style};
+    let version = facts.c1_version?;
+    let mut best: Option<(&'static str, usize, usize, Vec<String>)> = None;
+    for p in profile::all() {
+        let mut traits: Vec<(bool, String)> = Vec::new();
+        // Over a real network a 1537-byte write is cut at the MSS; only a lone C0 means apart.
+        let together = facts.c0c1_writes.first().is_some_and(|&n| n > 1);
+        let p_together = p.c0c1 == C0C1Writes::Together;
+        traits.push((
+            together == p_together,
+            format!(
+                "C0+C1: {} writes them {}, the capture's client {}",
+                p.name,
+                if p_together { "together" } else { "apart" },
+                if together { "together" } else { "apart" }
+            ),
+        ));
+        let (p_version, p_digest, p_zero) = match p.handshake.c1 {
+            C1Style::Simple { version, body, .. } => (version, false, body == C1Body::Zero),
+            C1Style::Digest { version, .. } => (version, true, false),
+        };
+        traits.push((
+            p_version == version,
+            format!(
+                "C1 version: {} sends {:?}, the capture {:?}",
+                p.name, p_version, version
+            ),
+        ));
+        traits.push((
+            p_digest == facts.c1_digest,
+            format!(
+                "C1 digest: {} {}, the capture {}",
+                p.name,
+                if p_digest { "has one" } else { "has none" },
+                if facts.c1_digest {
+                    "has one"
+                } else {
+                    "has none"
+                }
+            ),
+        ));
+        traits.push((
+            p_zero == facts.c1_zero_body,
+            format!(
+                "C1 body: {} {}, the capture {}",
+                p.name,
+                if p_zero { "zero" } else { "random" },
+                if facts.c1_zero_body { "zero" } else { "random" }
+            ),
+        ));
+        if let Some(c2) = &facts.c2 {
+            let p_c2 = match p.handshake.c2 {
+                C2Style::EchoS1 => "hs.c2-echo",
+                C2Style::EchoS1ZeroTime2 | C2Style::EchoS1WithTime2(_) => "hs.c2-echo-from-8",
+                C2Style::Signed => "hs.c2-signed",
+                // FFmpeg signs only for a digest S1 with version >= 3; otherwise it echoes.
+                C2Style::Auto => {
+                    if c2 == "hs.c2-signed" {
+                        "hs.c2-signed"
+                    } else {
+                        "hs.c2-echo"
+                    }
+                }
+            };
+            traits.push((
+                p_c2 == c2,
+                format!("C2: {} answers with {p_c2}, the capture {c2}", p.name),
+            ));
+        }
+        if facts.c2_before_s2 == Some(true) {
+            let ok = p.c2_timing == C2Timing::AfterS1;
+            traits.push((
+                ok,
+                format!(
+                    "C2 timing: the capture's client sent C2 before S2 was in; {} waits for S2",
+                    p.name
+                ),
+            ));
+        }
+        if let Some(with) = facts.c2_with_connect {
+            let p_with = p.c2_timing == C2Timing::WithConnect;
+            traits.push((
+                with == p_with,
+                format!(
+                    "C2 and connect: {} {}, the capture {}",
+                    p.name,
+                    if p_with { "in one write" } else { "apart" },
+                    if with { "in one segment" } else { "apart" }
+                ),
+            ));
+        }
+        let has = |c: &str| facts.commands.iter().any(|x| x == c);
+        let set_chunk_first = facts.commands.first().map(String::as_str) == Some("Set Chunk Size");
+        let p_set_chunk_first = matches!(p.own_chunk_size, Some((ChunkSizeWhen::BeforeConnect, _)));
+        traits.push((
+            set_chunk_first == p_set_chunk_first,
+            format!(
+                "Set Chunk Size before connect: {} {}, the capture {}",
+                p.name,
+                if p_set_chunk_first { "yes" } else { "no" },
+                if set_chunk_first { "yes" } else { "no" }
+            ),
+        ));
+        match p.role {
+            Role::Publish { sequence, stop } => {
+                traits.push((
+                    !has("play"),
+                    format!("role: {} publishes, the capture's client plays", p.name),
+                ));
+                let fmle = has("releaseStream") || has("FCPublish");
+                traits.push((
+                    (sequence == PublishSequence::Fmle) == fmle,
+                    format!(
+                        "publish commands: {} {}, the capture {}",
+                        p.name,
+                        if sequence == PublishSequence::Fmle {
+                            "sends releaseStream/FCPublish"
+                        } else {
+                            "does not"
+                        },
+                        if fmle { "does" } else { "does not" }
+                    ),
+                ));
+                let seen = if has("publish(\"\")") {
+                    Some(StopStyle::EmptyPublish)
+                } else if has("FCUnpublish") {
+                    Some(StopStyle::FcUnpublishDeleteStream)
+                } else if has("deleteStream") {
+                    Some(StopStyle::DeleteStream)
+                } else {
+                    None
+                };
+                if let Some(seen) = seen {
+                    traits.push((
+                        seen == stop,
+                        format!("stop: {} {:?}, the capture {:?}", p.name, stop, seen),
+                    ));
+                }
+            }
+            Role::Play => traits.push((
+                has("play"),
+                format!("role: {} plays, the capture's client does not", p.name),
+            )),
+        }
+        if let Some(v) = &facts.flash_ver {
+            traits.push((
+                v == p.flash_ver,
+                format!(
+                    "flashVer: {} sends {:?}, the capture {:?}",
+                    p.name, p.flash_ver, v
+                ),
+            ));
+        }
+        let total = traits.len();
+        let matching = traits.iter().filter(|t| t.0).count();
+        let differences: Vec<String> = traits.into_iter().filter(|t| !t.0).map(|t| t.1).collect();
+        if best.as_ref().is_none_or(|b| matching > b.1) {
+            best = Some((p.name, matching, total, differences));
+        }
+    }
+    best
 }

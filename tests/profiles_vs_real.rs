@@ -38,6 +38,17 @@ fn shape(t: &Transcript) -> Vec<String> {
     out
 }
 
+/// The shape up to FCUnpublish. The real programs close right after deleteStream; the server's
+/// late answer then meets a closed socket, the client's kernel answers with a reset, and a reset
+/// can discard deleteStream from the server's receive queue: whether the server sees it is a
+/// race in the real peer, not a trait of it.
+fn until_unpublish(mut shape: Vec<String>) -> Vec<String> {
+    if let Some(i) = shape.iter().position(|l| l == "msg FCUnpublish") {
+        shape.truncate(i + 1);
+    }
+    shape
+}
+
 fn emulate(server: &Running, profile_name: &str) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (target, _) = Target::parse(&format!("rtmp://{}/live", server.addr)).expect("url");
@@ -68,9 +79,13 @@ fn the_ffmpeg_profile_looks_like_real_ffmpeg() {
     assert!(ok, "{stderr}");
     emulate(&server, "ffmpeg");
     let t = server.finish();
+    assert!(shape(&t[1]).ends_with(&[
+        "msg FCUnpublish".to_string(),
+        "msg deleteStream".to_string()
+    ]));
     assert_eq!(
-        shape(&t[1]),
-        shape(&t[0]),
+        until_unpublish(shape(&t[1])),
+        until_unpublish(shape(&t[0])),
         "emulated (left) vs real FFmpeg (right)"
     );
 }
@@ -118,8 +133,8 @@ fn the_gstreamer_profile_looks_like_real_rtmp2sink() {
             .collect()
     };
     assert_eq!(
-        normalise(shape(&t[1])),
-        normalise(shape(&t[0])),
+        until_unpublish(normalise(shape(&t[1]))),
+        until_unpublish(normalise(shape(&t[0]))),
         "emulated (left) vs real rtmp2sink (right)"
     );
 }

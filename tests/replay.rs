@@ -4,7 +4,7 @@
 mod support;
 
 use rtmp_probe::capture::CaptureReader;
-use rtmp_probe::replay::replay;
+use rtmp_probe::replay::{closest_profile, replay};
 use rtmp_probe::transcript::render::snapshot;
 use std::process::Command;
 
@@ -115,4 +115,32 @@ fn a_damaged_capture_reports_the_offset_and_what_came_before() {
         .unwrap();
     assert_eq!(not.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&not.stderr).contains("not a pcap or pcapng file"));
+}
+
+#[test]
+fn captured_clients_match_the_profile_of_the_program_that_made_them() {
+    for (capture, expected) in [
+        ("public/obs27-publish-to-nginx-rtmp.pcap", "obs"),
+        ("peers/ffmpeg-publish-to-nginx.pcap", "ffmpeg"),
+        ("peers/ffmpeg-publish-to-ffmpeg-listen.pcap", "ffmpeg"),
+        // VLC plays through libavformat.
+        (
+            "public/vlc-play-from-nginx-rtmp-delay500ms.pcapng",
+            "ffmpeg-play",
+        ),
+    ] {
+        let Some(path) = support::shared_capture(capture) else {
+            return;
+        };
+        let reader = CaptureReader::new(std::fs::File::open(path).unwrap()).unwrap();
+        let (flows, _) = replay(reader, |_| {});
+        let flow = flows.iter().find(|f| f.rtmp).expect("an RTMP flow");
+        let (name, matching, total, differences) =
+            closest_profile(&flow.client_facts).expect("a handshake");
+        assert_eq!(name, expected, "{capture}: {differences:?}");
+        assert_eq!(
+            matching, total,
+            "{capture}: every trait matches: {differences:?}"
+        );
+    }
 }

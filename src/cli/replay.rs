@@ -1,7 +1,7 @@
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::capture::CaptureReader;
-use rtmp_probe::replay::{replay, FlowReport};
+use rtmp_probe::replay::{closest_profile, replay, FlowReport};
 use rtmp_probe::transcript::render::{colour_on_stdout, json_line, snapshot, TextRenderer};
 use std::path::PathBuf;
 
@@ -77,6 +77,9 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) {
                 "server": flow.server.to_string(), "rtmp": flow.rtmp,
                 "client_bytes": flow.bytes.0, "server_bytes": flow.bytes.1,
                 "client_messages": flow.messages.0, "server_messages": flow.messages.1,
+                "closest_profile": closest_profile(&flow.client_facts).map(|(name, matching, total, differences)| {
+                    serde_json::json!({"name": name, "matching": matching, "traits": total, "differences": differences})
+                }),
             })
         );
         if flow.rtmp {
@@ -107,6 +110,12 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) {
         print!("{}", snapshot(&flow.transcript));
     } else {
         print!("{}", text.render(&flow.transcript));
+    }
+    if let Some((name, matching, total, differences)) = closest_profile(&flow.client_facts) {
+        println!("closest emulator profile: {name} ({matching} of {total} traits match)");
+        for d in differences {
+            println!("    differs: {d}");
+        }
     }
     println!();
 }

@@ -191,7 +191,10 @@ pub fn run_bounded(mut cmd: Command, limit: Duration) -> (bool, String) {
 /// own order does not: so the lines are grouped, handshake first, then the client's messages,
 /// the server's messages, diagnostics and the close, each group in its own order. A data
 /// message repeated by the peer (GStreamer's flvmux re-sends metadata with a wall-clock
-/// `creationdate`) is kept once, with the date redacted.
+/// `creationdate`) is kept once, with the date redacted. A client that closes right after
+/// deleteStream races the server's last answer: the client's kernel may answer it with a reset,
+/// which can discard deleteStream from the server's receive queue and turns the close into a
+/// reset; so deleteStream is left out and the close is shown without its reason.
 pub fn stable_lines(transcript: &rtmp_probe::transcript::Transcript) -> String {
     let mut seen_data = false;
     let kept: Vec<String> = rtmp_probe::transcript::render::snapshot(transcript)
@@ -205,14 +208,22 @@ pub fn stable_lines(transcript: &rtmp_probe::transcript::Transcript) -> String {
                 || repeat
                 || l.starts_with("media ")
                 || l.contains("chunk.ext-ts")
-                || l.contains("  Acknowledgement "))
+                || l.contains("  Acknowledgement ")
+                || (l.starts_with("C->S") && l.contains("command deleteStream")))
+        })
+        .map(|l| {
+            if l.starts_with("closed: ") {
+                "closed".to_string()
+            } else {
+                l.to_string()
+            }
         })
         .map(|l| match l.find("creationdate: \"") {
             Some(at) => {
                 let end = l[at + 15..].find('"').map_or(l.len(), |e| at + 15 + e + 1);
                 format!("{}creationdate: <date>{}", &l[..at], &l[end..])
             }
-            None => l.to_string(),
+            None => l,
         })
         .collect();
     let group =
