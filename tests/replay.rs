@@ -144,3 +144,50 @@ fn captured_clients_match_the_profile_of_the_program_that_made_them() {
         );
     }
 }
+
+/// The project's own recordings (captures/, made by captures/record.sh).
+fn own(file: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(file);
+    let reader =
+        CaptureReader::new(std::fs::File::open(path).expect("a committed capture")).unwrap();
+    let (flows, error) = replay(reader, |_| {});
+    assert!(error.is_none(), "{file}: {error:?}");
+    let flow = flows.iter().find(|f| f.rtmp).expect("an RTMP flow");
+    let mut out = snapshot(&flow.transcript);
+    if let Some((name, matching, total, _)) = closest_profile(&flow.client_facts) {
+        out.push_str(&format!(
+            "closest profile: {name} ({matching} of {total})\n"
+        ));
+    }
+    out
+}
+
+#[test]
+fn the_projects_own_captures_replay_to_their_snapshots() {
+    for file in [
+        "ffmpeg-publish-to-ffmpeg-listen.pcap",
+        "ffmpeg-publish-to-nginx.pcap",
+        "gstreamer-publish-to-nginx.pcap",
+    ] {
+        let text = own(file);
+        assert!(
+            !text.contains("capture.gap") && !text.contains("chunk.error"),
+            "{file}: {text}"
+        );
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path("../snapshots");
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| insta::assert_snapshot!(format!("replay-own-{file}"), text));
+    }
+    let listen = own("ffmpeg-publish-to-ffmpeg-listen.pcap");
+    assert!(
+        listen.contains("C->S  1537 B\nS->C  1 B\nS->C  1536 B\nS->C  1536 B\n"),
+        "{listen}"
+    );
+    assert!(listen.contains("closest profile: ffmpeg"));
+    let gst = own("gstreamer-publish-to-nginx.pcap");
+    assert!(gst.contains("closest profile: gstreamer ("), "{gst}");
+    assert!(gst.contains("video h264 51 frames"), "{gst}");
+}
