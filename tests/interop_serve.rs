@@ -27,6 +27,23 @@ fn start(
     })
 }
 
+/// FFmpeg publishing `seconds` to `key` on its own thread, once the server has accepted it and
+/// a few frames have passed (so a player joins a stream with media flowing).
+fn live_publisher(
+    server: &Running,
+    key: &str,
+    seconds: u32,
+) -> (String, std::thread::JoinHandle<(bool, String)>) {
+    let url = server.url(key);
+    let publisher = std::thread::spawn({
+        let url = url.clone();
+        move || run_bounded(ffmpeg_publish(&url, seconds), Duration::from_secs(25))
+    });
+    wait_until_published(server, Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(300));
+    (url, publisher)
+}
+
 /// Waits (bounded) until some connection has been told NetStream.Publish.Start.
 fn wait_until_published(server: &Running, limit: Duration) {
     let start = std::time::Instant::now();
@@ -220,14 +237,7 @@ fn ffmpeg_plays_what_ffmpeg_publishes_validating_our_digest_handshake() {
         return;
     }
     let server = start("reference", None, None);
-    let url = server.url("live1");
-    let publisher = std::thread::spawn({
-        let url = url.clone();
-        move || run_bounded(ffmpeg_publish(&url, 6), Duration::from_secs(25))
-    });
-    wait_until_published(&server, Duration::from_secs(10));
-    // Let a few frames through so the player joins a stream with media flowing.
-    std::thread::sleep(Duration::from_millis(300));
+    let (url, publisher) = live_publisher(&server, "live1", 6);
     let mut play = Command::new("ffmpeg");
     play.args([
         "-hide_banner",
@@ -267,14 +277,7 @@ fn rtmpdump_plays_from_the_server() {
         return;
     }
     let server = start("reference", None, None);
-    let url = server.url("dump");
-    let publisher = std::thread::spawn({
-        let url = url.clone();
-        move || run_bounded(ffmpeg_publish(&url, 5), Duration::from_secs(25))
-    });
-    wait_until_published(&server, Duration::from_secs(10));
-    // Let a few frames through so the player joins a stream with media flowing.
-    std::thread::sleep(Duration::from_millis(300));
+    let (url, publisher) = live_publisher(&server, "dump", 5);
     let out = tempfile::NamedTempFile::new().expect("temp file");
     let mut dump = Command::new("rtmpdump");
     dump.args(["-r", &url, "--live", "-m", "10", "-o"])
