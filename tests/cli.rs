@@ -164,3 +164,41 @@ fn probe_pcap_shows_the_lone_s0_and_the_reset() {
         frames[5]
     );
 }
+
+#[test]
+fn diff_compares_transcripts_by_what_happened() {
+    let Some(a) = support::shared_capture("peers/ffmpeg-publish-to-ffmpeg-listen.pcap") else {
+        return;
+    };
+    let Some(b) = support::shared_capture("peers/ffmpeg-publish-to-nginx.pcap") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, capture: &std::path::Path, json: bool| {
+        let mode = if json { "--json" } else { "--snapshot" };
+        let (code, out, _) = rtmp_probe(&["replay", capture.to_str().unwrap(), mode]);
+        assert_eq!(code, 0);
+        let path = dir.path().join(name);
+        std::fs::write(&path, out).unwrap();
+        path
+    };
+    let a_json = write("a.jsonl", &a, true);
+    let a_again = write("a2.jsonl", &a, true);
+    let b_json = write("b.jsonl", &b, true);
+    let (code, out, _) = rtmp_probe(&["diff", a_json.to_str().unwrap(), a_again.to_str().unwrap()]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    // FFmpeg's listen mode writes S0 alone; nginx-rtmp writes S0+S1 together.
+    let (code, out, _) = rtmp_probe(&["diff", a_json.to_str().unwrap(), b_json.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("-S->C  1 B") && out.contains("+S->C  1537 B"),
+        "{out}"
+    );
+    let missing = dir.path().join("missing.jsonl");
+    let (code, _, err) = rtmp_probe(&["diff", a_json.to_str().unwrap(), missing.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("reading") && err.contains("missing.jsonl"),
+        "{err}"
+    );
+}

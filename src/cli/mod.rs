@@ -1,6 +1,7 @@
 //! The command line: clap definitions, one file per subcommand. They parse arguments and call
 //! the library; nothing here knows RTMP.
 
+mod diff;
 mod matrix;
 mod probe;
 mod profiles;
@@ -42,6 +43,7 @@ enum Command {
     Matrix(matrix::MatrixArgs),
     Profiles(profiles::ProfilesArgs),
     Replay(replay::ReplayArgs),
+    Diff(diff::DiffArgs),
 }
 
 impl Cli {
@@ -53,6 +55,7 @@ impl Cli {
             Command::Matrix(args) => matrix::run(args),
             Command::Profiles(args) => profiles::run(args),
             Command::Replay(args) => replay::run(args),
+            Command::Diff(args) => diff::run(args),
         }
     }
 }

@@ -7,14 +7,15 @@
 //! changes from run to run (wall-clock times, ports, random bytes) so that a change in behaviour
 //! shows up as a reviewable diff.
 
+pub mod diff;
 pub mod render;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Which way bytes travelled, named by protocol role rather than by "in"/"out", so the same
 /// transcript reads the same whether the server, a client emulator or a capture produced it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     ClientToServer,
@@ -32,7 +33,7 @@ impl Direction {
 }
 
 /// How much a diagnostic matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Worth knowing; nothing is wrong.
@@ -54,7 +55,7 @@ impl fmt::Display for Severity {
 }
 
 /// One thing that happened on a connection, at a time measured from the connection's start.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Microseconds since the connection started (or since the first packet of a captured flow).
     pub at_us: u64,
@@ -64,7 +65,7 @@ pub struct Event {
 
 /// What happened. Identifiers (`id` fields) are stable kebab-case names with a dotted prefix
 /// (`hs.s0-alone`, `chunk.ext-ts-type3-omitted`) so that tools and tests can match on them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     /// A TCP connection was established between these endpoints.
@@ -88,7 +89,7 @@ pub enum EventKind {
 }
 
 /// A decoded message in the transcript: its header fields and a one-line description.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageEvent {
     pub direction: Direction,
     pub csid: u32,
@@ -130,7 +131,7 @@ impl MessageEvent {
 }
 
 /// A transcript of one connection (or one captured flow): its events in order.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Transcript {
     pub events: Vec<Event>,
 }
