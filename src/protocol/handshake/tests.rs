@@ -292,6 +292,65 @@ fn c2_styles_answer_s1_as_configured() {
 }
 
 #[test]
+fn auto_c2_echoes_a_simple_server_without_a_fallback_note() {
+    let client = ClientConfig {
+        validation: ServerValidation::None,
+        ..ffmpeg_client()
+    };
+    let simple = ServerConfig {
+        digest: ServerDigest::SimpleOnly,
+        ..ServerConfig::default()
+    };
+    let (mut c, mut s) = pair(client, simple);
+    let client_ids = ids(&drain_events(&mut c));
+    assert!(
+        !client_ids.contains(&"hs.c2-echo-fallback"),
+        "{client_ids:?}"
+    );
+    assert_eq!(c.mode(), Some(Mode::Simple));
+    assert_eq!(
+        drain_events(&mut s).last().map(|e| e.id()),
+        Some("hs.c2-echo")
+    );
+}
+
+#[test]
+fn videocore_like_client_sends_a_zero_c1_and_zeroes_c2_time2() {
+    let videocore = ClientConfig {
+        c1: C1Style::Simple {
+            time: 0,
+            version: [0; 4],
+            body: C1Body::Zero,
+        },
+        c2: C2Style::EchoS1ZeroTime2,
+        strict_s0: true,
+        ..ClientConfig::default()
+    };
+    let mut c = Handshake::client(videocore, RandomSource::seeded(1));
+    let c0c1 = concat(&drain_transmits(&mut c));
+    assert_eq!(c0c1[0], 3);
+    assert!(c0c1[1..].iter().all(|&b| b == 0), "C1 is all zero");
+    let server = ServerConfig {
+        time: 0x0102_0304,
+        digest_version: [1, 2, 3, 4],
+        ..ServerConfig::default()
+    };
+    let mut s = Handshake::server(server, RandomSource::seeded(2));
+    s.feed(&c0c1).unwrap();
+    let s_out = drain_transmits(&mut s);
+    assert_eq!(&s_out[1].bytes[..8], &[1, 2, 3, 4, 0, 0, 0, 0], "simple S1");
+    c.feed(&concat(&s_out)).unwrap();
+    let c2 = drain_transmits(&mut c);
+    assert_eq!(&c2[0].bytes[..8], &[1, 2, 3, 4, 0, 0, 0, 0]);
+    assert_eq!(&c2[0].bytes[8..], &s_out[1].bytes[8..]);
+    // S2 echoes the all-zero C1: the client sees an exact echo, not "all zero bytes".
+    assert_eq!(
+        drain_events(&mut c).last().map(|e| e.id()),
+        Some("hs.s2-echo")
+    );
+}
+
+#[test]
 fn server_s2_styles() {
     let cases = [
         (SimpleS2Style::EchoC1, "hs.s2-echo"),
