@@ -161,6 +161,8 @@ pub enum ServerValidation {
     None,
     /// FFmpeg when it plays: if S1's byte 4 is at least 3, S1 must carry a valid server digest
     /// (either layout) and S2 must be signed for our C1 digest; either failing ends the handshake.
+    /// FFmpeg always sends a digest C1; with a simple C1 there is no digest to check S2 against,
+    /// so only S1 is checked.
     FfmpegPlay,
 }
 
@@ -313,10 +315,16 @@ impl fmt::Display for HandshakeEvent {
         match self {
             Version { packet, version } => {
                 write!(f, "{packet} version {version}")?;
+                // Only a server answers; a client just goes on (or stops, if strict).
+                let answered = if *packet == Packet::C0 {
+                    "; answered as version 3"
+                } else {
+                    ""
+                };
                 match version {
                     3 => Ok(()),
-                    0..=2 => f.write_str(" (deprecated; answered as version 3)"),
-                    _ => f.write_str(" (reserved; answered as version 3)"),
+                    0..=2 => write!(f, " (deprecated{answered})"),
+                    _ => write!(f, " (reserved{answered})"),
                 }
             }
             Hello {
@@ -386,7 +394,7 @@ impl fmt::Display for ForeignProtocol {
             ForeignProtocol::Tls => "a TLS ClientHello (RTMPS aimed at a plain RTMP port?)",
             ForeignProtocol::Rtmpe => "RTMPE (encrypted RTMP), which is not supported",
             ForeignProtocol::ProxyPrefix => "an SRS RTMP-proxy prefix",
-            ForeignProtocol::NotRtmp => "a text-based protocol, not RTMP",
+            ForeignProtocol::NotRtmp => "another protocol (RTMP versions are below 32)",
         })
     }
 }
@@ -673,13 +681,26 @@ impl Handshake {
             time,
             version,
         });
-        // FFmpeg tries 772 first for S1; the order only matters for speed, never for validity.
-        let (owner, order) = match self.role {
-            Role::Server => (
+        // Which layout is tried first only matters for speed (a packet valid in both layouts
+        // would need two colliding HMACs). Servers answer in the layout of our C1, so a client
+        // with a digest C1 tries that one first; FFmpeg's own order (772, then 8) is the
+        // fallback, and servers try FFmpeg's and librtmp's default layout (8) first.
+        let (owner, order) = match (self.role, self.client.c1) {
+            (Role::Server, _) => (
                 KeyOwner::Client,
                 [DigestLayout::Base8, DigestLayout::Base772],
             ),
-            Role::Client => (
+            (
+                Role::Client,
+                C1Style::Digest {
+                    layout: DigestLayout::Base8,
+                    ..
+                },
+            ) => (
+                KeyOwner::Server,
+                [DigestLayout::Base8, DigestLayout::Base772],
+            ),
+            (Role::Client, _) => (
                 KeyOwner::Server,
                 [DigestLayout::Base772, DigestLayout::Base8],
             ),
@@ -810,9 +831,14 @@ impl Handshake {
             Role::Server => (Packet::C2, KeyOwner::Client),
             Role::Client => (Packet::S2, KeyOwner::Server),
         };
-        let signed = self.our_digest.map(|d| digest::is_signed(got, &d, signer));
+        let exact = got[..] == ours[..];
+        // An exact echo of our packet cannot also carry a valid signature for it (that would
+        // take our own random bytes to end in their HMAC), so the HMAC is spared.
+        let signed = self
+            .our_digest
+            .map(|d| !exact && digest::is_signed(got, &d, signer));
         let echo = Echo {
-            exact: got[..] == ours[..],
+            exact,
             time_matches: got[..4] == ours[..4],
             random_matches: got[8..] == ours[8..],
             all_zero: got.iter().all(|&b| b == 0),
@@ -823,7 +849,7 @@ impl Handshake {
         if self.role == Role::Client
             && self.client.validation == ServerValidation::FfmpegPlay
             && self.s1_version_major >= 3
-            && signed != Some(true)
+            && signed == Some(false)
         {
             return Err(HandshakeError::S2SignatureInvalid);
         }
@@ -894,7 +920,7 @@ pub fn analyze(client: &[u8], server: &[u8]) -> Vec<HandshakeEvent> {
         time_matches: answer[..4] == to[..4],
         random_matches: answer[8..] == to[8..],
         all_zero: answer.iter().all(|&b| b == 0),
-        signed: digest.map(|d| digest::is_signed(answer, &d, signer)),
+        signed: digest.map(|d| answer[..] != to[..] && digest::is_signed(answer, &d, signer)),
     };
     if let (Some(s2), Some(c1)) = (packet(server, 1 + LEN), c1.as_ref()) {
         let echo = answer(&s2, c1, c1_digest.map(|d| d.1), KeyOwner::Server);

@@ -135,6 +135,71 @@ fn server_emits_s0_on_c0_and_s1_s2_on_c1() {
 }
 
 #[test]
+fn client_emits_c0_c1_at_once_and_c2_as_soon_as_s1_is_complete() {
+    let mut c = Handshake::client(ffmpeg_client(), RandomSource::seeded(21));
+    let first = drain_transmits(&mut c);
+    assert_eq!(
+        first.iter().map(|t| t.packet).collect::<Vec<_>>(),
+        [Packet::C0, Packet::C1]
+    );
+    assert_eq!(&first[0].bytes[..], &[3]);
+    assert_eq!(first[1].bytes.len(), PACKET_LEN);
+    let mut s = Handshake::server(ServerConfig::default(), RandomSource::seeded(22));
+    s.feed(&concat(&first)).unwrap();
+    let answer = concat(&drain_transmits(&mut s));
+    // S0 alone, then S1 one byte at a time: C2 appears with S1's last byte, not before.
+    c.feed(&answer[..1]).unwrap();
+    for i in 1..PACKET_LEN {
+        c.feed(&answer[i..i + 1]).unwrap();
+        assert!(
+            c.poll_transmit().is_none(),
+            "C2 before S1 is complete (byte {i})"
+        );
+    }
+    assert_eq!(c.mode(), None, "the mode is known once S1 is read");
+    c.feed(&answer[PACKET_LEN..=PACKET_LEN]).unwrap();
+    let c2 = drain_transmits(&mut c);
+    assert_eq!(
+        c2.iter().map(|t| t.packet).collect::<Vec<_>>(),
+        [Packet::C2]
+    );
+    assert_eq!(c.mode(), Some(Mode::Digest(DigestLayout::Base8)));
+    assert!(!c.is_complete(), "S2 is still to come");
+    c.feed(&answer[1 + PACKET_LEN..]).unwrap();
+    assert!(c.is_complete());
+    // After completion every further byte is the chunk stream's, in order.
+    c.feed(&FIRST_CHUNK[..3]).unwrap();
+    c.feed(&FIRST_CHUNK[3..]).unwrap();
+    assert_eq!(&c.take_remaining()[..], FIRST_CHUNK);
+    assert!(c.take_remaining().is_empty());
+    assert!(c.poll_transmit().is_none());
+}
+
+#[test]
+fn version_observations_read_as_one_sentence() {
+    let mut s = Handshake::server(ServerConfig::default(), RandomSource::seeded(1));
+    s.feed(&[0]).unwrap();
+    assert_eq!(
+        s.poll_event().unwrap().to_string(),
+        "C0 version 0 (deprecated; answered as version 3)"
+    );
+    let mut c = Handshake::client(ClientConfig::default(), RandomSource::seeded(1));
+    c.feed(&[31]).unwrap();
+    assert_eq!(
+        c.poll_event().unwrap().to_string(),
+        "S0 version 31 (reserved)"
+    );
+    let not_rtmp = HandshakeError::NotRtmp {
+        byte: 0x80,
+        looks_like: ForeignProtocol::NotRtmp,
+    };
+    assert_eq!(
+        not_rtmp.to_string(),
+        "first byte 0x80 is not an RTMP version: it looks like another protocol (RTMP versions are below 32)"
+    );
+}
+
+#[test]
 fn simple_pair_echoes_both_ways() {
     let (mut c, mut s) = pair(ClientConfig::default(), ServerConfig::default());
     assert_eq!(s.mode(), Some(Mode::Simple));
@@ -223,6 +288,65 @@ fn c2_styles_answer_s1_as_configured() {
     assert_eq!(
         drain_events(&mut s).last().map(|e| e.id()),
         Some("hs.c2-echo")
+    );
+}
+
+#[test]
+fn auto_c2_echoes_a_simple_server_without_a_fallback_note() {
+    let client = ClientConfig {
+        validation: ServerValidation::None,
+        ..ffmpeg_client()
+    };
+    let simple = ServerConfig {
+        digest: ServerDigest::SimpleOnly,
+        ..ServerConfig::default()
+    };
+    let (mut c, mut s) = pair(client, simple);
+    let client_ids = ids(&drain_events(&mut c));
+    assert!(
+        !client_ids.contains(&"hs.c2-echo-fallback"),
+        "{client_ids:?}"
+    );
+    assert_eq!(c.mode(), Some(Mode::Simple));
+    assert_eq!(
+        drain_events(&mut s).last().map(|e| e.id()),
+        Some("hs.c2-echo")
+    );
+}
+
+#[test]
+fn videocore_like_client_sends_a_zero_c1_and_zeroes_c2_time2() {
+    let videocore = ClientConfig {
+        c1: C1Style::Simple {
+            time: 0,
+            version: [0; 4],
+            body: C1Body::Zero,
+        },
+        c2: C2Style::EchoS1ZeroTime2,
+        strict_s0: true,
+        ..ClientConfig::default()
+    };
+    let mut c = Handshake::client(videocore, RandomSource::seeded(1));
+    let c0c1 = concat(&drain_transmits(&mut c));
+    assert_eq!(c0c1[0], 3);
+    assert!(c0c1[1..].iter().all(|&b| b == 0), "C1 is all zero");
+    let server = ServerConfig {
+        time: 0x0102_0304,
+        digest_version: [1, 2, 3, 4],
+        ..ServerConfig::default()
+    };
+    let mut s = Handshake::server(server, RandomSource::seeded(2));
+    s.feed(&c0c1).unwrap();
+    let s_out = drain_transmits(&mut s);
+    assert_eq!(&s_out[1].bytes[..8], &[1, 2, 3, 4, 0, 0, 0, 0], "simple S1");
+    c.feed(&concat(&s_out)).unwrap();
+    let c2 = drain_transmits(&mut c);
+    assert_eq!(&c2[0].bytes[..8], &[1, 2, 3, 4, 0, 0, 0, 0]);
+    assert_eq!(&c2[0].bytes[8..], &s_out[1].bytes[8..]);
+    // S2 echoes the all-zero C1: the client sees an exact echo, not "all zero bytes".
+    assert_eq!(
+        drain_events(&mut c).last().map(|e| e.id()),
+        Some("hs.s2-echo")
     );
 }
 
@@ -321,6 +445,43 @@ fn ffmpeg_play_fails_hard_on_a_bad_s1_digest_or_s2_signature() {
         assert_eq!(error, expected);
         assert!(matches!(c.feed(&[0]), Err(HandshakeError::Failed(_))));
     }
+}
+
+#[test]
+fn ffmpeg_play_with_a_simple_c1_checks_only_s1() {
+    // Nothing can sign S2 for a C1 without a digest, so only S1's digest is required.
+    let client = ClientConfig {
+        c1: C1Style::Simple {
+            time: 0,
+            version: [0; 4],
+            body: C1Body::Random,
+        },
+        ..ffmpeg_client()
+    };
+    let mut c = Handshake::client(client, RandomSource::seeded(1));
+    // A server with the default config answers a simple C1 simply; give the client a digest
+    // S1 by hand: a nginx-like S1 and a random S2.
+    drain_transmits(&mut c);
+    let mut s1 = [7u8; PACKET_LEN];
+    s1[4..8].copy_from_slice(&[0x0D, 0x0E, 0x0A, 0x0D]);
+    digest::imprint(&mut s1, DigestLayout::Base772, KeyOwner::Server);
+    let mut answer = vec![3];
+    answer.extend_from_slice(&s1);
+    answer.extend_from_slice(&[9u8; PACKET_LEN]);
+    c.feed(&answer)
+        .expect("S1 validates and S2 has nothing to be checked against");
+    assert!(c.is_complete());
+    assert_eq!(c.mode(), Some(Mode::Simple));
+    let ids = ids(&drain_events(&mut c));
+    assert!(ids.contains(&"hs.s1-digest-valid"), "{ids:?}");
+    assert_eq!(ids.last(), Some(&"hs.s2-not-echo"));
+    // The same S1 with a broken digest is still fatal.
+    let mut c = Handshake::client(client, RandomSource::seeded(1));
+    answer[1 + 1000] ^= 1;
+    assert_eq!(
+        c.feed(&answer),
+        Err(HandshakeError::S1DigestInvalid { version: 0x0D })
+    );
 }
 
 #[test]
@@ -551,21 +712,46 @@ fn ffmpeg_listen_answer_from_a_real_capture() {
 }
 
 #[test]
-fn flash9_c1_from_the_wireshark_sample() {
+fn flash9_simple_handshake_from_the_wireshark_sample() {
     let Some(streams) = crate::test_capture::read("public/flash9-play-wireshark-sample.cap") else {
         return;
     };
+    // Flash Player 9 (WIN 9,0,47,0) sends a zero version field: no digest, a simple handshake.
+    // Its C2 echoes S1 from byte 8 with its own time2, and connect follows C2 in the same write.
     let mut server = Handshake::server(ServerConfig::default(), RandomSource::seeded(1));
-    server.feed(&streams.client[..1 + 2 * PACKET_LEN]).unwrap();
+    server.feed(&streams.client).unwrap();
     assert!(server.is_complete());
+    assert_eq!(server.mode(), Some(Mode::Simple));
     let events = drain_events(&mut server);
-    // Flash Player 9's C1 carries a non-zero version; whatever it holds, the server must either
-    // validate a digest or fall back to simple, and say which.
-    assert!(events.iter().any(|e| matches!(
-        e.id(),
-        "hs.c1-digest-valid" | "hs.c1-digest-invalid" | "hs.c1-no-digest"
-    )));
-    assert!(server.take_remaining().is_empty());
+    assert!(events.contains(&HandshakeEvent::NoDigest {
+        packet: Packet::C1,
+        version_set: false
+    }));
+    assert_eq!(
+        &server.take_remaining()[..],
+        &streams.client[1 + 2 * PACKET_LEN..],
+        "connect and what follows are handed back untouched"
+    );
+    // Against the real server's S1 (not ours), the passive analysis classifies both answers.
+    let analysed = analyze(
+        &streams.client[..1 + 2 * PACKET_LEN],
+        &streams.server[..1 + 2 * PACKET_LEN],
+    );
+    let ids: Vec<&str> = analysed.iter().map(HandshakeEvent::id).collect();
+    assert_eq!(
+        ids,
+        [
+            "hs.c0-version",
+            "hs.c1-fields",
+            "hs.c1-no-digest",
+            "hs.s0-version",
+            "hs.s1-fields",
+            "hs.s1-no-digest",
+            "hs.mode-simple",
+            "hs.s2-echo-from-8",
+            "hs.c2-echo-from-8"
+        ]
+    );
 }
 
 proptest! {
