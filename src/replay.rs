@@ -382,6 +382,17 @@ pub fn replay<R: Read>(
         for side in 0..2 {
             let pieces = flow.sides[side].reassembler.finish();
             flow.take(side, pieces);
+            // The capture ends here: let the chunk reader settle what waited for more bytes.
+            if flow.report.rtmp && !flow.sides[side].stopped {
+                flow.sides[side].reader.end_of_stream();
+                let direction = if side == 0 {
+                    Direction::ClientToServer
+                } else {
+                    Direction::ServerToClient
+                };
+                let at = flow.at(flow.last);
+                flow.read_messages(side, at, direction);
+            }
         }
         let media = &flow.report.media;
         if flow.report.rtmp && media.video_frames + media.audio_frames > 0 {

@@ -27,8 +27,9 @@ fn repeats() -> u32 {
     attempts_for(14.0 / 15.0, 1e-4)
 }
 
-/// Runs the default-variant matrix against the built-in server with `personality`.
-fn builtin_matrix(personality_name: &str) -> Vec<CaseResult> {
+/// Runs the default-variant matrix against the built-in server with `personality`, `repeat`
+/// attempts per case.
+fn builtin_matrix(personality_name: &str, repeat: u32) -> Vec<CaseResult> {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let server = Server::bind(
@@ -52,7 +53,7 @@ fn builtin_matrix(personality_name: &str) -> Vec<CaseResult> {
             &target,
             &profile::all(),
             &[Variant::Default],
-            repeats(),
+            repeat,
             16,
             &options(),
             |_| {},
@@ -93,7 +94,15 @@ fn find<'a>(results: &'a [CaseResult], id: &str) -> &'a CaseResult {
 #[test]
 fn builtin_server_under_every_personality() {
     for p in personality::all() {
-        let results = builtin_matrix(p.name);
+        // These two personalities make wirecast and elemental fail only through timing (a
+        // pause of 1.76 ms or 0.44 ms between S0 and S1): attempts enough for a per-attempt
+        // rate as low as 1/2, as against real FFmpeg.
+        let repeat = if matches!(p.name, "ffmpeg" | "twitch") {
+            attempts_for(0.5, 1e-4)
+        } else {
+            repeats()
+        };
+        let results = builtin_matrix(p.name, repeat);
         // Expected outcomes, by what each personality does.
         for r in &results {
             let expected_failure = match (p.name, r.profile.as_str()) {
@@ -147,12 +156,11 @@ fn builtin_server_under_every_personality() {
 }
 
 /// `ffmpeg -listen 1` serves one connection per process: a fresh one per attempt.
-fn ffmpeg_listen_case(profile_name: &str) -> CaseResult {
+fn ffmpeg_listen_case(profile_name: &str, attempts: u32) -> CaseResult {
     let profile = profile::by_name(profile_name).expect("profile");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let mut worst: Option<CaseResult> = None;
     let mut failed = 0;
-    let attempts = repeats();
     for _ in 0..attempts {
         let port = support::free_port();
         let _ffmpeg = ChildGuard(
@@ -231,8 +239,17 @@ fn real_ffmpeg_listen_reproduces_ticket_6453() {
         "streamlabs",
         "srs-forward",
     ] {
-        let r = ffmpeg_listen_case(p);
-        if matches!(p, "wirecast" | "elemental") {
+        // Whether a client's first read catches S0 alone depends on scheduling: 14 times in 15
+        // on an idle machine, less often on a loaded one (a late read finds S1 there too). The
+        // failures are asserted with attempts enough for a per-attempt rate as low as 1/2.
+        let strict = matches!(p, "wirecast" | "elemental");
+        let attempts = if strict {
+            attempts_for(0.5, 1e-4)
+        } else {
+            repeats()
+        };
+        let r = ffmpeg_listen_case(p, attempts);
+        if strict {
             assert_eq!(r.status, Status::Fail, "{p}: {}", r.verdict());
             assert_eq!(r.stage, Some(Stage::Handshake));
             assert_eq!(

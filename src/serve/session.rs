@@ -174,6 +174,11 @@ impl ServerSession {
     /// The client closed its side of the connection.
     pub fn handle_eof(&mut self, now_us: u64) {
         self.now_us = now_us;
+        if self.phase == Phase::Messages {
+            // Messages that waited only for a look-ahead the client will no longer send.
+            self.reader.end_of_stream();
+            self.read_messages();
+        }
         let reason = if self.phase == Phase::Handshake {
             self.diagnostic(
                 "hs.peer-closed",

@@ -71,6 +71,8 @@ pub struct ChunkReader {
     events: VecDeque<ReadEvent>,
     chunk_events: bool,
     error: Option<ChunkError>,
+    /// No more input will come (see [`ChunkReader::end_of_stream`]).
+    ended: bool,
 }
 
 impl ChunkReader {
@@ -89,6 +91,7 @@ impl ChunkReader {
             events: VecDeque::new(),
             chunk_events: false,
             error: None,
+            ended: false,
         }
     }
 
@@ -124,6 +127,14 @@ impl ChunkReader {
             self.input_len += data.len();
             self.input.push_back(data);
         }
+    }
+
+    /// Says that no more input will come. Telling an omitted from a repeated extended timestamp
+    /// on a type-3 chunk takes the 4 bytes after its header; when the stream ends before they
+    /// exist, the timestamp was omitted (a repeated one would have been there), and the last
+    /// message completes.
+    pub fn end_of_stream(&mut self) {
+        self.ended = true;
     }
 
     /// Copies up to `out.len()` unconsumed bytes into `out` without consuming them.
@@ -327,13 +338,13 @@ impl ChunkReader {
                 let convention = match stream.convention {
                     Some(c) => c,
                     None => {
-                        if b.len() < header_len + 4 {
+                        if b.len() < header_len + 4 && !self.ended {
                             return Ok(None);
                         }
-                        let next = u32::from_be_bytes(
-                            b[header_len..header_len + 4].try_into().expect("4"),
-                        );
-                        let c = if next == stored {
+                        let next = b
+                            .get(header_len..header_len + 4)
+                            .map(|n| u32::from_be_bytes([n[0], n[1], n[2], n[3]]));
+                        let c = if next == Some(stored) {
                             ExtendedTimestampConvention::Repeat
                         } else {
                             ExtendedTimestampConvention::Omit

@@ -23,6 +23,7 @@ fn messages(events: &[ReadEvent]) -> Vec<RawMessage> {
 fn decode(bytes: &[u8]) -> Vec<RawMessage> {
     let mut r = ChunkReader::new(ChunkLimits::default());
     r.feed(bytes);
+    r.end_of_stream();
     messages(&read_all(&mut r).expect("valid"))
 }
 
@@ -182,6 +183,40 @@ fn extended_timestamp_on_continuation_chunks_is_detected_both_ways() {
         );
         assert_eq!(decode(&out), vec![m]);
     }
+}
+
+#[test]
+fn an_omitted_extended_timestamp_at_the_very_end_is_resolved_by_end_of_stream() {
+    // The last chunk of an omitting peer carries 1 payload byte: fewer than the 4 bytes the
+    // reader needs to tell "repeated" from "omitted", so it waits for more input; the end of
+    // the stream settles it (a repeated timestamp would have needed those 4 bytes).
+    let m = msg(2, 0xFF_FFFF, 8, 0, &[9, 9, 9]);
+    let mut w = ChunkWriter::new().with_convention(ExtendedTimestampConvention::Omit);
+    w.set_chunk_size(2);
+    let mut out = BytesMut::new();
+    w.write(&m, &mut out);
+    let mut r = ChunkReader::new(ChunkLimits::default());
+    r.feed(&set_chunk_size_bytes(2));
+    r.feed(&out);
+    assert!(
+        messages(&read_all(&mut r).unwrap())
+            .iter()
+            .all(|x| x.type_id == 1),
+        "waits for more input"
+    );
+    r.end_of_stream();
+    let events = read_all(&mut r).unwrap();
+    assert_eq!(messages(&events), vec![m]);
+    assert!(events.contains(&ReadEvent::ExtendedTimestampConvention {
+        csid: 2,
+        convention: ExtendedTimestampConvention::Omit
+    }));
+}
+
+fn set_chunk_size_bytes(size: u32) -> Vec<u8> {
+    let mut b = fmt0(2, 0, 4, 1, 0);
+    b.extend_from_slice(&size.to_be_bytes());
+    b
 }
 
 #[test]
@@ -523,6 +558,7 @@ proptest! {
         let whole = {
             let mut r = ChunkReader::new(ChunkLimits::default()).with_chunk_events(true);
             r.feed(&bytes);
+            r.end_of_stream();
             read_all(&mut r).unwrap()
         };
         cuts.sort_unstable();
@@ -535,6 +571,8 @@ proptest! {
             split.extend(read_all(&mut r).unwrap());
             last = cut;
         }
+        r.end_of_stream();
+        split.extend(read_all(&mut r).unwrap());
         prop_assert_eq!(split, whole);
     }
 
