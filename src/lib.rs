@@ -10,6 +10,7 @@ pub mod emulate;
 pub mod media;
 pub mod protocol;
 pub mod record;
+pub mod reenact;
 pub mod replay;
 pub mod serve;
 pub mod transcript;

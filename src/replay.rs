@@ -98,6 +98,71 @@ struct Flow {
 }
 
 impl Flow {
+    fn new(
+        id: usize,
+        client: SocketAddr,
+        server: SocketAddr,
+        tunnel: Option<Tunnel>,
+        started: Duration,
+    ) -> Self {
+        let mut transcript = Transcript::new();
+        transcript.push(
+            0,
+            EventKind::Connected {
+                client: client.to_string(),
+                server: server.to_string(),
+            },
+        );
+        Flow {
+            report: FlowReport {
+                id,
+                client,
+                server,
+                rtmp: false,
+                tunnel,
+                transcript,
+                bytes: (0, 0),
+                media: MediaStats::default(),
+                messages: (0, 0),
+                client_facts: ClientFacts::default(),
+            },
+            sides: [Side::new(), Side::new()],
+            started,
+            last: started,
+            decided: false,
+            handshake_reported: false,
+        }
+    }
+
+    /// One direction ends here: let its chunk reader settle what waited for more bytes.
+    fn settle(&mut self, side: usize) {
+        if self.report.rtmp && !self.sides[side].stopped {
+            self.sides[side].reader.end_of_stream();
+            let direction = if side == 0 {
+                Direction::ClientToServer
+            } else {
+                Direction::ServerToClient
+            };
+            let at = self.at(self.last);
+            self.read_messages(side, at, direction);
+        }
+    }
+
+    /// The flow ends here: sum up the media.
+    fn summarise(&mut self) {
+        let media = &self.report.media;
+        if self.report.rtmp && media.video_frames + media.audio_frames > 0 {
+            let text = self.report.media.to_string();
+            self.report.transcript.push(
+                self.at(self.last),
+                EventKind::MediaSummary {
+                    stream: "media".into(),
+                    text,
+                },
+            );
+        }
+    }
+
     fn at(&self, time: Duration) -> u64 {
         time.saturating_sub(self.started).as_micros() as u64
     }
@@ -298,8 +363,18 @@ impl Flow {
 /// Decodes every TCP flow of a capture. On a damaged file the flows decoded so far come back
 /// with the error.
 pub fn replay<R: Read>(
+    capture: CaptureReader<R>,
+    progress: impl FnMut(u64),
+) -> (Vec<FlowReport>, Option<CaptureError>) {
+    replay_observed(capture, progress, |_, _, _| {})
+}
+
+/// [`replay`], also handing every reassembled piece to `observe` as (flow id, side, piece),
+/// side 0 being the client: what `replay --against` needs to re-enact a flow.
+pub fn replay_observed<R: Read>(
     mut capture: CaptureReader<R>,
     mut progress: impl FnMut(u64),
+    mut observe: impl FnMut(usize, usize, &Piece),
 ) -> (Vec<FlowReport>, Option<CaptureError>) {
     let mut flows: Vec<Flow> = Vec::new();
     let mut by_key: HashMap<(SocketAddr, SocketAddr), (usize, usize)> = HashMap::new();
@@ -326,32 +401,7 @@ pub fn replay<R: Read>(
                     (seg.src, seg.dst)
                 };
                 let index = flows.len();
-                flows.push(Flow {
-                    report: FlowReport {
-                        id: index + 1,
-                        client,
-                        server,
-                        rtmp: false,
-                        tunnel: seg.tunnel,
-                        transcript: Transcript::new(),
-                        bytes: (0, 0),
-                        media: MediaStats::default(),
-                        messages: (0, 0),
-                        client_facts: ClientFacts::default(),
-                    },
-                    sides: [Side::new(), Side::new()],
-                    started: frame.time,
-                    last: frame.time,
-                    decided: false,
-                    handshake_reported: false,
-                });
-                flows[index].report.transcript.push(
-                    0,
-                    EventKind::Connected {
-                        client: client.to_string(),
-                        server: server.to_string(),
-                    },
-                );
+                flows.push(Flow::new(index + 1, client, server, seg.tunnel, frame.time));
                 by_key.insert((client, server), (index, 0));
                 by_key.insert((server, client), (index, 1));
                 (index, usize::from(seg.src != client))
@@ -365,6 +415,9 @@ pub fn replay<R: Read>(
         let pieces = flow.sides[side]
             .reassembler
             .segment(seg.seq, frame.time, seg.payload);
+        for piece in &pieces {
+            observe(flow.report.id, side, piece);
+        }
         flow.take(side, pieces);
         if seg.rst || seg.fin {
             let what = if seg.rst { "reset" } else { "closed" };
@@ -381,32 +434,51 @@ pub fn replay<R: Read>(
     for flow in &mut flows {
         for side in 0..2 {
             let pieces = flow.sides[side].reassembler.finish();
-            flow.take(side, pieces);
-            // The capture ends here: let the chunk reader settle what waited for more bytes.
-            if flow.report.rtmp && !flow.sides[side].stopped {
-                flow.sides[side].reader.end_of_stream();
-                let direction = if side == 0 {
-                    Direction::ClientToServer
-                } else {
-                    Direction::ServerToClient
-                };
-                let at = flow.at(flow.last);
-                flow.read_messages(side, at, direction);
+            for piece in &pieces {
+                observe(flow.report.id, side, piece);
             }
+            flow.take(side, pieces);
+            flow.settle(side);
         }
-        let media = &flow.report.media;
-        if flow.report.rtmp && media.video_frames + media.audio_frames > 0 {
-            let text = flow.report.media.to_string();
-            flow.report.transcript.push(
-                flow.at(flow.last),
-                EventKind::MediaSummary {
-                    stream: "media".into(),
-                    text,
-                },
-            );
-        }
+        flow.summarise();
     }
     (flows.into_iter().map(|f| f.report).collect(), error)
+}
+
+/// Decodes one live connection the way [`replay`] decodes a captured flow, so the two
+/// transcripts compare line for line.
+pub struct FlowDecoder {
+    flow: Flow,
+}
+
+impl FlowDecoder {
+    pub fn new(client: SocketAddr, server: SocketAddr) -> Self {
+        Self {
+            flow: Flow::new(1, client, server, None, Duration::ZERO),
+        }
+    }
+
+    /// Bytes one side wrote (side 0 = client), `at` after the connection opened.
+    pub fn data(&mut self, side: usize, at: Duration, bytes: &[u8]) {
+        self.flow.last = self.flow.last.max(at);
+        self.flow.data(side, at, bytes);
+    }
+
+    pub fn closed(&mut self, at: Duration, reason: String) {
+        self.flow.last = self.flow.last.max(at);
+        let at = self.flow.at(at);
+        self.flow
+            .report
+            .transcript
+            .push(at, EventKind::Closed { reason });
+    }
+
+    pub fn finish(mut self) -> FlowReport {
+        self.flow.settle(0);
+        self.flow.settle(1);
+        self.flow.summarise();
+        self.flow.report
+    }
 }
 
 fn payload_is_c0(payload: &[u8]) -> bool {

@@ -202,3 +202,35 @@ fn diff_compares_transcripts_by_what_happened() {
         "{err}"
     );
 }
+
+#[test]
+fn replay_against_a_live_server_prints_the_live_session_and_the_diff() {
+    let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
+    let url = format!("rtmp://{}/live", server.addr);
+    let capture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/captures/ffmpeg-publish-to-nginx.pcap"
+    );
+    let (code, out, err) = rtmp_probe(&["replay", capture, "--against", &url, "--speed", "max"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("flow 1 of ") && out.contains("all 158 of the client's writes sent"),
+        "{out}"
+    );
+    assert!(out
+        .contains("note: C2: regenerated for the live S1 as the captured one was: an echo of S1"));
+    assert!(out.contains(
+        "differences from the captured session (normalised transcripts):\n--- captured\n+++ live"
+    ));
+    // Nothing listens on a closed port: an error naming it, exit 1.
+    let closed = format!("rtmp://127.0.0.1:{}/live", support::free_port());
+    let (code, _, err) = rtmp_probe(&["replay", capture, "--against", &closed]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("connecting to rtmp://127.0.0.1:"), "{err}");
+    for bad in [["--speed", "fast"], ["--reply-timeout", "0"]] {
+        let (code, _, err) = rtmp_probe(&["replay", capture, "--against", &url, bad[0], bad[1]]);
+        assert_eq!(code, 2, "{bad:?}: {err}");
+    }
+    let (code, _, err) = rtmp_probe(&["replay", capture, "--speed", "2"]);
+    assert_eq!(code, 2, "--speed without --against: {err}");
+}

@@ -1,6 +1,9 @@
+use super::UsageError;
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::capture::CaptureReader;
+use rtmp_probe::emulate::case::Target;
+use rtmp_probe::reenact::{self, AgainstOptions, AgainstReport, Speed};
 use rtmp_probe::replay::{closest_profile, replay, FlowReport};
 use rtmp_probe::transcript::render::{colour_on_stdout, json_line, snapshot, TextRenderer};
 use std::path::PathBuf;
@@ -25,9 +28,28 @@ pub struct ReplayArgs {
     /// The normalised form used for snapshot tests (no times).
     #[arg(long)]
     snapshot: bool,
+    /// Re-enact the captured client (the first RTMP flow, or --flow) against this live server
+    /// (rtmp://host[:port]/...; only host and port are used: the captured connect goes as it
+    /// was) and print the live transcript and how it differs from the captured one.
+    #[arg(long, value_name = "URL")]
+    against: Option<String>,
+    /// With --against: how fast the captured pauses pass (1.0 = as captured, 2 = twice as
+    /// fast, max = no pauses but the waits for the server's replies).
+    #[arg(long, default_value = "1.0", requires = "against")]
+    speed: String,
+    /// With --against: seconds to wait for a reply the captured server had sent before the
+    /// client's next write, before going on without it.
+    #[arg(long, default_value_t = 2.0, requires = "against")]
+    reply_timeout: f64,
+    /// With --against: seed for the random bytes of a regenerated signed C2.
+    #[arg(long, requires = "against")]
+    seed: Option<u64>,
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
+    if args.against.is_some() {
+        return run_against(args);
+    }
     let file = std::fs::File::open(&args.capture)
         .with_context(|| format!("opening {}", args.capture.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -118,4 +140,73 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) {
         }
     }
     println!();
+}
+
+fn run_against(args: ReplayArgs) -> anyhow::Result<i32> {
+    let url = args.against.as_deref().unwrap_or_default();
+    let (target, _) = Target::parse(url).map_err(UsageError)?;
+    let options = AgainstOptions {
+        speed: Speed::parse(&args.speed).map_err(UsageError)?,
+        reply_timeout: super::seconds("--reply-timeout", args.reply_timeout)?,
+        seed: args.seed,
+        ..AgainstOptions::default()
+    };
+    let file = std::fs::File::open(&args.capture)
+        .with_context(|| format!("opening {}", args.capture.display()))?;
+    let reader = CaptureReader::new(std::io::BufReader::with_capacity(1 << 20, file))
+        .with_context(|| format!("reading capture {}", args.capture.display()))?;
+    let captured = reenact::load(reader, args.flow, |_| {})
+        .with_context(|| format!("re-enacting {}", args.capture.display()))?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let report = runtime
+        .block_on(reenact::against(captured, target.addr, &options))
+        .with_context(|| format!("connecting to {url}"))?;
+    print_against(&report, &args);
+    Ok(if report.completed() { 0 } else { 1 })
+}
+
+fn print_against(report: &AgainstReport, args: &ReplayArgs) {
+    let (sent, total) = report.writes;
+    let verdict = match &report.stopped {
+        None => format!("all {total} of the client's writes sent"),
+        Some(why) => format!("{sent} of {total} writes sent: {why}"),
+    };
+    if args.json {
+        for e in &report.live.transcript.events {
+            println!("{}", json_line(e));
+        }
+        println!(
+            "{}",
+            serde_json::json!({
+                "event": "against", "flow": report.captured.id, "server": report.target.to_string(),
+                "writes_sent": sent, "writes": total, "completed": report.completed(),
+                "stopped": report.stopped, "notes": report.notes, "diff": report.diff(),
+            })
+        );
+        return;
+    }
+    println!(
+        "flow {} of {} re-enacted against {}: {verdict}",
+        report.captured.id,
+        args.capture.display(),
+        report.target
+    );
+    if args.snapshot {
+        print!("{}", snapshot(&report.live.transcript));
+    } else {
+        let text = TextRenderer {
+            colour: colour_on_stdout(),
+        };
+        print!("{}", text.render(&report.live.transcript));
+    }
+    for note in &report.notes {
+        println!("note: {note}");
+    }
+    match report.diff() {
+        None => println!("the live session's transcript is the captured one's"),
+        Some(diff) => {
+            println!("differences from the captured session (normalised transcripts):");
+            print!("{diff}");
+        }
+    }
 }

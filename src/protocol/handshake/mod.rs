@@ -8,8 +8,10 @@
 //! observation; only what makes the handshake impossible is an error.
 
 mod digest;
+mod reanswer;
 
 pub use digest::{DigestLayout, KeyOwner};
+pub use reanswer::{C2Answer, Fallback};
 
 use crate::protocol::random::RandomSource;
 use bytes::{Bytes, BytesMut};

@@ -1,0 +1,349 @@
+//! `rtmp-probe replay CAPTURE --against URL`: the captured client, performed again against a
+//! live server.
+//!
+//! The client's writes go out as the capture shows them (one write per reassembled segment,
+//! with its think time scaled by the speed), each only once the live server has sent what the
+//! captured client had heard before writing it. C1 is the captured one; C2 is regenerated for
+//! the live S1 the way the captured C2 answered the captured S1; message stream ids the
+//! captured server assigned are rewritten to the live server's in place, so no write changes
+//! length. Both sides are decoded by the same code as `replay`, and the two transcripts are
+//! compared in their normalised form.
+
+mod script;
+mod session;
+
+pub use script::{Encoding, Script, ScriptBuilder, ScriptError, Site, Write, HANDSHAKE_LEN};
+pub use session::{Next, Reenactment, Stalled};
+
+use crate::capture::reassembly::Piece;
+use crate::capture::{CaptureError, CaptureReader};
+use crate::protocol::random::RandomSource;
+use crate::replay::{replay_observed, FlowDecoder, FlowReport};
+use crate::transcript::render::snapshot;
+use crate::transcript::{diff, EventKind};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// How fast the captured think times pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// 1.0 = as captured, 2.0 = twice as fast.
+    Scale(f64),
+    /// No pauses but the waits for the server's replies.
+    Max,
+}
+
+impl Speed {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text == "max" {
+            return Ok(Speed::Max);
+        }
+        match text.parse::<f64>() {
+            Ok(f) if f.is_finite() && f > 0.0 => Ok(Speed::Scale(f)),
+            _ => Err(format!(
+                "--speed takes a positive number (1.0 = as captured) or 'max', not '{text}'"
+            )),
+        }
+    }
+
+    fn scale(self, think: Duration) -> Duration {
+        match self {
+            Speed::Scale(f) => think.div_f64(f),
+            Speed::Max => Duration::ZERO,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AgainstOptions {
+    pub speed: Speed,
+    /// How long to wait for a reply the captured server sent before going on without it.
+    pub reply_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// How long to keep reading after the last write, for the server's last replies.
+    pub linger: Duration,
+    /// Seed for a signed C2's random bytes; None = from entropy.
+    pub seed: Option<u64>,
+}
+
+impl Default for AgainstOptions {
+    fn default() -> Self {
+        Self {
+            speed: Speed::Scale(1.0),
+            reply_timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(5),
+            linger: Duration::from_secs(1),
+            seed: None,
+        }
+    }
+}
+
+/// A captured flow: its script and its transcript.
+#[derive(Debug)]
+pub struct Captured {
+    pub script: Script,
+    pub report: FlowReport,
+}
+
+/// Why no flow of the capture can be re-enacted.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{error} (before any RTMP flow was complete)")]
+    Capture { error: CaptureError },
+    #[error("the capture has no flow {flow}; its flows are {flows}")]
+    NoSuchFlow { flow: usize, flows: String },
+    #[error("the capture holds no RTMP flow (a client starting with C0 = 3)")]
+    NoRtmpFlow,
+    #[error("flow {flow}: {error}")]
+    Script { flow: usize, error: ScriptError },
+}
+
+/// Reads the capture and prepares flow `flow` (default: the first RTMP flow).
+pub fn load<R: Read>(
+    capture: CaptureReader<R>,
+    flow: Option<usize>,
+    progress: impl FnMut(u64),
+) -> Result<Captured, LoadError> {
+    let mut builder: Option<ScriptBuilder> = None;
+    let mut passed_over: Vec<usize> = Vec::new();
+    let (flows, error) = replay_observed(capture, progress, |id, side, piece| match &mut builder {
+        Some(b) if b.flow() == id => b.piece(side, piece),
+        Some(_) => {}
+        None => {
+            let first_client_piece = side == 0 && !passed_over.contains(&id);
+            if !first_client_piece {
+                return;
+            }
+            let chosen = match flow {
+                Some(f) => f == id,
+                None => matches!(piece, Piece::Data { bytes, .. } if bytes.first() == Some(&3)),
+            };
+            if chosen {
+                let mut b = ScriptBuilder::new(id);
+                b.piece(side, piece);
+                builder = Some(b);
+            } else {
+                passed_over.push(id);
+            }
+        }
+    });
+    let Some(builder) = builder else {
+        if let Some(error) = error {
+            return Err(LoadError::Capture { error });
+        }
+        return Err(match flow {
+            Some(flow) => LoadError::NoSuchFlow {
+                flow,
+                flows: describe(&flows),
+            },
+            None => LoadError::NoRtmpFlow,
+        });
+    };
+    let id = builder.flow();
+    let report = flows
+        .into_iter()
+        .find(|f| f.id == id)
+        .expect("the builder's flow was decoded");
+    let mut script = builder
+        .finish()
+        .map_err(|error| LoadError::Script { flow: id, error })?;
+    script.client_closed = report.transcript.events.iter().any(
+        |e| matches!(&e.kind, EventKind::Closed { reason } if reason.starts_with("the client")),
+    );
+    Ok(Captured { script, report })
+}
+
+fn describe(flows: &[FlowReport]) -> String {
+    if flows.is_empty() {
+        return "none".into();
+    }
+    flows
+        .iter()
+        .map(|f| {
+            format!(
+                "{} ({} -> {}{})",
+                f.id,
+                f.client,
+                f.server,
+                if f.rtmp { ", RTMP" } else { "" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What happened when the captured client met the live server.
+#[derive(Debug)]
+pub struct AgainstReport {
+    pub target: SocketAddr,
+    pub captured: FlowReport,
+    pub live: FlowReport,
+    /// What was regenerated, rewritten or waited for in vain.
+    pub notes: Vec<String>,
+    /// Writes sent, and the captured client's writes in all.
+    pub writes: (usize, usize),
+    /// Why the re-enactment ended before the client's last write.
+    pub stopped: Option<String>,
+}
+
+impl AgainstReport {
+    /// Every captured write was sent.
+    pub fn completed(&self) -> bool {
+        self.stopped.is_none() && self.writes.0 == self.writes.1
+    }
+
+    /// The normalised transcripts of the captured and the live session, as a unified diff;
+    /// None when they are the same.
+    pub fn diff(&self) -> Option<String> {
+        diff::diff(
+            "captured",
+            &snapshot(&self.captured.transcript),
+            "live",
+            &snapshot(&self.live.transcript),
+        )
+    }
+}
+
+/// Performs `captured` against the server at `target`. Only failing to connect is an error;
+/// everything the server does after is in the report.
+pub async fn against(
+    captured: Captured,
+    target: SocketAddr,
+    options: &AgainstOptions,
+) -> std::io::Result<AgainstReport> {
+    let Captured { script, report } = captured;
+    let client_closes = script.client_closed;
+    let ends_early = script.ends_early.clone();
+    let rng = options
+        .seed
+        .map_or_else(RandomSource::from_entropy, RandomSource::seeded);
+    let stream = tokio::time::timeout(options.connect_timeout, TcpStream::connect(target))
+        .await
+        .map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "connecting to {target} took longer than {:?}",
+                    options.connect_timeout
+                ),
+            )
+        })??;
+    // One write, one segment, as in the capture.
+    stream.set_nodelay(true)?;
+    let local = stream.local_addr()?;
+    let started = Instant::now();
+    let mut decoder = FlowDecoder::new(local, target);
+    let mut session = Reenactment::new(script, rng);
+    let (mut rd, mut wr) = stream.into_split();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut notes = Vec::new();
+    let mut stopped: Option<String> = None;
+    let mut server_open = true;
+
+    // Reads once; false when the server has closed or failed.
+    macro_rules! got {
+        ($read:expr) => {
+            match $read {
+                Ok(0) => {
+                    decoder.closed(started.elapsed(), "the server closed the connection".into());
+                    server_open = false;
+                }
+                Ok(n) => {
+                    decoder.data(1, started.elapsed(), &buf[..n]);
+                    session.server_bytes(&buf[..n]);
+                }
+                Err(e) => {
+                    decoder.closed(started.elapsed(), format!("the connection failed: {e}"));
+                    server_open = false;
+                }
+            }
+        };
+    }
+
+    loop {
+        let (sent, total) = session.progress();
+        match session.poll_write() {
+            Next::Done => break,
+            Next::Send { bytes, think } => {
+                let until = Instant::now() + options.speed.scale(think);
+                while server_open {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(until) => break,
+                        read = rd.read(&mut buf) => got!(read),
+                    }
+                }
+                if !server_open {
+                    stopped = Some(format!(
+                        "the live server closed the connection before the client's write {} of {total}",
+                        sent + 1
+                    ));
+                    break;
+                }
+                if let Err(e) = wr.write_all(&bytes).await {
+                    stopped = Some(format!("write {} of {total} failed: {e}", sent + 1));
+                    break;
+                }
+                decoder.data(0, started.elapsed(), &bytes);
+            }
+            Next::Wait { missing } => {
+                if !server_open {
+                    stopped = Some(format!(
+                        "the live server closed the connection while the client waited for {}",
+                        missing.join(", ")
+                    ));
+                    break;
+                }
+                match tokio::time::timeout(options.reply_timeout, rd.read(&mut buf)).await {
+                    Ok(read) => got!(read),
+                    Err(_) => match session.waive() {
+                        Ok(waived) => notes.push(format!(
+                            "before write {} the captured server had sent {}; the live one did not within {:?}, so the client went on",
+                            sent + 1,
+                            waived.join(", "),
+                            options.reply_timeout
+                        )),
+                        Err(e) => {
+                            stopped = Some(e.to_string());
+                            break;
+                        }
+                    },
+                }
+            }
+        }
+    }
+    if stopped.is_none() {
+        if let Some(e) = ends_early {
+            notes.push(format!("the script ends early: {e}"));
+        }
+    }
+    // The server's last replies, and its answer to the client's close.
+    if client_closes && stopped.is_none() {
+        let _ = wr.shutdown().await;
+        decoder.closed(started.elapsed(), "the client closed the connection".into());
+    }
+    let linger_until = Instant::now() + options.linger;
+    while server_open {
+        match tokio::time::timeout_at(linger_until, rd.read(&mut buf)).await {
+            Ok(read) => got!(read),
+            Err(_) => break,
+        }
+    }
+    let writes = session.progress();
+    let mut all_notes = session.notes().to_vec();
+    all_notes.extend(notes);
+    Ok(AgainstReport {
+        target,
+        captured: report,
+        live: decoder.finish(),
+        notes: all_notes,
+        writes,
+        stopped,
+    })
+}
+
+#[cfg(test)]
+mod tests;

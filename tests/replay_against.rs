@@ -1,0 +1,177 @@
+//! `replay --against`: the project's own captured publishers re-enacted against the built-in
+//! server (several personalities) and against nginx-rtmp started here.
+
+mod support;
+
+use rtmp_probe::capture::CaptureReader;
+use rtmp_probe::reenact::{self, AgainstOptions, AgainstReport, Speed};
+use rtmp_probe::serve::{personality, ServeOptions};
+use rtmp_probe::transcript::render::snapshot;
+use rtmp_probe::transcript::EventKind;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+use support::{Nginx, Running};
+
+const PUBLISHERS: [&str; 3] = [
+    "ffmpeg-publish-to-ffmpeg-listen.pcap",
+    "ffmpeg-publish-to-nginx.pcap",
+    "gstreamer-publish-to-nginx.pcap",
+];
+
+fn against(capture: &str, target: SocketAddr) -> AgainstReport {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(capture);
+    let file = std::fs::File::open(&path).expect("the project's capture");
+    let reader = CaptureReader::new(std::io::BufReader::new(file)).expect("a capture");
+    let captured = reenact::load(reader, None, |_| {}).expect("an RTMP flow");
+    let options = AgainstOptions {
+        speed: Speed::Max,
+        reply_timeout: Duration::from_secs(2),
+        seed: Some(7),
+        ..AgainstOptions::default()
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let report = rt
+        .block_on(reenact::against(captured, target, &options))
+        .expect("connected");
+    assert!(
+        report.completed(),
+        "{capture}: {:?}\n{}",
+        report.stopped,
+        snapshot(&report.live.transcript)
+    );
+    report
+}
+
+/// Lines of a normalised transcript that start with `prefix`.
+fn lines(transcript: &rtmp_probe::transcript::Transcript, prefix: &str) -> Vec<String> {
+    snapshot(transcript)
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .map(str::to_string)
+        .collect()
+}
+
+fn media_summary(report: &rtmp_probe::replay::FlowReport) -> Option<String> {
+    report.transcript.events.iter().find_map(|e| match &e.kind {
+        EventKind::MediaSummary { text, .. } => Some(text.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn captured_publishers_publish_again_on_the_built_in_server() {
+    for capture in PUBLISHERS {
+        let server = Running::start(ServeOptions::default());
+        let report = against(capture, server.addr);
+        let live = &report.live.transcript;
+        // The client is the captured one: every message it sent, as captured (the reference
+        // server also gives stream 1, so nothing needed rewriting).
+        assert_eq!(
+            lines(live, "C->S  msg"),
+            lines(&report.captured.transcript, "C->S  msg"),
+            "{capture}"
+        );
+        assert_eq!(
+            media_summary(&report.live),
+            media_summary(&report.captured),
+            "{capture}"
+        );
+        let live_text = snapshot(live);
+        assert!(
+            live_text.contains("NetStream.Publish.Start"),
+            "{capture}: {live_text}"
+        );
+        // The reference server writes S0+S1+S2 at once, where ffmpeg -listen and nginx-rtmp
+        // wrote them in two or three segments: that is what the diff shows of the handshake.
+        assert_eq!(
+            lines(live, "S->C  ")
+                .iter()
+                .filter(|l| l.ends_with(" B"))
+                .collect::<Vec<_>>(),
+            ["S->C  3073 B"],
+            "{capture}"
+        );
+        let diff = report
+            .diff()
+            .expect("the reference server differs from the captured ones");
+        assert!(diff.contains("+S->C  3073 B"), "{diff}");
+        // The server saw a C2 that answers its own S1 as the captured C2 answered the captured
+        // one, and the publish.
+        let seen = server.finish();
+        let server_view = snapshot(&seen[0]);
+        let c2 = if capture.starts_with("gstreamer") {
+            "hs.c2-echo-from-8"
+        } else {
+            "hs.c2-echo:"
+        };
+        assert!(server_view.contains(c2), "{capture}: {server_view}");
+        assert!(
+            server_view.contains("command publish"),
+            "{capture}: {server_view}"
+        );
+    }
+}
+
+#[test]
+fn the_ffmpeg_personality_answers_the_handshake_as_ffmpeg_listen_did() {
+    // Captured against a real `ffmpeg -listen 1`; the personality imitates it, so every
+    // handshake observation of the live session is the captured one.
+    let server = Running::start(ServeOptions {
+        personality: personality::by_name("ffmpeg").expect("ffmpeg personality"),
+        ..ServeOptions::default()
+    });
+    let report = against("ffmpeg-publish-to-ffmpeg-listen.pcap", server.addr);
+    assert_eq!(
+        lines(&report.live.transcript, "hs "),
+        lines(&report.captured.transcript, "hs ")
+    );
+    // The reference personality, by contrast, answers FFmpeg's digest C1 in kind.
+    let reference = Running::start(ServeOptions::default());
+    let report = against("ffmpeg-publish-to-ffmpeg-listen.pcap", reference.addr);
+    let diff = report.diff().expect("differs");
+    assert!(
+        diff.contains("-hs    hs.mode-simple") && diff.contains("+hs    hs.mode-digest"),
+        "{diff}"
+    );
+}
+
+#[test]
+fn captured_publishers_replay_against_real_nginx_rtmp_as_they_were_captured() {
+    for capture in [
+        "ffmpeg-publish-to-nginx.pcap",
+        "gstreamer-publish-to-nginx.pcap",
+    ] {
+        let Some(nginx) = Nginx::start("") else {
+            return;
+        };
+        let report = against(capture, nginx.addr);
+        let (live, captured) = (&report.live.transcript, &report.captured.transcript);
+        // The same server: the same handshake observations, the same messages both ways
+        // (their order against the client's may differ by timing), the same media.
+        assert_eq!(lines(live, "hs "), lines(captured, "hs "), "{capture}");
+        assert_eq!(
+            lines(live, "C->S  msg"),
+            lines(captured, "C->S  msg"),
+            "{capture}"
+        );
+        let mut server_live = lines(live, "S->C  msg");
+        let mut server_captured = lines(captured, "S->C  msg");
+        server_live.sort();
+        server_captured.sort();
+        assert_eq!(
+            server_live,
+            server_captured,
+            "{capture}\n{}",
+            nginx.error_log()
+        );
+        assert_eq!(media_summary(&report.live), media_summary(&report.captured));
+        assert!(
+            nginx.error_log().contains("publish"),
+            "{}",
+            nginx.error_log()
+        );
+    }
+}
