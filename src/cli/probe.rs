@@ -35,7 +35,7 @@ pub struct ProbeArgs {
 
 pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
     let profile = profile::by_name(&args.profile).ok_or_else(|| {
-        let names: Vec<_> = profile::all().iter().map(|p| p.name).collect();
+        let names: Vec<_> = profile::all().into_iter().map(|p| p.name).collect();
         UsageError(format!(
             "unknown profile '{}'; choose one of: {}",
             args.profile,
