@@ -82,69 +82,10 @@ pub struct ClientFacts {
     pub echo_chunk_size: bool,
     /// The client answered Set Peer Bandwidth with a Window Acknowledgement Size of that value.
     pub answer_peer_bandwidth: bool,
-    /// TCP_NODELAY as the segments show it: `Some(true)` when a short segment left while an
-    /// earlier short one was unacknowledged, which Nagle's algorithm (even Linux's Minshall
-    /// variant) forbids; `Some(false)` when C2 shared a segment with connect (one write, or
-    /// Nagle holding C2 back), without such evidence; `None` when the capture cannot tell.
+    /// TCP_NODELAY as far as the segments show it: `Some(false)` when C2 shared a segment with
+    /// connect (one write, or Nagle holding C2 back until connect joined it); `None` otherwise,
+    /// since separate segments are what both settings produce on a fast link.
     pub nodelay: Option<bool>,
-}
-
-/// What the segments of a client's TCP stream reveal about Nagle's algorithm.
-#[derive(Debug, Default)]
-struct NagleWatch {
-    /// The sequence number after the client's latest new data.
-    next_seq: Option<u32>,
-    /// Where the client's latest short segment ended.
-    short_end: Option<u32>,
-    /// The highest acknowledgement the server has sent.
-    acked: Option<u32>,
-    /// The longest client segment so far: a lower bound of the MSS.
-    longest: usize,
-    /// A short segment left while an earlier short one was unacknowledged.
-    nodelay_seen: bool,
-}
-
-/// `a` comes after `b` in sequence space (which wraps).
-fn seq_after(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) > 0
-}
-
-impl NagleWatch {
-    fn server_ack(&mut self, ack: u32) {
-        if self.acked.is_none_or(|a| seq_after(ack, a)) {
-            self.acked = Some(ack);
-        }
-    }
-
-    fn client_data(&mut self, seq: u32, len: usize) {
-        if len == 0 || self.next_seq.is_some_and(|n| seq != n) {
-            // Retransmissions and out-of-order segments say nothing about when data was sent.
-            if self
-                .next_seq
-                .is_none_or(|n| seq_after(seq.wrapping_add(len as u32), n))
-            {
-                self.next_seq = Some(seq.wrapping_add(len as u32));
-            }
-            return;
-        }
-        let short = len < self.longest;
-        if short {
-            let unacked_short = match (self.short_end, self.acked) {
-                (Some(end), Some(acked)) => seq_after(end, acked),
-                (Some(_), None) => true,
-                _ => false,
-            };
-            if unacked_short {
-                self.nodelay_seen = true;
-            }
-        }
-        self.longest = self.longest.max(len);
-        let end = seq.wrapping_add(len as u32);
-        if short {
-            self.short_end = Some(end);
-        }
-        self.next_seq = Some(end);
-    }
 }
 
 struct Side {
@@ -177,7 +118,6 @@ struct Flow {
     handshake_reported: bool,
     /// When the client's first segment, C0 alone, was captured.
     lone_c0_at: Option<Duration>,
-    nagle: NagleWatch,
     /// The server's latest Set Chunk Size and Set Peer Bandwidth, to tell the client's echoes.
     server_chunk_size: Option<u32>,
     server_peer_bandwidth: Option<u32>,
@@ -479,7 +419,6 @@ pub fn replay<R: Read>(
                     decided: false,
                     handshake_reported: false,
                     lone_c0_at: None,
-                    nagle: NagleWatch::default(),
                     server_chunk_size: None,
                     server_peer_bandwidth: None,
                 });
@@ -499,11 +438,6 @@ pub fn replay<R: Read>(
         flow.last = flow.last.max(frame.time);
         if seg.syn {
             flow.sides[side].reassembler.syn(seg.seq);
-        }
-        if side == 0 {
-            flow.nagle.client_data(seg.seq, seg.payload.len());
-        } else if !(seg.syn && seg.ack == 0) {
-            flow.nagle.server_ack(seg.ack);
         }
         let pieces = flow.sides[side]
             .reassembler
@@ -538,13 +472,7 @@ pub fn replay<R: Read>(
             }
         }
         let facts = &mut flow.report.client_facts;
-        facts.nodelay = if flow.nagle.nodelay_seen {
-            Some(true)
-        } else if facts.c2_with_connect == Some(true) {
-            Some(false)
-        } else {
-            None
-        };
+        facts.nodelay = (facts.c2_with_connect == Some(true)).then_some(false);
         let media = &flow.report.media;
         if flow.report.rtmp && media.video_frames + media.audio_frames > 0 {
             let text = flow.report.media.to_string();
