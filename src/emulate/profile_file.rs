@@ -260,25 +260,23 @@ enum RoleForm {
 /// is caught, and the choice's own default applies.
 impl Default for HandshakeForm {
     fn default() -> Self {
-        HandshakeForm {
-            c0c1_pause_ms: None,
-            c1_body: None,
-            c1_digest_layout: None,
-            c2_time2: None,
-            ..FileForm::from_profile(&Profile::default()).handshake
-        }
+        let mut form = FileForm::from_profile(&Profile::default()).handshake;
+        form.c0c1_pause_ms = None;
+        form.c1_body = None;
+        form.c1_digest_layout = None;
+        form.c2_time2 = None;
+        form
     }
 }
 
 impl Default for SessionForm {
     fn default() -> Self {
-        SessionForm {
-            publish_commands: None,
-            stop: None,
-            own_chunk_size: None,
-            own_chunk_size_when: None,
-            ..FileForm::from_profile(&Profile::default()).session
-        }
+        let mut form = FileForm::from_profile(&Profile::default()).session;
+        form.publish_commands = None;
+        form.stop = None;
+        form.own_chunk_size = None;
+        form.own_chunk_size_when = None;
+        form
     }
 }
 
