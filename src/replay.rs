@@ -9,10 +9,11 @@
 use crate::capture::link::{tcp_segment, Tunnel};
 use crate::capture::reassembly::{Piece, Reassembler};
 use crate::capture::{CaptureError, CaptureReader};
+use crate::emulate::profile::ChunkSizeWhen;
 use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::{ChunkLimits, ChunkReader, ReadEvent};
-use crate::protocol::handshake::{analyze, HandshakeEvent, Packet, PACKET_LEN};
+use crate::protocol::handshake::{analyze, DigestLayout, HandshakeEvent, Packet, PACKET_LEN};
 use crate::protocol::message::Message;
 use crate::transcript::{Direction, EventKind, MessageEvent, Severity, Transcript};
 use std::collections::HashMap;
@@ -47,16 +48,24 @@ pub struct FlowReport {
 }
 
 /// What a captured client did, in the terms the emulator profiles use.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClientFacts {
+    pub c0_version: Option<u8>,
     /// Sizes of the client's segments that carried C0 and C1.
     pub c0c1_writes: Vec<usize>,
-    /// C1's version field, whether it carried a valid digest, whether its body was all zero.
+    /// Time between the client's first two segments when the first held C0 alone.
+    pub c0c1_pause: Option<Duration>,
+    /// C1's time and version fields, whether it carried a valid digest (and in which layout),
+    /// whether its body was all zero.
+    pub c1_time: Option<u32>,
     pub c1_version: Option<[u8; 4]>,
     pub c1_digest: bool,
+    pub c1_digest_layout: Option<DigestLayout>,
     pub c1_zero_body: bool,
     /// How C2 answered S1 (`hs.c2-echo`, `hs.c2-echo-from-8`, `hs.c2-signed`, ...).
     pub c2: Option<String>,
+    /// C2's bytes 4..8, which tell an echo with time2 zeroed from one carrying the client's clock.
+    pub c2_time2: Option<u32>,
     /// C2 began before S2 was complete (only librtmp-style clients do that).
     pub c2_before_s2: Option<bool>,
     /// The segment that completed C2 carried more bytes (connect).
@@ -65,6 +74,18 @@ pub struct ClientFacts {
     /// shows as `publish("")`.
     pub commands: Vec<String>,
     pub flash_ver: Option<String>,
+    /// The connect command object's fields, in the order sent.
+    pub connect: Vec<(String, Amf0Value)>,
+    /// A Set Chunk Size the client sent on its own (not echoing the server's), and when.
+    pub own_chunk_size: Option<(ChunkSizeWhen, u32)>,
+    /// The client answered the server's Set Chunk Size with the same value.
+    pub echo_chunk_size: bool,
+    /// The client answered Set Peer Bandwidth with a Window Acknowledgement Size of that value.
+    pub answer_peer_bandwidth: bool,
+    /// TCP_NODELAY as far as the segments show it: `Some(false)` when C2 shared a segment with
+    /// connect (one write, or Nagle holding C2 back until connect joined it); `None` otherwise,
+    /// since separate segments are what both settings produce on a fast link.
+    pub nodelay: Option<bool>,
 }
 
 struct Side {
@@ -95,6 +116,11 @@ struct Flow {
     last: Duration,
     decided: bool,
     handshake_reported: bool,
+    /// When the client's first segment, C0 alone, was captured.
+    lone_c0_at: Option<Duration>,
+    /// The server's latest Set Chunk Size and Set Peer Bandwidth, to tell the client's echoes.
+    server_chunk_size: Option<u32>,
+    server_peer_bandwidth: Option<u32>,
 }
 
 impl Flow {
@@ -131,6 +157,9 @@ impl Flow {
             last: started,
             decided: false,
             handshake_reported: false,
+            lone_c0_at: None,
+            server_chunk_size: None,
+            server_peer_bandwidth: None,
         }
     }
 
@@ -148,8 +177,10 @@ impl Flow {
         }
     }
 
-    /// The flow ends here: sum up the media.
+    /// The flow ends here: sum up what the client did and the media.
     fn summarise(&mut self) {
+        let facts = &mut self.report.client_facts;
+        facts.nodelay = (facts.c2_with_connect == Some(true)).then_some(false);
         let media = &self.report.media;
         if self.report.rtmp && media.video_frames + media.audio_frames > 0 {
             let text = self.report.media.to_string();
@@ -222,6 +253,11 @@ impl Flow {
                 let facts = &mut self.report.client_facts;
                 if before < 1 + PACKET_LEN {
                     facts.c0c1_writes.push(bytes.len());
+                    match (before, self.lone_c0_at) {
+                        (0, _) if bytes.len() == 1 => self.lone_c0_at = Some(time),
+                        (1, Some(c0_at)) => facts.c0c1_pause = Some(time.saturating_sub(c0_at)),
+                        _ => {}
+                    }
                 }
                 if before <= 1 + PACKET_LEN && before + take > 1 + PACKET_LEN {
                     facts.c2_before_s2 = Some(!server_done);
@@ -254,14 +290,24 @@ impl Flow {
             return;
         }
         self.handshake_reported = true;
-        let c1 = &self.sides[0].handshake[1..1 + PACKET_LEN];
-        self.report.client_facts.c1_version = Some([c1[4], c1[5], c1[6], c1[7]]);
-        self.report.client_facts.c1_zero_body = c1[8..].iter().all(|&b| b == 0);
+        let client = &self.sides[0].handshake;
+        let c1 = &client[1..1 + PACKET_LEN];
+        let c2 = &client[1 + PACKET_LEN..];
+        let facts = &mut self.report.client_facts;
+        facts.c0_version = Some(client[0]);
+        facts.c1_time = Some(u32::from_be_bytes([c1[0], c1[1], c1[2], c1[3]]));
+        facts.c1_version = Some([c1[4], c1[5], c1[6], c1[7]]);
+        facts.c1_zero_body = c1[8..].iter().all(|&b| b == 0);
+        facts.c2_time2 = Some(u32::from_be_bytes([c2[4], c2[5], c2[6], c2[7]]));
         for e in analyze(&self.sides[0].handshake, &self.sides[1].handshake) {
             match &e {
                 HandshakeEvent::DigestValid {
-                    packet: Packet::C1, ..
-                } => self.report.client_facts.c1_digest = true,
+                    packet: Packet::C1,
+                    layout,
+                } => {
+                    self.report.client_facts.c1_digest = true;
+                    self.report.client_facts.c1_digest_layout = Some(*layout);
+                }
                 HandshakeEvent::Answer {
                     packet: Packet::C2, ..
                 } => self.report.client_facts.c2 = Some(e.id().to_string()),
@@ -310,6 +356,17 @@ impl Flow {
                         continue;
                     }
                     let decoded = Message::decode(&raw);
+                    if side == 1 {
+                        match &decoded {
+                            Ok(Message::SetChunkSize { size, .. }) => {
+                                self.server_chunk_size = Some(*size)
+                            }
+                            Ok(Message::SetPeerBandwidth { size, .. }) => {
+                                self.server_peer_bandwidth = Some(*size)
+                            }
+                            _ => {}
+                        }
+                    }
                     if side == 0 {
                         let facts = &mut self.report.client_facts;
                         match &decoded {
@@ -321,6 +378,9 @@ impl Flow {
                                         .and_then(|o| o.get("flashVer"))
                                         .and_then(Amf0Value::as_str)
                                         .map(str::to_string);
+                                    if let Some(Amf0Value::Object(fields)) = &c.command_object {
+                                        facts.connect = fields.clone();
+                                    }
                                 }
                                 let empty = c.name == "publish"
                                     && c.arguments.first().and_then(Amf0Value::as_str) == Some("");
@@ -330,8 +390,27 @@ impl Flow {
                                     c.name.clone()
                                 });
                             }
-                            Ok(Message::SetChunkSize { .. }) if facts.commands.is_empty() => {
-                                facts.commands.push("Set Chunk Size".into())
+                            Ok(Message::SetChunkSize { size, .. }) => {
+                                let has = |name: &str| facts.commands.iter().any(|c| c == name);
+                                if facts.commands.is_empty() {
+                                    facts.commands.push("Set Chunk Size".into());
+                                    facts.own_chunk_size =
+                                        Some((ChunkSizeWhen::BeforeConnect, *size));
+                                } else if self.server_chunk_size == Some(*size) {
+                                    facts.echo_chunk_size = true;
+                                } else if facts.own_chunk_size.is_none() {
+                                    let when = if has("publish") {
+                                        ChunkSizeWhen::AfterPublish
+                                    } else {
+                                        ChunkSizeWhen::AfterConnect
+                                    };
+                                    facts.own_chunk_size = Some((when, *size));
+                                }
+                            }
+                            Ok(Message::WindowAckSize(size))
+                                if self.server_peer_bandwidth == Some(*size) =>
+                            {
+                                facts.answer_peer_bandwidth = true
                             }
                             _ => {}
                         }
@@ -487,13 +566,11 @@ fn payload_is_c0(payload: &[u8]) -> bool {
 
 /// The emulator profile whose traits match the captured client best, with the traits that
 /// differ; None for a flow that is not RTMP or whose handshake was not seen.
-pub fn closest_profile(facts: &ClientFacts) -> Option<(&'static str, usize, usize, Vec<String>)> {
-    use crate::emulate::profile::{
-        self, C0C1Writes, C2Timing, ChunkSizeWhen, PublishSequence, Role, StopStyle,
-    };
+pub fn closest_profile(facts: &ClientFacts) -> Option<(String, usize, usize, Vec<String>)> {
+    use crate::emulate::profile::{self, C0C1Writes, C2Timing, PublishSequence, Role, StopStyle};
     use crate::protocol::handshake::{C1Body, C1Style, C2Style};
     let version = facts.c1_version?;
-    let mut best: Option<(&'static str, usize, usize, Vec<String>)> = None;
+    let mut best: Option<(String, usize, usize, Vec<String>)> = None;
     for p in profile::all() {
         let mut traits: Vec<(bool, String)> = Vec::new();
         // Over a real network a 1537-byte write is cut at the MSS; only a lone C0 means apart.
@@ -636,11 +713,12 @@ pub fn closest_profile(facts: &ClientFacts) -> Option<(&'static str, usize, usiz
             )),
         }
         if let Some(v) = &facts.flash_ver {
+            let p_flash_ver = p.flash_ver().unwrap_or_default();
             traits.push((
-                v == p.flash_ver,
+                v == p_flash_ver,
                 format!(
-                    "flashVer: {} sends {:?}, the capture {:?}",
-                    p.name, p.flash_ver, v
+                    "flashVer: {} sends {p_flash_ver:?}, the capture {v:?}",
+                    p.name
                 ),
             ));
         }

@@ -204,6 +204,121 @@ fn diff_compares_transcripts_by_what_happened() {
 }
 
 #[test]
+fn replay_exports_a_profile_that_probe_and_matrix_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ffmpeg.toml");
+    let capture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/captures/ffmpeg-publish-to-nginx.pcap"
+    );
+    let (code, out, err) = rtmp_probe(&[
+        "replay",
+        capture,
+        "--export-profile",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("wrote profile ffmpeg-publish-to-nginx-flow-1 (the client of flow 1)"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("c1_version = \"9.0.124.2\""), "{text}");
+
+    let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
+    let (code, out, err) = rtmp_probe(&[
+        "probe",
+        &server.url("cli"),
+        "--profile-file",
+        file.to_str().unwrap(),
+        "--duration",
+        "0.3",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("ffmpeg-publish-to-nginx-flow-1/default  pass"),
+        "{out}"
+    );
+    drop(server);
+
+    let (code, out, err) = rtmp_probe(&[
+        "matrix",
+        "--profile-file",
+        file.to_str().unwrap(),
+        "--profiles",
+        "obs",
+        "--variants",
+        "default",
+        "--repeat",
+        "1",
+        "--duration",
+        "0.3",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("ffmpeg-publish-to-nginx-flow-1/default")
+            && out.contains("obs/default")
+            && out.contains("2 cases, 0 failed"),
+        "{out}"
+    );
+}
+
+#[test]
+fn profile_file_errors_exit_2_naming_the_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "name = \"bad\"\n\n[handshake]\nc2_timing = \"whenever\"\n",
+    )
+    .unwrap();
+    for command in ["probe", "matrix"] {
+        let (code, _, err) = rtmp_probe(&[
+            command,
+            "rtmp://127.0.0.1:1/live",
+            "--profile-file",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 2, "{command}: {err}");
+        assert!(
+            err.contains(&format!(
+                "profile file {}, line 4, field `handshake.c2_timing`: unknown variant `whenever`",
+                file.display()
+            )),
+            "{command}: {err}"
+        );
+    }
+    let (code, _, err) = rtmp_probe(&["probe", "rtmp://127.0.0.1:1/live"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--profile"), "{err}");
+}
+
+#[test]
+fn exporting_a_flow_that_is_not_rtmp_names_the_flows() {
+    let Some(capture) = support::shared_capture("public/obs27-publish-to-nginx-rtmp.pcap") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.toml");
+    let (code, _, err) = rtmp_probe(&[
+        "replay",
+        capture.to_str().unwrap(),
+        "--flow",
+        "2",
+        "--export-profile",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("flow 2 is not RTMP")
+            && err.contains("the flows are: 1 (")
+            && err.contains("RTMP)"),
+        "{err}"
+    );
+    assert!(!file.exists());
+}
+
+#[test]
 fn replay_against_a_live_server_prints_the_live_session_and_the_diff() {
     let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
     let url = format!("rtmp://{}/live", server.addr);

@@ -2,7 +2,7 @@ use super::UsageError;
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::emulate::case::{CaseOptions, Target};
-use rtmp_probe::emulate::{profile, report, run_matrix, variant::Variant};
+use rtmp_probe::emulate::{profile, profile_file, report, run_matrix, variant::Variant};
 use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
 use std::sync::Arc;
 
@@ -16,9 +16,12 @@ use std::sync::Arc;
 pub struct MatrixArgs {
     /// rtmp://host[:port]/app; omit to test the built-in server.
     url: Option<String>,
-    /// Comma-separated profiles (default: all).
+    /// Comma-separated profiles (default: all, or none when --profile-file is given).
     #[arg(long, value_delimiter = ',')]
     profiles: Vec<String>,
+    /// A profile file to run as well (as `replay --export-profile` writes); repeatable.
+    #[arg(long, value_name = "FILE")]
+    profile_file: Vec<std::path::PathBuf>,
     /// Comma-separated variants (default: all).
     #[arg(long, value_delimiter = ',')]
     variants: Vec<String>,
@@ -54,7 +57,7 @@ pub(super) fn variant(name: &str) -> anyhow::Result<Variant> {
 }
 
 pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
-    let profiles = if args.profiles.is_empty() {
+    let mut profiles = if args.profiles.is_empty() && args.profile_file.is_empty() {
         profile::all()
     } else {
         args.profiles
@@ -64,6 +67,9 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             })
             .collect::<Result<Vec<_>, _>>()?
     };
+    for path in &args.profile_file {
+        profiles.push(profile_file::load(path).map_err(|e| UsageError(e.to_string()))?);
+    }
     let variants = if args.variants.is_empty() {
         Variant::ALL.to_vec()
     } else {

@@ -2,7 +2,7 @@ use super::UsageError;
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::emulate::case::{CaseOptions, Target};
-use rtmp_probe::emulate::{profile, run_case};
+use rtmp_probe::emulate::{profile, profile_file, run_case};
 use rtmp_probe::transcript::render::{colour_on_stdout, json_line, TextRenderer};
 
 /// Run one client emulation against a server and explain the verdict.
@@ -13,8 +13,15 @@ pub struct ProbeArgs {
     /// rtmp://host[:port]/app[/key]; without a key one is generated.
     url: String,
     /// The client to emulate (see `rtmp-probe profiles`).
-    #[arg(long)]
-    profile: String,
+    #[arg(
+        long,
+        required_unless_present = "profile_file",
+        conflicts_with = "profile_file"
+    )]
+    profile: Option<String>,
+    /// A profile file to emulate instead (as `replay --export-profile` writes).
+    #[arg(long, value_name = "FILE")]
+    profile_file: Option<std::path::PathBuf>,
     /// How the client's bytes are segmented.
     #[arg(long, default_value = "default")]
     variant: String,
@@ -34,14 +41,19 @@ pub struct ProbeArgs {
 }
 
 pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
-    let profile = profile::by_name(&args.profile).ok_or_else(|| {
-        let names: Vec<_> = profile::all().iter().map(|p| p.name).collect();
-        UsageError(format!(
-            "unknown profile '{}'; choose one of: {}",
-            args.profile,
-            names.join(", ")
-        ))
-    })?;
+    let profile = match (&args.profile, &args.profile_file) {
+        (_, Some(path)) => profile_file::load(path).map_err(|e| UsageError(e.to_string()))?,
+        (Some(name), None) => profile::by_name(name).ok_or_else(|| {
+            let names: Vec<_> = profile::all().into_iter().map(|p| p.name).collect();
+            UsageError(format!(
+                "unknown profile '{name}'; choose one of: {}",
+                names.join(", ")
+            ))
+        })?,
+        (None, None) => {
+            return Err(UsageError("give --profile NAME or --profile-file FILE".into()).into())
+        }
+    };
     let variant = super::matrix::variant(&args.variant)?;
     let (target, key) = Target::parse(&args.url).map_err(UsageError)?;
     let options = CaseOptions {

@@ -3,6 +3,7 @@ use anyhow::Context;
 use clap::Args;
 use rtmp_probe::capture::CaptureReader;
 use rtmp_probe::emulate::case::Target;
+use rtmp_probe::emulate::{from_capture, profile_file};
 use rtmp_probe::reenact::{self, AgainstOptions, AgainstReport, Speed};
 use rtmp_probe::replay::{closest_profile, replay, FlowReport};
 use rtmp_probe::transcript::render::{colour_on_stdout, json_line, snapshot, TextRenderer};
@@ -15,6 +16,9 @@ use std::path::PathBuf;
 /// a media summary, diagnostics); other flows are listed and skipped.
 ///
 /// Example: rtmp-probe replay session.pcapng --flow 1
+///
+/// With --export-profile FILE, the client of the chosen flow (--flow, else the first RTMP
+/// flow) is also written as an emulator profile that `probe --profile-file FILE` runs.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// The capture file (pcap or pcapng; the format is read from its first bytes).
@@ -22,6 +26,9 @@ pub struct ReplayArgs {
     /// Only this flow (numbered from 1 in order of appearance).
     #[arg(long)]
     flow: Option<usize>,
+    /// Write the flow's client as an emulator profile (TOML) to FILE.
+    #[arg(long, value_name = "FILE")]
+    export_profile: Option<PathBuf>,
     /// One JSON object per event per line, each with its flow number.
     #[arg(long, conflicts_with = "snapshot")]
     json: bool,
@@ -31,7 +38,7 @@ pub struct ReplayArgs {
     /// Re-enact the captured client (the first RTMP flow, or --flow) against this live server
     /// (rtmp://host[:port]/...; only host and port are used: the captured connect goes as it
     /// was) and print the live transcript and how it differs from the captured one.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "export_profile")]
     against: Option<String>,
     /// With --against: how fast the captured pauses pass (1.0 = as captured, 2 = twice as
     /// fast, max = no pauses but the waits for the server's replies).
@@ -71,6 +78,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
     {
         print_flow(flow, &args, &text);
     }
+    if let Some(path) = &args.export_profile {
+        export(&flows, &args, path)?;
+    }
     if let Some(e) = error {
         eprintln!(
             "rtmp-probe: {}: {e} (the flows above were decoded up to there)",
@@ -79,6 +89,66 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
         return Ok(1);
     }
     Ok(0)
+}
+
+/// Writes the profile of the chosen flow's client to `path`.
+fn export(flows: &[FlowReport], args: &ReplayArgs, path: &std::path::Path) -> anyhow::Result<()> {
+    let listing = || {
+        let all: Vec<String> = flows
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} ({} -> {}, {})",
+                    f.id,
+                    f.client,
+                    f.server,
+                    if f.rtmp { "RTMP" } else { "not RTMP" }
+                )
+            })
+            .collect();
+        if all.is_empty() {
+            "the capture holds no TCP flow".to_string()
+        } else {
+            format!("the flows are: {}", all.join(", "))
+        }
+    };
+    let flow = match args.flow {
+        Some(id) => flows.iter().find(|f| f.id == id).ok_or_else(|| {
+            UsageError(format!(
+                "--export-profile: {} has no flow {id}; {}",
+                args.capture.display(),
+                listing()
+            ))
+        })?,
+        None => flows.iter().find(|f| f.rtmp).ok_or_else(|| {
+            UsageError(format!(
+                "--export-profile: {} has no RTMP flow; {}",
+                args.capture.display(),
+                listing()
+            ))
+        })?,
+    };
+    let capture_name = args
+        .capture
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| args.capture.display().to_string());
+    let derived = from_capture::derive(flow, &capture_name)
+        .map_err(|e| UsageError(format!("--export-profile: {e}; {}", listing())))?;
+    std::fs::write(
+        path,
+        profile_file::to_toml(&derived.profile, &derived.notes),
+    )
+    .with_context(|| format!("writing the profile to {}", path.display()))?;
+    if !args.json {
+        println!(
+            "wrote profile {} (the client of flow {}) to {}",
+            derived.profile.name,
+            flow.id,
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) {

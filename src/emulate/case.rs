@@ -869,24 +869,10 @@ impl<'a> Case<'a> {
     }
 
     async fn connect(&mut self, conn: &mut Conn, pending_c2: Option<Bytes>) -> Result<(), Stop> {
-        let publishing = matches!(self.profile.role, Role::Publish { .. });
-        let mut fields = vec![
-            ("app", Amf0Value::string(self.target.app.clone())),
-            ("flashVer", Amf0Value::string(self.profile.flash_ver)),
-            ("tcUrl", Amf0Value::string(self.target.tc_url())),
-        ];
-        if publishing {
-            fields.insert(1, ("type", Amf0Value::string("nonprivate")));
-        } else {
-            fields.extend([
-                ("fpad", Amf0Value::Boolean(false)),
-                ("capabilities", Amf0Value::Number(15.0)),
-                ("audioCodecs", Amf0Value::Number(4071.0)),
-                ("videoCodecs", Amf0Value::Number(252.0)),
-                ("videoFunction", Amf0Value::Number(1.0)),
-            ]);
-        }
-        let connect = message::command(0, "connect", 1.0, Amf0Value::object(fields), vec![]);
+        let fields = self
+            .profile
+            .connect_object(&self.target.app, &self.target.tc_url());
+        let connect = message::command(0, "connect", 1.0, fields, vec![]);
         let asked = Instant::now();
         if let Some(c2) = &pending_c2 {
             self.event(EventKind::Segment {
@@ -930,7 +916,13 @@ impl<'a> Case<'a> {
                 );
             }
             s
-        })
+        })?;
+        if let Some((ChunkSizeWhen::AfterConnect, size)) = self.profile.own_chunk_size {
+            self.send(conn, message::set_chunk_size(size), None, Stage::Connect)
+                .await?;
+            conn.writer.set_chunk_size(size);
+        }
+        Ok(())
     }
 
     async fn create_stream(
@@ -979,7 +971,7 @@ impl<'a> Case<'a> {
         stage: Stage,
     ) -> Result<(), Stop> {
         let strict = self.profile.strict_stream_ids;
-        let name = self.profile.name;
+        let name = self.profile.name.clone();
         self.until(conn, stage, code, |case, raw, m| {
             let Message::Command(c) = m else { return Ok(None) };
             if c.name != "onStatus" {

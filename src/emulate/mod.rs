@@ -7,7 +7,9 @@
 
 pub mod case;
 pub mod clip;
+pub mod from_capture;
 pub mod profile;
+pub mod profile_file;
 pub mod report;
 pub mod variant;
 
@@ -126,7 +128,7 @@ pub async fn run_case(
         let key = match key {
             Some(k) if repeat == 1 => k.to_string(),
             Some(k) => format!("{k}-{n}"),
-            None => key_for(profile.name, variant, n),
+            None => key_for(&profile.name, variant, n),
         };
         // With several attempts, each one's pcap gets its own file: name-1.pcap, name-2.pcap...
         let per_attempt;

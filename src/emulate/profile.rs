@@ -4,9 +4,11 @@
 //! what it insists on, with the source of each behaviour. Adding an encoder means adding one
 //! entry here.
 
+use crate::protocol::amf0::Amf0Value;
 use crate::protocol::handshake::{
     C1Body, C1Style, C2Style, ClientConfig, DigestLayout, ServerValidation,
 };
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// How C0 and C1 reach the socket.
@@ -19,7 +21,8 @@ pub enum C0C1Writes {
 }
 
 /// When the client writes C2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum C2Timing {
     /// As soon as S1 is complete, before S2 is read (librtmp, OBS, VideoCore).
     AfterS1,
@@ -30,7 +33,8 @@ pub enum C2Timing {
 }
 
 /// What the client does when S2 is not an echo of C1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum S2Check {
     Ignore,
     /// Logs a warning and goes on (librtmp, GStreamer).
@@ -40,7 +44,8 @@ pub enum S2Check {
 }
 
 /// The commands a publisher sends before `publish`, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum PublishSequence {
     /// releaseStream, FCPublish, createStream, publish (FMLE, OBS, FFmpeg, Wirecast).
     Fmle,
@@ -49,7 +54,8 @@ pub enum PublishSequence {
 }
 
 /// How a publisher stops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum StopStyle {
     /// FCUnpublish, then deleteStream (OBS, FFmpeg, Elemental).
     FcUnpublishDeleteStream,
@@ -60,10 +66,13 @@ pub enum StopStyle {
 }
 
 /// When a client announces its own chunk size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ChunkSizeWhen {
     /// Right after the handshake (OBS: 4096).
     BeforeConnect,
+    /// Once connect's _result is in (a client seen doing so in a capture, no built-in profile).
+    AfterConnect,
     /// Right after NetStream.Publish.Start (GStreamer rtmp2sink: its chunk-size property, 128).
     AfterPublish,
 }
@@ -79,12 +88,17 @@ pub enum Role {
     Play,
 }
 
+/// Stands for the probe URL's application name in a connect field's value.
+pub const APP_PLACEHOLDER: &str = "{app}";
+/// Stands for the probe URL's `rtmp://host[:port]/app` in a connect field's value.
+pub const TC_URL_PLACEHOLDER: &str = "{tcUrl}";
+
 /// One client behaviour to reproduce.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
-    pub name: &'static str,
-    pub description: &'static str,
-    pub source: &'static str,
+    pub name: String,
+    pub description: String,
+    pub source: String,
     pub handshake: ClientConfig,
     pub c0c1: C0C1Writes,
     /// The first read after C0+C1 must hold S0 and S1 complete (1537 bytes), or the client
@@ -93,8 +107,9 @@ pub struct Profile {
     pub c2_timing: C2Timing,
     pub s2_check: S2Check,
     pub role: Role,
-    /// `flashVer` in connect.
-    pub flash_ver: &'static str,
+    /// The connect command object's fields, in the order sent. A string value that is exactly
+    /// [`APP_PLACEHOLDER`] or [`TC_URL_PLACEHOLDER`] is replaced by the probe URL's.
+    pub connect: Vec<(String, Amf0Value)>,
     /// Echo the server's Set Chunk Size and adopt it for sending (FFmpeg).
     pub echo_chunk_size: bool,
     /// TCP_NODELAY. FFmpeg (tcp_nodelay=0) and GStreamer (GIO's default) leave Nagle on, so
@@ -136,18 +151,78 @@ const FMLE: Role = Role::Publish {
     stop: StopStyle::FcUnpublishDeleteStream,
 };
 
+impl Profile {
+    /// `flashVer` in connect, if the profile sends one.
+    pub fn flash_ver(&self) -> Option<&str> {
+        self.connect
+            .iter()
+            .find(|(k, _)| k == "flashVer")
+            .and_then(|(_, v)| v.as_str())
+    }
+
+    /// The connect command object for a server at `app` and `tc_url`.
+    pub fn connect_object(&self, app: &str, tc_url: &str) -> Amf0Value {
+        Amf0Value::Object(
+            self.connect
+                .iter()
+                .map(|(k, v)| {
+                    let v = match v.as_str() {
+                        Some(APP_PLACEHOLDER) => Amf0Value::string(app),
+                        Some(TC_URL_PLACEHOLDER) => Amf0Value::string(tc_url),
+                        _ => v.clone(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        )
+    }
+}
+
+/// What publishers put in connect: the fields FFmpeg's gen_connect() writes when publishing.
+fn publish_connect(flash_ver: &str) -> Vec<(String, Amf0Value)> {
+    vec![
+        ("app".into(), Amf0Value::string(APP_PLACEHOLDER)),
+        ("type".into(), Amf0Value::string("nonprivate")),
+        ("flashVer".into(), Amf0Value::string(flash_ver)),
+        ("tcUrl".into(), Amf0Value::string(TC_URL_PLACEHOLDER)),
+    ]
+}
+
+/// What players put in connect: FFmpeg's fields when playing.
+fn play_connect(flash_ver: &str) -> Vec<(String, Amf0Value)> {
+    vec![
+        ("app".into(), Amf0Value::string(APP_PLACEHOLDER)),
+        ("flashVer".into(), Amf0Value::string(flash_ver)),
+        ("tcUrl".into(), Amf0Value::string(TC_URL_PLACEHOLDER)),
+        ("fpad".into(), Amf0Value::Boolean(false)),
+        ("capabilities".into(), Amf0Value::Number(15.0)),
+        ("audioCodecs".into(), Amf0Value::Number(4071.0)),
+        ("videoCodecs".into(), Amf0Value::Number(252.0)),
+        ("videoFunction".into(), Amf0Value::Number(1.0)),
+    ]
+}
+
+const FMLE_FLASH_VER: &str = "FMLE/3.0 (compatible; FMSc/1.0)";
+
+/// The behaviour a profile file's omitted fields take: librtmp-like, FMLE-style publishing.
+impl Default for Profile {
+    fn default() -> Self {
+        base()
+    }
+}
+
 fn base() -> Profile {
     Profile {
-        name: "",
-        description: "",
-        source: "",
+        name: String::new(),
+        description: String::new(),
+        source: String::new(),
         handshake: ClientConfig::default(),
         c0c1: C0C1Writes::Together,
         first_read_needs_s0_s1: false,
         c2_timing: C2Timing::AfterS1,
         s2_check: S2Check::Warn,
         role: FMLE,
-        flash_ver: "FMLE/3.0 (compatible; FMSc/1.0)",
+        connect: publish_connect(FMLE_FLASH_VER),
         echo_chunk_size: false,
         own_chunk_size: None,
         nodelay: true,
@@ -159,15 +234,14 @@ fn base() -> Profile {
 /// Every profile, in the order `rtmp-probe profiles` lists them.
 pub fn all() -> Vec<Profile> {
     let wirecast = Profile {
-        name: "wirecast",
+        name: "wirecast".into(),
         description: "C0+C1 in one write; the first read must hold S0 and S1 complete (1537 bytes), \
                       else it resets the connection; C2 echoes S1; FMLE-style publish; stops with a \
-                      second publish with an empty name, then closes.",
+                      second publish with an empty name, then closes.".into(),
         source: "FFmpeg ticket 6453 (handshake); nginx-rtmp issues arut#538, #789 (empty-name \
-                 publish on stop)",
+                 publish on stop)".into(),
         first_read_needs_s0_s1: true,
         s2_check: S2Check::Ignore,
-        flash_ver: "FMLE/3.0 (compatible; FMSc/1.0)",
         role: Role::Publish {
             sequence: PublishSequence::Fmle,
             stop: StopStyle::EmptyPublish,
@@ -177,19 +251,19 @@ pub fn all() -> Vec<Profile> {
     vec![
         wirecast.clone(),
         Profile {
-            name: "elemental",
+            name: "elemental".into(),
             description: "AWS Elemental Live: the same handshake strictness as wirecast; FMLE-style \
-                          publish; FCUnpublish and deleteStream on stop.",
-            source: "FFmpeg ticket 6453",
+                          publish; FCUnpublish and deleteStream on stop.".into(),
+            source: "FFmpeg ticket 6453".into(),
             role: FMLE,
             ..wirecast
         },
         Profile {
-            name: "videocore",
+            name: "videocore".into(),
             description: "iOS VideoCore: C0 and C1 as two writes 10 ms apart; C1 is 8 zero bytes and a \
                           zero body; C2 (S1 with bytes 4..7 zeroed) goes as soon as S1 is in; connect \
-                          only after S2; stops if S0 is not 3.",
-            source: "VideoCore rtmp/RTMPSession.cpp (handshake0/handshake1/handshake2)",
+                          only after S2; stops if S0 is not 3.".into(),
+            source: "VideoCore rtmp/RTMPSession.cpp (handshake0/handshake1/handshake2)".into(),
             handshake: ClientConfig {
                 c1: C1Style::Simple {
                     time: 0,
@@ -209,12 +283,12 @@ pub fn all() -> Vec<Profile> {
             ..base()
         },
         Profile {
-            name: "obs",
+            name: "obs".into(),
             description: "OBS (bundled librtmp): C0+C1 in one write, C1 version 0; C2 echoes S1 and goes \
                           right after S1, before S2 is read; S2 not echoing C1 is only warned; sets \
-                          its chunk size to 4096 before connect.",
+                          its chunk size to 4096 before connect.".into(),
             source: "obs-studio plugins/obs-outputs/librtmp/handshake.h; capture \
-                     obs27-publish-to-nginx-rtmp.pcap",
+                     obs27-publish-to-nginx-rtmp.pcap".into(),
             handshake: ClientConfig {
                 c1: SIMPLE_ZERO_VERSION,
                 ..ClientConfig::default()
@@ -223,13 +297,13 @@ pub fn all() -> Vec<Profile> {
             ..base()
         },
         Profile {
-            name: "ffmpeg",
+            name: "ffmpeg".into(),
             description: "FFmpeg (libavformat): C0+C1 in one write, C1 version 9.0.124.2 with a digest \
                           (base 8, FP key); waits for S0+S1+S2 before C2 (echo of S1); releaseStream, \
-                          FCPublish, createStream, publish; echoes the server's Set Chunk Size.",
+                          FCPublish, createStream, publish; echoes the server's Set Chunk Size.".into(),
             source: "FFmpeg libavformat/rtmpproto.c rtmp_handshake(), gen_connect(); captures in \
                      shared/captures/peers; checked against FFmpeg 5.1 on loopback \
-                     (tests/profiles_vs_real.rs)",
+                     (tests/profiles_vs_real.rs)".into(),
             handshake: ClientConfig {
                 c1: FFMPEG_DIGEST,
                 c2: C2Style::EchoS1,
@@ -237,17 +311,17 @@ pub fn all() -> Vec<Profile> {
             },
             c2_timing: C2Timing::AfterS2,
             s2_check: S2Check::Ignore,
-            flash_ver: "FMLE/3.0 (compatible; Lavf59.27.100)",
+            connect: publish_connect("FMLE/3.0 (compatible; Lavf59.27.100)"),
             echo_chunk_size: true,
             nodelay: false,
             ..base()
         },
         Profile {
-            name: "ffmpeg-play",
+            name: "ffmpeg-play".into(),
             description: "FFmpeg playing: as ffmpeg, but when S1's version byte 4 is >= 3 it validates \
                           the S1 digest (both layouts, FMS key) and the S2 signature and fails hard \
-                          otherwise; its C2 is then signed.",
-            source: "FFmpeg libavformat/rtmpproto.c rtmp_handshake() (is_input branch)",
+                          otherwise; its C2 is then signed.".into(),
+            source: "FFmpeg libavformat/rtmpproto.c rtmp_handshake() (is_input branch)".into(),
             handshake: ClientConfig {
                 c1: FFMPEG_DIGEST,
                 c2: C2Style::Auto,
@@ -256,24 +330,24 @@ pub fn all() -> Vec<Profile> {
             },
             c2_timing: C2Timing::AfterS2,
             s2_check: S2Check::Ignore,
-            flash_ver: "LNX 9,0,124,2",
+            connect: play_connect("LNX 9,0,124,2"),
             echo_chunk_size: true,
             nodelay: false,
             role: Role::Play,
             ..base()
         },
         Profile {
-            name: "gstreamer",
+            name: "gstreamer".into(),
             description: "GStreamer rtmp2sink: C0+C1 in one write, version 0; waits for all 3073 bytes \
                           of S0+S1+S2 before C2; S2 not echoing C1 is only warned; accepts \
                           NetStream.Publish.Start only on the stream createStream gave it; C2 echoes \
                           S1 with its own clock as time2; answers Set Peer Bandwidth with Window \
-                          Acknowledgement Size; sends Set Chunk Size 128 after publish; Nagle on.",
+                          Acknowledgement Size; sends Set Chunk Size 128 after publish; Nagle on.".into(),
             source: "gst-plugins-bad gst/rtmp2/rtmp/rtmphandshake.c, rtmpclient.c; checked \
-                     against rtmp2sink 1.22 on loopback (tests/profiles_vs_real.rs)",
+                     against rtmp2sink 1.22 on loopback (tests/profiles_vs_real.rs)".into(),
             handshake: GSTREAMER_HANDSHAKE,
             c2_timing: C2Timing::AfterS2,
-            flash_ver: "LNX 10,0,32,18",
+            connect: publish_connect("LNX 10,0,32,18"),
             nodelay: false,
             answer_peer_bandwidth: true,
             strict_stream_ids: true,
@@ -281,13 +355,13 @@ pub fn all() -> Vec<Profile> {
             ..base()
         },
         Profile {
-            name: "gstreamer-play",
+            name: "gstreamer-play".into(),
             description: "GStreamer rtmp2src: the same handshake; plays; ignores media and metadata \
-                          whose message stream id is not the play stream's.",
-            source: "gst-plugins-bad gst/rtmp2/rtmp/rtmpclient.c",
+                          whose message stream id is not the play stream's.".into(),
+            source: "gst-plugins-bad gst/rtmp2/rtmp/rtmpclient.c".into(),
             handshake: GSTREAMER_HANDSHAKE,
             c2_timing: C2Timing::AfterS2,
-            flash_ver: "LNX 10,0,32,18",
+            connect: play_connect("LNX 10,0,32,18"),
             nodelay: false,
             answer_peer_bandwidth: true,
             strict_stream_ids: true,
@@ -295,9 +369,9 @@ pub fn all() -> Vec<Profile> {
             ..base()
         },
         Profile {
-            name: "flash",
-            description: "Flash Player 9: digest C1; C2 and connect in one write; createStream, publish.",
-            source: "capture flash9-play-wireshark-sample.cap (C2 and connect in one segment)",
+            name: "flash".into(),
+            description: "Flash Player 9: digest C1; C2 and connect in one write; createStream, publish.".into(),
+            source: "capture flash9-play-wireshark-sample.cap (C2 and connect in one segment)".into(),
             handshake: ClientConfig {
                 c1: C1Style::Digest {
                     time: 0,
@@ -308,7 +382,7 @@ pub fn all() -> Vec<Profile> {
             },
             c2_timing: C2Timing::WithConnect,
             s2_check: S2Check::Ignore,
-            flash_ver: "WIN 9,0,47,0",
+            connect: publish_connect("WIN 9,0,47,0"),
             role: Role::Publish {
                 sequence: PublishSequence::Flash,
                 stop: StopStyle::DeleteStream,
@@ -316,10 +390,10 @@ pub fn all() -> Vec<Profile> {
             ..base()
         },
         Profile {
-            name: "streamlabs",
+            name: "streamlabs".into(),
             description: "Streamlabs mobile: simple C1; S2 must echo C1 exactly from byte 8, else it \
-                          gives up.",
-            source: "bluenviron/mediamtx#1244 and PR #1398; StreamPack#284",
+                          gives up.".into(),
+            source: "bluenviron/mediamtx#1244 and PR #1398; StreamPack#284".into(),
             handshake: ClientConfig {
                 c1: SIMPLE_ZERO_VERSION,
                 ..ClientConfig::default()
@@ -328,10 +402,10 @@ pub fn all() -> Vec<Profile> {
             ..base()
         },
         Profile {
-            name: "srs-forward",
+            name: "srs-forward".into(),
             description: "SRS forwarding to another server: digest C1 with version 0x80000702; C2 signed, \
-                          not an echo.",
-            source: "ossrs/srs trunk/src/protocol/srs_protocol_handshake.cpp; yutopp/go-rtmp#51",
+                          not an echo.".into(),
+            source: "ossrs/srs trunk/src/protocol/srs_protocol_handshake.cpp; yutopp/go-rtmp#51".into(),
             handshake: ClientConfig {
                 c1: C1Style::Digest {
                     time: 0,
@@ -343,12 +417,12 @@ pub fn all() -> Vec<Profile> {
             },
             c2_timing: C2Timing::AfterS2,
             s2_check: S2Check::Ignore,
-            flash_ver: "FMLE/3.0 (compatible; FMSc/1.0)",
             ..base()
         },
     ]
 }
 
+/// The built-in profile called `name`.
 pub fn by_name(name: &str) -> Option<Profile> {
     all().into_iter().find(|p| p.name == name)
 }
@@ -359,7 +433,7 @@ mod tests {
 
     #[test]
     fn the_issue_names_exist_once_each() {
-        let names: Vec<_> = all().iter().map(|p| p.name).collect();
+        let names: Vec<_> = all().into_iter().map(|p| p.name).collect();
         assert_eq!(
             names,
             [

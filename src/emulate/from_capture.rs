@@ -1,0 +1,286 @@
+//! A profile derived from one captured client (`replay --export-profile`): what the capture
+//! shows is copied, what it cannot show takes the lenient default and is said in a note.
+
+use super::profile::{
+    C0C1Writes, C2Timing, Profile, PublishSequence, Role, StopStyle, APP_PLACEHOLDER,
+    TC_URL_PLACEHOLDER,
+};
+use super::profile_file::to_toml_value;
+use crate::protocol::amf0::Amf0Value;
+use crate::protocol::handshake::{C1Body, C1Style, C2Style, ClientConfig};
+use crate::replay::{closest_profile, FlowReport};
+
+/// A derived profile and what the reader of its file should know about it.
+#[derive(Debug, Clone)]
+pub struct Derived {
+    pub profile: Profile,
+    pub notes: Vec<String>,
+}
+
+/// Derives the client profile of `flow`, a flow of the capture called `capture_name`.
+pub fn derive(flow: &FlowReport, capture_name: &str) -> Result<Derived, String> {
+    if !flow.rtmp {
+        return Err(format!("flow {} is not RTMP", flow.id));
+    }
+    let facts = &flow.client_facts;
+    let version = facts.c1_version.ok_or_else(|| {
+        format!(
+            "flow {}'s handshake is not complete in the capture, so there is no C1 and C2 to copy",
+            flow.id
+        )
+    })?;
+    let mut notes = vec![
+        "not visible in a capture, so set to the lenient defaults: first_read_needs_s0_s1, \
+         s2_check, server_validation, strict_s0, strict_stream_ids"
+            .to_string(),
+    ];
+    let default = Profile::default();
+
+    let c0c1 = match (facts.c0c1_writes.first(), facts.c0c1_pause) {
+        // Over a real network a 1537-byte write is cut at the MSS; only a lone C0 means apart.
+        (Some(1), Some(pause)) => C0C1Writes::Apart(pause),
+        _ => C0C1Writes::Together,
+    };
+    let time = facts.c1_time.unwrap_or(0);
+    let c1 = match facts.c1_digest_layout {
+        Some(layout) => C1Style::Digest {
+            time,
+            version,
+            layout,
+        },
+        None => C1Style::Simple {
+            time,
+            version,
+            body: if facts.c1_zero_body {
+                C1Body::Zero
+            } else {
+                C1Body::Random
+            },
+        },
+    };
+    let c2 = match (facts.c2.as_deref(), facts.c2_time2) {
+        (Some("hs.c2-echo"), _) => C2Style::EchoS1,
+        (Some("hs.c2-echo-from-8"), Some(0)) => C2Style::EchoS1ZeroTime2,
+        (Some("hs.c2-echo-from-8"), Some(t)) => C2Style::EchoS1WithTime2(t),
+        (Some("hs.c2-signed"), _) => C2Style::Signed,
+        (other, _) => {
+            notes.push(format!(
+                "C2 was {}, which no emulator C2 reproduces; an echo of S1 is sent",
+                other.unwrap_or("not seen")
+            ));
+            C2Style::EchoS1
+        }
+    };
+    let c2_timing = if facts.c2_with_connect == Some(true) {
+        C2Timing::WithConnect
+    } else if facts.c2_before_s2 == Some(true) {
+        C2Timing::AfterS1
+    } else {
+        C2Timing::AfterS2
+    };
+
+    let has = |c: &str| facts.commands.iter().any(|x| x == c);
+    let role = if has("play") {
+        Role::Play
+    } else {
+        let sequence = if has("releaseStream") || has("FCPublish") {
+            PublishSequence::Fmle
+        } else {
+            PublishSequence::Flash
+        };
+        if !has("publish") {
+            notes.push(
+                "the client neither published nor played in the capture; publishing is assumed"
+                    .into(),
+            );
+        }
+        let stop = if has("publish(\"\")") {
+            StopStyle::EmptyPublish
+        } else if has("FCUnpublish") {
+            StopStyle::FcUnpublishDeleteStream
+        } else if has("deleteStream") {
+            StopStyle::DeleteStream
+        } else {
+            let assumed = match sequence {
+                PublishSequence::Fmle => StopStyle::FcUnpublishDeleteStream,
+                PublishSequence::Flash => StopStyle::DeleteStream,
+            };
+            notes.push(format!(
+                "the capture shows no stop; {} is assumed",
+                stop_words(assumed)
+            ));
+            assumed
+        };
+        Role::Publish { sequence, stop }
+    };
+
+    let nodelay = match facts.nodelay {
+        Some(nodelay) => {
+            notes.push(
+                "tcp_nodelay: C2 shared a segment with connect (one write, or Nagle holding C2 \
+                 back), taken as Nagle on"
+                    .into(),
+            );
+            nodelay
+        }
+        None => {
+            notes.push(
+                "tcp_nodelay: the segments do not tell (C2 and connect apart is what both \
+                 settings give on a fast link); Nagle on, the system default, is assumed"
+                    .into(),
+            );
+            false
+        }
+    };
+
+    let connect = if facts.connect.is_empty() {
+        notes.push("no connect in the capture; the default connect fields are sent".into());
+        default.connect.clone()
+    } else {
+        connect_fields(&facts.connect, &mut notes)
+    };
+
+    let closest = closest_profile(facts)
+        .map(|(name, matching, total, _)| {
+            format!("; closest built-in profile: {name} ({matching} of {total} traits)")
+        })
+        .unwrap_or_default();
+    let stem = std::path::Path::new(capture_name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| capture_name.to_string());
+    Ok(Derived {
+        profile: Profile {
+            name: format!("{stem}-flow-{}", flow.id),
+            description: format!(
+                "The client of flow {} ({} -> {}) in {capture_name}, as rtmp-probe replay \
+                 --export-profile saw it{closest}.",
+                flow.id, flow.client, flow.server
+            ),
+            source: format!("capture {capture_name}, flow {}", flow.id),
+            handshake: ClientConfig {
+                c0_version: facts.c0_version.unwrap_or(3),
+                c1,
+                c2,
+                ..default.handshake
+            },
+            c0c1,
+            c2_timing,
+            role,
+            connect,
+            echo_chunk_size: facts.echo_chunk_size,
+            nodelay,
+            answer_peer_bandwidth: facts.answer_peer_bandwidth,
+            own_chunk_size: facts.own_chunk_size,
+            ..default
+        },
+        notes,
+    })
+}
+
+fn stop_words(stop: StopStyle) -> &'static str {
+    match stop {
+        StopStyle::FcUnpublishDeleteStream => "FCUnpublish then deleteStream",
+        StopStyle::EmptyPublish => "a publish with an empty name",
+        StopStyle::DeleteStream => "deleteStream",
+    }
+}
+
+/// The captured connect fields with the URL's parts as placeholders, less what TOML cannot hold.
+fn connect_fields(
+    captured: &[(String, Amf0Value)],
+    notes: &mut Vec<String>,
+) -> Vec<(String, Amf0Value)> {
+    let field = |name: &str| {
+        captured
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.as_str())
+            .map(str::to_string)
+    };
+    let (app, tc_url) = (field("app"), field("tcUrl"));
+    let mut out = Vec::new();
+    for (key, value) in captured {
+        let text = value.as_str();
+        let value = if key == "app" {
+            Amf0Value::string(APP_PLACEHOLDER)
+        } else if key == "tcUrl" || (text.is_some() && text == tc_url.as_deref()) {
+            // swfUrl is often the tcUrl again (OBS): it follows the URL too.
+            Amf0Value::string(TC_URL_PLACEHOLDER)
+        } else {
+            value.clone()
+        };
+        if to_toml_value(&value).is_none() {
+            notes.push(format!(
+                "connect field {key} was {value} in the capture, which a TOML file cannot hold; left out"
+            ));
+            continue;
+        }
+        out.push((key.clone(), value));
+    }
+    if app.is_none() {
+        notes.push("the captured connect had no app".into());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::CaptureReader;
+    use crate::protocol::handshake::DigestLayout;
+
+    fn flows(path: &str) -> Option<Vec<FlowReport>> {
+        let file = std::fs::File::open(path).ok()?;
+        let (flows, error) = crate::replay::replay(CaptureReader::new(file).ok()?, |_| {});
+        assert!(error.is_none(), "{error:?}");
+        Some(flows)
+    }
+
+    #[test]
+    fn the_projects_own_ffmpeg_capture_gives_an_ffmpeg_like_profile() {
+        let flows = flows("captures/ffmpeg-publish-to-nginx.pcap").expect("the project's capture");
+        let d = derive(&flows[0], "captures/ffmpeg-publish-to-nginx.pcap").unwrap();
+        let p = &d.profile;
+        assert_eq!(p.name, "ffmpeg-publish-to-nginx-flow-1");
+        assert_eq!(
+            p.handshake.c1,
+            C1Style::Digest {
+                time: 0,
+                version: [9, 0, 124, 2],
+                layout: DigestLayout::Base8
+            }
+        );
+        assert_eq!(p.handshake.c2, C2Style::EchoS1);
+        assert_eq!(p.c2_timing, C2Timing::AfterS2);
+        assert_eq!(p.c0c1, C0C1Writes::Together);
+        assert!(p.echo_chunk_size);
+        assert_eq!(p.own_chunk_size, None);
+        assert_eq!(
+            p.role,
+            Role::Publish {
+                sequence: PublishSequence::Fmle,
+                stop: StopStyle::FcUnpublishDeleteStream
+            }
+        );
+        assert_eq!(p.flash_ver(), Some("FMLE/3.0 (compatible; Lavf59.27.100)"));
+        // The built-in ffmpeg profile was written from the same client: the behaviour matches.
+        let builtin = crate::emulate::profile::by_name("ffmpeg").unwrap();
+        assert_eq!(p.connect, builtin.connect);
+        assert_eq!(p.handshake, builtin.handshake);
+        assert_eq!(p.nodelay, builtin.nodelay);
+    }
+
+    #[test]
+    fn a_flow_without_a_handshake_cannot_give_a_profile() {
+        let Some(flows) = flows("captures/ffmpeg-publish-to-nginx.pcap") else {
+            return;
+        };
+        let mut flow = flows.into_iter().next().unwrap();
+        flow.client_facts.c1_version = None;
+        let e = derive(&flow, "x.pcap").unwrap_err();
+        assert!(e.contains("handshake is not complete"), "{e}");
+        flow.rtmp = false;
+        assert_eq!(derive(&flow, "x.pcap").unwrap_err(), "flow 1 is not RTMP");
+    }
+}

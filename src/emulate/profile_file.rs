@@ -1,0 +1,772 @@
+//! Profile files: a [`Profile`] as TOML a user can read and edit, written by
+//! `replay --export-profile` and read by `probe --profile-file` and `matrix --profile-file`.
+//!
+//! The file form is its own set of types so the protocol core stays free of serde and the file
+//! reads as words ("digest", "after-s1") rather than Rust enums. Fields a file leaves out take
+//! the behaviour of [`Profile::default`]; unknown fields are errors, so a typo is not silently
+//! ignored.
+
+use super::profile::{
+    C0C1Writes, C2Timing, ChunkSizeWhen, Profile, PublishSequence, Role, S2Check, StopStyle,
+};
+use crate::protocol::amf0::Amf0Value;
+use crate::protocol::handshake::{
+    C1Body, C1Style, C2Style, ClientConfig, DigestLayout, ServerValidation,
+};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What is wrong with a profile file, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileFileError {
+    pub file: Option<PathBuf>,
+    /// 1-based; None when the problem has no line (the file cannot be read).
+    pub line: Option<usize>,
+    /// `table.key`, or the table, or empty when the whole file is concerned.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ProfileFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.file {
+            Some(file) => write!(f, "profile file {}", file.display())?,
+            None => f.write_str("profile file")?,
+        }
+        if let Some(line) = self.line {
+            write!(f, ", line {line}")?;
+        }
+        if !self.field.is_empty() {
+            write!(f, ", field `{}`", self.field)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ProfileFileError {}
+
+/// Reads and checks the profile file at `path`.
+pub fn load(path: &Path) -> Result<Profile, ProfileFileError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ProfileFileError {
+        file: Some(path.to_path_buf()),
+        line: None,
+        field: String::new(),
+        message: format!("cannot read it: {e}"),
+    })?;
+    parse(&text).map_err(|e| ProfileFileError {
+        file: Some(path.to_path_buf()),
+        ..e
+    })
+}
+
+/// Parses and checks a profile file's text.
+pub fn parse(text: &str) -> Result<Profile, ProfileFileError> {
+    let form: FileForm = toml::from_str(text).map_err(|e| {
+        let (line, field) = match e.span() {
+            Some(span) => field_at(text, span.start),
+            None => (None, String::new()),
+        };
+        ProfileFileError {
+            file: None,
+            line,
+            field,
+            message: e.message().trim_end().to_string(),
+        }
+    })?;
+    form.into_profile()
+        .map_err(|(table, key, message)| ProfileFileError {
+            file: None,
+            line: line_of(text, table, &key),
+            field: if table.is_empty() {
+                key
+            } else {
+                format!("{table}.{key}")
+            },
+            message,
+        })
+}
+
+/// The profile as a file: a comment explaining every field, `notes` (what the writer could not
+/// tell, say) as comments, then the TOML.
+pub fn to_toml(profile: &Profile, notes: &[String]) -> String {
+    let mut out = String::from(HEADER);
+    if !notes.is_empty() {
+        out.push_str("#\n# Notes on this profile:\n");
+        for note in notes {
+            out.push_str(&format!("#   - {note}\n"));
+        }
+    }
+    out.push('\n');
+    let body = toml::to_string(&FileForm::from_profile(profile))
+        .expect("a profile's file form always serialises");
+    out.push_str(&body);
+    out
+}
+
+const HEADER: &str = "\
+# rtmp-probe client profile. Run it with:  rtmp-probe probe rtmp://HOST/APP --profile-file THIS
+# Fields left out take librtmp-like defaults; unknown fields are an error.
+#
+# [handshake]
+#   c0_version              the C0 byte (3 is RTMP)
+#   c0c1_writes             \"together\": C0+C1 in one write; \"apart\": C0, a pause, then C1
+#   c0c1_pause_ms           with \"apart\": milliseconds between the two writes
+#   first_read_needs_s0_s1  reset the connection unless the first read holds S0+S1 (1537 bytes)
+#   c1                      \"simple\" (no digest) or \"digest\" (Flash-style HMAC digest)
+#   c1_time, c1_version     C1's time field and its version field (\"a.b.c.d\")
+#   c1_body                 simple only: \"random\" or \"zero\"
+#   c1_digest_layout        digest only: \"base8\" or \"base772\"
+#   c2                      \"echo\" (a copy of S1), \"echo-zero-time2\" (S1, bytes 4..8 zeroed),
+#                           \"echo-time2\" (S1, bytes 4..8 = c2_time2), \"signed\" (signed for
+#                           S1's digest), \"auto\" (FFmpeg: signed only for a digest S1 >= 3.x)
+#   c2_timing               \"after-s1\", \"after-s2\", or \"with-connect\" (C2 and connect in one write)
+#   s2_check                \"ignore\", \"warn\", or \"require-echo-from-8\" (give up otherwise)
+#   server_validation       \"none\", or \"ffmpeg-play\" (check S1's digest and S2's signature)
+#   strict_s0               give up when S0 is not 3
+# [session]
+#   role                    \"publish\" or \"play\"
+#   publish_commands        publish only: \"fmle\" (releaseStream, FCPublish, createStream,
+#                           publish) or \"flash\" (createStream, publish)
+#   stop                    publish only: \"fc-unpublish-delete-stream\", \"empty-publish\"
+#                           (publish with an empty name) or \"delete-stream\"
+#   own_chunk_size          a Set Chunk Size the client sends on its own (omit for none) ...
+#   own_chunk_size_when     ... \"before-connect\", \"after-connect\" or \"after-publish\"
+#   echo_chunk_size         answer the server's Set Chunk Size with the same value
+#   answer_peer_bandwidth   answer Set Peer Bandwidth with a Window Acknowledgement Size
+#   tcp_nodelay             TCP_NODELAY (Nagle off)
+#   strict_stream_ids       accept status and media only on the stream createStream gave
+# [connect]
+#   the connect command object's fields, in order: strings, numbers, booleans, tables;
+#   \"{app}\" and \"{tcUrl}\" stand for the probe URL's application and rtmp://host:port/app
+";
+
+// ----- the file form -----
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileForm {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    handshake: HandshakeForm,
+    #[serde(default)]
+    session: SessionForm,
+    /// Omitted: the default profile's connect fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    connect: Option<toml::Table>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct HandshakeForm {
+    c0_version: u8,
+    c0c1_writes: C0C1Form,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    c0c1_pause_ms: Option<f64>,
+    first_read_needs_s0_s1: bool,
+    c1: C1Form,
+    c1_time: u32,
+    c1_version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    c1_body: Option<C1BodyForm>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    c1_digest_layout: Option<LayoutForm>,
+    c2: C2Form,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    c2_time2: Option<u32>,
+    c2_timing: C2Timing,
+    s2_check: S2Check,
+    server_validation: ValidationForm,
+    strict_s0: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct SessionForm {
+    role: RoleForm,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    publish_commands: Option<PublishSequence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop: Option<StopStyle>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    own_chunk_size: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    own_chunk_size_when: Option<ChunkSizeWhen>,
+    echo_chunk_size: bool,
+    answer_peer_bandwidth: bool,
+    tcp_nodelay: bool,
+    strict_stream_ids: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum C0C1Form {
+    Together,
+    Apart,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum C1Form {
+    Simple,
+    Digest,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum C1BodyForm {
+    Random,
+    Zero,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum LayoutForm {
+    Base8,
+    Base772,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum C2Form {
+    Echo,
+    EchoZeroTime2,
+    EchoTime2,
+    Signed,
+    Auto,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum ValidationForm {
+    None,
+    FfmpegPlay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RoleForm {
+    Publish,
+    Play,
+}
+
+/// Omitted fields take the default profile's values, except those that apply to one choice
+/// only (the C1 body to a simple C1, say): they stay unset, so setting one for the other choice
+/// is caught, and the choice's own default applies.
+impl Default for HandshakeForm {
+    fn default() -> Self {
+        let mut form = FileForm::from_profile(&Profile::default()).handshake;
+        form.c0c1_pause_ms = None;
+        form.c1_body = None;
+        form.c1_digest_layout = None;
+        form.c2_time2 = None;
+        form
+    }
+}
+
+impl Default for SessionForm {
+    fn default() -> Self {
+        let mut form = FileForm::from_profile(&Profile::default()).session;
+        form.publish_commands = None;
+        form.stop = None;
+        form.own_chunk_size = None;
+        form.own_chunk_size_when = None;
+        form
+    }
+}
+
+/// A problem found after parsing: the table, the key, and what is wrong.
+type Invalid = (&'static str, String, String);
+
+impl FileForm {
+    fn from_profile(p: &Profile) -> FileForm {
+        let hs = &p.handshake;
+        let (c1, c1_time, version, c1_body, c1_digest_layout) = match hs.c1 {
+            C1Style::Simple {
+                time,
+                version,
+                body,
+            } => (
+                C1Form::Simple,
+                time,
+                version,
+                Some(match body {
+                    C1Body::Random => C1BodyForm::Random,
+                    C1Body::Zero => C1BodyForm::Zero,
+                }),
+                None,
+            ),
+            C1Style::Digest {
+                time,
+                version,
+                layout,
+            } => (
+                C1Form::Digest,
+                time,
+                version,
+                None,
+                Some(match layout {
+                    DigestLayout::Base8 => LayoutForm::Base8,
+                    DigestLayout::Base772 => LayoutForm::Base772,
+                }),
+            ),
+        };
+        let (c2, c2_time2) = match hs.c2 {
+            C2Style::EchoS1 => (C2Form::Echo, None),
+            C2Style::EchoS1ZeroTime2 => (C2Form::EchoZeroTime2, None),
+            C2Style::EchoS1WithTime2(t) => (C2Form::EchoTime2, Some(t)),
+            C2Style::Signed => (C2Form::Signed, None),
+            C2Style::Auto => (C2Form::Auto, None),
+        };
+        let (c0c1_writes, c0c1_pause_ms) = match p.c0c1 {
+            C0C1Writes::Together => (C0C1Form::Together, None),
+            C0C1Writes::Apart(pause) => (C0C1Form::Apart, Some(pause.as_secs_f64() * 1000.0)),
+        };
+        let (role, publish_commands, stop) = match p.role {
+            Role::Publish { sequence, stop } => (RoleForm::Publish, Some(sequence), Some(stop)),
+            Role::Play => (RoleForm::Play, None, None),
+        };
+        FileForm {
+            name: p.name.clone(),
+            description: p.description.clone(),
+            source: p.source.clone(),
+            handshake: HandshakeForm {
+                c0_version: hs.c0_version,
+                c0c1_writes,
+                c0c1_pause_ms,
+                first_read_needs_s0_s1: p.first_read_needs_s0_s1,
+                c1,
+                c1_time,
+                c1_version: version.map(|b| b.to_string()).join("."),
+                c1_body,
+                c1_digest_layout,
+                c2,
+                c2_time2,
+                c2_timing: p.c2_timing,
+                s2_check: p.s2_check,
+                server_validation: match hs.validation {
+                    ServerValidation::None => ValidationForm::None,
+                    ServerValidation::FfmpegPlay => ValidationForm::FfmpegPlay,
+                },
+                strict_s0: hs.strict_s0,
+            },
+            session: SessionForm {
+                role,
+                publish_commands,
+                stop,
+                own_chunk_size: p.own_chunk_size.map(|(_, size)| size),
+                own_chunk_size_when: p.own_chunk_size.map(|(when, _)| when),
+                echo_chunk_size: p.echo_chunk_size,
+                answer_peer_bandwidth: p.answer_peer_bandwidth,
+                tcp_nodelay: p.nodelay,
+                strict_stream_ids: p.strict_stream_ids,
+            },
+            connect: Some(
+                p.connect
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), to_toml_value(v)?)))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn into_profile(self) -> Result<Profile, Invalid> {
+        let h = self.handshake;
+        let s = self.session;
+        let c0c1 = match (h.c0c1_writes, h.c0c1_pause_ms) {
+            (C0C1Form::Together, None) => C0C1Writes::Together,
+            (C0C1Form::Together, Some(_)) => {
+                return Err((
+                    "handshake",
+                    "c0c1_pause_ms".into(),
+                    "applies only with c0c1_writes = \"apart\"".into(),
+                ))
+            }
+            (C0C1Form::Apart, pause) => {
+                let ms = pause.unwrap_or(0.0);
+                if !(0.0..=10_000.0).contains(&ms) {
+                    return Err((
+                        "handshake",
+                        "c0c1_pause_ms".into(),
+                        format!("{ms} is not between 0 and 10000 milliseconds"),
+                    ));
+                }
+                C0C1Writes::Apart(Duration::from_secs_f64(ms / 1000.0))
+            }
+        };
+        let version =
+            parse_version(&h.c1_version).map_err(|m| ("handshake", "c1_version".into(), m))?;
+        let c1 = match h.c1 {
+            C1Form::Simple => {
+                if h.c1_digest_layout.is_some() {
+                    return Err((
+                        "handshake",
+                        "c1_digest_layout".into(),
+                        "applies only with c1 = \"digest\"".into(),
+                    ));
+                }
+                C1Style::Simple {
+                    time: h.c1_time,
+                    version,
+                    body: match h.c1_body.unwrap_or(C1BodyForm::Random) {
+                        C1BodyForm::Random => C1Body::Random,
+                        C1BodyForm::Zero => C1Body::Zero,
+                    },
+                }
+            }
+            C1Form::Digest => {
+                if h.c1_body.is_some() {
+                    return Err((
+                        "handshake",
+                        "c1_body".into(),
+                        "applies only with c1 = \"simple\" (a digest C1's body is random)".into(),
+                    ));
+                }
+                C1Style::Digest {
+                    time: h.c1_time,
+                    version,
+                    layout: match h.c1_digest_layout.unwrap_or(LayoutForm::Base8) {
+                        LayoutForm::Base8 => DigestLayout::Base8,
+                        LayoutForm::Base772 => DigestLayout::Base772,
+                    },
+                }
+            }
+        };
+        let c2 = match (h.c2, h.c2_time2) {
+            (C2Form::EchoTime2, Some(t)) => C2Style::EchoS1WithTime2(t),
+            (C2Form::EchoTime2, None) => {
+                return Err((
+                    "handshake",
+                    "c2".into(),
+                    "\"echo-time2\" needs c2_time2, the value of C2's bytes 4..8".into(),
+                ))
+            }
+            (_, Some(_)) => {
+                return Err((
+                    "handshake",
+                    "c2_time2".into(),
+                    "applies only with c2 = \"echo-time2\"".into(),
+                ))
+            }
+            (C2Form::Echo, None) => C2Style::EchoS1,
+            (C2Form::EchoZeroTime2, None) => C2Style::EchoS1ZeroTime2,
+            (C2Form::Signed, None) => C2Style::Signed,
+            (C2Form::Auto, None) => C2Style::Auto,
+        };
+        let role = match s.role {
+            RoleForm::Publish => Role::Publish {
+                sequence: s.publish_commands.unwrap_or(PublishSequence::Fmle),
+                stop: s.stop.unwrap_or(StopStyle::FcUnpublishDeleteStream),
+            },
+            RoleForm::Play => {
+                if s.publish_commands.is_some() {
+                    return Err((
+                        "session",
+                        "publish_commands".into(),
+                        "applies only with role = \"publish\"".into(),
+                    ));
+                }
+                if s.stop.is_some() {
+                    return Err((
+                        "session",
+                        "stop".into(),
+                        "applies only with role = \"publish\"".into(),
+                    ));
+                }
+                Role::Play
+            }
+        };
+        let own_chunk_size = match (s.own_chunk_size, s.own_chunk_size_when) {
+            (None, None) => None,
+            (Some(size), Some(when)) if (1..=0x7fff_ffff).contains(&size) => Some((when, size)),
+            (Some(size), Some(_)) => {
+                return Err((
+                    "session",
+                    "own_chunk_size".into(),
+                    format!("{size} is not between 1 and 2147483647"),
+                ))
+            }
+            (Some(_), None) => {
+                return Err((
+                    "session",
+                    "own_chunk_size".into(),
+                    "needs own_chunk_size_when to say when it is sent".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err((
+                    "session",
+                    "own_chunk_size_when".into(),
+                    "needs own_chunk_size, the size to send".into(),
+                ))
+            }
+        };
+        let connect = match self.connect {
+            None => Profile::default().connect,
+            Some(table) => table
+                .into_iter()
+                .map(|(k, v)| {
+                    let value = from_toml_value(&v).map_err(|m| ("connect", k.clone(), m))?;
+                    Ok((k, value))
+                })
+                .collect::<Result<_, Invalid>>()?,
+        };
+        Ok(Profile {
+            name: self.name,
+            description: self.description,
+            source: self.source,
+            handshake: ClientConfig {
+                c0_version: h.c0_version,
+                c1,
+                c2,
+                validation: match h.server_validation {
+                    ValidationForm::None => ServerValidation::None,
+                    ValidationForm::FfmpegPlay => ServerValidation::FfmpegPlay,
+                },
+                strict_s0: h.strict_s0,
+            },
+            c0c1,
+            first_read_needs_s0_s1: h.first_read_needs_s0_s1,
+            c2_timing: h.c2_timing,
+            s2_check: h.s2_check,
+            role,
+            connect,
+            echo_chunk_size: s.echo_chunk_size,
+            nodelay: s.tcp_nodelay,
+            answer_peer_bandwidth: s.answer_peer_bandwidth,
+            own_chunk_size,
+            strict_stream_ids: s.strict_stream_ids,
+        })
+    }
+}
+
+/// "9.0.124.2" as four bytes.
+fn parse_version(text: &str) -> Result<[u8; 4], String> {
+    let parts: Vec<&str> = text.split('.').collect();
+    let bytes: Option<Vec<u8>> = parts.iter().map(|p| p.trim().parse::<u8>().ok()).collect();
+    match bytes {
+        Some(b) if b.len() == 4 => Ok([b[0], b[1], b[2], b[3]]),
+        _ => Err(format!(
+            "\"{text}\" is not four numbers 0..255 separated by dots, like \"9.0.124.2\""
+        )),
+    }
+}
+
+/// An AMF0 value as TOML; None for what TOML cannot hold (null, undefined, arrays...).
+pub fn to_toml_value(v: &Amf0Value) -> Option<toml::Value> {
+    Some(match v {
+        Amf0Value::String(s) | Amf0Value::LongString(s) => toml::Value::String(s.clone()),
+        Amf0Value::Boolean(b) => toml::Value::Boolean(*b),
+        // Whole numbers as integers, so "capabilities = 15" reads as it was meant.
+        Amf0Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+            toml::Value::Integer(*n as i64)
+        }
+        Amf0Value::Number(n) if n.is_finite() => toml::Value::Float(*n),
+        Amf0Value::Object(fields) => toml::Value::Table(
+            fields
+                .iter()
+                .map(|(k, v)| Some((k.clone(), to_toml_value(v)?)))
+                .collect::<Option<_>>()?,
+        ),
+        _ => return None,
+    })
+}
+
+fn from_toml_value(v: &toml::Value) -> Result<Amf0Value, String> {
+    Ok(match v {
+        toml::Value::String(s) => Amf0Value::String(s.clone()),
+        toml::Value::Integer(i) => Amf0Value::Number(*i as f64),
+        toml::Value::Float(f) => Amf0Value::Number(*f),
+        toml::Value::Boolean(b) => Amf0Value::Boolean(*b),
+        toml::Value::Table(t) => Amf0Value::Object(
+            t.iter()
+                .map(|(k, v)| Ok((k.clone(), from_toml_value(v)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        toml::Value::Array(_) => {
+            return Err("arrays cannot go into a connect object here; use a table".into())
+        }
+        toml::Value::Datetime(_) => return Err("dates cannot go into a connect object".into()),
+    })
+}
+
+/// The 1-based line holding byte `offset` and the field written there (`table.key`).
+fn field_at(text: &str, offset: usize) -> (Option<usize>, String) {
+    let mut table = String::new();
+    let mut start = 0;
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        let end = start + line.len();
+        let trimmed = line.trim();
+        let header = trimmed
+            .strip_prefix('[')
+            .and_then(|t| t.split(']').next())
+            .map(|t| t.trim().to_string());
+        if offset < end || end == text.len() {
+            let field = match (header, key_of(trimmed)) {
+                (Some(h), _) => h,
+                (None, Some(key)) if table.is_empty() => key,
+                (None, Some(key)) => format!("{table}.{key}"),
+                (None, None) => table,
+            };
+            return (Some(n + 1), field);
+        }
+        if let Some(h) = header {
+            table = h;
+        }
+        start = end;
+    }
+    (None, String::new())
+}
+
+/// The key of a `key = value` line, quotes removed.
+fn key_of(line: &str) -> Option<String> {
+    if line.starts_with('#') {
+        return None;
+    }
+    let (key, _) = line.split_once('=')?;
+    Some(key.trim().trim_matches('"').to_string())
+}
+
+/// The 1-based line where `key` is set in `[table]` (top level for ""), if it is.
+fn line_of(text: &str, table: &str, key: &str) -> Option<usize> {
+    let mut current = String::new();
+    let mut table_line = None;
+    for (n, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if let Some(h) = trimmed.strip_prefix('[').and_then(|t| t.split(']').next()) {
+            current = h.trim().to_string();
+            if current == table {
+                table_line = Some(n + 1);
+            }
+            continue;
+        }
+        if current == table && !key.is_empty() && key_of(trimmed).as_deref() == Some(key) {
+            return Some(n + 1);
+        }
+    }
+    table_line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulate::profile;
+
+    #[test]
+    fn every_built_in_profile_survives_a_round_trip() {
+        for p in profile::all() {
+            let text = to_toml(&p, &[]);
+            let back = parse(&text).unwrap_or_else(|e| panic!("{}: {e}\n{text}", p.name));
+            assert_eq!(back, p, "{text}");
+        }
+    }
+
+    #[test]
+    fn omitted_fields_take_the_defaults() {
+        let p = parse("name = \"bare\"\n").unwrap();
+        assert_eq!(
+            p,
+            Profile {
+                name: "bare".into(),
+                ..Profile::default()
+            }
+        );
+    }
+
+    fn error(text: &str) -> ProfileFileError {
+        parse(text).expect_err("the file is wrong")
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_field() {
+        let e = error("name = \"x\"\n\n[handshake]\nc1 = \"fancy\"\n");
+        assert_eq!((e.line, e.field.as_str()), (Some(4), "handshake.c1"), "{e}");
+        assert!(e.message.contains("fancy"), "{e}");
+
+        let e = error("name = \"x\"\n[session]\ntcp_nodelay = true\nrole = \"watch\"\n");
+        assert_eq!((e.line, e.field.as_str()), (Some(4), "session.role"), "{e}");
+
+        let e = error("name = \"x\"\n[handshake]\nc1_verison = \"1.2.3.4\"\n");
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (Some(3), "handshake.c1_verison")
+        );
+        assert!(e.message.contains("unknown field"), "{e}");
+
+        let e = error("name = \"x\"\n[handshake]\nc1_version = \"9.0.124\"\n");
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (Some(3), "handshake.c1_version")
+        );
+        assert!(e.message.contains("four numbers"), "{e}");
+
+        let e = error("name = \"x\"\n[handshake]\nc1 = \"digest\"\nc1_body = \"zero\"\n");
+        assert_eq!((e.line, e.field.as_str()), (Some(4), "handshake.c1_body"));
+
+        let e = error("name = \"x\"\n[session]\nown_chunk_size = 4096\n");
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (Some(3), "session.own_chunk_size")
+        );
+
+        let e = error("name = \"x\"\n[connect]\napp = \"{app}\"\ncodecs = [1, 2]\n");
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (Some(4), "connect.codecs"),
+            "{e}"
+        );
+        assert!(e.message.contains("arrays"), "{e}");
+
+        let e = error("name = \"x\"\n[handshake]\nc0_version = 300\n");
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (Some(3), "handshake.c0_version")
+        );
+
+        let e = error("description = \"no name\"\n");
+        assert!(e.message.contains("missing field `name`"), "{e}");
+
+        let e = error("name = \"x\"\n[handshake\n");
+        assert_eq!(e.line, Some(2), "{e}");
+    }
+
+    #[test]
+    fn the_error_message_reads_as_one_sentence() {
+        let e = ProfileFileError {
+            file: Some("p.toml".into()),
+            ..error("name = \"x\"\n[handshake]\nc1 = \"fancy\"\n")
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "profile file p.toml, line 3, field `handshake.c1`: unknown variant `fancy`"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn connect_fields_keep_their_order_and_placeholders_become_the_url() {
+        let p = parse(
+            "name = \"x\"\n[connect]\nswfUrl = \"{tcUrl}\"\napp = \"{app}\"\ncapabilities = 239\n\
+             fpad = false\naudioCodecs = 3575.5\n",
+        )
+        .unwrap();
+        let object = p.connect_object("live", "rtmp://h:1935/live");
+        assert_eq!(
+            object,
+            Amf0Value::object([
+                ("swfUrl", Amf0Value::string("rtmp://h:1935/live")),
+                ("app", Amf0Value::string("live")),
+                ("capabilities", Amf0Value::Number(239.0)),
+                ("fpad", Amf0Value::Boolean(false)),
+                ("audioCodecs", Amf0Value::Number(3575.5)),
+            ])
+        );
+    }
+}
