@@ -11,7 +11,7 @@ use crate::capture::reassembly::{Piece, Reassembler};
 use crate::capture::{CaptureError, CaptureReader};
 use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
-use crate::protocol::chunk::{ChunkLimits, ChunkReader, ReadEvent};
+use crate::protocol::chunk::{ChunkLimits, ChunkReader, RawMessage, ReadEvent};
 use crate::protocol::handshake::{analyze, HandshakeEvent, Packet, PACKET_LEN};
 use crate::protocol::message::Message;
 use crate::transcript::{Direction, EventKind, MessageEvent, Severity, Transcript};
@@ -102,10 +102,10 @@ impl Flow {
         time.saturating_sub(self.started).as_micros() as u64
     }
 
-    fn take(&mut self, side: usize, pieces: Vec<Piece>) {
+    fn take(&mut self, side: usize, pieces: Vec<Piece>, on_message: &mut impl FnMut(SeenMessage)) {
         for piece in pieces {
             match piece {
-                Piece::Data { time, bytes } => self.data(side, time, &bytes),
+                Piece::Data { time, bytes } => self.data(side, time, &bytes, on_message),
                 Piece::Gap { offset, len } => {
                     let at = self.at(self.last);
                     let who = if side == 0 { "client" } else { "server" };
@@ -123,7 +123,13 @@ impl Flow {
         }
     }
 
-    fn data(&mut self, side: usize, time: Duration, mut bytes: &[u8]) {
+    fn data(
+        &mut self,
+        side: usize,
+        time: Duration,
+        mut bytes: &[u8],
+        on_message: &mut impl FnMut(SeenMessage),
+    ) {
         let at = self.at(time);
         let direction = if side == 0 {
             Direction::ClientToServer
@@ -178,7 +184,7 @@ impl Flow {
         if !bytes.is_empty() {
             self.sides[side].reader.feed(bytes);
         }
-        self.read_messages(side, at, direction);
+        self.read_messages(side, at, direction, on_message);
     }
 
     fn report_handshake(&mut self, at: u64) {
@@ -212,7 +218,13 @@ impl Flow {
         }
     }
 
-    fn read_messages(&mut self, side: usize, at: u64, direction: Direction) {
+    fn read_messages(
+        &mut self,
+        side: usize,
+        at: u64,
+        direction: Direction,
+        on_message: &mut impl FnMut(SeenMessage),
+    ) {
         loop {
             let polled = self.sides[side].reader.poll();
             let event = match polled {
@@ -233,6 +245,11 @@ impl Flow {
             };
             match event {
                 ReadEvent::Message(raw) => {
+                    on_message(SeenMessage {
+                        flow: self.report.id,
+                        direction,
+                        message: &raw,
+                    });
                     if side == 0 {
                         self.report.messages.0 += 1;
                     } else {
@@ -295,11 +312,31 @@ impl Flow {
     }
 }
 
+/// One message as replay decoded it, media included.
+#[derive(Debug, Clone, Copy)]
+pub struct SeenMessage<'a> {
+    /// The [`FlowReport::id`] of its flow.
+    pub flow: usize,
+    pub direction: Direction,
+    pub message: &'a RawMessage,
+}
+
 /// Decodes every TCP flow of a capture. On a damaged file the flows decoded so far come back
 /// with the error.
 pub fn replay<R: Read>(
+    capture: CaptureReader<R>,
+    progress: impl FnMut(u64),
+) -> (Vec<FlowReport>, Option<CaptureError>) {
+    replay_each_message(capture, progress, |_| {})
+}
+
+/// [`replay`], also handing every decoded message to `on_message` as it is decoded: the
+/// transcripts only count audio and video, and some callers (comparisons with other decoders)
+/// need each one.
+pub fn replay_each_message<R: Read>(
     mut capture: CaptureReader<R>,
     mut progress: impl FnMut(u64),
+    mut on_message: impl FnMut(SeenMessage),
 ) -> (Vec<FlowReport>, Option<CaptureError>) {
     let mut flows: Vec<Flow> = Vec::new();
     let mut by_key: HashMap<(SocketAddr, SocketAddr), (usize, usize)> = HashMap::new();
@@ -365,7 +402,7 @@ pub fn replay<R: Read>(
         let pieces = flow.sides[side]
             .reassembler
             .segment(seg.seq, frame.time, seg.payload);
-        flow.take(side, pieces);
+        flow.take(side, pieces, &mut on_message);
         if seg.rst || seg.fin {
             let what = if seg.rst { "reset" } else { "closed" };
             let who = if side == 0 { "client" } else { "server" };
@@ -381,7 +418,7 @@ pub fn replay<R: Read>(
     for flow in &mut flows {
         for side in 0..2 {
             let pieces = flow.sides[side].reassembler.finish();
-            flow.take(side, pieces);
+            flow.take(side, pieces, &mut on_message);
             // The capture ends here: let the chunk reader settle what waited for more bytes.
             if flow.report.rtmp && !flow.sides[side].stopped {
                 flow.sides[side].reader.end_of_stream();
@@ -391,7 +428,7 @@ pub fn replay<R: Read>(
                     Direction::ServerToClient
                 };
                 let at = flow.at(flow.last);
-                flow.read_messages(side, at, direction);
+                flow.read_messages(side, at, direction, &mut on_message);
             }
         }
         let media = &flow.report.media;
