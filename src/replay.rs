@@ -12,7 +12,7 @@ use crate::capture::{CaptureError, CaptureReader};
 use crate::emulate::profile::ChunkSizeWhen;
 use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
-use crate::protocol::chunk::{ChunkLimits, ChunkReader, ReadEvent};
+use crate::protocol::chunk::{ChunkLimits, ChunkReader, RawMessage, ReadEvent};
 use crate::protocol::handshake::{analyze, DigestLayout, HandshakeEvent, Packet, PACKET_LEN};
 use crate::protocol::message::Message;
 use crate::transcript::{Direction, EventKind, MessageEvent, Severity, Transcript};
@@ -164,7 +164,7 @@ impl Flow {
     }
 
     /// One direction ends here: let its chunk reader settle what waited for more bytes.
-    fn settle(&mut self, side: usize) {
+    fn settle(&mut self, side: usize, on_message: &mut impl FnMut(SeenMessage)) {
         if self.report.rtmp && !self.sides[side].stopped {
             self.sides[side].reader.end_of_stream();
             let direction = if side == 0 {
@@ -173,7 +173,7 @@ impl Flow {
                 Direction::ServerToClient
             };
             let at = self.at(self.last);
-            self.read_messages(side, at, direction);
+            self.read_messages(side, at, direction, on_message);
         }
     }
 
@@ -198,10 +198,10 @@ impl Flow {
         time.saturating_sub(self.started).as_micros() as u64
     }
 
-    fn take(&mut self, side: usize, pieces: Vec<Piece>) {
+    fn take(&mut self, side: usize, pieces: Vec<Piece>, on_message: &mut impl FnMut(SeenMessage)) {
         for piece in pieces {
             match piece {
-                Piece::Data { time, bytes } => self.data(side, time, &bytes),
+                Piece::Data { time, bytes } => self.data(side, time, &bytes, on_message),
                 Piece::Gap { offset, len } => {
                     let at = self.at(self.last);
                     let who = if side == 0 { "client" } else { "server" };
@@ -219,7 +219,13 @@ impl Flow {
         }
     }
 
-    fn data(&mut self, side: usize, time: Duration, mut bytes: &[u8]) {
+    fn data(
+        &mut self,
+        side: usize,
+        time: Duration,
+        mut bytes: &[u8],
+        on_message: &mut impl FnMut(SeenMessage),
+    ) {
         let at = self.at(time);
         let direction = if side == 0 {
             Direction::ClientToServer
@@ -279,7 +285,7 @@ impl Flow {
         if !bytes.is_empty() {
             self.sides[side].reader.feed(bytes);
         }
-        self.read_messages(side, at, direction);
+        self.read_messages(side, at, direction, on_message);
     }
 
     fn report_handshake(&mut self, at: u64) {
@@ -323,7 +329,13 @@ impl Flow {
         }
     }
 
-    fn read_messages(&mut self, side: usize, at: u64, direction: Direction) {
+    fn read_messages(
+        &mut self,
+        side: usize,
+        at: u64,
+        direction: Direction,
+        on_message: &mut impl FnMut(SeenMessage),
+    ) {
         loop {
             let polled = self.sides[side].reader.poll();
             let event = match polled {
@@ -344,6 +356,11 @@ impl Flow {
             };
             match event {
                 ReadEvent::Message(raw) => {
+                    on_message(SeenMessage {
+                        flow: self.report.id,
+                        direction,
+                        message: &raw,
+                    });
                     if side == 0 {
                         self.report.messages.0 += 1;
                     } else {
@@ -439,21 +456,56 @@ impl Flow {
     }
 }
 
+/// One message as replay decoded it, media included.
+#[derive(Debug, Clone, Copy)]
+pub struct SeenMessage<'a> {
+    /// The [`FlowReport::id`] of its flow.
+    pub flow: usize,
+    pub direction: Direction,
+    pub message: &'a RawMessage,
+}
+
 /// Decodes every TCP flow of a capture. On a damaged file the flows decoded so far come back
 /// with the error.
 pub fn replay<R: Read>(
     capture: CaptureReader<R>,
     progress: impl FnMut(u64),
 ) -> (Vec<FlowReport>, Option<CaptureError>) {
-    replay_observed(capture, progress, |_, _, _| {})
+    replay_observed(capture, progress, &mut ())
 }
 
-/// [`replay`], also handing every reassembled piece to `observe` as (flow id, side, piece),
-/// side 0 being the client: what `replay --against` needs to re-enact a flow.
+/// What a caller can watch while a capture is decoded, besides the reports.
+pub trait Observer {
+    /// A reassembled piece of flow `flow`'s side 0 (client) or 1 (server), before it is
+    /// decoded: what `replay --against` needs to re-enact a flow.
+    fn piece(&mut self, _flow: usize, _side: usize, _piece: &Piece) {}
+    /// A decoded message: the transcripts only count audio and video, and comparisons with
+    /// other decoders need each one.
+    fn message(&mut self, _seen: SeenMessage) {}
+}
+
+impl Observer for () {}
+
+/// [`replay`], also handing every decoded message to `on_message` as it is decoded.
+pub fn replay_each_message<R: Read>(
+    capture: CaptureReader<R>,
+    progress: impl FnMut(u64),
+    on_message: impl FnMut(SeenMessage),
+) -> (Vec<FlowReport>, Option<CaptureError>) {
+    struct Messages<F>(F);
+    impl<F: FnMut(SeenMessage)> Observer for Messages<F> {
+        fn message(&mut self, seen: SeenMessage) {
+            (self.0)(seen)
+        }
+    }
+    replay_observed(capture, progress, &mut Messages(on_message))
+}
+
+/// [`replay`] with an [`Observer`].
 pub fn replay_observed<R: Read>(
     mut capture: CaptureReader<R>,
     mut progress: impl FnMut(u64),
-    mut observe: impl FnMut(usize, usize, &Piece),
+    observer: &mut impl Observer,
 ) -> (Vec<FlowReport>, Option<CaptureError>) {
     let mut flows: Vec<Flow> = Vec::new();
     let mut by_key: HashMap<(SocketAddr, SocketAddr), (usize, usize)> = HashMap::new();
@@ -495,9 +547,9 @@ pub fn replay_observed<R: Read>(
             .reassembler
             .segment(seg.seq, frame.time, seg.payload);
         for piece in &pieces {
-            observe(flow.report.id, side, piece);
+            observer.piece(flow.report.id, side, piece);
         }
-        flow.take(side, pieces);
+        flow.take(side, pieces, &mut |m| observer.message(m));
         if seg.rst || seg.fin {
             let what = if seg.rst { "reset" } else { "closed" };
             let who = if side == 0 { "client" } else { "server" };
@@ -514,10 +566,10 @@ pub fn replay_observed<R: Read>(
         for side in 0..2 {
             let pieces = flow.sides[side].reassembler.finish();
             for piece in &pieces {
-                observe(flow.report.id, side, piece);
+                observer.piece(flow.report.id, side, piece);
             }
-            flow.take(side, pieces);
-            flow.settle(side);
+            flow.take(side, pieces, &mut |m| observer.message(m));
+            flow.settle(side, &mut |m| observer.message(m));
         }
         flow.summarise();
     }
@@ -540,7 +592,7 @@ impl FlowDecoder {
     /// Bytes one side wrote (side 0 = client), `at` after the connection opened.
     pub fn data(&mut self, side: usize, at: Duration, bytes: &[u8]) {
         self.flow.last = self.flow.last.max(at);
-        self.flow.data(side, at, bytes);
+        self.flow.data(side, at, bytes, &mut |_| {});
     }
 
     pub fn closed(&mut self, at: Duration, reason: String) {
@@ -553,8 +605,8 @@ impl FlowDecoder {
     }
 
     pub fn finish(mut self) -> FlowReport {
-        self.flow.settle(0);
-        self.flow.settle(1);
+        self.flow.settle(0, &mut |_| {});
+        self.flow.settle(1, &mut |_| {});
         self.flow.summarise();
         self.flow.report
     }

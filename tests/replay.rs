@@ -170,6 +170,9 @@ fn the_projects_own_captures_replay_to_their_snapshots() {
         "ffmpeg-publish-to-ffmpeg-listen.pcap",
         "ffmpeg-publish-to-nginx.pcap",
         "gstreamer-publish-to-nginx.pcap",
+        "ffmpeg-play-from-nginx.pcap",
+        "rtmpdump-play-from-nginx.pcap",
+        "gstreamer-play-from-nginx.pcap",
     ] {
         let text = own(file);
         assert!(
@@ -190,4 +193,19 @@ fn the_projects_own_captures_replay_to_their_snapshots() {
     let gst = own("gstreamer-publish-to-nginx.pcap");
     assert!(gst.contains("closest profile: gstreamer ("), "{gst}");
     assert!(gst.contains("video h264 51 frames"), "{gst}");
+    for player in ["ffmpeg", "rtmpdump", "gstreamer"] {
+        let text = own(&format!("{player}-play-from-nginx.pcap"));
+        assert!(text.contains("command play #"), "{player}: {text}");
+        assert!(text.contains("NetStream.Play.Start"), "{player}: {text}");
+        // About 2 s of the live stream reached the player.
+        let frames: u32 = text
+            .split("media media: video h264 ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{player}: no H.264 media summary: {text}"));
+        assert!((25..=100).contains(&frames), "{player}: {frames} frames");
+    }
+    assert!(own("ffmpeg-play-from-nginx.pcap").contains("closest profile: ffmpeg-play (9 of 9)"));
+    assert!(own("gstreamer-play-from-nginx.pcap").contains("closest profile: gstreamer-play ("));
 }

@@ -18,7 +18,7 @@ pub use session::{Next, Reenactment, Stalled};
 use crate::capture::reassembly::Piece;
 use crate::capture::{CaptureError, CaptureReader};
 use crate::protocol::random::RandomSource;
-use crate::replay::{replay_observed, FlowDecoder, FlowReport};
+use crate::replay::{replay_observed, FlowDecoder, FlowReport, Observer};
 use crate::transcript::render::snapshot;
 use crate::transcript::{diff, EventKind};
 use std::io::Read;
@@ -108,30 +108,13 @@ pub fn load<R: Read>(
     flow: Option<usize>,
     progress: impl FnMut(u64),
 ) -> Result<Captured, LoadError> {
-    let mut builder: Option<ScriptBuilder> = None;
-    let mut passed_over: Vec<usize> = Vec::new();
-    let (flows, error) = replay_observed(capture, progress, |id, side, piece| match &mut builder {
-        Some(b) if b.flow() == id => b.piece(side, piece),
-        Some(_) => {}
-        None => {
-            let first_client_piece = side == 0 && !passed_over.contains(&id);
-            if !first_client_piece {
-                return;
-            }
-            let chosen = match flow {
-                Some(f) => f == id,
-                None => matches!(piece, Piece::Data { bytes, .. } if bytes.first() == Some(&3)),
-            };
-            if chosen {
-                let mut b = ScriptBuilder::new(id);
-                b.piece(side, piece);
-                builder = Some(b);
-            } else {
-                passed_over.push(id);
-            }
-        }
-    });
-    let Some(builder) = builder else {
+    let mut chooser = Chooser {
+        flow,
+        builder: None,
+        passed_over: Vec::new(),
+    };
+    let (flows, error) = replay_observed(capture, progress, &mut chooser);
+    let Some(builder) = chooser.builder else {
         if let Some(error) = error {
             return Err(LoadError::Capture { error });
         }
@@ -155,6 +138,43 @@ pub fn load<R: Read>(
         |e| matches!(&e.kind, EventKind::Closed { reason } if reason.starts_with("the client")),
     );
     Ok(Captured { script, report })
+}
+
+/// Picks the flow to re-enact as the capture streams by and collects its script.
+struct Chooser {
+    flow: Option<usize>,
+    builder: Option<ScriptBuilder>,
+    /// Flows whose client did not start like RTMP (when no flow was named).
+    passed_over: Vec<usize>,
+}
+
+impl Observer for Chooser {
+    fn piece(&mut self, id: usize, side: usize, piece: &Piece) {
+        match &mut self.builder {
+            Some(b) if b.flow() == id => b.piece(side, piece),
+            Some(_) => {}
+            None => {
+                let chosen = match self.flow {
+                    Some(f) => f == id,
+                    // The first RTMP flow: its client's first bytes start with C0 = 3.
+                    None if side == 0 && !self.passed_over.contains(&id) => {
+                        let rtmp =
+                            matches!(piece, Piece::Data { bytes, .. } if bytes.first() == Some(&3));
+                        if !rtmp {
+                            self.passed_over.push(id);
+                        }
+                        rtmp
+                    }
+                    None => false,
+                };
+                if chosen {
+                    let mut b = ScriptBuilder::new(id);
+                    b.piece(side, piece);
+                    self.builder = Some(b);
+                }
+            }
+        }
+    }
 }
 
 fn describe(flows: &[FlowReport]) -> String {
