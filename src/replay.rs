@@ -6,7 +6,7 @@
 //! analyser and then a chunk reader as they arrive, so memory stays bounded per flow whatever
 //! the size of the file.
 
-use crate::capture::link::{tcp_segment, Tunnel};
+use crate::capture::link::{tcp_segment, LinkError, Tunnel};
 use crate::capture::reassembly::{Piece, Reassembler};
 use crate::capture::{CaptureError, CaptureReader};
 use crate::emulate::profile::ChunkSizeWhen;
@@ -482,6 +482,9 @@ pub trait Observer {
     /// A decoded message: the transcripts only count audio and video, and comparisons with
     /// other decoders need each one.
     fn message(&mut self, _seen: SeenMessage) {}
+    /// A frame whose headers could not be taken apart (0-based index, file offset); a damaged
+    /// copy of a segment is skipped so that its retransmission supplies the bytes.
+    fn skipped(&mut self, _frame: u64, _offset: u64, _error: &LinkError) {}
 }
 
 impl Observer for () {}
@@ -519,8 +522,13 @@ pub fn replay_observed<R: Read>(
             }
         };
         progress(frame.offset);
-        let Ok(Some(seg)) = tcp_segment(frame.link_type, &frame.data) else {
-            continue;
+        let seg = match tcp_segment(frame.link_type, &frame.data) {
+            Ok(Some(seg)) => seg,
+            Ok(None) => continue,
+            Err(e) => {
+                observer.skipped(frame.index, frame.offset, &e);
+                continue;
+            }
         };
         let (index, side) = match by_key.get(&(seg.src, seg.dst)) {
             Some(&found) => found,

@@ -349,3 +349,22 @@ fn replay_against_a_live_server_prints_the_live_session_and_the_diff() {
     let (code, _, err) = rtmp_probe(&["replay", capture, "--speed", "2"]);
     assert_eq!(code, 2, "--speed without --against: {err}");
 }
+
+#[test]
+fn replay_names_the_frames_it_skipped_on_stderr_and_keeps_stdout_clean() {
+    let Some(capture) =
+        support::shared_capture("public/vlc-play-from-nginx-rtmp-corrupt10pct.pcapng")
+    else {
+        return;
+    };
+    let (code, out, err) = rtmp_probe(&["replay", capture.to_str().unwrap(), "--snapshot"]);
+    assert_eq!(code, 0, "{err}");
+    // Frame 2379 (as Wireshark numbers it) has a damaged TCP header length; its retransmission
+    // supplies the bytes.
+    assert!(
+        err.contains("skipped frame 2379 (file offset 2262736): malformed TCP header"),
+        "{err}"
+    );
+    assert!(err.contains("9 frames skipped in all"), "{err}");
+    assert!(!out.contains("skipped frame"));
+}

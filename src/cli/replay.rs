@@ -1,11 +1,12 @@
 use super::UsageError;
 use anyhow::Context;
 use clap::Args;
+use rtmp_probe::capture::link::LinkError;
 use rtmp_probe::capture::CaptureReader;
 use rtmp_probe::emulate::case::Target;
 use rtmp_probe::emulate::{from_capture, profile_file};
 use rtmp_probe::reenact::{self, AgainstOptions, AgainstReport, Speed};
-use rtmp_probe::replay::{closest_profile, replay, FlowReport};
+use rtmp_probe::replay::{closest_profile, replay_observed, FlowReport, Observer};
 use rtmp_probe::transcript::render::{colour_on_stdout, json_line, snapshot, TextRenderer};
 use std::path::PathBuf;
 
@@ -67,7 +68,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
         indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let (flows, error) = replay(reader, |offset| bar.set_position(offset));
+    let mut skipped = Skipped::default();
+    let (flows, error) = replay_observed(reader, |offset| bar.set_position(offset), &mut skipped);
     bar.finish_and_clear();
     let text = TextRenderer {
         colour: colour_on_stdout(),
@@ -78,6 +80,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
     {
         print_flow(flow, &args, &text);
     }
+    skipped.report(&args.capture);
     if let Some(path) = &args.export_profile {
         export(&flows, &args, path)?;
     }
@@ -89,6 +92,40 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
         return Ok(1);
     }
     Ok(0)
+}
+
+/// Frames whose headers were damaged, told on stderr so that the transcripts stay clean.
+#[derive(Default)]
+struct Skipped {
+    first: Vec<String>,
+    count: u64,
+}
+
+impl Observer for Skipped {
+    fn skipped(&mut self, frame: u64, offset: u64, error: &LinkError) {
+        self.count += 1;
+        if self.first.len() < 5 {
+            self.first.push(format!(
+                "frame {} (file offset {offset}): {error}",
+                frame + 1
+            ));
+        }
+    }
+}
+
+impl Skipped {
+    fn report(&self, capture: &std::path::Path) {
+        for line in &self.first {
+            eprintln!("rtmp-probe: {}: skipped {line}", capture.display());
+        }
+        if self.count > self.first.len() as u64 {
+            eprintln!(
+                "rtmp-probe: {}: ... {} frames skipped in all",
+                capture.display(),
+                self.count
+            );
+        }
+    }
 }
 
 /// Writes the profile of the chosen flow's client to `path`.
