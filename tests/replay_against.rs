@@ -175,3 +175,27 @@ fn captured_publishers_replay_against_real_nginx_rtmp_as_they_were_captured() {
         );
     }
 }
+
+#[test]
+fn a_captured_player_plays_again_with_a_c2_signed_for_the_live_s1() {
+    // FFmpeg playing signs its C2 for a digest S1; the built-in server's S1 is new, so the
+    // signature must be made again for it, or the server would see no valid C2.
+    let server = Running::start(ServeOptions::default());
+    let report = against("ffmpeg-play-from-nginx.pcap", server.addr);
+    assert_eq!(
+        lines(&report.live.transcript, "C->S  msg"),
+        lines(&report.captured.transcript, "C->S  msg")
+    );
+    assert!(snapshot(&report.live.transcript).contains("NetStream.Play.Start"));
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("signed for S1's digest")),
+        "{:?}",
+        report.notes
+    );
+    let seen = server.finish();
+    let server_view = snapshot(&seen[0]);
+    assert!(server_view.contains("hs.c2-signed"), "{server_view}");
+}
