@@ -7,7 +7,7 @@
 //! the size of the file.
 
 use crate::capture::link::{tcp_segment, Tunnel};
-use crate::capture::reassembly::{Piece, Reassembler};
+use crate::capture::reassembly::{PieceRef, Reassembler};
 use crate::capture::{CaptureError, CaptureReader};
 use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
@@ -68,7 +68,6 @@ pub struct ClientFacts {
 }
 
 struct Side {
-    reassembler: Reassembler,
     handshake: Vec<u8>,
     reader: ChunkReader,
     /// Decoding stopped (a gap or a broken chunk stream); the rest is only counted.
@@ -78,7 +77,6 @@ struct Side {
 impl Side {
     fn new() -> Self {
         Self {
-            reassembler: Reassembler::new(MAX_PENDING),
             handshake: Vec::new(),
             reader: ChunkReader::new(ChunkLimits::default()),
             stopped: false,
@@ -87,6 +85,14 @@ impl Side {
 }
 
 struct Flow {
+    /// Per direction, kept apart from the decoding state so that reassembled bytes can be lent
+    /// to it without a copy.
+    reassemblers: [Reassembler; 2],
+    decoding: Decoding,
+}
+
+/// Everything about a flow but its reassembly.
+struct Decoding {
     report: FlowReport,
     /// 0 = client, 1 = server.
     sides: [Side; 2],
@@ -97,28 +103,26 @@ struct Flow {
     handshake_reported: bool,
 }
 
-impl Flow {
+impl Decoding {
     fn at(&self, time: Duration) -> u64 {
         time.saturating_sub(self.started).as_micros() as u64
     }
 
-    fn take(&mut self, side: usize, pieces: Vec<Piece>) {
-        for piece in pieces {
-            match piece {
-                Piece::Data { time, bytes } => self.data(side, time, &bytes),
-                Piece::Gap { offset, len } => {
-                    let at = self.at(self.last);
-                    let who = if side == 0 { "client" } else { "server" };
-                    self.report.transcript.push(
-                        at,
-                        EventKind::Diagnostic {
-                            id: "capture.gap".into(),
-                            severity: Severity::Warning,
-                            text: format!("{len} bytes of the {who}'s stream at offset {offset} are missing from the capture; decoding of that direction stops there"),
-                        },
-                    );
-                    self.sides[side].stopped = true;
-                }
+    fn take(&mut self, side: usize, piece: PieceRef<'_>) {
+        match piece {
+            PieceRef::Data { time, bytes } => self.data(side, time, bytes),
+            PieceRef::Gap { offset, len } => {
+                let at = self.at(self.last);
+                let who = if side == 0 { "client" } else { "server" };
+                self.report.transcript.push(
+                    at,
+                    EventKind::Diagnostic {
+                        id: "capture.gap".into(),
+                        severity: Severity::Warning,
+                        text: format!("{len} bytes of the {who}'s stream at offset {offset} are missing from the capture; decoding of that direction stops there"),
+                    },
+                );
+                self.sides[side].stopped = true;
             }
         }
     }
@@ -304,7 +308,7 @@ pub fn replay<R: Read>(
     let mut flows: Vec<Flow> = Vec::new();
     let mut by_key: HashMap<(SocketAddr, SocketAddr), (usize, usize)> = HashMap::new();
     let mut error = None;
-    while let Some(frame) = capture.next_frame() {
+    while let Some(frame) = capture.next_frame_ref() {
         let frame = match frame {
             Ok(f) => f,
             Err(e) => {
@@ -313,7 +317,7 @@ pub fn replay<R: Read>(
             }
         };
         progress(frame.offset);
-        let Ok(Some(seg)) = tcp_segment(frame.link_type, &frame.data) else {
+        let Ok(Some(seg)) = tcp_segment(frame.link_type, frame.data) else {
             continue;
         };
         let (index, side) = match by_key.get(&(seg.src, seg.dst)) {
@@ -327,25 +331,28 @@ pub fn replay<R: Read>(
                 };
                 let index = flows.len();
                 flows.push(Flow {
-                    report: FlowReport {
-                        id: index + 1,
-                        client,
-                        server,
-                        rtmp: false,
-                        tunnel: seg.tunnel,
-                        transcript: Transcript::new(),
-                        bytes: (0, 0),
-                        media: MediaStats::default(),
-                        messages: (0, 0),
-                        client_facts: ClientFacts::default(),
+                    reassemblers: [Reassembler::new(MAX_PENDING), Reassembler::new(MAX_PENDING)],
+                    decoding: Decoding {
+                        report: FlowReport {
+                            id: index + 1,
+                            client,
+                            server,
+                            rtmp: false,
+                            tunnel: seg.tunnel,
+                            transcript: Transcript::new(),
+                            bytes: (0, 0),
+                            media: MediaStats::default(),
+                            messages: (0, 0),
+                            client_facts: ClientFacts::default(),
+                        },
+                        sides: [Side::new(), Side::new()],
+                        started: frame.time,
+                        last: frame.time,
+                        decided: false,
+                        handshake_reported: false,
                     },
-                    sides: [Side::new(), Side::new()],
-                    started: frame.time,
-                    last: frame.time,
-                    decided: false,
-                    handshake_reported: false,
                 });
-                flows[index].report.transcript.push(
+                flows[index].decoding.report.transcript.push(
                     0,
                     EventKind::Connected {
                         client: client.to_string(),
@@ -357,15 +364,17 @@ pub fn replay<R: Read>(
                 (index, usize::from(seg.src != client))
             }
         };
-        let flow = &mut flows[index];
+        let Flow {
+            reassemblers,
+            decoding: flow,
+        } = &mut flows[index];
         flow.last = flow.last.max(frame.time);
         if seg.syn {
-            flow.sides[side].reassembler.syn(seg.seq);
+            reassemblers[side].syn(seg.seq);
         }
-        let pieces = flow.sides[side]
-            .reassembler
-            .segment(seg.seq, frame.time, seg.payload);
-        flow.take(side, pieces);
+        reassemblers[side].segment_with(seg.seq, frame.time, seg.payload, |piece| {
+            flow.take(side, piece)
+        });
         if seg.rst || seg.fin {
             let what = if seg.rst { "reset" } else { "closed" };
             let who = if side == 0 { "client" } else { "server" };
@@ -378,10 +387,13 @@ pub fn replay<R: Read>(
             );
         }
     }
-    for flow in &mut flows {
-        for side in 0..2 {
-            let pieces = flow.sides[side].reassembler.finish();
-            flow.take(side, pieces);
+    for Flow {
+        reassemblers,
+        decoding: flow,
+    } in &mut flows
+    {
+        for (side, reassembler) in reassemblers.iter_mut().enumerate() {
+            reassembler.finish_with(|piece| flow.take(side, piece));
             // The capture ends here: let the chunk reader settle what waited for more bytes.
             if flow.report.rtmp && !flow.sides[side].stopped {
                 flow.sides[side].reader.end_of_stream();
@@ -406,7 +418,10 @@ pub fn replay<R: Read>(
             );
         }
     }
-    (flows.into_iter().map(|f| f.report).collect(), error)
+    (
+        flows.into_iter().map(|f| f.decoding.report).collect(),
+        error,
+    )
 }
 
 fn payload_is_c0(payload: &[u8]) -> bool {
