@@ -15,6 +15,8 @@ pub struct MediaStats {
     pub audio_frames: u64,
     pub video_sequence_headers: u64,
     pub audio_sequence_headers: u64,
+    /// End-of-sequence markers (FFmpeg's FLV muxer ends an H.264 stream with one).
+    pub video_end_of_sequence: u64,
     pub media_bytes: u64,
     first_ts: Option<u32>,
     last_video_ts: Option<u32>,
@@ -51,6 +53,11 @@ impl MediaStats {
         }
         if self.video_codec.is_none() {
             self.video_codec = Some(v.codec.name());
+        }
+        if v.packet == VideoPacket::EndOfSequence {
+            // Marked as a keyframe but carries no picture.
+            self.video_end_of_sequence += 1;
+            return;
         }
         if v.frame_type == 5 {
             return; // video info / command frame, not a picture
@@ -187,7 +194,9 @@ mod tests {
             );
             s.add(8, i * 40 + 3, &b(&[0xaf, 1, 7, 7]));
         }
+        s.add(9, 1960, &b(&[0x17, 2, 0, 0, 0])); // AVC end of sequence: not a frame
         assert_eq!((s.video_frames, s.keyframes, s.audio_frames), (50, 2, 50));
+        assert_eq!(s.video_end_of_sequence, 1);
         assert_eq!((s.video_sequence_headers, s.audio_sequence_headers), (1, 1));
         assert_eq!(s.video_codec.as_deref(), Some("h264"));
         assert_eq!(s.audio_codec.as_deref(), Some("aac"));

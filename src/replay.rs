@@ -7,7 +7,7 @@
 //! the size of the file.
 
 use crate::capture::link::{tcp_segment, LinkError, Tunnel};
-use crate::capture::reassembly::{Piece, Reassembler};
+use crate::capture::reassembly::{PieceRef, Reassembler};
 use crate::capture::{CaptureError, CaptureReader};
 use crate::emulate::profile::ChunkSizeWhen;
 use crate::media::MediaStats;
@@ -89,7 +89,6 @@ pub struct ClientFacts {
 }
 
 struct Side {
-    reassembler: Reassembler,
     handshake: Vec<u8>,
     reader: ChunkReader,
     /// Decoding stopped (a gap or a broken chunk stream); the rest is only counted.
@@ -99,7 +98,6 @@ struct Side {
 impl Side {
     fn new() -> Self {
         Self {
-            reassembler: Reassembler::new(MAX_PENDING),
             handshake: Vec::new(),
             reader: ChunkReader::new(ChunkLimits::default()),
             stopped: false,
@@ -108,6 +106,14 @@ impl Side {
 }
 
 struct Flow {
+    /// Per direction, kept apart from the decoding state so that reassembled bytes can be lent
+    /// to it without a copy.
+    reassemblers: [Reassembler; 2],
+    decoding: Decoding,
+}
+
+/// Everything about a flow but its reassembly.
+struct Decoding {
     report: FlowReport,
     /// 0 = client, 1 = server.
     sides: [Side; 2],
@@ -123,7 +129,7 @@ struct Flow {
     server_peer_bandwidth: Option<u32>,
 }
 
-impl Flow {
+impl Decoding {
     fn new(
         id: usize,
         client: SocketAddr,
@@ -139,7 +145,7 @@ impl Flow {
                 server: server.to_string(),
             },
         );
-        Flow {
+        Decoding {
             report: FlowReport {
                 id,
                 client,
@@ -198,23 +204,21 @@ impl Flow {
         time.saturating_sub(self.started).as_micros() as u64
     }
 
-    fn take(&mut self, side: usize, pieces: Vec<Piece>, on_message: &mut impl FnMut(SeenMessage)) {
-        for piece in pieces {
-            match piece {
-                Piece::Data { time, bytes } => self.data(side, time, &bytes, on_message),
-                Piece::Gap { offset, len } => {
-                    let at = self.at(self.last);
-                    let who = if side == 0 { "client" } else { "server" };
-                    self.report.transcript.push(
-                        at,
-                        EventKind::Diagnostic {
-                            id: "capture.gap".into(),
-                            severity: Severity::Warning,
-                            text: format!("{len} bytes of the {who}'s stream at offset {offset} are missing from the capture; decoding of that direction stops there"),
-                        },
-                    );
-                    self.sides[side].stopped = true;
-                }
+    fn take(&mut self, side: usize, piece: PieceRef<'_>, on_message: &mut impl FnMut(SeenMessage)) {
+        match piece {
+            PieceRef::Data { time, bytes } => self.data(side, time, bytes, on_message),
+            PieceRef::Gap { offset, len } => {
+                let at = self.at(self.last);
+                let who = if side == 0 { "client" } else { "server" };
+                self.report.transcript.push(
+                    at,
+                    EventKind::Diagnostic {
+                        id: "capture.gap".into(),
+                        severity: Severity::Warning,
+                        text: format!("{len} bytes of the {who}'s stream at offset {offset} are missing from the capture; decoding of that direction stops there"),
+                    },
+                );
+                self.sides[side].stopped = true;
             }
         }
     }
@@ -478,7 +482,7 @@ pub fn replay<R: Read>(
 pub trait Observer {
     /// A reassembled piece of flow `flow`'s side 0 (client) or 1 (server), before it is
     /// decoded: what `replay --against` needs to re-enact a flow.
-    fn piece(&mut self, _flow: usize, _side: usize, _piece: &Piece) {}
+    fn piece(&mut self, _flow: usize, _side: usize, _piece: PieceRef<'_>) {}
     /// A decoded message: the transcripts only count audio and video, and comparisons with
     /// other decoders need each one.
     fn message(&mut self, _seen: SeenMessage) {}
@@ -513,7 +517,7 @@ pub fn replay_observed<R: Read>(
     let mut flows: Vec<Flow> = Vec::new();
     let mut by_key: HashMap<(SocketAddr, SocketAddr), (usize, usize)> = HashMap::new();
     let mut error = None;
-    while let Some(frame) = capture.next_frame() {
+    while let Some(frame) = capture.next_frame_ref() {
         let frame = match frame {
             Ok(f) => f,
             Err(e) => {
@@ -522,7 +526,7 @@ pub fn replay_observed<R: Read>(
             }
         };
         progress(frame.offset);
-        let seg = match tcp_segment(frame.link_type, &frame.data) {
+        let seg = match tcp_segment(frame.link_type, frame.data) {
             Ok(Some(seg)) => seg,
             Ok(None) => continue,
             Err(e) => {
@@ -540,24 +544,28 @@ pub fn replay_observed<R: Read>(
                     (seg.src, seg.dst)
                 };
                 let index = flows.len();
-                flows.push(Flow::new(index + 1, client, server, seg.tunnel, frame.time));
+                flows.push(Flow {
+                    reassemblers: [Reassembler::new(MAX_PENDING), Reassembler::new(MAX_PENDING)],
+                    decoding: Decoding::new(index + 1, client, server, seg.tunnel, frame.time),
+                });
                 by_key.insert((client, server), (index, 0));
                 by_key.insert((server, client), (index, 1));
                 (index, usize::from(seg.src != client))
             }
         };
-        let flow = &mut flows[index];
+        let Flow {
+            reassemblers,
+            decoding: flow,
+        } = &mut flows[index];
         flow.last = flow.last.max(frame.time);
         if seg.syn {
-            flow.sides[side].reassembler.syn(seg.seq);
+            reassemblers[side].syn(seg.seq);
         }
-        let pieces = flow.sides[side]
-            .reassembler
-            .segment(seg.seq, frame.time, seg.payload);
-        for piece in &pieces {
-            observer.piece(flow.report.id, side, piece);
-        }
-        flow.take(side, pieces, &mut |m| observer.message(m));
+        let id = flow.report.id;
+        reassemblers[side].segment_with(seg.seq, frame.time, seg.payload, |piece| {
+            observer.piece(id, side, piece);
+            flow.take(side, piece, &mut |m| observer.message(m));
+        });
         if seg.rst || seg.fin {
             let what = if seg.rst { "reset" } else { "closed" };
             let who = if side == 0 { "client" } else { "server" };
@@ -570,30 +578,37 @@ pub fn replay_observed<R: Read>(
             );
         }
     }
-    for flow in &mut flows {
-        for side in 0..2 {
-            let pieces = flow.sides[side].reassembler.finish();
-            for piece in &pieces {
-                observer.piece(flow.report.id, side, piece);
-            }
-            flow.take(side, pieces, &mut |m| observer.message(m));
+    for Flow {
+        reassemblers,
+        decoding: flow,
+    } in &mut flows
+    {
+        let id = flow.report.id;
+        for (side, reassembler) in reassemblers.iter_mut().enumerate() {
+            reassembler.finish_with(|piece| {
+                observer.piece(id, side, piece);
+                flow.take(side, piece, &mut |m| observer.message(m));
+            });
             flow.settle(side, &mut |m| observer.message(m));
         }
         flow.summarise();
     }
-    (flows.into_iter().map(|f| f.report).collect(), error)
+    (
+        flows.into_iter().map(|f| f.decoding.report).collect(),
+        error,
+    )
 }
 
 /// Decodes one live connection the way [`replay`] decodes a captured flow, so the two
 /// transcripts compare line for line.
 pub struct FlowDecoder {
-    flow: Flow,
+    flow: Decoding,
 }
 
 impl FlowDecoder {
     pub fn new(client: SocketAddr, server: SocketAddr) -> Self {
         Self {
-            flow: Flow::new(1, client, server, None, Duration::ZERO),
+            flow: Decoding::new(1, client, server, None, Duration::ZERO),
         }
     }
 

@@ -27,6 +27,29 @@ pub struct Frame {
     pub data: Vec<u8>,
 }
 
+/// One captured frame, borrowed from the reader until its next call; what the hot path of
+/// replay uses, so a frame's bytes are not copied out of the read buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameRef<'a> {
+    pub index: u64,
+    pub offset: u64,
+    pub time: Duration,
+    pub link_type: u32,
+    pub data: &'a [u8],
+}
+
+impl FrameRef<'_> {
+    pub fn to_frame(&self) -> Frame {
+        Frame {
+            index: self.index,
+            offset: self.offset,
+            time: self.time,
+            link_type: self.link_type,
+            data: self.data.to_vec(),
+        }
+    }
+}
+
 /// What is wrong with a capture file.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
@@ -82,6 +105,9 @@ pub struct CaptureReader<R: Read> {
     /// it can be told without the block reader's buffer (approximate).
     offset: u64,
     failed: bool,
+    /// Holds a frame's bytes when they cannot be lent straight from the format reader (pcapng,
+    /// whose blocks are read in a loop); reused, so it costs a copy but no allocation.
+    scratch: Vec<u8>,
 }
 
 impl<R: Read> CaptureReader<R> {
@@ -121,6 +147,7 @@ impl<R: Read> CaptureReader<R> {
             next_index: 0,
             offset,
             failed: false,
+            scratch: Vec::new(),
         })
     }
 
@@ -131,34 +158,40 @@ impl<R: Read> CaptureReader<R> {
         }
     }
 
-    fn damaged(&mut self, problem: String) -> CaptureError {
-        self.failed = true;
-        CaptureError::Damaged {
-            format: self.format().name(),
-            offset: self.offset,
-            index: self.next_index,
-            problem,
-        }
-    }
-
     /// The next frame; `None` at the end; after an error, `None`.
     pub fn next_frame(&mut self) -> Option<Result<Frame, CaptureError>> {
+        self.next_frame_ref().map(|r| r.map(|f| f.to_frame()))
+    }
+
+    /// The next frame, borrowed until the next call; `None` at the end; after an error, `None`.
+    pub fn next_frame_ref(&mut self) -> Option<Result<FrameRef<'_>, CaptureError>> {
         if self.failed {
             return None;
         }
-        let index = self.next_index;
-        let offset = self.offset;
-        let result = match &mut self.inner {
+        let format = self.format();
+        let Self {
+            inner,
+            next_index,
+            offset,
+            failed,
+            scratch,
+        } = self;
+        let (index, at) = (*next_index, *offset);
+        let result: Result<(Duration, u32, &[u8]), String> = match inner {
             Inner::Pcap(reader) => {
                 let link_type = u32::from(reader.header().datalink);
                 match reader.next_packet()? {
-                    Ok(p) => Ok(Frame {
-                        index,
-                        offset,
-                        time: p.timestamp,
+                    Ok(p) => Ok((
+                        p.timestamp,
                         link_type,
-                        data: p.data.into_owned(),
-                    }),
+                        match p.data {
+                            std::borrow::Cow::Borrowed(data) => data,
+                            std::borrow::Cow::Owned(data) => {
+                                *scratch = data;
+                                scratch.as_slice()
+                            }
+                        },
+                    )),
                     Err(e) => Err(e.to_string()),
                 }
             }
@@ -177,43 +210,50 @@ impl<R: Read> CaptureReader<R> {
                                 link_types.len()
                             ));
                         };
-                        break Ok(Frame {
-                            index,
-                            offset,
-                            // pcap-file reads the raw count as nanoseconds; scale it by the
-                            // interface's real unit.
-                            time: Duration::from_nanos(
-                                (epb.timestamp.as_nanos() as u64).saturating_mul(unit_ns),
-                            ),
-                            link_type,
-                            data: epb.data.into_owned(),
-                        });
+                        scratch.clear();
+                        scratch.extend_from_slice(&epb.data);
+                        // pcap-file reads the raw count as nanoseconds; scale it by the
+                        // interface's real unit.
+                        let time = Duration::from_nanos(
+                            (epb.timestamp.as_nanos() as u64).saturating_mul(unit_ns),
+                        );
+                        break Ok((time, link_type, scratch.as_slice()));
                     }
                     Ok(Block::SimplePacket(spb)) => {
                         let link_type = link_types.first().map_or(1, |l| l.0);
-                        break Ok(Frame {
-                            index,
-                            offset,
-                            time: Duration::ZERO,
-                            link_type,
-                            data: spb.data.into_owned(),
-                        });
+                        scratch.clear();
+                        scratch.extend_from_slice(&spb.data);
+                        break Ok((Duration::ZERO, link_type, scratch.as_slice()));
                     }
                     Ok(_) => continue,
                 }
             },
         };
         match result {
-            Ok(frame) => {
-                self.next_index += 1;
-                self.offset += match self.inner {
-                    Inner::Pcap(_) => 16 + frame.data.len() as u64,
+            Ok((time, link_type, data)) => {
+                *next_index += 1;
+                *offset += match format {
+                    Format::Pcap => 16 + data.len() as u64,
                     // An enhanced packet block: 28 bytes of header and trailer, padded data.
-                    Inner::PcapNg { .. } => 32 + frame.data.len().div_ceil(4) as u64 * 4,
+                    Format::PcapNg => 32 + data.len().div_ceil(4) as u64 * 4,
                 };
-                Some(Ok(frame))
+                Some(Ok(FrameRef {
+                    index,
+                    offset: at,
+                    time,
+                    link_type,
+                    data,
+                }))
             }
-            Err(problem) => Some(Err(self.damaged(problem))),
+            Err(problem) => {
+                *failed = true;
+                Some(Err(CaptureError::Damaged {
+                    format: format.name(),
+                    offset: at,
+                    index,
+                    problem,
+                }))
+            }
         }
     }
 }

@@ -21,6 +21,26 @@ pub enum Piece {
     Gap { offset: u64, len: u64 },
 }
 
+/// A [`Piece`] lent to a callback: an in-order segment's bytes are handed out straight from
+/// the caller's frame, without a copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PieceRef<'a> {
+    Data { time: Duration, bytes: &'a [u8] },
+    Gap { offset: u64, len: u64 },
+}
+
+impl PieceRef<'_> {
+    pub fn to_piece(self) -> Piece {
+        match self {
+            PieceRef::Data { time, bytes } => Piece::Data {
+                time,
+                bytes: bytes.to_vec(),
+            },
+            PieceRef::Gap { offset, len } => Piece::Gap { offset, len },
+        }
+    }
+}
+
 /// One direction of a TCP flow.
 #[derive(Debug)]
 pub struct Reassembler {
@@ -64,8 +84,20 @@ impl Reassembler {
     /// Takes one segment's payload; returns what can now be delivered, in order.
     pub fn segment(&mut self, seq: u32, time: Duration, payload: &[u8]) -> Vec<Piece> {
         let mut out = Vec::new();
+        self.segment_with(seq, time, payload, |p| out.push(p.to_piece()));
+        out
+    }
+
+    /// Takes one segment's payload; hands what can now be delivered to `out`, in order.
+    pub fn segment_with(
+        &mut self,
+        seq: u32,
+        time: Duration,
+        payload: &[u8],
+        mut out: impl FnMut(PieceRef<'_>),
+    ) {
         if payload.is_empty() {
-            return out;
+            return;
         }
         // A capture that begins mid-flow starts at its first data segment.
         let next = *self.next.get_or_insert(seq);
@@ -75,7 +107,7 @@ impl Reassembler {
             let old = (-(ahead as i64)) as usize;
             self.retransmitted_bytes += old.min(payload.len()) as u64;
             if old >= payload.len() {
-                return out;
+                return;
             }
             self.deliver(time, &payload[old..], &mut out);
         } else if ahead == 0 {
@@ -102,32 +134,33 @@ impl Reassembler {
             }
         }
         self.drain(&mut out);
-        out
     }
 
     /// The end of the capture: whatever waits is delivered after a reported gap.
     pub fn finish(&mut self) -> Vec<Piece> {
         let mut out = Vec::new();
+        self.finish_with(|p| out.push(p.to_piece()));
+        out
+    }
+
+    /// [`Self::finish`], handing the pieces to `out`.
+    pub fn finish_with(&mut self, mut out: impl FnMut(PieceRef<'_>)) {
         while !self.pending.is_empty() {
             self.skip_to_first_pending(&mut out);
             self.drain(&mut out);
         }
-        out
     }
 
-    fn deliver(&mut self, time: Duration, bytes: &[u8], out: &mut Vec<Piece>) {
+    fn deliver(&mut self, time: Duration, bytes: &[u8], out: &mut impl FnMut(PieceRef<'_>)) {
         let next = self.next.unwrap_or(0);
         self.next = Some(next.wrapping_add(bytes.len() as u32));
         self.offset += bytes.len() as u64;
-        out.push(Piece::Data {
-            time,
-            bytes: bytes.to_vec(),
-        });
+        out(PieceRef::Data { time, bytes });
     }
 
     /// Delivers waiting segments that now start at or before the delivered end, keeping only
     /// the part not yet delivered.
-    fn drain(&mut self, out: &mut Vec<Piece>) {
+    fn drain(&mut self, out: &mut impl FnMut(PieceRef<'_>)) {
         while let Some(entry) = self.pending.first_entry() {
             let at = *entry.key();
             if at > self.offset {
@@ -143,12 +176,12 @@ impl Reassembler {
         }
     }
 
-    fn skip_to_first_pending(&mut self, out: &mut Vec<Piece>) {
+    fn skip_to_first_pending(&mut self, out: &mut impl FnMut(PieceRef<'_>)) {
         let Some((&at, _)) = self.pending.iter().next() else {
             return;
         };
         let len = at.saturating_sub(self.offset);
-        out.push(Piece::Gap {
+        out(PieceRef::Gap {
             offset: self.offset,
             len,
         });
@@ -195,6 +228,24 @@ mod tests {
         got.extend(r.segment(6, T, b"uvw")); // over the pending limit: the hole is given up
         assert_eq!(got[1], Piece::Gap { offset: 2, len: 3 });
         assert_eq!(data(&got), b"abxyzuvw");
+    }
+
+    #[test]
+    fn in_order_bytes_are_lent_from_the_callers_segment() {
+        let mut r = Reassembler::new(1 << 20);
+        r.syn(0);
+        let segment = b"0123".to_vec();
+        let mut lent = Vec::new();
+        r.segment_with(1, T, &segment, |p| match p {
+            PieceRef::Data { bytes, .. } => lent.push(bytes.as_ptr()),
+            PieceRef::Gap { .. } => panic!("no gap"),
+        });
+        assert_eq!(lent, [segment.as_ptr()]);
+        // An early segment waits in a copy and comes out after the bytes that complete it.
+        let mut got = Vec::new();
+        r.segment_with(8, T, b"89", |p| got.push(p.to_piece()));
+        r.segment_with(5, T, b"567", |p| got.push(p.to_piece()));
+        assert_eq!(data(&got), b"56789");
     }
 
     #[test]

@@ -206,6 +206,13 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) {
                 "server": flow.server.to_string(), "rtmp": flow.rtmp,
                 "client_bytes": flow.bytes.0, "server_bytes": flow.bytes.1,
                 "client_messages": flow.messages.0, "server_messages": flow.messages.1,
+                "media": {
+                    "video_frames": flow.media.video_frames, "keyframes": flow.media.keyframes,
+                    "audio_frames": flow.media.audio_frames,
+                    "video_sequence_headers": flow.media.video_sequence_headers,
+                    "audio_sequence_headers": flow.media.audio_sequence_headers,
+                    "video_end_of_sequence": flow.media.video_end_of_sequence,
+                },
                 "closest_profile": closest_profile(&flow.client_facts).map(|(name, matching, total, differences)| {
                     serde_json::json!({"name": name, "matching": matching, "traits": total, "differences": differences})
                 }),

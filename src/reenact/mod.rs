@@ -15,7 +15,7 @@ mod session;
 pub use script::{Encoding, Script, ScriptBuilder, ScriptError, Site, Write, HANDSHAKE_LEN};
 pub use session::{Next, Reenactment, Stalled};
 
-use crate::capture::reassembly::Piece;
+use crate::capture::reassembly::PieceRef;
 use crate::capture::{CaptureError, CaptureReader};
 use crate::protocol::random::RandomSource;
 use crate::replay::{replay_observed, FlowDecoder, FlowReport, Observer};
@@ -149,7 +149,7 @@ struct Chooser {
 }
 
 impl Observer for Chooser {
-    fn piece(&mut self, id: usize, side: usize, piece: &Piece) {
+    fn piece(&mut self, id: usize, side: usize, piece: PieceRef<'_>) {
         match &mut self.builder {
             Some(b) if b.flow() == id => b.piece(side, piece),
             Some(_) => {}
@@ -158,8 +158,7 @@ impl Observer for Chooser {
                     Some(f) => f == id,
                     // The first RTMP flow: its client's first bytes start with C0 = 3.
                     None if side == 0 && !self.passed_over.contains(&id) => {
-                        let rtmp =
-                            matches!(piece, Piece::Data { bytes, .. } if bytes.first() == Some(&3));
+                        let rtmp = matches!(piece, PieceRef::Data { bytes, .. } if bytes.first() == Some(&3));
                         if !rtmp {
                             self.passed_over.push(id);
                         }

@@ -2,7 +2,7 @@
 //! times, what it had heard from the server before each write, how its C2 answered S1, and
 //! where its bytes carry values the server assigned (message stream ids).
 
-use crate::capture::reassembly::Piece;
+use crate::capture::reassembly::PieceRef;
 use crate::protocol::amf0::Amf0Reader;
 use crate::protocol::chunk::{ChunkLimits, ChunkReader, ReadEvent};
 use crate::protocol::handshake::{C2Answer, PACKET_LEN};
@@ -141,21 +141,18 @@ impl ScriptBuilder {
     }
 
     /// The next piece of side 0 (client) or 1 (server).
-    pub fn piece(&mut self, side: usize, piece: &Piece) {
+    pub fn piece(&mut self, side: usize, piece: PieceRef<'_>) {
         if self.error.is_some() {
             return;
         }
         match (side, piece) {
-            (0, Piece::Data { time, bytes }) => self.client_write(*time, bytes),
+            (0, PieceRef::Data { time, bytes }) => self.client_write(time, bytes),
             // Bytes that never reached the server cannot be made up: the script ends before them.
-            (0, Piece::Gap { offset, len }) => {
-                self.error = Some(ScriptError::ClientGap {
-                    offset: *offset,
-                    len: *len,
-                })
+            (0, PieceRef::Gap { offset, len }) => {
+                self.error = Some(ScriptError::ClientGap { offset, len })
             }
-            (_, Piece::Data { time, bytes }) => self.server_bytes(*time, bytes),
-            (_, Piece::Gap { .. }) => self.server_stopped = true,
+            (_, PieceRef::Data { time, bytes }) => self.server_bytes(time, bytes),
+            (_, PieceRef::Gap { .. }) => self.server_stopped = true,
         }
     }
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::capture::reassembly::Piece;
+use crate::capture::reassembly::PieceRef;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::{ChunkLimits, ChunkReader, ChunkWriter, RawMessage, ReadEvent};
 use crate::protocol::handshake::PACKET_LEN;
@@ -64,10 +64,24 @@ fn captured_publisher() -> Script {
     );
     let s1 = hello(0xaa);
     let mut b = ScriptBuilder::new(1);
-    let client =
-        |b: &mut ScriptBuilder, t, bytes: Vec<u8>| b.piece(0, &Piece::Data { time: ms(t), bytes });
-    let server =
-        |b: &mut ScriptBuilder, t, bytes: Vec<u8>| b.piece(1, &Piece::Data { time: ms(t), bytes });
+    let client = |b: &mut ScriptBuilder, t, bytes: Vec<u8>| {
+        b.piece(
+            0,
+            PieceRef::Data {
+                time: ms(t),
+                bytes: &bytes,
+            },
+        )
+    };
+    let server = |b: &mut ScriptBuilder, t, bytes: Vec<u8>| {
+        b.piece(
+            1,
+            PieceRef::Data {
+                time: ms(t),
+                bytes: &bytes,
+            },
+        )
+    };
     let mut c0c1 = vec![3];
     c0c1.extend(hello(0x11));
     client(&mut b, 0, c0c1);
@@ -267,23 +281,23 @@ fn a_gap_in_the_clients_bytes_ends_the_script_there_and_a_foreign_client_is_refu
     let mut b = ScriptBuilder::new(4);
     b.piece(
         0,
-        &Piece::Data {
+        PieceRef::Data {
             time: ms(0),
-            bytes: vec![3; 1537],
+            bytes: &[3; 1537],
         },
     );
     b.piece(
         0,
-        &Piece::Gap {
+        PieceRef::Gap {
             offset: 1537,
             len: 10,
         },
     );
     b.piece(
         0,
-        &Piece::Data {
+        PieceRef::Data {
             time: ms(1),
-            bytes: vec![0; 10],
+            bytes: &[0; 10],
         },
     );
     let script = b.finish().unwrap();
@@ -293,9 +307,9 @@ fn a_gap_in_the_clients_bytes_ends_the_script_there_and_a_foreign_client_is_refu
     let mut b = ScriptBuilder::new(2);
     b.piece(
         0,
-        &Piece::Data {
+        PieceRef::Data {
             time: ms(0),
-            bytes: b"GET / HTTP/1.1\r\n".to_vec(),
+            bytes: b"GET / HTTP/1.1\r\n",
         },
     );
     assert_eq!(b.finish().unwrap_err(), ScriptError::NotRtmp(b'G'));
