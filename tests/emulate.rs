@@ -77,6 +77,12 @@ fn outcome_table(results: &[CaseResult]) -> String {
         .join("\n")
 }
 
+/// Cases whose verdict depends on scheduling, not on behaviour: a strict first read against
+/// a server that writes S0, S1 and S2 back to back without a pause.
+fn timing_dependent(personality: &str, profile: &str) -> bool {
+    personality == "s0-after-c1" && matches!(profile, "wirecast" | "elemental")
+}
+
 fn snapshot(name: &str, value: &str) {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../snapshots");
@@ -118,6 +124,22 @@ fn builtin_server_under_every_personality() {
                 ) => Some(Stage::Handshake),
                 _ => None,
             };
+            if timing_dependent(p.name, &r.profile) {
+                // S0, S1 and S2 go as three back-to-back writes: a client's first read usually
+                // holds all of them, but on a loaded machine it can wake for S0 alone, and then
+                // the strict first-read model fails, exactly as it would against gortmplib.
+                assert!(
+                    !r.status.is_failure()
+                        || r.diagnosis.first().map(|f| f.id.as_str())
+                            == Some("hs.first-read-short"),
+                    "{} under {}: {} {:?}",
+                    r.id,
+                    p.name,
+                    r.verdict(),
+                    r.diagnosis
+                );
+                continue;
+            }
             match expected_failure {
                 Some(stage) => {
                     assert!(
@@ -148,9 +170,13 @@ fn builtin_server_under_every_personality() {
                 w.diagnosis[0].message
             );
         }
+        let stable: Vec<CaseResult> = results
+            .into_iter()
+            .filter(|r| !timing_dependent(p.name, &r.profile))
+            .collect();
         snapshot(
             &format!("matrix-builtin-{}", p.name),
-            &outcome_table(&results),
+            &outcome_table(&stable),
         );
     }
 }
