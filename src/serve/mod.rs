@@ -108,6 +108,11 @@ pub struct Server {
 impl Server {
     pub async fn bind(options: ServeOptions, sink: Arc<dyn EventSink>) -> std::io::Result<Server> {
         let listener = TcpListener::bind(options.listen).await?;
+        // Each connection is a descriptor; the default soft limit (often 1024) would make
+        // accept fail below --max-connections.
+        if let Err(e) = crate::fd_limit::raise(options.max_connections as u64 + 64) {
+            sink.server_line(&e);
+        }
         let pcap = match &options.pcap {
             Some(path) => Some(PcapRecorder::new(std::io::BufWriter::new(
                 std::fs::File::create(path)?,
@@ -142,7 +147,16 @@ impl Server {
             tokio::select! {
                 _ = &mut shutdown => break,
                 accepted = self.listener.accept() => {
-                    let Ok((socket, peer)) = accepted else { continue };
+                    let (socket, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(e) => {
+                            // Out of descriptors or memory: the error repeats until a connection
+                            // ends, so pause instead of spinning on it.
+                            self.shared.sink.server_line(&format!("accept failed: {e}"));
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
                     summary.connections += 1;
                     let conn = summary.connections;
                     let shared = self.shared.clone();
