@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// One JSON object per event per line instead of text.
     #[arg(long)]
     json: bool,
+    /// Print only the server's own lines and connections' errors, not whole transcripts (for
+    /// load tests).
+    #[arg(long)]
+    quiet: bool,
     /// Chunk size announced after connect.
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=0x7fff_ffff))]
     chunk_size: u32,
@@ -85,6 +89,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     }
     let sink = Arc::new(PrintSink {
         json: args.json,
+        quiet: args.quiet,
         text: TextRenderer {
             colour: colour_on_stdout(),
         },

@@ -242,7 +242,9 @@ async fn serve_connection(
     );
     let (media_tx, mut media_rx) = mpsc::unbounded_channel::<ToPlayer>();
     let mut recordings = Recordings::default();
-    let mut buf = vec![0u8; 64 * 1024];
+    // The handshake needs little; a large buffer waits for the chunk stream, so that hundreds
+    // of connections stalled in the handshake hold 4 KiB each rather than 64.
+    let mut buf = vec![0u8; 4 * 1024];
     let mut was_in_handshake = true;
     loop {
         let limit = if session.in_handshake() {
@@ -277,6 +279,7 @@ async fn serve_connection(
         if was_in_handshake && !session.in_handshake() && session.close_reason().is_none() {
             shared.handshakes.fetch_add(1, Ordering::SeqCst);
             was_in_handshake = false;
+            buf.resize(64 * 1024, 0);
         }
         resolve_actions(shared, conn, &mut session, &media_tx, &mut recordings);
         while let Some((at_us, kind)) = session.poll_event() {
@@ -463,12 +466,25 @@ fn resolve_actions(
 /// Prints events as they happen: human text (prefixed with the connection number) or JSON lines.
 pub struct PrintSink {
     pub json: bool,
+    /// Print only error diagnostics of connections (and server lines): a load test's thousands
+    /// of connections would otherwise cost more in printing than in serving.
+    pub quiet: bool,
     pub text: crate::transcript::render::TextRenderer,
     pub lock: Mutex<()>,
 }
 
 impl EventSink for PrintSink {
     fn event(&self, conn: u64, event: &Event) {
+        let is_error = matches!(
+            &event.kind,
+            EventKind::Diagnostic {
+                severity: Severity::Error,
+                ..
+            }
+        );
+        if self.quiet && !is_error {
+            return;
+        }
         let _guard = self.lock.lock();
         if self.json {
             let line = crate::transcript::render::json_line(event);
