@@ -552,3 +552,86 @@ fn hostile_chunk_streams_are_closed_with_a_reason_memory_stays_bounded_and_a_pub
         "the publisher's frames, in order"
     );
 }
+
+#[test]
+fn a_player_that_stops_reading_is_closed_at_the_idle_timeout_and_the_publisher_goes_on() {
+    let server = Running::start(ServeOptions {
+        idle_timeout: Duration::from_secs(1),
+        ..ServeOptions::default()
+    });
+    let (mut publisher, stream_id) =
+        Client::publisher(server.addr, "busy", Duration::from_secs(5)).expect("publisher");
+    let mut player = Client::handshake(server.addr, Duration::from_secs(5)).expect("player");
+    let connect = message::command(
+        0,
+        "connect",
+        1.0,
+        Amf0Value::object([("app", Amf0Value::string("live"))]),
+        vec![],
+    );
+    player.send(&connect).unwrap();
+    let result = |txn: f64| move |m: &Message| matches!(m, Message::Command(c) if c.name == "_result" && c.transaction_id == txn);
+    assert!(player.until(Duration::from_secs(5), result(1.0)));
+    player
+        .send(&message::command(
+            0,
+            "createStream",
+            2.0,
+            Amf0Value::Null,
+            vec![],
+        ))
+        .unwrap();
+    assert!(player.until(Duration::from_secs(5), result(2.0)));
+    let mut play = message::command(
+        1,
+        "play",
+        3.0,
+        Amf0Value::Null,
+        vec![Amf0Value::string("busy")],
+    );
+    play.csid = 8;
+    player.send(&play).unwrap();
+    // From here on the player reads nothing. 32 MiB of video is more than loopback's socket
+    // buffers hold, so the server's writes to the player stall.
+    let started = Instant::now();
+    for n in 0..128u32 {
+        let mut payload = vec![if n == 0 { 0x17 } else { 0x27 }, 1, 0, 0, 0];
+        payload.resize(256 * 1024, n as u8);
+        let frame = RawMessage {
+            csid: 6,
+            timestamp: n * 40,
+            type_id: 9,
+            stream_id,
+            payload: Bytes::from(payload),
+        };
+        publisher
+            .send(&frame)
+            .expect("the publisher is not held up by the stalled player");
+    }
+    // The publisher goes on in small steps (keeping its own idle timer fed) until the player
+    // is closed.
+    let mut n = 128u32;
+    while server.close_reason(2).is_none() && started.elapsed() < Duration::from_secs(15) {
+        let frame = RawMessage {
+            csid: 6,
+            timestamp: n * 40,
+            type_id: 9,
+            stream_id,
+            payload: Bytes::from_static(&[0x27, 1, 0, 0, 0, 0]),
+        };
+        publisher.send(&frame).expect("the publisher goes on");
+        n += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let reason = server.close_reason(2).expect("the player was closed");
+    assert!(reason.starts_with("write timeout"), "{reason}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "closed before the idle timeout"
+    );
+    assert_eq!(
+        server.close_reason(1),
+        None,
+        "the publisher is still connected"
+    );
+}

@@ -291,13 +291,26 @@ async fn serve_connection(
                 tokio::time::sleep(pause).await;
             }
             record_segment(shared, &mut flow, Direction::ServerToClient, &bytes);
-            if let Err(e) = socket.write_all(&bytes).await {
-                write_failed = Some(e);
-                break;
+            // A client that stops reading would otherwise hold this connection in the write
+            // forever while media for it queues up.
+            match tokio::time::timeout(options.idle_timeout, socket.write_all(&bytes)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    write_failed = Some(format!("write error: {e}"));
+                    break;
+                }
+                Err(_) => {
+                    write_failed = Some(format!(
+                        "write timeout: the client did not take {} bytes within {} s",
+                        bytes.len(),
+                        options.idle_timeout.as_secs_f64()
+                    ));
+                    break;
+                }
             }
         }
-        if let Some(e) = write_failed {
-            session.close(format!("write error: {e}"));
+        if let Some(reason) = write_failed {
+            session.close(reason);
             resolve_actions(shared, conn, &mut session, &media_tx, &mut recordings);
             while let Some((at_us, kind)) = session.poll_event() {
                 shared.sink.event(conn, &Event { at_us, kind });
