@@ -68,6 +68,11 @@ pub trait EventSink: Send + Sync + 'static {
     fn event(&self, conn: u64, event: &Event);
     /// A line about the server itself (listening, refused connections, shutdown).
     fn server_line(&self, line: &str);
+    /// Whether this sink wants whole transcripts; when not, sessions send only diagnostics,
+    /// media summaries and closes, and skip formatting the rest.
+    fn wants_detail(&self) -> bool {
+        true
+    }
 }
 
 /// Counts for the final summary.
@@ -107,7 +112,19 @@ pub struct Server {
 
 impl Server {
     pub async fn bind(options: ServeOptions, sink: Arc<dyn EventSink>) -> std::io::Result<Server> {
-        let listener = TcpListener::bind(options.listen).await?;
+        let socket = if options.listen.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        socket.bind(options.listen)?;
+        // The usual backlog of 128 overflows when hundreds of clients connect at once; the
+        // dropped SYNs come back a second later and show as one-second connect times. The
+        // kernel caps this at net.core.somaxconn.
+        let backlog = options.max_connections.clamp(128, 65_535) as u32;
+        let listener = socket.listen(backlog)?;
         // Each connection is a descriptor; the default soft limit (often 1024) would make
         // accept fail below --max-connections.
         if let Err(e) = crate::fd_limit::raise(options.max_connections as u64 + 64) {
@@ -219,6 +236,7 @@ async fn serve_connection(
     let config = SessionConfig {
         personality: options.personality.clone(),
         chunk_size: options.chunk_size,
+        detailed_transcript: shared.sink.wants_detail(),
         ..SessionConfig::default()
     };
     let mut session = ServerSession::new(config, rng);
@@ -244,7 +262,8 @@ async fn serve_connection(
     let mut recordings = Recordings::default();
     // The handshake needs little; a large buffer waits for the chunk stream, so that hundreds
     // of connections stalled in the handshake hold 4 KiB each rather than 64.
-    let mut buf = vec![0u8; 4 * 1024];
+    // Not zeroed: read_buf fills spare capacity, so no connection pays for clearing 64 KiB.
+    let mut buf = bytes::BytesMut::with_capacity(4 * 1024);
     let mut was_in_handshake = true;
     loop {
         let limit = if session.in_handshake() {
@@ -254,7 +273,7 @@ async fn serve_connection(
         };
         let now = || started.elapsed().as_micros() as u64;
         tokio::select! {
-            read = tokio::time::timeout(limit, socket.read(&mut buf)) => match read {
+            read = tokio::time::timeout(limit, socket.read_buf(&mut buf)) => match read {
                 Err(_) => {
                     let what = if session.in_handshake() { "handshake timeout" } else { "idle timeout" };
                     session.close(format!("{what} ({} s)", if session.in_handshake() {
@@ -267,6 +286,7 @@ async fn serve_connection(
                 Ok(Ok(n)) => {
                     record_segment(shared, &mut flow, Direction::ClientToServer, &buf[..n]);
                     session.handle_read(now(), &buf[..n]);
+                    buf.clear();
                 }
                 Ok(Err(e)) => session.close(format!("read error: {e}")),
             },
@@ -279,14 +299,14 @@ async fn serve_connection(
         if was_in_handshake && !session.in_handshake() && session.close_reason().is_none() {
             shared.handshakes.fetch_add(1, Ordering::SeqCst);
             was_in_handshake = false;
-            buf.resize(64 * 1024, 0);
+            buf.reserve(64 * 1024);
         }
         resolve_actions(shared, conn, &mut session, &media_tx, &mut recordings);
         while let Some((at_us, kind)) = session.poll_event() {
             shared.sink.event(conn, &Event { at_us, kind });
         }
         let mut write_failed = None;
-        while let Some((pause, bytes)) = session.next_write() {
+        while let Some((pause, bytes)) = session.next_write_coalesced() {
             if !pause.is_zero() {
                 tokio::time::sleep(pause).await;
             }
@@ -325,7 +345,8 @@ async fn serve_connection(
     if let Some(mut flow) = flow {
         let _ = flow.close(SystemTime::now(), None);
     }
-    let _ = socket.shutdown().await;
+    // Dropping the socket closes it, which sends FIN as shutdown would, in one system call.
+    drop(socket);
 }
 
 /// Adds one read or write to the pcap file; a failure is reported once and recording of this
@@ -506,6 +527,10 @@ impl EventSink for PrintSink {
         } else {
             println!("[{conn}] {}", self.text.line(event));
         }
+    }
+
+    fn wants_detail(&self) -> bool {
+        !self.quiet
     }
 
     fn server_line(&self, line: &str) {
