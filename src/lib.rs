@@ -7,6 +7,8 @@
 
 pub mod capture;
 pub mod emulate;
+pub mod fd_limit;
+pub mod load;
 pub mod media;
 pub mod protocol;
 pub mod record;

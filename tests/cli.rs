@@ -368,3 +368,78 @@ fn replay_names_the_frames_it_skipped_on_stderr_and_keeps_stdout_clean() {
     assert!(err.contains("9 frames skipped in all"), "{err}");
     assert!(!out.contains("skipped frame"));
 }
+
+#[test]
+fn load_reports_handshakes_and_connect_times_and_fails_where_a_client_does() {
+    let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
+    let url = format!("rtmp://{}/live", server.addr);
+    let (code, out, err) = rtmp_probe(&[
+        "load",
+        &url,
+        "--connections",
+        "5",
+        "--total",
+        "20",
+        "--duration",
+        "30",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("JSON report");
+    assert_eq!(
+        (
+            &report["clients"],
+            &report["handshakes"],
+            &report["connected"],
+            &report["failed"]
+        ),
+        (&20.into(), &20.into(), &20.into(), &0.into()),
+        "{out}"
+    );
+    let p = &report["time_to_connect_result"];
+    assert!(
+        p["p50_ms"].as_f64().unwrap() <= p["max_ms"].as_f64().unwrap(),
+        "{out}"
+    );
+    assert_eq!(server.transcripts().len(), 20, "connections the server saw");
+
+    // With --publish every client also gets NetStream.Publish.Start and sends media.
+    let (code, out, err) = rtmp_probe(&[
+        "load",
+        &url,
+        "--connections",
+        "3",
+        "--total",
+        "3",
+        "--publish",
+        "--media-duration",
+        "0.3",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("3 started, 3 handshakes, 3 connected, 0 failed"),
+        "{out}"
+    );
+    let published = server
+        .transcripts()
+        .values()
+        .filter(|t| rtmp_probe::transcript::render::snapshot(t).contains("NetStream.Publish.Start"))
+        .count();
+    assert_eq!(published, 3);
+
+    // Nothing listens here: every client fails at the TCP stage, and the exit status says so.
+    let closed = format!("rtmp://127.0.0.1:{}/live", support::free_port());
+    let (code, out, _) = rtmp_probe(&["load", &closed, "--total", "4", "--duration", "10"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("4 failed") && out.contains("tcp            4  tcp.connect-failed"),
+        "{out}"
+    );
+
+    let (code, _, err) = rtmp_probe(&["load", &url, "--publish", "--profile", "ffmpeg-play"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--publish needs a publishing profile"),
+        "{err}"
+    );
+}

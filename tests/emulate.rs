@@ -17,7 +17,7 @@ fn options() -> CaseOptions {
         media_duration: Duration::from_millis(600),
         step_timeout: Duration::from_secs(3),
         seed: Some(9),
-        pcap: None,
+        ..CaseOptions::default()
     }
 }
 

@@ -48,7 +48,7 @@ fn run_against_builtin(profile: &Profile) -> (Status, String, Vec<String>) {
         media_duration: Duration::from_millis(400),
         step_timeout: Duration::from_secs(3),
         seed: Some(5),
-        pcap: None,
+        ..CaseOptions::default()
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let result = rt.block_on(run_case(

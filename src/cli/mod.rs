@@ -2,6 +2,7 @@
 //! the library; nothing here knows RTMP.
 
 mod diff;
+mod load;
 mod matrix;
 mod probe;
 mod profiles;
@@ -44,6 +45,7 @@ enum Command {
     Profiles(profiles::ProfilesArgs),
     Replay(replay::ReplayArgs),
     Diff(diff::DiffArgs),
+    Load(load::LoadArgs),
 }
 
 impl Cli {
@@ -56,6 +58,7 @@ impl Cli {
             Command::Profiles(args) => profiles::run(args),
             Command::Replay(args) => replay::run(args),
             Command::Diff(args) => diff::run(args),
+            Command::Load(args) => load::run(args),
         }
     }
 }

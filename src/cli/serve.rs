@@ -26,9 +26,17 @@ pub struct ServeArgs {
     /// One JSON object per event per line instead of text.
     #[arg(long)]
     json: bool,
+    /// Print only the server's own lines and connections' errors, not whole transcripts (for
+    /// load tests).
+    #[arg(long)]
+    quiet: bool,
     /// Chunk size announced after connect.
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=0x7fff_ffff))]
     chunk_size: u32,
+    /// Threads serving connections (default: one per CPU). With 1, everything runs on one
+    /// thread with no hand-over between threads, which costs the least CPU per connection.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
     /// Connections served at once; more are refused with a log line.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
@@ -85,12 +93,23 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     }
     let sink = Arc::new(PrintSink {
         json: args.json,
+        quiet: args.quiet,
         text: TextRenderer {
             colour: colour_on_stdout(),
         },
         lock: Mutex::new(()),
     });
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let runtime = match args.threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Some(n) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n as usize)
+            .enable_all()
+            .build(),
+        None => tokio::runtime::Runtime::new(),
+    }
+    .context("starting the async runtime")?;
     runtime.block_on(async move {
         let personality_name = options.personality.name;
         let server = Server::bind(options.clone(), sink.clone())

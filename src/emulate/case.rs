@@ -169,6 +169,8 @@ pub struct Outcome {
     pub observations: Observations,
     pub transcript: Transcript,
     pub duration: Duration,
+    /// From the start of the attempt (before the TCP connect) to connect's `_result`.
+    pub connected_after: Option<Duration>,
 }
 
 /// Limits of one case.
@@ -181,6 +183,9 @@ pub struct CaseOptions {
     pub seed: Option<u64>,
     /// Write what the client wrote and read, one frame per write or read, into this pcap file.
     pub pcap: Option<std::path::PathBuf>,
+    /// Close right after connect's `_result` instead of going on to publish or play (`load`
+    /// measures connection setup this way).
+    pub stop_after_connect: bool,
 }
 
 impl Default for CaseOptions {
@@ -190,6 +195,7 @@ impl Default for CaseOptions {
             step_timeout: Duration::from_secs(5),
             seed: None,
             pcap: None,
+            stop_after_connect: false,
         }
     }
 }
@@ -228,6 +234,7 @@ pub async fn run(
         options,
         started,
         transcript: Transcript::new(),
+        connected_after: None,
         observations: Observations::default(),
         findings: Vec::new(),
         informational: false,
@@ -274,6 +281,7 @@ pub async fn run(
         observations: case.observations,
         transcript: case.transcript,
         duration: started.elapsed(),
+        connected_after: case.connected_after,
     }
 }
 
@@ -285,6 +293,7 @@ struct Case<'a> {
     options: &'a CaseOptions,
     started: Instant,
     transcript: Transcript,
+    connected_after: Option<Duration>,
     observations: Observations,
     findings: Vec<Finding>,
     informational: bool,
@@ -388,6 +397,11 @@ impl<'a> Case<'a> {
         }
         let (mut conn, pending_c2) = self.handshake(socket).await?;
         self.connect(&mut conn, pending_c2).await?;
+        self.connected_after = Some(self.started.elapsed());
+        if self.options.stop_after_connect {
+            let _ = conn.socket.shutdown().await;
+            return Ok(());
+        }
         match self.profile.role {
             Role::Publish { sequence, stop } => {
                 let stream_id = self.publish(&mut conn, sequence).await?;

@@ -68,6 +68,11 @@ pub trait EventSink: Send + Sync + 'static {
     fn event(&self, conn: u64, event: &Event);
     /// A line about the server itself (listening, refused connections, shutdown).
     fn server_line(&self, line: &str);
+    /// Whether this sink wants whole transcripts; when not, sessions send only diagnostics,
+    /// media summaries and closes, and skip formatting the rest.
+    fn wants_detail(&self) -> bool {
+        true
+    }
 }
 
 /// Counts for the final summary.
@@ -107,7 +112,24 @@ pub struct Server {
 
 impl Server {
     pub async fn bind(options: ServeOptions, sink: Arc<dyn EventSink>) -> std::io::Result<Server> {
-        let listener = TcpListener::bind(options.listen).await?;
+        let socket = if options.listen.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        socket.bind(options.listen)?;
+        // The usual backlog of 128 overflows when hundreds of clients connect at once; the
+        // dropped SYNs come back a second later and show as one-second connect times. The
+        // kernel caps this at net.core.somaxconn.
+        let backlog = options.max_connections.clamp(128, 65_535) as u32;
+        let listener = socket.listen(backlog)?;
+        // Each connection is a descriptor; the default soft limit (often 1024) would make
+        // accept fail below --max-connections.
+        if let Err(e) = crate::fd_limit::raise(options.max_connections as u64 + 64) {
+            sink.server_line(&e);
+        }
         let pcap = match &options.pcap {
             Some(path) => Some(PcapRecorder::new(std::io::BufWriter::new(
                 std::fs::File::create(path)?,
@@ -142,7 +164,16 @@ impl Server {
             tokio::select! {
                 _ = &mut shutdown => break,
                 accepted = self.listener.accept() => {
-                    let Ok((socket, peer)) = accepted else { continue };
+                    let (socket, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(e) => {
+                            // Out of descriptors or memory: the error repeats until a connection
+                            // ends, so pause instead of spinning on it.
+                            self.shared.sink.server_line(&format!("accept failed: {e}"));
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
                     summary.connections += 1;
                     let conn = summary.connections;
                     let shared = self.shared.clone();
@@ -205,6 +236,7 @@ async fn serve_connection(
     let config = SessionConfig {
         personality: options.personality.clone(),
         chunk_size: options.chunk_size,
+        detailed_transcript: shared.sink.wants_detail(),
         ..SessionConfig::default()
     };
     let mut session = ServerSession::new(config, rng);
@@ -228,7 +260,10 @@ async fn serve_connection(
     );
     let (media_tx, mut media_rx) = mpsc::unbounded_channel::<ToPlayer>();
     let mut recordings = Recordings::default();
-    let mut buf = vec![0u8; 64 * 1024];
+    // The handshake needs little; a large buffer waits for the chunk stream, so that hundreds
+    // of connections stalled in the handshake hold 4 KiB each rather than 64.
+    // Not zeroed: read_buf fills spare capacity, so no connection pays for clearing 64 KiB.
+    let mut buf = bytes::BytesMut::with_capacity(4 * 1024);
     let mut was_in_handshake = true;
     loop {
         let limit = if session.in_handshake() {
@@ -238,7 +273,7 @@ async fn serve_connection(
         };
         let now = || started.elapsed().as_micros() as u64;
         tokio::select! {
-            read = tokio::time::timeout(limit, socket.read(&mut buf)) => match read {
+            read = tokio::time::timeout(limit, socket.read_buf(&mut buf)) => match read {
                 Err(_) => {
                     let what = if session.in_handshake() { "handshake timeout" } else { "idle timeout" };
                     session.close(format!("{what} ({} s)", if session.in_handshake() {
@@ -251,6 +286,7 @@ async fn serve_connection(
                 Ok(Ok(n)) => {
                     record_segment(shared, &mut flow, Direction::ClientToServer, &buf[..n]);
                     session.handle_read(now(), &buf[..n]);
+                    buf.clear();
                 }
                 Ok(Err(e)) => session.close(format!("read error: {e}")),
             },
@@ -263,24 +299,38 @@ async fn serve_connection(
         if was_in_handshake && !session.in_handshake() && session.close_reason().is_none() {
             shared.handshakes.fetch_add(1, Ordering::SeqCst);
             was_in_handshake = false;
+            buf.reserve(64 * 1024);
         }
         resolve_actions(shared, conn, &mut session, &media_tx, &mut recordings);
         while let Some((at_us, kind)) = session.poll_event() {
             shared.sink.event(conn, &Event { at_us, kind });
         }
         let mut write_failed = None;
-        while let Some((pause, bytes)) = session.next_write() {
+        while let Some((pause, bytes)) = session.next_write_coalesced() {
             if !pause.is_zero() {
                 tokio::time::sleep(pause).await;
             }
             record_segment(shared, &mut flow, Direction::ServerToClient, &bytes);
-            if let Err(e) = socket.write_all(&bytes).await {
-                write_failed = Some(e);
-                break;
+            // A client that stops reading would otherwise hold this connection in the write
+            // forever while media for it queues up.
+            match tokio::time::timeout(options.idle_timeout, socket.write_all(&bytes)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    write_failed = Some(format!("write error: {e}"));
+                    break;
+                }
+                Err(_) => {
+                    write_failed = Some(format!(
+                        "write timeout: the client did not take {} bytes within {} s",
+                        bytes.len(),
+                        options.idle_timeout.as_secs_f64()
+                    ));
+                    break;
+                }
             }
         }
-        if let Some(e) = write_failed {
-            session.close(format!("write error: {e}"));
+        if let Some(reason) = write_failed {
+            session.close(reason);
             resolve_actions(shared, conn, &mut session, &media_tx, &mut recordings);
             while let Some((at_us, kind)) = session.poll_event() {
                 shared.sink.event(conn, &Event { at_us, kind });
@@ -295,7 +345,8 @@ async fn serve_connection(
     if let Some(mut flow) = flow {
         let _ = flow.close(SystemTime::now(), None);
     }
-    let _ = socket.shutdown().await;
+    // Dropping the socket closes it, which sends FIN as shutdown would, in one system call.
+    drop(socket);
 }
 
 /// Adds one read or write to the pcap file; a failure is reported once and recording of this
@@ -449,12 +500,25 @@ fn resolve_actions(
 /// Prints events as they happen: human text (prefixed with the connection number) or JSON lines.
 pub struct PrintSink {
     pub json: bool,
+    /// Print only error diagnostics of connections (and server lines): a load test's thousands
+    /// of connections would otherwise cost more in printing than in serving.
+    pub quiet: bool,
     pub text: crate::transcript::render::TextRenderer,
     pub lock: Mutex<()>,
 }
 
 impl EventSink for PrintSink {
     fn event(&self, conn: u64, event: &Event) {
+        let is_error = matches!(
+            &event.kind,
+            EventKind::Diagnostic {
+                severity: Severity::Error,
+                ..
+            }
+        );
+        if self.quiet && !is_error {
+            return;
+        }
         let _guard = self.lock.lock();
         if self.json {
             let line = crate::transcript::render::json_line(event);
@@ -463,6 +527,10 @@ impl EventSink for PrintSink {
         } else {
             println!("[{conn}] {}", self.text.line(event));
         }
+    }
+
+    fn wants_detail(&self) -> bool {
+        !self.quiet
     }
 
     fn server_line(&self, line: &str) {

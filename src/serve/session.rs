@@ -31,6 +31,10 @@ pub struct SessionConfig {
     /// Window Acknowledgement Size the server announces, and Set Peer Bandwidth's size.
     pub window_ack_size: u32,
     pub limits: ChunkLimits,
+    /// Record reads, writes, handshake observations and messages as events. Off, only
+    /// diagnostics, media summaries and the close are: formatting every message is most of the
+    /// session's own work when nobody reads the lines (`serve --quiet` under load).
+    pub detailed_transcript: bool,
 }
 
 impl Default for SessionConfig {
@@ -40,6 +44,7 @@ impl Default for SessionConfig {
             chunk_size: 4096,
             window_ack_size: 2_500_000,
             limits: ChunkLimits::default(),
+            detailed_transcript: true,
         }
     }
 }
@@ -89,8 +94,9 @@ pub struct ServerSession {
     reader: ChunkReader,
     writer: ChunkWriter,
     acks: AckTracker,
-    /// Bytes to write, each one `write` call, with the pause to make before it.
-    writes: VecDeque<(Duration, Bytes)>,
+    /// Bytes to write, each one `write` call, with the pause to make before it and whether it
+    /// belongs to the handshake.
+    writes: VecDeque<(Duration, Bytes, bool)>,
     events: VecDeque<(u64, EventKind)>,
     actions: VecDeque<Action>,
     now_us: u64,
@@ -152,7 +158,7 @@ impl ServerSession {
             return;
         }
         // Reads and writes are the story of the handshake; after it, the messages tell it.
-        if self.phase == Phase::Handshake {
+        if self.phase == Phase::Handshake && self.config.detailed_transcript {
             self.event(EventKind::Segment {
                 direction: Direction::ClientToServer,
                 len: bytes.len(),
@@ -215,7 +221,28 @@ impl ServerSession {
     /// The next write and how long to pause before it (the personality's measured gaps between
     /// handshake writes; zero otherwise).
     pub fn next_write(&mut self) -> Option<(Duration, Bytes)> {
-        self.writes.pop_front()
+        self.writes
+            .pop_front()
+            .map(|(pause, bytes, _)| (pause, bytes))
+    }
+
+    /// Like [`Self::next_write`], but messages after the handshake that are ready together come
+    /// as one write: how they are grouped is no personality's business, and one system call
+    /// instead of one per message is most of a short connection's cost under load. Handshake
+    /// writes always come alone.
+    pub fn next_write_coalesced(&mut self) -> Option<(Duration, Bytes)> {
+        let (pause, first, handshake) = self.writes.pop_front()?;
+        let joinable = |w: &(Duration, Bytes, bool)| !w.2 && w.0.is_zero();
+        if handshake || !self.writes.front().is_some_and(joinable) {
+            return Some((pause, first));
+        }
+        let mut joined = BytesMut::from(&first[..]);
+        while self.writes.front().is_some_and(joinable) {
+            if let Some((_, bytes, _)) = self.writes.pop_front() {
+                joined.extend_from_slice(&bytes);
+            }
+        }
+        Some((pause, joined.freeze()))
     }
 
     pub fn poll_event(&mut self) -> Option<(u64, EventKind)> {
@@ -381,10 +408,12 @@ impl ServerSession {
                 self.close("C2 does not echo S1 (strict-c2)".into());
                 return;
             }
-            self.event(EventKind::Handshake {
-                id: id.to_string(),
-                text: event.to_string(),
-            });
+            if self.config.detailed_transcript {
+                self.event(EventKind::Handshake {
+                    id: id.to_string(),
+                    text: event.to_string(),
+                });
+            }
         }
         self.flush_handshake_groups();
     }
@@ -475,7 +504,7 @@ impl ServerSession {
         let decoded = Message::decode(&raw);
         let is_media = matches!(raw.type_id, 8 | 9);
         // Media is summarised, not printed frame by frame: an encoder sends thousands.
-        if !is_media {
+        if !is_media && self.config.detailed_transcript {
             self.event(EventKind::Message(MessageEvent::new(
                 Direction::ClientToServer,
                 &raw,
@@ -701,12 +730,14 @@ impl ServerSession {
 
     /// Sends a message and records it in the transcript.
     fn send(&mut self, message: RawMessage) {
-        let decoded = Message::decode(&message);
-        self.event(EventKind::Message(MessageEvent::new(
-            Direction::ServerToClient,
-            &message,
-            decoded.as_ref(),
-        )));
+        if self.config.detailed_transcript {
+            let decoded = Message::decode(&message);
+            self.event(EventKind::Message(MessageEvent::new(
+                Direction::ServerToClient,
+                &message,
+                decoded.as_ref(),
+            )));
+        }
         self.send_quiet(message);
     }
 
@@ -722,13 +753,14 @@ impl ServerSession {
     }
 
     fn write_after(&mut self, pause: Duration, bytes: Bytes) {
-        if self.phase == Phase::Handshake {
+        let handshake = self.phase == Phase::Handshake;
+        if handshake && self.config.detailed_transcript {
             self.event(EventKind::Segment {
                 direction: Direction::ServerToClient,
                 len: bytes.len(),
             });
         }
-        self.writes.push_back((pause, bytes));
+        self.writes.push_back((pause, bytes, handshake));
     }
 
     fn event(&mut self, kind: EventKind) {

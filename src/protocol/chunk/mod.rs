@@ -68,6 +68,13 @@ pub struct ChunkLimits {
     pub max_partial_bytes: usize,
     /// Chunk streams in use at once.
     pub max_chunk_streams: usize,
+    /// Chunks one message may take. The default lets the largest message through at the
+    /// default chunk size of 128, and stops a peer that set chunk size 1 from making the
+    /// reader parse a header for every byte of a large message.
+    pub max_chunks_per_message: u32,
+    /// Abort messages naming a chunk stream with no partial message to discard. A sender aborts
+    /// only what it started; a stream of empty Aborts is a flood, not framing.
+    pub max_empty_aborts: u32,
 }
 
 impl Default for ChunkLimits {
@@ -78,6 +85,8 @@ impl Default for ChunkLimits {
             min_chunk_size: 1,
             max_partial_bytes: 32 * 1024 * 1024,
             max_chunk_streams: 256,
+            max_chunks_per_message: 65_536,
+            max_empty_aborts: 64,
         }
     }
 }
@@ -134,6 +143,15 @@ pub enum ChunkError {
         limit: usize,
         offset: u64,
     },
+    #[error("message on chunk stream {csid} takes more than max_chunks_per_message {limit} chunks at chunk size {chunk_size} (offset {offset})")]
+    TooManyChunks {
+        csid: u32,
+        chunk_size: u32,
+        limit: u32,
+        offset: u64,
+    },
+    #[error("Abort storm: {count} Abort messages named a chunk stream with nothing to discard, more than max_empty_aborts {limit} (offset {offset})")]
+    AbortStorm { count: u32, limit: u32, offset: u64 },
     #[error("the reader stopped at an earlier error: {0}")]
     Poisoned(Box<ChunkError>),
 }

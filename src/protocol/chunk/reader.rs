@@ -45,6 +45,8 @@ struct Stream {
     extended: Option<u32>,
     convention: Option<ExtendedTimestampConvention>,
     in_message: bool,
+    /// Chunks of the message being assembled so far.
+    chunks: u32,
     partial: BytesMut,
 }
 
@@ -73,6 +75,8 @@ pub struct ChunkReader {
     error: Option<ChunkError>,
     /// No more input will come (see [`ChunkReader::end_of_stream`]).
     ended: bool,
+    /// Abort messages so far that had nothing to discard.
+    empty_aborts: u32,
 }
 
 impl ChunkReader {
@@ -92,6 +96,7 @@ impl ChunkReader {
             chunk_events: false,
             error: None,
             ended: false,
+            empty_aborts: 0,
         }
     }
 
@@ -367,6 +372,7 @@ impl ChunkReader {
         self.consume(header_len);
         let chunk_size = self.chunk_size as usize;
         let max_message_len = self.limits.max_message_len;
+        let max_chunks = self.limits.max_chunks_per_message;
         let chunk_events = self.chunk_events;
         let stream = self.stream(csid);
         let newly_used = !stream.has_header;
@@ -427,6 +433,15 @@ impl ChunkReader {
                 len: msg_len,
                 csid,
                 limit: max_message_len,
+                offset,
+            });
+        }
+        stream.chunks = if new_message { 1 } else { stream.chunks + 1 };
+        if stream.chunks > max_chunks {
+            return Err(ChunkError::TooManyChunks {
+                csid,
+                chunk_size: chunk_size as u32,
+                limit: max_chunks,
                 offset,
             });
         }
@@ -533,6 +548,16 @@ impl ChunkReader {
                     _ => 0,
                 };
                 self.partial_bytes -= discarded_bytes;
+                if discarded_bytes == 0 {
+                    self.empty_aborts += 1;
+                    if self.empty_aborts > self.limits.max_empty_aborts {
+                        return Err(ChunkError::AbortStorm {
+                            count: self.empty_aborts,
+                            limit: self.limits.max_empty_aborts,
+                            offset: self.consumed,
+                        });
+                    }
+                }
                 Some(ReadEvent::Aborted {
                     csid,
                     discarded_bytes,

@@ -583,3 +583,83 @@ proptest! {
         let _ = read_all(&mut r);
     }
 }
+
+#[test]
+fn a_message_in_too_many_chunks_is_refused_with_the_chunk_size() {
+    let limits = ChunkLimits {
+        max_chunks_per_message: 100,
+        ..ChunkLimits::default()
+    };
+    // Chunk size 1, then a 200-byte message: its 101st chunk is one too many.
+    let mut r = ChunkReader::new(limits.clone());
+    let mut b = fmt0(2, 0, 4, 1, 0);
+    b.extend_from_slice(&1u32.to_be_bytes());
+    b.extend(fmt0(5, 0, 200, 18, 1));
+    b.push(0);
+    for _ in 1..200 {
+        b.extend_from_slice(&[0xC5, 0]);
+    }
+    r.feed(&b);
+    let error = read_all(&mut r).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "message on chunk stream 5 takes more than max_chunks_per_message 100 chunks at chunk size 1 (offset 227)"
+    );
+    // 100 chunks are allowed, and the count starts again with each message.
+    let mut r = ChunkReader::new(limits);
+    let mut b = fmt0(2, 0, 4, 1, 0);
+    b.extend_from_slice(&1u32.to_be_bytes());
+    for _ in 0..3 {
+        b.extend(fmt0(5, 0, 100, 18, 1));
+        b.push(0);
+        for _ in 1..100 {
+            b.extend_from_slice(&[0xC5, 0]);
+        }
+    }
+    r.feed(&b);
+    let events = read_all(&mut r).unwrap();
+    let messages = events
+        .iter()
+        .filter(|e| matches!(e, ReadEvent::Message(m) if m.payload.len() == 100))
+        .count();
+    assert_eq!(messages, 3);
+}
+
+#[test]
+fn an_abort_storm_is_refused_but_aborts_that_discard_are_not_counted() {
+    let limits = ChunkLimits {
+        max_empty_aborts: 10,
+        ..ChunkLimits::default()
+    };
+    let abort = |csid: u32| {
+        let mut b = fmt0(2, 0, 4, 2, 0);
+        b.extend_from_slice(&csid.to_be_bytes());
+        b
+    };
+    // Aborts of real partial messages, many more than the limit, are framing.
+    let mut r = ChunkReader::new(limits.clone());
+    for _ in 0..50 {
+        let mut b = fmt0(6, 0, 1000, 9, 1);
+        b.extend_from_slice(&[0; 128]);
+        b.extend(abort(6));
+        r.feed(&b);
+    }
+    assert!(read_all(&mut r).is_ok());
+    // Empty ones: the eleventh is refused.
+    let mut r = ChunkReader::new(limits);
+    for csid in 0..11u32 {
+        r.feed(&abort(1000 + csid));
+    }
+    let error = read_all(&mut r).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ChunkError::AbortStorm {
+                count: 11,
+                limit: 10,
+                offset: 176
+            }
+        ),
+        "{error:?}"
+    );
+}

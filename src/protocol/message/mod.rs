@@ -450,6 +450,11 @@ pub fn set_chunk_size(size: u32) -> RawMessage {
     control(1, (size & 0x7FFF_FFFF).to_be_bytes().to_vec())
 }
 
+/// Abort Message: the receiver discards the partial message on chunk stream `csid`.
+pub fn abort(csid: u32) -> RawMessage {
+    control(2, csid.to_be_bytes().to_vec())
+}
+
 pub fn acknowledgement(sequence: u32) -> RawMessage {
     control(3, sequence.to_be_bytes().to_vec())
 }

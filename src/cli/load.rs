@@ -1,0 +1,95 @@
+use super::UsageError;
+use anyhow::Context;
+use clap::Args;
+use rtmp_probe::emulate::case::Target;
+use rtmp_probe::emulate::profile;
+use rtmp_probe::load::{self, LoadOptions};
+
+/// Many emulated clients at once: handshakes/s, time to connect's `_result` (p50/p99/max) and
+/// failures by stage. Run the same command against two servers to compare them.
+///
+/// Example: rtmp-probe load rtmp://127.0.0.1:1935/live --connections 200 --duration 10
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// rtmp://host[:port]/app[/key]; publishing client N uses KEY-N (default key: load).
+    url: String,
+    /// Clients in flight at once.
+    #[arg(long, default_value_t = 50)]
+    connections: usize,
+    /// New clients per second (default: as fast as --connections allows).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Seconds during which new clients are started; those in flight then finish.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Stop starting clients after this many (even before --duration).
+    #[arg(long)]
+    total: Option<u64>,
+    /// The client to emulate (see `rtmp-probe profiles`).
+    #[arg(long, default_value = "obs")]
+    profile: String,
+    /// Publish after connect (createStream, publish, media, unpublish) instead of closing at
+    /// connect's `_result`.
+    #[arg(long)]
+    publish: bool,
+    /// Seconds of media each publishing client sends.
+    #[arg(long, default_value_t = 1.0)]
+    media_duration: f64,
+    /// Seconds any one wait of a client may take before it counts as a timeout.
+    #[arg(long, default_value_t = 5.0)]
+    step_timeout: f64,
+    /// The report as JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
+    let profile = profile::by_name(&args.profile).ok_or_else(|| {
+        let names: Vec<_> = profile::all().into_iter().map(|p| p.name).collect();
+        UsageError(format!(
+            "unknown profile '{}'; choose one of: {}",
+            args.profile,
+            names.join(", ")
+        ))
+    })?;
+    let (target, key) = Target::parse(&args.url).map_err(UsageError)?;
+    let options = LoadOptions {
+        connections: args.connections,
+        rate: args.rate,
+        duration: super::seconds("--duration", args.duration)?,
+        total: args.total,
+        publish: args.publish,
+        media_duration: super::seconds("--media-duration", args.media_duration)?,
+        step_timeout: super::seconds("--step-timeout", args.step_timeout)?,
+        key: key.unwrap_or_else(|| "load".into()),
+        ..LoadOptions::new(profile)
+    };
+    options.check().map_err(UsageError)?;
+    if let Err(e) = rtmp_probe::fd_limit::raise(args.connections as u64 * 2 + 64) {
+        eprintln!("rtmp-probe: {e}");
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    // Drawn only on a terminal (indicatif hides itself otherwise).
+    let bar = match args.total {
+        Some(total) => indicatif::ProgressBar::new(total),
+        None => indicatif::ProgressBar::no_length(),
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {pos} clients done {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let tick = bar.clone();
+    let report = runtime.block_on(load::run(&target, &options, move |r| {
+        if r.failure.is_some() {
+            tick.set_message("(some failed)");
+        }
+        tick.inc(1);
+    }));
+    bar.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(if report.failed == 0 { 0 } else { 1 })
+}

@@ -1,0 +1,383 @@
+//! `rtmp-probe load`: many emulated clients at once against one server, to compare servers on
+//! one machine: handshakes per second, time to connect's `_result`, and failures by stage.
+//!
+//! Each client is one [`crate::emulate::case::run`] of a profile, so the load is made of the
+//! same bytes and timing a real encoder sends; without `publish` a client stops after connect's
+//! `_result`, which measures connection setup and nothing else.
+
+use crate::emulate::case::{self, CaseOptions, Stage, Target};
+use crate::emulate::profile::{Profile, Role};
+use crate::emulate::variant::Variant;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub profile: Profile,
+    /// Clients in flight at once.
+    pub connections: usize,
+    /// New clients per second; None starts them as fast as `connections` allows.
+    pub rate: Option<f64>,
+    /// New clients are started for this long; those in flight then finish.
+    pub duration: Duration,
+    /// Stop starting clients after this many, even before `duration`.
+    pub total: Option<u64>,
+    /// Publish (createStream, publish, media, unpublish) after connect.
+    pub publish: bool,
+    /// Media each publishing client sends.
+    pub media_duration: Duration,
+    /// How long any one wait of a client may take.
+    pub step_timeout: Duration,
+    /// Stream key prefix for publishing clients (client N publishes `<key>-N`).
+    pub key: String,
+}
+
+impl LoadOptions {
+    pub fn new(profile: Profile) -> Self {
+        Self {
+            profile,
+            connections: 50,
+            rate: None,
+            duration: Duration::from_secs(10),
+            total: None,
+            publish: false,
+            media_duration: Duration::from_secs(1),
+            step_timeout: Duration::from_secs(5),
+            key: "load".into(),
+        }
+    }
+
+    /// Why these options cannot run, if they cannot.
+    pub fn check(&self) -> Result<(), String> {
+        if self.connections == 0 {
+            return Err("--connections must be at least 1".into());
+        }
+        if let Some(rate) = self.rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(format!(
+                    "--rate must be a positive number of clients per second, not {rate}"
+                ));
+            }
+        }
+        if self.publish && self.profile.role == Role::Play {
+            return Err(format!(
+                "profile '{}' plays; --publish needs a publishing profile",
+                self.profile.name
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How one client ended.
+#[derive(Debug, Clone)]
+pub struct ClientResult {
+    pub handshake_done: bool,
+    /// From the start of the client to connect's `_result`.
+    pub connected_after: Option<Duration>,
+    /// The stage and finding of a failed client.
+    pub failure: Option<(Stage, String)>,
+}
+
+/// Milliseconds at the 50th and 99th percentile (nearest rank) and the maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Percentiles {
+    pub fn of(mut values_ms: Vec<f64>) -> Option<Percentiles> {
+        if values_ms.is_empty() {
+            return None;
+        }
+        values_ms.sort_by(f64::total_cmp);
+        let rank = |p: f64| {
+            let i = (p * values_ms.len() as f64).ceil() as usize;
+            values_ms[i.clamp(1, values_ms.len()) - 1]
+        };
+        Some(Percentiles {
+            p50_ms: rank(0.50),
+            p99_ms: rank(0.99),
+            max_ms: values_ms[values_ms.len() - 1],
+        })
+    }
+}
+
+/// Failed clients of one stage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageFailures {
+    pub stage: Stage,
+    pub count: u64,
+    /// The first failure's finding, as an example.
+    pub example: String,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    pub target: String,
+    pub profile: String,
+    pub publish: bool,
+    pub connections: usize,
+    pub rate: Option<f64>,
+    pub clients: u64,
+    pub handshakes: u64,
+    pub connected: u64,
+    pub failed: u64,
+    pub elapsed_s: f64,
+    /// Completed handshakes over the whole run's wall time.
+    pub handshakes_per_s: f64,
+    pub time_to_connect_result: Option<Percentiles>,
+    pub failures: Vec<StageFailures>,
+}
+
+/// Runs the load; `done` is called as each client finishes (for a progress bar).
+pub async fn run(
+    target: &Target,
+    options: &LoadOptions,
+    done: impl Fn(&ClientResult) + Send + Sync + 'static,
+) -> LoadReport {
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(options.connections.max(1)));
+    let case_options = CaseOptions {
+        media_duration: options.media_duration,
+        step_timeout: options.step_timeout,
+        stop_after_connect: !options.publish,
+        ..CaseOptions::default()
+    };
+    let done = Arc::new(done);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut results = Vec::new();
+    let start = Instant::now();
+    let mut started = 0u64;
+    loop {
+        if start.elapsed() >= options.duration || options.total.is_some_and(|t| started >= t) {
+            break;
+        }
+        if let Some(rate) = options.rate {
+            let due = start + Duration::from_secs_f64(started as f64 / rate);
+            tokio::time::sleep_until(due.into()).await;
+            if start.elapsed() >= options.duration {
+                break;
+            }
+        }
+        let Ok(permit) = semaphore.clone().acquire_owned().await else {
+            break;
+        };
+        if start.elapsed() >= options.duration {
+            break;
+        }
+        started += 1;
+        let (profile, target, case_options, done) = (
+            options.profile.clone(),
+            target.clone(),
+            case_options.clone(),
+            done.clone(),
+        );
+        let key = format!("{}-{started}", options.key);
+        tasks.spawn(async move {
+            let outcome = case::run(&profile, Variant::Default, &target, &key, &case_options).await;
+            drop(permit);
+            let failure = outcome.status.is_failure().then(|| {
+                let stage = outcome.stage.unwrap_or(Stage::Tcp);
+                let finding = outcome
+                    .diagnosis
+                    .last()
+                    .map(|f| format!("{}: {}", f.id, f.message))
+                    .unwrap_or_else(|| outcome.status.label().to_string());
+                (stage, finding)
+            });
+            let handshake_done = !matches!(&failure, Some((Stage::Tcp | Stage::Handshake, _)));
+            let result = ClientResult {
+                handshake_done,
+                connected_after: outcome.connected_after,
+                failure,
+            };
+            done(&result);
+            result
+        });
+        while let Some(joined) = tasks.try_join_next() {
+            results.extend(joined.ok());
+        }
+    }
+    while let Some(joined) = tasks.join_next().await {
+        results.extend(joined.ok());
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    summarise(target, options, started, elapsed, &results)
+}
+
+fn summarise(
+    target: &Target,
+    options: &LoadOptions,
+    clients: u64,
+    elapsed_s: f64,
+    results: &[ClientResult],
+) -> LoadReport {
+    let handshakes = results.iter().filter(|r| r.handshake_done).count() as u64;
+    let times: Vec<f64> = results
+        .iter()
+        .filter_map(|r| r.connected_after)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .collect();
+    let connected = times.len() as u64;
+    let mut by_stage: BTreeMap<u8, StageFailures> = BTreeMap::new();
+    for (stage, finding) in results.iter().filter_map(|r| r.failure.as_ref()) {
+        by_stage
+            .entry(*stage as u8)
+            .or_insert_with(|| StageFailures {
+                stage: *stage,
+                count: 0,
+                example: finding.clone(),
+            })
+            .count += 1;
+    }
+    // A client that never ended (its task panicked) counts as a failure too.
+    let lost = clients - results.len() as u64;
+    let failed = by_stage.values().map(|f| f.count).sum::<u64>() + lost;
+    LoadReport {
+        target: format!("rtmp://{}/{}", target.authority, target.app),
+        profile: options.profile.name.to_string(),
+        publish: options.publish,
+        connections: options.connections,
+        rate: options.rate,
+        clients,
+        handshakes,
+        connected,
+        failed,
+        elapsed_s,
+        handshakes_per_s: if elapsed_s > 0.0 {
+            handshakes as f64 / elapsed_s
+        } else {
+            0.0
+        },
+        time_to_connect_result: Percentiles::of(times),
+        failures: by_stage.into_values().collect(),
+    }
+}
+
+impl LoadReport {
+    /// The human-readable table.
+    pub fn table(&self) -> String {
+        let what = if self.publish {
+            "handshake, connect, publish"
+        } else {
+            "handshake and connect"
+        };
+        let rate = match self.rate {
+            Some(r) => format!("{r} new/s"),
+            None => "unpaced".into(),
+        };
+        let mut out = format!(
+            "target       {} (profile {}, {what})\n\
+             load         {} at once, {rate}\n\
+             clients      {} started, {} handshakes, {} connected, {} failed\n\
+             elapsed      {:.2} s\n\
+             handshakes   {:.1} /s\n",
+            self.target,
+            self.profile,
+            self.connections,
+            self.clients,
+            self.handshakes,
+            self.connected,
+            self.failed,
+            self.elapsed_s,
+            self.handshakes_per_s,
+        );
+        match &self.time_to_connect_result {
+            Some(p) => out.push_str(&format!(
+                "_result      p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (from TCP connect)\n",
+                p.p50_ms, p.p99_ms, p.max_ms
+            )),
+            None => out.push_str("_result      none arrived\n"),
+        }
+        if self.failures.is_empty() {
+            out.push_str("failures     none\n");
+        } else {
+            out.push_str("failures     stage      count  first finding\n");
+            for f in &self.failures {
+                out.push_str(&format!(
+                    "             {:<10} {:>5}  {}\n",
+                    f.stage.to_string(),
+                    f.count,
+                    f.example
+                ));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulate::profile;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let p = Percentiles::of((1..=200).map(f64::from).collect()).unwrap();
+        assert_eq!((p.p50_ms, p.p99_ms, p.max_ms), (100.0, 198.0, 200.0));
+        let one = Percentiles::of(vec![7.0]).unwrap();
+        assert_eq!((one.p50_ms, one.p99_ms, one.max_ms), (7.0, 7.0, 7.0));
+        assert_eq!(Percentiles::of(vec![]), None);
+    }
+
+    #[test]
+    fn failures_are_grouped_by_stage_with_the_first_finding() {
+        let (target, _) = Target::parse("rtmp://127.0.0.1:1935/live").unwrap();
+        let options = LoadOptions::new(profile::by_name("obs").unwrap());
+        let fail = |stage, text: &str| ClientResult {
+            handshake_done: stage != Stage::Handshake,
+            connected_after: None,
+            failure: Some((stage, text.to_string())),
+        };
+        let ok = ClientResult {
+            handshake_done: true,
+            connected_after: Some(Duration::from_millis(4)),
+            failure: None,
+        };
+        let results = [
+            fail(Stage::Connect, "msg.timeout: first"),
+            ok.clone(),
+            fail(Stage::Handshake, "hs.closed: x"),
+            fail(Stage::Connect, "msg.timeout: second"),
+        ];
+        let report = summarise(&target, &options, 5, 2.0, &results);
+        assert_eq!(
+            (report.handshakes, report.connected, report.failed),
+            (3, 1, 4),
+            "one client never ended and counts as failed"
+        );
+        assert_eq!(report.handshakes_per_s, 1.5);
+        let stages: Vec<(Stage, u64, &str)> = report
+            .failures
+            .iter()
+            .map(|f| (f.stage, f.count, f.example.as_str()))
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                (Stage::Handshake, 1, "hs.closed: x"),
+                (Stage::Connect, 2, "msg.timeout: first")
+            ]
+        );
+        assert!(report
+            .table()
+            .contains("connect        2  msg.timeout: first"));
+    }
+
+    #[test]
+    fn a_play_profile_cannot_publish() {
+        let mut options = LoadOptions::new(profile::by_name("ffmpeg-play").unwrap());
+        assert!(options.check().is_ok());
+        options.publish = true;
+        assert!(options.check().unwrap_err().contains("ffmpeg-play"));
+        options.publish = false;
+        options.rate = Some(0.0);
+        assert!(options.check().unwrap_err().contains("--rate"));
+    }
+}
