@@ -31,6 +31,7 @@ pub struct SessionConfig {
     /// Window Acknowledgement Size the server announces, and Set Peer Bandwidth's size.
     pub window_ack_size: u32,
     pub limits: ChunkLimits,
+    pub timeouts: Timeouts,
 }
 
 impl Default for SessionConfig {
@@ -40,6 +41,27 @@ impl Default for SessionConfig {
             chunk_size: 4096,
             window_ack_size: 2_500_000,
             limits: ChunkLimits::default(),
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+/// How long the server waits for a client. The session keeps the time as the microseconds the
+/// driver passes in, so the tokio driver and the fuzz target run the same timeout logic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From the start of the connection to the end of the handshake.
+    pub handshake: Duration,
+    /// After the handshake, since the last thing that happened on the connection (a read, or
+    /// media or the end of a stream reaching a player).
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            handshake: Duration::from_secs(10),
+            idle: Duration::from_secs(30),
         }
     }
 }
@@ -100,6 +122,8 @@ pub struct ServerSession {
     playing: Option<(String, u32)>,
     close_reason: Option<String>,
     messages_in: u64,
+    /// When the connection last saw activity (starts the idle timeout).
+    last_activity_us: u64,
 }
 
 impl ServerSession {
@@ -126,6 +150,7 @@ impl ServerSession {
             playing: None,
             close_reason: None,
             messages_in: 0,
+            last_activity_us: 0,
             config,
         }
     }
@@ -145,9 +170,43 @@ impl ServerSession {
         self.close_reason.as_deref()
     }
 
+    /// The time (in the driver's microseconds since the connection started) at which the
+    /// session times out unless something happens first; None once it is closed.
+    pub fn deadline_us(&self) -> Option<u64> {
+        let t = &self.config.timeouts;
+        match self.phase {
+            Phase::Handshake => Some(t.handshake.as_micros() as u64),
+            Phase::Messages => Some(
+                self.last_activity_us
+                    .saturating_add(t.idle.as_micros() as u64),
+            ),
+            Phase::Closed => None,
+        }
+    }
+
+    /// The driver's timer fired: closes the session if its deadline has passed.
+    pub fn handle_timer(&mut self, now_us: u64) {
+        if self.deadline_us().is_none_or(|deadline| now_us < deadline) {
+            return;
+        }
+        self.now_us = now_us;
+        let t = self.config.timeouts;
+        let reason = if self.phase == Phase::Handshake {
+            format!("handshake timeout ({} s)", t.handshake.as_secs_f64())
+        } else {
+            format!("idle timeout ({} s)", t.idle.as_secs_f64())
+        };
+        self.close(reason);
+    }
+
+    fn activity(&mut self, now_us: u64) {
+        self.now_us = now_us;
+        self.last_activity_us = now_us;
+    }
+
     /// Takes the bytes of one read from the client.
     pub fn handle_read(&mut self, now_us: u64, bytes: &[u8]) {
-        self.now_us = now_us;
+        self.activity(now_us);
         if self.phase == Phase::Closed || bytes.is_empty() {
             return;
         }
@@ -173,7 +232,7 @@ impl ServerSession {
 
     /// The client closed its side of the connection.
     pub fn handle_eof(&mut self, now_us: u64) {
-        self.now_us = now_us;
+        self.activity(now_us);
         if self.phase == Phase::Messages {
             // Messages that waited only for a look-ahead the client will no longer send.
             self.reader.end_of_stream();
@@ -286,7 +345,7 @@ impl ServerSession {
         match start {
             Some(messages) => {
                 for m in messages {
-                    self.send_media(m);
+                    self.forward_media(m);
                 }
             }
             None => self.diagnostic(
@@ -299,7 +358,8 @@ impl ServerSession {
 
     /// The stream this connection plays stopped being published: tell the player, as nginx-rtmp
     /// does (StreamEOF and NetStream.Play.UnpublishNotify); it may wait for the next publisher.
-    pub fn stream_ended(&mut self) {
+    pub fn stream_ended(&mut self, now_us: u64) {
+        self.activity(now_us);
         let Some((name, stream_id)) = self.playing.clone() else {
             return;
         };
@@ -313,7 +373,12 @@ impl ServerSession {
     }
 
     /// Forwards media from a publisher to this player, on the player's message stream.
-    pub fn send_media(&mut self, message: &RawMessage) {
+    pub fn send_media(&mut self, now_us: u64, message: &RawMessage) {
+        self.activity(now_us);
+        self.forward_media(message);
+    }
+
+    fn forward_media(&mut self, message: &RawMessage) {
         let Some((_, stream_id)) = self.playing else {
             return;
         };

@@ -319,7 +319,7 @@ fn a_player_is_told_when_its_publisher_stops() {
     s.play_started(1, None::<std::iter::Empty<&RawMessage>>);
     assert!(diagnostic_ids(&events(&mut s)).contains(&"play.waiting".to_string()));
     writes(&mut s);
-    s.stream_ended();
+    s.stream_ended(3);
     let summaries: Vec<String> = events(&mut s)
         .into_iter()
         .filter_map(|e| match e {
@@ -373,4 +373,31 @@ mod robustness {
             while s.poll_event().is_some() {}
         }
     }
+}
+
+#[test]
+fn the_handshake_timeout_counts_from_the_start_of_the_connection() {
+    let mut s = session("reference");
+    s.handle_read(4_000_000, &[3]);
+    assert_eq!(s.deadline_us(), Some(10_000_000));
+    s.handle_timer(9_999_999);
+    assert!(s.close_reason().is_none());
+    s.handle_timer(10_000_000);
+    assert_eq!(s.close_reason(), Some("handshake timeout (10 s)"));
+    assert_eq!(s.deadline_us(), None);
+}
+
+#[test]
+fn the_idle_timeout_counts_from_the_last_activity() {
+    let mut s = established("reference");
+    s.handle_read(1_000_000, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    assert_eq!(s.deadline_us(), Some(31_000_000));
+    s.handle_timer(30_999_999);
+    assert!(s.close_reason().is_none());
+    // Media reaching a player is activity too, as the driver's loop has always counted it.
+    s.stream_ended(20_000_000);
+    s.handle_timer(31_000_000);
+    assert!(s.close_reason().is_none());
+    s.handle_timer(50_000_000);
+    assert_eq!(s.close_reason(), Some("idle timeout (30 s)"));
 }
