@@ -7,6 +7,7 @@
 
 pub mod capture;
 pub mod emulate;
+pub mod fuzz_harness;
 pub mod media;
 pub mod protocol;
 pub mod record;

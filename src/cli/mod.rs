@@ -2,6 +2,7 @@
 //! the library; nothing here knows RTMP.
 
 mod diff;
+mod fuzz_seeds;
 mod matrix;
 mod probe;
 mod profiles;
@@ -44,6 +45,8 @@ enum Command {
     Profiles(profiles::ProfilesArgs),
     Replay(replay::ReplayArgs),
     Diff(diff::DiffArgs),
+    #[command(hide = true)]
+    FuzzSeeds(fuzz_seeds::FuzzSeedsArgs),
 }
 
 impl Cli {
@@ -56,6 +59,7 @@ impl Cli {
             Command::Profiles(args) => profiles::run(args),
             Command::Replay(args) => replay::run(args),
             Command::Diff(args) => diff::run(args),
+            Command::FuzzSeeds(args) => fuzz_seeds::run(args),
         }
     }
 }
