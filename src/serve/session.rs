@@ -302,6 +302,10 @@ impl ServerSession {
             ));
         } else {
             self.publishing = None;
+            // Media sent along with the refused publish belongs to no stream here; queued, it
+            // would reach the players of the connection that does publish the name.
+            self.actions
+                .retain(|a| !matches!(a, Action::Media { name: n, .. } if *n == name));
             self.diagnostic(
                 "cmd.publish-bad-name",
                 Severity::Warning,
@@ -323,6 +327,10 @@ impl ServerSession {
         stream_id: u32,
         start: Option<impl Iterator<Item = &'a RawMessage>>,
     ) {
+        // The client may have gone in the same read that asked to play: write nothing more.
+        if self.phase == Phase::Closed {
+            return;
+        }
         let name = self
             .playing
             .as_ref()
@@ -359,6 +367,9 @@ impl ServerSession {
     /// The stream this connection plays stopped being published: tell the player, as nginx-rtmp
     /// does (StreamEOF and NetStream.Play.UnpublishNotify); it may wait for the next publisher.
     pub fn stream_ended(&mut self, now_us: u64) {
+        if self.phase == Phase::Closed {
+            return;
+        }
         self.activity(now_us);
         let Some((name, stream_id)) = self.playing.clone() else {
             return;
@@ -374,6 +385,9 @@ impl ServerSession {
 
     /// Forwards media from a publisher to this player, on the player's message stream.
     pub fn send_media(&mut self, now_us: u64, message: &RawMessage) {
+        if self.phase == Phase::Closed {
+            return;
+        }
         self.activity(now_us);
         self.forward_media(message);
     }
@@ -758,7 +772,28 @@ impl ServerSession {
             });
             if p.accepted {
                 self.actions.push_back(Action::Unpublish { name: p.name });
+            } else {
+                self.withdraw_publish(&p.name);
             }
+        }
+    }
+
+    /// Takes back a Publish action the driver has not answered yet, with the media queued after
+    /// it: the publication is over, and the hub must not claim the name for a connection that
+    /// no longer publishes it (or has closed: the name would stay taken for good).
+    fn withdraw_publish(&mut self, name: &str) {
+        let request = self
+            .actions
+            .iter()
+            .rposition(|a| matches!(a, Action::Publish { name: n, .. } if n == name));
+        if let Some(at) = request {
+            let later = self.actions.split_off(at);
+            self.actions.extend(
+                later
+                    .into_iter()
+                    .skip(1)
+                    .filter(|a| !matches!(a, Action::Media { name: n, .. } if n == name)),
+            );
         }
     }
 
