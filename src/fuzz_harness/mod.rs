@@ -20,8 +20,11 @@ pub use decode::{amf0, capture, message};
 pub use handshake::{handshake_client, handshake_server};
 pub use session::{session, SessionInput, Step};
 
+/// A fuzz target's body: takes the fuzzer's bytes, panics only on a broken invariant.
+pub type Harness = fn(&[u8]);
+
 /// Every fuzz target by the name of its `fuzz/fuzz_targets/<name>.rs`.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Harness)] = &[
     ("handshake_server", handshake_server),
     ("handshake_client", handshake_client),
     ("chunk_reader", chunk_reader),
@@ -33,7 +36,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
 ];
 
 /// The target named `name`.
-pub fn target(name: &str) -> Option<fn(&[u8])> {
+pub fn target(name: &str) -> Option<Harness> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 
