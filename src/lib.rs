@@ -8,6 +8,7 @@
 pub mod capture;
 pub mod emulate;
 pub mod fd_limit;
+pub mod fuzz_harness;
 pub mod load;
 pub mod media;
 pub mod protocol;

@@ -1,17 +1,4 @@
-//! Arbitrary bytes as a capture file, through the reader, the link layers, reassembly and the
-//! RTMP decoding of `replay`: never a panic, whatever the file holds.
+//! The body lives in `rtmp_probe::fuzz_harness::capture`, shared with `tests/fuzz_regressions.rs`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use rtmp_probe::capture::CaptureReader;
-use rtmp_probe::replay::replay;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(reader) = CaptureReader::new(data) else {
-        return;
-    };
-    let (flows, _error) = replay(reader, |_| {});
-    for f in flows {
-        let _ = rtmp_probe::transcript::render::snapshot(&f.transcript);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rtmp_probe::fuzz_harness::capture(data));

@@ -2,6 +2,7 @@
 //! the library; nothing here knows RTMP.
 
 mod diff;
+mod fuzz_seeds;
 mod load;
 mod matrix;
 mod probe;
@@ -46,6 +47,8 @@ enum Command {
     Replay(replay::ReplayArgs),
     Diff(diff::DiffArgs),
     Load(load::LoadArgs),
+    #[command(hide = true)]
+    FuzzSeeds(fuzz_seeds::FuzzSeedsArgs),
 }
 
 impl Cli {
@@ -59,6 +62,7 @@ impl Cli {
             Command::Replay(args) => replay::run(args),
             Command::Diff(args) => diff::run(args),
             Command::Load(args) => load::run(args),
+            Command::FuzzSeeds(args) => fuzz_seeds::run(args),
         }
     }
 }

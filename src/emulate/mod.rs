@@ -78,6 +78,8 @@ async fn attempt(
     let companion_profile = profile::by_name("obs").expect("obs profile exists");
     let companion_options = CaseOptions {
         media_duration: options.media_duration + Duration::from_secs(3),
+        // The pcap file is the player's: two cases writing one file would interleave garbage.
+        pcap: None,
         ..options.clone()
     };
     let (t, k) = (target.clone(), key.to_string());

@@ -17,7 +17,7 @@ use crate::transcript::Direction;
 use crate::transcript::{Event, EventKind, Severity};
 use hub::Hub;
 use personality::Personality;
-use session::{Action, ServerSession, SessionConfig};
+use session::{Action, ServerSession, SessionConfig, Timeouts};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -237,6 +237,10 @@ async fn serve_connection(
         personality: options.personality.clone(),
         chunk_size: options.chunk_size,
         detailed_transcript: shared.sink.wants_detail(),
+        timeouts: Timeouts {
+            handshake: options.handshake_timeout,
+            idle: options.idle_timeout,
+        },
         ..SessionConfig::default()
     };
     let mut session = ServerSession::new(config, rng);
@@ -266,22 +270,16 @@ async fn serve_connection(
     let mut buf = bytes::BytesMut::with_capacity(4 * 1024);
     let mut was_in_handshake = true;
     loop {
-        let limit = if session.in_handshake() {
-            options.handshake_timeout.saturating_sub(started.elapsed())
-        } else {
-            options.idle_timeout
-        };
         let now = || started.elapsed().as_micros() as u64;
+        let limit = Duration::from_micros(
+            session
+                .deadline_us()
+                .unwrap_or(u64::MAX)
+                .saturating_sub(now()),
+        );
         tokio::select! {
             read = tokio::time::timeout(limit, socket.read_buf(&mut buf)) => match read {
-                Err(_) => {
-                    let what = if session.in_handshake() { "handshake timeout" } else { "idle timeout" };
-                    session.close(format!("{what} ({} s)", if session.in_handshake() {
-                        options.handshake_timeout.as_secs_f64()
-                    } else {
-                        options.idle_timeout.as_secs_f64()
-                    }));
-                }
+                Err(_) => session.handle_timer(now()),
                 Ok(Ok(0)) => session.handle_eof(now()),
                 Ok(Ok(n)) => {
                     record_segment(shared, &mut flow, Direction::ClientToServer, &buf[..n]);
@@ -291,8 +289,8 @@ async fn serve_connection(
                 Ok(Err(e)) => session.close(format!("read error: {e}")),
             },
             Some(to_player) = media_rx.recv() => match to_player {
-                ToPlayer::Media(message) => session.send_media(&message),
-                ToPlayer::Ended => session.stream_ended(),
+                ToPlayer::Media(message) => session.send_media(now(), &message),
+                ToPlayer::Ended => session.stream_ended(now()),
             },
             _ = closing.changed() => session.close("server shutting down".into()),
         }

@@ -35,6 +35,7 @@ pub struct SessionConfig {
     /// diagnostics, media summaries and the close are: formatting every message is most of the
     /// session's own work when nobody reads the lines (`serve --quiet` under load).
     pub detailed_transcript: bool,
+    pub timeouts: Timeouts,
 }
 
 impl Default for SessionConfig {
@@ -45,6 +46,27 @@ impl Default for SessionConfig {
             window_ack_size: 2_500_000,
             limits: ChunkLimits::default(),
             detailed_transcript: true,
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+/// How long the server waits for a client. The session keeps the time as the microseconds the
+/// driver passes in, so the tokio driver and the fuzz target run the same timeout logic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From the start of the connection to the end of the handshake.
+    pub handshake: Duration,
+    /// After the handshake, since the last thing that happened on the connection (a read, or
+    /// media or the end of a stream reaching a player).
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            handshake: Duration::from_secs(10),
+            idle: Duration::from_secs(30),
         }
     }
 }
@@ -106,6 +128,8 @@ pub struct ServerSession {
     playing: Option<(String, u32)>,
     close_reason: Option<String>,
     messages_in: u64,
+    /// When the connection last saw activity (starts the idle timeout).
+    last_activity_us: u64,
 }
 
 impl ServerSession {
@@ -132,6 +156,7 @@ impl ServerSession {
             playing: None,
             close_reason: None,
             messages_in: 0,
+            last_activity_us: 0,
             config,
         }
     }
@@ -151,9 +176,43 @@ impl ServerSession {
         self.close_reason.as_deref()
     }
 
+    /// The time (in the driver's microseconds since the connection started) at which the
+    /// session times out unless something happens first; None once it is closed.
+    pub fn deadline_us(&self) -> Option<u64> {
+        let t = &self.config.timeouts;
+        match self.phase {
+            Phase::Handshake => Some(t.handshake.as_micros() as u64),
+            Phase::Messages => Some(
+                self.last_activity_us
+                    .saturating_add(t.idle.as_micros() as u64),
+            ),
+            Phase::Closed => None,
+        }
+    }
+
+    /// The driver's timer fired: closes the session if its deadline has passed.
+    pub fn handle_timer(&mut self, now_us: u64) {
+        if self.deadline_us().is_none_or(|deadline| now_us < deadline) {
+            return;
+        }
+        self.now_us = now_us;
+        let t = self.config.timeouts;
+        let reason = if self.phase == Phase::Handshake {
+            format!("handshake timeout ({} s)", t.handshake.as_secs_f64())
+        } else {
+            format!("idle timeout ({} s)", t.idle.as_secs_f64())
+        };
+        self.close(reason);
+    }
+
+    fn activity(&mut self, now_us: u64) {
+        self.now_us = now_us;
+        self.last_activity_us = now_us;
+    }
+
     /// Takes the bytes of one read from the client.
     pub fn handle_read(&mut self, now_us: u64, bytes: &[u8]) {
-        self.now_us = now_us;
+        self.activity(now_us);
         if self.phase == Phase::Closed || bytes.is_empty() {
             return;
         }
@@ -179,7 +238,7 @@ impl ServerSession {
 
     /// The client closed its side of the connection.
     pub fn handle_eof(&mut self, now_us: u64) {
-        self.now_us = now_us;
+        self.activity(now_us);
         if self.phase == Phase::Messages {
             // Messages that waited only for a look-ahead the client will no longer send.
             self.reader.end_of_stream();
@@ -270,6 +329,10 @@ impl ServerSession {
             ));
         } else {
             self.publishing = None;
+            // Media sent along with the refused publish belongs to no stream here; queued, it
+            // would reach the players of the connection that does publish the name.
+            self.actions
+                .retain(|a| !matches!(a, Action::Media { name: n, .. } if *n == name));
             self.diagnostic(
                 "cmd.publish-bad-name",
                 Severity::Warning,
@@ -291,6 +354,10 @@ impl ServerSession {
         stream_id: u32,
         start: Option<impl Iterator<Item = &'a RawMessage>>,
     ) {
+        // The client may have gone in the same read that asked to play: write nothing more.
+        if self.phase == Phase::Closed {
+            return;
+        }
         let name = self
             .playing
             .as_ref()
@@ -313,7 +380,7 @@ impl ServerSession {
         match start {
             Some(messages) => {
                 for m in messages {
-                    self.send_media(m);
+                    self.forward_media(m);
                 }
             }
             None => self.diagnostic(
@@ -326,7 +393,11 @@ impl ServerSession {
 
     /// The stream this connection plays stopped being published: tell the player, as nginx-rtmp
     /// does (StreamEOF and NetStream.Play.UnpublishNotify); it may wait for the next publisher.
-    pub fn stream_ended(&mut self) {
+    pub fn stream_ended(&mut self, now_us: u64) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        self.activity(now_us);
         let Some((name, stream_id)) = self.playing.clone() else {
             return;
         };
@@ -340,7 +411,15 @@ impl ServerSession {
     }
 
     /// Forwards media from a publisher to this player, on the player's message stream.
-    pub fn send_media(&mut self, message: &RawMessage) {
+    pub fn send_media(&mut self, now_us: u64, message: &RawMessage) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        self.activity(now_us);
+        self.forward_media(message);
+    }
+
+    fn forward_media(&mut self, message: &RawMessage) {
         let Some((_, stream_id)) = self.playing else {
             return;
         };
@@ -722,7 +801,28 @@ impl ServerSession {
             });
             if p.accepted {
                 self.actions.push_back(Action::Unpublish { name: p.name });
+            } else {
+                self.withdraw_publish(&p.name);
             }
+        }
+    }
+
+    /// Takes back a Publish action the driver has not answered yet, with the media queued after
+    /// it: the publication is over, and the hub must not claim the name for a connection that
+    /// no longer publishes it (or has closed: the name would stay taken for good).
+    fn withdraw_publish(&mut self, name: &str) {
+        let request = self
+            .actions
+            .iter()
+            .rposition(|a| matches!(a, Action::Publish { name: n, .. } if n == name));
+        if let Some(at) = request {
+            let later = self.actions.split_off(at);
+            self.actions.extend(
+                later
+                    .into_iter()
+                    .skip(1)
+                    .filter(|a| !matches!(a, Action::Media { name: n, .. } if n == name)),
+            );
         }
     }
 

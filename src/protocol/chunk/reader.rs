@@ -73,6 +73,8 @@ pub struct ChunkReader {
     events: VecDeque<ReadEvent>,
     chunk_events: bool,
     error: Option<ChunkError>,
+    /// The error, until [`ChunkReader::poll`] has returned it (later polls say Poisoned).
+    unreported: Option<ChunkError>,
     /// No more input will come (see [`ChunkReader::end_of_stream`]).
     ended: bool,
     /// Abort messages so far that had nothing to discard.
@@ -95,6 +97,7 @@ impl ChunkReader {
             events: VecDeque::new(),
             chunk_events: false,
             error: None,
+            unreported: None,
             ended: false,
             empty_aborts: 0,
         }
@@ -175,12 +178,21 @@ impl ChunkReader {
     /// The next event, `Ok(None)` when more bytes are needed.
     pub fn poll(&mut self) -> Result<Option<ReadEvent>, ChunkError> {
         if let Some(error) = &self.error {
+            // Events found before the error come out first, as they would have had the bytes
+            // arrived in smaller pieces: what the reader reports must not depend on segmentation.
+            if let Some(event) = self.events.pop_front() {
+                return Ok(Some(event));
+            }
+            if let Some(error) = self.unreported.take() {
+                return Err(error);
+            }
             return Err(ChunkError::Poisoned(Box::new(error.clone())));
         }
         match self.poll_inner() {
             Err(error) => {
                 self.error = Some(error.clone());
-                Err(error)
+                self.unreported = Some(error);
+                self.poll()
             }
             ok => ok,
         }

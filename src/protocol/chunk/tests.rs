@@ -663,3 +663,52 @@ fn an_abort_storm_is_refused_but_aborts_that_discard_are_not_counted() {
         "{error:?}"
     );
 }
+
+/// Found by the chunk_reader fuzz target: when a chunk both dropped a partial message and held
+/// a whole, bad Set Chunk Size, the drop was reported only if the bytes came in pieces.
+#[test]
+fn events_before_an_error_come_out_whatever_the_segmentation() {
+    let mut stream = vec![0x03, 0, 0, 0, 0, 0, 200, 9, 0, 0, 0, 0];
+    stream.extend_from_slice(&[0x17; 128]);
+    stream.extend_from_slice(&[
+        0x03, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0x7F, 0xFF, 0xFF, 0xFF,
+    ]);
+    for piece in [stream.len(), 1] {
+        let mut reader = ChunkReader::new(ChunkLimits::default());
+        let mut events = Vec::new();
+        let mut error = None;
+        'feed: for bytes in stream.chunks(piece) {
+            reader.feed(bytes);
+            loop {
+                match reader.poll() {
+                    Ok(Some(e)) => events.push(e),
+                    Ok(None) => break,
+                    Err(e) => {
+                        error = Some(e);
+                        break 'feed;
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            events,
+            vec![ReadEvent::PartialMessageDropped {
+                csid: 3,
+                received: 128,
+                expected: 200
+            }],
+            "pieces of {piece}"
+        );
+        assert!(
+            matches!(
+                error,
+                Some(ChunkError::ChunkSizeOutOfRange {
+                    size: 0x7FFF_FFFF,
+                    ..
+                })
+            ),
+            "{error:?}"
+        );
+        assert!(matches!(reader.poll(), Err(ChunkError::Poisoned(_))));
+    }
+}

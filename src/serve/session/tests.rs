@@ -319,7 +319,7 @@ fn a_player_is_told_when_its_publisher_stops() {
     s.play_started(1, None::<std::iter::Empty<&RawMessage>>);
     assert!(diagnostic_ids(&events(&mut s)).contains(&"play.waiting".to_string()));
     writes(&mut s);
-    s.stream_ended();
+    s.stream_ended(3);
     let summaries: Vec<String> = events(&mut s)
         .into_iter()
         .filter_map(|e| match e {
@@ -373,4 +373,111 @@ mod robustness {
             while s.poll_event().is_some() {}
         }
     }
+}
+
+#[test]
+fn the_handshake_timeout_counts_from_the_start_of_the_connection() {
+    let mut s = session("reference");
+    s.handle_read(4_000_000, &[3]);
+    assert_eq!(s.deadline_us(), Some(10_000_000));
+    s.handle_timer(9_999_999);
+    assert!(s.close_reason().is_none());
+    s.handle_timer(10_000_000);
+    assert_eq!(s.close_reason(), Some("handshake timeout (10 s)"));
+    assert_eq!(s.deadline_us(), None);
+}
+
+#[test]
+fn the_idle_timeout_counts_from_the_last_activity() {
+    let mut s = established("reference");
+    s.handle_read(1_000_000, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    assert_eq!(s.deadline_us(), Some(31_000_000));
+    s.handle_timer(30_999_999);
+    assert!(s.close_reason().is_none());
+    // Media reaching a player is activity too, as the driver's loop has always counted it.
+    s.stream_ended(20_000_000);
+    s.handle_timer(31_000_000);
+    assert!(s.close_reason().is_none());
+    s.handle_timer(50_000_000);
+    assert_eq!(s.close_reason(), Some("idle timeout (30 s)"));
+}
+
+fn video(stream_id: u32) -> RawMessage {
+    RawMessage {
+        csid: 6,
+        timestamp: 0,
+        type_id: 9,
+        stream_id,
+        payload: Bytes::from_static(&[0x17, 0, 0, 0, 0]),
+    }
+}
+
+/// Found by the session fuzz target: a publish and a chunk stream error in one read left the
+/// Publish action queued; the driver then claimed the name for a closed connection, for good.
+#[test]
+fn a_publish_the_connection_no_longer_makes_is_withdrawn() {
+    let mut s = established("reference");
+    s.handle_read(1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    let mut read = chunks(&[
+        cmd(1, "publish", 3.0, vec![Amf0Value::string("k")]),
+        video(1),
+    ]);
+    // A type-1 header on a chunk stream never used: a chunk stream error, and the close.
+    read.extend_from_slice(&[0x47, 0, 0, 0, 0, 0, 1, 9]);
+    s.handle_read(2, &read);
+    assert!(s.close_reason().is_some());
+    let actions: Vec<Action> = std::iter::from_fn(|| s.poll_action()).collect();
+    assert_eq!(actions, vec![], "nothing left for the hub to do");
+    // The same when the client publishes another name before the first was answered.
+    let mut s = established("reference");
+    s.handle_read(1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    s.handle_read(
+        2,
+        &chunks(&[
+            cmd(1, "publish", 3.0, vec![Amf0Value::string("a")]),
+            cmd(1, "publish", 4.0, vec![Amf0Value::string("b")]),
+        ]),
+    );
+    let actions: Vec<Action> = std::iter::from_fn(|| s.poll_action()).collect();
+    assert_eq!(
+        actions,
+        vec![Action::Publish {
+            name: "b".into(),
+            stream_id: 1
+        }]
+    );
+}
+
+#[test]
+fn media_sent_with_a_refused_publish_reaches_no_one() {
+    let mut s = established("reference");
+    s.handle_read(1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    s.handle_read(
+        2,
+        &chunks(&[
+            cmd(1, "publish", 3.0, vec![Amf0Value::string("taken")]),
+            video(1),
+        ]),
+    );
+    assert!(matches!(s.poll_action(), Some(Action::Publish { .. })));
+    s.publish_result(1, false);
+    assert_eq!(s.poll_action(), None);
+}
+
+#[test]
+fn a_closed_player_gets_nothing_more() {
+    let mut s = established("reference");
+    s.handle_read(1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    s.handle_read(
+        2,
+        &chunks(&[cmd(1, "play", 3.0, vec![Amf0Value::string("k")])]),
+    );
+    s.handle_eof(3);
+    writes(&mut s);
+    events(&mut s);
+    s.play_started(1, None::<std::iter::Empty<&RawMessage>>);
+    s.send_media(4, &video(1));
+    s.stream_ended(5);
+    assert!(writes(&mut s).is_empty());
+    assert!(events(&mut s).is_empty());
 }
