@@ -635,3 +635,75 @@ fn a_player_that_stops_reading_is_closed_at_the_idle_timeout_and_the_publisher_g
         "the publisher is still connected"
     );
 }
+
+/// Many connections each within its own bounds can still add up: the server counts what all of
+/// them hold, closes the one whose read takes the total over `max_held_total`, and gives a
+/// closed connection's share back.
+#[test]
+fn connections_that_together_hold_too_much_are_closed_and_their_share_is_released() {
+    const MIB: usize = 1 << 20;
+    let server = Running::start(ServeOptions {
+        max_held_total: 20 * MIB,
+        ..ServeOptions::default()
+    });
+    // 6 MiB of an 8 MiB message in 1 MiB chunks, then connect: its _result tells that the
+    // server has read all of it.
+    let holding = |addr: SocketAddr| -> Client {
+        let mut c = Client::handshake(addr, Duration::from_secs(5)).expect("handshake");
+        let mut bytes = set_chunk_size(MIB as u32);
+        bytes.extend(fmt0_header(6, 8 * MIB as u32 - 1, 9));
+        bytes.extend(vec![9; MIB]);
+        for _ in 1..6 {
+            bytes.push(0xC6);
+            bytes.extend(vec![9; MIB]);
+        }
+        // The server may close the connection mid-write (that is the point for the fourth).
+        let _ = c.socket.write_all(&bytes);
+        let connect = message::command(
+            0,
+            "connect",
+            1.0,
+            Amf0Value::object([("app", Amf0Value::string("live"))]),
+            vec![],
+        );
+        let _ = c.send(&connect);
+        c
+    };
+    let connected = |c: &mut Client| {
+        c.until(Duration::from_secs(10), |m| {
+            matches!(m, Message::Command(cmd) if cmd.name == "_result" && cmd.transaction_id == 1.0)
+        })
+    };
+    let mut held = Vec::new();
+    for n in 1..=3 {
+        let mut c = holding(server.addr);
+        assert!(
+            connected(&mut c),
+            "connection {n} holds 6 MiB, within 20 MiB in all"
+        );
+        held.push(c);
+    }
+    // 24 MiB in all: the fourth is closed, with a diagnostic.
+    let mut fourth = holding(server.addr);
+    assert!(closed_by_server(
+        &mut fourth.socket,
+        Duration::from_secs(10)
+    ));
+    assert_eq!(
+        server.wait_closed(4, Duration::from_secs(5)).as_deref(),
+        Some("server-wide partial-message budget exceeded")
+    );
+    let diagnostic = server.transcripts()[&4].events.iter().any(|e| {
+        matches!(&e.kind, rtmp_probe::transcript::EventKind::Diagnostic { id, .. } if id == "serve.held-total")
+    });
+    assert!(diagnostic);
+    assert!((1..=3).all(|conn| server.close_reason(conn).is_none()));
+    // The first one leaves; its 6 MiB are free again for a fifth.
+    drop(held.remove(0));
+    assert!(server.wait_closed(1, Duration::from_secs(5)).is_some());
+    let mut fifth = holding(server.addr);
+    assert!(
+        connected(&mut fifth),
+        "the first connection's share was given back"
+    );
+}

@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// Connections served at once; more are refused with a log line.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// MiB of partial messages all connections together may hold; the connection that goes
+    /// over it is closed (each connection is also bounded on its own).
+    #[arg(long, default_value_t = 256)]
+    max_held_mib: usize,
     /// Seconds a client has to complete the handshake.
     #[arg(long, default_value_t = 10.0)]
     handshake_timeout: f64,
@@ -81,6 +85,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         personality,
         chunk_size: args.chunk_size,
         max_connections: args.max_connections,
+        max_held_total: args.max_held_mib.saturating_mul(1 << 20),
         handshake_timeout: super::seconds("--handshake-timeout", args.handshake_timeout)?,
         idle_timeout: super::seconds("--idle-timeout", args.idle_timeout)?,
         seed: args.seed,

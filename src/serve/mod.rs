@@ -36,6 +36,10 @@ pub struct ServeOptions {
     pub personality: Personality,
     pub chunk_size: u32,
     pub max_connections: usize,
+    /// Bytes of partial messages all connections together may hold; the connection whose read
+    /// goes over it is closed. Each connection also has its own bound (the chunk limits), but
+    /// many connections at their own bound would still add up.
+    pub max_held_total: usize,
     pub handshake_timeout: Duration,
     pub idle_timeout: Duration,
     /// Seeds the handshake's random bytes (connection N uses seed + N) for reproducible runs.
@@ -53,6 +57,7 @@ impl Default for ServeOptions {
             personality: personality::by_name("reference").expect("reference exists"),
             chunk_size: 4096,
             max_connections: 1024,
+            max_held_total: 256 << 20,
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             seed: None,
@@ -102,6 +107,8 @@ struct Shared {
     hub: Mutex<Hub<PlayerHandle>>,
     active: AtomicUsize,
     handshakes: AtomicU64,
+    /// Bytes all sessions hold for their clients (see [`ServeOptions::max_held_total`]).
+    held: AtomicUsize,
 }
 
 /// A bound server, ready to run.
@@ -145,6 +152,7 @@ impl Server {
                 hub: Mutex::new(Hub::default()),
                 active: AtomicUsize::new(0),
                 handshakes: AtomicU64::new(0),
+                held: AtomicUsize::new(0),
             }),
         })
     }
@@ -221,6 +229,29 @@ impl Server {
 
 /// Drives one connection until it ends; never panics on what the peer sends, and never affects
 /// another connection.
+/// Brings this session's share of the server-wide count of held bytes up to date (`held` is
+/// what it counted before) and closes it if its growth takes the total over the limit; returns
+/// what it counts now.
+fn account_held(shared: &Shared, session: &mut ServerSession, held: usize) -> usize {
+    let now = session.held_bytes();
+    if now <= held {
+        shared.held.fetch_sub(held - now, Ordering::SeqCst);
+        return now;
+    }
+    let total = shared.held.fetch_add(now - held, Ordering::SeqCst) + (now - held);
+    let limit = shared.options.max_held_total;
+    if total > limit {
+        session.refuse(
+            "serve.held-total",
+            format!(
+                "all connections together hold {total} bytes of partial messages, more than the server's max_held_total {limit}; this one, holding {now}, grew past it"
+            ),
+            "server-wide partial-message budget exceeded".into(),
+        );
+    }
+    now
+}
+
 async fn serve_connection(
     shared: &Shared,
     conn: u64,
@@ -269,6 +300,8 @@ async fn serve_connection(
     // Not zeroed: read_buf fills spare capacity, so no connection pays for clearing 64 KiB.
     let mut buf = bytes::BytesMut::with_capacity(4 * 1024);
     let mut was_in_handshake = true;
+    // What this session counts in `shared.held`.
+    let mut held = 0usize;
     loop {
         let now = || started.elapsed().as_micros() as u64;
         let limit = Duration::from_micros(
@@ -285,6 +318,7 @@ async fn serve_connection(
                     record_segment(shared, &mut flow, Direction::ClientToServer, &buf[..n]);
                     session.handle_read(now(), &buf[..n]);
                     buf.clear();
+                    held = account_held(shared, &mut session, held);
                 }
                 Ok(Err(e)) => session.close(format!("read error: {e}")),
             },
@@ -338,6 +372,7 @@ async fn serve_connection(
             break;
         }
     }
+    shared.held.fetch_sub(held, Ordering::SeqCst);
     shared.hub.lock().map(|mut h| h.leave(conn)).ok();
     recordings.finish_all(shared);
     if let Some(mut flow) = flow {

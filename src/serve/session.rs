@@ -257,6 +257,21 @@ impl ServerSession {
         self.close(reason.into());
     }
 
+    /// Bytes held for the client in partial messages and unread input.
+    pub fn held_bytes(&self) -> usize {
+        self.reader.held()
+    }
+
+    /// Ends the session for a reason the driver found (a server-wide limit), reported as an
+    /// error diagnostic before the close.
+    pub fn refuse(&mut self, id: &str, text: String, reason: String) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        self.diagnostic(id, Severity::Error, text);
+        self.close(reason);
+    }
+
     /// Ends the session for a reason decided outside (timeout, shutdown).
     pub fn close(&mut self, reason: String) {
         if self.phase == Phase::Closed {

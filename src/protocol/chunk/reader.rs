@@ -125,6 +125,12 @@ impl ChunkReader {
         self.input_len
     }
 
+    /// Bytes the reader holds for the peer: partial messages and unconsumed input. What a
+    /// server adds up across its connections to bound its memory as a whole.
+    pub fn held(&self) -> usize {
+        self.partial_bytes + self.input_len
+    }
+
     pub fn feed(&mut self, data: &[u8]) {
         self.feed_bytes(Bytes::copy_from_slice(data));
     }
