@@ -204,21 +204,27 @@ impl Decoding {
         time.saturating_sub(self.started).as_micros() as u64
     }
 
+    /// Decoding of `side` ends here, for the reason a diagnostic gives; its bytes are still
+    /// counted.
+    fn stop(&mut self, side: usize, at: u64, id: &str, severity: Severity, text: String) {
+        self.report.transcript.push(
+            at,
+            EventKind::Diagnostic {
+                id: id.into(),
+                severity,
+                text,
+            },
+        );
+        self.sides[side].stopped = true;
+    }
+
     fn take(&mut self, side: usize, piece: PieceRef<'_>, on_message: &mut impl FnMut(SeenMessage)) {
         match piece {
             PieceRef::Data { time, bytes } => self.data(side, time, bytes, on_message),
             PieceRef::Gap { offset, len } => {
                 let at = self.at(self.last);
                 let who = if side == 0 { "client" } else { "server" };
-                self.report.transcript.push(
-                    at,
-                    EventKind::Diagnostic {
-                        id: "capture.gap".into(),
-                        severity: Severity::Warning,
-                        text: format!("{len} bytes of the {who}'s stream at offset {offset} are missing from the capture; decoding of that direction stops there"),
-                    },
-                );
-                self.sides[side].stopped = true;
+                self.stop(side, at, "capture.gap", Severity::Warning, format!("{len} bytes of the {who}'s stream at offset {offset} are missing from the capture; decoding of that direction stops there"));
             }
         }
     }
@@ -346,15 +352,13 @@ impl Decoding {
                 Ok(Some(e)) => e,
                 Ok(None) => return,
                 Err(e) => {
-                    self.report.transcript.push(
+                    self.stop(
+                        side,
                         at,
-                        EventKind::Diagnostic {
-                            id: "chunk.error".into(),
-                            severity: Severity::Error,
-                            text: format!("{e}; decoding of this direction stops"),
-                        },
+                        "chunk.error",
+                        Severity::Error,
+                        format!("{e}; decoding of this direction stops"),
                     );
-                    self.sides[side].stopped = true;
                     return;
                 }
             };
