@@ -90,6 +90,8 @@ pub struct ClientFacts {
 
 struct Side {
     handshake: Vec<u8>,
+    /// The segments that carried the handshake: (time in µs, length).
+    handshake_segments: Vec<(u64, usize)>,
     reader: ChunkReader,
     /// Decoding stopped (a gap or a broken chunk stream); the rest is only counted.
     stopped: bool,
@@ -99,6 +101,7 @@ impl Side {
     fn new() -> Self {
         Self {
             handshake: Vec::new(),
+            handshake_segments: Vec::new(),
             reader: ChunkReader::new(ChunkLimits::default()),
             stopped: false,
         }
@@ -289,6 +292,7 @@ impl Decoding {
                     len: bytes.len(),
                 },
             );
+            self.sides[side].handshake_segments.push((at, bytes.len()));
             bytes = &bytes[take..];
             self.report_handshake(at);
         }
@@ -315,6 +319,19 @@ impl Decoding {
         facts.c1_version = Some([c1[4], c1[5], c1[6], c1[7]]);
         facts.c1_zero_body = c1[8..].iter().all(|&b| b == 0);
         facts.c2_time2 = Some(u32::from_be_bytes([c2[4], c2[5], c2[6], c2[7]]));
+        for (side, id, names) in [
+            (0, "hs.client-segments", ["C0", "C1", "C2"]),
+            (1, "hs.server-segments", ["S0", "S1", "S2"]),
+        ] {
+            let text = describe_segments(names, &self.sides[side].handshake_segments);
+            self.report.transcript.push(
+                at,
+                EventKind::Handshake {
+                    id: id.into(),
+                    text,
+                },
+            );
+        }
         for e in analyze(&self.sides[0].handshake, &self.sides[1].handshake) {
             match &e {
                 HandshakeEvent::DigestValid {
@@ -809,4 +826,88 @@ pub fn closest_profile(facts: &ClientFacts) -> Option<(String, usize, usize, Vec
         }
     }
     best
+}
+
+/// How one side's handshake went on the wire, e.g. "S0 alone, then S1 (+1.759 ms), then S2
+/// (+0.024 ms)": which packets each segment carried and the time since the one before.
+fn describe_segments(names: [&str; 3], segments: &[(u64, usize)]) -> String {
+    const BOUNDS: [usize; 4] = [0, 1, 1 + PACKET_LEN, HANDSHAKE_LEN];
+    let mut parts: Vec<String> = Vec::new();
+    let mut start = 0;
+    let mut previous_at = None;
+    for &(at, len) in segments {
+        let end = start + len;
+        let mut carried: Vec<String> = Vec::new();
+        let mut whole = 0;
+        for (p, name) in names.iter().enumerate() {
+            let (from, to) = (BOUNDS[p], BOUNDS[p + 1]);
+            if start.max(from) < end.min(to) {
+                if start <= from && end >= to {
+                    whole += 1;
+                    carried.push(name.to_string());
+                } else {
+                    carried.push(format!("part of {name}"));
+                }
+            }
+        }
+        let mut part = carried.join("+");
+        if end > HANDSHAKE_LEN {
+            part.push_str(&format!(
+                " and {} more bytes",
+                end - start.max(HANDSHAKE_LEN)
+            ));
+        }
+        match previous_at {
+            None if whole == 1 && carried.len() == 1 && segments.len() > 1 => {
+                part.push_str(" alone")
+            }
+            None => {}
+            Some(previous) => {
+                part = format!(
+                    "{part} (+{:.3} ms)",
+                    at.saturating_sub(previous) as f64 / 1000.0
+                )
+            }
+        }
+        parts.push(part);
+        previous_at = Some(at);
+        start = end;
+    }
+    match parts.len() {
+        0 => "no segments".into(),
+        1 => format!("{} in one segment", parts[0]),
+        _ => parts.join(", then "),
+    }
+}
+
+#[cfg(test)]
+mod segment_tests {
+    use super::describe_segments;
+
+    const S: [&str; 3] = ["S0", "S1", "S2"];
+
+    #[test]
+    fn each_segment_names_the_packets_it_carried_and_its_delay() {
+        assert_eq!(
+            describe_segments(S, &[(145, 1), (1904, 1536), (1928, 1536)]),
+            "S0 alone, then S1 (+1.759 ms), then S2 (+0.024 ms)"
+        );
+        assert_eq!(
+            describe_segments(S, &[(0, 1537), (50, 1536)]),
+            "S0+S1, then S2 (+0.050 ms)"
+        );
+        assert_eq!(
+            describe_segments(S, &[(0, 3073)]),
+            "S0+S1+S2 in one segment"
+        );
+        assert_eq!(
+            describe_segments(["C0", "C1", "C2"], &[(0, 1537), (2000, 1676)]),
+            "C0+C1, then C2 and 140 more bytes (+2.000 ms)"
+        );
+        // A packet cut across segments (a small MSS, or a byte-wise writer).
+        assert_eq!(
+            describe_segments(S, &[(0, 1000), (10, 2073)]),
+            "S0+part of S1, then part of S1+S2 (+0.010 ms)"
+        );
+    }
 }
