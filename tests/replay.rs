@@ -8,21 +8,6 @@ use rtmp_probe::replay::{closest_profile, replay};
 use rtmp_probe::transcript::render::snapshot;
 use std::process::Command;
 
-const CAPTURES: [&str; 12] = [
-    "public/flash9-play-wireshark-sample.cap",
-    "public/ndpi-flash9-and-mobile-ffmpeg-play-vlan-gtpu.pcapng",
-    "public/obs27-publish-to-nginx-rtmp.pcap",
-    "public/obs27-publish-to-livego-fork.pcap",
-    "public/twinx-client-publish-to-twitch-ingest.pcap",
-    "public/twinx-client-publish-to-restream-ingest.pcap",
-    "public/ffmpeg-player-play-from-adobe-fms5.pcapng",
-    "public/vlc-play-from-nginx-rtmp-delay500ms.pcapng",
-    "public/vlc-play-from-nginx-rtmp-corrupt10pct.pcapng",
-    "peers/ffmpeg-publish-to-ffmpeg-listen.pcap",
-    "peers/ffmpeg-publish-to-nginx.pcap",
-    "peers/ffmpeg-publish-to-nginx.pcapng",
-];
-
 fn replayed(relative: &str) -> Option<String> {
     let path = support::shared_capture(relative)?;
     let reader = CaptureReader::new(std::fs::File::open(path).expect("open")).expect("a capture");
@@ -43,7 +28,7 @@ fn replayed(relative: &str) -> Option<String> {
 
 #[test]
 fn every_shared_capture_replays_to_its_snapshot() {
-    for capture in CAPTURES {
+    for capture in support::SHARED_CAPTURES {
         let Some(text) = replayed(capture) else {
             return;
         };

@@ -201,3 +201,45 @@ fn a_captured_player_plays_again_with_a_c2_signed_for_the_live_s1() {
     let server_view = snapshot(&seen[0]);
     assert!(server_view.contains("hs.c2-signed"), "{server_view}");
 }
+
+#[test]
+fn every_shared_captured_client_publishes_or_plays_again_on_the_built_in_server() {
+    // Clients from OBS, FFmpeg, VLC, Flash 9 and a Go library, captured against nginx-rtmp,
+    // Twitch, Restream, FMS 5 and others: each must complete against the reference server,
+    // with its C2 answering the live S1 as its captured C2 answered the captured one.
+    let server = Running::start(ServeOptions::default());
+    for capture in support::SHARED_CAPTURES {
+        let Some(path) = support::shared_capture(capture) else {
+            return;
+        };
+        let file = std::fs::File::open(&path).expect("capture");
+        let reader = CaptureReader::new(std::io::BufReader::new(file)).expect("a capture");
+        let captured = reenact::load(reader, None, |_| {}).expect("an RTMP flow");
+        let options = AgainstOptions {
+            speed: Speed::Max,
+            seed: Some(3),
+            ..AgainstOptions::default()
+        };
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let report = rt
+            .block_on(reenact::against(captured, server.addr, &options))
+            .expect("connected");
+        let live = snapshot(&report.live.transcript);
+        assert!(
+            report.completed(),
+            "{capture}: {:?}\n{live}",
+            report.stopped
+        );
+        assert!(
+            live.contains("NetStream.Publish.Start") || live.contains("NetStream.Play.Start"),
+            "{capture}: {live}"
+        );
+        let c2 = |t| -> Vec<String> { lines(t, "hs    hs.c2-") };
+        assert_eq!(
+            c2(&report.live.transcript),
+            c2(&report.captured.transcript),
+            "{capture}"
+        );
+        assert_eq!(c2(&report.live.transcript).len(), 1, "{capture}: {live}");
+    }
+}

@@ -34,6 +34,22 @@ pub fn skip_or_fail(reason: &str) {
     eprintln!("SKIPPED: {reason} (install it, see .ci/run)");
 }
 
+/// Every capture in ../shared/captures, relative to it.
+pub const SHARED_CAPTURES: [&str; 12] = [
+    "public/flash9-play-wireshark-sample.cap",
+    "public/ndpi-flash9-and-mobile-ffmpeg-play-vlan-gtpu.pcapng",
+    "public/obs27-publish-to-nginx-rtmp.pcap",
+    "public/obs27-publish-to-livego-fork.pcap",
+    "public/twinx-client-publish-to-twitch-ingest.pcap",
+    "public/twinx-client-publish-to-restream-ingest.pcap",
+    "public/ffmpeg-player-play-from-adobe-fms5.pcapng",
+    "public/vlc-play-from-nginx-rtmp-delay500ms.pcapng",
+    "public/vlc-play-from-nginx-rtmp-corrupt10pct.pcapng",
+    "peers/ffmpeg-publish-to-ffmpeg-listen.pcap",
+    "peers/ffmpeg-publish-to-nginx.pcap",
+    "peers/ffmpeg-publish-to-nginx.pcapng",
+];
+
 /// A path under `../shared/captures`, or None (with a printed reason) when the shared folder is
 /// absent; CI sets `RTMP_PROBE_REQUIRE_SHARED=1` so that its absence fails.
 pub fn shared_capture(relative: &str) -> Option<PathBuf> {
