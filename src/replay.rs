@@ -82,10 +82,15 @@ pub struct ClientFacts {
     pub echo_chunk_size: bool,
     /// The client answered Set Peer Bandwidth with a Window Acknowledgement Size of that value.
     pub answer_peer_bandwidth: bool,
+}
+
+impl ClientFacts {
     /// TCP_NODELAY as far as the segments show it: `Some(false)` when C2 shared a segment with
     /// connect (one write, or Nagle holding C2 back until connect joined it); `None` otherwise,
     /// since separate segments are what both settings produce on a fast link.
-    pub nodelay: Option<bool>,
+    pub fn nodelay(&self) -> Option<bool> {
+        (self.c2_with_connect == Some(true)).then_some(false)
+    }
 }
 
 struct Side {
@@ -186,10 +191,8 @@ impl Decoding {
         }
     }
 
-    /// The flow ends here: sum up what the client did and the media.
+    /// The flow ends here: sum up the media.
     fn summarise(&mut self) {
-        let facts = &mut self.report.client_facts;
-        facts.nodelay = (facts.c2_with_connect == Some(true)).then_some(false);
         let media = &self.report.media;
         if self.report.rtmp && media.video_frames + media.audio_frames > 0 {
             let text = self.report.media.to_string();
@@ -618,6 +621,27 @@ pub fn replay_observed<R: Read>(
         flows.into_iter().map(|f| f.decoding.report).collect(),
         error,
     )
+}
+
+/// The flows of a capture in a sentence, for an error that names a flow the user did not get:
+/// `the flows are: 1 (a -> b, RTMP), 2 (c -> d, not RTMP)`.
+pub fn flow_listing(flows: &[FlowReport]) -> String {
+    if flows.is_empty() {
+        return "the capture holds no TCP flow".into();
+    }
+    let all: Vec<String> = flows
+        .iter()
+        .map(|f| {
+            format!(
+                "{} ({} -> {}, {})",
+                f.id,
+                f.client,
+                f.server,
+                if f.rtmp { "RTMP" } else { "not RTMP" }
+            )
+        })
+        .collect();
+    format!("the flows are: {}", all.join(", "))
 }
 
 /// Decodes one live connection the way [`replay`] decodes a captured flow, so the two

@@ -6,7 +6,7 @@ use rtmp_probe::capture::CaptureReader;
 use rtmp_probe::emulate::case::Target;
 use rtmp_probe::emulate::{from_capture, profile_file};
 use rtmp_probe::reenact::{self, AgainstOptions, AgainstReport, Speed};
-use rtmp_probe::replay::{closest_profile, replay_observed, FlowReport, Observer};
+use rtmp_probe::replay::{closest_profile, flow_listing, replay_observed, FlowReport, Observer};
 use rtmp_probe::transcript::render::{colour_on_stdout, json_line, snapshot, TextRenderer};
 use std::path::PathBuf;
 
@@ -58,11 +58,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
     if args.against.is_some() {
         return run_against(args);
     }
-    let file = std::fs::File::open(&args.capture)
-        .with_context(|| format!("opening {}", args.capture.display()))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let reader = CaptureReader::new(std::io::BufReader::with_capacity(1 << 20, file))
-        .with_context(|| format!("reading capture {}", args.capture.display()))?;
+    let (reader, size) = open_capture(&args.capture)?;
     let bar = indicatif::ProgressBar::new(size);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
@@ -92,6 +88,17 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
         return Ok(1);
     }
     Ok(0)
+}
+
+/// The capture, its format sniffed, and its size for the progress bar.
+fn open_capture(
+    path: &std::path::Path,
+) -> anyhow::Result<(CaptureReader<std::io::BufReader<std::fs::File>>, u64)> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let reader = CaptureReader::new(std::io::BufReader::with_capacity(1 << 20, file))
+        .with_context(|| format!("reading capture {}", path.display()))?;
+    Ok((reader, size))
 }
 
 /// Frames whose headers were damaged, told on stderr so that the transcripts stay clean.
@@ -130,38 +137,19 @@ impl Skipped {
 
 /// Writes the profile of the chosen flow's client to `path`.
 fn export(flows: &[FlowReport], args: &ReplayArgs, path: &std::path::Path) -> anyhow::Result<()> {
-    let listing = || {
-        let all: Vec<String> = flows
-            .iter()
-            .map(|f| {
-                format!(
-                    "{} ({} -> {}, {})",
-                    f.id,
-                    f.client,
-                    f.server,
-                    if f.rtmp { "RTMP" } else { "not RTMP" }
-                )
-            })
-            .collect();
-        if all.is_empty() {
-            "the capture holds no TCP flow".to_string()
-        } else {
-            format!("the flows are: {}", all.join(", "))
-        }
-    };
     let flow = match args.flow {
         Some(id) => flows.iter().find(|f| f.id == id).ok_or_else(|| {
             UsageError(format!(
                 "--export-profile: {} has no flow {id}; {}",
                 args.capture.display(),
-                listing()
+                flow_listing(flows)
             ))
         })?,
         None => flows.iter().find(|f| f.rtmp).ok_or_else(|| {
             UsageError(format!(
                 "--export-profile: {} has no RTMP flow; {}",
                 args.capture.display(),
-                listing()
+                flow_listing(flows)
             ))
         })?,
     };
@@ -171,7 +159,7 @@ fn export(flows: &[FlowReport], args: &ReplayArgs, path: &std::path::Path) -> an
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| args.capture.display().to_string());
     let derived = from_capture::derive(flow, &capture_name)
-        .map_err(|e| UsageError(format!("--export-profile: {e}; {}", listing())))?;
+        .map_err(|e| UsageError(format!("--export-profile: {e}; {}", flow_listing(flows))))?;
     std::fs::write(
         path,
         profile_file::to_toml(&derived.profile, &derived.notes),
@@ -265,10 +253,7 @@ fn run_against(args: ReplayArgs) -> anyhow::Result<i32> {
         seed: args.seed,
         ..AgainstOptions::default()
     };
-    let file = std::fs::File::open(&args.capture)
-        .with_context(|| format!("opening {}", args.capture.display()))?;
-    let reader = CaptureReader::new(std::io::BufReader::with_capacity(1 << 20, file))
-        .with_context(|| format!("reading capture {}", args.capture.display()))?;
+    let (reader, _) = open_capture(&args.capture)?;
     let captured = reenact::load(reader, args.flow, |_| {})
         .with_context(|| format!("re-enacting {}", args.capture.display()))?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -114,7 +114,7 @@ pub fn derive(flow: &FlowReport, capture_name: &str) -> Result<Derived, String> 
         Role::Publish { sequence, stop }
     };
 
-    let nodelay = match facts.nodelay {
+    let nodelay = match facts.nodelay() {
         Some(nodelay) => {
             notes.push(
                 "tcp_nodelay: C2 shared a segment with connect (one write, or Nagle holding C2 \

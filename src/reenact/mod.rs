@@ -9,6 +9,7 @@
 //! length. Both sides are decoded by the same code as `replay`, and the two transcripts are
 //! compared in their normalised form.
 
+mod replies;
 mod script;
 mod session;
 
@@ -18,7 +19,7 @@ pub use session::{Next, Reenactment, Stalled};
 use crate::capture::reassembly::PieceRef;
 use crate::capture::{CaptureError, CaptureReader};
 use crate::protocol::random::RandomSource;
-use crate::replay::{replay_observed, FlowDecoder, FlowReport, Observer};
+use crate::replay::{flow_listing, replay_observed, FlowDecoder, FlowReport, Observer};
 use crate::transcript::render::snapshot;
 use crate::transcript::{diff, EventKind};
 use std::io::Read;
@@ -94,7 +95,7 @@ pub struct Captured {
 pub enum LoadError {
     #[error("{error} (before any RTMP flow was complete)")]
     Capture { error: CaptureError },
-    #[error("the capture has no flow {flow}; its flows are {flows}")]
+    #[error("the capture has no flow {flow}; {flows}")]
     NoSuchFlow { flow: usize, flows: String },
     #[error("the capture holds no RTMP flow (a client starting with C0 = 3)")]
     NoRtmpFlow,
@@ -121,7 +122,7 @@ pub fn load<R: Read>(
         return Err(match flow {
             Some(flow) => LoadError::NoSuchFlow {
                 flow,
-                flows: describe(&flows),
+                flows: flow_listing(&flows),
             },
             None => LoadError::NoRtmpFlow,
         });
@@ -174,25 +175,6 @@ impl Observer for Chooser {
             }
         }
     }
-}
-
-fn describe(flows: &[FlowReport]) -> String {
-    if flows.is_empty() {
-        return "none".into();
-    }
-    flows
-        .iter()
-        .map(|f| {
-            format!(
-                "{} ({} -> {}{})",
-                f.id,
-                f.client,
-                f.server,
-                if f.rtmp { ", RTMP" } else { "" }
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// What happened when the captured client met the live server.

@@ -2,11 +2,12 @@
 //! times, what it had heard from the server before each write, how its C2 answered S1, and
 //! where its bytes carry values the server assigned (message stream ids).
 
+use super::replies::{as_stream_id, ServerReplies};
 use crate::capture::reassembly::PieceRef;
 use crate::protocol::amf0::Amf0Reader;
 use crate::protocol::chunk::{ChunkLimits, ChunkReader, ReadEvent};
 use crate::protocol::handshake::{C2Answer, PACKET_LEN};
-use crate::protocol::message::{Command, Message};
+use crate::protocol::message::Message;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -101,14 +102,10 @@ pub struct ScriptBuilder {
     client_len: usize,
     last_client: Option<Duration>,
     last_server: Option<Duration>,
-    server_handshake: usize,
-    /// S0 and S1 as captured, to tell how C2 answered S1.
-    server_hello: Vec<u8>,
-    server_reader: ChunkReader,
-    /// Decoding of the server's side stopped (gap or broken chunk stream).
-    server_stopped: bool,
+    server: ServerReplies,
+    /// The capture lost some of the server's bytes: what follows is not read.
+    server_gap: bool,
     replies: Vec<(String, usize)>,
-    reply_counts: HashMap<String, usize>,
     /// Transaction id (bits) -> stream id, from every `_result` whose argument is a number.
     results: HashMap<u64, u32>,
     writes: Vec<Write>,
@@ -123,12 +120,9 @@ impl ScriptBuilder {
             client_len: 0,
             last_client: None,
             last_server: None,
-            server_handshake: 0,
-            server_hello: Vec::with_capacity(1 + PACKET_LEN),
-            server_reader: ChunkReader::new(ChunkLimits::default()),
-            server_stopped: false,
+            server: ServerReplies::default(),
+            server_gap: false,
             replies: Vec::new(),
-            reply_counts: HashMap::new(),
             results: HashMap::new(),
             writes: Vec::new(),
             client_closed: false,
@@ -152,7 +146,7 @@ impl ScriptBuilder {
                 self.error = Some(ScriptError::ClientGap { offset, len })
             }
             (_, PieceRef::Data { time, bytes }) => self.server_bytes(time, bytes),
-            (_, PieceRef::Gap { .. }) => self.server_stopped = true,
+            (_, PieceRef::Gap { .. }) => self.server_gap = true,
         }
     }
 
@@ -180,83 +174,55 @@ impl ScriptBuilder {
             offset: self.client_len as u64,
             bytes: bytes.to_vec(),
             think,
-            server_handshake: self.server_handshake,
+            server_handshake: self.server.handshake().len(),
             replies: self.replies.len(),
         });
         self.client_len += bytes.len();
         self.last_client = Some(time);
     }
 
-    fn server_bytes(&mut self, time: Duration, mut bytes: &[u8]) {
+    fn server_bytes(&mut self, time: Duration, bytes: &[u8]) {
         self.last_server = Some(time);
-        if self.server_hello.len() < 1 + PACKET_LEN {
-            let take = (1 + PACKET_LEN - self.server_hello.len()).min(bytes.len());
-            self.server_hello.extend_from_slice(&bytes[..take]);
-        }
-        if self.server_handshake < HANDSHAKE_LEN {
-            let take = (HANDSHAKE_LEN - self.server_handshake).min(bytes.len());
-            self.server_handshake += take;
-            bytes = &bytes[take..];
-        }
-        if self.server_stopped || bytes.is_empty() {
+        if self.server_gap {
             return;
         }
-        self.server_reader.feed(bytes);
-        loop {
-            match self.server_reader.poll() {
-                Ok(Some(ReadEvent::Message(raw))) if matches!(raw.type_id, 17 | 20) => {
-                    if let Ok(Message::Command(c)) = Message::decode(&raw) {
-                        if let Some(key) = reply_key(&c) {
-                            let n = self.reply_counts.entry(key.clone()).or_default();
-                            *n += 1;
-                            self.replies.push((key, *n));
-                        }
-                        if c.name == "_result" {
-                            if let Some(id) = stream_id_result(&c) {
-                                self.results.insert(c.transaction_id.to_bits(), id);
-                            }
-                        }
-                    }
-                }
-                Ok(Some(_)) => {}
-                Ok(None) => return,
-                Err(_) => {
-                    self.server_stopped = true;
-                    return;
-                }
+        let (replies, results) = (&mut self.replies, &mut self.results);
+        self.server.feed(bytes, |reply| {
+            if let Some(id) = reply.stream_id {
+                results.insert(reply.transaction_id.to_bits(), id);
             }
-        }
+            replies.push((reply.key, reply.nth));
+        });
     }
 
     pub fn finish(self) -> Result<Script, ScriptError> {
-        let stream: Vec<u8> = self
+        // The client's handshake; the rest of its bytes stay in their writes.
+        let handshake: Vec<u8> = self
             .writes
             .iter()
             .flat_map(|w| w.bytes.iter().copied())
+            .take(HANDSHAKE_LEN)
             .collect();
         let ends_early = match self.error {
             // What the client wrote before a gap is still a script, one that ends there.
-            Some(e @ ScriptError::ClientGap { .. }) if !stream.is_empty() => Some(e),
+            Some(e @ ScriptError::ClientGap { .. }) if !handshake.is_empty() => Some(e),
             Some(e) => return Err(e),
-            None if stream.is_empty() => return Err(ScriptError::Empty),
+            None if handshake.is_empty() => return Err(ScriptError::Empty),
             None => None,
         };
-        if stream[0] != 3 {
-            return Err(ScriptError::NotRtmp(stream[0]));
+        if handshake[0] != 3 {
+            return Err(ScriptError::NotRtmp(handshake[0]));
         }
-        let handshake = |at: usize| -> Option<[u8; PACKET_LEN]> {
-            stream.get(at..at + PACKET_LEN)?.try_into().ok()
+        let packet = |bytes: &[u8], at: usize| -> Option<[u8; PACKET_LEN]> {
+            bytes.get(at..at + PACKET_LEN)?.try_into().ok()
         };
-        let captured_c2 = handshake(1 + PACKET_LEN);
-        let captured_s1: Option<[u8; PACKET_LEN]> = self
-            .server_hello
-            .get(1..1 + PACKET_LEN)
-            .and_then(|s1| s1.try_into().ok());
+        let captured_c2 = packet(&handshake, 1 + PACKET_LEN);
+        let captured_s1 = packet(self.server.handshake(), 1);
         let c2_answer = match (captured_s1, captured_c2) {
             (Some(s1), Some(c2)) => Some(C2Answer::classify(&s1, &c2)),
             _ => None,
         };
-        let (sites, create_stream_txns) = scan_client(&stream);
+        let (sites, create_stream_txns) = scan_client(&self.writes);
         let create_streams = create_stream_txns
             .into_iter()
             .filter_map(|txn| self.results.get(&txn).map(|&id| (txn, id)))
@@ -288,47 +254,37 @@ impl Script {
     }
 }
 
-/// The replies a client waits for: `_result` / `_error` by transaction, `onStatus` by code.
-pub fn reply_key(c: &Command) -> Option<String> {
-    match c.name.as_str() {
-        "_result" | "_error" => Some(format!("{} #{}", c.name, c.transaction_id)),
-        "onStatus" => {
-            let code = c
-                .arguments
-                .first()
-                .and_then(|info| info.get("code"))
-                .and_then(|code| code.as_str())
-                .unwrap_or("?");
-            Some(format!("onStatus {code}"))
-        }
-        _ => None,
-    }
-}
-
-/// The stream id a createStream `_result` carries.
-pub fn stream_id_result(c: &Command) -> Option<u32> {
-    let id = c.arguments.first()?.as_number()?;
-    (id >= 0.0 && id <= f64::from(u32::MAX) && id.fract() == 0.0).then_some(id as u32)
-}
-
 /// Walks the client's chunk stream after the handshake: the sites of message stream ids, and
 /// the transaction ids of its createStream commands.
-fn scan_client(stream: &[u8]) -> (Vec<Site>, Vec<u64>) {
+fn scan_client(writes: &[Write]) -> (Vec<Site>, Vec<u64>) {
     let mut sites = Vec::new();
     let mut create_streams = Vec::new();
-    let Some(after) = stream.get(HANDSHAKE_LEN..) else {
-        return (sites, create_streams);
-    };
     let base = HANDSHAKE_LEN as u64;
     let mut reader = ChunkReader::new(ChunkLimits::default()).with_chunk_events(true);
     // Per chunk stream: (stream offset, length) of the payload pieces of the message being read.
     let mut pieces: HashMap<u32, Vec<(u64, usize)>> = HashMap::new();
-    reader.feed(after);
-    reader.end_of_stream();
+    // Write by write, so the reader holds little more than one write at a time.
+    let mut chunk_bytes = writes.iter().filter_map(|w| {
+        let skip = base.saturating_sub(w.offset).min(w.bytes.len() as u64) as usize;
+        (skip < w.bytes.len()).then(|| &w.bytes[skip..])
+    });
+    let mut ended = false;
     loop {
         let event = match reader.poll() {
             Ok(Some(e)) => e,
-            Ok(None) | Err(_) => break,
+            Err(_) => break,
+            Ok(None) => match chunk_bytes.next() {
+                Some(bytes) => {
+                    reader.feed(bytes);
+                    continue;
+                }
+                None if !ended => {
+                    reader.end_of_stream();
+                    ended = true;
+                    continue;
+                }
+                None => break,
+            },
         };
         match event {
             ReadEvent::Chunk(h) => {
@@ -425,6 +381,6 @@ fn third_value_number(body: &[u8]) -> Option<(usize, u32)> {
     if body.get(at) != Some(&0x00) {
         return None;
     }
-    let id = reader.read().ok()?.as_number()?;
-    (id >= 0.0 && id <= f64::from(u32::MAX) && id.fract() == 0.0).then_some((at + 1, id as u32))
+    let id = as_stream_id(reader.read().ok()?.as_number()?)?;
+    Some((at + 1, id))
 }

@@ -1,10 +1,9 @@
 //! The re-enactment as a sans-IO state machine: the driver feeds it the live server's bytes and
 //! asks for the next write; it says what to send, after how long, or what it still waits for.
 
-use super::script::{reply_key, stream_id_result, Script, HANDSHAKE_LEN};
-use crate::protocol::chunk::{ChunkLimits, ChunkReader, ReadEvent};
+use super::replies::ServerReplies;
+use super::script::{Script, HANDSHAKE_LEN};
 use crate::protocol::handshake::{C2Answer, Fallback, PACKET_LEN};
-use crate::protocol::message::Message;
 use crate::protocol::random::RandomSource;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -31,10 +30,7 @@ pub enum Stalled {
 pub struct Reenactment {
     script: Script,
     sent: usize,
-    server_handshake: Vec<u8>,
-    reader: ChunkReader,
-    reader_failed: bool,
-    live_replies: HashMap<String, usize>,
+    server: ServerReplies,
     /// Indices of captured replies the live server never sent and no longer waited for.
     waived: HashSet<usize>,
     /// Captured replies [..met] are accounted for.
@@ -52,10 +48,7 @@ impl Reenactment {
         Self {
             script,
             sent: 0,
-            server_handshake: Vec::with_capacity(HANDSHAKE_LEN),
-            reader: ChunkReader::new(ChunkLimits::default()),
-            reader_failed: false,
-            live_replies: HashMap::new(),
+            server: ServerReplies::default(),
             waived: HashSet::new(),
             met: 0,
             stream_ids: HashMap::new(),
@@ -77,52 +70,29 @@ impl Reenactment {
     }
 
     /// Bytes from the live server.
-    pub fn server_bytes(&mut self, mut bytes: &[u8]) {
-        if self.server_handshake.len() < HANDSHAKE_LEN {
-            let take = (HANDSHAKE_LEN - self.server_handshake.len()).min(bytes.len());
-            self.server_handshake.extend_from_slice(&bytes[..take]);
-            bytes = &bytes[take..];
-        }
-        if bytes.is_empty() || self.reader_failed {
-            return;
-        }
-        self.reader.feed(bytes);
-        loop {
-            match self.reader.poll() {
-                Ok(Some(ReadEvent::Message(raw))) if matches!(raw.type_id, 17 | 20) => {
-                    let Ok(Message::Command(c)) = Message::decode(&raw) else {
-                        continue;
-                    };
-                    if let Some(key) = reply_key(&c) {
-                        *self.live_replies.entry(key).or_default() += 1;
-                    }
-                    let captured = self
-                        .script
-                        .create_streams
-                        .get(&c.transaction_id.to_bits())
-                        .copied();
-                    if let (Some(captured), "_result", Some(live)) =
-                        (captured, c.name.as_str(), stream_id_result(&c))
-                    {
-                        if self.stream_ids.insert(captured, live).is_none() {
-                            self.notes.push(format!(
-                                "createStream #{}: the captured server gave stream {captured}, the live one {live}{}",
-                                c.transaction_id,
-                                if captured == live { "" } else { "; the client's uses of it are rewritten" }
-                            ));
-                        }
-                    }
-                }
-                Ok(Some(_)) => {}
-                Ok(None) => return,
-                Err(e) => {
-                    self.notes.push(format!(
-                        "the live server's chunk stream could not be read further ({e}); its replies are no longer awaited"
+    pub fn server_bytes(&mut self, bytes: &[u8]) {
+        let was_readable = self.server.failed().is_none();
+        let (create_streams, stream_ids, notes) = (
+            &self.script.create_streams,
+            &mut self.stream_ids,
+            &mut self.notes,
+        );
+        self.server.feed(bytes, |reply| {
+            let captured = create_streams.get(&reply.transaction_id.to_bits());
+            if let (Some(&captured), Some(live)) = (captured, reply.stream_id) {
+                if stream_ids.insert(captured, live).is_none() {
+                    notes.push(format!(
+                        "createStream #{}: the captured server gave stream {captured}, the live one {live}{}",
+                        reply.transaction_id,
+                        if captured == live { "" } else { "; the client's uses of it are rewritten" }
                     ));
-                    self.reader_failed = true;
-                    return;
                 }
             }
+        });
+        if let (true, Some(e)) = (was_readable, self.server.failed()) {
+            self.notes.push(format!(
+                "the live server's chunk stream could not be read further ({e}); its replies are no longer awaited"
+            ));
         }
     }
 
@@ -145,17 +115,17 @@ impl Reenactment {
         };
         let (offset, replies, think) = (write.offset, write.replies, write.think);
         let handshake_needed = self.handshake_needed(self.sent);
-        if self.server_handshake.len() < handshake_needed {
+        if self.server.handshake().len() < handshake_needed {
             return Next::Wait {
                 missing: vec![format!(
                     "{handshake_needed} bytes of S0+S1+S2 (the live server has sent {})",
-                    self.server_handshake.len()
+                    self.server.handshake().len()
                 )],
             };
         }
         self.advance_met(replies);
         if self.met < replies {
-            if !self.reader_failed {
+            if self.server.failed().is_none() {
                 return Next::Wait {
                     missing: self.missing(replies),
                 };
@@ -179,9 +149,9 @@ impl Reenactment {
         };
         let upto = write.replies;
         let needed = self.handshake_needed(self.sent);
-        if self.server_handshake.len() < needed {
+        if self.server.handshake().len() < needed {
             return Err(Stalled::Handshake {
-                got: self.server_handshake.len(),
+                got: self.server.handshake().len(),
                 needed,
             });
         }
@@ -197,7 +167,7 @@ impl Reenactment {
 
     fn is_met(&self, i: usize) -> bool {
         let (key, nth) = &self.script.replies[i];
-        self.waived.contains(&i) || self.live_replies.get(key).is_some_and(|n| n >= nth)
+        self.waived.contains(&i) || self.server.count(key) >= *nth
     }
 
     fn advance_met(&mut self, upto: usize) {
@@ -221,7 +191,7 @@ impl Reenactment {
         let c2 = match self.c2 {
             Some(c2) => c2,
             None => {
-                let s1: [u8; PACKET_LEN] = self.server_handshake[1..1 + PACKET_LEN]
+                let s1: [u8; PACKET_LEN] = self.server.handshake()[1..1 + PACKET_LEN]
                     .try_into()
                     .expect("S1 is in: poll_write() waited for it");
                 let captured = self.script.captured_c2.unwrap_or([0; PACKET_LEN]);
