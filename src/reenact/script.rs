@@ -109,7 +109,6 @@ pub struct ScriptBuilder {
     /// Transaction id (bits) -> stream id, from every `_result` whose argument is a number.
     results: HashMap<u64, u32>,
     writes: Vec<Write>,
-    client_closed: bool,
     error: Option<ScriptError>,
 }
 
@@ -125,7 +124,6 @@ impl ScriptBuilder {
             replies: Vec::new(),
             results: HashMap::new(),
             writes: Vec::new(),
-            client_closed: false,
             error: None,
         }
     }
@@ -148,11 +146,6 @@ impl ScriptBuilder {
             (_, PieceRef::Data { time, bytes }) => self.server_bytes(time, bytes),
             (_, PieceRef::Gap { .. }) => self.server_gap = true,
         }
-    }
-
-    /// The client reset or closed the connection.
-    pub fn client_closed(&mut self) {
-        self.client_closed = true;
     }
 
     fn client_write(&mut self, time: Duration, bytes: &[u8]) {
@@ -235,7 +228,8 @@ impl ScriptBuilder {
             captured_c2,
             create_streams,
             sites,
-            client_closed: self.client_closed,
+            // Known from the flow's transcript (FIN/RST); see [`super::load`].
+            client_closed: false,
             ends_early,
         })
     }
