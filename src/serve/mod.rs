@@ -338,7 +338,7 @@ async fn serve_connection(
             shared.sink.event(conn, &Event { at_us, kind });
         }
         let mut write_failed = None;
-        while let Some((pause, bytes)) = session.next_write_coalesced() {
+        while let Some((pause, bytes)) = session.next_write() {
             if !pause.is_zero() {
                 tokio::time::sleep(pause).await;
             }
