@@ -75,11 +75,17 @@ impl LoadOptions {
 /// How one client ended.
 #[derive(Debug, Clone)]
 pub struct ClientResult {
-    pub handshake_done: bool,
     /// From the start of the client to connect's `_result`.
     pub connected_after: Option<Duration>,
     /// The stage and finding of a failed client.
     pub failure: Option<(Stage, String)>,
+}
+
+impl ClientResult {
+    /// Whether the client got past the handshake: it did unless it failed in TCP or there.
+    pub fn handshake_done(&self) -> bool {
+        !matches!(self.failure, Some((Stage::Tcp | Stage::Handshake, _)))
+    }
 }
 
 /// Milliseconds at the 50th and 99th percentile (nearest rank) and the maximum.
@@ -191,9 +197,7 @@ pub async fn run(
                     .unwrap_or_else(|| outcome.status.label().to_string());
                 (stage, finding)
             });
-            let handshake_done = !matches!(&failure, Some((Stage::Tcp | Stage::Handshake, _)));
             let result = ClientResult {
-                handshake_done,
                 connected_after: outcome.connected_after,
                 failure,
             };
@@ -218,7 +222,7 @@ fn summarise(
     elapsed_s: f64,
     results: &[ClientResult],
 ) -> LoadReport {
-    let handshakes = results.iter().filter(|r| r.handshake_done).count() as u64;
+    let handshakes = results.iter().filter(|r| r.handshake_done()).count() as u64;
     let times: Vec<f64> = results
         .iter()
         .filter_map(|r| r.connected_after)
@@ -240,7 +244,7 @@ fn summarise(
     let lost = clients - results.len() as u64;
     let failed = by_stage.values().map(|f| f.count).sum::<u64>() + lost;
     LoadReport {
-        target: format!("rtmp://{}/{}", target.authority, target.app),
+        target: target.tc_url(),
         profile: options.profile.name.to_string(),
         publish: options.publish,
         connections: options.connections,
@@ -331,12 +335,10 @@ mod tests {
         let (target, _) = Target::parse("rtmp://127.0.0.1:1935/live").unwrap();
         let options = LoadOptions::new(profile::by_name("obs").unwrap());
         let fail = |stage, text: &str| ClientResult {
-            handshake_done: stage != Stage::Handshake,
             connected_after: None,
             failure: Some((stage, text.to_string())),
         };
         let ok = ClientResult {
-            handshake_done: true,
             connected_after: Some(Duration::from_millis(4)),
             failure: None,
         };

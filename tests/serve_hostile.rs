@@ -11,14 +11,13 @@ use rtmp_probe::emulate::profile;
 use rtmp_probe::load::{self, LoadOptions};
 use rtmp_probe::protocol::amf0::Amf0Value;
 use rtmp_probe::protocol::chunk::{ChunkLimits, ChunkReader, ChunkWriter, RawMessage, ReadEvent};
-use rtmp_probe::protocol::handshake::{ClientConfig, Handshake};
 use rtmp_probe::protocol::message::{self, Message};
 use rtmp_probe::protocol::random::RandomSource;
 use rtmp_probe::serve::ServeOptions;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
-use support::{ChildGuard, Running};
+use support::{closed_by_server, ChildGuard, Running};
 
 /// A blocking client built on the protocol core, for writing exactly the bytes a test wants.
 struct Client {
@@ -30,33 +29,7 @@ struct Client {
 impl Client {
     /// Connects and completes the handshake within `limit`.
     fn handshake(addr: SocketAddr, limit: Duration) -> std::io::Result<Client> {
-        let start = Instant::now();
-        let mut socket = TcpStream::connect_timeout(&addr, limit)?;
-        socket.set_read_timeout(Some(limit))?;
-        socket.set_nodelay(true)?;
-        let mut hs = Handshake::client(ClientConfig::default(), RandomSource::seeded(5));
-        let mut buf = [0u8; 8192];
-        while !hs.is_complete() {
-            let mut out = Vec::new();
-            while let Some(t) = hs.poll_transmit() {
-                out.extend_from_slice(&t.bytes);
-            }
-            socket.write_all(&out)?;
-            if start.elapsed() > limit {
-                return Err(std::io::ErrorKind::TimedOut.into());
-            }
-            let n = socket.read(&mut buf)?;
-            if n == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            hs.feed(&buf[..n])
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
-        }
-        let mut out = Vec::new();
-        while let Some(t) = hs.poll_transmit() {
-            out.extend_from_slice(&t.bytes);
-        }
-        socket.write_all(&out)?;
+        let (socket, mut hs) = support::client_handshake(addr, limit)?;
         let mut reader = ChunkReader::new(ChunkLimits::default());
         reader.feed_bytes(hs.take_remaining());
         Ok(Client {
@@ -134,22 +107,6 @@ impl Client {
         };
         c.until(limit, started).then_some((c, 1))
     }
-}
-
-/// Waits (bounded) until the server closes `socket`; true when it did.
-fn closed_by_server(socket: &mut TcpStream, limit: Duration) -> bool {
-    let start = Instant::now();
-    let _ = socket.set_read_timeout(Some(Duration::from_millis(200)));
-    let mut buf = [0u8; 16384];
-    while start.elapsed() < limit {
-        match socket.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
-            Err(_) => {}
-        }
-    }
-    false
 }
 
 #[test]

@@ -4,14 +4,12 @@
 
 mod support;
 
-use support::Running;
+use support::{closed_by_server, Running};
 
 use bytes::BytesMut;
 use rtmp_probe::protocol::amf0::Amf0Value;
 use rtmp_probe::protocol::chunk::ChunkWriter;
-use rtmp_probe::protocol::handshake::{ClientConfig, Handshake};
 use rtmp_probe::protocol::message;
-use rtmp_probe::protocol::random::RandomSource;
 use rtmp_probe::serve::ServeOptions;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -25,22 +23,6 @@ fn options() -> ServeOptions {
     }
 }
 
-/// True when the server closed `stream` within `limit`.
-fn closed_by_server(stream: &mut TcpStream, limit: Duration) -> bool {
-    stream.set_read_timeout(Some(limit)).unwrap();
-    let mut buf = [0u8; 4096];
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        match stream.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
-            Err(_) => return false,
-        }
-    }
-    false
-}
-
 /// A well-behaved client: handshake, then connect; true when `_result` came back in time.
 fn good_client(addr: SocketAddr) -> bool {
     good_client_stream(addr).is_some()
@@ -48,27 +30,9 @@ fn good_client(addr: SocketAddr) -> bool {
 
 /// [`good_client`], keeping the connection open.
 fn good_client_stream(addr: SocketAddr) -> Option<TcpStream> {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    let mut hs = Handshake::client(ClientConfig::default(), RandomSource::seeded(5));
-    let mut out = Vec::new();
-    while let Some(t) = hs.poll_transmit() {
-        out.extend_from_slice(&t.bytes);
-    }
-    s.write_all(&out).unwrap();
-    let mut buf = [0u8; 8192];
     let start = Instant::now();
-    while !hs.is_complete() && start.elapsed() < Duration::from_secs(3) {
-        let Ok(n) = s.read(&mut buf) else { return None };
-        if n == 0 || hs.feed(&buf[..n]).is_err() {
-            return None;
-        }
-        let mut out = Vec::new();
-        while let Some(t) = hs.poll_transmit() {
-            out.extend_from_slice(&t.bytes);
-        }
-        s.write_all(&out).unwrap();
-    }
+    let (mut s, mut hs) = support::client_handshake(addr, Duration::from_secs(3)).ok()?;
+    let mut buf = [0u8; 8192];
     let connect = message::command(
         0,
         "connect",

@@ -227,18 +227,20 @@ impl Server {
     }
 }
 
-/// Drives one connection until it ends; never panics on what the peer sends, and never affects
-/// another connection.
 /// Brings this session's share of the server-wide count of held bytes up to date (`held` is
 /// what it counted before) and closes it if its growth takes the total over the limit; returns
 /// what it counts now.
 fn account_held(shared: &Shared, session: &mut ServerSession, held: usize) -> usize {
     let now = session.held_bytes();
-    if now <= held {
-        shared.held.fetch_sub(held - now, Ordering::SeqCst);
+    // A plain budget counter: no other memory is published through it, so Relaxed suffices.
+    if now == held {
         return now;
     }
-    let total = shared.held.fetch_add(now - held, Ordering::SeqCst) + (now - held);
+    if now < held {
+        shared.held.fetch_sub(held - now, Ordering::Relaxed);
+        return now;
+    }
+    let total = shared.held.fetch_add(now - held, Ordering::Relaxed) + (now - held);
     let limit = shared.options.max_held_total;
     if total > limit {
         session.refuse(
@@ -252,6 +254,8 @@ fn account_held(shared: &Shared, session: &mut ServerSession, held: usize) -> us
     now
 }
 
+/// Drives one connection until it ends; never panics on what the peer sends, and never affects
+/// another connection.
 async fn serve_connection(
     shared: &Shared,
     conn: u64,
@@ -338,7 +342,7 @@ async fn serve_connection(
             shared.sink.event(conn, &Event { at_us, kind });
         }
         let mut write_failed = None;
-        while let Some((pause, bytes)) = session.next_write_coalesced() {
+        while let Some((pause, bytes)) = session.next_write() {
             if !pause.is_zero() {
                 tokio::time::sleep(pause).await;
             }
@@ -372,7 +376,7 @@ async fn serve_connection(
             break;
         }
     }
-    shared.held.fetch_sub(held, Ordering::SeqCst);
+    shared.held.fetch_sub(held, Ordering::Relaxed);
     shared.hub.lock().map(|mut h| h.leave(conn)).ok();
     recordings.finish_all(shared);
     if let Some(mut flow) = flow {

@@ -1,11 +1,11 @@
 //! One server connection as a sans-IO state machine: handshake, chunk stream, commands, media.
 //!
 //! The driver feeds what it read ([`ServerSession::handle_read`]) and writes what
-//! [`ServerSession::poll_write`] hands out, one `write` call per item, because how the server's
-//! bytes are grouped into writes is exactly what personalities differ in. Transcript events come
-//! out of [`ServerSession::poll_event`]; things that involve other connections (claiming a stream
-//! name, playing a stream) come out of [`ServerSession::poll_action`] for the driver to resolve
-//! through the [`super::hub::Hub`].
+//! [`ServerSession::next_write`] hands out, one `write` call per item, because how the server's
+//! handshake bytes are grouped into writes is exactly what personalities differ in. Transcript
+//! events come out of [`ServerSession::poll_event`]; things that involve other connections
+//! (claiming a stream name, playing a stream) come out of [`ServerSession::poll_action`] for the
+//! driver to resolve through the [`super::hub::Hub`].
 
 use super::personality::{C2Check, FirstWrite, Personality};
 use crate::media::MediaStats;
@@ -262,8 +262,8 @@ impl ServerSession {
         self.reader.held()
     }
 
-    /// Ends the session for a reason the driver found (a server-wide limit), reported as an
-    /// error diagnostic before the close.
+    /// Ends the session for a reason reported as an error diagnostic before the close (a
+    /// handshake or chunk stream error, or a server-wide limit the driver found).
     pub fn refuse(&mut self, id: &str, text: String, reason: String) {
         if self.phase == Phase::Closed {
             return;
@@ -293,18 +293,11 @@ impl ServerSession {
     }
 
     /// The next write and how long to pause before it (the personality's measured gaps between
-    /// handshake writes; zero otherwise).
+    /// handshake writes; zero otherwise). Handshake writes always come alone; messages after the
+    /// handshake that are ready together come as one write: how they are grouped is no
+    /// personality's business, and one system call instead of one per message is most of a
+    /// short connection's cost under load.
     pub fn next_write(&mut self) -> Option<(Duration, Bytes)> {
-        self.writes
-            .pop_front()
-            .map(|(pause, bytes, _)| (pause, bytes))
-    }
-
-    /// Like [`Self::next_write`], but messages after the handshake that are ready together come
-    /// as one write: how they are grouped is no personality's business, and one system call
-    /// instead of one per message is most of a short connection's cost under load. Handshake
-    /// writes always come alone.
-    pub fn next_write_coalesced(&mut self) -> Option<(Duration, Bytes)> {
         let (pause, first, handshake) = self.writes.pop_front()?;
         let joinable = |w: &(Duration, Bytes, bool)| !w.2 && w.0.is_zero();
         if handshake || !self.writes.front().is_some_and(joinable) {
@@ -459,8 +452,11 @@ impl ServerSession {
         let result = self.handshake.feed(bytes);
         self.collect_handshake();
         if let Err(error) = result {
-            self.diagnostic("hs.failed", Severity::Error, error.to_string());
-            self.close(format!("handshake failed: {error}"));
+            self.refuse(
+                "hs.failed",
+                error.to_string(),
+                format!("handshake failed: {error}"),
+            );
             return;
         }
         if self.handshake.is_complete() {
@@ -585,8 +581,11 @@ impl ServerSession {
                 Ok(Some(_)) => {}
                 Ok(None) => return,
                 Err(error) => {
-                    self.diagnostic("chunk.error", Severity::Error, error.to_string());
-                    self.close(format!("chunk stream error: {error}"));
+                    self.refuse(
+                        "chunk.error",
+                        error.to_string(),
+                        format!("chunk stream error: {error}"),
+                    );
                     return;
                 }
             }

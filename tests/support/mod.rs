@@ -5,6 +5,9 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+use rtmp_probe::protocol::handshake::{ClientConfig, Handshake};
+use rtmp_probe::protocol::random::RandomSource;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -381,4 +384,68 @@ pub fn make_clip(path: &Path, seconds: u32, audio: bool) {
         .arg(path);
     let (ok, stderr) = run_bounded(c, Duration::from_secs(20));
     assert!(ok, "making {}: {stderr}", path.display());
+}
+
+/// Connects to `addr` and completes a handshake within `limit` (both together) with the
+/// project's client core (seeded, so runs repeat), writing its packets as they are ready; the
+/// core returned holds whatever the server sent after S2 (`take_remaining`).
+pub fn client_handshake(
+    addr: SocketAddr,
+    limit: Duration,
+) -> std::io::Result<(TcpStream, Handshake)> {
+    let start = Instant::now();
+    let mut socket = TcpStream::connect_timeout(&addr, limit)?;
+    socket.set_read_timeout(Some(limit))?;
+    socket.set_nodelay(true)?;
+    let mut hs = Handshake::client(ClientConfig::default(), RandomSource::seeded(5));
+    let mut buf = [0u8; 8192];
+    while !hs.is_complete() {
+        write_transmits(&mut socket, &mut hs)?;
+        if start.elapsed() > limit {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        let n = socket.read(&mut buf)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        hs.feed(&buf[..n])
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+    }
+    write_transmits(&mut socket, &mut hs)?;
+    Ok((socket, hs))
+}
+
+/// Writes everything the handshake core has ready as one write.
+fn write_transmits(socket: &mut TcpStream, hs: &mut Handshake) -> std::io::Result<()> {
+    let mut out = Vec::new();
+    while let Some(t) = hs.poll_transmit() {
+        out.extend_from_slice(&t.bytes);
+    }
+    socket.write_all(&out)
+}
+
+/// Waits (bounded by `limit`, in short reads) until the server closes `socket`; true when it
+/// did, false at the limit or at a read error other than a reset.
+pub fn closed_by_server(socket: &mut TcpStream, limit: Duration) -> bool {
+    let start = Instant::now();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("a read timeout");
+    let mut buf = [0u8; 16384];
+    while start.elapsed() < limit {
+        match socket.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
+                ) => {}
+            Err(_) => return false,
+        }
+    }
+    false
 }

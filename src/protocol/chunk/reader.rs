@@ -73,8 +73,8 @@ pub struct ChunkReader {
     events: VecDeque<ReadEvent>,
     chunk_events: bool,
     error: Option<ChunkError>,
-    /// The error, until [`ChunkReader::poll`] has returned it (later polls say Poisoned).
-    unreported: Option<ChunkError>,
+    /// Whether [`ChunkReader::poll`] has returned the error (later polls say Poisoned).
+    error_reported: bool,
     /// No more input will come (see [`ChunkReader::end_of_stream`]).
     ended: bool,
     /// Abort messages so far that had nothing to discard.
@@ -97,7 +97,7 @@ impl ChunkReader {
             events: VecDeque::new(),
             chunk_events: false,
             error: None,
-            unreported: None,
+            error_reported: false,
             ended: false,
             empty_aborts: 0,
         }
@@ -189,15 +189,15 @@ impl ChunkReader {
             if let Some(event) = self.events.pop_front() {
                 return Ok(Some(event));
             }
-            if let Some(error) = self.unreported.take() {
-                return Err(error);
+            if !self.error_reported {
+                self.error_reported = true;
+                return Err(error.clone());
             }
             return Err(ChunkError::Poisoned(Box::new(error.clone())));
         }
         match self.poll_inner() {
             Err(error) => {
-                self.error = Some(error.clone());
-                self.unreported = Some(error);
+                self.error = Some(error);
                 self.poll()
             }
             ok => ok,
