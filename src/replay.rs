@@ -9,11 +9,13 @@
 use crate::capture::link::{tcp_segment, LinkError, Tunnel};
 use crate::capture::reassembly::{PieceRef, Reassembler};
 use crate::capture::{CaptureError, CaptureReader};
-use crate::emulate::profile::ChunkSizeWhen;
+use crate::emulate::profile::{connect_text, ChunkSizeWhen, PublishSequence, StopStyle};
 use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::{ChunkLimits, ChunkReader, RawMessage, ReadEvent};
-use crate::protocol::handshake::{analyze, DigestLayout, HandshakeEvent, Packet, PACKET_LEN};
+use crate::protocol::handshake::{
+    analyze, C2Style, DigestLayout, HandshakeEvent, Packet, PACKET_LEN,
+};
 use crate::protocol::message::Message;
 use crate::transcript::{Direction, EventKind, MessageEvent, Severity, Transcript};
 use std::collections::HashMap;
@@ -73,7 +75,6 @@ pub struct ClientFacts {
     /// The client's commands (and a leading Set Chunk Size), in order; an empty-name publish
     /// shows as `publish("")`.
     pub commands: Vec<String>,
-    pub flash_ver: Option<String>,
     /// The connect command object's fields, in the order sent.
     pub connect: Vec<(String, Amf0Value)>,
     /// A Set Chunk Size the client sent on its own (not echoing the server's), and when.
@@ -90,6 +91,58 @@ impl ClientFacts {
     /// since separate segments are what both settings produce on a fast link.
     pub fn nodelay(&self) -> Option<bool> {
         (self.c2_with_connect == Some(true)).then_some(false)
+    }
+
+    /// Whether the client sent `name` (as [`ClientFacts::commands`] lists it).
+    pub fn has_command(&self, name: &str) -> bool {
+        self.commands.iter().any(|c| c == name)
+    }
+
+    /// The pause between C0 and C1 when the client wrote them apart; None when together.
+    pub fn c0c1_apart(&self) -> Option<Duration> {
+        // Over a real network a 1537-byte write is cut at the MSS; only a lone C0 means apart.
+        match (self.c0c1_writes.first(), self.c0c1_pause) {
+            (Some(1), Some(pause)) => Some(pause),
+            _ => None,
+        }
+    }
+
+    /// How C2 answered S1, as the emulator sends it; None when no emulator C2 reproduces it.
+    pub fn c2_style(&self) -> Option<C2Style> {
+        match (self.c2.as_deref()?, self.c2_time2) {
+            ("hs.c2-echo", _) => Some(C2Style::EchoS1),
+            ("hs.c2-echo-from-8", Some(0)) => Some(C2Style::EchoS1ZeroTime2),
+            ("hs.c2-echo-from-8", Some(t)) => Some(C2Style::EchoS1WithTime2(t)),
+            ("hs.c2-signed", _) => Some(C2Style::Signed),
+            _ => None,
+        }
+    }
+
+    /// FMLE's releaseStream/FCPublish before publish, or Flash's bare publish.
+    pub fn publish_sequence(&self) -> PublishSequence {
+        if self.has_command("releaseStream") || self.has_command("FCPublish") {
+            PublishSequence::Fmle
+        } else {
+            PublishSequence::Flash
+        }
+    }
+
+    /// How the client stopped publishing, if the capture shows it.
+    pub fn stop_seen(&self) -> Option<StopStyle> {
+        if self.has_command("publish(\"\")") {
+            Some(StopStyle::EmptyPublish)
+        } else if self.has_command("FCUnpublish") {
+            Some(StopStyle::FcUnpublishDeleteStream)
+        } else if self.has_command("deleteStream") {
+            Some(StopStyle::DeleteStream)
+        } else {
+            None
+        }
+    }
+
+    /// `flashVer` in the captured connect.
+    pub fn flash_ver(&self) -> Option<&str> {
+        connect_text(&self.connect, "flashVer")
     }
 }
 
@@ -416,16 +469,10 @@ impl Decoding {
                         let facts = &mut self.report.client_facts;
                         match &decoded {
                             Ok(Message::Command(c)) => {
-                                if c.name == "connect" {
-                                    facts.flash_ver = c
-                                        .command_object
-                                        .as_ref()
-                                        .and_then(|o| o.get("flashVer"))
-                                        .and_then(Amf0Value::as_str)
-                                        .map(str::to_string);
-                                    if let Some(Amf0Value::Object(fields)) = &c.command_object {
-                                        facts.connect = fields.clone();
-                                    }
+                                if let ("connect", Some(Amf0Value::Object(fields))) =
+                                    (c.name.as_str(), &c.command_object)
+                                {
+                                    facts.connect = fields.clone();
                                 }
                                 let empty = c.name == "publish"
                                     && c.arguments.first().and_then(Amf0Value::as_str) == Some("");
@@ -436,7 +483,6 @@ impl Decoding {
                                 });
                             }
                             Ok(Message::SetChunkSize { size, .. }) => {
-                                let has = |name: &str| facts.commands.iter().any(|c| c == name);
                                 if facts.commands.is_empty() {
                                     facts.commands.push("Set Chunk Size".into());
                                     facts.own_chunk_size =
@@ -444,7 +490,7 @@ impl Decoding {
                                 } else if self.server_chunk_size == Some(*size) {
                                     facts.echo_chunk_size = true;
                                 } else if facts.own_chunk_size.is_none() {
-                                    let when = if has("publish") {
+                                    let when = if facts.has_command("publish") {
                                         ChunkSizeWhen::AfterPublish
                                     } else {
                                         ChunkSizeWhen::AfterConnect
@@ -687,14 +733,13 @@ fn payload_is_c0(payload: &[u8]) -> bool {
 /// The emulator profile whose traits match the captured client best, with the traits that
 /// differ; None for a flow that is not RTMP or whose handshake was not seen.
 pub fn closest_profile(facts: &ClientFacts) -> Option<(String, usize, usize, Vec<String>)> {
-    use crate::emulate::profile::{self, C0C1Writes, C2Timing, PublishSequence, Role, StopStyle};
-    use crate::protocol::handshake::{C1Body, C1Style, C2Style};
+    use crate::emulate::profile::{self, C0C1Writes, C2Timing, Role};
+    use crate::protocol::handshake::{C1Body, C1Style};
     let version = facts.c1_version?;
     let mut best: Option<(String, usize, usize, Vec<String>)> = None;
     for p in profile::all() {
         let mut traits: Vec<(bool, String)> = Vec::new();
-        // Over a real network a 1537-byte write is cut at the MSS; only a lone C0 means apart.
-        let together = facts.c0c1_writes.first().is_some_and(|&n| n > 1);
+        let together = facts.c0c1_apart().is_none();
         let p_together = p.c0c1 == C0C1Writes::Together;
         traits.push((
             together == p_together,
@@ -779,7 +824,6 @@ pub fn closest_profile(facts: &ClientFacts) -> Option<(String, usize, usize, Vec
                 ),
             ));
         }
-        let has = |c: &str| facts.commands.iter().any(|x| x == c);
         let set_chunk_first = facts.commands.first().map(String::as_str) == Some("Set Chunk Size");
         let p_set_chunk_first = matches!(p.own_chunk_size, Some((ChunkSizeWhen::BeforeConnect, _)));
         traits.push((
@@ -794,10 +838,10 @@ pub fn closest_profile(facts: &ClientFacts) -> Option<(String, usize, usize, Vec
         match p.role {
             Role::Publish { sequence, stop } => {
                 traits.push((
-                    !has("play"),
+                    !facts.has_command("play"),
                     format!("role: {} publishes, the capture's client plays", p.name),
                 ));
-                let fmle = has("releaseStream") || has("FCPublish");
+                let fmle = facts.publish_sequence() == PublishSequence::Fmle;
                 traits.push((
                     (sequence == PublishSequence::Fmle) == fmle,
                     format!(
@@ -811,16 +855,7 @@ pub fn closest_profile(facts: &ClientFacts) -> Option<(String, usize, usize, Vec
                         if fmle { "does" } else { "does not" }
                     ),
                 ));
-                let seen = if has("publish(\"\")") {
-                    Some(StopStyle::EmptyPublish)
-                } else if has("FCUnpublish") {
-                    Some(StopStyle::FcUnpublishDeleteStream)
-                } else if has("deleteStream") {
-                    Some(StopStyle::DeleteStream)
-                } else {
-                    None
-                };
-                if let Some(seen) = seen {
+                if let Some(seen) = facts.stop_seen() {
                     traits.push((
                         seen == stop,
                         format!("stop: {} {:?}, the capture {:?}", p.name, stop, seen),
@@ -828,11 +863,11 @@ pub fn closest_profile(facts: &ClientFacts) -> Option<(String, usize, usize, Vec
                 }
             }
             Role::Play => traits.push((
-                has("play"),
+                facts.has_command("play"),
                 format!("role: {} plays, the capture's client does not", p.name),
             )),
         }
-        if let Some(v) = &facts.flash_ver {
+        if let Some(v) = facts.flash_ver() {
             let p_flash_ver = p.flash_ver().unwrap_or_default();
             traits.push((
                 v == p_flash_ver,

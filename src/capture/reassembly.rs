@@ -136,14 +136,16 @@ impl Reassembler {
         self.drain(&mut out);
     }
 
-    /// The end of the capture: whatever waits is delivered after a reported gap.
+    /// [`Self::finish_with`], the pieces collected.
+    #[cfg(test)]
     pub fn finish(&mut self) -> Vec<Piece> {
         let mut out = Vec::new();
         self.finish_with(|p| out.push(p.to_piece()));
         out
     }
 
-    /// [`Self::finish`], handing the pieces to `out`.
+    /// The end of the capture: whatever waits is delivered after a reported gap, each piece
+    /// handed to `out`.
     pub fn finish_with(&mut self, mut out: impl FnMut(PieceRef<'_>)) {
         while !self.pending.is_empty() {
             self.skip_to_first_pending(&mut out);

@@ -2,7 +2,6 @@ use super::UsageError;
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::emulate::case::Target;
-use rtmp_probe::emulate::profile;
 use rtmp_probe::load::{self, LoadOptions};
 
 /// Many emulated clients at once: handshakes/s, time to connect's `_result` (p50/p99/max) and
@@ -44,14 +43,7 @@ pub struct LoadArgs {
 }
 
 pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
-    let profile = profile::by_name(&args.profile).ok_or_else(|| {
-        let names: Vec<_> = profile::all().into_iter().map(|p| p.name).collect();
-        UsageError(format!(
-            "unknown profile '{}'; choose one of: {}",
-            args.profile,
-            names.join(", ")
-        ))
-    })?;
+    let profile = super::matrix::profile_named(&args.profile)?;
     let (target, key) = Target::parse(&args.url).map_err(UsageError)?;
     let options = LoadOptions {
         connections: args.connections,

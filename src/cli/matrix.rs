@@ -2,7 +2,8 @@ use super::UsageError;
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::emulate::case::{CaseOptions, Target};
-use rtmp_probe::emulate::{profile, profile_file, report, run_matrix, variant::Variant};
+use rtmp_probe::emulate::profile::{self, Profile};
+use rtmp_probe::emulate::{profile_file, report, run_matrix, variant::Variant};
 use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
 use std::sync::Arc;
 
@@ -45,6 +46,17 @@ pub struct MatrixArgs {
     junit: Option<std::path::PathBuf>,
 }
 
+/// The built-in profile called `name`, or a usage error listing them all.
+pub(super) fn profile_named(name: &str) -> Result<Profile, UsageError> {
+    profile::by_name(name).ok_or_else(|| {
+        let names: Vec<_> = profile::all().into_iter().map(|p| p.name).collect();
+        UsageError(format!(
+            "unknown profile '{name}'; choose one of: {}",
+            names.join(", ")
+        ))
+    })
+}
+
 pub(super) fn variant(name: &str) -> anyhow::Result<Variant> {
     Variant::from_name(name).ok_or_else(|| {
         let names: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
@@ -62,9 +74,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
     } else {
         args.profiles
             .iter()
-            .map(|n| {
-                profile::by_name(n).ok_or_else(|| UsageError(format!("unknown profile '{n}'")))
-            })
+            .map(|n| profile_named(n))
             .collect::<Result<Vec<_>, _>>()?
     };
     for path in &args.profile_file {

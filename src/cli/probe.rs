@@ -2,7 +2,7 @@ use super::UsageError;
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::emulate::case::{CaseOptions, Target};
-use rtmp_probe::emulate::{profile, profile_file, run_case};
+use rtmp_probe::emulate::{profile_file, run_case};
 use rtmp_probe::transcript::render::{colour_on_stdout, json_line, TextRenderer};
 
 /// Run one client emulation against a server and explain the verdict.
@@ -41,18 +41,13 @@ pub struct ProbeArgs {
 }
 
 pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
-    let profile = match (&args.profile, &args.profile_file) {
-        (_, Some(path)) => profile_file::load(path).map_err(|e| UsageError(e.to_string()))?,
-        (Some(name), None) => profile::by_name(name).ok_or_else(|| {
-            let names: Vec<_> = profile::all().into_iter().map(|p| p.name).collect();
-            UsageError(format!(
-                "unknown profile '{name}'; choose one of: {}",
-                names.join(", ")
-            ))
-        })?,
-        (None, None) => {
-            return Err(UsageError("give --profile NAME or --profile-file FILE".into()).into())
-        }
+    let profile = match &args.profile_file {
+        Some(path) => profile_file::load(path).map_err(|e| UsageError(e.to_string()))?,
+        None => super::matrix::profile_named(
+            args.profile
+                .as_deref()
+                .expect("clap requires --profile without --profile-file"),
+        )?,
     };
     let variant = super::matrix::variant(&args.variant)?;
     let (target, key) = Target::parse(&args.url).map_err(UsageError)?;

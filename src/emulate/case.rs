@@ -733,6 +733,23 @@ impl<'a> Case<'a> {
 
     // ----- messages -----
 
+    /// Sends the client's own Set Chunk Size if the profile announces it `when` (after `prefix`,
+    /// which it then takes), and writes with that size from there on.
+    async fn own_chunk_size(
+        &mut self,
+        conn: &mut Conn,
+        when: ChunkSizeWhen,
+        prefix: &mut Option<&[u8]>,
+        stage: Stage,
+    ) -> Result<(), Stop> {
+        if let Some((_, size)) = self.profile.own_chunk_size.filter(|&(w, _)| w == when) {
+            self.send(conn, message::set_chunk_size(size), prefix.take(), stage)
+                .await?;
+            conn.writer.set_chunk_size(size);
+        }
+        Ok(())
+    }
+
     async fn send(
         &mut self,
         conn: &mut Conn,
@@ -895,16 +912,13 @@ impl<'a> Case<'a> {
             });
         }
         let mut prefix = pending_c2.as_deref();
-        if let Some((ChunkSizeWhen::BeforeConnect, size)) = self.profile.own_chunk_size {
-            self.send(
-                conn,
-                message::set_chunk_size(size),
-                prefix.take(),
-                Stage::Connect,
-            )
-            .await?;
-            conn.writer.set_chunk_size(size);
-        }
+        self.own_chunk_size(
+            conn,
+            ChunkSizeWhen::BeforeConnect,
+            &mut prefix,
+            Stage::Connect,
+        )
+        .await?;
         self.send(conn, connect, prefix, Stage::Connect).await?;
         let c2_signed = self.c2_signed;
         self.until(conn, Stage::Connect, "_result for connect", |case, _, m| match m {
@@ -931,12 +945,8 @@ impl<'a> Case<'a> {
             }
             s
         })?;
-        if let Some((ChunkSizeWhen::AfterConnect, size)) = self.profile.own_chunk_size {
-            self.send(conn, message::set_chunk_size(size), None, Stage::Connect)
-                .await?;
-            conn.writer.set_chunk_size(size);
-        }
-        Ok(())
+        self.own_chunk_size(conn, ChunkSizeWhen::AfterConnect, &mut None, Stage::Connect)
+            .await
     }
 
     async fn create_stream(
@@ -1051,11 +1061,8 @@ impl<'a> Case<'a> {
         self.send(conn, publish, None, Stage::Publish).await?;
         self.status(conn, stream_id, "NetStream.Publish.Start", Stage::Publish)
             .await?;
-        if let Some((ChunkSizeWhen::AfterPublish, size)) = self.profile.own_chunk_size {
-            self.send(conn, message::set_chunk_size(size), None, Stage::Publish)
-                .await?;
-            conn.writer.set_chunk_size(size);
-        }
+        self.own_chunk_size(conn, ChunkSizeWhen::AfterPublish, &mut None, Stage::Publish)
+            .await?;
         Ok(stream_id)
     }
 

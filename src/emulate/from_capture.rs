@@ -2,7 +2,7 @@
 //! shows is copied, what it cannot show takes the lenient default and is said in a note.
 
 use super::profile::{
-    C0C1Writes, C2Timing, Profile, PublishSequence, Role, StopStyle, APP_PLACEHOLDER,
+    connect_text, C0C1Writes, C2Timing, Profile, PublishSequence, Role, StopStyle, APP_PLACEHOLDER,
     TC_URL_PLACEHOLDER,
 };
 use super::profile_file::to_toml_value;
@@ -36,11 +36,9 @@ pub fn derive(flow: &FlowReport, capture_name: &str) -> Result<Derived, String> 
     ];
     let default = Profile::default();
 
-    let c0c1 = match (facts.c0c1_writes.first(), facts.c0c1_pause) {
-        // Over a real network a 1537-byte write is cut at the MSS; only a lone C0 means apart.
-        (Some(1), Some(pause)) => C0C1Writes::Apart(pause),
-        _ => C0C1Writes::Together,
-    };
+    let c0c1 = facts
+        .c0c1_apart()
+        .map_or(C0C1Writes::Together, C0C1Writes::Apart);
     let time = facts.c1_time.unwrap_or(0);
     let c1 = match facts.c1_digest_layout {
         Some(layout) => C1Style::Digest {
@@ -58,19 +56,13 @@ pub fn derive(flow: &FlowReport, capture_name: &str) -> Result<Derived, String> 
             },
         },
     };
-    let c2 = match (facts.c2.as_deref(), facts.c2_time2) {
-        (Some("hs.c2-echo"), _) => C2Style::EchoS1,
-        (Some("hs.c2-echo-from-8"), Some(0)) => C2Style::EchoS1ZeroTime2,
-        (Some("hs.c2-echo-from-8"), Some(t)) => C2Style::EchoS1WithTime2(t),
-        (Some("hs.c2-signed"), _) => C2Style::Signed,
-        (other, _) => {
-            notes.push(format!(
-                "C2 was {}, which no emulator C2 reproduces; an echo of S1 is sent",
-                other.unwrap_or("not seen")
-            ));
-            C2Style::EchoS1
-        }
-    };
+    let c2 = facts.c2_style().unwrap_or_else(|| {
+        notes.push(format!(
+            "C2 was {}, which no emulator C2 reproduces; an echo of S1 is sent",
+            facts.c2.as_deref().unwrap_or("not seen")
+        ));
+        C2Style::EchoS1
+    });
     let c2_timing = if facts.c2_with_connect == Some(true) {
         C2Timing::WithConnect
     } else if facts.c2_before_s2 == Some(true) {
@@ -79,28 +71,17 @@ pub fn derive(flow: &FlowReport, capture_name: &str) -> Result<Derived, String> 
         C2Timing::AfterS2
     };
 
-    let has = |c: &str| facts.commands.iter().any(|x| x == c);
-    let role = if has("play") {
+    let role = if facts.has_command("play") {
         Role::Play
     } else {
-        let sequence = if has("releaseStream") || has("FCPublish") {
-            PublishSequence::Fmle
-        } else {
-            PublishSequence::Flash
-        };
-        if !has("publish") {
+        let sequence = facts.publish_sequence();
+        if !facts.has_command("publish") {
             notes.push(
                 "the client neither published nor played in the capture; publishing is assumed"
                     .into(),
             );
         }
-        let stop = if has("publish(\"\")") {
-            StopStyle::EmptyPublish
-        } else if has("FCUnpublish") {
-            StopStyle::FcUnpublishDeleteStream
-        } else if has("deleteStream") {
-            StopStyle::DeleteStream
-        } else {
+        let stop = facts.stop_seen().unwrap_or_else(|| {
             let assumed = match sequence {
                 PublishSequence::Fmle => StopStyle::FcUnpublishDeleteStream,
                 PublishSequence::Flash => StopStyle::DeleteStream,
@@ -110,7 +91,7 @@ pub fn derive(flow: &FlowReport, capture_name: &str) -> Result<Derived, String> 
                 stop_words(assumed)
             ));
             assumed
-        };
+        });
         Role::Publish { sequence, stop }
     };
 
@@ -191,20 +172,13 @@ fn connect_fields(
     captured: &[(String, Amf0Value)],
     notes: &mut Vec<String>,
 ) -> Vec<(String, Amf0Value)> {
-    let field = |name: &str| {
-        captured
-            .iter()
-            .find(|(k, _)| k == name)
-            .and_then(|(_, v)| v.as_str())
-            .map(str::to_string)
-    };
-    let (app, tc_url) = (field("app"), field("tcUrl"));
+    let tc_url = connect_text(captured, "tcUrl");
     let mut out = Vec::new();
     for (key, value) in captured {
         let text = value.as_str();
         let value = if key == "app" {
             Amf0Value::string(APP_PLACEHOLDER)
-        } else if key == "tcUrl" || (text.is_some() && text == tc_url.as_deref()) {
+        } else if key == "tcUrl" || (text.is_some() && text == tc_url) {
             // swfUrl is often the tcUrl again (OBS): it follows the URL too.
             Amf0Value::string(TC_URL_PLACEHOLDER)
         } else {
@@ -218,7 +192,7 @@ fn connect_fields(
         }
         out.push((key.clone(), value));
     }
-    if app.is_none() {
+    if connect_text(captured, "app").is_none() {
         notes.push("the captured connect had no app".into());
     }
     out

@@ -146,6 +146,14 @@ const GSTREAMER_HANDSHAKE: ClientConfig = ClientConfig {
     strict_s0: false,
 };
 
+/// The text of connect field `key` in `connect`'s fields; None when absent or not a string.
+pub fn connect_text<'a>(connect: &'a [(String, Amf0Value)], key: &str) -> Option<&'a str> {
+    connect
+        .iter()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| v.as_str())
+}
+
 const FMLE: Role = Role::Publish {
     sequence: PublishSequence::Fmle,
     stop: StopStyle::FcUnpublishDeleteStream,
@@ -154,10 +162,7 @@ const FMLE: Role = Role::Publish {
 impl Profile {
     /// `flashVer` in connect, if the profile sends one.
     pub fn flash_ver(&self) -> Option<&str> {
-        self.connect
-            .iter()
-            .find(|(k, _)| k == "flashVer")
-            .and_then(|(_, v)| v.as_str())
+        connect_text(&self.connect, "flashVer")
     }
 
     /// The connect command object for a server at `app` and `tc_url`.

@@ -595,32 +595,56 @@ fn from_toml_value(v: &toml::Value) -> Result<Amf0Value, String> {
     })
 }
 
+/// One line of a profile file's text, as the error locators read it.
+struct Entry<'a> {
+    /// 1-based.
+    number: usize,
+    /// The byte offset just past the line.
+    end: usize,
+    /// The `[table]` the line is in ("" at the top level); a header is in its own table.
+    table: &'a str,
+    header: bool,
+    /// The key of a `key = value` line.
+    key: Option<String>,
+}
+
+/// The lines of `text` with the table each is in.
+fn entries(text: &str) -> impl Iterator<Item = Entry<'_>> {
+    let (mut table, mut end) = ("", 0);
+    text.split_inclusive('\n')
+        .enumerate()
+        .map(move |(n, line)| {
+            end += line.len();
+            let trimmed = line.trim();
+            let header = trimmed
+                .strip_prefix('[')
+                .and_then(|t| t.split(']').next())
+                .map(str::trim);
+            if let Some(h) = header {
+                table = h;
+            }
+            Entry {
+                number: n + 1,
+                end,
+                table,
+                header: header.is_some(),
+                key: header.is_none().then(|| key_of(trimmed)).flatten(),
+            }
+        })
+}
+
 /// The 1-based line holding byte `offset` and the field written there (`table.key`).
 fn field_at(text: &str, offset: usize) -> (Option<usize>, String) {
-    let mut table = String::new();
-    let mut start = 0;
-    for (n, line) in text.split_inclusive('\n').enumerate() {
-        let end = start + line.len();
-        let trimmed = line.trim();
-        let header = trimmed
-            .strip_prefix('[')
-            .and_then(|t| t.split(']').next())
-            .map(|t| t.trim().to_string());
-        if offset < end || end == text.len() {
-            let field = match (header, key_of(trimmed)) {
-                (Some(h), _) => h,
-                (None, Some(key)) if table.is_empty() => key,
-                (None, Some(key)) => format!("{table}.{key}"),
-                (None, None) => table,
+    entries(text)
+        .find(|e| offset < e.end || e.end == text.len())
+        .map_or((None, String::new()), |e| {
+            let field = match e.key {
+                Some(key) if e.table.is_empty() => key,
+                Some(key) => format!("{}.{key}", e.table),
+                None => e.table.to_string(),
             };
-            return (Some(n + 1), field);
-        }
-        if let Some(h) = header {
-            table = h;
-        }
-        start = end;
-    }
-    (None, String::new())
+            (Some(e.number), field)
+        })
 }
 
 /// The key of a `key = value` line, quotes removed.
@@ -634,19 +658,12 @@ fn key_of(line: &str) -> Option<String> {
 
 /// The 1-based line where `key` is set in `[table]` (top level for ""), if it is.
 fn line_of(text: &str, table: &str, key: &str) -> Option<usize> {
-    let mut current = String::new();
     let mut table_line = None;
-    for (n, line) in text.lines().enumerate() {
-        let trimmed = line.trim();
-        if let Some(h) = trimmed.strip_prefix('[').and_then(|t| t.split(']').next()) {
-            current = h.trim().to_string();
-            if current == table {
-                table_line = Some(n + 1);
-            }
-            continue;
-        }
-        if current == table && !key.is_empty() && key_of(trimmed).as_deref() == Some(key) {
-            return Some(n + 1);
+    for e in entries(text).filter(|e| e.table == table) {
+        if e.header {
+            table_line = Some(e.number);
+        } else if !key.is_empty() && e.key.as_deref() == Some(key) {
+            return Some(e.number);
         }
     }
     table_line
