@@ -210,7 +210,7 @@ pub fn run_bounded(mut cmd: Command, limit: Duration) -> (bool, String) {
 /// own order does not: so the lines are grouped, handshake first, then the client's messages,
 /// the server's messages, diagnostics and the close, each group in its own order. A data
 /// message repeated by the peer (GStreamer's flvmux re-sends metadata with a wall-clock
-/// `creationdate`) is kept once, with the date redacted. A client that closes right after
+/// `creationdate`) is kept once, with the date and the length it sets redacted. A client that closes right after
 /// deleteStream races the server's last answer: the client's kernel may answer it with a reset,
 /// which can discard deleteStream from the server's receive queue and turns the close into a
 /// reset; so deleteStream is left out and the close is shown without its reason.
@@ -240,7 +240,18 @@ pub fn stable_lines(transcript: &rtmp_probe::transcript::Transcript) -> String {
         .map(|l| match l.find("creationdate: \"") {
             Some(at) => {
                 let end = l[at + 15..].find('"').map_or(l.len(), |e| at + 15 + e + 1);
-                format!("{}creationdate: <date>{}", &l[..at], &l[end..])
+                let line = format!("{}creationdate: <date>{}", &l[..at], &l[end..]);
+                // The date's text ("Mon Nov 30" / "Tue Dec  1" ...) sets the message length too.
+                match (line.find(" len="), line.find("  data ")) {
+                    (Some(len_at), Some(data_at)) if len_at < data_at => {
+                        format!(
+                            "{} len=<date-dependent>{}",
+                            &line[..len_at],
+                            &line[data_at..]
+                        )
+                    }
+                    _ => line,
+                }
             }
             None => l,
         })
