@@ -1,27 +1,20 @@
 #!/usr/bin/env bash
 # Builds every cargo-fuzz target into $OUT with its seed corpus (<target>_seed_corpus.zip) and
 # the RTMP dictionary (<target>.dict), as ClusterFuzzLite and OSS-Fuzz expect. Also runs
-# outside their image (.ci/run checks it with OUT set): it then picks nightly, or stable with
-# RUSTC_BOOTSTRAP=1.
+# outside their image (.ci/run checks it with OUT set): .ci/fuzz-toolchain.sh then picks
+# nightly, or stable with RUSTC_BOOTSTRAP=1.
 set -euo pipefail
 : "${OUT:?set OUT to the directory the fuzzers go to}"
 cd "$(dirname "$0")/.."
 OUT="$(mkdir -p "$OUT" && cd "$OUT" && pwd)"
 
-if rustc --version | grep -q nightly; then
-  fuzz() { cargo fuzz "$@"; }
-elif rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
-  fuzz() { cargo +nightly fuzz "$@"; }
-else
-  fuzz() { RUSTC_BOOTSTRAP=1 cargo fuzz "$@"; }
-fi
+. .ci/fuzz-toolchain.sh
 
 fuzz build -O
 target_dir="${CARGO_TARGET_DIR:-fuzz/target}"
 [ -d "$target_dir/x86_64-unknown-linux-gnu" ] || target_dir="fuzz/target"
 bin_dir="$target_dir/x86_64-unknown-linux-gnu/release"
 
-mkdir -p "$OUT"
 for target in $(fuzz list); do
   cp "$bin_dir/$target" "$OUT/$target"
   cp fuzz/rtmp.dict "$OUT/$target.dict"

@@ -24,8 +24,11 @@ done
 [ "${#inputs[@]}" -gt 0 ] || { echo "no inputs for $target" >&2; exit 2; }
 
 # Build the instrumented binary (cargo fuzz coverage also runs it, then fails to merge without
-# rustup's llvm-tools; that failure is expected here).
-cargo +nightly fuzz coverage "$target" "${inputs[0]}" >/dev/null 2>&1 || true
+# rustup's llvm-tools; that failure is expected here). It gets an empty input dir: the inputs
+# are run once, below.
+empty="$(mktemp -d)"
+cargo +nightly fuzz coverage "$target" "$empty" >/dev/null 2>&1 || true
+rm -rf "$empty"
 bin="$(ls -t target/x86_64-unknown-linux-gnu/coverage/x86_64-unknown-linux-gnu/release/"$target" 2>/dev/null | head -n 1)"
 [ -x "$bin" ] || { echo "cargo fuzz coverage did not build $target" >&2; exit 1; }
 

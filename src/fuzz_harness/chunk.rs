@@ -142,9 +142,10 @@ pub fn chunk_roundtrip(data: &[u8]) {
             RoundTripStep::ChunkSize(size) => {
                 let m = message::set_chunk_size(size);
                 writer.write(&m, &mut wire);
+                // Sizes are 1..=65536, which the writer takes unclamped.
+                let from = writer.chunk_size();
                 writer.set_chunk_size(size);
                 expected.push(ReadEvent::Message(m));
-                let from = expected_chunk_size(&expected);
                 expected.push(ReadEvent::ChunkSizeChanged { from, to: size });
             }
             RoundTripStep::Message(mut m) => {
@@ -205,18 +206,6 @@ fn unambiguous_for_omit(m: &mut RawMessage, chunk_size: u32, previous: Option<u3
         at += size;
     }
     m.payload = Bytes::from(payload);
-}
-
-/// The chunk size in force before the last event of `so_far` (a Set Chunk Size message).
-fn expected_chunk_size(so_far: &[ReadEvent]) -> u32 {
-    so_far
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            ReadEvent::ChunkSizeChanged { to, .. } => Some(*to),
-            _ => None,
-        })
-        .unwrap_or(crate::protocol::chunk::DEFAULT_CHUNK_SIZE)
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@ use super::input;
 use super::pieces;
 use crate::protocol::handshake::{
     C1Style, C2Style, ClientConfig, DigestLayout, Handshake, ServerConfig, ServerValidation,
-    PACKET_LEN,
 };
 use crate::protocol::random::RandomSource;
+use crate::reenact::HANDSHAKE_LEN;
 use arbitrary::Unstructured;
 
 /// What the server core made of some input.
@@ -53,7 +53,7 @@ pub fn handshake_server(data: &[u8]) {
     let split = run_server(seed, &cuts, bytes);
     assert_eq!(whole, split, "segmentation changed the outcome");
     if whole.complete && !whole.failed {
-        assert_eq!(whole.remaining.len(), bytes.len() - 1 - 2 * PACKET_LEN);
+        assert_eq!(whole.remaining.len(), bytes.len() - HANDSHAKE_LEN);
     }
 }
 
@@ -106,6 +106,6 @@ pub fn handshake_client(data: &[u8]) {
         }
     }
     if hs.is_complete() {
-        assert_eq!(hs.take_remaining().len(), bytes.len() - 1 - 2 * PACKET_LEN);
+        assert_eq!(hs.take_remaining().len(), bytes.len() - HANDSHAKE_LEN);
     }
 }

@@ -7,21 +7,19 @@
 use super::chunk::{write_round_trip, RoundTripStep};
 use super::input::{cuts_for, InputWriter};
 use super::session::{SessionInput, Step};
-use crate::capture::link::tcp_segment;
-use crate::capture::reassembly::{Piece, Reassembler};
+use crate::capture::reassembly::PieceRef;
 use crate::capture::{CaptureError, CaptureReader};
 use crate::protocol::chunk::{
     ChunkLimits, ChunkReader, ExtendedTimestampConvention, RawMessage, ReadEvent,
 };
 use crate::protocol::handshake::PACKET_LEN;
+use crate::reenact::HANDSHAKE_LEN;
+use crate::replay::{replay_observed, Observer};
 use crate::transcript::Direction;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::SocketAddr;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// C0 + C1 + C2 (or S0 + S1 + S2).
-const HANDSHAKE_LEN: usize = 1 + 2 * PACKET_LEN;
 /// How much of a chunk stream a seed keeps.
 const STREAM_BYTES: usize = 16 * 1024;
 /// Messages a round-trip seed keeps, and the payload bytes of each.
@@ -41,54 +39,35 @@ pub struct Segment {
 /// The TCP flows of a capture, each as its segments in capture order. A flow stops at its
 /// first gap: a seed must be a stream a peer could have sent.
 pub fn flows_in_capture(capture: &[u8]) -> Result<Vec<Vec<Segment>>, CaptureError> {
-    let mut reader = CaptureReader::new(capture)?;
-    let mut flows: Vec<(Vec<Segment>, [Reassembler; 2], bool)> = Vec::new();
-    let mut by_key: HashMap<(SocketAddr, SocketAddr), (usize, Direction)> = HashMap::new();
-    while let Some(frame) = reader.next_frame() {
-        let frame = frame?;
-        let Ok(Some(seg)) = tcp_segment(frame.link_type, &frame.data) else {
-            continue;
-        };
-        let (index, direction) = match by_key.get(&(seg.src, seg.dst)) {
-            Some(&found) => found,
-            None => {
-                // The side that sends the SYN without ACK, or else speaks first, is the client.
-                let client_first = !(seg.syn && seg.ack != 0);
-                let index = flows.len();
-                flows.push((
-                    Vec::new(),
-                    [Reassembler::new(1 << 20), Reassembler::new(1 << 20)],
-                    false,
-                ));
-                let (c, s) = if client_first {
-                    (Direction::ClientToServer, Direction::ServerToClient)
-                } else {
-                    (Direction::ServerToClient, Direction::ClientToServer)
-                };
-                by_key.insert((seg.src, seg.dst), (index, c));
-                by_key.insert((seg.dst, seg.src), (index, s));
-                (index, c)
-            }
-        };
-        let (segments, reassemblers, broken) = &mut flows[index];
-        let side = usize::from(direction == Direction::ServerToClient);
-        if seg.syn {
-            reassemblers[side].syn(seg.seq);
-        }
-        for piece in reassemblers[side].segment(seg.seq, frame.time, seg.payload) {
+    /// Each flow's data pieces, by flow id, as `replay` reassembles them.
+    #[derive(Default)]
+    struct Collector(BTreeMap<usize, (Vec<Segment>, bool)>);
+    impl Observer for Collector {
+        fn piece(&mut self, flow: usize, side: usize, piece: PieceRef<'_>) {
+            let (segments, broken) = self.0.entry(flow).or_default();
             match piece {
-                Piece::Data { time, bytes } if !*broken => segments.push(Segment {
-                    direction,
+                PieceRef::Data { time, bytes } if !*broken => segments.push(Segment {
+                    direction: if side == 0 {
+                        Direction::ClientToServer
+                    } else {
+                        Direction::ServerToClient
+                    },
                     time,
-                    bytes,
+                    bytes: bytes.to_vec(),
                 }),
                 _ => *broken = true,
             }
         }
     }
-    Ok(flows
-        .into_iter()
-        .map(|(s, _, _)| s)
+    let mut collector = Collector::default();
+    let (_, error) = replay_observed(CaptureReader::new(capture)?, |_| {}, &mut collector);
+    if let Some(e) = error {
+        return Err(e);
+    }
+    Ok(collector
+        .0
+        .into_values()
+        .map(|(s, _)| s)
         .filter(|s| !s.is_empty())
         .collect())
 }
