@@ -5,7 +5,11 @@
 # nightly, or stable with RUSTC_BOOTSTRAP=1.
 set -euo pipefail
 : "${OUT:?set OUT to the directory the fuzzers go to}"
-cd "$(dirname "$0")/.."
+# In the repository it sits in .clusterfuzzlite/; the build image copies it to $SRC/build.sh and
+# starts it in the repository (the Dockerfile's WORKDIR), where ../ would be the wrong place.
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+[ -f "$repo/Cargo.toml" ] || repo="$PWD"
+cd "$repo"
 OUT="$(mkdir -p "$OUT" && cd "$OUT" && pwd)"
 
 . .ci/fuzz-toolchain.sh
