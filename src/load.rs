@@ -29,8 +29,12 @@ pub struct LoadOptions {
     pub publish: bool,
     /// Media each publishing client sends.
     pub media_duration: Duration,
-    /// How long any one wait of a client may take.
-    pub step_timeout: Duration,
+    /// How long the TCP connect and each handshake read of a client may take.
+    pub handshake_timeout: Duration,
+    /// How long each reply a client waits for may take.
+    pub reply_timeout: Duration,
+    /// How long one client may take in all; None: no limit.
+    pub client_timeout: Option<Duration>,
     /// Stream key prefix for publishing clients (client N publishes `<key>-N`).
     pub key: String,
 }
@@ -45,7 +49,9 @@ impl LoadOptions {
             total: None,
             publish: false,
             media_duration: Duration::from_secs(1),
-            step_timeout: Duration::from_secs(5),
+            handshake_timeout: CaseOptions::default().handshake_timeout,
+            reply_timeout: CaseOptions::default().reply_timeout,
+            client_timeout: None,
             key: "load".into(),
         }
     }
@@ -151,7 +157,9 @@ pub async fn run(
     let semaphore = Arc::new(tokio::sync::Semaphore::new(options.connections.max(1)));
     let case_options = CaseOptions {
         media_duration: options.media_duration,
-        step_timeout: options.step_timeout,
+        handshake_timeout: options.handshake_timeout,
+        reply_timeout: options.reply_timeout,
+        case_timeout: options.client_timeout,
         stop_after_connect: !options.publish,
         ..CaseOptions::default()
     };

@@ -31,7 +31,7 @@ fn matrix_exits_0_when_nothing_fails_and_1_when_something_does() {
         rtmp_probe(&[&["matrix", "--profiles", "obs,ffmpeg"], &quick[..]].concat());
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("obs/default") && out.contains("2 cases, 0 failed"),
+        out.contains("obs/default") && out.contains("2 cases: 2 pass, 0 fail"),
         "{out}"
     );
 
@@ -258,7 +258,7 @@ fn replay_exports_a_profile_that_probe_and_matrix_run() {
     assert!(
         out.contains("ffmpeg-publish-to-nginx-flow-1/default")
             && out.contains("obs/default")
-            && out.contains("2 cases, 0 failed"),
+            && out.contains("2 cases: 2 pass, 0 fail"),
         "{out}"
     );
 }

@@ -15,7 +15,8 @@ use support::{peer_available, ChildGuard, Nginx};
 fn options() -> CaseOptions {
     CaseOptions {
         media_duration: Duration::from_millis(600),
-        step_timeout: Duration::from_secs(3),
+        handshake_timeout: Duration::from_secs(3),
+        reply_timeout: Duration::from_secs(3),
         seed: Some(9),
         ..CaseOptions::default()
     }

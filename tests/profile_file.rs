@@ -46,7 +46,8 @@ fn run_against_builtin(profile: &Profile) -> (Status, String, Vec<String>) {
     let (target, _) = Target::parse(&format!("rtmp://{}/live", server.addr)).unwrap();
     let options = CaseOptions {
         media_duration: Duration::from_millis(400),
-        step_timeout: Duration::from_secs(3),
+        handshake_timeout: Duration::from_secs(3),
+        reply_timeout: Duration::from_secs(3),
         seed: Some(5),
         ..CaseOptions::default()
     };

@@ -173,7 +173,8 @@ fn a_flood_of_2000_handshakes_200_at_once_has_no_failures() {
         connections: 200,
         total: Some(2000),
         duration: Duration::from_secs(120),
-        step_timeout: Duration::from_secs(20),
+        handshake_timeout: Duration::from_secs(20),
+        reply_timeout: Duration::from_secs(20),
         ..LoadOptions::new(profile::by_name("obs").unwrap())
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -34,9 +34,11 @@ pub struct LoadArgs {
     /// Seconds of media each publishing client sends.
     #[arg(long, default_value_t = 1.0)]
     media_duration: f64,
-    /// Seconds any one wait of a client may take before it counts as a timeout.
-    #[arg(long, default_value_t = 5.0)]
-    step_timeout: f64,
+    #[command(flatten)]
+    timeouts: super::timeouts::TimeoutArgs,
+    /// Both --handshake-timeout and --reply-timeout (the flag before they were separate).
+    #[arg(long, hide = true, value_name = "SECONDS")]
+    step_timeout: Option<f64>,
     /// The report as JSON instead of the table.
     #[arg(long)]
     json: bool,
@@ -52,9 +54,22 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
         total: args.total,
         publish: args.publish,
         media_duration: super::seconds("--media-duration", args.media_duration)?,
-        step_timeout: super::seconds("--step-timeout", args.step_timeout)?,
+        handshake_timeout: args.timeouts.handshake_timeout,
+        reply_timeout: args.timeouts.reply_timeout,
+        client_timeout: args.timeouts.case_timeout,
         key: key.unwrap_or_else(|| "load".into()),
         ..LoadOptions::new(profile)
+    };
+    let options = match args.step_timeout {
+        Some(seconds) => {
+            let step = super::seconds("--step-timeout", seconds)?;
+            LoadOptions {
+                handshake_timeout: step,
+                reply_timeout: step,
+                ..options
+            }
+        }
+        None => options,
     };
     options.check().map_err(UsageError)?;
     if let Err(e) = rtmp_probe::fd_limit::raise(args.connections as u64 * 2 + 64) {

@@ -1,10 +1,13 @@
+use super::progress::Progress;
+use super::timeouts::TimeoutArgs;
 use super::UsageError;
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::emulate::case::{CaseOptions, Target};
 use rtmp_probe::emulate::profile::{self, Profile};
-use rtmp_probe::emulate::{profile_file, report, run_matrix, variant::Variant};
+use rtmp_probe::emulate::{profile_file, report, run_cases, variant::Variant};
 use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
+use rtmp_probe::transcript::render::colour_on_stdout;
 use std::sync::Arc;
 
 /// Run every client profile × segmentation variant against a server: a verdict per case.
@@ -12,11 +15,21 @@ use std::sync::Arc;
 /// Without a URL the built-in server is started in-process on an ephemeral port;
 /// `--personality ffmpeg` then reproduces FFmpeg ticket 6453 with nothing installed.
 ///
-/// Example: rtmp-probe matrix --personality ffmpeg --profiles wirecast,obs --variants default
+/// A case is PROFILE/VARIANT (`wirecast/default`); `--list` shows them, `--case` picks some.
+///
+/// Example: rtmp-probe matrix --personality ffmpeg --case 'wirecast/*' --case obs/bytewise
 #[derive(Debug, Args)]
 pub struct MatrixArgs {
     /// rtmp://host[:port]/app; omit to test the built-in server.
     url: Option<String>,
+    /// Run only this case, PROFILE/VARIANT; `*`, `?` and `[...]` match within a part
+    /// (`wirecast/*`, `*/bytewise`); repeatable. Applies to the cases that --profiles and
+    /// --variants leave.
+    #[arg(long = "case", value_name = "ID")]
+    cases: Vec<String>,
+    /// Print the ids of the cases that would run, one per line, and run none.
+    #[arg(long)]
+    list: bool,
     /// Comma-separated profiles (default: all, or none when --profile-file is given).
     #[arg(long, value_delimiter = ',')]
     profiles: Vec<String>,
@@ -44,6 +57,67 @@ pub struct MatrixArgs {
     /// Write the results as JUnit XML to this file.
     #[arg(long, value_name = "FILE")]
     junit: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    timeouts: TimeoutArgs,
+}
+
+/// The cases among `profiles` × `variants` (in that order) that the `--case` patterns pick;
+/// all of them without patterns. A pattern that picks nothing is a usage error naming it.
+fn select_cases(
+    profiles: &[Profile],
+    variants: &[Variant],
+    patterns: &[String],
+) -> Result<Vec<(Profile, Variant)>, UsageError> {
+    let all: Vec<(Profile, Variant)> = profiles
+        .iter()
+        .flat_map(|p| variants.iter().map(move |&v| (p.clone(), v)))
+        .collect();
+    if patterns.is_empty() {
+        return Ok(all);
+    }
+    let id = |(p, v): &(Profile, Variant)| format!("{}/{v}", p.name);
+    let mut picked = vec![false; all.len()];
+    for pattern in patterns {
+        let glob = glob::Pattern::new(pattern)
+            .map_err(|e| UsageError(format!("--case '{pattern}' is not a valid pattern: {e}")))?;
+        let options = glob::MatchOptions {
+            require_literal_separator: true,
+            ..glob::MatchOptions::new()
+        };
+        let mut any = false;
+        for (i, case) in all.iter().enumerate() {
+            if glob.matches_with(&id(case), options) {
+                picked[i] = true;
+                any = true;
+            }
+        }
+        if !any {
+            return Err(UsageError(no_case_named(pattern, profiles, variants)));
+        }
+    }
+    Ok(all
+        .into_iter()
+        .zip(picked)
+        .filter_map(|(case, picked)| picked.then_some(case))
+        .collect())
+}
+
+/// Why `--case pattern` picked nothing, as precisely as the pattern allows.
+fn no_case_named(pattern: &str, profiles: &[Profile], variants: &[Variant]) -> String {
+    let see = "`rtmp-probe matrix --list` prints the case ids";
+    let Some((profile, variant)) = pattern.split_once('/') else {
+        return format!(
+            "unknown case '{pattern}': a case id is PROFILE/VARIANT, e.g. wirecast/default; {see}"
+        );
+    };
+    let literal = |part: &str| !part.contains(['*', '?', '[']);
+    if literal(profile) && !profiles.iter().any(|p| p.name == profile) {
+        return format!("unknown case '{pattern}': no profile '{profile}' in this run; {see}");
+    }
+    if literal(variant) && !variants.iter().any(|v| v.name() == variant) {
+        return format!("unknown case '{pattern}': no variant '{variant}' in this run; {see}");
+    }
+    format!("--case '{pattern}' matches no case; {see}")
 }
 
 /// The built-in profile called `name`, or a usage error listing them all.
@@ -94,10 +168,17 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
         )
         .into());
     }
-    let options = CaseOptions {
+    let cases = select_cases(&profiles, &variants, &args.cases)?;
+    if args.list {
+        for (p, v) in &cases {
+            println!("{}/{v}", p.name);
+        }
+        return Ok(0);
+    }
+    let options = args.timeouts.apply(CaseOptions {
         media_duration: super::seconds("--duration", args.duration)?,
         ..CaseOptions::default()
-    };
+    });
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let (url, _server) = match &args.url {
@@ -128,33 +209,30 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             }
         };
         let (target, _) = Target::parse(&url).map_err(UsageError)?;
-        let total = (profiles.len() * variants.len()) as u64;
-        let bar = indicatif::ProgressBar::new(total);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cases {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        let tick = bar.clone();
-        let results = run_matrix(
+        let progress = Progress::new(cases.len());
+        let tick = progress.clone();
+        let results = run_cases(
             &target,
-            &profiles,
-            &variants,
+            &cases,
             args.repeat,
             args.jobs,
             &options,
-            move |r| {
-                tick.set_message(r.id.clone());
-                tick.inc(1);
-            },
+            move |r| tick.case_done(r),
         )
         .await;
-        bar.finish_and_clear();
+        progress.finish();
         let shown = match &_server {
             Some((_, _, name)) => format!("{url} (built-in server, personality {name})"),
             None => url.clone(),
         };
         println!("target: {shown}\n");
-        print!("{}", report::table(&results));
+        print!(
+            "{}",
+            report::Table {
+                colour: colour_on_stdout()
+            }
+            .render(&results)
+        );
         if let Some(path) = &args.json {
             std::fs::write(path, report::json(&shown, &results))
                 .with_context(|| format!("writing {}", path.display()))?;
@@ -167,8 +245,8 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             let _ = stop.send(());
             let _ = task.await;
         }
-        let failed = results.iter().filter(|r| r.status.is_failure()).count();
-        println!("\n{} cases, {failed} failed", results.len());
-        Ok(if failed > 0 { 1 } else { 0 })
+        println!("\n{}", report::summary(&results));
+        let failed = results.iter().any(|r| r.status.is_failure());
+        Ok(if failed { 1 } else { 0 })
     })
 }

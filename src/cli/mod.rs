@@ -7,8 +7,10 @@ mod load;
 mod matrix;
 mod probe;
 mod profiles;
+mod progress;
 mod replay;
 mod serve;
+mod timeouts;
 
 use clap::{Parser, Subcommand};
 

@@ -38,6 +38,8 @@ pub struct ProbeArgs {
     /// one file per attempt (NAME-1.pcap, ...).
     #[arg(long, value_name = "FILE")]
     pcap: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    timeouts: super::timeouts::TimeoutArgs,
 }
 
 pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
@@ -51,11 +53,11 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
     };
     let variant = super::matrix::variant(&args.variant)?;
     let (target, key) = Target::parse(&args.url).map_err(UsageError)?;
-    let options = CaseOptions {
+    let options = args.timeouts.apply(CaseOptions {
         media_duration: super::seconds("--duration", args.duration)?,
         pcap: args.pcap.clone(),
         ..CaseOptions::default()
-    };
+    });
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let result = runtime.block_on(run_case(
         &profile,
@@ -86,7 +88,10 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
         println!();
         print!(
             "{}",
-            rtmp_probe::emulate::report::table(std::slice::from_ref(&result))
+            rtmp_probe::emulate::report::Table {
+                colour: colour_on_stdout()
+            }
+            .render(std::slice::from_ref(&result))
         );
         let o = &result.observations;
         println!(

@@ -117,6 +117,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, least severe first.
+    pub const ALL: [Status; 6] = [
+        Status::Pass,
+        Status::NonStrict,
+        Status::Informational,
+        Status::Fail,
+        Status::Timeout,
+        Status::Error,
+    ];
+
     /// FAIL, TIMEOUT and ERROR fail a case (and `matrix`'s exit status).
     pub fn is_failure(self) -> bool {
         matches!(self, Status::Fail | Status::Timeout | Status::Error)
@@ -178,8 +188,12 @@ pub struct Outcome {
 pub struct CaseOptions {
     /// How long to publish media.
     pub media_duration: Duration,
-    /// How long any single wait (a handshake read, a reply) may take.
-    pub step_timeout: Duration,
+    /// How long the TCP connect and each read of the handshake may take.
+    pub handshake_timeout: Duration,
+    /// How long the server may take to send each awaited reply (connect's `_result`, ...).
+    pub reply_timeout: Duration,
+    /// How long one attempt may take in all, media included; None: no limit.
+    pub case_timeout: Option<Duration>,
     pub seed: Option<u64>,
     /// Write what the client wrote and read, one frame per write or read, into this pcap file.
     pub pcap: Option<std::path::PathBuf>,
@@ -192,7 +206,9 @@ impl Default for CaseOptions {
     fn default() -> Self {
         Self {
             media_duration: Duration::from_secs(2),
-            step_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(5),
+            reply_timeout: Duration::from_secs(5),
+            case_timeout: None,
             seed: None,
             pcap: None,
             stop_after_connect: false,
@@ -242,8 +258,20 @@ pub async fn run(
         c2_signed: false,
         flow: None,
         pcap_error: None,
+        stage: Stage::Tcp,
     };
-    let result = case.play().await;
+    let result = match options.case_timeout {
+        None => case.play().await,
+        Some(limit) => match tokio::time::timeout(limit, case.play()).await {
+            Ok(result) => result,
+            Err(_) => Err(stop(
+                Status::Timeout,
+                case.stage,
+                "case.timeout",
+                format!("the case did not finish within {limit:?} (--case-timeout)"),
+            )),
+        },
+    };
     if let Some(mut flow) = case.flow.take() {
         // A client that aborted the handshake reset the connection; others closed it.
         let reset = matches!(&result, Err(s) if s.id == "hs.first-read-short");
@@ -302,6 +330,8 @@ struct Case<'a> {
     c2_signed: bool,
     flow: Option<TcpFlow<std::io::BufWriter<std::fs::File>>>,
     pcap_error: Option<String>,
+    /// The stage last written or waited in: where a whole-case timeout caught the case.
+    stage: Stage,
 }
 
 /// The connection after the handshake: chunk stream both ways.
@@ -353,7 +383,7 @@ impl<'a> Case<'a> {
 
     async fn play(&mut self) -> Result<(), Stop> {
         let socket = tokio::time::timeout(
-            self.options.step_timeout,
+            self.options.handshake_timeout,
             TcpStream::connect(self.target.addr),
         )
         .await
@@ -364,7 +394,7 @@ impl<'a> Case<'a> {
                 "tcp.connect-timeout",
                 format!(
                     "no TCP connection to {} within {:?}",
-                    self.target.addr, self.options.step_timeout
+                    self.target.addr, self.options.handshake_timeout
                 ),
             )
         })?
@@ -420,6 +450,7 @@ impl<'a> Case<'a> {
         bytes: &[u8],
         stage: Stage,
     ) -> Result<(), Stop> {
+        self.stage = stage;
         if self.variant == Variant::Bytewise && stage == Stage::Handshake {
             for b in bytes {
                 self.write_once(socket, std::slice::from_ref(b), stage)
@@ -522,8 +553,11 @@ impl<'a> Case<'a> {
         let mut pending_input = early;
         loop {
             let input: Vec<u8> = if pending_input.is_empty() {
-                let n = match tokio::time::timeout(self.options.step_timeout, socket.read(&mut buf))
-                    .await
+                let n = match tokio::time::timeout(
+                    self.options.handshake_timeout,
+                    socket.read(&mut buf),
+                )
+                .await
                 {
                     Err(_) => {
                         let got: usize = self.observations.handshake_reads.iter().sum();
@@ -531,7 +565,7 @@ impl<'a> Case<'a> {
                             Status::Timeout,
                             Stage::Handshake,
                             "hs.timeout",
-                            format!("the handshake did not complete within {:?}: {got} of 3073 server bytes arrived{}", self.options.step_timeout,
+                            format!("the handshake did not complete within {:?}: {got} of 3073 server bytes arrived{}", self.options.handshake_timeout,
                                 if c2_written || got < 1537 { String::new() } else { " (the server may be waiting for C2, which this client sends only after S2)".into() }),
                         ));
                     }
@@ -790,7 +824,8 @@ impl<'a> Case<'a> {
         what: &str,
         mut wanted: impl FnMut(&mut Self, &RawMessage, &Message) -> Result<Option<T>, Stop>,
     ) -> Result<T, Stop> {
-        let deadline = Instant::now() + self.options.step_timeout;
+        self.stage = stage;
+        let deadline = Instant::now() + self.options.reply_timeout;
         loop {
             loop {
                 let event = conn.reader.poll().map_err(|e| {
@@ -819,7 +854,7 @@ impl<'a> Case<'a> {
                         Status::Timeout,
                         stage,
                         "msg.timeout",
-                        format!("no {what} within {:?}", self.options.step_timeout),
+                        format!("no {what} within {:?}", self.options.reply_timeout),
                     ))
                 }
                 Ok(Err(e)) => {

@@ -188,30 +188,43 @@ pub async fn run_matrix(
     options: &CaseOptions,
     done: impl Fn(&CaseResult) + Send + Sync + 'static,
 ) -> Vec<CaseResult> {
+    let cases: Vec<(Profile, Variant)> = profiles
+        .iter()
+        .flat_map(|p| variants.iter().map(move |&v| (p.clone(), v)))
+        .collect();
+    run_cases(target, &cases, repeat, jobs, options, done).await
+}
+
+/// Runs the given cases with at most `jobs` at once; `done` is called as each case finishes.
+/// Results come back in the order of `cases`.
+pub async fn run_cases(
+    target: &Target,
+    cases: &[(Profile, Variant)],
+    repeat: u32,
+    jobs: usize,
+    options: &CaseOptions,
+    done: impl Fn(&CaseResult) + Send + Sync + 'static,
+) -> Vec<CaseResult> {
     let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let done = std::sync::Arc::new(done);
     let mut tasks = tokio::task::JoinSet::new();
-    let mut index = 0usize;
-    for p in profiles {
-        for &v in variants {
-            let (p, t, o, sem, done) = (
-                p.clone(),
-                target.clone(),
-                options.clone(),
-                semaphore.clone(),
-                done.clone(),
-            );
-            let i = index;
-            index += 1;
-            tasks.spawn(async move {
-                let _permit = sem.acquire_owned().await;
-                let result = run_case(&p, v, &t, None, repeat, &o).await;
-                done(&result);
-                (i, result)
-            });
-        }
+    for (i, (p, v)) in cases.iter().enumerate() {
+        let (p, v, t, o, sem, done) = (
+            p.clone(),
+            *v,
+            target.clone(),
+            options.clone(),
+            semaphore.clone(),
+            done.clone(),
+        );
+        tasks.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let result = run_case(&p, v, &t, None, repeat, &o).await;
+            done(&result);
+            (i, result)
+        });
     }
-    let mut results: Vec<(usize, CaseResult)> = Vec::with_capacity(index);
+    let mut results: Vec<(usize, CaseResult)> = Vec::with_capacity(cases.len());
     while let Some(joined) = tasks.join_next().await {
         if let Ok(r) = joined {
             results.push(r);

@@ -1,0 +1,350 @@
+//! How the command line reads to a person: case selection, timeouts as flags, the summary,
+//! progress and colour, the matrix table's diagnosis notes; run through the real binary.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn rtmp_probe(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("running rtmp-probe");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const QUICK: [&str; 4] = ["--repeat", "1", "--duration", "0.3"];
+
+#[test]
+fn matrix_list_prints_every_case_id_and_runs_nothing() {
+    let started = Instant::now();
+    let (code, out, err) = rtmp_probe(&["matrix", "--list"]);
+    assert_eq!(code, 0, "{err}");
+    let ids: Vec<&str> = out.lines().collect();
+    assert_eq!(ids.len(), 77, "11 profiles x 7 variants: {out}");
+    for id in &ids {
+        let (profile, variant) = id.split_once('/').unwrap_or_else(|| panic!("{id}"));
+        assert!(!profile.is_empty() && !variant.contains('/'), "{id}");
+    }
+    assert!(ids.contains(&"wirecast/default") && ids.contains(&"obs/bytewise"));
+    assert!(!out.contains("target:") && err.is_empty(), "{out}{err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "it ran cases");
+}
+
+#[test]
+fn case_ids_and_globs_pick_cases_like_h2spec() {
+    let (code, out, err) = rtmp_probe(&[
+        "matrix",
+        "--list",
+        "--case",
+        "wirecast/*",
+        "--case",
+        "obs/bytewise",
+        "--case",
+        "wirecast/default",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ids: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        ids.len(),
+        8,
+        "7 wirecast cases, obs/bytewise, no duplicate: {out}"
+    );
+    assert!(
+        ids[..7].iter().all(|id| id.starts_with("wirecast/")),
+        "{out}"
+    );
+    assert_eq!(ids[7], "obs/bytewise");
+
+    let (code, out, _) = rtmp_probe(&["matrix", "--list", "--case", "*/bytewise"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 11, "{out}");
+    assert!(out.lines().all(|id| id.ends_with("/bytewise")), "{out}");
+
+    // --profiles and --variants still narrow the run, and --case applies within them.
+    let (code, out, _) = rtmp_probe(&[
+        "matrix",
+        "--list",
+        "--profiles",
+        "obs,ffmpeg",
+        "--variants",
+        "default,bytewise",
+        "--case",
+        "*/default",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "obs/default\nffmpeg/default\n");
+}
+
+#[test]
+fn a_case_that_matches_nothing_is_a_usage_error_naming_it() {
+    for (args, expected) in [
+        (
+            &["--case", "nosuch/default"][..],
+            "unknown case 'nosuch/default': no profile 'nosuch'",
+        ),
+        (
+            &["--case", "obs/sideways"][..],
+            "unknown case 'obs/sideways': no variant 'sideways'",
+        ),
+        (
+            &["--case", "wirecast"][..],
+            "unknown case 'wirecast': a case id is PROFILE/VARIANT",
+        ),
+        (&["--case", "zz*/*"][..], "--case 'zz*/*' matches no case"),
+        (
+            &["--profiles", "obs", "--case", "wirecast/*"][..],
+            "unknown case 'wirecast/*': no profile 'wirecast' in this run",
+        ),
+    ] {
+        let started = Instant::now();
+        let (code, out, err) = rtmp_probe(&[&["matrix"][..], args].concat());
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(err.contains("rtmp-probe matrix --list"), "{err}");
+        assert!(out.is_empty(), "nothing ran: {out}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}
+
+/// The built-in server with FFmpeg's personality fails wirecast the same way in every variant:
+/// the long explanation is written once and the rows refer to it.
+#[test]
+fn a_shared_diagnosis_is_printed_once_and_the_summary_counts_each_status() {
+    let (code, out, err) = rtmp_probe(
+        &[
+            &[
+                "matrix",
+                "--personality",
+                "ffmpeg",
+                "--case",
+                "wirecast/*",
+                "--case",
+                "obs/default",
+                "--variants",
+                "default,coalesced,split-c0",
+            ][..],
+            &QUICK[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("wirecast/")).collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    for row in &rows {
+        assert!(row.ends_with("handshake  [1] hs.first-read-short"), "{out}");
+    }
+    assert_eq!(out.matches("FFmpeg ticket 6453").count(), 1, "{out}");
+    assert!(
+        out.contains("\n[1] hs.first-read-short: the first read after C0+C1"),
+        "{out}"
+    );
+    assert!(out.ends_with("\n4 cases: 1 pass, 3 fail\n"), "{out}");
+    // Four cases: too short a run for progress lines.
+    assert!(!err.contains("..."), "{err}");
+    assert!(!out.contains('\x1b'), "NO_COLOR and a pipe: {out}");
+}
+
+#[test]
+fn a_long_run_on_a_pipe_prints_one_progress_line_per_case_on_stderr() {
+    let (code, out, err) = rtmp_probe(
+        &[
+            &[
+                "matrix",
+                "--personality",
+                "ffmpeg",
+                "--case",
+                "*/default",
+                "--profiles",
+                "obs,ffmpeg,wirecast,videocore,flash",
+            ][..],
+            &QUICK[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 5, "{err}");
+    for (i, line) in lines.iter().enumerate() {
+        assert!(line.starts_with(&format!("[{}/5] ", i + 1)), "{err}");
+    }
+    assert!(err.contains("] wirecast/default ... fail\n"), "{err}");
+    assert!(err.contains("] obs/default ... pass\n"), "{err}");
+    assert!(out.ends_with("5 cases: 4 pass, 1 fail\n"), "{out}");
+}
+
+/// Runs `rtmp-probe ARGS` on a pseudo-terminal (util-linux `script`), with NO_COLOR set or not;
+/// returns what the terminal showed.
+fn on_a_terminal(args: &str, no_color: bool) -> Option<String> {
+    if !support::peer_available("script") {
+        return None;
+    }
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_rtmp-probe"));
+    // `timeout` bounds the run; `script -e` passes on rtmp-probe's exit status.
+    let mut script = Command::new("timeout");
+    script
+        .args(["30", "script", "-qec", &command, "/dev/null"])
+        .env_remove("NO_COLOR");
+    if no_color {
+        script.env("NO_COLOR", "1");
+    }
+    let out = script.output().expect("running script");
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "one case fails: {shown}");
+    Some(shown)
+}
+
+#[test]
+fn verdicts_are_coloured_on_a_terminal_unless_no_color_is_set() {
+    let args = "matrix --personality ffmpeg --case wirecast/default --case obs/default --repeat 1 --duration 0.3";
+    let Some(coloured) = on_a_terminal(args, false) else {
+        return;
+    };
+    assert!(coloured.contains("\x1b[32mpass\x1b[0m"), "{coloured}");
+    assert!(coloured.contains("\x1b[1;31mfail\x1b[0m"), "{coloured}");
+    let plain = on_a_terminal(args, true).expect("script ran once already");
+    assert!(plain.contains("pass") && plain.contains("fail"), "{plain}");
+    assert!(
+        !plain.contains("\x1b[32m") && !plain.contains("\x1b[1;31m"),
+        "{plain}"
+    );
+}
+
+/// A listener that completes the TCP handshake (the kernel does, from the backlog) and never
+/// says a word.
+fn silent_listener() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
+#[test]
+fn the_handshake_timeout_is_a_flag() {
+    let (_listener, addr) = silent_listener();
+    let url = format!("rtmp://{addr}/live");
+    let started = Instant::now();
+    let (code, out, err) = rtmp_probe(&[
+        "probe",
+        &url,
+        "--profile",
+        "obs",
+        "--handshake-timeout",
+        "0.4",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("timeout  handshake  [1] hs.timeout"), "{out}");
+    assert!(out.contains("did not complete within 400ms"), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn the_whole_case_timeout_stops_a_case_at_the_stage_it_reached() {
+    let (_listener, addr) = silent_listener();
+    let url = format!("rtmp://{addr}/live");
+    let started = Instant::now();
+    let (code, out, err) = rtmp_probe(
+        &[
+            &[
+                "matrix",
+                &url,
+                "--case",
+                "obs/default",
+                "--case-timeout",
+                "0.3",
+            ][..],
+            &QUICK[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("obs/default  timeout  handshake  [1] case.timeout"),
+        "{out}"
+    );
+    assert!(
+        out.contains("did not finish within 300ms (--case-timeout)"),
+        "{out}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// Completes one RTMP handshake as a server would (S1 and S2 of zeros are enough for the
+/// client to go on) and then holds the connection without replying to connect.
+fn mute_after_handshake() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let Ok((mut socket, _)) = listener.accept() else {
+            return;
+        };
+        let _ = socket.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut c0c1 = [0u8; 1537];
+        if socket.read_exact(&mut c0c1).is_err() {
+            return;
+        }
+        let mut reply = vec![3u8];
+        reply.extend_from_slice(&[0u8; 1536]);
+        reply.extend_from_slice(&c0c1[1..]);
+        let _ = socket.write_all(&reply);
+        // Hold until the client gives up (bounded by the read timeout).
+        let mut sink = [0u8; 4096];
+        while matches!(socket.read(&mut sink), Ok(n) if n > 0) {}
+    });
+    addr
+}
+
+#[test]
+fn the_reply_timeout_is_a_flag() {
+    let addr = mute_after_handshake();
+    let url = format!("rtmp://{addr}/live");
+    let started = Instant::now();
+    let (code, out, err) =
+        rtmp_probe(&["probe", &url, "--profile", "obs", "--reply-timeout", "0.5"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("timeout  connect    [1] msg.timeout"), "{out}");
+    assert!(out.contains("within 500ms"), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn timeouts_outside_their_range_are_usage_errors_with_the_range() {
+    for (subcommand, flag, value) in [
+        ("matrix", "--reply-timeout", "0"),
+        ("matrix", "--case-timeout", "1e-300"),
+        ("probe", "--handshake-timeout", "-1"),
+        ("load", "--handshake-timeout", "1e9"),
+    ] {
+        let mut args = vec![subcommand];
+        if subcommand != "matrix" {
+            args.extend(["rtmp://127.0.0.1:1/live", "--profile", "obs"]);
+        }
+        let flag_value = format!("{flag}={value}");
+        args.push(&flag_value);
+        let (code, _, err) = rtmp_probe(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.contains(flag) && err.contains("0.001..=86400 seconds"),
+            "{err}"
+        );
+    }
+}
