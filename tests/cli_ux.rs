@@ -348,3 +348,134 @@ fn timeouts_outside_their_range_are_usage_errors_with_the_range() {
         );
     }
 }
+
+/// The subcommands a user sees in `--help` (not the hidden fuzz-seeds, not `help`).
+fn visible_subcommands() -> Vec<String> {
+    let (code, out, _) = rtmp_probe(&["--help"]);
+    assert_eq!(code, 0);
+    let commands = out
+        .split("Commands:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("a Commands: block in --help");
+    let names: Vec<String> = commands
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string)
+        .collect();
+    for expected in [
+        "serve",
+        "probe",
+        "matrix",
+        "replay",
+        "diff",
+        "load",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    names
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish_know_every_subcommand() {
+    let subcommands = visible_subcommands();
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, script, err) = rtmp_probe(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}: {err}");
+        for sub in &subcommands {
+            assert!(
+                script.contains(sub.as_str()),
+                "{shell} completion lacks {sub}"
+            );
+        }
+        assert!(script.contains("case-timeout"), "{shell}: flags too");
+    }
+    let (code, _, err) = rtmp_probe(&["completions", "tcsh"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("invalid value 'tcsh'"), "{err}");
+
+    // Bash itself loads the script and registers the completion.
+    let source = format!(
+        "source <({} completions bash) && complete -p rtmp-probe",
+        env!("CARGO_BIN_EXE_rtmp-probe")
+    );
+    let out = Command::new("bash")
+        .args(["-c", &source])
+        .output()
+        .expect("running bash");
+    let registered = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        registered.starts_with("complete ") && registered.trim_end().ends_with(" rtmp-probe"),
+        "{registered}"
+    );
+}
+
+#[test]
+fn the_man_pages_are_roff_naming_every_subcommand_and_render() {
+    let (code, page, err) = rtmp_probe(&["man"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(page.contains(".TH rtmp-probe 1"), "{page}");
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH SUBCOMMANDS"] {
+        assert!(page.contains(section), "{section}");
+    }
+    for sub in visible_subcommands() {
+        // roff escapes the hyphens of rtmp-probe-matrix(1).
+        assert!(
+            page.contains(&format!("rtmp\\-probe\\-{}(1)", sub.replace('-', "\\-"))),
+            "{sub} missing from the page"
+        );
+        let (code, sub_page, err) = rtmp_probe(&["man", &sub]);
+        assert_eq!(code, 0, "{sub}: {err}");
+        assert!(
+            sub_page.contains(&format!(".TH rtmp-probe-{sub} 1")),
+            "{sub_page}"
+        );
+    }
+    let (_, matrix_page, _) = rtmp_probe(&["man", "matrix"]);
+    assert!(
+        matrix_page.contains("\\-\\-case\\-timeout"),
+        "{matrix_page}"
+    );
+    let (code, _, err) = rtmp_probe(&["man", "nosuch"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no subcommand 'nosuch'; choose one of: serve"),
+        "{err}"
+    );
+
+    // Rendered by man(1) where it is installed.
+    if !support::peer_available("man") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rtmp-probe-matrix.1");
+    std::fs::write(&file, &matrix_page).unwrap();
+    let out = Command::new("man")
+        .args(["-l", file.to_str().unwrap()])
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "100")
+        .output()
+        .expect("running man");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("NAME") && text.contains("rtmp-probe-matrix"),
+        "{text}"
+    );
+    assert!(text.contains("--case-timeout"), "{text}");
+}

@@ -3,6 +3,7 @@
 
 mod diff;
 mod fuzz_seeds;
+mod generated;
 mod load;
 mod matrix;
 mod probe;
@@ -49,6 +50,8 @@ enum Command {
     Replay(replay::ReplayArgs),
     Diff(diff::DiffArgs),
     Load(load::LoadArgs),
+    Completions(generated::CompletionsArgs),
+    Man(generated::ManArgs),
     #[command(hide = true)]
     FuzzSeeds(fuzz_seeds::FuzzSeedsArgs),
 }
@@ -64,6 +67,8 @@ impl Cli {
             Command::Replay(args) => replay::run(args),
             Command::Diff(args) => diff::run(args),
             Command::Load(args) => load::run(args),
+            Command::Completions(args) => generated::completions(args),
+            Command::Man(args) => generated::man(args),
             Command::FuzzSeeds(args) => fuzz_seeds::run(args),
         }
     }
