@@ -479,3 +479,145 @@ fn the_man_pages_are_roff_naming_every_subcommand_and_render() {
     );
     assert!(text.contains("--case-timeout"), "{text}");
 }
+
+#[test]
+fn a_captures_json_and_its_own_snapshot_compare_equal() {
+    let captures: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/captures"))
+        .expect("captures/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    assert!(captures.len() >= 5, "{captures:?}");
+    let dir = tempfile::tempdir().unwrap();
+    for capture in &captures {
+        let capture = capture.to_str().unwrap();
+        let (json, snapshot) = (dir.path().join("c.jsonl"), dir.path().join("c.snap"));
+        for (flag, file) in [("--json", &json), ("--snapshot", &snapshot)] {
+            let (code, out, err) = rtmp_probe(&["replay", capture, flag]);
+            assert_eq!(code, 0, "{capture}: {err}");
+            std::fs::write(file, out).unwrap();
+        }
+        let (code, out, err) =
+            rtmp_probe(&["diff", json.to_str().unwrap(), snapshot.to_str().unwrap()]);
+        assert_eq!((code, out.as_str()), (0, ""), "{capture}: {err}");
+    }
+}
+
+#[test]
+fn a_capture_given_to_diff_is_told_to_go_through_replay_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = dir.path().join("t.jsonl");
+    std::fs::write(&transcript, "").unwrap();
+    let pcapng = dir.path().join("x.pcapng");
+    // A section header block's type: the magic that tells pcapng.
+    std::fs::write(&pcapng, [0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0, 0, 0]).unwrap();
+    let pcap = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/captures/ffmpeg-publish-to-nginx.pcap"
+    );
+    for (capture, kind, capture_first) in [
+        (pcap.to_string(), "pcap", true),
+        (pcapng.to_str().unwrap().to_string(), "pcapng", false),
+    ] {
+        let t = transcript.to_str().unwrap();
+        let args = if capture_first {
+            ["diff", &capture, t]
+        } else {
+            ["diff", t, &capture]
+        };
+        let (code, out, err) = rtmp_probe(&args);
+        assert_eq!(code, 2, "{err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.contains(&format!(
+                "{capture}: this is a capture ({kind}), not a transcript: run `rtmp-probe replay --json {capture}` first"
+            )),
+            "{err}"
+        );
+    }
+}
+
+/// Runs `serve --json` with the given clients, one after the other (`probe` as the client, so
+/// no peer needs to be installed), and returns what the server printed.
+fn serve_transcript(clients: &[(&str, &str)]) -> String {
+    let port = support::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"));
+    serve
+        .args(["serve", "--json", "--listen", &listen])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut serve = support::ChildGuard(serve.spawn().expect("starting serve"));
+    assert!(support::wait_for_listener(
+        listen.parse().unwrap(),
+        Duration::from_secs(10)
+    ));
+    for (i, (profile, variant)) in clients.iter().enumerate() {
+        let url = format!("rtmp://{listen}/live/key{i}");
+        let (code, out, err) = rtmp_probe(&[
+            "probe",
+            &url,
+            "--profile",
+            profile,
+            "--variant",
+            variant,
+            "--duration",
+            "0.3",
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = serve.0.kill();
+    let mut out = String::new();
+    serve
+        .0
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_string(&mut out)
+        .unwrap();
+    let _ = serve.0.wait();
+    out
+}
+
+#[test]
+fn serve_transcripts_are_compared_connection_by_connection() {
+    // Connection 1 is wait_for_listener's own; 2 and 3 are the probes.
+    let a = serve_transcript(&[("obs", "default"), ("obs", "bytewise")]);
+    let b = serve_transcript(&[("obs", "default"), ("obs", "default")]);
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let (a_file, b_file) = (write("a.jsonl", &a), write("b.jsonl", &b));
+    let (code, out, err) = rtmp_probe(&["diff", &a_file, &b_file]);
+    assert_eq!(code, 1, "{out}{err}");
+    let third = out
+        .split("conn 3 differs:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("conn 3 named: {out}"));
+    assert!(
+        third.contains("\n-C->S  1 B\n"),
+        "bytewise C0 only in a: {out}"
+    );
+
+    // The same run with other addresses and ports, and the connections' lines interleaved
+    // differently, is the same transcript.
+    let port = a
+        .lines()
+        .find_map(|l| l.split("\"server\":\"127.0.0.1:").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .expect("a connected event names the server's address")
+        .to_string();
+    let moved = a
+        .replace(&format!("127.0.0.1:{port}"), "10.20.30.40:1935")
+        .replace("127.0.0.1", "192.168.7.7");
+    let (conn3, others): (Vec<&str>, Vec<&str>) =
+        moved.lines().partition(|l| l.starts_with("{\"conn\":3,"));
+    assert!(!conn3.is_empty() && moved != a, "{moved}");
+    let regrouped = [conn3, others].concat().join("\n");
+    let (code, out, err) = rtmp_probe(&["diff", &a_file, &write("moved.jsonl", &regrouped)]);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+}

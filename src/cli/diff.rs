@@ -1,14 +1,17 @@
 use super::UsageError;
 use clap::Args;
-use rtmp_probe::transcript::diff::{diff, normalised};
+use rtmp_probe::capture::{sniff, Format};
+use rtmp_probe::transcript::diff::{connections, diff_connections, Connection};
 use std::path::PathBuf;
 
-/// Compare two transcripts and print what differs, as a unified diff.
+/// Compare two transcripts and print what differs, as a unified diff per connection.
 ///
 /// Each file is a transcript written with --json (serve, probe, replay) or with --snapshot
-/// (replay); both are brought to the normalised snapshot form first, so times, addresses and
-/// peers' clocks do not count. Exits 0 when they are the same, 1 when they differ and 2 when a
-/// file cannot be read, like diff(1).
+/// (replay); both are brought to the normalised snapshot form first, so times, addresses,
+/// ports and peers' clocks do not count, and a capture's --json equals its own --snapshot.
+/// A file with several connections (a server's transcript, a capture's flows) is compared
+/// connection by connection, in order, and the one that differs is named. Exits 0 when they
+/// are the same, 1 when they differ and 2 when a file cannot be read, like diff(1).
 ///
 /// Example: rtmp-probe diff before.jsonl after.jsonl
 #[derive(Debug, Args)]
@@ -17,14 +20,29 @@ pub struct DiffArgs {
     b: PathBuf,
 }
 
+fn read(path: &PathBuf) -> anyhow::Result<Vec<Connection>> {
+    let bytes =
+        std::fs::read(path).map_err(|e| UsageError(format!("reading {}: {e}", path.display())))?;
+    if let Some(format) = sniff(&bytes) {
+        let kind = match format {
+            Format::Pcap => "pcap",
+            Format::PcapNg => "pcapng",
+        };
+        return Err(UsageError(format!(
+            "{}: this is a capture ({kind}), not a transcript: run `rtmp-probe replay --json {}` first and diff its output",
+            path.display(),
+            path.display()
+        ))
+        .into());
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| UsageError(format!("{}: not a text transcript: {e}", path.display())))?;
+    connections(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())).into())
+}
+
 pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
-    let read = |p: &PathBuf| -> anyhow::Result<String> {
-        let text = std::fs::read_to_string(p)
-            .map_err(|e| UsageError(format!("reading {}: {e}", p.display())))?;
-        normalised(&text).map_err(|e| UsageError(format!("{}: {e}", p.display())).into())
-    };
     let (a, b) = (read(&args.a)?, read(&args.b)?);
-    match diff(
+    match diff_connections(
         &args.a.display().to_string(),
         &a,
         &args.b.display().to_string(),
