@@ -115,6 +115,9 @@ fn builtin_server_under_every_personality() {
                 // Twitch's ingest also writes S0 alone (0.44 ms before S1 in a real capture), so
                 // the strict first-read model of ticket 6453 fails there too.
                 ("ffmpeg" | "twitch", "wirecast" | "elemental") => Some(Stage::Handshake),
+                // Only FFmpeg's listen mode writes S0 before C1 is in, so only it has S0 reach
+                // VideoCore before its C1 write: the crash of docs/videocore-6453.md.
+                ("ffmpeg", "videocore") => Some(Stage::Handshake),
                 ("joy4-zero-s2", "streamlabs") => Some(Stage::Handshake),
                 ("strict-c2", "ffmpeg-play" | "srs-forward") => Some(Stage::Connect),
                 (
@@ -284,6 +287,16 @@ fn real_ffmpeg_listen_reproduces_ticket_6453() {
                 r.diagnosis
             );
             assert!(r.diagnosis[0].message.contains("S0 (1 byte) alone"));
+        } else if p == "videocore" {
+            // FFmpeg answers C0 with S0 at once (under a millisecond on an idle loopback), before
+            // VideoCore's C1 write, so the write-ready notification after C1 crashes it.
+            assert_eq!(r.status, Status::Fail, "{p}: {}", r.verdict());
+            assert_eq!(r.stage, Some(Stage::Handshake));
+            assert_eq!(
+                r.diagnosis[0].id, "hs.c2-from-empty-s1",
+                "{:?}",
+                r.diagnosis
+            );
         } else {
             assert!(
                 !r.status.is_failure(),

@@ -246,7 +246,7 @@ pub async fn run(
     let result = case.play().await;
     if let Some(mut flow) = case.flow.take() {
         // A client that aborted the handshake reset the connection; others closed it.
-        let reset = matches!(&result, Err(s) if s.id == "hs.first-read-short");
+        let reset = matches!(&result, Err(s) if matches!(s.id, "hs.first-read-short" | "hs.c2-from-empty-s1"));
         let _ = flow.close(
             std::time::SystemTime::now(),
             reset.then_some(Direction::ClientToServer),
@@ -472,7 +472,9 @@ impl<'a> Case<'a> {
                         tokio::time::sleep(gap).await;
                     }
                 }
+                let arrived = bytes_waiting(&socket);
                 self.write(&mut socket, &c1, Stage::Handshake).await?;
+                self.write_ready_after_c1(&socket, arrived)?;
             }
             (Variant::Split1536, _) => {
                 self.write(&mut socket, &c0c1[..1536], Stage::Handshake)
@@ -509,7 +511,9 @@ impl<'a> Case<'a> {
                         });
                     }
                 }
+                let arrived = early.len() + bytes_waiting(&socket);
                 self.write(&mut socket, &c1, Stage::Handshake).await?;
+                self.write_ready_after_c1(&socket, arrived)?;
             }
             _ => self.write(&mut socket, &c0c1, Stage::Handshake).await?,
         }
@@ -656,6 +660,31 @@ impl<'a> Case<'a> {
                 buf,
             },
             pending_c2,
+        ))
+    }
+
+    /// The write-ready notification that follows C1, for a client whose handshake steps it
+    /// re-enters: with S0 (`arrived` bytes, fewer than S0+S1) already in, the step after S0
+    /// builds C2 from an S1 that is not there and the client crashes, which resets the
+    /// connection.
+    fn write_ready_after_c1(&mut self, socket: &TcpStream, arrived: usize) -> Result<(), Stop> {
+        if !self.profile.write_ready_reenters_handshake || arrived == 0 || arrived >= 1537 {
+            return Ok(());
+        }
+        #[allow(deprecated)]
+        let _ = socket.set_linger(Some(Duration::ZERO));
+        Err(stop(
+            Status::Fail,
+            Stage::Handshake,
+            "hs.c2-from-empty-s1",
+            format!(
+                "{arrived} byte(s) (S0) arrived before C1 was written: the server answered C0 \
+                 without waiting for C1; {} handles the write-ready notification after C1 by \
+                 building C2 from its still-empty S1 buffer, writes through a null pointer and \
+                 crashes, so the connection is reset (VideoCore RTMPSession::streamStatusChanged \
+                 -> handshake -> handshake2; docs/videocore-6453.md)",
+                self.profile.name
+            ),
         ))
     }
 
@@ -1283,4 +1312,22 @@ impl<'a> Case<'a> {
         let _ = conn.socket.shutdown().await;
         Ok(())
     }
+}
+
+/// How many bytes the server has sent that are waiting to be read, up to S0+S1 (1537), without
+/// reading them or waiting.
+fn bytes_waiting(socket: &TcpStream) -> usize {
+    use std::os::fd::AsRawFd;
+    let mut buf = [0u8; 1537];
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call; MSG_PEEK leaves
+    // the bytes in the socket and MSG_DONTWAIT keeps the call from blocking.
+    let n = unsafe {
+        libc::recv(
+            socket.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    usize::try_from(n).unwrap_or(0)
 }
