@@ -636,8 +636,8 @@ impl<'a> Case<'a> {
         if let Some(Mode::Simple) = hs.mode() {
             self.check_simple_s2();
         }
-        // Mirrors the core's C2 choice: signed when asked to (Auto: when S1 claims a digest with
-        // version byte 4 >= 3) and S1's digest validated.
+        // Mirrors the core's C2 choice: Signed always signs (SRS, also without an S1 digest);
+        // Auto signs when S1 claims a digest (version byte 4 >= 3) that validated.
         let s1_major = self
             .observations
             .s1_version
@@ -645,12 +645,11 @@ impl<'a> Case<'a> {
             .and_then(|v| v.split('.').next())
             .and_then(|m| m.parse::<u8>().ok())
             .unwrap_or(0);
-        self.c2_signed = self.observations.s1_digest == Some(true)
-            && match self.profile.handshake.c2 {
-                C2Style::Signed => true,
-                C2Style::Auto => s1_major >= 3,
-                _ => false,
-            };
+        self.c2_signed = match self.profile.handshake.c2 {
+            C2Style::Signed => true,
+            C2Style::Auto => self.observations.s1_digest == Some(true) && s1_major >= 3,
+            _ => false,
+        };
         Ok((
             Conn {
                 socket,
@@ -968,7 +967,7 @@ impl<'a> Case<'a> {
             if c2_signed && matches!(s.id, "tcp.closed" | "tcp.reset") {
                 s.id = "hs.c2-signed-rejected";
                 s.message.push_str(
-                    " right after the handshake; this client's C2 was signed for S1's digest, not an echo of S1, \
+                    " right after the handshake; this client's C2 was signed (for S1's digest, or for the bytes where one would be), not an echo of S1, \
                      and a server that insists on an echo closes here (go-rtmp before #51; SRS notes FFmpeg playback fails this way)",
                 );
             }

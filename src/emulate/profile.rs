@@ -437,9 +437,14 @@ pub fn all() -> Vec<Profile> {
         },
         Profile {
             name: "srs-forward".into(),
-            description: "SRS forwarding to another server: digest C1 with version 0x80000702; C2 signed, \
-                          not an echo.".into(),
-            source: "ossrs/srs trunk/src/protocol/srs_protocol_handshake.cpp; yutopp/go-rtmp#51".into(),
+            description: "SRS forwarding to another server: digest C1 (base 8) with version \
+                          0x80000702; never checks S1 and has no simple fallback, so C2 is random \
+                          bytes signed for S1's digest, or for the bytes where a digest would be \
+                          when S1 has none; never an echo.".into(),
+            source: "ossrs/srs 101382a trunk/src/protocol/srs_protocol_rtmp_handshake.cpp \
+                     SrsComplexHandshake::handshake_with_server, c2s2::c2_create; \
+                     srs_protocol_rtmp_stack.cpp SrsRtmpClient::handshake (no fallback); \
+                     yutopp/go-rtmp#51".into(),
             handshake: ClientConfig {
                 c1: C1Style::Digest {
                     time: 0,
