@@ -7,6 +7,7 @@
 
 pub mod case;
 pub mod clip;
+pub mod family;
 pub mod from_capture;
 pub mod profile;
 pub mod profile_file;
