@@ -12,6 +12,7 @@ pub mod from_capture;
 pub mod profile;
 pub mod profile_file;
 pub mod report;
+pub mod tolerance;
 pub mod variant;
 
 use case::{CaseOptions, Finding, Observations, Outcome, Stage, Status, Target};
