@@ -9,6 +9,7 @@
 use crate::capture::link::{tcp_segment, LinkError, Tunnel};
 use crate::capture::reassembly::{PieceRef, Reassembler};
 use crate::capture::{CaptureError, CaptureReader};
+use crate::emulate::family;
 use crate::emulate::profile::{connect_text, ChunkSizeWhen, PublishSequence, StopStyle};
 use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
@@ -732,13 +733,14 @@ fn payload_is_c0(payload: &[u8]) -> bool {
 
 /// The emulator profile whose traits match the captured client best, with the traits that
 /// differ; None for a flow that is not RTMP or whose handshake was not seen.
-pub fn closest_profile(facts: &ClientFacts) -> Option<(String, usize, usize, Vec<String>)> {
+pub fn closest_profile(facts: &ClientFacts) -> Option<ClosestProfile> {
     use crate::emulate::profile::{self, C0C1Writes, C2Timing, Role};
     use crate::protocol::handshake::{C1Body, C1Style};
     let version = facts.c1_version?;
-    let mut best: Option<(String, usize, usize, Vec<String>)> = None;
+    let mut best: Option<ClosestProfile> = None;
     for p in profile::all() {
         let mut traits: Vec<(bool, String)> = Vec::new();
+        let mut build = None;
         let together = facts.c0c1_apart().is_none();
         let p_together = p.c0c1 == C0C1Writes::Together;
         traits.push((
@@ -869,8 +871,11 @@ pub fn closest_profile(facts: &ClientFacts) -> Option<(String, usize, usize, Vec
         }
         if let Some(v) = facts.flash_ver() {
             let p_flash_ver = p.flash_ver().unwrap_or_default();
+            // Another build of the same program matches; its version becomes a trait.
+            let family = family::same_family(v, p_flash_ver);
+            build = family.clone().filter(|b| !b.is_empty());
             traits.push((
-                v == p_flash_ver,
+                family.is_some(),
                 format!(
                     "flashVer: {} sends {p_flash_ver:?}, the capture {v:?}",
                     p.name
@@ -880,11 +885,31 @@ pub fn closest_profile(facts: &ClientFacts) -> Option<(String, usize, usize, Vec
         let total = traits.len();
         let matching = traits.iter().filter(|t| t.0).count();
         let differences: Vec<String> = traits.into_iter().filter(|t| !t.0).map(|t| t.1).collect();
-        if best.as_ref().is_none_or(|b| matching > b.1) {
-            best = Some((p.name, matching, total, differences));
+        if best.as_ref().is_none_or(|b| matching > b.matching) {
+            best = Some(ClosestProfile {
+                name: p.name,
+                matching,
+                total,
+                differences,
+                build,
+            });
         }
     }
     best
+}
+
+/// The built-in profile a captured client is most like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosestProfile {
+    pub name: String,
+    /// How many of the compared traits match, of `total`.
+    pub matching: usize,
+    pub total: usize,
+    /// The traits that differ, as sentences.
+    pub differences: Vec<String>,
+    /// When the capture's client is another build of the profile's program: how it differs,
+    /// e.g. "Lavf 61.7.100 (profile: Lavf 59.27.100)".
+    pub build: Option<String>,
 }
 
 /// How one side's handshake went on the wire, e.g. "S0 alone, then S1 (+1.759 ms), then S2

@@ -104,9 +104,42 @@ fn profiles_and_personalities_are_listed_with_sources() {
     assert!(out.contains(
         "variants: default, coalesced, split-c0, split-1536, bytewise, c2-with-connect, c0-wait-s0"
     ));
+    // Each profile says how its behaviours are known.
+    assert!(out.contains("checked against FFmpeg 5.1"), "{out}");
+    assert!(
+        out.contains("modelled from jgh-/VideoCore tag 0.3.2"),
+        "{out}"
+    );
     let (code, out, _) = rtmp_probe(&["serve", "--list-personalities"]);
     assert_eq!(code, 0);
     assert!(out.contains("joy4-zero-s2\n"));
+}
+
+#[test]
+fn a_profiles_tolerance_table_prints_each_deviation_with_its_source() {
+    let (code, out, _) = rtmp_probe(&["profiles", "--tolerance", "ffmpeg"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("s2-withheld-until-c2                   stall (handshake)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("source: FFmpeg libavformat/rtmpproto.c handle_invoke_error()"),
+        "{out}"
+    );
+    assert!(out.contains("checked against FFmpeg 5.1"), "{out}");
+    let (code, out, _) = rtmp_probe(&["profiles", "--tolerance", "wirecast"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("on-status-missing                      unknown\n"),
+        "{out}"
+    );
+    let (code, _, err) = rtmp_probe(&["profiles", "--tolerance", "nope"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no profile \"nope\"") && err.contains("videocore"),
+        "{err}"
+    );
 }
 
 #[test]

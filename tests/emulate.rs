@@ -6,6 +6,7 @@ mod support;
 use rtmp_probe::emulate::case::{CaseOptions, Stage, Status, Target};
 use rtmp_probe::emulate::variant::Variant;
 use rtmp_probe::emulate::{attempts_for, profile, run_case, run_matrix, CaseResult};
+use rtmp_probe::protocol::handshake::{C2Style, ClientConfig, ServerDigest};
 use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -31,12 +32,25 @@ fn repeats() -> u32 {
 /// Runs the default-variant matrix against the built-in server with `personality`, `repeat`
 /// attempts per case.
 fn builtin_matrix(personality_name: &str, repeat: u32) -> Vec<CaseResult> {
+    matrix_against(
+        personality::by_name(personality_name).expect("personality"),
+        &profile::all(),
+        repeat,
+    )
+}
+
+/// Runs `profiles` (default variant) against the built-in server with `personality`.
+fn matrix_against(
+    personality: personality::Personality,
+    profiles: &[profile::Profile],
+    repeat: u32,
+) -> Vec<CaseResult> {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let server = Server::bind(
             ServeOptions {
                 listen: ([127, 0, 0, 1], 0).into(),
-                personality: personality::by_name(personality_name).expect("personality"),
+                personality,
                 handshake_timeout: Duration::from_secs(5),
                 ..ServeOptions::default()
             },
@@ -52,7 +66,7 @@ fn builtin_matrix(personality_name: &str, repeat: u32) -> Vec<CaseResult> {
         let (target, _) = Target::parse(&format!("rtmp://{addr}/live")).expect("url");
         let results = run_matrix(
             &target,
-            &profile::all(),
+            profiles,
             &[Variant::Default],
             repeat,
             16,
@@ -116,6 +130,9 @@ fn builtin_server_under_every_personality() {
                 // Twitch's ingest also writes S0 alone (0.44 ms before S1 in a real capture), so
                 // the strict first-read model of ticket 6453 fails there too.
                 ("ffmpeg" | "twitch", "wirecast" | "elemental") => Some(Stage::Handshake),
+                // Only FFmpeg's listen mode writes S0 before C1 is in, so only it has S0 reach
+                // VideoCore before its C1 write: the crash of docs/videocore-6453.md.
+                ("ffmpeg", "videocore") => Some(Stage::Handshake),
                 ("joy4-zero-s2", "streamlabs") => Some(Stage::Handshake),
                 ("strict-c2", "ffmpeg-play" | "srs-forward") => Some(Stage::Connect),
                 (
@@ -180,6 +197,36 @@ fn builtin_server_under_every_personality() {
             &outcome_table(&stable),
         );
     }
+}
+
+#[test]
+fn srs_forward_signs_c2_for_a_simple_s1_where_an_echo_would_pass() {
+    // A server that checks C2 and answers only with the simple handshake (no S1 digest).
+    let mut strict_simple = personality::by_name("strict-c2").expect("strict-c2");
+    strict_simple.handshake.digest = ServerDigest::SimpleOnly;
+    let srs = profile::by_name("srs-forward").expect("srs-forward");
+    // What the profile used to send when S1 had no digest: an echo of S1.
+    let echo_fallback = profile::Profile {
+        name: "srs-forward-echo".into(),
+        handshake: ClientConfig {
+            c2: C2Style::EchoS1,
+            ..srs.handshake
+        },
+        ..srs.clone()
+    };
+    let results = matrix_against(strict_simple, &[srs, echo_fallback], 1);
+    let signed = find(&results, "srs-forward/default");
+    assert_eq!(signed.status, Status::Fail, "{}", signed.verdict());
+    assert_eq!(signed.stage, Some(Stage::Connect));
+    assert_eq!(signed.diagnosis[0].id, "hs.c2-signed-rejected");
+    let echo = find(&results, "srs-forward-echo/default");
+    assert_eq!(
+        echo.status,
+        Status::Pass,
+        "{} {:?}",
+        echo.verdict(),
+        echo.diagnosis
+    );
 }
 
 /// `ffmpeg -listen 1` serves one connection per process: a fresh one per attempt.
@@ -285,6 +332,16 @@ fn real_ffmpeg_listen_reproduces_ticket_6453() {
                 r.diagnosis
             );
             assert!(r.diagnosis[0].message.contains("S0 (1 byte) alone"));
+        } else if p == "videocore" {
+            // FFmpeg answers C0 with S0 at once (under a millisecond on an idle loopback), before
+            // VideoCore's C1 write, so the write-ready notification after C1 crashes it.
+            assert_eq!(r.status, Status::Fail, "{p}: {}", r.verdict());
+            assert_eq!(r.stage, Some(Stage::Handshake));
+            assert_eq!(
+                r.diagnosis[0].id, "hs.c2-from-empty-s1",
+                "{:?}",
+                r.diagnosis
+            );
         } else {
             assert!(
                 !r.status.is_failure(),

@@ -120,12 +120,12 @@ fn captured_clients_match_the_profile_of_the_program_that_made_them() {
         let reader = CaptureReader::new(std::fs::File::open(path).unwrap()).unwrap();
         let (flows, _) = replay(reader, |_| {});
         let flow = flows.iter().find(|f| f.rtmp).expect("an RTMP flow");
-        let (name, matching, total, differences) =
-            closest_profile(&flow.client_facts).expect("a handshake");
-        assert_eq!(name, expected, "{capture}: {differences:?}");
+        let c = closest_profile(&flow.client_facts).expect("a handshake");
+        assert_eq!(c.name, expected, "{capture}: {:?}", c.differences);
         assert_eq!(
-            matching, total,
-            "{capture}: every trait matches: {differences:?}"
+            c.matching, c.total,
+            "{capture}: every trait matches: {:?}",
+            c.differences
         );
     }
 }
@@ -141,10 +141,14 @@ fn own(file: &str) -> String {
     assert!(error.is_none(), "{file}: {error:?}");
     let flow = flows.iter().find(|f| f.rtmp).expect("an RTMP flow");
     let mut out = snapshot(&flow.transcript);
-    if let Some((name, matching, total, _)) = closest_profile(&flow.client_facts) {
+    if let Some(c) = closest_profile(&flow.client_facts) {
         out.push_str(&format!(
-            "closest profile: {name} ({matching} of {total})\n"
+            "closest profile: {} ({} of {})\n",
+            c.name, c.matching, c.total
         ));
+        if let Some(build) = c.build {
+            out.push_str(&format!("    build: {build}\n"));
+        }
     }
     out
 }
@@ -194,4 +198,60 @@ fn the_projects_own_captures_replay_to_their_snapshots() {
     }
     assert!(own("ffmpeg-play-from-nginx.pcap").contains("closest profile: ffmpeg-play (9 of 9)"));
     assert!(own("gstreamer-play-from-nginx.pcap").contains("closest profile: gstreamer-play ("));
+}
+
+/// The facts of the project's own FFmpeg 5.1 publisher capture, its flashVer replaced.
+fn ffmpeg_facts_with_flash_ver(flash_ver: &str) -> rtmp_probe::replay::ClientFacts {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join("ffmpeg-publish-to-nginx.pcap");
+    let reader =
+        CaptureReader::new(std::fs::File::open(path).expect("a committed capture")).unwrap();
+    let (flows, _) = replay(reader, |_| {});
+    let mut facts = flows
+        .into_iter()
+        .find(|f| f.rtmp)
+        .expect("an RTMP flow")
+        .client_facts;
+    let field = facts
+        .connect
+        .iter_mut()
+        .find(|(k, _)| k == "flashVer")
+        .expect("the capture's connect has a flashVer");
+    field.1 = rtmp_probe::protocol::amf0::Amf0Value::string(flash_ver);
+    facts
+}
+
+#[test]
+fn any_lavf_build_is_the_ffmpeg_profile_with_its_version_as_a_trait() {
+    for (flash_ver, build) in [
+        ("FMLE/3.0 (compatible; Lavf59.27.100)", None),
+        (
+            "FMLE/3.0 (compatible; Lavf61.7.100)",
+            Some("Lavf 61.7.100 (profile: Lavf 59.27.100)"),
+        ),
+        (
+            "FMLE/3.0 (compatible; Lavf58.29.100)",
+            Some("Lavf 58.29.100 (profile: Lavf 59.27.100)"),
+        ),
+        (
+            "FMLE/3.0 (compatible; Lavf57.83.100)",
+            Some("Lavf 57.83.100 (profile: Lavf 59.27.100)"),
+        ),
+    ] {
+        let c = closest_profile(&ffmpeg_facts_with_flash_ver(flash_ver)).expect("a handshake");
+        assert_eq!(c.name, "ffmpeg", "{flash_ver}: {:?}", c.differences);
+        assert_eq!(c.matching, c.total, "{flash_ver}: {:?}", c.differences);
+        assert_eq!(c.build.as_deref(), build, "{flash_ver}");
+    }
+    // Another program's flashVer is a difference, not a build.
+    let c = closest_profile(&ffmpeg_facts_with_flash_ver("FMS/3,0,1,123")).expect("a handshake");
+    assert_eq!(c.name, "ffmpeg");
+    assert_eq!(c.matching + 1, c.total, "{:?}", c.differences);
+    assert_eq!(c.build, None);
+    assert!(
+        c.differences[0].starts_with("flashVer:"),
+        "{:?}",
+        c.differences
+    );
 }

@@ -201,8 +201,8 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) {
                     "audio_sequence_headers": flow.media.audio_sequence_headers,
                     "video_end_of_sequence": flow.media.video_end_of_sequence,
                 },
-                "closest_profile": closest_profile(&flow.client_facts).map(|(name, matching, total, differences)| {
-                    serde_json::json!({"name": name, "matching": matching, "traits": total, "differences": differences})
+                "closest_profile": closest_profile(&flow.client_facts).map(|c| {
+                    serde_json::json!({"name": c.name, "matching": c.matching, "traits": c.total, "differences": c.differences, "build": c.build})
                 }),
             })
         );
@@ -235,9 +235,15 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) {
     } else {
         print!("{}", text.render(&flow.transcript));
     }
-    if let Some((name, matching, total, differences)) = closest_profile(&flow.client_facts) {
-        println!("closest emulator profile: {name} ({matching} of {total} traits match)");
-        for d in differences {
+    if let Some(c) = closest_profile(&flow.client_facts) {
+        println!(
+            "closest emulator profile: {} ({} of {} traits match)",
+            c.name, c.matching, c.total
+        );
+        if let Some(build) = c.build {
+            println!("    build: {build}");
+        }
+        for d in c.differences {
             println!("    differs: {d}");
         }
     }

@@ -274,7 +274,7 @@ pub async fn run(
     };
     if let Some(mut flow) = case.flow.take() {
         // A client that aborted the handshake reset the connection; others closed it.
-        let reset = matches!(&result, Err(s) if s.id == "hs.first-read-short");
+        let reset = matches!(&result, Err(s) if matches!(s.id, "hs.first-read-short" | "hs.c2-from-empty-s1"));
         let _ = flow.close(
             std::time::SystemTime::now(),
             reset.then_some(Direction::ClientToServer),
@@ -503,7 +503,9 @@ impl<'a> Case<'a> {
                         tokio::time::sleep(gap).await;
                     }
                 }
+                let arrived = bytes_waiting(&socket);
                 self.write(&mut socket, &c1, Stage::Handshake).await?;
+                self.write_ready_after_c1(&socket, arrived)?;
             }
             (Variant::Split1536, _) => {
                 self.write(&mut socket, &c0c1[..1536], Stage::Handshake)
@@ -540,7 +542,9 @@ impl<'a> Case<'a> {
                         });
                     }
                 }
+                let arrived = early.len() + bytes_waiting(&socket);
                 self.write(&mut socket, &c1, Stage::Handshake).await?;
+                self.write_ready_after_c1(&socket, arrived)?;
             }
             _ => self.write(&mut socket, &c0c1, Stage::Handshake).await?,
         }
@@ -666,8 +670,8 @@ impl<'a> Case<'a> {
         if let Some(Mode::Simple) = hs.mode() {
             self.check_simple_s2();
         }
-        // Mirrors the core's C2 choice: signed when asked to (Auto: when S1 claims a digest with
-        // version byte 4 >= 3) and S1's digest validated.
+        // Mirrors the core's C2 choice: Signed always signs (SRS, also without an S1 digest);
+        // Auto signs when S1 claims a digest (version byte 4 >= 3) that validated.
         let s1_major = self
             .observations
             .s1_version
@@ -675,12 +679,11 @@ impl<'a> Case<'a> {
             .and_then(|v| v.split('.').next())
             .and_then(|m| m.parse::<u8>().ok())
             .unwrap_or(0);
-        self.c2_signed = self.observations.s1_digest == Some(true)
-            && match self.profile.handshake.c2 {
-                C2Style::Signed => true,
-                C2Style::Auto => s1_major >= 3,
-                _ => false,
-            };
+        self.c2_signed = match self.profile.handshake.c2 {
+            C2Style::Signed => true,
+            C2Style::Auto => self.observations.s1_digest == Some(true) && s1_major >= 3,
+            _ => false,
+        };
         Ok((
             Conn {
                 socket,
@@ -690,6 +693,31 @@ impl<'a> Case<'a> {
                 buf,
             },
             pending_c2,
+        ))
+    }
+
+    /// The write-ready notification that follows C1, for a client whose handshake steps it
+    /// re-enters: with S0 (`arrived` bytes, fewer than S0+S1) already in, the step after S0
+    /// builds C2 from an S1 that is not there and the client crashes, which resets the
+    /// connection.
+    fn write_ready_after_c1(&mut self, socket: &TcpStream, arrived: usize) -> Result<(), Stop> {
+        if !self.profile.write_ready_reenters_handshake || arrived == 0 || arrived >= 1537 {
+            return Ok(());
+        }
+        #[allow(deprecated)]
+        let _ = socket.set_linger(Some(Duration::ZERO));
+        Err(stop(
+            Status::Fail,
+            Stage::Handshake,
+            "hs.c2-from-empty-s1",
+            format!(
+                "{arrived} byte(s) (S0) arrived before C1 was written: the server answered C0 \
+                 without waiting for C1; {} handles the write-ready notification after C1 by \
+                 building C2 from its still-empty S1 buffer, writes through a null pointer and \
+                 crashes, so the connection is reset (VideoCore RTMPSession::streamStatusChanged \
+                 -> handshake -> handshake2; docs/videocore-6453.md)",
+                self.profile.name
+            ),
         ))
     }
 
@@ -974,7 +1002,7 @@ impl<'a> Case<'a> {
             if c2_signed && matches!(s.id, "tcp.closed" | "tcp.reset") {
                 s.id = "hs.c2-signed-rejected";
                 s.message.push_str(
-                    " right after the handshake; this client's C2 was signed for S1's digest, not an echo of S1, \
+                    " right after the handshake; this client's C2 was signed (for S1's digest, or for the bytes where one would be), not an echo of S1, \
                      and a server that insists on an echo closes here (go-rtmp before #51; SRS notes FFmpeg playback fails this way)",
                 );
             }
@@ -1318,4 +1346,22 @@ impl<'a> Case<'a> {
         let _ = conn.socket.shutdown().await;
         Ok(())
     }
+}
+
+/// How many bytes the server has sent that are waiting to be read, up to S0+S1 (1537), without
+/// reading them or waiting.
+fn bytes_waiting(socket: &TcpStream) -> usize {
+    use std::os::fd::AsRawFd;
+    let mut buf = [0u8; 1537];
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call; MSG_PEEK leaves
+    // the bytes in the socket and MSG_DONTWAIT keeps the call from blocking.
+    let n = unsafe {
+        libc::recv(
+            socket.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    usize::try_from(n).unwrap_or(0)
 }

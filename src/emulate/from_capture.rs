@@ -122,8 +122,12 @@ pub fn derive(flow: &FlowReport, capture_name: &str) -> Result<Derived, String> 
     };
 
     let closest = closest_profile(facts)
-        .map(|(name, matching, total, _)| {
-            format!("; closest built-in profile: {name} ({matching} of {total} traits)")
+        .map(|c| {
+            let build = c.build.map(|b| format!(", {b}")).unwrap_or_default();
+            format!(
+                "; closest built-in profile: {} ({} of {} traits{build})",
+                c.name, c.matching, c.total
+            )
         })
         .unwrap_or_default();
     let stem = std::path::Path::new(capture_name)

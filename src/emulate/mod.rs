@@ -7,10 +7,12 @@
 
 pub mod case;
 pub mod clip;
+pub mod family;
 pub mod from_capture;
 pub mod profile;
 pub mod profile_file;
 pub mod report;
+pub mod tolerance;
 pub mod variant;
 
 use case::{CaseOptions, Finding, Observations, Outcome, Stage, Status, Target};

@@ -104,6 +104,14 @@ pub struct Profile {
     /// The first read after C0+C1 must hold S0 and S1 complete (1537 bytes), or the client
     /// resets the connection: the behaviour reported in FFmpeg ticket 6453.
     pub first_read_needs_s0_s1: bool,
+    /// Every write-ready notification before the handshake completes re-enters the client's
+    /// handshake steps, and the step after S0 builds C2 from the S1 buffer whether S1 is in or
+    /// not (VideoCore: `RTMPSession::streamStatusChanged` → `handshake` → `handshake2`). If S0
+    /// has arrived alone by the time C1's write is followed by that notification, C2 is built
+    /// from an empty buffer through a null pointer and the app crashes. Modelled as one
+    /// notification handled as C1 is written: bytes already received then, S0 but not all of
+    /// S1, end the case with a reset. See docs/videocore-6453.md.
+    pub write_ready_reenters_handshake: bool,
     pub c2_timing: C2Timing,
     pub s2_check: S2Check,
     pub role: Role,
@@ -224,6 +232,7 @@ fn base() -> Profile {
         handshake: ClientConfig::default(),
         c0c1: C0C1Writes::Together,
         first_read_needs_s0_s1: false,
+        write_ready_reenters_handshake: false,
         c2_timing: C2Timing::AfterS1,
         s2_check: S2Check::Warn,
         role: FMLE,
@@ -265,10 +274,17 @@ pub fn all() -> Vec<Profile> {
         },
         Profile {
             name: "videocore".into(),
-            description: "iOS VideoCore: C0 and C1 as two writes 10 ms apart; C1 is 8 zero bytes and a \
-                          zero body; C2 (S1 with bytes 4..7 zeroed) goes as soon as S1 is in; connect \
-                          only after S2; stops if S0 is not 3.".into(),
-            source: "VideoCore rtmp/RTMPSession.cpp (handshake0/handshake1/handshake2)".into(),
+            description: "iOS VideoCore 0.3.2 (the CocoaPods release; master 859dc77 reads the \
+                          handshake the same way): C0 and C1 as two writes (modelled 10 ms apart); \
+                          C1 is 8 zero bytes and an uninitialised body (zero here); C2 (S1 with \
+                          bytes 4..7 zeroed) goes as soon as S1 is in, S2 is not looked at; connect \
+                          only after S2; a write-ready notification after S0 arrived alone and \
+                          before S1 is complete builds C2 from an empty S1 and crashes (the FFmpeg \
+                          listen server writes S0 before it reads C1, so it opens that window); \
+                          stops if S0 is not 3.".into(),
+            source: "jgh-/VideoCore tag 0.3.2 (6582a21) and master 859dc77: rtmp/RTMPSession.cpp \
+                     dataReceived, streamStatusChanged, handshake0/1/2; system/Buffer.hpp; \
+                     stream/Apple/StreamSession.mm; docs/videocore-6453.md".into(),
             handshake: ClientConfig {
                 c1: C1Style::Simple {
                     time: 0,
@@ -280,7 +296,20 @@ pub fn all() -> Vec<Profile> {
                 ..ClientConfig::default()
             },
             c0c1: C0C1Writes::Apart(Duration::from_millis(10)),
+            write_ready_reenters_handshake: true,
             s2_check: S2Check::Ignore,
+            // sendConnectPacket: no flashVer; FFmpeg-player-like capabilities with VideoCore's
+            // own codec masks.
+            connect: vec![
+                ("app".into(), Amf0Value::string(APP_PLACEHOLDER)),
+                ("type".into(), Amf0Value::string("nonprivate")),
+                ("tcUrl".into(), Amf0Value::string(TC_URL_PLACEHOLDER)),
+                ("fpad".into(), Amf0Value::Boolean(false)),
+                ("capabilities".into(), Amf0Value::Number(15.0)),
+                ("audioCodecs".into(), Amf0Value::Number(10.0)),
+                ("videoCodecs".into(), Amf0Value::Number(7.0)),
+                ("videoFunction".into(), Amf0Value::Number(1.0)),
+            ],
             role: Role::Publish {
                 sequence: PublishSequence::Fmle,
                 stop: StopStyle::DeleteStream,
@@ -408,9 +437,14 @@ pub fn all() -> Vec<Profile> {
         },
         Profile {
             name: "srs-forward".into(),
-            description: "SRS forwarding to another server: digest C1 with version 0x80000702; C2 signed, \
-                          not an echo.".into(),
-            source: "ossrs/srs trunk/src/protocol/srs_protocol_handshake.cpp; yutopp/go-rtmp#51".into(),
+            description: "SRS forwarding to another server: digest C1 (base 8) with version \
+                          0x80000702; never checks S1 and has no simple fallback, so C2 is random \
+                          bytes signed for S1's digest, or for the bytes where a digest would be \
+                          when S1 has none; never an echo.".into(),
+            source: "ossrs/srs 101382a trunk/src/protocol/srs_protocol_rtmp_handshake.cpp \
+                     SrsComplexHandshake::handshake_with_server, c2s2::c2_create; \
+                     srs_protocol_rtmp_stack.cpp SrsRtmpClient::handshake (no fallback); \
+                     yutopp/go-rtmp#51".into(),
             handshake: ClientConfig {
                 c1: C1Style::Digest {
                     time: 0,

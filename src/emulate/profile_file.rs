@@ -114,6 +114,8 @@ const HEADER: &str = "\
 #   c0c1_writes             \"together\": C0+C1 in one write; \"apart\": C0, a pause, then C1
 #   c0c1_pause_ms           with \"apart\": milliseconds between the two writes
 #   first_read_needs_s0_s1  reset the connection unless the first read holds S0+S1 (1537 bytes)
+#   write_ready_reenters_handshake  crash (reset) when S0 alone arrived before C1 was written
+#                           (VideoCore; see docs/videocore-6453.md)
 #   c1                      \"simple\" (no digest) or \"digest\" (Flash-style HMAC digest)
 #   c1_time, c1_version     C1's time field and its version field (\"a.b.c.d\")
 #   c1_body                 simple only: \"random\" or \"zero\"
@@ -169,6 +171,8 @@ struct HandshakeForm {
     #[serde(skip_serializing_if = "Option::is_none")]
     c0c1_pause_ms: Option<f64>,
     first_read_needs_s0_s1: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    write_ready_reenters_handshake: bool,
     c1: C1Form,
     c1_time: u32,
     c1_version: String,
@@ -340,6 +344,7 @@ impl FileForm {
                 c0c1_writes,
                 c0c1_pause_ms,
                 first_read_needs_s0_s1: p.first_read_needs_s0_s1,
+                write_ready_reenters_handshake: p.write_ready_reenters_handshake,
                 c1,
                 c1_time,
                 c1_version: version.map(|b| b.to_string()).join("."),
@@ -532,6 +537,7 @@ impl FileForm {
             },
             c0c1,
             first_read_needs_s0_s1: h.first_read_needs_s0_s1,
+            write_ready_reenters_handshake: h.write_ready_reenters_handshake,
             c2_timing: h.c2_timing,
             s2_check: h.s2_check,
             role,

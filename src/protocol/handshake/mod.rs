@@ -150,7 +150,10 @@ pub enum C2Style {
     EchoS1ZeroTime2,
     /// S1 with bytes 4..8 set to the client's own clock, the spec's "time2" (GStreamer rtmp2).
     EchoS1WithTime2(u32),
-    /// Random bytes signed with S1's digest; an echo when S1 has no digest.
+    /// Random bytes signed with S1's digest, whether S1 carries a valid one or not: without
+    /// one, the 32 bytes at C1's layout offset in S1 stand in (SRS as a client:
+    /// `SrsComplexHandshake::handshake_with_server` never verifies S1 and has no simple
+    /// fallback).
     Signed,
     /// FFmpeg: signed when S1's byte 4 is at least 3 and its digest validated, an echo otherwise.
     Auto,
@@ -232,8 +235,9 @@ pub enum HandshakeEvent {
     ModeChosen(Mode),
     /// C2 or S2 arrived; how it answers S1 or C1.
     Answer { packet: Packet, echo: Echo },
-    /// The client wanted to sign C2 but S1 has no digest, so C2 echoes S1.
-    C2EchoFallback,
+    /// S1 has no valid digest, and the client signed C2 anyway with the 32 bytes at its C1
+    /// layout's digest offset in S1 (SRS as a client never checks S1).
+    C2SignedWithoutS1Digest,
 }
 
 impl HandshakeEvent {
@@ -265,7 +269,7 @@ impl HandshakeEvent {
             ModeChosen(Mode::Simple) => "hs.mode-simple",
             ModeChosen(Mode::Digest(_)) => "hs.mode-digest",
             Answer { packet, echo } => answer_id(*packet, echo),
-            C2EchoFallback => "hs.c2-echo-fallback",
+            C2SignedWithoutS1Digest => "hs.c2-signed-without-s1-digest",
         }
     }
 }
@@ -374,7 +378,9 @@ impl fmt::Display for HandshakeEvent {
                     ),
                 }
             }
-            C2EchoFallback => f.write_str("S1 has no digest to sign C2 with; C2 echoes S1"),
+            C2SignedWithoutS1Digest => f.write_str(
+                "S1 has no valid digest; C2 is signed anyway with the bytes where C1's layout puts one",
+            ),
         }
     }
 }
@@ -804,7 +810,19 @@ impl Handshake {
                 self.random(&mut c2);
                 digest::sign(&mut c2, &s1_digest, KeyOwner::Client);
             }
-            (true, None) => self.events.push_back(HandshakeEvent::C2EchoFallback),
+            (true, None) => {
+                let layout = match self.client.c1 {
+                    C1Style::Digest { layout, .. } => layout,
+                    C1Style::Simple { .. } => DigestLayout::Base8,
+                };
+                let at = layout.offset(s1);
+                let mut stand_in = [0u8; DIGEST_LEN];
+                stand_in.copy_from_slice(&s1[at..at + DIGEST_LEN]);
+                self.random(&mut c2);
+                digest::sign(&mut c2, &stand_in, KeyOwner::Client);
+                self.events
+                    .push_back(HandshakeEvent::C2SignedWithoutS1Digest);
+            }
             _ => {}
         }
         match self.client.c2 {

@@ -274,7 +274,8 @@ fn c2_styles_answer_s1_as_configured() {
             "{c2:?}"
         );
     }
-    // Against a simple server a signing client has nothing to sign with.
+    // Against a simple server a signing client (SRS) still signs: with the S1 bytes where its
+    // C1 layout puts a digest, so C2 is neither an echo nor valid for the server.
     let client = ClientConfig {
         c2: C2Style::Signed,
         ..ffmpeg_client()
@@ -284,10 +285,10 @@ fn c2_styles_answer_s1_as_configured() {
         ..ServerConfig::default()
     };
     let (mut c, mut s) = pair(client, simple);
-    assert!(ids(&drain_events(&mut c)).contains(&"hs.c2-echo-fallback"));
+    assert!(ids(&drain_events(&mut c)).contains(&"hs.c2-signed-without-s1-digest"));
     assert_eq!(
         drain_events(&mut s).last().map(|e| e.id()),
-        Some("hs.c2-echo")
+        Some("hs.c2-not-echo")
     );
 }
 
@@ -304,7 +305,7 @@ fn auto_c2_echoes_a_simple_server_without_a_fallback_note() {
     let (mut c, mut s) = pair(client, simple);
     let client_ids = ids(&drain_events(&mut c));
     assert!(
-        !client_ids.contains(&"hs.c2-echo-fallback"),
+        !client_ids.contains(&"hs.c2-signed-without-s1-digest"),
         "{client_ids:?}"
     );
     assert_eq!(c.mode(), Some(Mode::Simple));

@@ -1,0 +1,519 @@
+//! How each profile's real client reacts to each way a server can deviate, as data with
+//! sources.
+//!
+//! One TOML file per profile under `src/emulate/tolerance/`, embedded at build time. Each row
+//! names a [`Deviation`], the client's [`Reaction`] (and the stage, for a failure or a stall),
+//! and where that is known from: a file and function of the client's code, a capture, or a
+//! measured run. Where nothing supports a claim the row says `unknown`. Each table also says
+//! which of the profile's behaviours are modelled from a source and which are checked against
+//! the real program by a test.
+//!
+//! The emulator does not yet follow every row (that needs per-connection tolerance
+//! parameters); `rtmp-probe profiles --tolerance NAME` prints the table.
+
+use serde::Deserialize;
+use std::fmt;
+
+/// A way a server can deviate from what a strict client expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Deviation {
+    #[serde(rename = "s0-version-not-3")]
+    S0VersionNot3,
+    S1DigestAbsent,
+    S1DigestInvalid,
+    S1DigestPresent,
+    #[serde(rename = "s2-echo-from-8-only")]
+    S2EchoFrom8Only,
+    S2NotEcho,
+    S2AllZero,
+    S0S1S2SplitInTime,
+    S2WithheldUntilC2,
+    #[serde(rename = "chunk-stream-opened-type-1")]
+    ChunkStreamOpenedType1,
+    #[serde(rename = "chunk-stream-opened-type-2")]
+    ChunkStreamOpenedType2,
+    #[serde(rename = "chunk-stream-opened-type-3")]
+    ChunkStreamOpenedType3,
+    MessageStreamIdInheritedZero,
+    #[serde(rename = "extended-timestamp-repeated-on-type-3")]
+    ExtendedTimestampRepeatedOnType3,
+    #[serde(rename = "extended-timestamp-omitted-on-type-3")]
+    ExtendedTimestampOmittedOnType3,
+    SetChunkSizeHuge,
+    SetChunkSizeBeforeResult,
+    SetChunkSizeAfterResult,
+    WindowAckTinyStrict,
+    AbortUnknownChunkStream,
+    ReleaseFcPublishResultMissing,
+    ReleaseFcPublishError,
+    OnStatusMissing,
+    #[serde(rename = "on-status-on-stream-0")]
+    OnStatusOnStream0,
+    OnStatusUnexpectedCode,
+    ResultExtraFields,
+    ResultMissingFields,
+}
+
+impl Deviation {
+    /// Every class, in the order tables are printed.
+    pub const ALL: [Deviation; 27] = [
+        Deviation::S0VersionNot3,
+        Deviation::S1DigestAbsent,
+        Deviation::S1DigestInvalid,
+        Deviation::S1DigestPresent,
+        Deviation::S2EchoFrom8Only,
+        Deviation::S2NotEcho,
+        Deviation::S2AllZero,
+        Deviation::S0S1S2SplitInTime,
+        Deviation::S2WithheldUntilC2,
+        Deviation::ChunkStreamOpenedType1,
+        Deviation::ChunkStreamOpenedType2,
+        Deviation::ChunkStreamOpenedType3,
+        Deviation::MessageStreamIdInheritedZero,
+        Deviation::ExtendedTimestampRepeatedOnType3,
+        Deviation::ExtendedTimestampOmittedOnType3,
+        Deviation::SetChunkSizeHuge,
+        Deviation::SetChunkSizeBeforeResult,
+        Deviation::SetChunkSizeAfterResult,
+        Deviation::WindowAckTinyStrict,
+        Deviation::AbortUnknownChunkStream,
+        Deviation::ReleaseFcPublishResultMissing,
+        Deviation::ReleaseFcPublishError,
+        Deviation::OnStatusMissing,
+        Deviation::OnStatusOnStream0,
+        Deviation::OnStatusUnexpectedCode,
+        Deviation::ResultExtraFields,
+        Deviation::ResultMissingFields,
+    ];
+
+    /// The name a table file uses for it.
+    pub fn key(self) -> &'static str {
+        use Deviation::*;
+        match self {
+            S0VersionNot3 => "s0-version-not-3",
+            S1DigestAbsent => "s1-digest-absent",
+            S1DigestInvalid => "s1-digest-invalid",
+            S1DigestPresent => "s1-digest-present",
+            S2EchoFrom8Only => "s2-echo-from-8-only",
+            S2NotEcho => "s2-not-echo",
+            S2AllZero => "s2-all-zero",
+            S0S1S2SplitInTime => "s0-s1-s2-split-in-time",
+            S2WithheldUntilC2 => "s2-withheld-until-c2",
+            ChunkStreamOpenedType1 => "chunk-stream-opened-type-1",
+            ChunkStreamOpenedType2 => "chunk-stream-opened-type-2",
+            ChunkStreamOpenedType3 => "chunk-stream-opened-type-3",
+            MessageStreamIdInheritedZero => "message-stream-id-inherited-zero",
+            ExtendedTimestampRepeatedOnType3 => "extended-timestamp-repeated-on-type-3",
+            ExtendedTimestampOmittedOnType3 => "extended-timestamp-omitted-on-type-3",
+            SetChunkSizeHuge => "set-chunk-size-huge",
+            SetChunkSizeBeforeResult => "set-chunk-size-before-result",
+            SetChunkSizeAfterResult => "set-chunk-size-after-result",
+            WindowAckTinyStrict => "window-ack-tiny-strict",
+            AbortUnknownChunkStream => "abort-unknown-chunk-stream",
+            ReleaseFcPublishResultMissing => "release-fc-publish-result-missing",
+            ReleaseFcPublishError => "release-fc-publish-error",
+            OnStatusMissing => "on-status-missing",
+            OnStatusOnStream0 => "on-status-on-stream-0",
+            OnStatusUnexpectedCode => "on-status-unexpected-code",
+            ResultExtraFields => "result-extra-fields",
+            ResultMissingFields => "result-missing-fields",
+        }
+    }
+
+    /// What the server does, in a few words.
+    pub fn describe(self) -> &'static str {
+        use Deviation::*;
+        match self {
+            S0VersionNot3 => "S0 version is not 3",
+            S1DigestAbsent => "S1 carries no digest",
+            S1DigestInvalid => "S1 claims a digest (version bytes set) that does not validate",
+            S1DigestPresent => "S1 carries a valid digest",
+            S2EchoFrom8Only => "S2 echoes C1 from byte 8 only (bytes 0..8 differ)",
+            S2NotEcho => "S2 does not echo C1, even from byte 8",
+            S2AllZero => "S2 is 1536 zero bytes",
+            S0S1S2SplitInTime => "S0, S1 and S2 arrive split in time (S0 alone first)",
+            S2WithheldUntilC2 => "S2 is withheld until C2 has arrived",
+            ChunkStreamOpenedType1 => "a chunk stream opens with a type-1 header",
+            ChunkStreamOpenedType2 => "a chunk stream opens with a type-2 header",
+            ChunkStreamOpenedType3 => "a chunk stream opens with a type-3 header",
+            MessageStreamIdInheritedZero => {
+                "a message's stream id is inherited as 0 (no type-0 header before it)"
+            }
+            ExtendedTimestampRepeatedOnType3 => {
+                "the extended timestamp is repeated on type-3 continuation chunks"
+            }
+            ExtendedTimestampOmittedOnType3 => {
+                "the extended timestamp is omitted on type-3 continuation chunks"
+            }
+            SetChunkSizeHuge => "Set Chunk Size above 16 MiB",
+            SetChunkSizeBeforeResult => "Set Chunk Size before connect's _result",
+            SetChunkSizeAfterResult => "Set Chunk Size after connect's _result",
+            WindowAckTinyStrict => {
+                "a tiny Window Acknowledgement Size, and the server waits for each acknowledgement"
+            }
+            AbortUnknownChunkStream => "Abort for a chunk stream the client never saw",
+            ReleaseFcPublishResultMissing => "no _result for releaseStream / FCPublish",
+            ReleaseFcPublishError => "_error for releaseStream / FCPublish",
+            OnStatusMissing => "no onStatus after publish / play",
+            OnStatusOnStream0 => "onStatus on message stream 0 instead of the created stream",
+            OnStatusUnexpectedCode => "onStatus with an unexpected code",
+            ResultExtraFields => "_result with extra fields",
+            ResultMissingFields => "_result with fields missing",
+        }
+    }
+}
+
+/// What the real client does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reaction {
+    /// Goes on without a word.
+    Accept,
+    /// Goes on, logging a warning or an error.
+    Warn,
+    /// Gives up (closes, resets or crashes) at `stage`.
+    Fail,
+    /// Waits for something that does not come, at `stage`.
+    Stall,
+    /// Nothing found supports a claim.
+    Unknown,
+}
+
+impl Reaction {
+    fn needs_stage(self) -> bool {
+        matches!(self, Reaction::Fail | Reaction::Stall)
+    }
+}
+
+impl fmt::Display for Reaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Reaction::Accept => "accept",
+            Reaction::Warn => "warn",
+            Reaction::Fail => "fail",
+            Reaction::Stall => "stall",
+            Reaction::Unknown => "unknown",
+        })
+    }
+}
+
+/// Where a reaction happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    Handshake,
+    Connect,
+    Publish,
+    Play,
+    Media,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stage::Handshake => "handshake",
+            Stage::Connect => "connect",
+            Stage::Publish => "publish",
+            Stage::Play => "play",
+            Stage::Media => "media",
+        })
+    }
+}
+
+/// How a profile's behaviours are known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BasisKind {
+    /// Read from the client's code, a capture or a report; no test runs the real program.
+    Modelled,
+    /// A test compares the profile with the real program.
+    Checked,
+}
+
+/// One statement of how the profile's behaviours are known.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Basis {
+    pub kind: BasisKind,
+    /// For `modelled`, what it is modelled from; for `checked`, the program version and test.
+    pub source: String,
+    /// Which behaviours this covers.
+    pub covers: String,
+}
+
+impl fmt::Display for Basis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            BasisKind::Modelled => write!(f, "modelled from {} ({})", self.source, self.covers),
+            BasisKind::Checked => write!(f, "checked against {} ({})", self.source, self.covers),
+        }
+    }
+}
+
+/// One deviation and the client's reaction to it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Row {
+    pub deviation: Deviation,
+    pub reaction: Reaction,
+    #[serde(default)]
+    pub stage: Option<Stage>,
+    /// Client file and function, capture or measured run; `unknown` with reaction `unknown`.
+    pub source: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A profile's tolerance table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    pub profile: String,
+    pub basis: Vec<Basis>,
+    pub row: Vec<Row>,
+}
+
+/// What is wrong with a table.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ToleranceError {
+    #[error("no tolerance table for profile {0:?}")]
+    NoTable(String),
+    #[error("tolerance table for {profile:?} does not parse: {message}")]
+    Parse { profile: String, message: String },
+    #[error("tolerance table for {profile:?}: {message}")]
+    Invalid { profile: String, message: String },
+}
+
+/// The embedded tables, by profile name.
+const TABLES: &[(&str, &str)] = &[
+    ("wirecast", include_str!("tolerance/wirecast.toml")),
+    ("elemental", include_str!("tolerance/elemental.toml")),
+    ("videocore", include_str!("tolerance/videocore.toml")),
+    ("obs", include_str!("tolerance/obs.toml")),
+    ("ffmpeg", include_str!("tolerance/ffmpeg.toml")),
+    ("ffmpeg-play", include_str!("tolerance/ffmpeg-play.toml")),
+    ("gstreamer", include_str!("tolerance/gstreamer.toml")),
+    (
+        "gstreamer-play",
+        include_str!("tolerance/gstreamer-play.toml"),
+    ),
+    ("flash", include_str!("tolerance/flash.toml")),
+    ("streamlabs", include_str!("tolerance/streamlabs.toml")),
+    ("srs-forward", include_str!("tolerance/srs-forward.toml")),
+];
+
+/// The tolerance table of profile `name`, parsed and checked.
+pub fn table(name: &str) -> Result<Table, ToleranceError> {
+    let text = TABLES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
+        .ok_or_else(|| ToleranceError::NoTable(name.to_string()))?;
+    parse(name, text)
+}
+
+/// Parses and checks `text` as the table of profile `name`: the profile field names it,
+/// there is a basis, every deviation class has exactly one row, a failure or stall says
+/// where, and every row has a source, or says `unknown` for both reaction and source.
+pub fn parse(name: &str, text: &str) -> Result<Table, ToleranceError> {
+    let invalid = |message: String| ToleranceError::Invalid {
+        profile: name.to_string(),
+        message,
+    };
+    let table: Table = toml::from_str(text).map_err(|e| ToleranceError::Parse {
+        profile: name.to_string(),
+        message: e.to_string(),
+    })?;
+    if table.profile != name {
+        return Err(invalid(format!(
+            "its profile field says {:?}",
+            table.profile
+        )));
+    }
+    if table.basis.is_empty() {
+        return Err(invalid("no basis says how its behaviours are known".into()));
+    }
+    for b in &table.basis {
+        if b.source.trim().is_empty() || b.covers.trim().is_empty() {
+            return Err(invalid("a basis has no source or covers nothing".into()));
+        }
+    }
+    for d in Deviation::ALL {
+        let n = table.row.iter().filter(|r| r.deviation == d).count();
+        if n != 1 {
+            return Err(invalid(format!(
+                "{n} rows for deviation {d:?} ({}), expected 1",
+                d.describe()
+            )));
+        }
+    }
+    for r in &table.row {
+        let source = r.source.trim();
+        let unknown_source = source.eq_ignore_ascii_case("unknown");
+        match (r.reaction, unknown_source) {
+            (Reaction::Unknown, _) => {}
+            (_, true) => {
+                return Err(invalid(format!(
+                    "{:?} claims {} with source \"unknown\"",
+                    r.deviation, r.reaction
+                )))
+            }
+            _ if source.is_empty() => {
+                return Err(invalid(format!("{:?} has no source", r.deviation)))
+            }
+            _ => {}
+        }
+        if source.is_empty() {
+            return Err(invalid(format!(
+                "{:?} has an empty source; write \"unknown\"",
+                r.deviation
+            )));
+        }
+        if r.reaction.needs_stage() != r.stage.is_some() {
+            return Err(invalid(format!(
+                "{:?}: reaction {} {} a stage",
+                r.deviation,
+                r.reaction,
+                if r.reaction.needs_stage() {
+                    "needs"
+                } else {
+                    "takes no"
+                }
+            )));
+        }
+    }
+    Ok(table)
+}
+
+impl Table {
+    /// The rows in [`Deviation::ALL`]'s order.
+    pub fn rows_in_order(&self) -> Vec<&Row> {
+        Deviation::ALL
+            .iter()
+            .filter_map(|d| self.row.iter().find(|r| r.deviation == *d))
+            .collect()
+    }
+
+    /// How many rows rest on a source (not `unknown`).
+    pub fn known_rows(&self) -> usize {
+        self.row
+            .iter()
+            .filter(|r| r.reaction != Reaction::Unknown)
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulate::profile;
+
+    #[test]
+    fn every_profile_has_a_table_that_parses_and_covers_every_deviation() {
+        let profiles = profile::all();
+        assert!(!profiles.is_empty());
+        for p in &profiles {
+            let t = table(&p.name).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(t.row.len(), Deviation::ALL.len(), "{}", p.name);
+            for r in &t.row {
+                assert!(
+                    !r.source.trim().is_empty(),
+                    "{}: {:?} has no source",
+                    p.name,
+                    r.deviation
+                );
+                if r.reaction != Reaction::Unknown {
+                    assert!(
+                        !r.source.eq_ignore_ascii_case("unknown"),
+                        "{}: {:?}",
+                        p.name,
+                        r.deviation
+                    );
+                }
+            }
+        }
+        // No table for a profile that does not exist.
+        for (name, _) in TABLES {
+            assert!(
+                profiles.iter().any(|p| p.name == *name),
+                "table for unknown profile {name}"
+            );
+        }
+    }
+
+    const ONE_ROW: &str = r#"
+profile = "x"
+[[basis]]
+kind = "modelled"
+source = "somewhere"
+covers = "everything"
+[[row]]
+deviation = "s0-version-not-3"
+reaction = "accept"
+source = "a file"
+"#;
+
+    #[test]
+    fn a_table_missing_rows_or_sources_is_refused_with_the_reason() {
+        let e = parse("x", ONE_ROW).unwrap_err();
+        assert!(
+            matches!(&e, ToleranceError::Invalid { message, .. } if message.contains("0 rows for deviation S1DigestAbsent")),
+            "{e}"
+        );
+        let full = |row_for_s0: &str| -> String {
+            let mut text = String::from(
+                "profile = \"x\"\n[[basis]]\nkind = \"checked\"\nsource = \"p 1.0\"\ncovers = \"all\"\n",
+            );
+            text.push_str(row_for_s0);
+            for d in &Deviation::ALL[1..] {
+                let key = d.key();
+                text.push_str(&format!(
+                    "[[row]]\ndeviation = \"{key}\"\nreaction = \"unknown\"\nsource = \"unknown\"\n"
+                ));
+            }
+            text
+        };
+        let ok = full("[[row]]\ndeviation = \"s0-version-not-3\"\nreaction = \"fail\"\nstage = \"handshake\"\nsource = \"f.c g()\"\n");
+        let t = parse("x", &ok).expect("a complete table");
+        assert_eq!(t.known_rows(), 1);
+        assert_eq!(t.rows_in_order()[0].deviation, Deviation::S0VersionNot3);
+        for (row, why) in [
+            (
+                "[[row]]\ndeviation = \"s0-version-not-3\"\nreaction = \"fail\"\nsource = \"f.c\"\n",
+                "needs a stage",
+            ),
+            (
+                "[[row]]\ndeviation = \"s0-version-not-3\"\nreaction = \"accept\"\nsource = \"unknown\"\n",
+                "with source \"unknown\"",
+            ),
+            (
+                "[[row]]\ndeviation = \"s0-version-not-3\"\nreaction = \"accept\"\nsource = \" \"\n",
+                "no source",
+            ),
+        ] {
+            let e = parse("x", &full(row)).unwrap_err();
+            assert!(e.to_string().contains(why), "{why}: {e}");
+        }
+        let e = parse("y", &ok).unwrap_err();
+        assert!(e.to_string().contains("profile field"), "{e}");
+        let e = parse("x", "profile = 3").unwrap_err();
+        assert!(matches!(e, ToleranceError::Parse { .. }), "{e}");
+        assert_eq!(
+            table("nope").unwrap_err(),
+            ToleranceError::NoTable("nope".into())
+        );
+    }
+
+    #[test]
+    fn every_key_names_its_deviation() {
+        for d in Deviation::ALL {
+            let t: toml::Table = toml::from_str(&format!("d = \"{}\"", d.key())).unwrap();
+            let back: Deviation = t["d"]
+                .clone()
+                .try_into()
+                .unwrap_or_else(|e| panic!("{d:?}: {e}"));
+            assert_eq!(back, d);
+        }
+    }
+}
