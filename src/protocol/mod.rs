@@ -6,6 +6,7 @@
 
 pub mod amf0;
 pub mod chunk;
+pub mod connection;
 pub mod handshake;
 pub mod message;
 pub mod random;
