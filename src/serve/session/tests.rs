@@ -1,4 +1,5 @@
 use super::*;
+use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::{ChunkReader, ChunkWriter, ReadEvent};
 use crate::protocol::handshake::{ClientConfig, Handshake, Transmit};
 use crate::serve::personality::by_name;
