@@ -9,4 +9,5 @@ pub mod chunk;
 pub mod connection;
 pub mod handshake;
 pub mod message;
+pub mod observe;
 pub mod random;

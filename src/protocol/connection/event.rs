@@ -219,7 +219,7 @@ pub enum ConnectionError {
         error: HandshakeError,
     },
     /// The chunk stream's own error; its offset counts from the chunk stream's first byte,
-    /// which is [`super::PEER_HANDSHAKE_LEN`] bytes into the connection.
+    /// which is [`crate::protocol::handshake::HANDSHAKE_LEN`] bytes into the connection.
     #[error("chunk stream: {0}")]
     Chunk(#[from] ChunkError),
 }

@@ -27,7 +27,8 @@ use crate::protocol::chunk::{
     ReadEvent,
 };
 use crate::protocol::handshake::{
-    ClientConfig, Handshake, HandshakeError, HandshakeEvent, Packet, ServerConfig, PACKET_LEN,
+    ClientConfig, Handshake, HandshakeError, HandshakeEvent, Packet, ServerConfig, HANDSHAKE_LEN,
+    PACKET_LEN,
 };
 use crate::protocol::message::{self, Message, UserControl};
 use crate::protocol::random::RandomSource;
@@ -35,9 +36,6 @@ use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::time::Duration;
 use writes::WritePlan;
-
-/// The bytes each side sends in its handshake: the version byte and two 1536-byte packets.
-pub const PEER_HANDSHAKE_LEN: usize = 1 + 2 * PACKET_LEN;
 
 /// Which end this is, with how it builds its handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +131,7 @@ pub struct Connection {
     side: Side,
     state: State,
     handshake: Handshake,
-    /// Peer bytes given to the handshake so far (at most [`PEER_HANDSHAKE_LEN`]).
+    /// Peer bytes given to the handshake so far (at most [`HANDSHAKE_LEN`]).
     handshake_fed: usize,
     plan: WritePlan,
     reader: ChunkReader,
@@ -230,7 +228,7 @@ impl Connection {
             self.reader.feed_bytes(bytes);
             return;
         }
-        let take = (PEER_HANDSHAKE_LEN - self.handshake_fed).min(bytes.len());
+        let take = (HANDSHAKE_LEN - self.handshake_fed).min(bytes.len());
         let before = self.handshake_fed;
         self.handshake_fed += take;
         let result = self.handshake.feed(&bytes[..take]);
