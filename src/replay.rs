@@ -13,7 +13,9 @@ use crate::emulate::profile::{connect_text, ChunkSizeWhen, PublishSequence, Stop
 use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::{ChunkLimits, RawMessage, ReadEvent};
-use crate::protocol::connection::Side as Peer;
+use crate::protocol::connection::{
+    diagnose_message, diagnose_read_event, Diagnostic, DiagnosticKind, Side as Peer,
+};
 use crate::protocol::handshake::{
     C2Style, DigestLayout, HandshakeEvent, Packet, HANDSHAKE_LEN, PACKET_LEN,
 };
@@ -45,6 +47,9 @@ pub struct FlowReport {
     pub media: MediaStats,
     /// Messages decoded per direction (client, server).
     pub messages: (u64, u64),
+    /// The ids of the diagnostics about each direction's chunk stream (client's bytes,
+    /// server's bytes): the ones a connection reading those bytes reports.
+    pub peer_diagnostics: (Vec<&'static str>, Vec<&'static str>),
     /// What the client did, for matching it with an emulator profile.
     pub client_facts: ClientFacts,
 }
@@ -216,6 +221,7 @@ impl Decoding {
                 bytes: (0, 0),
                 media: MediaStats::default(),
                 messages: (0, 0),
+                peer_diagnostics: (Vec::new(), Vec::new()),
                 client_facts: ClientFacts::default(),
             },
             sides: [Side::default(), Side::default()],
@@ -436,6 +442,28 @@ impl Decoding {
         }
     }
 
+    /// A diagnostic about `side`'s bytes, as the connection reading them reports it.
+    fn peer_diagnostic(&mut self, side: usize, at: u64, kind: DiagnosticKind) {
+        let diagnostic = Diagnostic {
+            peer: peer(side),
+            kind,
+        };
+        let ids = if side == 0 {
+            &mut self.report.peer_diagnostics.0
+        } else {
+            &mut self.report.peer_diagnostics.1
+        };
+        ids.push(diagnostic.id());
+        self.report.transcript.push(
+            at,
+            EventKind::Diagnostic {
+                id: diagnostic.id().into(),
+                severity: diagnostic.severity(),
+                text: diagnostic.to_string(),
+            },
+        );
+    }
+
     fn read_messages(
         &mut self,
         side: usize,
@@ -471,6 +499,8 @@ impl Decoding {
                     } else {
                         self.report.messages.1 += 1;
                     }
+                    // Audio and video always decode (their headers are read as far as they
+                    // go) and are never protocol control: nothing to diagnose.
                     if matches!(raw.type_id, 8 | 9) {
                         self.report
                             .media
@@ -534,21 +564,15 @@ impl Decoding {
                         at,
                         EventKind::Message(MessageEvent::new(direction, &raw, decoded.as_ref())),
                     );
+                    for kind in diagnose_message(&raw, &decoded) {
+                        self.peer_diagnostic(side, at, kind);
+                    }
                 }
-                ReadEvent::ExtendedTimestampConvention { csid, convention } => {
-                    self.report.transcript.push(
-                        at,
-                        EventKind::Diagnostic {
-                            id: "chunk.ext-ts-convention".into(),
-                            severity: Severity::Info,
-                            text: format!(
-                                "{} chunk stream {csid}: type-3 chunks {convention}",
-                                direction.arrow()
-                            ),
-                        },
-                    )
+                other => {
+                    if let Some(kind) = diagnose_read_event(&other) {
+                        self.peer_diagnostic(side, at, kind);
+                    }
                 }
-                _ => {}
             }
         }
     }

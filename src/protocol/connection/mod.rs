@@ -14,9 +14,11 @@
 //! message goes out before what the connection answers to the next, as a peer reading messages
 //! one by one would see it.
 
+mod diagnose;
 mod event;
 mod writes;
 
+pub use diagnose::{diagnose_message, diagnose_read_event};
 pub use event::{
     CloseReason, ConnectionError, ControlChange, Diagnostic, DiagnosticKind, Event, Side, Timeout,
 };
@@ -383,14 +385,13 @@ impl Connection {
     }
 
     fn on_read_event(&mut self, event: ReadEvent) {
+        let diagnostic = diagnose_read_event(&event);
         match event {
             ReadEvent::Message(raw) => self.on_message(raw),
             ReadEvent::Chunk(header) => self.events.push_back(Event::Chunk(header)),
-            ReadEvent::ChunkSizeChanged { from, to } => {
-                self.events
-                    .push_back(Event::Control(ControlChange::PeerChunkSize { from, to }));
-                self.diagnostic(DiagnosticKind::PeerChunkSizeChanged { from, to });
-            }
+            ReadEvent::ChunkSizeChanged { from, to } => self
+                .events
+                .push_back(Event::Control(ControlChange::PeerChunkSize { from, to })),
             ReadEvent::Aborted {
                 csid,
                 discarded_bytes,
@@ -400,9 +401,8 @@ impl Connection {
                     csid,
                     discarded_bytes,
                 })),
-            ReadEvent::ExtendedTimestampConvention { csid, convention } => {
-                self.diagnostic(DiagnosticKind::ExtendedTimestamps { csid, convention })
-            }
+            ReadEvent::ExtendedTimestampConvention { .. }
+            | ReadEvent::OpenedFromZeroState { .. } => {}
             ReadEvent::PartialMessageDropped {
                 csid,
                 received,
@@ -414,16 +414,15 @@ impl Connection {
                     received,
                     expected,
                 })),
-            ReadEvent::OpenedFromZeroState { csid, fmt } => {
-                self.diagnostic(DiagnosticKind::OpenedFromZeroState { csid, fmt })
-            }
+        }
+        if let Some(kind) = diagnostic {
+            self.diagnostic(kind);
         }
     }
 
     fn on_message(&mut self, raw: RawMessage) {
         let decoded = Message::decode(&raw);
-        let off_csid2 = matches!(raw.type_id, 1..=6) && (raw.csid != 2 || raw.stream_id != 0);
-        let (type_id, csid, stream_id) = (raw.type_id, raw.csid, raw.stream_id);
+        let diagnostics = diagnose_message(&raw, &decoded);
         // Decide before the message moves into its event; act after, so the transcript shows
         // the message before what it caused.
         let reaction = match &decoded {
@@ -436,17 +435,9 @@ impl Connection {
             Ok(Message::UserControl(UserControl::PingResponse(ts))) => Some(Reaction::Pong(*ts)),
             _ => None,
         };
-        let undecodable = decoded.as_ref().err().cloned();
         self.events.push_back(Event::Message { raw, decoded });
-        if off_csid2 {
-            self.diagnostic(DiagnosticKind::ControlOffCsid2 {
-                type_id,
-                csid,
-                stream_id,
-            });
-        }
-        if let Some(error) = undecodable {
-            self.diagnostic(DiagnosticKind::Undecodable { type_id, error });
+        for kind in diagnostics {
+            self.diagnostic(kind);
         }
         match reaction {
             Some(Reaction::Window(size)) => {
