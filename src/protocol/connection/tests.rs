@@ -491,6 +491,35 @@ fn an_oversize_chunk_size_closes_with_a_typed_error() {
 }
 
 #[test]
+fn a_message_longer_than_the_limit_closes_with_a_typed_error() {
+    for cut in CUTS {
+        let mut server = ConnectionConfig::server(ServerConfig::default());
+        server.limits.max_message_len = 1000;
+        let client = ConnectionConfig::client(ClientConfig::default());
+        let mut pair = Pair::new(client, server, cut);
+        pair.run();
+        pair.client.connection.send(media(999, 0));
+        pair.client.connection.send(media(1001, 40));
+        pair.run();
+        assert_eq!(pair.server.messages(), [&media(999, 0)], "{cut:?}");
+        // The second message's header starts after the first's 12-byte header, 999 bytes of
+        // body and 7 one-byte continuation headers.
+        assert_eq!(
+            pair.server.closed(),
+            Some(&CloseReason::Error(ConnectionError::Chunk(
+                ChunkError::MessageTooLong {
+                    len: 1001,
+                    csid: 6,
+                    limit: 1000,
+                    offset: 12 + 999 + 7,
+                }
+            ))),
+            "{cut:?}"
+        );
+    }
+}
+
+#[test]
 fn a_stream_opened_without_a_type_0_header_is_refused_or_read_from_zero_state() {
     // A type 1 header on chunk stream 3: length 2, type 20 (timestamp delta 5).
     let chunk: &[u8] = &[0x43, 0, 0, 5, 0, 0, 2, 20, 0xAA, 0xBB];
