@@ -302,6 +302,39 @@ fn a_ping_request_is_answered() {
 }
 
 #[test]
+fn peer_bandwidth_is_answered_when_asked_and_aborts_are_reported() {
+    for answer_peer_bandwidth in [false, true] {
+        let mut client = ConnectionConfig::client(ClientConfig::default());
+        client.answer_peer_bandwidth = answer_peer_bandwidth;
+        let server = ConnectionConfig::server(ServerConfig::default());
+        let mut pair = Pair::new(client, server, Cut::Random(5));
+        pair.run();
+        pair.server.connection.send(message::set_peer_bandwidth(
+            5000,
+            message::LimitType::Dynamic,
+        ));
+        pair.client.connection.send(message::abort(6));
+        pair.run();
+        assert!(pair
+            .client
+            .controls()
+            .contains(&&ControlChange::PeerBandwidth {
+                size: 5000,
+                limit: message::LimitType::Dynamic
+            }));
+        assert!(pair.server.controls().contains(&&ControlChange::Aborted {
+            csid: 6,
+            discarded_bytes: 0
+        }));
+        let announced = pair
+            .server
+            .controls()
+            .contains(&&ControlChange::WindowAckSize(5000));
+        assert_eq!(announced, answer_peer_bandwidth);
+    }
+}
+
+#[test]
 fn chunk_size_changes_apply_both_ways() {
     for cut in CUTS {
         let mut server = ConnectionConfig::server(ServerConfig::default());
