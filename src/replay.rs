@@ -13,19 +13,21 @@ use crate::emulate::family;
 use crate::emulate::profile::{connect_text, ChunkSizeWhen, PublishSequence, StopStyle};
 use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
-use crate::protocol::chunk::{ChunkLimits, ChunkReader, RawMessage, ReadEvent};
+use crate::protocol::chunk::{ChunkLimits, RawMessage, ReadEvent};
+use crate::protocol::connection::{
+    diagnose_message, diagnose_read_event, Diagnostic, DiagnosticKind, Side as Peer,
+};
 use crate::protocol::handshake::{
-    analyze, C2Style, DigestLayout, HandshakeEvent, Packet, PACKET_LEN,
+    C2Style, DigestLayout, HandshakeEvent, Packet, HANDSHAKE_LEN, PACKET_LEN,
 };
 use crate::protocol::message::Message;
+use crate::protocol::observe::FlowObserver;
 use crate::transcript::{Direction, EventKind, MessageEvent, Severity, Transcript};
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// The handshake takes 1 + 2 × 1536 bytes in each direction.
-const HANDSHAKE_LEN: usize = 1 + 2 * PACKET_LEN;
 /// Early bytes one direction may hold while waiting for a lost segment.
 const MAX_PENDING: usize = 8 << 20;
 
@@ -46,6 +48,9 @@ pub struct FlowReport {
     pub media: MediaStats,
     /// Messages decoded per direction (client, server).
     pub messages: (u64, u64),
+    /// The ids of the diagnostics about each direction's chunk stream (client's bytes,
+    /// server's bytes): the ones a connection reading those bytes reports.
+    pub peer_diagnostics: (Vec<&'static str>, Vec<&'static str>),
     /// What the client did, for matching it with an emulator profile.
     pub client_facts: ClientFacts,
 }
@@ -147,23 +152,20 @@ impl ClientFacts {
     }
 }
 
+#[derive(Default)]
 struct Side {
-    handshake: Vec<u8>,
     /// The segments that carried the handshake: (time in µs, length).
     handshake_segments: Vec<(u64, usize)>,
-    reader: ChunkReader,
     /// Decoding stopped (a gap or a broken chunk stream); the rest is only counted.
     stopped: bool,
 }
 
-impl Side {
-    fn new() -> Self {
-        Self {
-            handshake: Vec::new(),
-            handshake_segments: Vec::new(),
-            reader: ChunkReader::new(ChunkLimits::default()),
-            stopped: false,
-        }
+/// Side 0 is the client, 1 the server.
+fn peer(side: usize) -> Peer {
+    if side == 0 {
+        Peer::Client
+    } else {
+        Peer::Server
     }
 }
 
@@ -179,6 +181,8 @@ struct Decoding {
     report: FlowReport,
     /// 0 = client, 1 = server.
     sides: [Side; 2],
+    /// Both handshakes and both chunk streams.
+    observer: FlowObserver,
     started: Duration,
     /// Capture time of the latest frame of the flow.
     last: Duration,
@@ -218,9 +222,11 @@ impl Decoding {
                 bytes: (0, 0),
                 media: MediaStats::default(),
                 messages: (0, 0),
+                peer_diagnostics: (Vec::new(), Vec::new()),
                 client_facts: ClientFacts::default(),
             },
-            sides: [Side::new(), Side::new()],
+            sides: [Side::default(), Side::default()],
+            observer: FlowObserver::new(ChunkLimits::default()),
             started,
             last: started,
             decided: false,
@@ -234,7 +240,7 @@ impl Decoding {
     /// One direction ends here: let its chunk reader settle what waited for more bytes.
     fn settle(&mut self, side: usize, on_message: &mut impl FnMut(SeenMessage)) {
         if self.report.rtmp && !self.sides[side].stopped {
-            self.sides[side].reader.end_of_stream();
+            self.observer.end_of_stream(peer(side));
             let direction = if side == 0 {
                 Direction::ClientToServer
             } else {
@@ -245,8 +251,13 @@ impl Decoding {
         }
     }
 
-    /// The flow ends here: sum up the media.
+    /// The flow ends here: what a handshake that never completed showed, and the media.
     fn summarise(&mut self) {
+        if self.report.rtmp && !self.handshake_reported {
+            self.handshake_reported = true;
+            let observations = self.observer.observations();
+            self.push_handshake(self.at(self.last), observations);
+        }
         let media = &self.report.media;
         if self.report.rtmp && media.video_frames + media.audio_frames > 0 {
             let text = self.report.media.to_string();
@@ -293,7 +304,7 @@ impl Decoding {
         &mut self,
         side: usize,
         time: Duration,
-        mut bytes: &[u8],
+        bytes: &[u8],
         on_message: &mut impl FnMut(SeenMessage),
     ) {
         let at = self.at(time);
@@ -319,12 +330,11 @@ impl Decoding {
         if !self.report.rtmp || self.sides[side].stopped {
             return;
         }
-        let server_done = self.sides[1].handshake.len() >= HANDSHAKE_LEN;
-        let s = &mut self.sides[side];
-        if s.handshake.len() < HANDSHAKE_LEN {
-            let before = s.handshake.len();
-            let take = (HANDSHAKE_LEN - s.handshake.len()).min(bytes.len());
-            s.handshake.extend_from_slice(&bytes[..take]);
+        let server_done = self.observer.handshake_done(Peer::Server);
+        let before = self.observer.handshake(peer(side)).len();
+        let in_handshake = before < HANDSHAKE_LEN;
+        if in_handshake {
+            let take = (HANDSHAKE_LEN - before).min(bytes.len());
             if side == 0 {
                 let facts = &mut self.report.client_facts;
                 if before < 1 + PACKET_LEN {
@@ -350,32 +360,65 @@ impl Decoding {
                 },
             );
             self.sides[side].handshake_segments.push((at, bytes.len()));
-            bytes = &bytes[take..];
-            self.report_handshake(at);
         }
-        if !bytes.is_empty() {
-            self.sides[side].reader.feed(bytes);
+        self.observer.feed(peer(side), bytes);
+        if in_handshake {
+            self.report_handshake(at);
         }
         self.read_messages(side, at, direction, on_message);
     }
 
+    /// Both handshakes are complete: report them with what they tell of the client.
     fn report_handshake(&mut self, at: u64) {
         if self.handshake_reported
-            || self.sides[0].handshake.len() < HANDSHAKE_LEN
-            || self.sides[1].handshake.len() < HANDSHAKE_LEN
+            || !self.observer.handshake_done(Peer::Client)
+            || !self.observer.handshake_done(Peer::Server)
         {
             return;
         }
         self.handshake_reported = true;
-        let client = &self.sides[0].handshake;
-        let c1 = &client[1..1 + PACKET_LEN];
-        let c2 = &client[1 + PACKET_LEN..];
         let facts = &mut self.report.client_facts;
-        facts.c0_version = Some(client[0]);
-        facts.c1_time = Some(u32::from_be_bytes([c1[0], c1[1], c1[2], c1[3]]));
-        facts.c1_version = Some([c1[4], c1[5], c1[6], c1[7]]);
-        facts.c1_zero_body = c1[8..].iter().all(|&b| b == 0);
-        facts.c2_time2 = Some(u32::from_be_bytes([c2[4], c2[5], c2[6], c2[7]]));
+        if let Some(c1) = self.observer.packet(Packet::C1) {
+            facts.c1_zero_body = c1[8..].iter().all(|&b| b == 0);
+        }
+        // C2's time2 field, which no observation carries (an echo's differs from S1's).
+        facts.c2_time2 = self
+            .observer
+            .packet(Packet::C2)
+            .map(|c2| u32::from_be_bytes([c2[4], c2[5], c2[6], c2[7]]));
+        let observations = self.observer.observations();
+        for e in &observations {
+            match *e {
+                HandshakeEvent::Version {
+                    packet: Packet::C0,
+                    version,
+                } => facts.c0_version = Some(version),
+                HandshakeEvent::Hello {
+                    packet: Packet::C1,
+                    time,
+                    version,
+                } => {
+                    facts.c1_time = Some(time);
+                    facts.c1_version = Some(version);
+                }
+                HandshakeEvent::DigestValid {
+                    packet: Packet::C1,
+                    layout,
+                } => {
+                    facts.c1_digest = true;
+                    facts.c1_digest_layout = Some(layout);
+                }
+                HandshakeEvent::Answer {
+                    packet: Packet::C2, ..
+                } => facts.c2 = Some(e.id().to_string()),
+                _ => {}
+            }
+        }
+        self.push_handshake(at, observations);
+    }
+
+    /// The handshake's segments and every observation its bytes allow, complete or not.
+    fn push_handshake(&mut self, at: u64, observations: Vec<HandshakeEvent>) {
         for (side, id, names) in [
             (0, "hs.client-segments", ["C0", "C1", "C2"]),
             (1, "hs.server-segments", ["S0", "S1", "S2"]),
@@ -389,20 +432,7 @@ impl Decoding {
                 },
             );
         }
-        for e in analyze(&self.sides[0].handshake, &self.sides[1].handshake) {
-            match &e {
-                HandshakeEvent::DigestValid {
-                    packet: Packet::C1,
-                    layout,
-                } => {
-                    self.report.client_facts.c1_digest = true;
-                    self.report.client_facts.c1_digest_layout = Some(*layout);
-                }
-                HandshakeEvent::Answer {
-                    packet: Packet::C2, ..
-                } => self.report.client_facts.c2 = Some(e.id().to_string()),
-                _ => {}
-            }
+        for e in observations {
             self.report.transcript.push(
                 at,
                 EventKind::Handshake {
@@ -413,6 +443,28 @@ impl Decoding {
         }
     }
 
+    /// A diagnostic about `side`'s bytes, as the connection reading them reports it.
+    fn peer_diagnostic(&mut self, side: usize, at: u64, kind: DiagnosticKind) {
+        let diagnostic = Diagnostic {
+            peer: peer(side),
+            kind,
+        };
+        let ids = if side == 0 {
+            &mut self.report.peer_diagnostics.0
+        } else {
+            &mut self.report.peer_diagnostics.1
+        };
+        ids.push(diagnostic.id());
+        self.report.transcript.push(
+            at,
+            EventKind::Diagnostic {
+                id: diagnostic.id().into(),
+                severity: diagnostic.severity(),
+                text: diagnostic.to_string(),
+            },
+        );
+    }
+
     fn read_messages(
         &mut self,
         side: usize,
@@ -421,7 +473,7 @@ impl Decoding {
         on_message: &mut impl FnMut(SeenMessage),
     ) {
         loop {
-            let polled = self.sides[side].reader.poll();
+            let polled = self.observer.poll_chunk(peer(side));
             let event = match polled {
                 Ok(Some(e)) => e,
                 Ok(None) => return,
@@ -448,6 +500,8 @@ impl Decoding {
                     } else {
                         self.report.messages.1 += 1;
                     }
+                    // Audio and video always decode (their headers are read as far as they
+                    // go) and are never protocol control: nothing to diagnose.
                     if matches!(raw.type_id, 8 | 9) {
                         self.report
                             .media
@@ -511,21 +565,15 @@ impl Decoding {
                         at,
                         EventKind::Message(MessageEvent::new(direction, &raw, decoded.as_ref())),
                     );
+                    for kind in diagnose_message(&raw, &decoded) {
+                        self.peer_diagnostic(side, at, kind);
+                    }
                 }
-                ReadEvent::ExtendedTimestampConvention { csid, convention } => {
-                    self.report.transcript.push(
-                        at,
-                        EventKind::Diagnostic {
-                            id: "chunk.ext-ts-convention".into(),
-                            severity: Severity::Info,
-                            text: format!(
-                                "{} chunk stream {csid}: type-3 chunks {convention}",
-                                direction.arrow()
-                            ),
-                        },
-                    )
+                other => {
+                    if let Some(kind) = diagnose_read_event(&other) {
+                        self.peer_diagnostic(side, at, kind);
+                    }
                 }
-                _ => {}
             }
         }
     }
@@ -993,5 +1041,73 @@ mod segment_tests {
             describe_segments(S, &[(0, 1000), (10, 2073)]),
             "S0+part of S1, then part of S1+S2 (+0.010 ms)"
         );
+    }
+}
+
+#[cfg(test)]
+mod truncated_handshake_tests {
+    use super::*;
+    use crate::protocol::handshake::{ClientConfig, Handshake, ServerConfig};
+    use crate::protocol::random::RandomSource;
+    use crate::record::pcap::{PcapRecorder, TcpFlow};
+    use std::time::SystemTime;
+
+    #[test]
+    fn a_handshake_cut_short_still_gets_the_observations_its_bytes_allow() {
+        let mut client = Handshake::client(ClientConfig::default(), RandomSource::seeded(1));
+        let mut server = Handshake::server(ServerConfig::default(), RandomSource::seeded(2));
+        let c0c1: Vec<u8> = std::iter::from_fn(|| client.poll_transmit())
+            .flat_map(|t| t.bytes.to_vec())
+            .collect();
+        server.feed(&c0c1).expect("C0+C1");
+        let s0s1s2: Vec<u8> = std::iter::from_fn(|| server.poll_transmit())
+            .flat_map(|t| t.bytes.to_vec())
+            .collect();
+        // The server's S2 is cut off and the client never sends C2.
+        let recorder = PcapRecorder::new(Vec::new()).expect("recorder");
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let (c, s) = (
+            "127.0.0.1:50000".parse().expect("addr"),
+            "127.0.0.1:1935".parse().expect("addr"),
+        );
+        let mut flow = TcpFlow::open(recorder.clone(), c, s, at).expect("flow");
+        flow.record(Direction::ClientToServer, at, &c0c1)
+            .expect("C0+C1");
+        flow.record(
+            Direction::ServerToClient,
+            at,
+            &s0s1s2[..1 + PACKET_LEN + 100],
+        )
+        .expect("S0+S1");
+        flow.close(at, None).expect("close");
+        let pcap = recorder.finish().expect("finish").expect("bytes");
+        let capture = CaptureReader::new(std::io::Cursor::new(pcap)).expect("pcap");
+        let (flows, error) = replay(capture, |_| {});
+        assert!(error.is_none());
+        let ids: Vec<String> = flows[0]
+            .transcript
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Handshake { id, .. } => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "hs.client-segments",
+                "hs.server-segments",
+                "hs.c0-version",
+                "hs.c1-fields",
+                "hs.c1-no-digest",
+                "hs.s0-version",
+                "hs.s1-fields",
+                "hs.s1-no-digest",
+                "hs.mode-simple",
+            ]
+        );
+        // The client's facts stay those of complete handshakes only.
+        assert_eq!(flows[0].client_facts.c0_version, None);
     }
 }

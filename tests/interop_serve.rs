@@ -451,3 +451,36 @@ fn sigterm_finalises_recordings_and_prints_the_summary() {
     // About 2.5 s passed before SIGTERM, part of it spent starting the encoder.
     assert!((0.5..=3.0).contains(&duration), "duration {duration}");
 }
+
+/// The same bytes give the same diagnostic ids whichever driver reads them: what the server
+/// said about FFmpeg's bytes is what replay says about the client's side of the server's own
+/// pcap of that session.
+#[test]
+fn replaying_the_servers_pcap_gives_the_diagnostics_the_server_printed() {
+    if !peer_available("ffmpeg") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pcap = dir.path().join("serve.pcap");
+    let server = start("reference", None, Some(pcap.clone()));
+    let (ok, stderr) = run_bounded(
+        ffmpeg_publish(&server.url("same-bytes"), 1),
+        Duration::from_secs(20),
+    );
+    assert!(ok, "ffmpeg failed: {stderr}");
+    let transcripts = server.finish();
+    assert_eq!(transcripts.len(), 1, "one connection");
+    let served = transcripts[0].diagnostic_ids();
+    assert!(
+        !served.is_empty(),
+        "the server reported no diagnostic to compare"
+    );
+
+    let file = std::fs::File::open(&pcap).expect("the server's pcap");
+    let capture = rtmp_probe::capture::CaptureReader::new(std::io::BufReader::new(file))
+        .expect("a readable pcap");
+    let (flows, error) = rtmp_probe::replay::replay(capture, |_| {});
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(flows.len(), 1, "one flow");
+    assert_eq!(flows[0].peer_diagnostics.0, served);
+}

@@ -2,11 +2,11 @@
 
 use super::input;
 use super::pieces;
+use crate::protocol::handshake::HANDSHAKE_LEN;
 use crate::protocol::handshake::{
     C1Style, C2Style, ClientConfig, DigestLayout, Handshake, ServerConfig, ServerValidation,
 };
 use crate::protocol::random::RandomSource;
-use crate::reenact::HANDSHAKE_LEN;
 use arbitrary::Unstructured;
 
 /// What the server core made of some input.

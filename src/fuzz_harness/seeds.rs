@@ -9,11 +9,10 @@ use super::input::{cuts_for, InputWriter};
 use super::session::{SessionInput, Step};
 use crate::capture::reassembly::PieceRef;
 use crate::capture::{CaptureError, CaptureReader};
-use crate::protocol::chunk::{
-    ChunkLimits, ChunkReader, ExtendedTimestampConvention, RawMessage, ReadEvent,
-};
-use crate::protocol::handshake::PACKET_LEN;
-use crate::reenact::HANDSHAKE_LEN;
+use crate::protocol::chunk::{ChunkLimits, ExtendedTimestampConvention, RawMessage, ReadEvent};
+use crate::protocol::connection::Side;
+use crate::protocol::handshake::{HANDSHAKE_LEN, PACKET_LEN};
+use crate::protocol::observe::FlowObserver;
 use crate::replay::{replay_observed, Observer};
 use crate::transcript::Direction;
 use std::collections::{BTreeMap, BTreeSet};
@@ -99,13 +98,13 @@ fn sizes_within(sizes: &[usize], start: usize, end: usize) -> Vec<usize> {
     out
 }
 
-/// The messages of a chunk stream (after its handshake), with the chunk size changes.
-fn messages(chunks: &[u8]) -> Vec<RoundTripStep> {
-    let mut reader = ChunkReader::new(ChunkLimits::default());
-    reader.feed(chunks);
-    reader.end_of_stream();
+/// The messages of one direction's chunk stream, with the chunk size changes.
+fn messages(side: Side, stream: &[u8]) -> Vec<RoundTripStep> {
+    let mut observer = FlowObserver::new(ChunkLimits::default());
+    observer.feed(side, stream);
+    observer.end_of_stream(side);
     let mut out = Vec::new();
-    while let Ok(Some(event)) = reader.poll() {
+    while let Ok(Some(event)) = observer.poll_chunk(side) {
         match event {
             ReadEvent::Message(m) if m.type_id != 1 => out.push(RoundTripStep::Message(m)),
             ReadEvent::ChunkSizeChanged { to, .. } => out.push(RoundTripStep::ChunkSize(to)),
@@ -131,9 +130,9 @@ pub fn add_flow_seeds(seeds: &mut Seeds, name: &str, segments: &[Segment]) {
             files.insert(file, bytes);
         }
     };
-    for (direction, side) in [
-        (Direction::ClientToServer, "client"),
-        (Direction::ServerToClient, "server"),
+    for (direction, side, peer) in [
+        (Direction::ClientToServer, "client", Side::Client),
+        (Direction::ServerToClient, "server", Side::Server),
     ] {
         let (bytes, sizes) = stream(segments, direction);
         if bytes.len() < HANDSHAKE_LEN {
@@ -168,7 +167,7 @@ pub fn add_flow_seeds(seeds: &mut Seeds, name: &str, segments: &[Segment]) {
         w.cuts(&chunk_cuts).rest(&bytes[HANDSHAKE_LEN..end]);
         add("chunk_reader", format!("{name}-{side}"), w.bytes);
 
-        let steps = messages(&bytes[HANDSHAKE_LEN..]);
+        let steps = messages(peer, &bytes);
         let kept: Vec<RoundTripStep> = steps
             .iter()
             .take(ROUND_TRIP_MESSAGES)

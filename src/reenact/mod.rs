@@ -13,7 +13,7 @@ mod replies;
 mod script;
 mod session;
 
-pub use script::{Encoding, Script, ScriptBuilder, ScriptError, Site, Write, HANDSHAKE_LEN};
+pub use script::{Encoding, Script, ScriptBuilder, ScriptError, Site, Write};
 pub use session::{Next, Reenactment, Stalled};
 
 use crate::capture::reassembly::PieceRef;

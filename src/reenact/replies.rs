@@ -1,9 +1,10 @@
 //! What a client hears of its server, as both the captured and the live side are read: the
 //! handshake bytes, then the command replies a client waits for.
 
-use super::script::HANDSHAKE_LEN;
-use crate::protocol::chunk::{ChunkError, ChunkLimits, ChunkReader, ReadEvent};
+use crate::protocol::chunk::{ChunkError, ChunkLimits, ReadEvent};
+use crate::protocol::connection::Side;
 use crate::protocol::message::{Command, Message};
+use crate::protocol::observe::FlowObserver;
 use std::collections::HashMap;
 
 /// One reply a client may wait for.
@@ -20,9 +21,8 @@ pub struct Reply {
 
 /// The server's side of one connection, read as it arrives.
 pub struct ServerReplies {
-    /// S0, S1 and S2 (at most 3073 bytes).
-    handshake: Vec<u8>,
-    reader: ChunkReader,
+    /// Frames S0, S1 and S2, then reads the server's chunk stream.
+    observer: FlowObserver,
     failed: Option<ChunkError>,
     counts: HashMap<String, usize>,
 }
@@ -30,8 +30,7 @@ pub struct ServerReplies {
 impl Default for ServerReplies {
     fn default() -> Self {
         Self {
-            handshake: Vec::with_capacity(HANDSHAKE_LEN),
-            reader: ChunkReader::new(ChunkLimits::default()),
+            observer: FlowObserver::new(ChunkLimits::default()),
             failed: None,
             counts: HashMap::new(),
         }
@@ -40,18 +39,13 @@ impl Default for ServerReplies {
 
 impl ServerReplies {
     /// The server's next bytes; each reply they complete goes to `on_reply`, in order.
-    pub fn feed(&mut self, mut bytes: &[u8], mut on_reply: impl FnMut(Reply)) {
-        if self.handshake.len() < HANDSHAKE_LEN {
-            let take = (HANDSHAKE_LEN - self.handshake.len()).min(bytes.len());
-            self.handshake.extend_from_slice(&bytes[..take]);
-            bytes = &bytes[take..];
-        }
-        if bytes.is_empty() || self.failed.is_some() {
+    pub fn feed(&mut self, bytes: &[u8], mut on_reply: impl FnMut(Reply)) {
+        if self.failed.is_some() {
             return;
         }
-        self.reader.feed(bytes);
+        self.observer.feed(Side::Server, bytes);
         loop {
-            match self.reader.poll() {
+            match self.observer.poll_chunk(Side::Server) {
                 Ok(Some(ReadEvent::Message(raw))) if matches!(raw.type_id, 17 | 20) => {
                     let Ok(Message::Command(c)) = Message::decode(&raw) else {
                         continue;
@@ -82,7 +76,7 @@ impl ServerReplies {
 
     /// The handshake bytes so far.
     pub fn handshake(&self) -> &[u8] {
-        &self.handshake
+        self.observer.handshake(Side::Server)
     }
 
     /// Why the chunk stream could not be read further, once it could not.

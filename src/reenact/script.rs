@@ -6,13 +6,13 @@ use super::replies::{as_stream_id, ServerReplies};
 use crate::capture::reassembly::PieceRef;
 use crate::protocol::amf0::Amf0Reader;
 use crate::protocol::chunk::{ChunkLimits, ChunkReader, ReadEvent};
-use crate::protocol::handshake::{C2Answer, PACKET_LEN};
+use crate::protocol::connection::Side;
+use crate::protocol::handshake::{C2Answer, HANDSHAKE_LEN, PACKET_LEN};
 use crate::protocol::message::Message;
+use crate::protocol::observe::FlowObserver;
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// C0 + C1 + C2, and S0 + S1 + S2.
-pub const HANDSHAKE_LEN: usize = 1 + 2 * PACKET_LEN;
 /// The client bytes one flow may hold in memory for a re-enactment.
 pub const MAX_CLIENT_BYTES: usize = 512 << 20;
 
@@ -254,26 +254,26 @@ fn scan_client(writes: &[Write]) -> (Vec<Site>, Vec<u64>) {
     let mut sites = Vec::new();
     let mut create_streams = Vec::new();
     let base = HANDSHAKE_LEN as u64;
-    let mut reader = ChunkReader::new(ChunkLimits::default()).with_chunk_events(true);
+    let mut client = FlowObserver::with_readers(|| {
+        ChunkReader::new(ChunkLimits::default()).with_chunk_events(true)
+    });
     // Per chunk stream: (stream offset, length) of the payload pieces of the message being read.
     let mut pieces: HashMap<u32, Vec<(u64, usize)>> = HashMap::new();
-    // Write by write, so the reader holds little more than one write at a time.
-    let mut chunk_bytes = writes.iter().filter_map(|w| {
-        let skip = base.saturating_sub(w.offset).min(w.bytes.len() as u64) as usize;
-        (skip < w.bytes.len()).then(|| &w.bytes[skip..])
-    });
+    // Write by write, so the reader holds little more than one write at a time; the observer
+    // passes over the handshake.
+    let mut client_writes = writes.iter();
     let mut ended = false;
     loop {
-        let event = match reader.poll() {
+        let event = match client.poll_chunk(Side::Client) {
             Ok(Some(e)) => e,
             Err(_) => break,
-            Ok(None) => match chunk_bytes.next() {
-                Some(bytes) => {
-                    reader.feed(bytes);
+            Ok(None) => match client_writes.next() {
+                Some(write) => {
+                    client.feed(Side::Client, &write.bytes);
                     continue;
                 }
                 None if !ended => {
-                    reader.end_of_stream();
+                    client.end_of_stream(Side::Client);
                     ended = true;
                     continue;
                 }

@@ -2,8 +2,8 @@
 //! asks for the next write; it says what to send, after how long, or what it still waits for.
 
 use super::replies::ServerReplies;
-use super::script::{Script, HANDSHAKE_LEN};
-use crate::protocol::handshake::{C2Answer, Fallback, PACKET_LEN};
+use super::script::Script;
+use crate::protocol::handshake::{C2Answer, Fallback, HANDSHAKE_LEN, PACKET_LEN};
 use crate::protocol::random::RandomSource;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;

@@ -1,9 +1,11 @@
 use super::*;
 use crate::capture::reassembly::PieceRef;
 use crate::protocol::amf0::Amf0Value;
-use crate::protocol::chunk::{ChunkLimits, ChunkReader, ChunkWriter, RawMessage, ReadEvent};
-use crate::protocol::handshake::PACKET_LEN;
+use crate::protocol::chunk::{ChunkLimits, ChunkWriter, RawMessage, ReadEvent};
+use crate::protocol::connection::Side;
+use crate::protocol::handshake::{HANDSHAKE_LEN, PACKET_LEN};
 use crate::protocol::message::{self, Message, UserControl};
+use crate::protocol::observe::FlowObserver;
 use bytes::{Bytes, BytesMut};
 use std::time::Duration;
 
@@ -128,10 +130,10 @@ fn captured_publisher() -> Script {
 
 /// Every message in a client byte stream after the handshake.
 fn messages(stream: &[u8]) -> Vec<RawMessage> {
-    let mut reader = ChunkReader::new(ChunkLimits::default());
-    reader.feed(&stream[HANDSHAKE_LEN..]);
+    let mut client = FlowObserver::new(ChunkLimits::default());
+    client.feed(Side::Client, stream);
     let mut out = Vec::new();
-    while let Some(e) = reader.poll().expect("well-formed") {
+    while let Some(e) = client.poll_chunk(Side::Client).expect("well-formed") {
         if let ReadEvent::Message(m) = e {
             out.push(m);
         }

@@ -30,6 +30,9 @@ pub enum ReadEvent {
         received: usize,
         expected: u32,
     },
+    /// A chunk stream's first chunk had a type 1, 2 or 3 header; the fields it lacks were taken
+    /// from zeroed state (only with [`ChunkReader::with_zero_state_start`]).
+    OpenedFromZeroState { csid: u32, fmt: u8 },
 }
 
 /// Per chunk stream: the last header (for inheritance) and the message being assembled.
@@ -79,6 +82,8 @@ pub struct ChunkReader {
     ended: bool,
     /// Abort messages so far that had nothing to discard.
     empty_aborts: u32,
+    /// Accept a chunk stream opened without a type 0 header (see [`Self::with_zero_state_start`]).
+    zero_state_start: bool,
 }
 
 impl ChunkReader {
@@ -100,12 +105,21 @@ impl ChunkReader {
             error_reported: false,
             ended: false,
             empty_aborts: 0,
+            zero_state_start: false,
         }
     }
 
     /// Also report every chunk's header as [`ReadEvent::Chunk`].
     pub fn with_chunk_events(mut self, on: bool) -> Self {
         self.chunk_events = on;
+        self
+    }
+
+    /// Opens a chunk stream whose first chunk has a type 1, 2 or 3 header from zeroed state
+    /// (timestamp, length, type and stream id 0) instead of failing with
+    /// [`ChunkError::NoPreviousHeader`]: FFmpeg and librtmp read such streams this way.
+    pub fn with_zero_state_start(mut self, on: bool) -> Self {
+        self.zero_state_start = on;
         self
     }
 
@@ -319,10 +333,11 @@ impl ChunkReader {
         }
         let h = &b[basic_len..header_len];
         let offset = self.consumed;
-        if fmt != 0 && !self.has_header(csid) {
+        let opens = !self.has_header(csid);
+        if fmt != 0 && opens && !self.zero_state_start {
             return Err(ChunkError::NoPreviousHeader { fmt, csid, offset });
         }
-        if fmt == 0 && !self.has_header(csid) && self.in_use >= self.limits.max_chunk_streams {
+        if opens && self.in_use >= self.limits.max_chunk_streams {
             return Err(ChunkError::TooManyChunkStreams {
                 csid,
                 in_use: self.in_use + 1,
@@ -352,13 +367,18 @@ impl ChunkReader {
             ));
             header_len += 4;
         } else if fmt == 3 {
-            let stream = if (csid as usize) < LOW_CSIDS {
-                &self.low[csid as usize]
+            let stored = if (csid as usize) < LOW_CSIDS {
+                self.low[csid as usize].extended
             } else {
-                &self.high[&csid]
+                self.high.get(&csid).and_then(|s| s.extended)
             };
-            if let Some(stored) = stream.extended {
-                let convention = match stream.convention {
+            let convention = if (csid as usize) < LOW_CSIDS {
+                self.low[csid as usize].convention
+            } else {
+                self.high.get(&csid).and_then(|s| s.convention)
+            };
+            if let Some(stored) = stored {
+                let convention = match convention {
                     Some(c) => c,
                     None => {
                         if b.len() < header_len + 4 && !self.ended {
@@ -472,6 +492,10 @@ impl ChunkReader {
         }
         if newly_used {
             self.in_use += 1;
+        }
+        if newly_used && fmt != 0 {
+            self.events
+                .push_back(ReadEvent::OpenedFromZeroState { csid, fmt });
         }
         if let Some((received, expected)) = dropped {
             self.partial_bytes -= received;

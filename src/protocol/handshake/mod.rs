@@ -21,6 +21,8 @@ use std::fmt;
 
 /// Length of C1, C2, S1 and S2.
 pub const PACKET_LEN: usize = LEN;
+/// The bytes each side sends in its handshake: the version byte and two 1536-byte packets.
+pub const HANDSHAKE_LEN: usize = 1 + 2 * PACKET_LEN;
 
 /// The six handshake packets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,6 +1,9 @@
 use super::*;
-use crate::protocol::handshake::{ClientConfig, Transmit};
+use crate::protocol::amf0::Amf0Value;
+use crate::protocol::chunk::{ChunkReader, ChunkWriter, ReadEvent};
+use crate::protocol::handshake::{ClientConfig, Handshake, Transmit};
 use crate::serve::personality::by_name;
+use bytes::BytesMut;
 
 fn session(personality: &str) -> ServerSession {
     let config = SessionConfig {

@@ -1,0 +1,45 @@
+//! What the chunk stream and its messages show that is worth a diagnostic, decided once for
+//! the connection and the capture observer alike: the same bytes give the same ids whichever
+//! driver reads them.
+
+use super::DiagnosticKind;
+use crate::protocol::chunk::{RawMessage, ReadEvent};
+use crate::protocol::message::{Message, MessageError};
+
+/// The diagnostic a chunk reader event calls for, if any.
+pub fn diagnose_read_event(event: &ReadEvent) -> Option<DiagnosticKind> {
+    match *event {
+        ReadEvent::ChunkSizeChanged { from, to } => {
+            Some(DiagnosticKind::PeerChunkSizeChanged { from, to })
+        }
+        ReadEvent::ExtendedTimestampConvention { csid, convention } => {
+            Some(DiagnosticKind::ExtendedTimestamps { csid, convention })
+        }
+        ReadEvent::OpenedFromZeroState { csid, fmt } => {
+            Some(DiagnosticKind::OpenedFromZeroState { csid, fmt })
+        }
+        _ => None,
+    }
+}
+
+/// The diagnostics a complete message calls for, in the order they are reported: protocol
+/// control off chunk stream 2 / message stream 0, then a message that does not decode.
+pub fn diagnose_message(
+    raw: &RawMessage,
+    decoded: &Result<Message, MessageError>,
+) -> impl Iterator<Item = DiagnosticKind> {
+    let off_csid2 = (matches!(raw.type_id, 1..=6) && (raw.csid != 2 || raw.stream_id != 0))
+        .then_some(DiagnosticKind::ControlOffCsid2 {
+            type_id: raw.type_id,
+            csid: raw.csid,
+            stream_id: raw.stream_id,
+        });
+    let undecodable = decoded
+        .as_ref()
+        .err()
+        .map(|error| DiagnosticKind::Undecodable {
+            type_id: raw.type_id,
+            error: error.clone(),
+        });
+    off_csid2.into_iter().chain(undecodable)
+}

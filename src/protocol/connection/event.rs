@@ -1,0 +1,225 @@
+//! What a [`super::Connection`] reports: typed events, diagnostics and errors.
+
+use crate::protocol::chunk::{ChunkError, ChunkHeader, ExtendedTimestampConvention, RawMessage};
+use crate::protocol::handshake::{HandshakeError, HandshakeEvent, Mode, Packet};
+use crate::protocol::message::{LimitType, Message, MessageError};
+use crate::transcript::Severity;
+use std::fmt;
+use std::time::Duration;
+
+/// The two ends of a connection, named by protocol role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    Client,
+    Server,
+}
+
+impl Side {
+    pub fn other(self) -> Side {
+        match self {
+            Side::Client => Side::Server,
+            Side::Server => Side::Client,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
+    }
+}
+
+/// Something that happened on the connection, in the order it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// What the peer's handshake packets revealed (and our own choices, such as the mode).
+    Handshake(HandshakeEvent),
+    /// A group of our handshake packets became one write (see [`super::HandshakeWrites`]).
+    HandshakeWritten {
+        packets: &'static [Packet],
+        len: usize,
+    },
+    /// Both handshakes are done; the chunk stream starts.
+    Established {
+        mode: Option<Mode>,
+    },
+    /// One chunk's header (only with [`super::ConnectionConfig::chunk_events`]).
+    Chunk(ChunkHeader),
+    /// A complete message from the peer, decoded when it could be. Protocol control messages
+    /// are reported too, after the connection has applied them.
+    Message {
+        raw: RawMessage,
+        decoded: Result<Message, MessageError>,
+    },
+    /// Protocol control changed the connection's state.
+    Control(ControlChange),
+    /// The connection itself sent this message (an acknowledgement, a ping response, ...).
+    ControlSent(RawMessage),
+    Diagnostic(Diagnostic),
+    /// Nothing more will be read; the reason says whose doing it was.
+    Closed(CloseReason),
+}
+
+/// A change protocol control made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlChange {
+    /// The peer's Set Chunk Size took effect for what it sends next.
+    PeerChunkSize { from: u32, to: u32 },
+    /// Our Set Chunk Size went out; what we send next uses the new size.
+    OwnChunkSize { from: u32, to: u32 },
+    /// The peer announced its acknowledgement window: we acknowledge every `size` bytes.
+    WindowAckSize(u32),
+    /// The peer limited our output bandwidth.
+    PeerBandwidth { size: u32, limit: LimitType },
+    /// The peer acknowledged this many bytes.
+    Acknowledged { sequence: u32 },
+    /// The peer answered our ping.
+    PingResponse { timestamp: u32 },
+    /// An Abort discarded a partial message.
+    Aborted { csid: u32, discarded_bytes: usize },
+    /// A new header arrived before the message on `csid` was complete.
+    PartialMessageDropped {
+        csid: u32,
+        received: usize,
+        expected: u32,
+    },
+}
+
+/// A deviation or oddity worth a transcript line, with the fields that explain it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    /// The side that did it.
+    pub peer: Side,
+    pub kind: DiagnosticKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DiagnosticKind {
+    PeerChunkSizeChanged {
+        from: u32,
+        to: u32,
+    },
+    ExtendedTimestamps {
+        csid: u32,
+        convention: ExtendedTimestampConvention,
+    },
+    /// A protocol control message off chunk stream 2 / message stream 0.
+    ControlOffCsid2 {
+        type_id: u8,
+        csid: u32,
+        stream_id: u32,
+    },
+    Undecodable {
+        type_id: u8,
+        error: MessageError,
+    },
+    ClosedDuringHandshake,
+    /// A chunk stream opened with a type 1, 2 or 3 header, read from zeroed state (only when
+    /// [`super::Tolerance::zero_state_start`] allows it).
+    OpenedFromZeroState {
+        csid: u32,
+        fmt: u8,
+    },
+}
+
+impl Diagnostic {
+    /// The stable id transcripts and tests match on.
+    pub fn id(&self) -> &'static str {
+        match &self.kind {
+            DiagnosticKind::PeerChunkSizeChanged { .. } => "chunk.size-changed",
+            DiagnosticKind::ExtendedTimestamps { convention, .. } => match convention {
+                ExtendedTimestampConvention::Repeat => "chunk.ext-ts-type3-repeated",
+                ExtendedTimestampConvention::Omit => "chunk.ext-ts-type3-omitted",
+            },
+            DiagnosticKind::ControlOffCsid2 { .. } => "msg.control-off-csid2",
+            DiagnosticKind::Undecodable { .. } => "msg.undecodable",
+            DiagnosticKind::ClosedDuringHandshake => "hs.peer-closed",
+            DiagnosticKind::OpenedFromZeroState { .. } => "chunk.opened-from-zero-state",
+        }
+    }
+
+    pub fn severity(&self) -> Severity {
+        match &self.kind {
+            DiagnosticKind::PeerChunkSizeChanged { .. } => Severity::Info,
+            DiagnosticKind::ExtendedTimestamps { convention, .. } => match convention {
+                ExtendedTimestampConvention::Repeat => Severity::Info,
+                // Readers that follow the 2012 text (FFmpeg among them) lose sync on such
+                // streams once timestamps pass 0xFFFFFF (about 4 h 40 min).
+                ExtendedTimestampConvention::Omit => Severity::Warning,
+            },
+            DiagnosticKind::ControlOffCsid2 { .. }
+            | DiagnosticKind::Undecodable { .. }
+            | DiagnosticKind::OpenedFromZeroState { .. } => Severity::Warning,
+            DiagnosticKind::ClosedDuringHandshake => Severity::Error,
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let peer = self.peer.name();
+        match &self.kind {
+            DiagnosticKind::PeerChunkSizeChanged { from, to } => {
+                write!(f, "the {peer}'s chunk size changed from {from} to {to}")
+            }
+            DiagnosticKind::ExtendedTimestamps { csid, convention } => write!(
+                f,
+                "chunk stream {csid}: extended timestamps on continuation chunks {convention}"
+            ),
+            DiagnosticKind::ControlOffCsid2 {
+                type_id,
+                csid,
+                stream_id,
+            } => write!(
+                f,
+                "protocol control message type {type_id} arrived on chunk stream {csid} / message stream {stream_id} (the spec says 2 / 0)"
+            ),
+            DiagnosticKind::Undecodable { type_id, error } => {
+                write!(f, "message type {type_id} could not be decoded: {error}")
+            }
+            DiagnosticKind::ClosedDuringHandshake => {
+                write!(f, "the {peer} closed the connection during the handshake")
+            }
+            DiagnosticKind::OpenedFromZeroState { csid, fmt } => write!(
+                f,
+                "chunk stream {csid} opened with a type {fmt} header; its missing fields were read as zero"
+            ),
+        }
+    }
+}
+
+/// Why the connection stopped reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The peer closed its side.
+    PeerClosed { during_handshake: bool },
+    /// The peer sent something the connection cannot go on with.
+    Error(ConnectionError),
+    /// Nothing happened for too long.
+    Timeout(Timeout),
+}
+
+/// Which of [`super::Timeouts`] expired, and its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    Handshake(Duration),
+    Idle(Duration),
+}
+
+/// Why the bytes from the peer cannot be read further; offsets count the peer's bytes from the
+/// connection's first.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("handshake failed at offset {offset}: {error}")]
+    Handshake {
+        /// Where the packet that failed starts.
+        offset: u64,
+        #[source]
+        error: HandshakeError,
+    },
+    /// The chunk stream's own error; its offset counts from the chunk stream's first byte,
+    /// which is [`crate::protocol::handshake::HANDSHAKE_LEN`] bytes into the connection.
+    #[error("chunk stream: {0}")]
+    Chunk(#[from] ChunkError),
+}

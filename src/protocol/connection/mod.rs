@@ -1,0 +1,537 @@
+//! One RTMP connection, either role, without IO: handshake, then chunk stream, with protocol
+//! control (acknowledgements, ping, Set Chunk Size, Abort, peer bandwidth) handled here once for
+//! every driver.
+//!
+//! The shape is quinn-proto's: the driver passes what it read ([`Connection::handle_read`]), the
+//! end of the peer's stream ([`Connection::handle_eof`]) and the time ([`Connection::handle_timeout`],
+//! at [`Connection::poll_timeout`]); it writes what [`Connection::poll_transmit`] hands out, one
+//! write per item, and the application reads [`Connection::poll_event`] and answers with
+//! [`Connection::send`]. Time is a [`Duration`] since the connection started, so a simulated
+//! clock drives it as well as a real one.
+//!
+//! Messages are read from the chunk stream as [`Connection::poll_event`] asks for them, and a
+//! ping is answered when its message is polled: what the application sends in answer to one
+//! message goes out before what the connection answers to the next, as a peer reading messages
+//! one by one would see it.
+
+mod diagnose;
+mod event;
+mod writes;
+
+pub use diagnose::{diagnose_message, diagnose_read_event};
+pub use event::{
+    CloseReason, ConnectionError, ControlChange, Diagnostic, DiagnosticKind, Event, Side, Timeout,
+};
+pub use writes::HandshakeWrites;
+
+use crate::protocol::chunk::{
+    AckTracker, ChunkLimits, ChunkReader, ChunkWriter, ExtendedTimestampConvention, RawMessage,
+    ReadEvent,
+};
+use crate::protocol::handshake::{
+    ClientConfig, Handshake, HandshakeError, HandshakeEvent, Packet, ServerConfig, HANDSHAKE_LEN,
+    PACKET_LEN,
+};
+use crate::protocol::message::{self, Message, UserControl};
+use crate::protocol::random::RandomSource;
+use bytes::{Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::time::Duration;
+use writes::WritePlan;
+
+/// Which end this is, with how it builds its handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Server(ServerConfig),
+    Client(ClientConfig),
+}
+
+/// Where real implementations differ in what they accept or send; the defaults are this tool's
+/// strict reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tolerance {
+    /// Read a chunk stream opened with a type 1, 2 or 3 header from zeroed state, as FFmpeg
+    /// and librtmp do, instead of closing with [`crate::protocol::chunk::ChunkError::NoPreviousHeader`].
+    pub zero_state_start: bool,
+    /// Whether our type-3 chunks repeat the extended timestamp (the peer's convention is
+    /// observed, whichever it is).
+    pub extended_timestamp: ExtendedTimestampConvention,
+}
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Self {
+            zero_state_start: false,
+            extended_timestamp: ExtendedTimestampConvention::Repeat,
+        }
+    }
+}
+
+/// How long the connection waits for its peer; None waits for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timeouts {
+    /// From the connection's start to the end of the handshake.
+    pub handshake: Option<Duration>,
+    /// After the handshake, since the last activity (a read, or [`Connection::note_activity`]).
+    pub idle: Option<Duration>,
+}
+
+/// Everything a connection is told before it starts.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    pub role: Role,
+    pub writes: HandshakeWrites,
+    /// Bounds on what the peer can make the chunk reader hold (the largest accepted chunk size
+    /// among them).
+    pub limits: ChunkLimits,
+    pub tolerance: Tolerance,
+    pub timeouts: Timeouts,
+    /// Report every chunk header as [`Event::Chunk`].
+    pub chunk_events: bool,
+    /// Answer the peer's ping requests.
+    pub answer_pings: bool,
+    /// Acknowledge by the window we announced ourselves until the peer announces one
+    /// (nginx-rtmp does; some encoders throttle when no acknowledgements come).
+    pub ack_by_own_window: bool,
+    /// Answer Set Peer Bandwidth with a Window Acknowledgement Size of the same size (librtmp).
+    pub answer_peer_bandwidth: bool,
+}
+
+impl ConnectionConfig {
+    pub fn server(handshake: ServerConfig) -> Self {
+        Self::new(Role::Server(handshake), HandshakeWrites::server_default())
+    }
+
+    pub fn client(handshake: ClientConfig) -> Self {
+        Self::new(Role::Client(handshake), HandshakeWrites::client_default())
+    }
+
+    fn new(role: Role, writes: HandshakeWrites) -> Self {
+        Self {
+            role,
+            writes,
+            limits: ChunkLimits::default(),
+            tolerance: Tolerance::default(),
+            timeouts: Timeouts::default(),
+            chunk_events: false,
+            answer_pings: true,
+            ack_by_own_window: false,
+            answer_peer_bandwidth: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Handshake,
+    Established,
+    Closed,
+}
+
+/// One end of an RTMP connection.
+pub struct Connection {
+    side: Side,
+    state: State,
+    handshake: Handshake,
+    /// Peer bytes given to the handshake so far (at most [`HANDSHAKE_LEN`]).
+    handshake_fed: usize,
+    plan: WritePlan,
+    reader: ChunkReader,
+    writer: ChunkWriter,
+    acks: AckTracker,
+    /// Whether the peer has announced its window (ours no longer stands in for it).
+    peer_window: bool,
+    /// Our last Window Acknowledgement Size, to answer Set Peer Bandwidth only on a change.
+    own_window: Option<u32>,
+    answer_pings: bool,
+    ack_by_own_window: bool,
+    answer_peer_bandwidth: bool,
+    timeouts: Timeouts,
+    last_activity: Duration,
+    /// The peer closed its side; reported once the messages before the end are polled.
+    peer_closed: bool,
+    events: VecDeque<Event>,
+    /// Chunks written since the last transmit, handed out as one write.
+    out: BytesMut,
+}
+
+impl Connection {
+    pub fn new(config: ConnectionConfig, rng: RandomSource) -> Self {
+        let (side, handshake) = match config.role {
+            Role::Server(c) => (Side::Server, Handshake::server(c, rng)),
+            Role::Client(c) => (Side::Client, Handshake::client(c, rng)),
+        };
+        let reader = ChunkReader::new(config.limits)
+            .with_chunk_events(config.chunk_events)
+            .with_zero_state_start(config.tolerance.zero_state_start);
+        let mut connection = Self {
+            side,
+            state: State::Handshake,
+            handshake,
+            handshake_fed: 0,
+            plan: WritePlan::new(config.writes),
+            reader,
+            writer: ChunkWriter::new().with_convention(config.tolerance.extended_timestamp),
+            acks: AckTracker::default(),
+            peer_window: false,
+            own_window: None,
+            answer_pings: config.answer_pings,
+            ack_by_own_window: config.ack_by_own_window,
+            answer_peer_bandwidth: config.answer_peer_bandwidth,
+            timeouts: config.timeouts,
+            last_activity: Duration::ZERO,
+            peer_closed: false,
+            events: VecDeque::new(),
+            out: BytesMut::new(),
+        };
+        // A client's C0 and C1 exist from the start.
+        connection.collect_handshake();
+        connection
+    }
+
+    pub fn side(&self) -> Side {
+        self.side
+    }
+
+    pub fn is_handshaking(&self) -> bool {
+        self.state == State::Handshake
+    }
+
+    pub fn is_established(&self) -> bool {
+        self.state == State::Established
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Bytes held for the peer: partial messages and unread input.
+    pub fn held(&self) -> usize {
+        self.reader.held()
+    }
+
+    /// The chunk sizes in use: (the peer's, ours).
+    pub fn chunk_sizes(&self) -> (u32, u32) {
+        (self.reader.chunk_size(), self.writer.chunk_size())
+    }
+
+    /// Takes one read from the peer. The bytes after the handshake go to the chunk reader as
+    /// a slice of `bytes`, not a copy.
+    pub fn handle_read(&mut self, now: Duration, bytes: Bytes) {
+        self.last_activity = now;
+        if self.state == State::Closed || self.peer_closed || bytes.is_empty() {
+            return;
+        }
+        // Peers count every byte, the handshake's included.
+        if let Some(sequence) = self.acks.received(bytes.len() as u64) {
+            self.send_control(message::acknowledgement(sequence));
+        }
+        if self.state == State::Established {
+            self.reader.feed_bytes(bytes);
+            return;
+        }
+        let take = (HANDSHAKE_LEN - self.handshake_fed).min(bytes.len());
+        let before = self.handshake_fed;
+        self.handshake_fed += take;
+        let result = self.handshake.feed(&bytes[..take]);
+        self.collect_handshake();
+        if let Err(error) = result {
+            let offset = handshake_error_offset(&error, before);
+            self.fail(ConnectionError::Handshake { offset, error });
+            return;
+        }
+        if self.handshake.is_complete() {
+            self.plan.peer_answered();
+            self.flush_handshake_writes();
+            self.state = State::Established;
+            self.events.push_back(Event::Established {
+                mode: self.handshake.mode(),
+            });
+            self.reader.feed_bytes(bytes.slice(take..));
+        }
+    }
+
+    /// The peer closed its side. Messages it completed before are still polled.
+    pub fn handle_eof(&mut self, now: Duration) {
+        self.last_activity = now;
+        match self.state {
+            State::Closed => {}
+            State::Handshake => {
+                self.diagnostic(DiagnosticKind::ClosedDuringHandshake);
+                self.close_with(CloseReason::PeerClosed {
+                    during_handshake: true,
+                });
+            }
+            State::Established => {
+                // A type-3 chunk's look-ahead for a repeated extended timestamp ends here.
+                self.reader.end_of_stream();
+                self.peer_closed = true;
+            }
+        }
+    }
+
+    /// When [`Self::handle_timeout`] should next be called; None: no timer is running.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        match self.state {
+            State::Handshake => self.timeouts.handshake,
+            State::Established => self
+                .timeouts
+                .idle
+                .map(|idle| self.last_activity.saturating_add(idle)),
+            State::Closed => None,
+        }
+    }
+
+    /// The time has come (or passed): closes the connection when its timer expired.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        let Some(deadline) = self.poll_timeout() else {
+            return;
+        };
+        if now < deadline {
+            return;
+        }
+        let timeout = match self.state {
+            State::Handshake => Timeout::Handshake(self.timeouts.handshake.unwrap_or_default()),
+            _ => Timeout::Idle(self.timeouts.idle.unwrap_or_default()),
+        };
+        self.close_with(CloseReason::Timeout(timeout));
+    }
+
+    /// Something the application did counts as activity for the idle timeout (media reaching
+    /// a player, for instance).
+    pub fn note_activity(&mut self, now: Duration) {
+        self.last_activity = now;
+    }
+
+    /// Stops reading: the application ended the connection. Writes already queued are still
+    /// handed out, so a last answer reaches the peer.
+    pub fn close(&mut self) {
+        self.state = State::Closed;
+    }
+
+    /// The next event. Messages are read from the chunk stream here, one at a time.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Some(event);
+            }
+            if self.state != State::Established {
+                return None;
+            }
+            match self.reader.poll() {
+                Ok(Some(event)) => self.on_read_event(event),
+                Ok(None) if self.peer_closed => self.close_with(CloseReason::PeerClosed {
+                    during_handshake: false,
+                }),
+                Ok(None) => return None,
+                Err(error) => self.fail(ConnectionError::Chunk(error)),
+            }
+        }
+    }
+
+    /// The next write, ignoring the pause the handshake plan asks for before it.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.poll_transmit_paced().map(|(_, bytes)| bytes)
+    }
+
+    /// The next write and how long to pause before making it (the handshake plan's measured
+    /// gaps between groups; zero otherwise). Handshake groups come alone, in order; messages
+    /// queued after them come together as one write.
+    pub fn poll_transmit_paced(&mut self) -> Option<(Duration, Bytes)> {
+        if let Some(write) = self.plan.poll_write() {
+            return Some(write);
+        }
+        // Messages wait for our own handshake packets to have gone out.
+        if self.plan.is_done() && !self.out.is_empty() {
+            return Some((Duration::ZERO, self.out.split().freeze()));
+        }
+        None
+    }
+
+    /// Sends a message. Protocol control messages take effect as they go: a Set Chunk Size
+    /// goes out at the old size and the chunks after it use the new one.
+    pub fn send(&mut self, message: RawMessage) {
+        let word = (message.payload.len() >= 4).then(|| {
+            u32::from_be_bytes([
+                message.payload[0],
+                message.payload[1],
+                message.payload[2],
+                message.payload[3],
+            ])
+        });
+        self.writer.write(&message, &mut self.out);
+        match (message.type_id, word) {
+            (1, Some(word)) => {
+                let from = self.writer.chunk_size();
+                self.writer.set_chunk_size(word & 0x7FFF_FFFF);
+                let to = self.writer.chunk_size();
+                self.events
+                    .push_back(Event::Control(ControlChange::OwnChunkSize { from, to }));
+            }
+            (5, Some(size)) => {
+                self.own_window = Some(size);
+                if self.ack_by_own_window && !self.peer_window {
+                    self.acks.set_window(size);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends a message the connection decided on itself, and says so.
+    fn send_control(&mut self, message: RawMessage) {
+        self.send(message.clone());
+        self.events.push_back(Event::ControlSent(message));
+    }
+
+    fn on_read_event(&mut self, event: ReadEvent) {
+        let diagnostic = diagnose_read_event(&event);
+        match event {
+            ReadEvent::Message(raw) => self.on_message(raw),
+            ReadEvent::Chunk(header) => self.events.push_back(Event::Chunk(header)),
+            ReadEvent::ChunkSizeChanged { from, to } => self
+                .events
+                .push_back(Event::Control(ControlChange::PeerChunkSize { from, to })),
+            ReadEvent::Aborted {
+                csid,
+                discarded_bytes,
+            } => self
+                .events
+                .push_back(Event::Control(ControlChange::Aborted {
+                    csid,
+                    discarded_bytes,
+                })),
+            ReadEvent::ExtendedTimestampConvention { .. }
+            | ReadEvent::OpenedFromZeroState { .. } => {}
+            ReadEvent::PartialMessageDropped {
+                csid,
+                received,
+                expected,
+            } => self
+                .events
+                .push_back(Event::Control(ControlChange::PartialMessageDropped {
+                    csid,
+                    received,
+                    expected,
+                })),
+        }
+        if let Some(kind) = diagnostic {
+            self.diagnostic(kind);
+        }
+    }
+
+    fn on_message(&mut self, raw: RawMessage) {
+        let decoded = Message::decode(&raw);
+        let diagnostics = diagnose_message(&raw, &decoded);
+        // Decide before the message moves into its event; act after, so the transcript shows
+        // the message before what it caused.
+        let reaction = match &decoded {
+            Ok(Message::WindowAckSize(size)) => Some(Reaction::Window(*size)),
+            Ok(Message::Acknowledgement { sequence }) => Some(Reaction::Acknowledged(*sequence)),
+            Ok(Message::SetPeerBandwidth { size, limit }) => {
+                Some(Reaction::PeerBandwidth(*size, *limit))
+            }
+            Ok(Message::UserControl(UserControl::PingRequest(ts))) => Some(Reaction::Ping(*ts)),
+            Ok(Message::UserControl(UserControl::PingResponse(ts))) => Some(Reaction::Pong(*ts)),
+            _ => None,
+        };
+        self.events.push_back(Event::Message { raw, decoded });
+        for kind in diagnostics {
+            self.diagnostic(kind);
+        }
+        match reaction {
+            Some(Reaction::Window(size)) => {
+                self.peer_window = true;
+                self.acks.set_window(size);
+                self.control(ControlChange::WindowAckSize(size));
+            }
+            Some(Reaction::Acknowledged(sequence)) => {
+                self.control(ControlChange::Acknowledged { sequence })
+            }
+            Some(Reaction::PeerBandwidth(size, limit)) => {
+                self.control(ControlChange::PeerBandwidth { size, limit });
+                if self.answer_peer_bandwidth && self.own_window != Some(size) {
+                    self.send_control(message::window_ack_size(size));
+                }
+            }
+            Some(Reaction::Ping(ts)) if self.answer_pings => {
+                self.send_control(message::user_control(UserControl::PingResponse(ts)))
+            }
+            Some(Reaction::Pong(timestamp)) => {
+                self.control(ControlChange::PingResponse { timestamp })
+            }
+            _ => {}
+        }
+    }
+
+    fn control(&mut self, change: ControlChange) {
+        self.events.push_back(Event::Control(change));
+    }
+
+    fn diagnostic(&mut self, kind: DiagnosticKind) {
+        self.events.push_back(Event::Diagnostic(Diagnostic {
+            peer: self.side.other(),
+            kind,
+        }));
+    }
+
+    fn fail(&mut self, error: ConnectionError) {
+        self.close_with(CloseReason::Error(error));
+    }
+
+    fn close_with(&mut self, reason: CloseReason) {
+        self.state = State::Closed;
+        self.events.push_back(Event::Closed(reason));
+    }
+
+    /// Moves the handshake's packets and observations out, and writes what the plan allows.
+    fn collect_handshake(&mut self) {
+        while let Some(transmit) = self.handshake.poll_transmit() {
+            self.plan.ready(transmit.packet, transmit.bytes);
+        }
+        while let Some(event) = self.handshake.poll_event() {
+            if matches!(event, HandshakeEvent::Hello { packet, .. } if is_peer_packet(self.side, packet))
+            {
+                self.plan.peer_hello();
+            }
+            self.events.push_back(Event::Handshake(event));
+        }
+        self.flush_handshake_writes();
+    }
+
+    fn flush_handshake_writes(&mut self) {
+        while let Some((packets, len)) = self.plan.flush_next() {
+            self.events
+                .push_back(Event::HandshakeWritten { packets, len });
+        }
+    }
+}
+
+/// What a received message asks of the connection.
+enum Reaction {
+    Window(u32),
+    Acknowledged(u32),
+    PeerBandwidth(u32, message::LimitType),
+    Ping(u32),
+    Pong(u32),
+}
+
+fn is_peer_packet(side: Side, packet: Packet) -> bool {
+    match side {
+        Side::Server => matches!(packet, Packet::C0 | Packet::C1 | Packet::C2),
+        Side::Client => matches!(packet, Packet::S0 | Packet::S1 | Packet::S2),
+    }
+}
+
+/// Where the packet the handshake failed on starts, in the peer's bytes.
+fn handshake_error_offset(error: &HandshakeError, fed_before: usize) -> u64 {
+    match error {
+        HandshakeError::NotRtmp { .. } | HandshakeError::UnexpectedS0 { .. } => 0,
+        HandshakeError::S1DigestInvalid { .. } => 1,
+        HandshakeError::S2SignatureInvalid => 1 + PACKET_LEN as u64,
+        HandshakeError::Failed(_) => fed_before as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests;
