@@ -2,6 +2,7 @@
 //! the library; nothing here knows RTMP.
 
 mod diff;
+mod explain;
 mod fuzz_seeds;
 mod load;
 mod matrix;
@@ -47,6 +48,7 @@ enum Command {
     Replay(replay::ReplayArgs),
     Diff(diff::DiffArgs),
     Load(load::LoadArgs),
+    Explain(explain::ExplainArgs),
     #[command(hide = true)]
     FuzzSeeds(fuzz_seeds::FuzzSeedsArgs),
 }
@@ -62,6 +64,7 @@ impl Cli {
             Command::Replay(args) => replay::run(args),
             Command::Diff(args) => diff::run(args),
             Command::Load(args) => load::run(args),
+            Command::Explain(args) => explain::run(args),
             Command::FuzzSeeds(args) => fuzz_seeds::run(args),
         }
     }

@@ -7,6 +7,7 @@
 //! changes from run to run (wall-clock times, ports, random bytes) so that a change in behaviour
 //! shows up as a reviewable diff.
 
+pub mod catalogue;
 pub mod diff;
 pub mod render;
 
@@ -86,6 +87,36 @@ pub enum EventKind {
     MediaSummary { stream: String, text: String },
     /// The connection ended.
     Closed { reason: String },
+}
+
+impl EventKind {
+    /// A diagnostic. Every diagnostic is made here, so debug builds check its id against the
+    /// [`catalogue`] (an id nobody can explain fails the test that emits it).
+    #[track_caller]
+    pub fn diagnostic(id: &str, severity: Severity, text: impl Into<String>) -> Self {
+        catalogue::debug_check(id);
+        EventKind::Diagnostic {
+            id: id.to_string(),
+            severity,
+            text: text.into(),
+        }
+    }
+
+    /// A diagnostic with the severity the [`catalogue`] gives its id.
+    #[track_caller]
+    pub fn catalogued(id: &str, text: impl Into<String>) -> Self {
+        Self::diagnostic(id, catalogue::severity(id), text)
+    }
+
+    /// A handshake observation; its id is checked like a diagnostic's.
+    #[track_caller]
+    pub fn handshake(id: &str, text: impl Into<String>) -> Self {
+        catalogue::debug_check(id);
+        EventKind::Handshake {
+            id: id.to_string(),
+            text: text.into(),
+        }
+    }
 }
 
 /// A decoded message in the transcript: its header fields and a one-line description.
