@@ -878,6 +878,7 @@ impl ServerSession {
     }
 
     fn event(&mut self, kind: EventKind) {
+        crate::transcript::catalogue::debug_check_event(&kind);
         self.events.push_back((self.now_us, kind));
     }
 

@@ -148,6 +148,15 @@ pub fn debug_check(id: &str) {
     );
 }
 
+/// [`debug_check`] of an event's id, if it has one: for the places events are collected,
+/// which also see events made as struct literals rather than with the constructors.
+#[track_caller]
+pub fn debug_check_event(kind: &super::EventKind) {
+    if let super::EventKind::Diagnostic { id, .. } | super::EventKind::Handshake { id, .. } = kind {
+        debug_check(id);
+    }
+}
+
 const fn diag(
     id: &'static str,
     severity: Severity,
@@ -314,6 +323,9 @@ static ENTRIES: &[Entry] = &[
          text lose sync once timestamps pass 0xFFFFFF (about 4 h 40 min)",
         "RTMP specification 5.3.1.3 has it repeated; rtmpdump (librtmp rtmp.c) and OBS before \
          2024 omit it"),
+    diag("chunk.ext-ts-convention", Info, Chunk,
+        "replay's name for what serve reports as chunk.ext-ts-type3-repeated or -omitted",
+        "the same chunk reader event; to be folded into those two ids"),
     // ----- messages -----
     diag("msg.undecodable", Warning, Message,
         "a complete message could not be decoded as its type says; it was skipped",
@@ -417,6 +429,42 @@ mod tests {
         let omit = lookup(ext_ts_convention_id(ExtendedTimestampConvention::Omit)).unwrap();
         assert_eq!(repeat.severity, Severity::Info);
         assert_eq!(omit.severity, Severity::Warning);
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "is not in the diagnostics catalogue")]
+    fn a_diagnostic_with_an_unknown_id_fails_in_debug_builds() {
+        // Built at run time so that the source scan does not take it for an emitted id.
+        let id = ["nosuch", "diagnostic-id"].join(".");
+        let _ = crate::transcript::EventKind::diagnostic(&id, Severity::Info, "x");
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "is not in the diagnostics catalogue")]
+    fn a_transcript_refuses_an_unknown_observation_in_debug_builds() {
+        let id = ["hs", "nosuch-observation"].join(".");
+        let mut t = crate::transcript::Transcript::new();
+        t.push(
+            0,
+            crate::transcript::EventKind::Handshake {
+                id,
+                text: "x".into(),
+            },
+        );
+    }
+
+    #[test]
+    fn catalogued_diagnostics_take_the_catalogue_severity() {
+        for entry in ENTRIES {
+            match crate::transcript::EventKind::catalogued(entry.id, "x") {
+                crate::transcript::EventKind::Diagnostic { id, severity, .. } => {
+                    assert_eq!((id.as_str(), severity), (entry.id, entry.severity))
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -172,7 +172,9 @@ impl Transcript {
         Self::default()
     }
 
+    #[track_caller]
     pub fn push(&mut self, at_us: u64, kind: EventKind) {
+        catalogue::debug_check_event(&kind);
         self.events.push(Event { at_us, kind });
     }
 

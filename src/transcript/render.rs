@@ -208,9 +208,9 @@ mod tests {
         t.push(
             150,
             EventKind::Diagnostic {
-                id: "hs.s0-alone".into(),
+                id: "hs.s0-not-3".into(),
                 severity: Severity::Warning,
-                text: "S0 was written alone".into(),
+                text: "S0 is 6, not 3".into(),
             },
         );
         t.push(
@@ -233,7 +233,7 @@ mod tests {
     fn text_shows_times_and_colours_only_when_asked() {
         let plain = TextRenderer { colour: false }.render(&sample());
         assert!(plain.contains("     0.120 ms  C->S  1537 B"), "{plain}");
-        assert!(plain.contains("WARN  hs.s0-alone: S0 was written alone"));
+        assert!(plain.contains("WARN  hs.s0-not-3: S0 is 6, not 3"));
         assert!(!plain.contains('\x1b'));
         let coloured = TextRenderer { colour: true }.render(&sample());
         assert!(coloured.contains("\x1b[33mWARN\x1b[0m"));
@@ -251,7 +251,7 @@ mod tests {
         assert_eq!(value["name"], "connect");
         let diag: serde_json::Value = serde_json::from_str(&json_line(&t.events[2])).unwrap();
         assert_eq!(diag["severity"], "warning");
-        assert_eq!(diag["id"], "hs.s0-alone");
+        assert_eq!(diag["id"], "hs.s0-not-3");
     }
 
     #[test]
