@@ -17,7 +17,9 @@ use crate::protocol::handshake::{
     analyze, C2Style, DigestLayout, HandshakeEvent, Packet, PACKET_LEN,
 };
 use crate::protocol::message::Message;
-use crate::transcript::{Direction, EventKind, MessageEvent, Severity, Transcript};
+use crate::transcript::{
+    read_diagnostics, Direction, EventKind, MessageEvent, Severity, Transcript,
+};
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::SocketAddr;
@@ -510,21 +512,21 @@ impl Decoding {
                         at,
                         EventKind::Message(MessageEvent::new(direction, &raw, decoded.as_ref())),
                     );
+                    // What serve says of the same message, in the same order.
+                    if let Some(d) = read_diagnostics::control_off_csid2(&raw) {
+                        self.report.transcript.push(at, d);
+                    }
+                    if let Err(error) = &decoded {
+                        self.report
+                            .transcript
+                            .push(at, read_diagnostics::undecodable(&raw, error));
+                    }
                 }
-                ReadEvent::ExtendedTimestampConvention { csid, convention } => {
-                    self.report.transcript.push(
-                        at,
-                        EventKind::Diagnostic {
-                            id: "chunk.ext-ts-convention".into(),
-                            severity: Severity::Info,
-                            text: format!(
-                                "{} chunk stream {csid}: type-3 chunks {convention}",
-                                direction.arrow()
-                            ),
-                        },
-                    )
+                other => {
+                    if let Some(d) = read_diagnostics::read_event(direction, &other) {
+                        self.report.transcript.push(at, d);
+                    }
                 }
-                _ => {}
             }
         }
     }

@@ -17,7 +17,9 @@ use crate::protocol::handshake::{C2Style, Handshake, HandshakeEvent, Mode, Packe
 use crate::protocol::message::{self, Message, UserControl};
 use crate::protocol::random::RandomSource;
 use crate::record::pcap::{PcapRecorder, TcpFlow};
-use crate::transcript::{Direction, EventKind, MessageEvent, Severity, Transcript};
+use crate::transcript::{
+    read_diagnostics, Direction, EventKind, MessageEvent, Severity, Transcript,
+};
 use bytes::{Bytes, BytesMut};
 use serde::Serialize;
 use std::fmt;
@@ -339,6 +341,13 @@ impl<'a> Case<'a> {
             severity,
             text: text.to_string(),
         });
+    }
+
+    /// What the chunk reader saw of the server's bytes, with the ids serve and replay use.
+    fn reader_diagnostic(&mut self, diagnostic: Option<EventKind>) {
+        if let Some(d) = diagnostic {
+            self.event(d);
+        }
     }
 
     /// A deviation that does not stop the case but makes it NON-STRICT.
@@ -803,10 +812,20 @@ impl<'a> Case<'a> {
                 })?;
                 let Some(event) = event else { break };
                 let ReadEvent::Message(raw) = event else {
+                    self.reader_diagnostic(read_diagnostics::read_event(
+                        Direction::ServerToClient,
+                        &event,
+                    ));
                     continue;
                 };
-                let decoded = Message::decode(&raw);
-                let Ok(m) = decoded else { continue };
+                self.reader_diagnostic(read_diagnostics::control_off_csid2(&raw));
+                let m = match Message::decode(&raw) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        self.reader_diagnostic(Some(read_diagnostics::undecodable(&raw, &e)));
+                        continue;
+                    }
+                };
                 self.on_server_message(conn, &raw, &m, stage).await?;
                 if let Some(t) = wanted(self, &raw, &m)? {
                     return Ok(t);

@@ -10,14 +10,13 @@
 use super::personality::{C2Check, FirstWrite, Personality};
 use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
-use crate::protocol::chunk::ExtendedTimestampConvention;
 use crate::protocol::chunk::{
     AckTracker, ChunkLimits, ChunkReader, ChunkWriter, RawMessage, ReadEvent,
 };
 use crate::protocol::handshake::{Handshake, HandshakeEvent, Packet};
 use crate::protocol::message::{self, Command, LimitType, Message, UserControl};
 use crate::protocol::random::RandomSource;
-use crate::transcript::{Direction, EventKind, MessageEvent, Severity};
+use crate::transcript::{read_diagnostics, Direction, EventKind, MessageEvent, Severity};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -565,20 +564,12 @@ impl ServerSession {
                         return;
                     }
                 }
-                Ok(Some(ReadEvent::ChunkSizeChanged { from, to })) => self.diagnostic(
-                    "chunk.size-changed",
-                    Severity::Info,
-                    format!("the client's chunk size changed from {from} to {to}"),
-                ),
-                Ok(Some(ReadEvent::ExtendedTimestampConvention { csid, convention })) => {
-                    let (id, severity) = convention_diagnostic(&convention);
-                    self.diagnostic(
-                        id,
-                        severity,
-                        format!("chunk stream {csid}: extended timestamps on continuation chunks {convention}"),
-                    );
+                Ok(Some(other)) => {
+                    if let Some(d) = read_diagnostics::read_event(Direction::ClientToServer, &other)
+                    {
+                        self.event(d);
+                    }
                 }
-                Ok(Some(_)) => {}
                 Ok(None) => return,
                 Err(error) => {
                     self.refuse(
@@ -604,24 +595,13 @@ impl ServerSession {
                 decoded.as_ref(),
             )));
         }
-        if matches!(raw.type_id, 1..=6) && (raw.csid != 2 || raw.stream_id != 0) {
-            self.diagnostic(
-                "msg.control-off-csid2",
-                Severity::Warning,
-                format!(
-                    "protocol control message type {} arrived on chunk stream {} / message stream {} (the spec says 2 / 0)",
-                    raw.type_id, raw.csid, raw.stream_id
-                ),
-            );
+        if let Some(d) = read_diagnostics::control_off_csid2(&raw) {
+            self.event(d);
         }
         let message = match decoded {
             Ok(m) => m,
             Err(error) => {
-                self.diagnostic(
-                    "msg.undecodable",
-                    Severity::Warning,
-                    format!("message type {} could not be decoded: {error}", raw.type_id),
-                );
+                self.event(read_diagnostics::undecodable(&raw, &error));
                 return;
             }
         };
@@ -894,15 +874,6 @@ impl ServerSession {
 /// Whether a handshake event says C2's random part does not echo S1.
 fn c2_differs_from_s1(event: &HandshakeEvent) -> bool {
     matches!(event, HandshakeEvent::Answer { packet: Packet::C2, echo } if !echo.random_matches)
-}
-
-fn convention_diagnostic(convention: &ExtendedTimestampConvention) -> (&'static str, Severity) {
-    match convention {
-        ExtendedTimestampConvention::Repeat => ("chunk.ext-ts-type3-repeated", Severity::Info),
-        // Readers that follow the 2012 text (FFmpeg among them) lose sync on such streams once
-        // timestamps pass 0xFFFFFF (about 4 h 40 min).
-        ExtendedTimestampConvention::Omit => ("chunk.ext-ts-type3-omitted", Severity::Warning),
-    }
 }
 
 #[cfg(test)]

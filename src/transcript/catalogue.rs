@@ -11,7 +11,6 @@
 //! This file is long because it is one table of data; the code is the few functions at its top.
 
 use super::Severity;
-use crate::protocol::chunk::ExtendedTimestampConvention;
 use serde::Serialize;
 use std::fmt;
 
@@ -121,15 +120,6 @@ pub fn closest(id: &str, at_most: usize) -> Vec<&'static str> {
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
     scored.into_iter().take(at_most).map(|(_, id)| id).collect()
-}
-
-/// The id of the chunk reader's finding about extended timestamps on type-3 chunks: one id per
-/// convention, whichever driver read the chunks.
-pub fn ext_ts_convention_id(convention: ExtendedTimestampConvention) -> &'static str {
-    match convention {
-        ExtendedTimestampConvention::Repeat => "chunk.ext-ts-type3-repeated",
-        ExtendedTimestampConvention::Omit => "chunk.ext-ts-type3-omitted",
-    }
 }
 
 /// The severity the catalogue gives `id`; `warning` for an id it lacks (debug builds refuse
@@ -323,9 +313,12 @@ static ENTRIES: &[Entry] = &[
          text lose sync once timestamps pass 0xFFFFFF (about 4 h 40 min)",
         "RTMP specification 5.3.1.3 has it repeated; rtmpdump (librtmp rtmp.c) and OBS before \
          2024 omit it"),
-    diag("chunk.ext-ts-convention", Info, Chunk,
-        "replay's name for what serve reports as chunk.ext-ts-type3-repeated or -omitted",
-        "the same chunk reader event; to be folded into those two ids"),
+    diag("chunk.aborted", Info, Chunk,
+        "the peer sent Abort Message: the partial message on a chunk stream was discarded",
+        "RTMP specification 5.4.2 (Abort Message)"),
+    diag("chunk.partial-dropped", Warning, Chunk,
+        "a new message header arrived on a chunk stream before its previous message was complete; the partial message was dropped",
+        "RTMP specification 5.3.1: a message's chunks continue until its length is complete; real peers rarely break this"),
     // ----- messages -----
     diag("msg.undecodable", Warning, Message,
         "a complete message could not be decoded as its type says; it was skipped",
@@ -421,14 +414,6 @@ mod tests {
                 assert_eq!(e.severity, Severity::Info, "{}", e.id);
             }
         }
-    }
-
-    #[test]
-    fn the_two_extended_timestamp_conventions_have_their_own_ids() {
-        let repeat = lookup(ext_ts_convention_id(ExtendedTimestampConvention::Repeat)).unwrap();
-        let omit = lookup(ext_ts_convention_id(ExtendedTimestampConvention::Omit)).unwrap();
-        assert_eq!(repeat.severity, Severity::Info);
-        assert_eq!(omit.severity, Severity::Warning);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 pub mod catalogue;
 pub mod diff;
+pub mod read_diagnostics;
 pub mod render;
 
 use serde::{Deserialize, Serialize};
