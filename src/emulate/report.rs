@@ -35,18 +35,29 @@ pub fn table(results: &[CaseResult]) -> String {
 }
 
 #[derive(Serialize)]
-struct JsonReport<'a> {
+struct MatrixSummary<'a> {
     target: &'a str,
-    cases: &'a [CaseResult],
+    cases: usize,
+    failed: usize,
 }
 
-/// `{"target": ..., "cases": [...]}` with statuses in lower case.
+/// JSON lines: one `case` line per case (statuses in lower case), then a `matrix` line with the
+/// target and the counts.
 pub fn json(target: &str, results: &[CaseResult]) -> String {
-    serde_json::to_string_pretty(&JsonReport {
+    use crate::transcript::render::json_record_line;
+    let mut out = String::new();
+    for r in results {
+        out.push_str(&json_record_line("case", r));
+        out.push('\n');
+    }
+    let summary = MatrixSummary {
         target,
-        cases: results,
-    })
-    .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()))
+        cases: results.len(),
+        failed: results.iter().filter(|r| r.status.is_failure()).count(),
+    };
+    out.push_str(&json_record_line("matrix", &summary));
+    out.push('\n');
+    out
 }
 
 /// JUnit XML, one test case per case: FAIL/TIMEOUT/ERROR are failures or errors; the others

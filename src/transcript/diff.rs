@@ -11,8 +11,8 @@ pub struct ParseError {
     pub problem: String,
 }
 
-/// Reads a transcript written by `--json` (one event per line; lines about the server or a
-/// capture's flows are skipped) or by `--snapshot` (kept as it is).
+/// Reads a transcript written by `--json` (one event per line; lines that are not a
+/// connection's events are skipped) or by `--snapshot` (kept as it is).
 pub fn normalised(text: &str) -> Result<String, ParseError> {
     if !text.trim_start().starts_with('{') {
         return Ok(text.to_string());
@@ -27,11 +27,11 @@ pub fn normalised(text: &str) -> Result<String, ParseError> {
             problem: format!("not JSON: {e}"),
         })?;
         match value.get("event").and_then(|e| e.as_str()) {
-            Some("server" | "flow") => continue,
-            None => {
-                // The last line of `probe --json` is the case result, not an event.
-                continue;
-            }
+            // Lines about the server, a capture's flows, a case, a re-enactment, a matrix or
+            // a load run are not events of a connection.
+            Some("server" | "flow" | "case" | "against" | "matrix" | "load") => continue,
+            // Written before every line had `event` (probe's last line was the case result).
+            None => continue,
             Some(_) => {}
         }
         let event: Event = serde_json::from_value(value).map_err(|e| ParseError {
