@@ -1153,7 +1153,12 @@ impl<'a> Case<'a> {
                         .poll()
                         .map_err(|e| stop(Status::Fail, stage, "chunk.error", e.to_string()))?
                     {
+                        self.reader_diagnostic(read_diagnostics::read_event(
+                            Direction::ServerToClient,
+                            &event,
+                        ));
                         if let ReadEvent::Message(raw) = event {
+                            self.reader_diagnostic(read_diagnostics::control_off_csid2(&raw));
                             if let Ok(m) = Message::decode(&raw) {
                                 self.on_server_message(conn, &raw, &m, stage).await?;
                                 if let Message::Command(c) = &m {

@@ -138,12 +138,24 @@ pub fn debug_check(id: &str) {
     );
 }
 
-/// [`debug_check`] of an event's id, if it has one: for the places events are collected,
+/// [`debug_check`] of an event's id, if it has one, and of a diagnostic's severity (the
+/// catalogue's, or `error` where the entry escalates): for the places events are collected,
 /// which also see events made as struct literals rather than with the constructors.
 #[track_caller]
 pub fn debug_check_event(kind: &super::EventKind) {
-    if let super::EventKind::Diagnostic { id, .. } | super::EventKind::Handshake { id, .. } = kind {
-        debug_check(id);
+    match kind {
+        super::EventKind::Handshake { id, .. } => debug_check(id),
+        super::EventKind::Diagnostic { id, severity, .. } => {
+            debug_check(id);
+            if let Some(entry) = lookup(id) {
+                debug_assert!(
+                    *severity == entry.severity || (entry.escalates && *severity == Error),
+                    "diagnostic '{id}' emitted as {severity}; the catalogue says {}",
+                    entry.severity
+                );
+            }
+        }
+        _ => {}
     }
 }
 
@@ -247,6 +259,7 @@ static ENTRIES: &[Entry] = &[
     Entry {
         escalates: true,
         kind: Kind::Both,
+        severity: Warning,
         ..seen("hs.s2-not-echo",
             "S2 does not echo C1's random bytes (as an observation); as a diagnostic, the client \
              warns, or stops if its profile insists",
@@ -437,6 +450,17 @@ mod tests {
                 id,
                 text: "x".into(),
             },
+        );
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "the catalogue says warning")]
+    fn a_diagnostic_with_another_severity_than_the_catalogues_fails_in_debug_builds() {
+        let mut t = crate::transcript::Transcript::new();
+        t.push(
+            0,
+            crate::transcript::EventKind::diagnostic("msg.undecodable", Error, "x"),
         );
     }
 

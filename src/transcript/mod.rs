@@ -91,16 +91,17 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    /// A diagnostic. Every diagnostic is made here, so debug builds check its id against the
-    /// [`catalogue`] (an id nobody can explain fails the test that emits it).
+    /// A diagnostic. Debug builds check its id and severity against the [`catalogue`] here (an
+    /// id nobody can explain fails the test that emits it).
     #[track_caller]
     pub fn diagnostic(id: &str, severity: Severity, text: impl Into<String>) -> Self {
-        catalogue::debug_check(id);
-        EventKind::Diagnostic {
+        let kind = EventKind::Diagnostic {
             id: id.to_string(),
             severity,
             text: text.into(),
-        }
+        };
+        catalogue::debug_check_event(&kind);
+        kind
     }
 
     /// A diagnostic with the severity the [`catalogue`] gives its id.
