@@ -22,7 +22,9 @@ use crate::protocol::handshake::{
 };
 use crate::protocol::message::Message;
 use crate::protocol::observe::FlowObserver;
-use crate::transcript::{Direction, EventKind, MessageEvent, Severity, Transcript};
+use crate::transcript::{
+    read_diagnostics, Direction, EventKind, MessageEvent, Severity, Transcript,
+};
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::SocketAddr;
@@ -455,14 +457,9 @@ impl Decoding {
             &mut self.report.peer_diagnostics.1
         };
         ids.push(diagnostic.id());
-        self.report.transcript.push(
-            at,
-            EventKind::Diagnostic {
-                id: diagnostic.id().into(),
-                severity: diagnostic.severity(),
-                text: diagnostic.to_string(),
-            },
-        );
+        self.report
+            .transcript
+            .push(at, read_diagnostics::event(&diagnostic));
     }
 
     fn read_messages(

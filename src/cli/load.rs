@@ -94,7 +94,10 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
     }));
     bar.finish_and_clear();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!(
+            "{}",
+            rtmp_probe::transcript::render::json_record_line("load", &report)
+        );
     } else {
         print!("{}", report.table());
     }

@@ -2,6 +2,7 @@
 //! the library; nothing here knows RTMP.
 
 mod diff;
+mod explain;
 mod fuzz_seeds;
 mod generated;
 mod load;
@@ -52,6 +53,7 @@ enum Command {
     Load(load::LoadArgs),
     Completions(generated::CompletionsArgs),
     Man(generated::ManArgs),
+    Explain(explain::ExplainArgs),
     #[command(hide = true)]
     FuzzSeeds(fuzz_seeds::FuzzSeedsArgs),
 }
@@ -69,6 +71,7 @@ impl Cli {
             Command::Load(args) => load::run(args),
             Command::Completions(args) => generated::completions(args),
             Command::Man(args) => generated::man(args),
+            Command::Explain(args) => explain::run(args),
             Command::FuzzSeeds(args) => fuzz_seeds::run(args),
         }
     }

@@ -3,7 +3,7 @@ use anyhow::Context;
 use clap::Args;
 use rtmp_probe::emulate::case::{CaseOptions, Target};
 use rtmp_probe::emulate::{profile_file, run_case};
-use rtmp_probe::transcript::render::{colour_on_stdout, json_line, TextRenderer};
+use rtmp_probe::transcript::render::{colour_on_stdout, json_line, json_record_line, TextRenderer};
 
 /// Run one client emulation against a server and explain the verdict.
 ///
@@ -83,7 +83,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string(&result).unwrap_or_default());
+        println!("{}", json_record_line("case", &result));
     } else {
         println!();
         print!(

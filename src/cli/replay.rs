@@ -7,7 +7,9 @@ use rtmp_probe::emulate::case::Target;
 use rtmp_probe::emulate::{from_capture, profile_file};
 use rtmp_probe::reenact::{self, AgainstOptions, AgainstReport, Speed};
 use rtmp_probe::replay::{closest_profile, flow_listing, replay_observed, FlowReport, Observer};
-use rtmp_probe::transcript::render::{colour_on_stdout, json_line, snapshot, TextRenderer};
+use rtmp_probe::transcript::render::{
+    colour_on_stdout, json_event_line, json_record_line, snapshot, TextRenderer,
+};
 use std::path::PathBuf;
 
 /// Decode the RTMP sessions in a pcap or pcapng capture into transcripts.
@@ -187,10 +189,8 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) {
         .map(|t| format!(" (inside {t:?})"))
         .unwrap_or_default();
     if args.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "event": "flow", "flow": flow.id, "client": flow.client.to_string(),
+        let line = serde_json::json!({
+                "conn": flow.id, "client": flow.client.to_string(),
                 "server": flow.server.to_string(), "rtmp": flow.rtmp,
                 "client_bytes": flow.bytes.0, "server_bytes": flow.bytes.1,
                 "client_messages": flow.messages.0, "server_messages": flow.messages.1,
@@ -204,15 +204,11 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) {
                 "closest_profile": closest_profile(&flow.client_facts).map(|c| {
                     serde_json::json!({"name": c.name, "matching": c.matching, "traits": c.total, "differences": c.differences, "build": c.build})
                 }),
-            })
-        );
+        });
+        println!("{}", json_record_line("flow", &line));
         if flow.rtmp {
             for e in &flow.transcript.events {
-                println!(
-                    "{{\"flow\":{},{}",
-                    flow.id,
-                    json_line(e).trim_start_matches('{')
-                );
+                println!("{}", json_event_line(flow.id as u64, e));
             }
         }
         return;
@@ -277,17 +273,16 @@ fn print_against(report: &AgainstReport, args: &ReplayArgs) {
         Some(why) => format!("{sent} of {total} writes sent: {why}"),
     };
     if args.json {
+        let conn = report.captured.id as u64;
         for e in &report.live.transcript.events {
-            println!("{}", json_line(e));
+            println!("{}", json_event_line(conn, e));
         }
-        println!(
-            "{}",
-            serde_json::json!({
-                "event": "against", "flow": report.captured.id, "server": report.target.to_string(),
-                "writes_sent": sent, "writes": total, "completed": report.completed(),
-                "stopped": report.stopped, "notes": report.notes, "diff": report.diff(),
-            })
-        );
+        let line = serde_json::json!({
+            "conn": conn, "server": report.target.to_string(),
+            "writes_sent": sent, "writes": total, "completed": report.completed(),
+            "stopped": report.stopped, "notes": report.notes, "diff": report.diff(),
+        });
+        println!("{}", json_record_line("against", &line));
         return;
     }
     println!(

@@ -17,7 +17,9 @@ use crate::protocol::handshake::{C2Style, Handshake, HandshakeEvent, Mode, Packe
 use crate::protocol::message::{self, Message, UserControl};
 use crate::protocol::random::RandomSource;
 use crate::record::pcap::{PcapRecorder, TcpFlow};
-use crate::transcript::{Direction, EventKind, MessageEvent, Severity, Transcript};
+use crate::transcript::{
+    read_diagnostics, Direction, EventKind, MessageEvent, Severity, Transcript,
+};
 use bytes::{Bytes, BytesMut};
 use serde::Serialize;
 use std::fmt;
@@ -369,6 +371,13 @@ impl<'a> Case<'a> {
             severity,
             text: text.to_string(),
         });
+    }
+
+    /// What the chunk reader saw of the server's bytes, with the ids serve and replay use.
+    fn reader_diagnostic(&mut self, diagnostic: Option<EventKind>) {
+        if let Some(d) = diagnostic {
+            self.event(d);
+        }
     }
 
     /// A deviation that does not stop the case but makes it NON-STRICT.
@@ -866,9 +875,16 @@ impl<'a> Case<'a> {
                 })?;
                 let Some(event) = event else { break };
                 let ReadEvent::Message(raw) = event else {
+                    self.reader_diagnostic(read_diagnostics::read_event(
+                        Direction::ServerToClient,
+                        &event,
+                    ));
                     continue;
                 };
                 let decoded = Message::decode(&raw);
+                for d in read_diagnostics::message(Direction::ServerToClient, &raw, &decoded) {
+                    self.reader_diagnostic(Some(d));
+                }
                 let Ok(m) = decoded else { continue };
                 self.on_server_message(conn, &raw, &m, stage).await?;
                 if let Some(t) = wanted(self, &raw, &m)? {
@@ -1197,8 +1213,18 @@ impl<'a> Case<'a> {
                         .poll()
                         .map_err(|e| stop(Status::Fail, stage, "chunk.error", e.to_string()))?
                     {
+                        self.reader_diagnostic(read_diagnostics::read_event(
+                            Direction::ServerToClient,
+                            &event,
+                        ));
                         if let ReadEvent::Message(raw) = event {
-                            if let Ok(m) = Message::decode(&raw) {
+                            let decoded = Message::decode(&raw);
+                            for d in
+                                read_diagnostics::message(Direction::ServerToClient, &raw, &decoded)
+                            {
+                                self.reader_diagnostic(Some(d));
+                            }
+                            if let Ok(m) = decoded {
                                 self.on_server_message(conn, &raw, &m, stage).await?;
                                 if let Message::Command(c) = &m {
                                     let level = c

@@ -104,18 +104,29 @@ pub fn summary(results: &[CaseResult]) -> String {
 }
 
 #[derive(Serialize)]
-struct JsonReport<'a> {
+struct MatrixSummary<'a> {
     target: &'a str,
-    cases: &'a [CaseResult],
+    cases: usize,
+    failed: usize,
 }
 
-/// `{"target": ..., "cases": [...]}` with statuses in lower case.
+/// JSON lines: one `case` line per case (statuses in lower case), then a `matrix` line with the
+/// target and the counts.
 pub fn json(target: &str, results: &[CaseResult]) -> String {
-    serde_json::to_string_pretty(&JsonReport {
+    use crate::transcript::render::json_record_line;
+    let mut out = String::new();
+    for r in results {
+        out.push_str(&json_record_line("case", r));
+        out.push('\n');
+    }
+    let summary = MatrixSummary {
         target,
-        cases: results,
-    })
-    .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()))
+        cases: results.len(),
+        failed: results.iter().filter(|r| r.status.is_failure()).count(),
+    };
+    out.push_str(&json_record_line("matrix", &summary));
+    out.push('\n');
+    out
 }
 
 /// JUnit XML, one test case per case: FAIL/TIMEOUT/ERROR are failures or errors; the others
@@ -180,9 +191,17 @@ mod tests {
     #[test]
     fn a_diagnosis_shared_by_rows_is_written_once_and_referred_to_by_number() {
         let results = [
-            result("wirecast/default", Status::Fail, Some(("hs.short", LONG))),
+            result(
+                "wirecast/default",
+                Status::Fail,
+                Some(("hs.first-read-short", LONG)),
+            ),
             result("obs/default", Status::Pass, None),
-            result("elemental/default", Status::Fail, Some(("hs.short", LONG))),
+            result(
+                "elemental/default",
+                Status::Fail,
+                Some(("hs.first-read-short", LONG)),
+            ),
             result(
                 "obs/bytewise",
                 Status::Timeout,
@@ -193,12 +212,15 @@ mod tests {
         assert_eq!(text.matches(LONG).count(), 1, "{text}");
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[1].starts_with("wirecast/default "), "{text}");
-        assert!(lines[1].ends_with("handshake  [1] hs.short"), "{text}");
+        assert!(
+            lines[1].ends_with("handshake  [1] hs.first-read-short"),
+            "{text}"
+        );
         assert!(lines[2].ends_with("-"), "a pass has no note: {text}");
-        assert!(lines[3].ends_with("[1] hs.short"), "{text}");
+        assert!(lines[3].ends_with("[1] hs.first-read-short"), "{text}");
         assert!(lines[4].ends_with("[2] msg.timeout"), "{text}");
         assert_eq!(lines[5], "");
-        assert_eq!(lines[6], format!("[1] hs.short: {LONG}"));
+        assert_eq!(lines[6], format!("[1] hs.first-read-short: {LONG}"));
         assert_eq!(lines[7], "[2] msg.timeout: no reply");
         assert_eq!(lines.len(), 8, "{text}");
         assert!(!text.contains('\x1b'));
@@ -208,7 +230,11 @@ mod tests {
     fn colour_marks_verdicts_only_when_asked_and_keeps_the_columns() {
         let results = [
             result("obs/default", Status::Pass, None),
-            result("wirecast/default", Status::Fail, Some(("hs.short", LONG))),
+            result(
+                "wirecast/default",
+                Status::Fail,
+                Some(("hs.first-read-short", LONG)),
+            ),
         ];
         let coloured = Table { colour: true }.render(&results);
         assert!(coloured.contains("\x1b[32mpass\x1b[0m"), "{coloured}");

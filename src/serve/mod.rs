@@ -558,9 +558,10 @@ impl EventSink for PrintSink {
         }
         let _guard = self.lock.lock();
         if self.json {
-            let line = crate::transcript::render::json_line(event);
-            // Add the connection number as the first field of the object.
-            println!("{{\"conn\":{conn},{}", line.trim_start_matches('{'));
+            println!(
+                "{}",
+                crate::transcript::render::json_event_line(conn, event)
+            );
         } else {
             println!("[{conn}] {}", self.text.line(event));
         }
@@ -573,7 +574,11 @@ impl EventSink for PrintSink {
     fn server_line(&self, line: &str) {
         let _guard = self.lock.lock();
         if self.json {
-            println!("{}", serde_json::json!({"event": "server", "text": line}));
+            let line = serde_json::json!({ "text": line });
+            println!(
+                "{}",
+                crate::transcript::render::json_record_line("server", &line)
+            );
         } else {
             println!("{line}");
         }

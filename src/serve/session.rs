@@ -19,7 +19,7 @@ use crate::protocol::connection::{
 use crate::protocol::handshake::{HandshakeEvent, Packet};
 use crate::protocol::message::{self, Message, MessageError, UserControl};
 use crate::protocol::random::RandomSource;
-use crate::transcript::{Direction, EventKind, MessageEvent, Severity};
+use crate::transcript::{read_diagnostics, Direction, EventKind, MessageEvent, Severity};
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -433,7 +433,7 @@ impl ServerSession {
             Event::Established { .. } => self.phase = Phase::Messages,
             Event::Message { raw, decoded } => self.handle_message(raw, decoded),
             Event::ControlSent(message) => self.record_sent(&message),
-            Event::Diagnostic(d) => self.diagnostic(d.id(), d.severity(), d.to_string()),
+            Event::Diagnostic(d) => self.event(read_diagnostics::event(&d)),
             Event::Closed(reason) => self.connection_closed(reason),
             Event::Chunk(_) | Event::Control(_) => {}
         }
@@ -538,6 +538,7 @@ impl ServerSession {
     }
 
     fn event(&mut self, kind: EventKind) {
+        crate::transcript::catalogue::debug_check_event(&kind);
         self.events.push_back((self.now_us, kind));
     }
 

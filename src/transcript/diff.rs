@@ -72,8 +72,10 @@ fn from_json_lines(text: &str) -> Result<Vec<Connection>, ParseError> {
                 entry(&mut order, label.unwrap_or_else(|| UNNAMED.into()));
                 continue;
             }
-            // The server's own lines, and the last line of `probe --json` (the case result).
-            Some("server") | None => continue,
+            // Lines about the server, a case, a re-enactment, a matrix or a load run are not
+            // events of a connection; nor is a line without `event` (probe's last line, before
+            // every line had one).
+            Some("server" | "case" | "against" | "matrix" | "load") | None => continue,
             Some(_) => {}
         }
         let event: Event = serde_json::from_value(value).map_err(|e| ParseError {

@@ -7,7 +7,9 @@
 //! changes from run to run (wall-clock times, ports, random bytes) so that a change in behaviour
 //! shows up as a reviewable diff.
 
+pub mod catalogue;
 pub mod diff;
+pub mod read_diagnostics;
 pub mod render;
 
 use serde::{Deserialize, Serialize};
@@ -88,6 +90,37 @@ pub enum EventKind {
     Closed { reason: String },
 }
 
+impl EventKind {
+    /// A diagnostic. Debug builds check its id and severity against the [`catalogue`] here (an
+    /// id nobody can explain fails the test that emits it).
+    #[track_caller]
+    pub fn diagnostic(id: &str, severity: Severity, text: impl Into<String>) -> Self {
+        let kind = EventKind::Diagnostic {
+            id: id.to_string(),
+            severity,
+            text: text.into(),
+        };
+        catalogue::debug_check_event(&kind);
+        kind
+    }
+
+    /// A diagnostic with the severity the [`catalogue`] gives its id.
+    #[track_caller]
+    pub fn catalogued(id: &str, text: impl Into<String>) -> Self {
+        Self::diagnostic(id, catalogue::severity(id), text)
+    }
+
+    /// A handshake observation; its id is checked like a diagnostic's.
+    #[track_caller]
+    pub fn handshake(id: &str, text: impl Into<String>) -> Self {
+        catalogue::debug_check(id);
+        EventKind::Handshake {
+            id: id.to_string(),
+            text: text.into(),
+        }
+    }
+}
+
 /// A decoded message in the transcript: its header fields and a one-line description.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageEvent {
@@ -141,7 +174,9 @@ impl Transcript {
         Self::default()
     }
 
+    #[track_caller]
     pub fn push(&mut self, at_us: u64, kind: EventKind) {
+        catalogue::debug_check_event(&kind);
         self.events.push(Event { at_us, kind });
     }
 

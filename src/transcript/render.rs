@@ -91,7 +91,7 @@ fn message_line(m: &MessageEvent) -> String {
     line
 }
 
-/// One JSON object per line, in event order (the schema is in the README).
+/// One JSON object per line, in event order (the schema is [`JSON_SCHEMA`]).
 pub fn json_line(event: &Event) -> String {
     serde_json::to_string(event).unwrap_or_else(|e| {
         // Serialising our own plain data cannot fail; if it ever does, say so in-band rather than
@@ -101,6 +101,39 @@ pub fn json_line(event: &Event) -> String {
             e.to_string()
         )
     })
+}
+
+/// The JSON Schema every `--json` line of serve, probe, matrix, replay and load follows.
+pub const JSON_SCHEMA: &str = include_str!("../../schema/transcript.schema.json");
+
+/// A transcript event as a JSON line with the number of its connection first: serve's accept
+/// order, replay's flow number (the schema calls both `conn`).
+pub fn json_event_line(conn: u64, event: &Event) -> String {
+    prefixed(&format!("\"conn\":{conn}"), &json_line(event))
+}
+
+/// A line that is not a transcript event (a flow, a case, a load result, ...): `value`'s fields
+/// after `"event": event`, so that every line says first what it is.
+pub fn json_record_line(event: &str, value: &impl serde::Serialize) -> String {
+    let tag = format!("\"event\":{}", serde_json::Value::from(event));
+    match serde_json::to_string(value) {
+        Ok(object) if object.starts_with('{') => prefixed(&tag, &object),
+        Ok(other) => format!("{{{tag},\"value\":{other}}}"),
+        Err(e) => format!(
+            "{{\"event\":\"render_error\",\"error\":{:?}}}",
+            e.to_string()
+        ),
+    }
+}
+
+/// `{"a":1}` with `field` put first: `{field,"a":1}`.
+fn prefixed(field: &str, object: &str) -> String {
+    let rest = object.strip_prefix('{').unwrap_or(object);
+    if rest.starts_with('}') {
+        format!("{{{field}{rest}")
+    } else {
+        format!("{{{field},{rest}")
+    }
 }
 
 /// The normalised form for snapshot tests: no times, no addresses or ports, and consecutive
@@ -208,9 +241,9 @@ mod tests {
         t.push(
             150,
             EventKind::Diagnostic {
-                id: "hs.s0-alone".into(),
+                id: "hs.s0-not-3".into(),
                 severity: Severity::Warning,
-                text: "S0 was written alone".into(),
+                text: "S0 is 6, not 3".into(),
             },
         );
         t.push(
@@ -233,7 +266,7 @@ mod tests {
     fn text_shows_times_and_colours_only_when_asked() {
         let plain = TextRenderer { colour: false }.render(&sample());
         assert!(plain.contains("     0.120 ms  C->S  1537 B"), "{plain}");
-        assert!(plain.contains("WARN  hs.s0-alone: S0 was written alone"));
+        assert!(plain.contains("WARN  hs.s0-not-3: S0 is 6, not 3"));
         assert!(!plain.contains('\x1b'));
         let coloured = TextRenderer { colour: true }.render(&sample());
         assert!(coloured.contains("\x1b[33mWARN\x1b[0m"));
@@ -251,7 +284,25 @@ mod tests {
         assert_eq!(value["name"], "connect");
         let diag: serde_json::Value = serde_json::from_str(&json_line(&t.events[2])).unwrap();
         assert_eq!(diag["severity"], "warning");
-        assert_eq!(diag["id"], "hs.s0-alone");
+        assert_eq!(diag["id"], "hs.s0-not-3");
+    }
+
+    #[test]
+    fn every_json_line_says_first_what_it_is() {
+        let t = sample();
+        let line = json_event_line(7, &t.events[2]);
+        assert!(
+            line.starts_with("{\"conn\":7,\"at_us\":150,\"event\":\"diagnostic\""),
+            "{line}"
+        );
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["id"], "hs.s0-not-3");
+        #[derive(serde::Serialize)]
+        struct Empty {}
+        assert_eq!(json_record_line("x", &Empty {}), "{\"event\":\"x\"}");
+        let record = json_record_line("load", &serde_json::json!({"clients": 3}));
+        assert_eq!(record, "{\"event\":\"load\",\"clients\":3}");
+        assert_eq!(json_record_line("n", &5), "{\"event\":\"n\",\"value\":5}");
     }
 
     #[test]

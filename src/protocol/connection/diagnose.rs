@@ -18,7 +18,23 @@ pub fn diagnose_read_event(event: &ReadEvent) -> Option<DiagnosticKind> {
         ReadEvent::OpenedFromZeroState { csid, fmt } => {
             Some(DiagnosticKind::OpenedFromZeroState { csid, fmt })
         }
-        _ => None,
+        ReadEvent::Aborted {
+            csid,
+            discarded_bytes,
+        } => Some(DiagnosticKind::Aborted {
+            csid,
+            discarded_bytes,
+        }),
+        ReadEvent::PartialMessageDropped {
+            csid,
+            received,
+            expected,
+        } => Some(DiagnosticKind::PartialMessageDropped {
+            csid,
+            received,
+            expected,
+        }),
+        ReadEvent::Message(_) | ReadEvent::Chunk(_) => None,
     }
 }
 

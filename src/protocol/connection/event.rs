@@ -3,7 +3,6 @@
 use crate::protocol::chunk::{ChunkError, ChunkHeader, ExtendedTimestampConvention, RawMessage};
 use crate::protocol::handshake::{HandshakeError, HandshakeEvent, Mode, Packet};
 use crate::protocol::message::{LimitType, Message, MessageError};
-use crate::transcript::Severity;
 use std::fmt;
 use std::time::Duration;
 
@@ -115,6 +114,17 @@ pub enum DiagnosticKind {
         error: MessageError,
     },
     ClosedDuringHandshake,
+    /// An Abort Message discarded the partial message on `csid`.
+    Aborted {
+        csid: u32,
+        discarded_bytes: usize,
+    },
+    /// A type 0, 1 or 2 header arrived on `csid` before its previous message was complete.
+    PartialMessageDropped {
+        csid: u32,
+        received: usize,
+        expected: u32,
+    },
     /// A chunk stream opened with a type 1, 2 or 3 header, read from zeroed state (only when
     /// [`super::Tolerance::zero_state_start`] allows it).
     OpenedFromZeroState {
@@ -136,22 +146,8 @@ impl Diagnostic {
             DiagnosticKind::Undecodable { .. } => "msg.undecodable",
             DiagnosticKind::ClosedDuringHandshake => "hs.peer-closed",
             DiagnosticKind::OpenedFromZeroState { .. } => "chunk.opened-from-zero-state",
-        }
-    }
-
-    pub fn severity(&self) -> Severity {
-        match &self.kind {
-            DiagnosticKind::PeerChunkSizeChanged { .. } => Severity::Info,
-            DiagnosticKind::ExtendedTimestamps { convention, .. } => match convention {
-                ExtendedTimestampConvention::Repeat => Severity::Info,
-                // Readers that follow the 2012 text (FFmpeg among them) lose sync on such
-                // streams once timestamps pass 0xFFFFFF (about 4 h 40 min).
-                ExtendedTimestampConvention::Omit => Severity::Warning,
-            },
-            DiagnosticKind::ControlOffCsid2 { .. }
-            | DiagnosticKind::Undecodable { .. }
-            | DiagnosticKind::OpenedFromZeroState { .. } => Severity::Warning,
-            DiagnosticKind::ClosedDuringHandshake => Severity::Error,
+            DiagnosticKind::Aborted { .. } => "chunk.aborted",
+            DiagnosticKind::PartialMessageDropped { .. } => "chunk.partial-dropped",
         }
     }
 }
@@ -165,7 +161,7 @@ impl fmt::Display for Diagnostic {
             }
             DiagnosticKind::ExtendedTimestamps { csid, convention } => write!(
                 f,
-                "chunk stream {csid}: extended timestamps on continuation chunks {convention}"
+                "the {peer}'s chunk stream {csid}: extended timestamps on continuation chunks {convention}"
             ),
             DiagnosticKind::ControlOffCsid2 {
                 type_id,
@@ -181,6 +177,21 @@ impl fmt::Display for Diagnostic {
             DiagnosticKind::ClosedDuringHandshake => {
                 write!(f, "the {peer} closed the connection during the handshake")
             }
+            DiagnosticKind::Aborted {
+                csid,
+                discarded_bytes,
+            } => write!(
+                f,
+                "the {peer} aborted the message on chunk stream {csid}; {discarded_bytes} bytes were discarded"
+            ),
+            DiagnosticKind::PartialMessageDropped {
+                csid,
+                received,
+                expected,
+            } => write!(
+                f,
+                "a new message began on the {peer}'s chunk stream {csid} after {received} of the previous message's {expected} bytes; the partial message was dropped"
+            ),
             DiagnosticKind::OpenedFromZeroState { csid, fmt } => write!(
                 f,
                 "chunk stream {csid} opened with a type {fmt} header; its missing fields were read as zero"

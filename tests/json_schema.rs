@@ -1,0 +1,276 @@
+//! Every `--json` line of serve (a real FFmpeg publish), probe, matrix, replay (a capture in
+//! captures/, and --against) and load follows schema/transcript.schema.json, and together they
+//! write every kind of line the schema names.
+
+mod support;
+
+use rtmp_probe::transcript::render::JSON_SCHEMA;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{ffmpeg_publish, peer_available, run_bounded, Running};
+
+fn validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(JSON_SCHEMA).expect("the schema is JSON");
+    jsonschema::draft202012::new(&schema).expect("the schema is a valid 2020-12 schema")
+}
+
+/// The lines of `output`, each checked against the schema; fails on the first that is not
+/// JSON or does not validate, and when there is no line at all.
+fn checked_lines(validator: &jsonschema::Validator, what: &str, output: &str) -> Vec<Value> {
+    let mut lines = Vec::new();
+    for (i, line) in output.lines().enumerate() {
+        let value: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("{what}, line {}: not JSON ({e}): {line}", i + 1));
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{what}, line {}: {line}\n{}",
+            i + 1,
+            errors.join("\n")
+        );
+        lines.push(value);
+    }
+    assert!(!lines.is_empty(), "{what} wrote no JSON lines");
+    lines
+}
+
+fn rtmp_probe(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"))
+        .args(args)
+        .stderr(Stdio::null())
+        .output()
+        .expect("running rtmp-probe");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn events(lines: &[Value]) -> BTreeSet<String> {
+    lines
+        .iter()
+        .filter_map(|l| l["event"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// `serve --json` while FFmpeg publishes for a second, stopped with SIGTERM.
+fn serve_output() -> Option<String> {
+    if !peer_available("ffmpeg") {
+        return None;
+    }
+    let port = support::free_port();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"));
+    serve
+        .args(["serve", "--json", "--seed", "3", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = support::ChildGuard(serve.spawn().expect("spawning rtmp-probe"));
+    let stdout = child.0.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut { stdout }, &mut s);
+        s
+    });
+    assert!(support::wait_for_listener(
+        ([127, 0, 0, 1], port).into(),
+        Duration::from_secs(5)
+    ));
+    let url = format!("rtmp://127.0.0.1:{port}/live/schema");
+    let (ok, stderr) = run_bounded(ffmpeg_publish(&url, 1), Duration::from_secs(20));
+    assert!(ok, "ffmpeg failed: {stderr}");
+    let pid = child.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let start = Instant::now();
+    while child.0.try_wait().expect("wait").is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(reader.join().expect("reader"))
+}
+
+#[test]
+fn every_json_line_of_every_command_follows_the_schema() {
+    let validator = validator();
+    let mut seen = BTreeSet::new();
+
+    // serve, with a real FFmpeg publishing.
+    if let Some(out) = serve_output() {
+        let lines = checked_lines(&validator, "serve --json", &out);
+        let kinds = events(&lines);
+        for kind in [
+            "server",
+            "connected",
+            "handshake",
+            "message",
+            "media_summary",
+            "closed",
+        ] {
+            assert!(
+                kinds.contains(kind),
+                "serve wrote no {kind} line: {kinds:?}"
+            );
+        }
+        assert!(
+            lines
+                .iter()
+                .filter(|l| l["event"] != "server")
+                .all(|l| l["conn"].is_u64()),
+            "every connection line of serve has conn"
+        );
+        seen.extend(kinds);
+    }
+
+    let server = Running::start(rtmp_probe::serve::ServeOptions::default());
+    let url = server.url("schema");
+
+    let (code, out) = rtmp_probe(&[
+        "probe",
+        &url,
+        "--profile",
+        "obs",
+        "--duration",
+        "0.3",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let lines = checked_lines(&validator, "probe --json", &out);
+    assert_eq!(
+        lines.last().unwrap()["event"],
+        "case",
+        "probe's last line is the case"
+    );
+    seen.extend(events(&lines));
+
+    let (code, out) = rtmp_probe(&[
+        "load",
+        &url,
+        "--connections",
+        "2",
+        "--total",
+        "3",
+        "--duration",
+        "10",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let lines = checked_lines(&validator, "load --json", &out);
+    assert_eq!(lines.len(), 1);
+    seen.extend(events(&lines));
+
+    let capture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/captures/ffmpeg-publish-to-nginx.pcap"
+    );
+    let (code, out) = rtmp_probe(&["replay", capture, "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let lines = checked_lines(&validator, "replay --json", &out);
+    let flow = lines
+        .iter()
+        .find(|l| l["event"] == "flow")
+        .expect("a flow line");
+    assert!(
+        lines
+            .iter()
+            .filter(|l| !matches!(l["event"].as_str(), Some("flow")))
+            .all(|l| l["conn"] == flow["conn"]),
+        "the flow's events carry its number as conn"
+    );
+    seen.extend(events(&lines));
+
+    let (_, out) = rtmp_probe(&[
+        "replay",
+        capture,
+        "--against",
+        &url,
+        "--speed",
+        "max",
+        "--json",
+    ]);
+    let lines = checked_lines(&validator, "replay --against --json", &out);
+    assert_eq!(lines.last().unwrap()["event"], "against");
+    seen.extend(events(&lines));
+    drop(server);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("matrix.jsonl");
+    let (code, out) = rtmp_probe(&[
+        "matrix",
+        "--profiles",
+        "obs,ffmpeg",
+        "--variants",
+        "default",
+        "--repeat",
+        "1",
+        "--duration",
+        "0.3",
+        "--json",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let text = std::fs::read_to_string(&file).expect("the matrix file");
+    let lines = checked_lines(&validator, "matrix --json", &text);
+    assert_eq!(lines.len(), 3, "two cases and the matrix line");
+    seen.extend(events(&lines));
+
+    // Every kind of line the schema describes is one some command writes (serve's own lines
+    // are only there when FFmpeg is).
+    let schema: Value = serde_json::from_str(JSON_SCHEMA).unwrap();
+    let mut described: BTreeSet<String> = schema["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["$ref"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("#/$defs/")
+                .to_string()
+        })
+        .collect();
+    if !peer_available("ffmpeg") {
+        described.remove("server");
+    }
+    let unwritten: Vec<_> = described.difference(&seen).collect();
+    assert!(
+        unwritten.is_empty(),
+        "no command wrote {unwritten:?}; seen {seen:?}"
+    );
+}
+
+#[test]
+fn the_schema_rejects_what_the_old_outputs_wrote() {
+    let validator = validator();
+    for (line, why) in [
+        (
+            r#"{"flow":1,"at_us":0,"event":"closed","reason":"x"}"#,
+            "replay's old flow number",
+        ),
+        (
+            r#"{"id":"obs/default","profile":"obs","variant":"default","status":"pass","stage":null,"attempts":1,"failed_attempts":0,"diagnosis":[],"observations":{},"duration_ms":1}"#,
+            "probe's old last line, without event",
+        ),
+        (
+            r#"{"at_us":0,"event":"diagnostic","id":"Not An Id","severity":"warning","text":"x"}"#,
+            "an id that is no catalogue id",
+        ),
+    ] {
+        let value: Value = serde_json::from_str(line).unwrap();
+        assert!(!validator.is_valid(&value), "{why}: {line}");
+    }
+    let good: Value =
+        serde_json::from_str(r#"{"conn":1,"at_us":0,"event":"closed","reason":"x"}"#).unwrap();
+    assert!(validator.is_valid(&good));
+}
