@@ -50,10 +50,18 @@ impl LoadOptions {
         }
     }
 
+    /// The most clients in flight at once: each holds a descriptor, and far below what the
+    /// semaphore that bounds them could count.
+    pub const MAX_CONNECTIONS: usize = 1_000_000;
+
     /// Why these options cannot run, if they cannot.
     pub fn check(&self) -> Result<(), String> {
-        if self.connections == 0 {
-            return Err("--connections must be at least 1".into());
+        if !(1..=Self::MAX_CONNECTIONS).contains(&self.connections) {
+            return Err(format!(
+                "--connections must be from 1 to {}, not {}",
+                Self::MAX_CONNECTIONS,
+                self.connections
+            ));
         }
         if let Some(rate) = self.rate {
             if !(rate.is_finite() && rate > 0.0) {
@@ -148,7 +156,10 @@ pub async fn run(
     options: &LoadOptions,
     done: impl Fn(&ClientResult) + Send + Sync + 'static,
 ) -> LoadReport {
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(options.connections.max(1)));
+    let permits = options
+        .connections
+        .clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(permits));
     let case_options = CaseOptions {
         media_duration: options.media_duration,
         step_timeout: options.step_timeout,
@@ -165,7 +176,14 @@ pub async fn run(
             break;
         }
         if let Some(rate) = options.rate {
-            let due = start + Duration::from_secs_f64(started as f64 / rate);
+            // At a rate so low that the next client is due past any representable time, no
+            // further client starts.
+            let Some(due) = Duration::try_from_secs_f64(started as f64 / rate)
+                .ok()
+                .and_then(|after| start.checked_add(after))
+            else {
+                break;
+            };
             tokio::time::sleep_until(due.into()).await;
             if start.elapsed() >= options.duration {
                 break;
@@ -372,6 +390,16 @@ mod tests {
             .contains("connect        2  msg.timeout: first"));
     }
 
+    #[tokio::test]
+    async fn a_rate_too_low_for_a_second_client_stops_instead_of_panicking() {
+        let (target, _) = Target::parse("rtmp://127.0.0.1:1/live").unwrap();
+        let mut options = LoadOptions::new(profile::by_name("obs").unwrap());
+        options.rate = Some(1e-300);
+        options.duration = Duration::from_secs(5);
+        let report = run(&target, &options, |_| {}).await;
+        assert_eq!(report.clients, 1);
+    }
+
     #[test]
     fn a_play_profile_cannot_publish() {
         let mut options = LoadOptions::new(profile::by_name("ffmpeg-play").unwrap());
@@ -381,5 +409,11 @@ mod tests {
         options.publish = false;
         options.rate = Some(0.0);
         assert!(options.check().unwrap_err().contains("--rate"));
+        options.rate = None;
+        options.connections = usize::MAX;
+        assert!(options
+            .check()
+            .unwrap_err()
+            .contains("--connections must be from 1 to 1000000"));
     }
 }

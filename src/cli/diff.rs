@@ -1,4 +1,4 @@
-use super::UsageError;
+use anyhow::Context;
 use clap::Args;
 use rtmp_probe::transcript::diff::{diff, normalised};
 use std::path::PathBuf;
@@ -7,8 +7,8 @@ use std::path::PathBuf;
 ///
 /// Each file is a transcript written with --json (serve, probe, replay) or with --snapshot
 /// (replay); both are brought to the normalised snapshot form first, so times, addresses and
-/// peers' clocks do not count. Exits 0 when they are the same, 1 when they differ and 2 when a
-/// file cannot be read, like diff(1).
+/// peers' clocks do not count. Exits 0 when they are the same, 1 when they differ and 3 when a
+/// file cannot be read or is not a transcript (the exit statuses of every subcommand).
 ///
 /// Example: rtmp-probe diff before.jsonl after.jsonl
 #[derive(Debug, Args)]
@@ -19,9 +19,9 @@ pub struct DiffArgs {
 
 pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
     let read = |p: &PathBuf| -> anyhow::Result<String> {
-        let text = std::fs::read_to_string(p)
-            .map_err(|e| UsageError(format!("reading {}: {e}", p.display())))?;
-        normalised(&text).map_err(|e| UsageError(format!("{}: {e}", p.display())).into())
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        normalised(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
     };
     let (a, b) = (read(&args.a)?, read(&args.b)?);
     match diff(
@@ -30,10 +30,10 @@ pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
         &args.b.display().to_string(),
         &b,
     ) {
-        None => Ok(0),
+        None => Ok(super::exit::PASSED),
         Some(d) => {
-            print!("{d}");
-            Ok(1)
+            out!("{d}")?;
+            Ok(super::exit::FAILED)
         }
     }
 }

@@ -1,7 +1,8 @@
+use super::output::OutputFile;
 use super::UsageError;
 use anyhow::Context;
 use clap::Args;
-use rtmp_probe::emulate::case::{CaseOptions, Target};
+use rtmp_probe::emulate::case::CaseOptions;
 use rtmp_probe::emulate::profile::{self, Profile};
 use rtmp_probe::emulate::{profile_file, report, run_matrix, variant::Variant};
 use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
@@ -30,18 +31,19 @@ pub struct MatrixArgs {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
     repeat: u32,
     /// Cases run at once (cases mostly wait on the network and on media pacing, not the CPU).
-    #[arg(long, default_value_t = 32)]
-    jobs: usize,
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    jobs: u16,
     /// Seconds of media each publishing case sends.
     #[arg(long, default_value_t = 2.0)]
     duration: f64,
     /// The built-in server's personality (only without a URL).
     #[arg(long)]
     personality: Option<String>,
-    /// Write the results as JSON to this file.
+    /// Write the results as JSON to this file (`-`: standard output, the table then goes to
+    /// standard error).
     #[arg(long, value_name = "FILE")]
     json: Option<std::path::PathBuf>,
-    /// Write the results as JUnit XML to this file.
+    /// Write the results as JUnit XML to this file (`-` as for --json).
     #[arg(long, value_name = "FILE")]
     junit: Option<std::path::PathBuf>,
 }
@@ -98,6 +100,10 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
         media_duration: super::seconds("--duration", args.duration)?,
         ..CaseOptions::default()
     };
+    let outputs = MatrixOutputs::create(&args)?;
+    if let Some(url) = &args.url {
+        super::target::parse_reachable(url)?;
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let (url, _server) = match &args.url {
@@ -127,7 +133,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
                 )
             }
         };
-        let (target, _) = Target::parse(&url).map_err(UsageError)?;
+        let (target, _) = super::target::parse(&url)?;
         let total = (profiles.len() * variants.len()) as u64;
         let bar = indicatif::ProgressBar::new(total);
         bar.set_style(
@@ -140,7 +146,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             &profiles,
             &variants,
             args.repeat,
-            args.jobs,
+            args.jobs.into(),
             &options,
             move |r| {
                 tick.set_message(r.id.clone());
@@ -153,22 +159,71 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             Some((_, _, name)) => format!("{url} (built-in server, personality {name})"),
             None => url.clone(),
         };
-        println!("target: {shown}\n");
-        print!("{}", report::table(&results));
-        if let Some(path) = &args.json {
-            std::fs::write(path, report::json(&shown, &results))
-                .with_context(|| format!("writing {}", path.display()))?;
-        }
-        if let Some(path) = &args.junit {
-            std::fs::write(path, report::junit(&shown, &results))
-                .with_context(|| format!("writing {}", path.display()))?;
-        }
+        // Written even when standard output has closed: nothing measured is lost.
+        let shown_table = outputs.say(&format!("target: {shown}\n\n{}", report::table(&results)));
+        outputs.write(&shown, &results)?;
+        shown_table?;
         if let Some((stop, task, _)) = _server {
             let _ = stop.send(());
             let _ = task.await;
         }
         let failed = results.iter().filter(|r| r.status.is_failure()).count();
-        println!("\n{} cases, {failed} failed", results.len());
-        Ok(if failed > 0 { 1 } else { 0 })
+        outputs.say(&format!("\n{} cases, {failed} failed\n", results.len()))?;
+        Ok(super::exit::verdict(failed > 0))
     })
+}
+
+/// The --json and --junit files, created before the run so that a bad path fails at once.
+struct MatrixOutputs {
+    json: Option<OutputFile>,
+    junit: Option<OutputFile>,
+}
+
+impl MatrixOutputs {
+    fn create(args: &MatrixArgs) -> anyhow::Result<Self> {
+        let stdout_taken = |p: &Option<std::path::PathBuf>| p.as_deref() == Some("-".as_ref());
+        if stdout_taken(&args.json) && stdout_taken(&args.junit) {
+            return Err(UsageError(
+                "--json - and --junit - both want standard output; give one a file name".into(),
+            )
+            .into());
+        }
+        let open = |flag: &str, path: &Option<std::path::PathBuf>| {
+            path.as_deref()
+                .map(|p| OutputFile::create(flag, p))
+                .transpose()
+        };
+        Ok(MatrixOutputs {
+            json: open("--json", &args.json)?,
+            junit: open("--junit", &args.junit)?,
+        })
+    }
+
+    /// Prints text for people: on standard output, or on standard error when a FILE option
+    /// took standard output.
+    fn say(&self, text: &str) -> anyhow::Result<()> {
+        let file_on_stdout = [&self.json, &self.junit]
+            .iter()
+            .any(|f| f.as_ref().is_some_and(OutputFile::is_stdout));
+        if file_on_stdout {
+            eprint!("{text}");
+            Ok(())
+        } else {
+            super::output::print(text)
+        }
+    }
+
+    fn write(
+        &self,
+        shown: &str,
+        results: &[rtmp_probe::emulate::CaseResult],
+    ) -> anyhow::Result<()> {
+        if let Some(file) = &self.json {
+            file.write("--json", &report::json(shown, results))?;
+        }
+        if let Some(file) = &self.junit {
+            file.write("--junit", &report::junit(shown, results))?;
+        }
+        Ok(())
+    }
 }

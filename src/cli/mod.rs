@@ -1,7 +1,11 @@
 //! The command line: clap definitions, one file per subcommand. They parse arguments and call
 //! the library; nothing here knows RTMP.
 
+#[macro_use]
+mod output;
+
 mod diff;
+pub mod exit;
 mod fuzz_seeds;
 mod load;
 mod matrix;
@@ -9,30 +13,44 @@ mod probe;
 mod profiles;
 mod replay;
 mod serve;
+mod target;
 
 use clap::{Parser, Subcommand};
+
+/// The longest time a seconds flag takes (about 11 days): longer ones would overflow the
+/// clocks and counters they feed, and no test wants them.
+const MAX_SECONDS: f64 = 1_000_000.0;
 
 /// A positive number of seconds from a command-line flag.
 fn seconds(flag: &str, value: f64) -> anyhow::Result<std::time::Duration> {
     std::time::Duration::try_from_secs_f64(value)
         .ok()
-        .filter(|d| !d.is_zero())
+        .filter(|d| !d.is_zero() && value <= MAX_SECONDS)
         .ok_or_else(|| {
             UsageError(format!(
-                "{flag} must be a positive number of seconds, not {value}"
+                "{flag} must be a number of seconds above 0 and at most {MAX_SECONDS}, not {value}"
             ))
             .into()
         })
 }
 
-/// An argument that parsed but makes no sense (an unknown personality, say); exits with 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+/// A clap value parser for a number from `min` to `max` that names the range when the value
+/// is outside it.
+fn number_in(
+    min: f64,
+    max: f64,
+) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    move |text: &str| match text.parse::<f64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number from {min} to {max}")),
+    }
+}
+
+pub use exit::UsageError;
 
 /// RTMP interoperability testing and fuzzing.
 #[derive(Debug, Parser)]
-#[command(name = "rtmp-probe", version, about, long_about = None)]
+#[command(name = "rtmp-probe", version, about, long_about = None, after_help = exit::HELP)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -1,7 +1,7 @@
 use super::UsageError;
 use anyhow::Context;
 use clap::Args;
-use rtmp_probe::emulate::case::{CaseOptions, Target};
+use rtmp_probe::emulate::case::CaseOptions;
 use rtmp_probe::emulate::{profile_file, run_case};
 use rtmp_probe::transcript::render::{colour_on_stdout, json_line, TextRenderer};
 
@@ -50,7 +50,10 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
         )?,
     };
     let variant = super::matrix::variant(&args.variant)?;
-    let (target, key) = Target::parse(&args.url).map_err(UsageError)?;
+    if let Some(path) = &args.pcap {
+        super::output::check_creatable("--pcap", path)?;
+    }
+    let (target, key) = super::target::parse_reachable(&args.url)?;
     let options = CaseOptions {
         media_duration: super::seconds("--duration", args.duration)?,
         pcap: args.pcap.clone(),
@@ -68,28 +71,28 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
     if let Some(worst) = &result.worst {
         if args.json {
             for e in &worst.transcript.events {
-                println!("{}", json_line(e));
+                outln!("{}", json_line(e))?;
             }
         } else {
-            print!(
+            out!(
                 "{}",
                 TextRenderer {
                     colour: colour_on_stdout()
                 }
                 .render(&worst.transcript)
-            );
+            )?;
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string(&result).unwrap_or_default());
+        outln!("{}", serde_json::to_string(&result).unwrap_or_default())?;
     } else {
-        println!();
-        print!(
+        outln!()?;
+        out!(
             "{}",
             rtmp_probe::emulate::report::table(std::slice::from_ref(&result))
-        );
+        )?;
         let o = &result.observations;
-        println!(
+        outln!(
             "observations: handshake reads {:?} (gaps ms {:?}), S1 version {}, S1 digest {}, S2 {}, S2 before C2 {}, connect _result {} ms, server chunk size {}",
             o.handshake_reads,
             o.handshake_read_gaps_ms.iter().map(|g| (g * 10.0).round() / 10.0).collect::<Vec<_>>(),
@@ -99,7 +102,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
             o.s2_before_c2.map(|d| d.to_string()).unwrap_or("-".into()),
             o.connect_result_ms.map(|d| format!("{d:.1}")).unwrap_or("-".into()),
             o.server_chunk_size.map(|d| d.to_string()).unwrap_or("-".into()),
-        );
+        )?;
     }
-    Ok(if result.status.is_failure() { 1 } else { 0 })
+    Ok(super::exit::verdict(result.status.is_failure()))
 }

@@ -7,12 +7,14 @@ pub struct ProfilesArgs {}
 
 pub fn run(_: ProfilesArgs) -> anyhow::Result<i32> {
     for p in profile::all() {
-        println!(
+        outln!(
             "{}\n    {}\n    source: {}\n",
-            p.name, p.description, p.source
-        );
+            p.name,
+            p.description,
+            p.source
+        )?;
     }
     let names: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
-    println!("variants: {}", names.join(", "));
+    outln!("variants: {}", names.join(", "))?;
     Ok(0)
 }

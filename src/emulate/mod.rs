@@ -279,7 +279,26 @@ mod tests {
         assert_eq!((t.addr.port(), t.app.as_str(), key), (1935, "live", None));
         assert!(Target::parse("http://x/live")
             .unwrap_err()
+            .to_string()
             .contains("not an rtmp:// URL"));
+        let (t, _) = Target::parse("rtmp://[::1]:1936/live").unwrap();
+        assert_eq!(t.addr, "[::1]:1936".parse().unwrap());
+        for (url, said) in [
+            (
+                "rtmp://127.0.0.1:70000/live",
+                "port 70000 out of range (1-65535)",
+            ),
+            ("rtmp://127.0.0.1:0/live", "port 0 cannot be connected to"),
+            ("rtmp://:1935/live", "empty host in ':1935'"),
+            ("rtmp://127.0.0.1:x/live", "port 'x' is not a number"),
+            (
+                "rtmp://nosuch.invalid/live",
+                "cannot resolve 'nosuch.invalid'",
+            ),
+        ] {
+            let error = Target::parse(url).unwrap_err().to_string();
+            assert!(error.contains(said), "{url}: {error}");
+        }
     }
 }
 

@@ -44,16 +44,27 @@ impl Speed {
             return Ok(Speed::Max);
         }
         match text.parse::<f64>() {
-            Ok(f) if f.is_finite() && f > 0.0 => Ok(Speed::Scale(f)),
+            Ok(f) if (Self::SLOWEST..=Self::FASTEST).contains(&f) => Ok(Speed::Scale(f)),
             _ => Err(format!(
-                "--speed takes a positive number (1.0 = as captured) or 'max', not '{text}'"
+                "--speed takes a number from {} to {} (1.0 = as captured) or 'max', not '{text}'",
+                Self::SLOWEST,
+                Self::FASTEST
             )),
         }
     }
 
+    /// The slowest scale `parse` accepts: captured pauses of seconds become hours.
+    pub const SLOWEST: f64 = 0.001;
+    /// The fastest scale `parse` accepts (beyond it, `max` says what is meant).
+    pub const FASTEST: f64 = 1_000_000.0;
+
+    /// The pause for a captured `think` time; a scale too small to give a representable pause
+    /// gives the longest one rather than a panic.
     fn scale(self, think: Duration) -> Duration {
         match self {
-            Speed::Scale(f) => think.div_f64(f),
+            Speed::Scale(f) => {
+                Duration::try_from_secs_f64(think.as_secs_f64() / f).unwrap_or(Duration::MAX)
+            }
             Speed::Max => Duration::ZERO,
         }
     }
@@ -270,7 +281,11 @@ pub async fn against(
         match session.poll_write() {
             Next::Done => break,
             Next::Send { bytes, think } => {
-                let until = Instant::now() + options.speed.scale(think);
+                let pause = options.speed.scale(think);
+                // A pause past any representable instant waits as long as anything can.
+                let until = Instant::now()
+                    .checked_add(pause)
+                    .unwrap_or_else(|| Instant::now() + Duration::from_secs(100 * 365 * 86_400));
                 while server_open {
                     tokio::select! {
                         _ = tokio::time::sleep_until(until) => break,

@@ -164,6 +164,7 @@ impl Server {
     /// Accepts connections until `shutdown` completes, then closes every session (finishing
     /// recordings) and returns the counts.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> ServeSummary {
+        let Server { listener, shared } = self;
         let mut summary = ServeSummary::default();
         let (closing_tx, _) = tokio::sync::watch::channel(false);
         let mut tasks = tokio::task::JoinSet::new();
@@ -171,20 +172,20 @@ impl Server {
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
-                accepted = self.listener.accept() => {
+                accepted = listener.accept() => {
                     let (socket, peer) = match accepted {
                         Ok(accepted) => accepted,
                         Err(e) => {
                             // Out of descriptors or memory: the error repeats until a connection
                             // ends, so pause instead of spinning on it.
-                            self.shared.sink.server_line(&format!("accept failed: {e}"));
+                            shared.sink.server_line(&format!("accept failed: {e}"));
                             tokio::time::sleep(Duration::from_millis(50)).await;
                             continue;
                         }
                     };
                     summary.connections += 1;
                     let conn = summary.connections;
-                    let shared = self.shared.clone();
+                    let shared = shared.clone();
                     if shared.active.load(Ordering::SeqCst) >= shared.options.max_connections {
                         summary.refused += 1;
                         shared.sink.server_line(&format!(
@@ -204,21 +205,23 @@ impl Server {
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             }
         }
+        // Stop listening first: a client arriving while the sessions close is refused, not
+        // accepted into the backlog and reset.
+        drop(listener);
         let _ = closing_tx.send(true);
         while tasks.join_next().await.is_some() {}
-        summary.handshakes_completed = self.shared.handshakes.load(Ordering::SeqCst);
-        if let Some(pcap) = &self.shared.pcap {
+        summary.handshakes_completed = shared.handshakes.load(Ordering::SeqCst);
+        if let Some(pcap) = &shared.pcap {
             match pcap.finish() {
                 Ok(Some(mut out)) => {
                     if let Err(e) = std::io::Write::flush(&mut out) {
-                        self.shared
+                        shared
                             .sink
                             .server_line(&format!("writing the pcap file failed: {e}"));
                     }
                 }
                 Ok(None) => {}
-                Err(e) => self
-                    .shared
+                Err(e) => shared
                     .sink
                     .server_line(&format!("writing the pcap file failed: {e}")),
             }
@@ -535,6 +538,8 @@ fn resolve_actions(
 }
 
 /// Prints events as they happen: human text (prefixed with the connection number) or JSON lines.
+/// A write that fails (standard output's reader has gone) never panics: it sets `closed`, and
+/// nothing more is printed; the owner of the server decides whether to stop.
 pub struct PrintSink {
     pub json: bool,
     /// Print only error diagnostics of connections (and server lines): a load test's thousands
@@ -542,6 +547,22 @@ pub struct PrintSink {
     pub quiet: bool,
     pub text: crate::transcript::render::TextRenderer,
     pub lock: Mutex<()>,
+    /// Becomes true when a write to standard output fails.
+    pub closed: tokio::sync::watch::Sender<bool>,
+}
+
+impl PrintSink {
+    fn print(&self, line: &str) {
+        use std::io::Write;
+        let _guard = self.lock.lock();
+        if *self.closed.borrow() {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+            self.closed.send_replace(true);
+        }
+    }
 }
 
 impl EventSink for PrintSink {
@@ -556,13 +577,15 @@ impl EventSink for PrintSink {
         if self.quiet && !is_error {
             return;
         }
-        let _guard = self.lock.lock();
         if self.json {
             let line = crate::transcript::render::json_line(event);
             // Add the connection number as the first field of the object.
-            println!("{{\"conn\":{conn},{}", line.trim_start_matches('{'));
+            self.print(&format!(
+                "{{\"conn\":{conn},{}",
+                line.trim_start_matches('{')
+            ));
         } else {
-            println!("[{conn}] {}", self.text.line(event));
+            self.print(&format!("[{conn}] {}", self.text.line(event)));
         }
     }
 
@@ -571,11 +594,10 @@ impl EventSink for PrintSink {
     }
 
     fn server_line(&self, line: &str) {
-        let _guard = self.lock.lock();
         if self.json {
-            println!("{}", serde_json::json!({"event": "server", "text": line}));
+            self.print(&serde_json::json!({"event": "server", "text": line}).to_string());
         } else {
-            println!("{line}");
+            self.print(line);
         }
     }
 }
