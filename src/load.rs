@@ -148,6 +148,9 @@ pub struct LoadReport {
     pub handshakes_per_s: f64,
     pub time_to_connect_result: Option<Percentiles>,
     pub failures: Vec<StageFailures>,
+    /// Stopped by [`run_until`]'s stop before the end: the counts are of finished clients.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 /// Runs the load; `done` is called as each client finishes (for a progress bar).
@@ -156,6 +159,19 @@ pub async fn run(
     options: &LoadOptions,
     done: impl Fn(&ClientResult) + Send + Sync + 'static,
 ) -> LoadReport {
+    run_until(target, options, std::future::pending(), done).await
+}
+
+/// [`run`] that stops when `stop` completes (Ctrl-C, say): no client starts after it, those in
+/// flight are dropped, and the report counts the clients that finished (`interrupted` set).
+pub async fn run_until(
+    target: &Target,
+    options: &LoadOptions,
+    stop: impl std::future::Future<Output = ()>,
+    done: impl Fn(&ClientResult) + Send + Sync + 'static,
+) -> LoadReport {
+    tokio::pin!(stop);
+    let mut interrupted = false;
     let permits = options
         .connections
         .clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
@@ -171,6 +187,18 @@ pub async fn run(
     let mut results = Vec::new();
     let start = Instant::now();
     let mut started = 0u64;
+    // The loop's waits, each also ended by `stop`.
+    macro_rules! or_stop {
+        ($wait:expr) => {
+            tokio::select! {
+                got = $wait => got,
+                () = &mut stop => {
+                    interrupted = true;
+                    break;
+                }
+            }
+        };
+    }
     loop {
         if start.elapsed() >= options.duration || options.total.is_some_and(|t| started >= t) {
             break;
@@ -184,12 +212,12 @@ pub async fn run(
             else {
                 break;
             };
-            tokio::time::sleep_until(due.into()).await;
+            or_stop!(tokio::time::sleep_until(due.into()));
             if start.elapsed() >= options.duration {
                 break;
             }
         }
-        let Ok(permit) = semaphore.clone().acquire_owned().await else {
+        let Ok(permit) = or_stop!(semaphore.clone().acquire_owned()) else {
             break;
         };
         if start.elapsed() >= options.duration {
@@ -226,10 +254,20 @@ pub async fn run(
             results.extend(joined.ok());
         }
     }
-    while let Some(joined) = tasks.join_next().await {
-        results.extend(joined.ok());
+    while !interrupted {
+        match or_stop!(tasks.join_next()) {
+            Some(joined) => results.extend(joined.ok()),
+            None => break,
+        }
     }
     let elapsed = start.elapsed().as_secs_f64();
+    if interrupted {
+        // The clients still in flight are dropped, not counted as failures.
+        tasks.abort_all();
+        let mut report = summarise(target, options, results.len() as u64, elapsed, &results);
+        report.interrupted = true;
+        return report;
+    }
     summarise(target, options, started, elapsed, &results)
 }
 
@@ -279,6 +317,7 @@ fn summarise(
         },
         time_to_connect_result: Percentiles::of(times),
         failures: by_stage.into_values().collect(),
+        interrupted: false,
     }
 }
 

@@ -56,6 +56,7 @@ fn the_exit_statuses_are_listed_in_the_top_level_help() {
         "1    ran, and found failures",
         "2    usage error",
         "3    could not run (I/O, unreachable target, unreadable capture)",
+        "130  interrupted (Ctrl-C, SIGTERM)",
         "141  standard output closed",
     ] {
         assert!(out.contains(line), "{line:?} missing from\n{out}");
@@ -379,8 +380,15 @@ fn errors_of_reading_are_could_not_run_everywhere() {
     assert!(err.contains("Usage: rtmp-probe matrix"), "{err}");
 }
 
-/// Starts `serve --listen LISTEN` and returns the address it says it listens on.
-fn serve_listening_on(listen: &str) -> (support::ChildGuard, String) {
+/// Starts `serve --listen LISTEN` and returns its first line (where it listens) and its
+/// standard output, kept open (serve stops when it closes).
+fn serve_listening_on(
+    listen: &str,
+) -> (
+    support::ChildGuard,
+    String,
+    BufReader<std::process::ChildStdout>,
+) {
     let mut child = support::ChildGuard(
         Command::new(BIN)
             .args(["serve", "--listen", listen])
@@ -390,10 +398,9 @@ fn serve_listening_on(listen: &str) -> (support::ChildGuard, String) {
             .expect("serve"),
     );
     let mut line = String::new();
-    BufReader::new(child.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (child, line)
+    let mut out = BufReader::new(child.0.stdout.take().unwrap());
+    out.read_line(&mut line).unwrap();
+    (child, line, out)
 }
 
 #[test]
@@ -405,16 +412,16 @@ fn serve_listens_on_the_addresses_users_type() {
         format!("127.0.0.1:{port}"),
         format!("rtmp://127.0.0.1:{port}/"),
     ] {
-        let (_serve, line) = serve_listening_on(&listen);
+        let (_serve, line, _out) = serve_listening_on(&listen);
         assert!(
             line.contains(&format!("listening on rtmp://127.0.0.1:{port}/")),
             "{listen}: {line}"
         );
     }
-    let (_serve, line) = serve_listening_on(&format!("localhost:{port}"));
+    let (_serve, line, _out) = serve_listening_on(&format!("localhost:{port}"));
     assert!(line.contains(&format!(":{port}/")), "localhost: {line}");
     if std::net::TcpListener::bind("[::1]:0").is_ok() {
-        let (_serve, line) = serve_listening_on(&format!("[::1]:{port}"));
+        let (_serve, line, _out) = serve_listening_on(&format!("[::1]:{port}"));
         assert!(line.contains(&format!("rtmp://[::1]:{port}/")), "{line}");
     }
     for (listen, said) in [
@@ -640,4 +647,237 @@ fn serve_whose_output_closes_stops_listening_and_finishes_its_files() {
     let (code, out, err) = rtmp_probe(&["replay", pcap.to_str().unwrap(), "--snapshot"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("NetStream.Publish.Start"), "{out}");
+}
+
+/// Spawns rtmp-probe with piped output, waits (bounded) until `server` has seen `connections`
+/// connections, sends `signal`, and returns (exit status, stdout, stderr).
+fn signalled_when(
+    args: &[&str],
+    server: &support::Running,
+    connections: usize,
+    signal: libc::c_int,
+) -> (i32, String, String) {
+    let mut child = support::ChildGuard(
+        Command::new(BIN)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("rtmp-probe"),
+    );
+    let readers = [
+        child
+            .0
+            .stdout
+            .take()
+            .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+        child
+            .0
+            .stderr
+            .take()
+            .map(|e| Box::new(e) as Box<dyn std::io::Read + Send>),
+    ]
+    .map(|r| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.unwrap().read_to_string(&mut s);
+            s
+        })
+    });
+    let started = Instant::now();
+    while server.transcripts().len() < connections {
+        assert!(
+            child.0.try_wait().unwrap().is_none(),
+            "{args:?} ended before it was interrupted"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{args:?}: too slow"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: kill with the pid of a child this test owns and has not reaped.
+    assert_eq!(
+        unsafe { libc::kill(child.0.id() as libc::pid_t, signal) },
+        0
+    );
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "{args:?} did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let [out, err] = readers.map(|r| r.join().unwrap());
+    assert!(!err.contains("panicked"), "{err}");
+    (status.code().unwrap_or(-1), out, err)
+}
+
+#[test]
+fn an_interrupted_matrix_reports_and_writes_the_finished_cases() {
+    let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
+    let url = format!("rtmp://{}/live", server.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("m.json");
+    let junit = dir.path().join("m.xml");
+    // One case at a time: with the reachability check, connection 4 means cases 1 and 2 have
+    // finished and case 3 is under way.
+    let (code, out, err) = signalled_when(
+        &[
+            "matrix",
+            &url,
+            "--profiles",
+            "obs",
+            "--repeat",
+            "1",
+            "--duration",
+            "0.5",
+            "--jobs",
+            "1",
+            "--json",
+            json.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+        &server,
+        4,
+        libc::SIGINT,
+    );
+    assert_eq!(code, 130, "{out}{err}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).expect("partial JSON");
+    assert_eq!(report["interrupted"], true, "{report}");
+    let cases = report["cases"].as_array().unwrap();
+    let all = rtmp_probe::emulate::variant::Variant::ALL.len();
+    assert!(
+        (2..all).contains(&cases.len()),
+        "{} of {all} cases",
+        cases.len()
+    );
+    for case in cases {
+        assert!(case["id"].as_str().unwrap().starts_with("obs/"), "{case}");
+        assert_eq!(case["status"], "pass", "only finished cases: {case}");
+    }
+    assert!(
+        out.contains(&format!(
+            "interrupted: {} of {all} cases finished",
+            cases.len()
+        )),
+        "{out}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), cases.len(), "{xml}");
+}
+
+#[test]
+fn interrupted_probe_load_and_replay_against_say_what_finished() {
+    let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
+    let url = format!("rtmp://{}/live", server.addr);
+    let (code, out, err) = signalled_when(
+        &[
+            "probe",
+            &url,
+            "--profile",
+            "obs",
+            "--repeat",
+            "20",
+            "--duration",
+            "0.5",
+            "--json",
+        ],
+        &server,
+        4,
+        libc::SIGINT,
+    );
+    assert_eq!(code, 130, "{err}");
+    let result: serde_json::Value =
+        serde_json::from_str(out.lines().last().unwrap()).expect("the result line");
+    let attempts = result["attempts"].as_u64().unwrap();
+    assert!((2..20).contains(&attempts), "{result}");
+    assert!(
+        err.contains(&format!("interrupted: {attempts} of 20 attempts finished")),
+        "{err}"
+    );
+
+    let before = server.transcripts().len();
+    let (code, out, err) = signalled_when(
+        &[
+            "load",
+            &url,
+            "--connections",
+            "1",
+            "--rate",
+            "5",
+            "--total",
+            "1000",
+            "--duration",
+            "60",
+            "--json",
+        ],
+        &server,
+        before + 4,
+        libc::SIGTERM,
+    );
+    assert_eq!(code, 130, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("the JSON report");
+    assert_eq!(report["interrupted"], true, "{report}");
+    let clients = report["clients"].as_u64().unwrap();
+    assert!((2..1000).contains(&clients), "{report}");
+    assert_eq!(
+        report["failed"], 0,
+        "clients in flight are not failures: {report}"
+    );
+
+    let capture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/captures/ffmpeg-publish-to-nginx.pcap"
+    );
+    let before = server.transcripts().len();
+    let (code, out, err) = signalled_when(
+        &["replay", capture, "--against", &url, "--speed", "0.5"],
+        &server,
+        before + 2,
+        libc::SIGINT,
+    );
+    assert_eq!(code, 130, "{err}");
+    assert!(
+        out.contains("writes sent: interrupted before the client's write")
+            || out.contains("writes sent: interrupted while the client waited for"),
+        "{out}"
+    );
+}
+
+#[test]
+fn serve_stops_cleanly_on_sigint_and_sigterm_with_status_0() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let (mut serve, line, mut out) = serve_listening_on("127.0.0.1:0");
+        assert!(line.contains("listening on"), "{line}");
+        // SAFETY: kill with the pid of a child this test owns and has not reaped.
+        assert_eq!(
+            unsafe { libc::kill(serve.0.id() as libc::pid_t, signal) },
+            0
+        );
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = serve.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "serve did not stop"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert_eq!(status.code(), Some(0), "signal {signal}");
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+        assert!(
+            rest.contains("rtmp-probe serve: stopped after 0 connections"),
+            "{rest}"
+        );
+    }
 }

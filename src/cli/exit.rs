@@ -10,6 +10,8 @@ pub const FAILED: i32 = 1;
 pub const USAGE: i32 = 2;
 /// Could not run: I/O, an unreachable target, an unreadable capture.
 pub const CANNOT_RUN: i32 = 3;
+/// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: i32 = 130;
 /// Standard output was closed by its reader (128 + SIGPIPE, as a Unix tool killed by SIGPIPE).
 pub const PIPE_CLOSED: i32 = 141;
 
@@ -20,6 +22,8 @@ Exit status (every subcommand):
   1    ran, and found failures
   2    usage error
   3    could not run (I/O, unreachable target, unreadable capture)
+  130  interrupted (Ctrl-C, SIGTERM): what finished is printed, marked \"interrupted\", and
+       written to --json/--junit first; `serve` stops cleanly and exits 0 instead
   141  standard output closed (e.g. `| head`): --json/--junit/--pcap/--record outputs are
        written first; `serve` logs one line on stderr, stops listening, finalises recordings
 

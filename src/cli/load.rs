@@ -76,17 +76,37 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     let tick = bar.clone();
-    let report = runtime.block_on(load::run(&target, &options, move |r| {
-        if r.failure.is_some() {
-            tick.set_message("(some failed)");
-        }
-        tick.inc(1);
-    }));
+    let report = runtime.block_on(async {
+        let mut interrupt = super::interrupt::Interrupt::install()?;
+        anyhow::Ok(
+            load::run_until(&target, &options, interrupt.received(), move |r| {
+                if r.failure.is_some() {
+                    tick.set_message("(some failed)");
+                }
+                tick.inc(1);
+            })
+            .await,
+        )
+    })?;
     bar.finish_and_clear();
-    if args.json {
-        outln!("{}", serde_json::to_string_pretty(&report)?)?;
+    let printed = if args.json {
+        // An interrupted report carries `"interrupted": true`.
+        outln!("{}", serde_json::to_string_pretty(&report)?)
     } else {
-        out!("{}", report.table())?;
-    }
-    Ok(super::exit::verdict(report.failed > 0))
+        out!("{}", report.table()).and_then(|()| {
+            if report.interrupted {
+                outln!(
+                    "interrupted: the counts are of the {} clients that finished",
+                    report.clients
+                )
+            } else {
+                Ok(())
+            }
+        })
+    };
+    super::interrupt::finish(
+        report.interrupted,
+        printed,
+        super::exit::verdict(report.failed > 0),
+    )
 }

@@ -106,6 +106,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
+        let mut interrupt = super::interrupt::Interrupt::install()?;
         let (url, _server) = match &args.url {
             Some(url) => (url.clone(), None),
             None => {
@@ -141,7 +142,9 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         let tick = bar.clone();
-        let results = run_matrix(
+        let finished = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let finished_here = finished.clone();
+        let run = run_matrix(
             &target,
             &profiles,
             &variants,
@@ -151,25 +154,44 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             move |r| {
                 tick.set_message(r.id.clone());
                 tick.inc(1);
+                if let Ok(mut f) = finished_here.lock() {
+                    f.push(r.clone());
+                }
             },
-        )
-        .await;
+        );
+        // On Ctrl-C the cases under way are dropped; those that finished are reported.
+        let (results, interrupted) = tokio::select! {
+            results = run => (results, false),
+            () = interrupt.received() => {
+                let done = finished.lock().map(|f| f.clone()).unwrap_or_default();
+                (in_case_order(done, &profiles, &variants), true)
+            }
+        };
         bar.finish_and_clear();
         let shown = match &_server {
             Some((_, _, name)) => format!("{url} (built-in server, personality {name})"),
             None => url.clone(),
         };
         // Written even when standard output has closed: nothing measured is lost.
-        let shown_table = outputs.say(&format!("target: {shown}\n\n{}", report::table(&results)));
-        outputs.write(&shown, &results)?;
-        shown_table?;
+        let mut shown_table =
+            outputs.say(&format!("target: {shown}\n\n{}", report::table(&results)));
+        if interrupted {
+            shown_table = shown_table.and_then(|()| {
+                outputs.say(&format!(
+                    "interrupted: {} of {total} cases finished\n",
+                    results.len()
+                ))
+            });
+        }
+        outputs.write(&shown, &results, interrupted)?;
         if let Some((stop, task, _)) = _server {
             let _ = stop.send(());
             let _ = task.await;
         }
         let failed = results.iter().filter(|r| r.status.is_failure()).count();
-        outputs.say(&format!("\n{} cases, {failed} failed\n", results.len()))?;
-        Ok(super::exit::verdict(failed > 0))
+        let printed = shown_table
+            .and_then(|()| outputs.say(&format!("\n{} cases, {failed} failed\n", results.len())));
+        super::interrupt::finish(interrupted, printed, super::exit::verdict(failed > 0))
     })
 }
 
@@ -213,17 +235,48 @@ impl MatrixOutputs {
         }
     }
 
+    /// Writes the files; an interrupted run's JSON says `"interrupted": true`.
     fn write(
         &self,
         shown: &str,
         results: &[rtmp_probe::emulate::CaseResult],
+        interrupted: bool,
     ) -> anyhow::Result<()> {
         if let Some(file) = &self.json {
-            file.write("--json", &report::json(shown, results))?;
+            let mut json = report::json(shown, results);
+            if interrupted {
+                json = mark_interrupted(&json);
+            }
+            file.write("--json", &json)?;
         }
         if let Some(file) = &self.junit {
             file.write("--junit", &report::junit(shown, results))?;
         }
         Ok(())
+    }
+}
+
+/// The finished cases of an interrupted run, in the order a whole run reports them.
+fn in_case_order(
+    mut done: Vec<rtmp_probe::emulate::CaseResult>,
+    profiles: &[Profile],
+    variants: &[Variant],
+) -> Vec<rtmp_probe::emulate::CaseResult> {
+    let order: Vec<String> = profiles
+        .iter()
+        .flat_map(|p| variants.iter().map(move |v| format!("{}/{v}", p.name)))
+        .collect();
+    done.sort_by_key(|r| order.iter().position(|id| *id == r.id));
+    done
+}
+
+/// `json` (an object) with `"interrupted": true` added.
+fn mark_interrupted(json: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(serde_json::Value::Object(mut fields)) => {
+            fields.insert("interrupted".into(), true.into());
+            serde_json::to_string_pretty(&fields).unwrap_or_else(|_| json.to_string())
+        }
+        _ => json.to_string(),
     }
 }

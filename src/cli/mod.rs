@@ -7,6 +7,7 @@ mod output;
 mod diff;
 pub mod exit;
 mod fuzz_seeds;
+mod interrupt;
 mod load;
 mod matrix;
 mod probe;

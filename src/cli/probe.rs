@@ -2,7 +2,7 @@ use super::UsageError;
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::emulate::case::CaseOptions;
-use rtmp_probe::emulate::{profile_file, run_case};
+use rtmp_probe::emulate::{profile_file, run_case_until, CaseResult};
 use rtmp_probe::transcript::render::{colour_on_stdout, json_line, TextRenderer};
 
 /// Run one client emulation against a server and explain the verdict.
@@ -60,14 +60,52 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
         ..CaseOptions::default()
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let result = runtime.block_on(run_case(
-        &profile,
-        variant,
-        &target,
-        key.as_deref(),
-        args.repeat,
-        &options,
-    ));
+    let (result, interrupted) = runtime.block_on(async {
+        let mut interrupt = super::interrupt::Interrupt::install()?;
+        let interrupted = std::cell::Cell::new(false);
+        let result = run_case_until(
+            &profile,
+            variant,
+            &target,
+            key.as_deref(),
+            args.repeat,
+            &options,
+            async {
+                interrupt.received().await;
+                interrupted.set(true);
+            },
+        )
+        .await;
+        anyhow::Ok((result, interrupted.get()))
+    })?;
+    let Some(result) = result else {
+        eprintln!("rtmp-probe: interrupted before the first attempt finished");
+        return Ok(super::exit::INTERRUPTED);
+    };
+    let printed = print_result(&result, &args).and_then(|()| {
+        let note = format!(
+            "interrupted: {} of {} attempts finished",
+            result.attempts, args.repeat
+        );
+        match (interrupted, args.json) {
+            (false, _) => Ok(()),
+            // JSON lines stay JSON; the note goes to stderr.
+            (true, true) => {
+                eprintln!("rtmp-probe: {note}");
+                Ok(())
+            }
+            (true, false) => outln!("{note}"),
+        }
+    });
+    super::interrupt::finish(
+        interrupted,
+        printed,
+        super::exit::verdict(result.status.is_failure()),
+    )
+}
+
+/// The worst attempt's transcript, then the verdict (a table row and observations, or JSON).
+fn print_result(result: &CaseResult, args: &ProbeArgs) -> anyhow::Result<()> {
     if let Some(worst) = &result.worst {
         if args.json {
             for e in &worst.transcript.events {
@@ -84,12 +122,12 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
         }
     }
     if args.json {
-        outln!("{}", serde_json::to_string(&result).unwrap_or_default())?;
+        outln!("{}", serde_json::to_string(result).unwrap_or_default())?;
     } else {
         outln!()?;
         out!(
             "{}",
-            rtmp_probe::emulate::report::table(std::slice::from_ref(&result))
+            rtmp_probe::emulate::report::table(std::slice::from_ref(result))
         )?;
         let o = &result.observations;
         outln!(
@@ -104,5 +142,5 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
             o.server_chunk_size.map(|d| d.to_string()).unwrap_or("-".into()),
         )?;
     }
-    Ok(super::exit::verdict(result.status.is_failure()))
+    Ok(())
 }

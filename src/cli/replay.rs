@@ -325,11 +325,20 @@ fn run_against(args: ReplayArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("re-enacting {}", args.capture.display()))?;
     let (target, _) = super::target::parse_reachable(url)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let report = runtime
-        .block_on(reenact::against(captured, target.addr, &options))
-        .with_context(|| format!("connecting to {url}"))?;
-    print_against(&report, &args)?;
-    Ok(super::exit::verdict(!report.completed()))
+    let report = runtime.block_on(async {
+        let mut interrupt = super::interrupt::Interrupt::install()?;
+        reenact::against_until(captured, target.addr, &options, interrupt.received())
+            .await
+            .with_context(|| format!("connecting to {url}"))
+    })?;
+    // An interrupted re-enactment says so in its verdict line ("... writes sent: interrupted
+    // before ...") and in the JSON's `stopped`.
+    let printed = print_against(&report, &args);
+    super::interrupt::finish(
+        report.interrupted,
+        printed,
+        super::exit::verdict(!report.completed()),
+    )
 }
 
 fn print_against(report: &AgainstReport, args: &ReplayArgs) -> anyhow::Result<()> {

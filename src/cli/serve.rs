@@ -130,6 +130,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     }
     .context("starting the async runtime")?;
     runtime.block_on(async move {
+        let mut interrupt = super::interrupt::Interrupt::install()?;
         let personality_name = options.personality.name;
         let server = Server::bind(options.clone(), sink.clone())
             .await
@@ -141,7 +142,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         );
         let stop = async {
             tokio::select! {
-                () = shutdown_signal() => {}
+                () = interrupt.received() => {}
                 _ = closed_seen.wait_for(|closed| *closed) => {
                     eprintln!("rtmp-probe serve: standard output closed; stopping");
                 }
@@ -190,28 +191,4 @@ fn watch_stdout_reader(sink: Arc<PrintSink>) {
     });
     #[cfg(not(unix))]
     let _ = sink;
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
 }

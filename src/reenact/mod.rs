@@ -200,6 +200,8 @@ pub struct AgainstReport {
     pub writes: (usize, usize),
     /// Why the re-enactment ended before the client's last write.
     pub stopped: Option<String>,
+    /// Stopped by [`against_until`]'s stop (Ctrl-C, say); `stopped` says where.
+    pub interrupted: bool,
 }
 
 impl AgainstReport {
@@ -227,6 +229,19 @@ pub async fn against(
     target: SocketAddr,
     options: &AgainstOptions,
 ) -> std::io::Result<AgainstReport> {
+    against_until(captured, target, options, std::future::pending()).await
+}
+
+/// [`against`] that stops when `stop` completes (Ctrl-C, say): the report holds the live
+/// session up to there, with `interrupted` set.
+pub async fn against_until(
+    captured: Captured,
+    target: SocketAddr,
+    options: &AgainstOptions,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<AgainstReport> {
+    tokio::pin!(stop);
+    let mut interrupted = false;
     let Captured { script, report } = captured;
     let client_closes = script.client_closed;
     let ends_early = script.ends_early.clone();
@@ -286,11 +301,19 @@ pub async fn against(
                 let until = Instant::now()
                     .checked_add(pause)
                     .unwrap_or_else(|| Instant::now() + Duration::from_secs(100 * 365 * 86_400));
-                while server_open {
+                while server_open && !interrupted {
                     tokio::select! {
                         _ = tokio::time::sleep_until(until) => break,
                         read = rd.read(&mut buf) => got!(read),
+                        () = &mut stop => interrupted = true,
                     }
+                }
+                if interrupted {
+                    stopped = Some(format!(
+                        "interrupted before the client's write {} of {total}",
+                        sent + 1
+                    ));
+                    break;
                 }
                 if !server_open {
                     stopped = Some(format!(
@@ -313,7 +336,18 @@ pub async fn against(
                     ));
                     break;
                 }
-                match tokio::time::timeout(options.reply_timeout, rd.read(&mut buf)).await {
+                let read = tokio::select! {
+                    read = tokio::time::timeout(options.reply_timeout, rd.read(&mut buf)) => read,
+                    () = &mut stop => {
+                        interrupted = true;
+                        stopped = Some(format!(
+                            "interrupted while the client waited for {}",
+                            missing.join(", ")
+                        ));
+                        break;
+                    }
+                };
+                match read {
                     Ok(read) => got!(read),
                     Err(_) => match session.waive() {
                         Ok(waived) => notes.push(format!(
@@ -342,7 +376,7 @@ pub async fn against(
         decoder.closed(started.elapsed(), "the client closed the connection".into());
     }
     let linger_until = Instant::now() + options.linger;
-    while server_open {
+    while server_open && !interrupted {
         match tokio::time::timeout_at(linger_until, rd.read(&mut buf)).await {
             Ok(read) => got!(read),
             Err(_) => break,
@@ -358,6 +392,7 @@ pub async fn against(
         notes: all_notes,
         writes,
         stopped,
+        interrupted,
     })
 }
 
