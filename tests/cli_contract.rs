@@ -853,6 +853,13 @@ fn interrupted_probe_load_and_replay_against_say_what_finished() {
 
 #[test]
 fn serve_stops_cleanly_on_sigint_and_sigterm_with_status_0() {
+    let (code, help, _) = rtmp_probe(&["serve", "--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        help.contains("Stops on Ctrl-C or SIGTERM, after closing every connection and finishing")
+            && help.contains("the pcap file: exit 0"),
+        "{help}"
+    );
     for signal in [libc::SIGINT, libc::SIGTERM] {
         let (mut serve, line, mut out) = serve_listening_on("127.0.0.1:0");
         assert!(line.contains("listening on"), "{line}");

@@ -321,8 +321,15 @@ fn run_against(args: ReplayArgs) -> anyhow::Result<i32> {
         ..AgainstOptions::default()
     };
     let (reader, _) = open_capture(&args.capture)?;
-    let captured = reenact::load(reader, args.flow, |_| {})
-        .with_context(|| format!("re-enacting {}", args.capture.display()))?;
+    let captured = reenact::load(reader, args.flow, |_| {}).map_err(|e| {
+        let what = format!("re-enacting {}: {e}", args.capture.display());
+        // A flow number the capture does not have is the user's to change (2); a capture
+        // that cannot be read or holds no RTMP could not be run (3).
+        match e {
+            reenact::LoadError::NoSuchFlow { .. } => anyhow::Error::from(UsageError(what)),
+            _ => anyhow::anyhow!(what),
+        }
+    })?;
     let (target, _) = super::target::parse_reachable(url)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {
