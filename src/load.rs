@@ -153,6 +153,9 @@ pub struct LoadReport {
     pub interrupted: bool,
 }
 
+/// How long a new client waits while the last one could not connect.
+const TCP_FAILURE_PAUSE: Duration = Duration::from_millis(100);
+
 /// Runs the load; `done` is called as each client finishes (for a progress bar).
 pub async fn run(
     target: &Target,
@@ -187,6 +190,8 @@ pub async fn run_until(
     let mut results = Vec::new();
     let start = Instant::now();
     let mut started = 0u64;
+    // Whether the last client to finish failed to connect at all.
+    let tcp_failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // The loop's waits, each also ended by `stop`.
     macro_rules! or_stop {
         ($wait:expr) => {
@@ -220,15 +225,21 @@ pub async fn run_until(
         let Ok(permit) = or_stop!(semaphore.clone().acquire_owned()) else {
             break;
         };
+        // A server that refuses connections answers at once: without a pause the loop would
+        // make thousands of attempts a second against it.
+        if tcp_failing.load(std::sync::atomic::Ordering::Relaxed) {
+            or_stop!(tokio::time::sleep(TCP_FAILURE_PAUSE));
+        }
         if start.elapsed() >= options.duration {
             break;
         }
         started += 1;
-        let (profile, target, case_options, done) = (
+        let (profile, target, case_options, done, tcp_failing) = (
             options.profile.clone(),
             target.clone(),
             case_options.clone(),
             done.clone(),
+            tcp_failing.clone(),
         );
         let key = format!("{}-{started}", options.key);
         tasks.spawn(async move {
@@ -243,6 +254,8 @@ pub async fn run_until(
                     .unwrap_or_else(|| outcome.status.label().to_string());
                 (stage, finding)
             });
+            let at_tcp = matches!(failure, Some((Stage::Tcp, _)));
+            tcp_failing.store(at_tcp, std::sync::atomic::Ordering::Relaxed);
             let result = ClientResult {
                 connected_after: outcome.connected_after,
                 failure,
@@ -437,6 +450,26 @@ mod tests {
         options.duration = Duration::from_secs(5);
         let report = run(&target, &options, |_| {}).await;
         assert_eq!(report.clients, 1);
+    }
+
+    #[tokio::test]
+    async fn a_refusing_server_gets_a_few_attempts_a_second_not_thousands() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let (target, _) = Target::parse(&format!("rtmp://127.0.0.1:{port}/live")).unwrap();
+        let mut options = LoadOptions::new(profile::by_name("obs").unwrap());
+        options.connections = 50;
+        options.duration = Duration::from_secs(1);
+        let report = run(&target, &options, |_| {}).await;
+        // The first 50 go at once; after the first refusal each start waits 100 ms.
+        assert!(
+            (1..=70).contains(&report.clients),
+            "{} attempts in 1 s",
+            report.clients
+        );
+        assert_eq!(report.failed, report.clients);
     }
 
     #[test]
