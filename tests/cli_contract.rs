@@ -368,6 +368,22 @@ fn errors_of_reading_are_could_not_run_everywhere() {
         3,
         "No such file or directory",
     );
+    let missing = dir.path().join("missing.toml");
+    for command in ["probe", "matrix"] {
+        assert_one_line_error(
+            &[
+                command,
+                "rtmp://127.0.0.1:1/live",
+                "--profile-file",
+                missing.to_str().unwrap(),
+            ],
+            3,
+            &format!(
+                "--profile-file {}: cannot read it: No such file",
+                missing.display()
+            ),
+        );
+    }
     let missing = dir.path().join("missing.jsonl");
     assert_one_line_error(
         &["diff", missing.to_str().unwrap(), missing.to_str().unwrap()],

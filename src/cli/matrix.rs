@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Args;
 use rtmp_probe::emulate::case::CaseOptions;
 use rtmp_probe::emulate::profile::{self, Profile};
-use rtmp_probe::emulate::{profile_file, report, run_matrix, variant::Variant};
+use rtmp_probe::emulate::{report, run_matrix, variant::Variant};
 use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
 use std::sync::Arc;
 
@@ -80,7 +80,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             .collect::<Result<Vec<_>, _>>()?
     };
     for path in &args.profile_file {
-        profiles.push(profile_file::load(path).map_err(|e| UsageError(e.to_string()))?);
+        profiles.push(super::load_profile_file(path)?);
     }
     let variants = if args.variants.is_empty() {
         Variant::ALL.to_vec()

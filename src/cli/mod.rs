@@ -49,6 +49,23 @@ fn number_in(
 
 pub use exit::UsageError;
 
+/// A --profile-file: a file that cannot be read could not run (3); one that reads but is
+/// wrong is the user's to fix (2), with the line and field named.
+fn load_profile_file(
+    path: &std::path::Path,
+) -> anyhow::Result<rtmp_probe::emulate::profile::Profile> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--profile-file {}: cannot read it", path.display()))?;
+    rtmp_probe::emulate::profile_file::parse(&text).map_err(|e| {
+        let located = rtmp_probe::emulate::profile_file::ProfileFileError {
+            file: Some(path.to_path_buf()),
+            ..e
+        };
+        UsageError(located.to_string()).into()
+    })
+}
+
 /// RTMP interoperability testing and fuzzing.
 #[derive(Debug, Parser)]
 #[command(name = "rtmp-probe", version, about, long_about = None, after_help = exit::HELP)]

@@ -1,8 +1,7 @@
-use super::UsageError;
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::emulate::case::CaseOptions;
-use rtmp_probe::emulate::{profile_file, run_case_until, CaseResult};
+use rtmp_probe::emulate::{run_case_until, CaseResult};
 use rtmp_probe::transcript::render::{colour_on_stdout, json_line, TextRenderer};
 
 /// Run one client emulation against a server and explain the verdict.
@@ -42,7 +41,7 @@ pub struct ProbeArgs {
 
 pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
     let profile = match &args.profile_file {
-        Some(path) => profile_file::load(path).map_err(|e| UsageError(e.to_string()))?,
+        Some(path) => super::load_profile_file(path)?,
         None => super::matrix::profile_named(
             args.profile
                 .as_deref()
