@@ -27,7 +27,7 @@ Exit status (every subcommand):
   141  standard output closed (e.g. `| head`): --json/--junit/--pcap/--record outputs are
        written first; `serve` logs one line on stderr, stops listening, finalises recordings
 
-FILE options take `-` for standard output.";
+--json FILE, --junit FILE and --export-profile FILE take `-` for standard output.";
 
 /// The verdict of a run that finished: 0 when nothing failed.
 pub fn verdict(failed: bool) -> i32 {
