@@ -1,4 +1,4 @@
-use super::output::OutputFile;
+use super::matrix_outputs::{in_case_order, MatrixOutputs};
 use super::UsageError;
 use anyhow::Context;
 use clap::Args;
@@ -100,7 +100,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
         media_duration: super::seconds("--duration", args.duration)?,
         ..CaseOptions::default()
     };
-    let outputs = MatrixOutputs::create(&args)?;
+    let outputs = MatrixOutputs::create(args.json.as_deref(), args.junit.as_deref())?;
     if let Some(url) = &args.url {
         super::target::parse_reachable(url)?;
     }
@@ -193,90 +193,4 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             .and_then(|()| outputs.say(&format!("\n{} cases, {failed} failed\n", results.len())));
         super::interrupt::finish(interrupted, printed, super::exit::verdict(failed > 0))
     })
-}
-
-/// The --json and --junit files, created before the run so that a bad path fails at once.
-struct MatrixOutputs {
-    json: Option<OutputFile>,
-    junit: Option<OutputFile>,
-}
-
-impl MatrixOutputs {
-    fn create(args: &MatrixArgs) -> anyhow::Result<Self> {
-        let stdout_taken = |p: &Option<std::path::PathBuf>| p.as_deref() == Some("-".as_ref());
-        if stdout_taken(&args.json) && stdout_taken(&args.junit) {
-            return Err(UsageError(
-                "--json - and --junit - both want standard output; give one a file name".into(),
-            )
-            .into());
-        }
-        let open = |flag: &str, path: &Option<std::path::PathBuf>| {
-            path.as_deref()
-                .map(|p| OutputFile::create(flag, p))
-                .transpose()
-        };
-        Ok(MatrixOutputs {
-            json: open("--json", &args.json)?,
-            junit: open("--junit", &args.junit)?,
-        })
-    }
-
-    /// Prints text for people: on standard output, or on standard error when a FILE option
-    /// took standard output.
-    fn say(&self, text: &str) -> anyhow::Result<()> {
-        let file_on_stdout = [&self.json, &self.junit]
-            .iter()
-            .any(|f| f.as_ref().is_some_and(OutputFile::is_stdout));
-        if file_on_stdout {
-            eprint!("{text}");
-            Ok(())
-        } else {
-            super::output::print(text)
-        }
-    }
-
-    /// Writes the files; an interrupted run's JSON says `"interrupted": true`.
-    fn write(
-        &self,
-        shown: &str,
-        results: &[rtmp_probe::emulate::CaseResult],
-        interrupted: bool,
-    ) -> anyhow::Result<()> {
-        if let Some(file) = &self.json {
-            let mut json = report::json(shown, results);
-            if interrupted {
-                json = mark_interrupted(&json);
-            }
-            file.write("--json", &json)?;
-        }
-        if let Some(file) = &self.junit {
-            file.write("--junit", &report::junit(shown, results))?;
-        }
-        Ok(())
-    }
-}
-
-/// The finished cases of an interrupted run, in the order a whole run reports them.
-fn in_case_order(
-    mut done: Vec<rtmp_probe::emulate::CaseResult>,
-    profiles: &[Profile],
-    variants: &[Variant],
-) -> Vec<rtmp_probe::emulate::CaseResult> {
-    let order: Vec<String> = profiles
-        .iter()
-        .flat_map(|p| variants.iter().map(move |v| format!("{}/{v}", p.name)))
-        .collect();
-    done.sort_by_key(|r| order.iter().position(|id| *id == r.id));
-    done
-}
-
-/// `json` (an object) with `"interrupted": true` added.
-fn mark_interrupted(json: &str) -> String {
-    match serde_json::from_str::<serde_json::Value>(json) {
-        Ok(serde_json::Value::Object(mut fields)) => {
-            fields.insert("interrupted".into(), true.into());
-            serde_json::to_string_pretty(&fields).unwrap_or_else(|_| json.to_string())
-        }
-        _ => json.to_string(),
-    }
 }

@@ -10,6 +10,7 @@ mod fuzz_seeds;
 mod interrupt;
 mod load;
 mod matrix;
+mod matrix_outputs;
 mod probe;
 mod profiles;
 mod replay;
