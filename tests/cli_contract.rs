@@ -1,6 +1,9 @@
 //! The command-line contract (issue 10), run as a user would: exit statuses, error lines that
 //! name what was wrong before any work is done, closed pipes and interrupts. Every case checks
 //! both the message and the exit status.
+//!
+//! One file past 600 lines: the items share the helpers that run the binary (to the end, into a
+//! closed pipe, or until a signal), and each test is one item of the same contract.
 
 mod support;
 
