@@ -56,10 +56,18 @@ impl LoadOptions {
         }
     }
 
+    /// The most clients in flight at once: each holds a descriptor, and far below what the
+    /// semaphore that bounds them could count.
+    pub const MAX_CONNECTIONS: usize = 1_000_000;
+
     /// Why these options cannot run, if they cannot.
     pub fn check(&self) -> Result<(), String> {
-        if self.connections == 0 {
-            return Err("--connections must be at least 1".into());
+        if !(1..=Self::MAX_CONNECTIONS).contains(&self.connections) {
+            return Err(format!(
+                "--connections must be from 1 to {}, not {}",
+                Self::MAX_CONNECTIONS,
+                self.connections
+            ));
         }
         if let Some(rate) = self.rate {
             if !(rate.is_finite() && rate > 0.0) {
@@ -146,7 +154,13 @@ pub struct LoadReport {
     pub handshakes_per_s: f64,
     pub time_to_connect_result: Option<Percentiles>,
     pub failures: Vec<StageFailures>,
+    /// Stopped by [`run_until`]'s stop before the end: the counts are of finished clients.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
+
+/// How long a new client waits while the last one could not connect.
+const TCP_FAILURE_PAUSE: Duration = Duration::from_millis(100);
 
 /// Runs the load; `done` is called as each client finishes (for a progress bar).
 pub async fn run(
@@ -154,7 +168,23 @@ pub async fn run(
     options: &LoadOptions,
     done: impl Fn(&ClientResult) + Send + Sync + 'static,
 ) -> LoadReport {
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(options.connections.max(1)));
+    run_until(target, options, std::future::pending(), done).await
+}
+
+/// [`run`] that stops when `stop` completes (Ctrl-C, say): no client starts after it, those in
+/// flight are dropped, and the report counts the clients that finished (`interrupted` set).
+pub async fn run_until(
+    target: &Target,
+    options: &LoadOptions,
+    stop: impl std::future::Future<Output = ()>,
+    done: impl Fn(&ClientResult) + Send + Sync + 'static,
+) -> LoadReport {
+    tokio::pin!(stop);
+    let mut interrupted = false;
+    let permits = options
+        .connections
+        .clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(permits));
     let case_options = CaseOptions {
         media_duration: options.media_duration,
         handshake_timeout: options.handshake_timeout,
@@ -168,29 +198,56 @@ pub async fn run(
     let mut results = Vec::new();
     let start = Instant::now();
     let mut started = 0u64;
+    // Whether the last client to finish failed to connect at all.
+    let tcp_failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // The loop's waits, each also ended by `stop`.
+    macro_rules! or_stop {
+        ($wait:expr) => {
+            tokio::select! {
+                got = $wait => got,
+                () = &mut stop => {
+                    interrupted = true;
+                    break;
+                }
+            }
+        };
+    }
     loop {
         if start.elapsed() >= options.duration || options.total.is_some_and(|t| started >= t) {
             break;
         }
         if let Some(rate) = options.rate {
-            let due = start + Duration::from_secs_f64(started as f64 / rate);
-            tokio::time::sleep_until(due.into()).await;
+            // At a rate so low that the next client is due past any representable time, no
+            // further client starts.
+            let Some(due) = Duration::try_from_secs_f64(started as f64 / rate)
+                .ok()
+                .and_then(|after| start.checked_add(after))
+            else {
+                break;
+            };
+            or_stop!(tokio::time::sleep_until(due.into()));
             if start.elapsed() >= options.duration {
                 break;
             }
         }
-        let Ok(permit) = semaphore.clone().acquire_owned().await else {
+        let Ok(permit) = or_stop!(semaphore.clone().acquire_owned()) else {
             break;
         };
+        // A server that refuses connections answers at once: without a pause the loop would
+        // make thousands of attempts a second against it.
+        if tcp_failing.load(std::sync::atomic::Ordering::Relaxed) {
+            or_stop!(tokio::time::sleep(TCP_FAILURE_PAUSE));
+        }
         if start.elapsed() >= options.duration {
             break;
         }
         started += 1;
-        let (profile, target, case_options, done) = (
+        let (profile, target, case_options, done, tcp_failing) = (
             options.profile.clone(),
             target.clone(),
             case_options.clone(),
             done.clone(),
+            tcp_failing.clone(),
         );
         let key = format!("{}-{started}", options.key);
         tasks.spawn(async move {
@@ -205,6 +262,8 @@ pub async fn run(
                     .unwrap_or_else(|| outcome.status.label().to_string());
                 (stage, finding)
             });
+            let at_tcp = matches!(failure, Some((Stage::Tcp, _)));
+            tcp_failing.store(at_tcp, std::sync::atomic::Ordering::Relaxed);
             let result = ClientResult {
                 connected_after: outcome.connected_after,
                 failure,
@@ -216,10 +275,20 @@ pub async fn run(
             results.extend(joined.ok());
         }
     }
-    while let Some(joined) = tasks.join_next().await {
-        results.extend(joined.ok());
+    while !interrupted {
+        match or_stop!(tasks.join_next()) {
+            Some(joined) => results.extend(joined.ok()),
+            None => break,
+        }
     }
     let elapsed = start.elapsed().as_secs_f64();
+    if interrupted {
+        // The clients still in flight are dropped, not counted as failures.
+        tasks.abort_all();
+        let mut report = summarise(target, options, results.len() as u64, elapsed, &results);
+        report.interrupted = true;
+        return report;
+    }
     summarise(target, options, started, elapsed, &results)
 }
 
@@ -269,6 +338,7 @@ fn summarise(
         },
         time_to_connect_result: Percentiles::of(times),
         failures: by_stage.into_values().collect(),
+        interrupted: false,
     }
 }
 
@@ -380,6 +450,36 @@ mod tests {
             .contains("connect        2  msg.timeout: first"));
     }
 
+    #[tokio::test]
+    async fn a_rate_too_low_for_a_second_client_stops_instead_of_panicking() {
+        let (target, _) = Target::parse("rtmp://127.0.0.1:1/live").unwrap();
+        let mut options = LoadOptions::new(profile::by_name("obs").unwrap());
+        options.rate = Some(1e-300);
+        options.duration = Duration::from_secs(5);
+        let report = run(&target, &options, |_| {}).await;
+        assert_eq!(report.clients, 1);
+    }
+
+    #[tokio::test]
+    async fn a_refusing_server_gets_a_few_attempts_a_second_not_thousands() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let (target, _) = Target::parse(&format!("rtmp://127.0.0.1:{port}/live")).unwrap();
+        let mut options = LoadOptions::new(profile::by_name("obs").unwrap());
+        options.connections = 50;
+        options.duration = Duration::from_secs(1);
+        let report = run(&target, &options, |_| {}).await;
+        // The first 50 go at once; after the first refusal each start waits 100 ms.
+        assert!(
+            (1..=70).contains(&report.clients),
+            "{} attempts in 1 s",
+            report.clients
+        );
+        assert_eq!(report.failed, report.clients);
+    }
+
     #[test]
     fn a_play_profile_cannot_publish() {
         let mut options = LoadOptions::new(profile::by_name("ffmpeg-play").unwrap());
@@ -389,5 +489,11 @@ mod tests {
         options.publish = false;
         options.rate = Some(0.0);
         assert!(options.check().unwrap_err().contains("--rate"));
+        options.rate = None;
+        options.connections = usize::MAX;
+        assert!(options
+            .check()
+            .unwrap_err()
+            .contains("--connections must be from 1 to 1000000"));
     }
 }

@@ -7,10 +7,13 @@ fn main() {
     match cli.run() {
         Ok(code) => std::process::exit(code),
         Err(error) => {
-            eprintln!("rtmp-probe: {error:#}");
-            // Usage errors exit 2 like clap's own; anything that went wrong while working, 1.
-            let usage = error.downcast_ref::<cli::UsageError>().is_some();
-            std::process::exit(if usage { 2 } else { 1 });
+            let code = cli::exit::code_for(&error);
+            // A closed pipe is said nowhere, as with other Unix tools; everything else gets one
+            // line, `rtmp-probe: <what>: <why>`.
+            if code != cli::exit::PIPE_CLOSED {
+                eprintln!("rtmp-probe: {error:#}");
+            }
+            std::process::exit(code);
         }
     }
 }

@@ -95,16 +95,20 @@ fn usage_errors_exit_2_with_a_reason() {
 }
 
 #[test]
-fn probe_against_nothing_is_an_error_at_the_tcp_stage() {
+fn probe_against_nothing_cannot_run_and_says_the_connection_was_refused() {
     let port = support::free_port();
-    let (code, out, _) = rtmp_probe(&[
+    let (code, out, err) = rtmp_probe(&[
         "probe",
         &format!("rtmp://127.0.0.1:{port}/live"),
         "--profile",
         "obs",
     ]);
-    assert_eq!(code, 1);
-    assert!(out.contains("error") && out.contains("tcp"), "{out}");
+    // Issue 10: an unreachable target is "could not run" (3), said once before the run.
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        err.contains(&format!("connection refused by 127.0.0.1:{port}")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -240,7 +244,8 @@ fn diff_compares_transcripts_by_what_happened() {
     );
     let missing = dir.path().join("missing.jsonl");
     let (code, _, err) = rtmp_probe(&["diff", a_json.to_str().unwrap(), missing.to_str().unwrap()]);
-    assert_eq!(code, 2);
+    // Issue 10: an unreadable file is "could not run" (3) in every subcommand.
+    assert_eq!(code, 3);
     assert!(
         err.contains("reading") && err.contains("missing.jsonl"),
         "{err}"
@@ -381,11 +386,14 @@ fn replay_against_a_live_server_prints_the_live_session_and_the_diff() {
     assert!(out.contains(
         "differences from the captured session (normalised transcripts):\n--- captured\n+++ live"
     ));
-    // Nothing listens on a closed port: an error naming it, exit 1.
+    // Nothing listens on a closed port: an error naming it, exit 3 (could not run; issue 10).
     let closed = format!("rtmp://127.0.0.1:{}/live", support::free_port());
     let (code, _, err) = rtmp_probe(&["replay", capture, "--against", &closed]);
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("connecting to rtmp://127.0.0.1:"), "{err}");
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains(&format!("{closed}: connection refused by 127.0.0.1:")),
+        "{err}"
+    );
     for bad in [["--speed", "fast"], ["--reply-timeout", "0"]] {
         let (code, _, err) = rtmp_probe(&["replay", capture, "--against", &url, bad[0], bad[1]]);
         assert_eq!(code, 2, "{bad:?}: {err}");
@@ -445,7 +453,9 @@ fn load_reports_handshakes_and_connect_times_and_fails_where_a_client_does() {
         p["p50_ms"].as_f64().unwrap() <= p["max_ms"].as_f64().unwrap(),
         "{out}"
     );
-    assert_eq!(server.transcripts().len(), 20, "connections the server saw");
+    // 20 clients, and the one connection (no byte sent) that checks the target is reachable
+    // before the run (issue 10).
+    assert_eq!(server.transcripts().len(), 21, "connections the server saw");
 
     // With --publish every client also gets NetStream.Publish.Start and sends media.
     let (code, out, err) = rtmp_probe(&[
@@ -471,14 +481,12 @@ fn load_reports_handshakes_and_connect_times_and_fails_where_a_client_does() {
         .count();
     assert_eq!(published, 3);
 
-    // Nothing listens here: every client fails at the TCP stage, and the exit status says so.
+    // Nothing listens here: said once before any client starts, exit 3 (issue 10; it used to
+    // be a table of clients failing at the TCP stage).
     let closed = format!("rtmp://127.0.0.1:{}/live", support::free_port());
-    let (code, out, _) = rtmp_probe(&["load", &closed, "--total", "4", "--duration", "10"]);
-    assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains("4 failed") && out.contains("tcp            4  tcp.connect-failed"),
-        "{out}"
-    );
+    let (code, out, err) = rtmp_probe(&["load", &closed, "--total", "4", "--duration", "10"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(err.contains("connection refused by 127.0.0.1:"), "{err}");
 
     let (code, _, err) = rtmp_probe(&["load", &url, "--publish", "--profile", "ffmpeg-play"]);
     assert_eq!(code, 2);

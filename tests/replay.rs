@@ -86,7 +86,8 @@ fn a_damaged_capture_reports_the_offset_and_what_came_before() {
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // Issue 10: an unreadable (here cut) capture is "could not run", 3, in every subcommand.
+    assert_eq!(out.status.code(), Some(3));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -98,7 +99,7 @@ fn a_damaged_capture_reports_the_offset_and_what_came_before() {
         .args(["replay", "Cargo.toml"])
         .output()
         .unwrap();
-    assert_eq!(not.status.code(), Some(1));
+    assert_eq!(not.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&not.stderr).contains("not a pcap or pcapng file"));
 }
 

@@ -1,4 +1,5 @@
 use super::UsageError;
+use anyhow::Context;
 use clap::Args;
 use rtmp_probe::capture::{sniff, Format};
 use rtmp_probe::transcript::diff::{connections, diff_connections, Connection};
@@ -11,7 +12,8 @@ use std::path::PathBuf;
 /// ports and peers' clocks do not count, and a capture's --json equals its own --snapshot.
 /// A file with several connections (a server's transcript, a capture's flows) is compared
 /// connection by connection, in order, and the one that differs is named. Exits 0 when they
-/// are the same, 1 when they differ and 2 when a file cannot be read, like diff(1).
+/// are the same, 1 when they differ, 2 when a file is a capture rather than a transcript, and
+/// 3 when a file cannot be read or is not a transcript (the exit statuses of every subcommand).
 ///
 /// Example: rtmp-probe diff before.jsonl after.jsonl
 #[derive(Debug, Args)]
@@ -21,8 +23,7 @@ pub struct DiffArgs {
 }
 
 fn read(path: &PathBuf) -> anyhow::Result<Vec<Connection>> {
-    let bytes =
-        std::fs::read(path).map_err(|e| UsageError(format!("reading {}: {e}", path.display())))?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     if let Some(format) = sniff(&bytes) {
         let kind = match format {
             Format::Pcap => "pcap",
@@ -36,8 +37,8 @@ fn read(path: &PathBuf) -> anyhow::Result<Vec<Connection>> {
         .into());
     }
     let text = String::from_utf8(bytes)
-        .map_err(|e| UsageError(format!("{}: not a text transcript: {e}", path.display())))?;
-    connections(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())).into())
+        .map_err(|e| anyhow::anyhow!("{}: not a text transcript: {e}", path.display()))?;
+    connections(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
@@ -48,10 +49,10 @@ pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
         &args.b.display().to_string(),
         &b,
     ) {
-        None => Ok(0),
+        None => Ok(super::exit::PASSED),
         Some(d) => {
-            print!("{d}");
-            Ok(1)
+            out!("{d}")?;
+            Ok(super::exit::FAILED)
         }
     }
 }

@@ -41,10 +41,10 @@ pub fn run(args: FuzzSeedsArgs) -> anyhow::Result<i32> {
     }
     let n = seeds::write_seeds(&args.out, &all)
         .with_context(|| format!("writing seeds under {}", args.out.display()))?;
-    println!(
+    outln!(
         "wrote {n} seed files for {} targets under {}",
         all.len(),
         args.out.display()
-    );
+    )?;
     Ok(0)
 }

@@ -1,7 +1,6 @@
 use super::UsageError;
 use anyhow::Context;
 use clap::Args;
-use rtmp_probe::emulate::case::Target;
 use rtmp_probe::load::{self, LoadOptions};
 
 /// Many emulated clients at once: handshakes/s, time to connect's `_result` (p50/p99/max) and
@@ -13,16 +12,17 @@ pub struct LoadArgs {
     /// rtmp://host[:port]/app[/key]; publishing client N uses KEY-N (default key: load).
     url: String,
     /// Clients in flight at once.
-    #[arg(long, default_value_t = 50)]
-    connections: usize,
+    #[arg(long, default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=LoadOptions::MAX_CONNECTIONS as i64))]
+    connections: u32,
     /// New clients per second (default: as fast as --connections allows).
-    #[arg(long)]
+    #[arg(long, value_parser = super::number_in(0.001, 1_000_000.0))]
     rate: Option<f64>,
     /// Seconds during which new clients are started; those in flight then finish.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
     /// Stop starting clients after this many (even before --duration).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     total: Option<u64>,
     /// The client to emulate (see `rtmp-probe profiles`).
     #[arg(long, default_value = "obs")]
@@ -46,9 +46,8 @@ pub struct LoadArgs {
 
 pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
     let profile = super::matrix::profile_named(&args.profile)?;
-    let (target, key) = Target::parse(&args.url).map_err(UsageError)?;
     let options = LoadOptions {
-        connections: args.connections,
+        connections: args.connections as usize,
         rate: args.rate,
         duration: super::seconds("--duration", args.duration)?,
         total: args.total,
@@ -57,7 +56,6 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
         handshake_timeout: args.timeouts.handshake_timeout,
         reply_timeout: args.timeouts.reply_timeout,
         client_timeout: args.timeouts.case_timeout,
-        key: key.unwrap_or_else(|| "load".into()),
         ..LoadOptions::new(profile)
     };
     let options = match args.step_timeout {
@@ -72,6 +70,13 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
         None => options,
     };
     options.check().map_err(UsageError)?;
+    // Checked once here: a refused or unresolvable target is one line, not a client per
+    // millisecond failing for --duration.
+    let (target, key) = super::target::parse_reachable(&args.url)?;
+    let options = LoadOptions {
+        key: key.unwrap_or_else(|| "load".into()),
+        ..options
+    };
     if let Err(e) = rtmp_probe::fd_limit::raise(args.connections as u64 * 2 + 64) {
         eprintln!("rtmp-probe: {e}");
     }
@@ -86,20 +91,40 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     let tick = bar.clone();
-    let report = runtime.block_on(load::run(&target, &options, move |r| {
-        if r.failure.is_some() {
-            tick.set_message("(some failed)");
-        }
-        tick.inc(1);
-    }));
+    let report = runtime.block_on(async {
+        let mut interrupt = super::interrupt::Interrupt::install()?;
+        anyhow::Ok(
+            load::run_until(&target, &options, interrupt.received(), move |r| {
+                if r.failure.is_some() {
+                    tick.set_message("(some failed)");
+                }
+                tick.inc(1);
+            })
+            .await,
+        )
+    })?;
     bar.finish_and_clear();
-    if args.json {
-        println!(
+    let printed = if args.json {
+        // An interrupted report carries `"interrupted": true`.
+        outln!(
             "{}",
             rtmp_probe::transcript::render::json_record_line("load", &report)
-        );
+        )
     } else {
-        print!("{}", report.table());
-    }
-    Ok(if report.failed == 0 { 0 } else { 1 })
+        out!("{}", report.table()).and_then(|()| {
+            if report.interrupted {
+                outln!(
+                    "interrupted: the counts are of the {} clients that finished",
+                    report.clients
+                )
+            } else {
+                Ok(())
+            }
+        })
+    };
+    super::interrupt::finish(
+        report.interrupted,
+        printed,
+        super::exit::verdict(report.failed > 0),
+    )
 }

@@ -1,11 +1,12 @@
+use super::matrix_outputs::{in_case_order, MatrixOutputs};
 use super::progress::Progress;
 use super::timeouts::TimeoutArgs;
 use super::UsageError;
 use anyhow::Context;
 use clap::Args;
-use rtmp_probe::emulate::case::{CaseOptions, Target};
+use rtmp_probe::emulate::case::CaseOptions;
 use rtmp_probe::emulate::profile::{self, Profile};
-use rtmp_probe::emulate::{profile_file, report, run_cases, variant::Variant};
+use rtmp_probe::emulate::{report, run_cases, variant::Variant};
 use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
 use rtmp_probe::transcript::render::colour_on_stdout;
 use std::sync::Arc;
@@ -43,18 +44,19 @@ pub struct MatrixArgs {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
     repeat: u32,
     /// Cases run at once (cases mostly wait on the network and on media pacing, not the CPU).
-    #[arg(long, default_value_t = 32)]
-    jobs: usize,
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    jobs: u16,
     /// Seconds of media each publishing case sends.
     #[arg(long, default_value_t = 2.0)]
     duration: f64,
     /// The built-in server's personality (only without a URL).
     #[arg(long)]
     personality: Option<String>,
-    /// Write the results as JSON to this file.
+    /// Write the results as JSON to this file (`-`: standard output, the table then goes to
+    /// standard error).
     #[arg(long, value_name = "FILE")]
     json: Option<std::path::PathBuf>,
-    /// Write the results as JUnit XML to this file.
+    /// Write the results as JUnit XML to this file (`-` as for --json).
     #[arg(long, value_name = "FILE")]
     junit: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -152,7 +154,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             .collect::<Result<Vec<_>, _>>()?
     };
     for path in &args.profile_file {
-        profiles.push(profile_file::load(path).map_err(|e| UsageError(e.to_string()))?);
+        profiles.push(super::load_profile_file(path)?);
     }
     let variants = if args.variants.is_empty() {
         Variant::ALL.to_vec()
@@ -171,7 +173,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
     let cases = select_cases(&profiles, &variants, &args.cases)?;
     if args.list {
         for (p, v) in &cases {
-            println!("{}/{v}", p.name);
+            outln!("{}/{v}", p.name)?;
         }
         return Ok(0);
     }
@@ -179,8 +181,13 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
         media_duration: super::seconds("--duration", args.duration)?,
         ..CaseOptions::default()
     });
+    let outputs = MatrixOutputs::create(args.json.as_deref(), args.junit.as_deref())?;
+    if let Some(url) = &args.url {
+        super::target::parse_reachable(url)?;
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
+        let mut interrupt = super::interrupt::Interrupt::install()?;
         let (url, _server) = match &args.url {
             Some(url) => (url.clone(), None),
             None => {
@@ -208,45 +215,60 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
                 )
             }
         };
-        let (target, _) = Target::parse(&url).map_err(UsageError)?;
-        let progress = Progress::new(cases.len());
+        let (target, _) = super::target::parse(&url)?;
+        let total = cases.len();
+        let progress = Progress::new(total);
         let tick = progress.clone();
-        let results = run_cases(
+        let finished = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let finished_here = finished.clone();
+        let run = run_cases(
             &target,
             &cases,
             args.repeat,
-            args.jobs,
+            args.jobs.into(),
             &options,
-            move |r| tick.case_done(r),
-        )
-        .await;
+            move |r| {
+                tick.case_done(r);
+                if let Ok(mut f) = finished_here.lock() {
+                    f.push(r.clone());
+                }
+            },
+        );
+        // On Ctrl-C the cases under way are dropped; those that finished are reported.
+        let (results, interrupted) = tokio::select! {
+            results = run => (results, false),
+            () = interrupt.received() => {
+                let done = finished.lock().map(|f| f.clone()).unwrap_or_default();
+                (in_case_order(done, &cases), true)
+            }
+        };
         progress.finish();
         let shown = match &_server {
             Some((_, _, name)) => format!("{url} (built-in server, personality {name})"),
             None => url.clone(),
         };
-        println!("target: {shown}\n");
-        print!(
-            "{}",
-            report::Table {
-                colour: colour_on_stdout()
-            }
-            .render(&results)
-        );
-        if let Some(path) = &args.json {
-            std::fs::write(path, report::json(&shown, &results))
-                .with_context(|| format!("writing {}", path.display()))?;
+        // Written even when standard output has closed: nothing measured is lost.
+        let table = report::Table {
+            colour: colour_on_stdout() && !outputs.stdout_taken(),
         }
-        if let Some(path) = &args.junit {
-            std::fs::write(path, report::junit(&shown, &results))
-                .with_context(|| format!("writing {}", path.display()))?;
+        .render(&results);
+        let mut shown_table = outputs.say(&format!("target: {shown}\n\n{table}"));
+        if interrupted {
+            shown_table = shown_table.and_then(|()| {
+                outputs.say(&format!(
+                    "interrupted: {} of {total} cases finished\n",
+                    results.len()
+                ))
+            });
         }
+        outputs.write(&shown, &results, interrupted)?;
         if let Some((stop, task, _)) = _server {
             let _ = stop.send(());
             let _ = task.await;
         }
-        println!("\n{}", report::summary(&results));
         let failed = results.iter().any(|r| r.status.is_failure());
-        Ok(if failed { 1 } else { 0 })
+        let printed =
+            shown_table.and_then(|()| outputs.say(&format!("\n{}\n", report::summary(&results))));
+        super::interrupt::finish(interrupted, printed, super::exit::verdict(failed))
     })
 }

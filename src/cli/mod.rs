@@ -1,42 +1,79 @@
 //! The command line: clap definitions, one file per subcommand. They parse arguments and call
 //! the library; nothing here knows RTMP.
 
+#[macro_use]
+mod output;
+
 mod diff;
+pub mod exit;
 mod explain;
 mod fuzz_seeds;
 mod generated;
+mod interrupt;
 mod load;
 mod matrix;
+mod matrix_outputs;
 mod probe;
 mod profiles;
 mod progress;
 mod replay;
 mod serve;
+mod target;
 mod timeouts;
 
 use clap::{Parser, Subcommand};
+
+/// The longest time a seconds flag takes (about 11 days): longer ones would overflow the
+/// clocks and counters they feed, and no test wants them.
+const MAX_SECONDS: f64 = 1_000_000.0;
 
 /// A positive number of seconds from a command-line flag.
 fn seconds(flag: &str, value: f64) -> anyhow::Result<std::time::Duration> {
     std::time::Duration::try_from_secs_f64(value)
         .ok()
-        .filter(|d| !d.is_zero())
+        .filter(|d| !d.is_zero() && value <= MAX_SECONDS)
         .ok_or_else(|| {
             UsageError(format!(
-                "{flag} must be a positive number of seconds, not {value}"
+                "{flag} must be a number of seconds above 0 and at most {MAX_SECONDS}, not {value}"
             ))
             .into()
         })
 }
 
-/// An argument that parsed but makes no sense (an unknown personality, say); exits with 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+/// A clap value parser for a number from `min` to `max` that names the range when the value
+/// is outside it.
+fn number_in(
+    min: f64,
+    max: f64,
+) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    move |text: &str| match text.parse::<f64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number from {min} to {max}")),
+    }
+}
+
+pub use exit::UsageError;
+
+/// A --profile-file: a file that cannot be read could not run (3); one that reads but is
+/// wrong is the user's to fix (2), with the line and field named.
+fn load_profile_file(
+    path: &std::path::Path,
+) -> anyhow::Result<rtmp_probe::emulate::profile::Profile> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--profile-file {}: cannot read it", path.display()))?;
+    rtmp_probe::emulate::profile_file::parse(&text).map_err(|e| {
+        let located = rtmp_probe::emulate::profile_file::ProfileFileError {
+            file: Some(path.to_path_buf()),
+            ..e
+        };
+        UsageError(located.to_string()).into()
+    })
+}
 
 /// RTMP interoperability testing and fuzzing.
 #[derive(Debug, Parser)]
-#[command(name = "rtmp-probe", version, about, long_about = None)]
+#[command(name = "rtmp-probe", version, about, long_about = None, after_help = exit::HELP)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

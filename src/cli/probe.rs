@@ -1,8 +1,7 @@
-use super::UsageError;
 use anyhow::Context;
 use clap::Args;
-use rtmp_probe::emulate::case::{CaseOptions, Target};
-use rtmp_probe::emulate::{profile_file, run_case};
+use rtmp_probe::emulate::case::CaseOptions;
+use rtmp_probe::emulate::{run_case_until, CaseResult};
 use rtmp_probe::transcript::render::{colour_on_stdout, json_line, json_record_line, TextRenderer};
 
 /// Run one client emulation against a server and explain the verdict.
@@ -44,7 +43,7 @@ pub struct ProbeArgs {
 
 pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
     let profile = match &args.profile_file {
-        Some(path) => profile_file::load(path).map_err(|e| UsageError(e.to_string()))?,
+        Some(path) => super::load_profile_file(path)?,
         None => super::matrix::profile_named(
             args.profile
                 .as_deref()
@@ -52,49 +51,90 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
         )?,
     };
     let variant = super::matrix::variant(&args.variant)?;
-    let (target, key) = Target::parse(&args.url).map_err(UsageError)?;
+    if let Some(path) = &args.pcap {
+        super::output::check_creatable("--pcap", path)?;
+    }
+    let (target, key) = super::target::parse_reachable(&args.url)?;
     let options = args.timeouts.apply(CaseOptions {
         media_duration: super::seconds("--duration", args.duration)?,
         pcap: args.pcap.clone(),
         ..CaseOptions::default()
     });
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let result = runtime.block_on(run_case(
-        &profile,
-        variant,
-        &target,
-        key.as_deref(),
-        args.repeat,
-        &options,
-    ));
+    let (result, interrupted) = runtime.block_on(async {
+        let mut interrupt = super::interrupt::Interrupt::install()?;
+        let interrupted = std::cell::Cell::new(false);
+        let result = run_case_until(
+            &profile,
+            variant,
+            &target,
+            key.as_deref(),
+            args.repeat,
+            &options,
+            async {
+                interrupt.received().await;
+                interrupted.set(true);
+            },
+        )
+        .await;
+        anyhow::Ok((result, interrupted.get()))
+    })?;
+    let Some(result) = result else {
+        eprintln!("rtmp-probe: interrupted before the first attempt finished");
+        return Ok(super::exit::INTERRUPTED);
+    };
+    let printed = print_result(&result, &args).and_then(|()| {
+        let note = format!(
+            "interrupted: {} of {} attempts finished",
+            result.attempts, args.repeat
+        );
+        match (interrupted, args.json) {
+            (false, _) => Ok(()),
+            // JSON lines stay JSON; the note goes to stderr.
+            (true, true) => {
+                eprintln!("rtmp-probe: {note}");
+                Ok(())
+            }
+            (true, false) => outln!("{note}"),
+        }
+    });
+    super::interrupt::finish(
+        interrupted,
+        printed,
+        super::exit::verdict(result.status.is_failure()),
+    )
+}
+
+/// The worst attempt's transcript, then the verdict (a table row and observations, or JSON).
+fn print_result(result: &CaseResult, args: &ProbeArgs) -> anyhow::Result<()> {
     if let Some(worst) = &result.worst {
         if args.json {
             for e in &worst.transcript.events {
-                println!("{}", json_line(e));
+                outln!("{}", json_line(e))?;
             }
         } else {
-            print!(
+            out!(
                 "{}",
                 TextRenderer {
                     colour: colour_on_stdout()
                 }
                 .render(&worst.transcript)
-            );
+            )?;
         }
     }
     if args.json {
-        println!("{}", json_record_line("case", &result));
+        outln!("{}", json_record_line("case", result))?;
     } else {
-        println!();
-        print!(
+        outln!()?;
+        out!(
             "{}",
             rtmp_probe::emulate::report::Table {
                 colour: colour_on_stdout()
             }
-            .render(std::slice::from_ref(&result))
-        );
+            .render(std::slice::from_ref(result))
+        )?;
         let o = &result.observations;
-        println!(
+        outln!(
             "observations: handshake reads {:?} (gaps ms {:?}), S1 version {}, S1 digest {}, S2 {}, S2 before C2 {}, connect _result {} ms, server chunk size {}",
             o.handshake_reads,
             o.handshake_read_gaps_ms.iter().map(|g| (g * 10.0).round() / 10.0).collect::<Vec<_>>(),
@@ -104,7 +144,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
             o.s2_before_c2.map(|d| d.to_string()).unwrap_or("-".into()),
             o.connect_result_ms.map(|d| format!("{d:.1}")).unwrap_or("-".into()),
             o.server_chunk_size.map(|d| d.to_string()).unwrap_or("-".into()),
-        );
+        )?;
     }
-    Ok(if result.status.is_failure() { 1 } else { 0 })
+    Ok(())
 }

@@ -18,23 +18,25 @@ pub fn run(args: ProfilesArgs) -> anyhow::Result<i32> {
         return print_tolerance(&name);
     }
     for p in profile::all() {
-        println!(
+        outln!(
             "{}\n    {}\n    source: {}",
-            p.name, p.description, p.source
-        );
+            p.name,
+            p.description,
+            p.source
+        )?;
         let table = tolerance::table(&p.name)?;
         for b in &table.basis {
-            println!("    {b}");
+            outln!("    {b}")?;
         }
-        println!(
+        outln!(
             "    tolerance: {} of {} deviations known (rtmp-probe profiles --tolerance {})\n",
             table.known_rows(),
             table.row.len(),
             p.name
-        );
+        )?;
     }
     let names: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
-    println!("variants: {}", names.join(", "));
+    outln!("variants: {}", names.join(", "))?;
     Ok(0)
 }
 
@@ -48,29 +50,29 @@ fn print_tolerance(name: &str) -> anyhow::Result<i32> {
         .into());
     }
     let table = tolerance::table(name).with_context(|| format!("profile {name}"))?;
-    println!("{name}: how the real client reacts to each server deviation");
+    outln!("{name}: how the real client reacts to each server deviation")?;
     for b in &table.basis {
-        println!("  {b}");
+        outln!("  {b}")?;
     }
-    println!();
+    outln!()?;
     for r in table.rows_in_order() {
         let reaction = match r.stage {
             Some(stage) => format!("{} ({stage})", r.reaction),
             None => r.reaction.to_string(),
         };
-        println!("{:<38} {reaction}", r.deviation.key());
-        println!("    {}", r.deviation.describe());
+        outln!("{:<38} {reaction}", r.deviation.key())?;
+        outln!("    {}", r.deviation.describe())?;
         if r.reaction != Reaction::Unknown || !r.source.eq_ignore_ascii_case("unknown") {
-            println!("    source: {}", r.source);
+            outln!("    source: {}", r.source)?;
         }
         if let Some(note) = &r.note {
-            println!("    note: {note}");
+            outln!("    note: {note}")?;
         }
     }
-    println!(
+    outln!(
         "\n{} of {} deviations rest on a source; the others are unknown.",
         table.known_rows(),
         table.row.len()
-    );
+    )?;
     Ok(0)
 }

@@ -1,9 +1,9 @@
+use super::output::OutputFile;
 use super::UsageError;
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::capture::link::LinkError;
 use rtmp_probe::capture::CaptureReader;
-use rtmp_probe::emulate::case::Target;
 use rtmp_probe::emulate::{from_capture, profile_file};
 use rtmp_probe::reenact::{self, AgainstOptions, AgainstReport, Speed};
 use rtmp_probe::replay::{closest_profile, flow_listing, replay_observed, FlowReport, Observer};
@@ -27,9 +27,9 @@ pub struct ReplayArgs {
     /// The capture file (pcap or pcapng; the format is read from its first bytes).
     capture: PathBuf,
     /// Only this flow (numbered from 1 in order of appearance).
-    #[arg(long)]
+    #[arg(long, value_parser = flow_number)]
     flow: Option<usize>,
-    /// Write the flow's client as an emulator profile (TOML) to FILE.
+    /// Write the flow's client as an emulator profile (TOML) to FILE (`-`: standard output).
     #[arg(long, value_name = "FILE")]
     export_profile: Option<PathBuf>,
     /// One JSON object per event per line, each with its flow number.
@@ -45,8 +45,8 @@ pub struct ReplayArgs {
     against: Option<String>,
     /// With --against: how fast the captured pauses pass (1.0 = as captured, 2 = twice as
     /// fast, max = no pauses but the waits for the server's replies).
-    #[arg(long, default_value = "1.0", requires = "against")]
-    speed: String,
+    #[arg(long, default_value = "1.0", requires = "against", value_parser = Speed::parse)]
+    speed: Speed,
     /// With --against: seconds to wait for a reply the captured server had sent before the
     /// client's next write, before going on without it.
     #[arg(long, default_value_t = 2.0, requires = "against")]
@@ -56,11 +56,24 @@ pub struct ReplayArgs {
     seed: Option<u64>,
 }
 
+/// Flows are numbered from 1.
+fn flow_number(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected a flow number from 1 (flows are numbered from 1)".into()),
+    }
+}
+
 pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
     if args.against.is_some() {
         return run_against(args);
     }
     let (reader, size) = open_capture(&args.capture)?;
+    let export_to = args
+        .export_profile
+        .as_deref()
+        .map(|p| OutputFile::create("--export-profile", p))
+        .transpose()?;
     let bar = indicatif::ProgressBar::new(size);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
@@ -72,24 +85,77 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
     let text = TextRenderer {
         colour: colour_on_stdout(),
     };
-    for flow in flows
+    if let Some(id) = args.flow {
+        if error.is_none() && !flows.iter().any(|f| f.id == id) {
+            return Err(UsageError(format!(
+                "{}: no flow {id}; {}",
+                args.capture.display(),
+                capture_holds(&flows)
+            ))
+            .into());
+        }
+    }
+    let chosen: Vec<&FlowReport> = flows
         .iter()
         .filter(|f| args.flow.is_none_or(|id| id == f.id))
-    {
-        print_flow(flow, &args, &text);
+        .collect();
+    for flow in &chosen {
+        print_flow(flow, &args, &text)?;
     }
     skipped.report(&args.capture);
-    if let Some(path) = &args.export_profile {
-        export(&flows, &args, path)?;
+    if let Some(file) = export_to {
+        if let Err(e) = export(&flows, &args, &file) {
+            // The file was created before the run; a profile that could not be derived
+            // leaves nothing behind.
+            file.discard();
+            return Err(e);
+        }
     }
     if let Some(e) = error {
         eprintln!(
             "rtmp-probe: {}: {e} (the flows above were decoded up to there)",
             args.capture.display()
         );
-        return Ok(1);
+        return Ok(super::exit::CANNOT_RUN);
     }
-    Ok(0)
+    // Nothing decoded is not a success: say what the capture holds instead.
+    if !chosen.iter().any(|f| f.rtmp) {
+        let what = match args.flow {
+            Some(id) => format!("flow {id} is not RTMP"),
+            None => "no RTMP flow".into(),
+        };
+        anyhow::bail!(
+            "{}: {what}; {}",
+            args.capture.display(),
+            capture_holds(&flows)
+        );
+    }
+    Ok(super::exit::PASSED)
+}
+
+/// What a capture holds, for errors about a flow it does not have: "the capture has 1 RTMP
+/// flow: 1 (a -> b); not RTMP: 2 (c -> d)".
+fn capture_holds(flows: &[FlowReport]) -> String {
+    if flows.is_empty() {
+        return "the capture holds no TCP flow".into();
+    }
+    let list = |rtmp: bool| {
+        flows
+            .iter()
+            .filter(|f| f.rtmp == rtmp)
+            .map(|f| format!("{} ({} -> {})", f.id, f.client, f.server))
+            .collect::<Vec<_>>()
+    };
+    let (rtmp, other) = (list(true), list(false));
+    let mut said = match rtmp.len() {
+        0 => "the capture has no RTMP flow".to_string(),
+        1 => format!("the capture has 1 RTMP flow: {}", rtmp[0]),
+        n => format!("the capture has {n} RTMP flows: {}", rtmp.join(", ")),
+    };
+    if !other.is_empty() {
+        said += &format!("; not RTMP: {}", other.join(", "));
+    }
+    said
 }
 
 /// The capture, its format sniffed, and its size for the progress bar.
@@ -137,8 +203,8 @@ impl Skipped {
     }
 }
 
-/// Writes the profile of the chosen flow's client to `path`.
-fn export(flows: &[FlowReport], args: &ReplayArgs, path: &std::path::Path) -> anyhow::Result<()> {
+/// Writes the profile of the chosen flow's client to `file`.
+fn export(flows: &[FlowReport], args: &ReplayArgs, file: &OutputFile) -> anyhow::Result<()> {
     let flow = match args.flow {
         Some(id) => flows.iter().find(|f| f.id == id).ok_or_else(|| {
             UsageError(format!(
@@ -162,23 +228,25 @@ fn export(flows: &[FlowReport], args: &ReplayArgs, path: &std::path::Path) -> an
         .unwrap_or_else(|| args.capture.display().to_string());
     let derived = from_capture::derive(flow, &capture_name)
         .map_err(|e| UsageError(format!("--export-profile: {e}; {}", flow_listing(flows))))?;
-    std::fs::write(
-        path,
-        profile_file::to_toml(&derived.profile, &derived.notes),
-    )
-    .with_context(|| format!("writing the profile to {}", path.display()))?;
-    if !args.json {
-        println!(
+    file.write(
+        "--export-profile",
+        &profile_file::to_toml(&derived.profile, &derived.notes),
+    )?;
+    if !args.json && !file.is_stdout() {
+        outln!(
             "wrote profile {} (the client of flow {}) to {}",
             derived.profile.name,
             flow.id,
-            path.display()
-        );
+            args.export_profile
+                .as_deref()
+                .unwrap_or("-".as_ref())
+                .display()
+        )?;
     }
     Ok(())
 }
 
-fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) {
+fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) -> anyhow::Result<()> {
     let kind = if flow.rtmp {
         "RTMP"
     } else {
@@ -205,15 +273,15 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) {
                     serde_json::json!({"name": c.name, "matching": c.matching, "traits": c.total, "differences": c.differences, "build": c.build})
                 }),
         });
-        println!("{}", json_record_line("flow", &line));
+        outln!("{}", json_record_line("flow", &line))?;
         if flow.rtmp {
             for e in &flow.transcript.events {
-                println!("{}", json_event_line(flow.id as u64, e));
+                outln!("{}", json_event_line(flow.id as u64, e))?;
             }
         }
-        return;
+        return Ok(());
     }
-    println!(
+    outln!(
         "flow {}: {} -> {}{tunnel}: {kind}; {} + {} bytes, {} + {} messages",
         flow.id,
         flow.client,
@@ -222,51 +290,69 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) {
         flow.bytes.1,
         flow.messages.0,
         flow.messages.1
-    );
+    )?;
     if !flow.rtmp {
-        return;
+        return Ok(());
     }
     if args.snapshot {
-        print!("{}", snapshot(&flow.transcript));
+        out!("{}", snapshot(&flow.transcript))?;
     } else {
-        print!("{}", text.render(&flow.transcript));
+        out!("{}", text.render(&flow.transcript))?;
     }
     if let Some(c) = closest_profile(&flow.client_facts) {
-        println!(
+        outln!(
             "closest emulator profile: {} ({} of {} traits match)",
-            c.name, c.matching, c.total
-        );
+            c.name,
+            c.matching,
+            c.total
+        )?;
         if let Some(build) = c.build {
-            println!("    build: {build}");
+            outln!("    build: {build}")?;
         }
         for d in c.differences {
-            println!("    differs: {d}");
+            outln!("    differs: {d}")?;
         }
     }
-    println!();
+    outln!()
 }
 
 fn run_against(args: ReplayArgs) -> anyhow::Result<i32> {
     let url = args.against.as_deref().unwrap_or_default();
-    let (target, _) = Target::parse(url).map_err(UsageError)?;
     let options = AgainstOptions {
-        speed: Speed::parse(&args.speed).map_err(UsageError)?,
+        speed: args.speed,
         reply_timeout: super::seconds("--reply-timeout", args.reply_timeout)?,
         seed: args.seed,
         ..AgainstOptions::default()
     };
     let (reader, _) = open_capture(&args.capture)?;
-    let captured = reenact::load(reader, args.flow, |_| {})
-        .with_context(|| format!("re-enacting {}", args.capture.display()))?;
+    let captured = reenact::load(reader, args.flow, |_| {}).map_err(|e| {
+        let what = format!("re-enacting {}: {e}", args.capture.display());
+        // A flow number the capture does not have is the user's to change (2); a capture
+        // that cannot be read or holds no RTMP could not be run (3).
+        match e {
+            reenact::LoadError::NoSuchFlow { .. } => anyhow::Error::from(UsageError(what)),
+            _ => anyhow::anyhow!(what),
+        }
+    })?;
+    let (target, _) = super::target::parse_reachable(url)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let report = runtime
-        .block_on(reenact::against(captured, target.addr, &options))
-        .with_context(|| format!("connecting to {url}"))?;
-    print_against(&report, &args);
-    Ok(if report.completed() { 0 } else { 1 })
+    let report = runtime.block_on(async {
+        let mut interrupt = super::interrupt::Interrupt::install()?;
+        reenact::against_until(captured, target.addr, &options, interrupt.received())
+            .await
+            .with_context(|| format!("connecting to {url}"))
+    })?;
+    // An interrupted re-enactment says so in its verdict line ("... writes sent: interrupted
+    // before ...") and in the JSON's `stopped`.
+    let printed = print_against(&report, &args);
+    super::interrupt::finish(
+        report.interrupted,
+        printed,
+        super::exit::verdict(!report.completed()),
+    )
 }
 
-fn print_against(report: &AgainstReport, args: &ReplayArgs) {
+fn print_against(report: &AgainstReport, args: &ReplayArgs) -> anyhow::Result<()> {
     let (sent, total) = report.writes;
     let verdict = match &report.stopped {
         None => format!("all {total} of the client's writes sent"),
@@ -275,38 +361,38 @@ fn print_against(report: &AgainstReport, args: &ReplayArgs) {
     if args.json {
         let conn = report.captured.id as u64;
         for e in &report.live.transcript.events {
-            println!("{}", json_event_line(conn, e));
+            outln!("{}", json_event_line(conn, e))?;
         }
         let line = serde_json::json!({
             "conn": conn, "server": report.target.to_string(),
             "writes_sent": sent, "writes": total, "completed": report.completed(),
             "stopped": report.stopped, "notes": report.notes, "diff": report.diff(),
         });
-        println!("{}", json_record_line("against", &line));
-        return;
+        outln!("{}", json_record_line("against", &line))?;
+        return Ok(());
     }
-    println!(
+    outln!(
         "flow {} of {} re-enacted against {}: {verdict}",
         report.captured.id,
         args.capture.display(),
         report.target
-    );
+    )?;
     if args.snapshot {
-        print!("{}", snapshot(&report.live.transcript));
+        out!("{}", snapshot(&report.live.transcript))?;
     } else {
         let text = TextRenderer {
             colour: colour_on_stdout(),
         };
-        print!("{}", text.render(&report.live.transcript));
+        out!("{}", text.render(&report.live.transcript))?;
     }
     for note in &report.notes {
-        println!("note: {note}");
+        outln!("note: {note}")?;
     }
     match report.diff() {
-        None => println!("the live session's transcript is the captured one's"),
+        None => outln!("the live session's transcript is the captured one's"),
         Some(diff) => {
-            println!("differences from the captured session (normalised transcripts):");
-            print!("{diff}");
+            outln!("differences from the captured session (normalised transcripts):")?;
+            out!("{diff}")
         }
     }
 }

@@ -11,11 +11,17 @@ use std::sync::{Arc, Mutex};
 /// Every connection is printed as it happens: the handshake as it arrived (reads and their
 /// sizes), what the handshake revealed, every message, a media summary and diagnostics.
 ///
+/// Stops on Ctrl-C or SIGTERM, after closing every connection and finishing recordings and
+/// the pcap file: exit 0. When standard output closes (`serve | head`), it logs one line on
+/// standard error, stops listening (later clients are refused), finishes recordings and the
+/// pcap file the same way and exits 141.
+///
 /// Example: rtmp-probe serve --listen 127.0.0.1:1935 --personality ffmpeg
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:1935")]
+    /// Address to listen on: 1935 or :1935 (on 127.0.0.1), localhost:1935, 127.0.0.1:1935,
+    /// 0.0.0.0:1935 (every interface), [::1]:1935 or rtmp://host:port/.
+    #[arg(long, default_value = "127.0.0.1:1935", value_parser = super::target::parse_listen)]
     listen: SocketAddr,
     /// Handshake behaviour to imitate (see --list-personalities).
     #[arg(long, default_value = "reference")]
@@ -38,12 +44,12 @@ pub struct ServeArgs {
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     threads: Option<u16>,
     /// Connections served at once; more are refused with a log line.
-    #[arg(long, default_value_t = 1024)]
-    max_connections: usize,
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
     /// MiB of partial messages all connections together may hold; the connection that goes
     /// over it is closed (each connection is also bounded on its own).
-    #[arg(long, default_value_t = 256)]
-    max_held_mib: usize,
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    max_held_mib: u32,
     /// Seconds a client has to complete the handshake.
     #[arg(long, default_value_t = 10.0)]
     handshake_timeout: f64,
@@ -64,10 +70,12 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     if args.list_personalities {
         for p in personality::all() {
-            println!(
+            outln!(
                 "{}\n    {}\n    source: {}\n",
-                p.name, p.description, p.source
-            );
+                p.name,
+                p.description,
+                p.source
+            )?;
         }
         return Ok(0);
     }
@@ -84,18 +92,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         listen: args.listen,
         personality,
         chunk_size: args.chunk_size,
-        max_connections: args.max_connections,
-        max_held_total: args.max_held_mib.saturating_mul(1 << 20),
+        max_connections: args.max_connections as usize,
+        max_held_total: (args.max_held_mib as usize).saturating_mul(1 << 20),
         handshake_timeout: super::seconds("--handshake-timeout", args.handshake_timeout)?,
         idle_timeout: super::seconds("--idle-timeout", args.idle_timeout)?,
         seed: args.seed,
         record_dir: args.record.clone(),
         pcap: args.pcap.clone(),
     };
+    // Output paths before the socket, so that an error names them and not the address.
     if let Some(dir) = &args.record {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the --record directory {}", dir.display()))?;
+        super::output::create_dir("--record", dir)?;
     }
+    if let Some(path) = &args.pcap {
+        super::output::check_creatable("--pcap", path)?;
+    }
+    let (closed, mut closed_seen) = tokio::sync::watch::channel(false);
     let sink = Arc::new(PrintSink {
         json: args.json,
         quiet: args.quiet,
@@ -103,7 +115,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
             colour: colour_on_stdout(),
         },
         lock: Mutex::new(()),
+        closed,
     });
+    watch_stdout_reader(sink.clone());
     let runtime = match args.threads {
         Some(1) => tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -116,6 +130,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     }
     .context("starting the async runtime")?;
     runtime.block_on(async move {
+        let mut interrupt = super::interrupt::Interrupt::install()?;
         let personality_name = options.personality.name;
         let server = Server::bind(options.clone(), sink.clone())
             .await
@@ -125,7 +140,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
             sink.as_ref(),
             &format!("rtmp-probe serve: listening on rtmp://{addr}/ (personality {personality_name})"),
         );
-        let summary = server.run(shutdown_signal()).await;
+        let stop = async {
+            tokio::select! {
+                () = interrupt.received() => {}
+                _ = closed_seen.wait_for(|closed| *closed) => {
+                    eprintln!("rtmp-probe serve: standard output closed; stopping");
+                }
+            }
+        };
+        let summary = server.run(stop).await;
+        if *sink.closed.borrow() {
+            return Ok(super::exit::PIPE_CLOSED);
+        }
         rtmp_probe::serve::EventSink::server_line(
             sink.as_ref(),
             &format!(
@@ -133,30 +159,36 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
                 summary.connections, summary.refused, summary.handshakes_completed
             ),
         );
-        Ok(0)
+        // Ctrl-C and SIGTERM are how a server is meant to stop: a clean stop, 0.
+        Ok(super::exit::PASSED)
     })
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Tells `sink` as soon as standard output's reader goes away, not only at the next write
+/// (which may wait for the next client, who would then be reset mid-handshake). A pipe's
+/// writing end reports POLLERR when its reader closes; a terminal reports POLLHUP when it
+/// goes; a regular file reports neither, and the thread waits for ever, harmlessly.
+fn watch_stdout_reader(sink: Arc<PrintSink>) {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
+    std::thread::spawn(move || loop {
+        let mut fd = libc::pollfd {
+            fd: libc::STDOUT_FILENO,
+            events: 0,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, the count passed is 1.
+        let ready = unsafe { libc::poll(&mut fd, 1, -1) };
+        if ready > 0 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+            sink.closed.send_replace(true);
+            return;
         }
-    }
+        if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return;
+        }
+        if ready > 0 && fd.revents & libc::POLLNVAL != 0 {
+            return;
+        }
+    });
     #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
+    let _ = sink;
 }

@@ -37,27 +37,93 @@ pub struct Target {
     pub app: String,
 }
 
+/// Why a URL or address names no reachable place, each case said as what it really is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("'{0}' is not an rtmp:// URL")]
+    NotRtmpUrl(String),
+    #[error("empty host in '{0}'")]
+    EmptyHost(String),
+    #[error("port '{0}' is not a number")]
+    BadPort(String),
+    #[error("port {0} out of range (1-65535)")]
+    PortOutOfRange(String),
+    #[error("port 0 cannot be connected to (1-65535)")]
+    PortZero,
+    #[error("cannot resolve '{host}': {reason}")]
+    CannotResolve { host: String, reason: String },
+}
+
+impl From<TargetError> for String {
+    fn from(e: TargetError) -> String {
+        e.to_string()
+    }
+}
+
+/// Splits `host[:port]` or `[v6]:port` into the host (brackets removed) and the port, if
+/// given. Port 0 is allowed here: a listener may ask for any port, a client may not.
+pub fn split_authority(authority: &str) -> Result<(&str, Option<u16>), TargetError> {
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| TargetError::EmptyHost(authority.to_string()))?;
+        match after {
+            "" => (host, None),
+            _ => match after.strip_prefix(':') {
+                Some(port) => (host, Some(port)),
+                None => return Err(TargetError::BadPort(after.to_string())),
+            },
+        }
+    } else if authority.matches(':').count() > 1 {
+        // A bare IPv6 address without brackets has no room for a port.
+        (authority, None)
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(TargetError::EmptyHost(authority.to_string()));
+    }
+    let port = match port {
+        None => None,
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => Some(
+            p.parse::<u16>()
+                .map_err(|_| TargetError::PortOutOfRange(p.to_string()))?,
+        ),
+        Some(p) => return Err(TargetError::BadPort(p.to_string())),
+    };
+    Ok((host, port))
+}
+
+/// Resolves `host` and `port` to the first address, naming the host on failure.
+pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, TargetError> {
+    use std::net::ToSocketAddrs;
+    let cannot = |reason: String| TargetError::CannotResolve {
+        host: host.to_string(),
+        reason,
+    };
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|e| cannot(e.to_string()))?
+        .next()
+        .ok_or_else(|| cannot("no address".into()))
+}
+
 impl Target {
     /// Parses `rtmp://host[:port]/app[/...]`; returns the target and the stream key, if any.
-    pub fn parse(url: &str) -> Result<(Target, Option<String>), String> {
+    pub fn parse(url: &str) -> Result<(Target, Option<String>), TargetError> {
         let rest = url
             .strip_prefix("rtmp://")
-            .ok_or_else(|| format!("'{url}' is not an rtmp:// URL"))?;
+            .ok_or_else(|| TargetError::NotRtmpUrl(url.to_string()))?;
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let with_port = if authority
-            .rsplit_once(':')
-            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-        {
-            authority.to_string()
-        } else {
-            format!("{authority}:1935")
-        };
-        use std::net::ToSocketAddrs;
-        let addr = with_port
-            .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve '{authority}': {e}"))?
-            .next()
-            .ok_or_else(|| format!("'{authority}' resolves to no address"))?;
+        let (host, port) = split_authority(authority)?;
+        let port = port.unwrap_or(1935);
+        if port == 0 {
+            return Err(TargetError::PortZero);
+        }
+        let addr = resolve(host, port)?;
         let (app, key) = match path.split_once('/') {
             Some((app, key)) if !key.is_empty() => (app, Some(key.to_string())),
             Some((app, _)) => (app, None),

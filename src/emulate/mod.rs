@@ -124,6 +124,33 @@ pub async fn run_case(
     repeat: u32,
     options: &CaseOptions,
 ) -> CaseResult {
+    run_case_until(
+        profile,
+        variant,
+        target,
+        key,
+        repeat,
+        options,
+        std::future::pending(),
+    )
+    .await
+    .expect("without a stop every attempt runs")
+}
+
+/// [`run_case`] that stops when `stop` completes (Ctrl-C, say): the attempt under way is
+/// dropped and the verdict is that of the attempts that finished (`attempts` says how many);
+/// None when none had.
+pub async fn run_case_until(
+    profile: &Profile,
+    variant: Variant,
+    target: &Target,
+    key: Option<&str>,
+    repeat: u32,
+    options: &CaseOptions,
+    stop: impl std::future::Future<Output = ()>,
+) -> Option<CaseResult> {
+    tokio::pin!(stop);
+    let mut finished = 0;
     let mut worst: Option<Outcome> = None;
     let mut failed = 0;
     let mut total = Duration::ZERO;
@@ -154,7 +181,11 @@ pub async fn run_case(
             }
             _ => options,
         };
-        let outcome = attempt(profile, variant, target, &key, options).await;
+        let outcome = tokio::select! {
+            outcome = attempt(profile, variant, target, &key, options) => outcome,
+            () = &mut stop => break,
+        };
+        finished += 1;
         total += outcome.duration;
         if outcome.status.is_failure() {
             failed += 1;
@@ -163,20 +194,20 @@ pub async fn run_case(
             worst = Some(outcome);
         }
     }
-    let worst = worst.expect("at least one attempt");
-    CaseResult {
+    let worst = worst?;
+    Some(CaseResult {
         id: format!("{}/{}", profile.name, variant),
         profile: profile.name.to_string(),
         variant: variant.to_string(),
         status: worst.status,
         stage: worst.stage,
-        attempts: repeat,
+        attempts: finished,
         failed_attempts: failed,
         diagnosis: worst.diagnosis.clone(),
         observations: worst.observations.clone(),
         duration_ms: total.as_millis() as u64,
         worst: Some(worst),
-    }
+    })
 }
 
 /// Runs every profile × variant with at most `jobs` cases at once; `done` is called as each
@@ -207,7 +238,8 @@ pub async fn run_cases(
     options: &CaseOptions,
     done: impl Fn(&CaseResult) + Send + Sync + 'static,
 ) -> Vec<CaseResult> {
-    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let permits = jobs.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(permits));
     let done = std::sync::Arc::new(done);
     let mut tasks = tokio::task::JoinSet::new();
     for (i, (p, v)) in cases.iter().enumerate() {
@@ -294,7 +326,26 @@ mod tests {
         assert_eq!((t.addr.port(), t.app.as_str(), key), (1935, "live", None));
         assert!(Target::parse("http://x/live")
             .unwrap_err()
+            .to_string()
             .contains("not an rtmp:// URL"));
+        let (t, _) = Target::parse("rtmp://[::1]:1936/live").unwrap();
+        assert_eq!(t.addr, "[::1]:1936".parse().unwrap());
+        for (url, said) in [
+            (
+                "rtmp://127.0.0.1:70000/live",
+                "port 70000 out of range (1-65535)",
+            ),
+            ("rtmp://127.0.0.1:0/live", "port 0 cannot be connected to"),
+            ("rtmp://:1935/live", "empty host in ':1935'"),
+            ("rtmp://127.0.0.1:x/live", "port 'x' is not a number"),
+            (
+                "rtmp://nosuch.invalid/live",
+                "cannot resolve 'nosuch.invalid'",
+            ),
+        ] {
+            let error = Target::parse(url).unwrap_err().to_string();
+            assert!(error.contains(said), "{url}: {error}");
+        }
     }
 }
 

@@ -108,11 +108,13 @@ struct MatrixSummary<'a> {
     target: &'a str,
     cases: usize,
     failed: usize,
+    /// Ctrl-C or SIGTERM stopped the run: the case lines are the cases that finished.
+    interrupted: bool,
 }
 
 /// JSON lines: one `case` line per case (statuses in lower case), then a `matrix` line with the
-/// target and the counts.
-pub fn json(target: &str, results: &[CaseResult]) -> String {
+/// target, the counts and whether the run was interrupted.
+pub fn json(target: &str, results: &[CaseResult], interrupted: bool) -> String {
     use crate::transcript::render::json_record_line;
     let mut out = String::new();
     for r in results {
@@ -123,6 +125,7 @@ pub fn json(target: &str, results: &[CaseResult]) -> String {
         target,
         cases: results.len(),
         failed: results.iter().filter(|r| r.status.is_failure()).count(),
+        interrupted,
     };
     out.push_str(&json_record_line("matrix", &summary));
     out.push('\n');

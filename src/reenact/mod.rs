@@ -44,16 +44,27 @@ impl Speed {
             return Ok(Speed::Max);
         }
         match text.parse::<f64>() {
-            Ok(f) if f.is_finite() && f > 0.0 => Ok(Speed::Scale(f)),
+            Ok(f) if (Self::SLOWEST..=Self::FASTEST).contains(&f) => Ok(Speed::Scale(f)),
             _ => Err(format!(
-                "--speed takes a positive number (1.0 = as captured) or 'max', not '{text}'"
+                "--speed takes a number from {} to {} (1.0 = as captured) or 'max', not '{text}'",
+                Self::SLOWEST,
+                Self::FASTEST
             )),
         }
     }
 
+    /// The slowest scale `parse` accepts: captured pauses of seconds become hours.
+    pub const SLOWEST: f64 = 0.001;
+    /// The fastest scale `parse` accepts (beyond it, `max` says what is meant).
+    pub const FASTEST: f64 = 1_000_000.0;
+
+    /// The pause for a captured `think` time; a scale too small to give a representable pause
+    /// gives the longest one rather than a panic.
     fn scale(self, think: Duration) -> Duration {
         match self {
-            Speed::Scale(f) => think.div_f64(f),
+            Speed::Scale(f) => {
+                Duration::try_from_secs_f64(think.as_secs_f64() / f).unwrap_or(Duration::MAX)
+            }
             Speed::Max => Duration::ZERO,
         }
     }
@@ -189,6 +200,8 @@ pub struct AgainstReport {
     pub writes: (usize, usize),
     /// Why the re-enactment ended before the client's last write.
     pub stopped: Option<String>,
+    /// Stopped by [`against_until`]'s stop (Ctrl-C, say); `stopped` says where.
+    pub interrupted: bool,
 }
 
 impl AgainstReport {
@@ -216,6 +229,19 @@ pub async fn against(
     target: SocketAddr,
     options: &AgainstOptions,
 ) -> std::io::Result<AgainstReport> {
+    against_until(captured, target, options, std::future::pending()).await
+}
+
+/// [`against`] that stops when `stop` completes (Ctrl-C, say): the report holds the live
+/// session up to there, with `interrupted` set.
+pub async fn against_until(
+    captured: Captured,
+    target: SocketAddr,
+    options: &AgainstOptions,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<AgainstReport> {
+    tokio::pin!(stop);
+    let mut interrupted = false;
     let Captured { script, report } = captured;
     let client_closes = script.client_closed;
     let ends_early = script.ends_early.clone();
@@ -270,12 +296,24 @@ pub async fn against(
         match session.poll_write() {
             Next::Done => break,
             Next::Send { bytes, think } => {
-                let until = Instant::now() + options.speed.scale(think);
-                while server_open {
+                let pause = options.speed.scale(think);
+                // A pause past any representable instant waits as long as anything can.
+                let until = Instant::now()
+                    .checked_add(pause)
+                    .unwrap_or_else(|| Instant::now() + Duration::from_secs(100 * 365 * 86_400));
+                while server_open && !interrupted {
                     tokio::select! {
                         _ = tokio::time::sleep_until(until) => break,
                         read = rd.read(&mut buf) => got!(read),
+                        () = &mut stop => interrupted = true,
                     }
+                }
+                if interrupted {
+                    stopped = Some(format!(
+                        "interrupted before the client's write {} of {total}",
+                        sent + 1
+                    ));
+                    break;
                 }
                 if !server_open {
                     stopped = Some(format!(
@@ -298,7 +336,18 @@ pub async fn against(
                     ));
                     break;
                 }
-                match tokio::time::timeout(options.reply_timeout, rd.read(&mut buf)).await {
+                let read = tokio::select! {
+                    read = tokio::time::timeout(options.reply_timeout, rd.read(&mut buf)) => read,
+                    () = &mut stop => {
+                        interrupted = true;
+                        stopped = Some(format!(
+                            "interrupted while the client waited for {}",
+                            missing.join(", ")
+                        ));
+                        break;
+                    }
+                };
+                match read {
                     Ok(read) => got!(read),
                     Err(_) => match session.waive() {
                         Ok(waived) => notes.push(format!(
@@ -327,7 +376,7 @@ pub async fn against(
         decoder.closed(started.elapsed(), "the client closed the connection".into());
     }
     let linger_until = Instant::now() + options.linger;
-    while server_open {
+    while server_open && !interrupted {
         match tokio::time::timeout_at(linger_until, rd.read(&mut buf)).await {
             Ok(read) => got!(read),
             Err(_) => break,
@@ -343,6 +392,7 @@ pub async fn against(
         notes: all_notes,
         writes,
         stopped,
+        interrupted,
     })
 }
 

@@ -326,6 +326,11 @@ fn speed_is_a_positive_factor_or_max() {
     assert_eq!(Speed::parse("max"), Ok(Speed::Max));
     assert_eq!(Speed::parse("2"), Ok(Speed::Scale(2.0)));
     assert_eq!(Speed::Scale(2.0).scale(ms(10)), ms(5));
+    // A scale no parser would give still gives a pause, not a panic.
+    assert_eq!(Speed::Scale(1e-300).scale(ms(10)), Duration::MAX);
+    assert!(Speed::parse("1e-300")
+        .unwrap_err()
+        .contains("from 0.001 to"));
     for bad in ["0", "-1", "fast", "NaN", "inf"] {
         assert!(Speed::parse(bad).is_err(), "{bad}");
     }

@@ -8,13 +8,16 @@
 pub mod hub;
 pub mod personality;
 pub mod session;
+mod sinks;
+
+pub use sinks::{CollectSink, PrintSink};
 
 use crate::protocol::chunk::RawMessage;
 use crate::protocol::random::RandomSource;
 use crate::record::flv::{FlvRecorder, TagKind};
 use crate::record::pcap::{PcapRecorder, TcpFlow};
 use crate::transcript::Direction;
-use crate::transcript::{Event, EventKind, Severity};
+use crate::transcript::{Event, EventKind};
 use hub::Hub;
 use personality::Personality;
 use session::{Action, ServerSession, SessionConfig, Timeouts};
@@ -164,6 +167,7 @@ impl Server {
     /// Accepts connections until `shutdown` completes, then closes every session (finishing
     /// recordings) and returns the counts.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> ServeSummary {
+        let Server { listener, shared } = self;
         let mut summary = ServeSummary::default();
         let (closing_tx, _) = tokio::sync::watch::channel(false);
         let mut tasks = tokio::task::JoinSet::new();
@@ -171,20 +175,20 @@ impl Server {
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
-                accepted = self.listener.accept() => {
+                accepted = listener.accept() => {
                     let (socket, peer) = match accepted {
                         Ok(accepted) => accepted,
                         Err(e) => {
                             // Out of descriptors or memory: the error repeats until a connection
                             // ends, so pause instead of spinning on it.
-                            self.shared.sink.server_line(&format!("accept failed: {e}"));
+                            shared.sink.server_line(&format!("accept failed: {e}"));
                             tokio::time::sleep(Duration::from_millis(50)).await;
                             continue;
                         }
                     };
                     summary.connections += 1;
                     let conn = summary.connections;
-                    let shared = self.shared.clone();
+                    let shared = shared.clone();
                     if shared.active.load(Ordering::SeqCst) >= shared.options.max_connections {
                         summary.refused += 1;
                         shared.sink.server_line(&format!(
@@ -204,21 +208,23 @@ impl Server {
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             }
         }
+        // Stop listening first: a client arriving while the sessions close is refused, not
+        // accepted into the backlog and reset.
+        drop(listener);
         let _ = closing_tx.send(true);
         while tasks.join_next().await.is_some() {}
-        summary.handshakes_completed = self.shared.handshakes.load(Ordering::SeqCst);
-        if let Some(pcap) = &self.shared.pcap {
+        summary.handshakes_completed = shared.handshakes.load(Ordering::SeqCst);
+        if let Some(pcap) = &shared.pcap {
             match pcap.finish() {
                 Ok(Some(mut out)) => {
                     if let Err(e) = std::io::Write::flush(&mut out) {
-                        self.shared
+                        shared
                             .sink
                             .server_line(&format!("writing the pcap file failed: {e}"));
                     }
                 }
                 Ok(None) => {}
-                Err(e) => self
-                    .shared
+                Err(e) => shared
                     .sink
                     .server_line(&format!("writing the pcap file failed: {e}")),
             }
@@ -531,99 +537,5 @@ fn resolve_actions(
                 recordings.write(shared, &name, &message);
             }
         }
-    }
-}
-
-/// Prints events as they happen: human text (prefixed with the connection number) or JSON lines.
-pub struct PrintSink {
-    pub json: bool,
-    /// Print only error diagnostics of connections (and server lines): a load test's thousands
-    /// of connections would otherwise cost more in printing than in serving.
-    pub quiet: bool,
-    pub text: crate::transcript::render::TextRenderer,
-    pub lock: Mutex<()>,
-}
-
-impl EventSink for PrintSink {
-    fn event(&self, conn: u64, event: &Event) {
-        let is_error = matches!(
-            &event.kind,
-            EventKind::Diagnostic {
-                severity: Severity::Error,
-                ..
-            }
-        );
-        if self.quiet && !is_error {
-            return;
-        }
-        let _guard = self.lock.lock();
-        if self.json {
-            println!(
-                "{}",
-                crate::transcript::render::json_event_line(conn, event)
-            );
-        } else {
-            println!("[{conn}] {}", self.text.line(event));
-        }
-    }
-
-    fn wants_detail(&self) -> bool {
-        !self.quiet
-    }
-
-    fn server_line(&self, line: &str) {
-        let _guard = self.lock.lock();
-        if self.json {
-            let line = serde_json::json!({ "text": line });
-            println!(
-                "{}",
-                crate::transcript::render::json_record_line("server", &line)
-            );
-        } else {
-            println!("{line}");
-        }
-    }
-}
-
-/// Collects every connection's transcript in memory (for tests and the built-in matrix server).
-#[derive(Default)]
-pub struct CollectSink {
-    pub transcripts: Mutex<std::collections::BTreeMap<u64, crate::transcript::Transcript>>,
-    pub lines: Mutex<Vec<String>>,
-}
-
-impl EventSink for CollectSink {
-    fn event(&self, conn: u64, event: &Event) {
-        if let Ok(mut t) = self.transcripts.lock() {
-            t.entry(conn).or_default().events.push(event.clone());
-        }
-    }
-
-    fn server_line(&self, line: &str) {
-        if let Ok(mut l) = self.lines.lock() {
-            l.push(line.to_string());
-        }
-    }
-}
-
-impl CollectSink {
-    /// Whether connection `conn`'s transcript has an error diagnostic.
-    pub fn has_error(&self, conn: u64) -> bool {
-        self.transcripts
-            .lock()
-            .map(|t| {
-                t.get(&conn).is_some_and(|t| {
-                    t.events.iter().any(|e| {
-                        matches!(
-                            &e.kind,
-                            EventKind::Diagnostic {
-                                severity: Severity::Error,
-                                ..
-                            }
-                        )
-                    })
-                })
-            })
-            .unwrap_or(false)
     }
 }
