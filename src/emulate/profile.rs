@@ -424,6 +424,32 @@ pub fn all() -> Vec<Profile> {
             s2_check: S2Check::Ignore,
             ..base()
         },
+        Profile {
+            name: "rtmpdump".into(),
+            description: "rtmpdump (librtmp 2.4) playing: simple C1 with version 0 (no digest on \
+                          plain rtmp://); C2 echoes S1 and goes right after S1, before S2 is read; \
+                          S2 not echoing C1 is only warned; TCP_NODELAY; createStream, play.".into(),
+            source: "rtmpdump librtmp/handshake.h HandShake() (FP9HandShake only for RTMPE or SWF \
+                     verification), rtmp.c SendConnectPacket(); checked against rtmpdump 2.4 on \
+                     loopback (snapshots/serve-reference-rtmpdump-play.snap, tests/differential.rs)"
+                .into(),
+            handshake: ClientConfig {
+                c1: SIMPLE_ZERO_VERSION,
+                ..ClientConfig::default()
+            },
+            connect: vec![
+                ("app".into(), Amf0Value::string(APP_PLACEHOLDER)),
+                ("flashVer".into(), Amf0Value::string("LNX 10,0,32,18")),
+                ("tcUrl".into(), Amf0Value::string(TC_URL_PLACEHOLDER)),
+                ("fpad".into(), Amf0Value::Boolean(false)),
+                ("capabilities".into(), Amf0Value::Number(15.0)),
+                ("audioCodecs".into(), Amf0Value::Number(3191.0)),
+                ("videoCodecs".into(), Amf0Value::Number(252.0)),
+                ("videoFunction".into(), Amf0Value::Number(1.0)),
+            ],
+            role: Role::Play,
+            ..base()
+        },
     ]
 }
 
@@ -452,7 +478,8 @@ mod tests {
                 "gstreamer-play",
                 "flash",
                 "streamlabs",
-                "srs-forward"
+                "srs-forward",
+                "rtmpdump"
             ]
         );
         assert!(all()
