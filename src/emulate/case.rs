@@ -621,7 +621,8 @@ impl<'a> Case<'a> {
                 break;
             }
         }
-        let mut reader = ChunkReader::new(ChunkLimits::default());
+        let mut reader = ChunkReader::new(ChunkLimits::default())
+            .with_zeroed_opening(self.profile.zeroed_chunk_opening);
         reader.feed_bytes(hs.take_remaining());
         let pending_c2 = if c2_written {
             None

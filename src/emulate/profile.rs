@@ -123,6 +123,10 @@ pub struct Profile {
     /// Accept NetStream.Publish.Start / Play.Start only on the stream createStream gave, and
     /// media only on the play stream (GStreamer rtmp2).
     pub strict_stream_ids: bool,
+    /// A chunk stream the server opens with a type 1, 2 or 3 header (no type 0 before it) takes
+    /// the fields it lacks from zeroed state (message stream 0, timestamp 0) instead of being a
+    /// broken chunk stream, as the specification would have it.
+    pub zeroed_chunk_opening: bool,
 }
 
 const SIMPLE_ZERO_VERSION: C1Style = C1Style::Simple {
@@ -233,6 +237,7 @@ fn base() -> Profile {
         nodelay: true,
         answer_peer_bandwidth: false,
         strict_stream_ids: false,
+        zeroed_chunk_opening: false,
     }
 }
 
@@ -299,6 +304,9 @@ pub fn all() -> Vec<Profile> {
                 ..ClientConfig::default()
             },
             own_chunk_size: Some((ChunkSizeWhen::BeforeConnect, 4096)),
+            // librtmp rtmp.c RTMP_ReadPacket(): a header shorter than type 0 copies the chunk
+            // stream's previous packet only if there is one, else the zeroed packet stands.
+            zeroed_chunk_opening: true,
             ..base()
         },
         Profile {
@@ -448,6 +456,8 @@ pub fn all() -> Vec<Profile> {
                 ("videoFunction".into(), Amf0Value::Number(1.0)),
             ],
             role: Role::Play,
+            // librtmp rtmp.c RTMP_ReadPacket(), as for obs.
+            zeroed_chunk_opening: true,
             ..base()
         },
     ]

@@ -79,6 +79,9 @@ pub struct ChunkReader {
     ended: bool,
     /// Abort messages so far that had nothing to discard.
     empty_aborts: u32,
+    /// A chunk stream opened with a type 1, 2 or 3 header starts from zeroed state instead of
+    /// being an error (see [`ChunkReader::with_zeroed_opening`]).
+    zeroed_opening: bool,
 }
 
 impl ChunkReader {
@@ -100,7 +103,17 @@ impl ChunkReader {
             error_reported: false,
             ended: false,
             empty_aborts: 0,
+            zeroed_opening: false,
         }
+    }
+
+    /// Takes the fields a chunk stream's first header lacks (a type 1, 2 or 3 header with no
+    /// type 0 before it on that chunk stream) from zeroed state: message stream 0, timestamp
+    /// 0, length 0, type 0. The specification makes that an error (the default); FFmpeg and
+    /// librtmp read it this way, and client emulators that model them do too.
+    pub fn with_zeroed_opening(mut self, on: bool) -> Self {
+        self.zeroed_opening = on;
+        self
     }
 
     /// Also report every chunk's header as [`ReadEvent::Chunk`].
@@ -319,10 +332,10 @@ impl ChunkReader {
         }
         let h = &b[basic_len..header_len];
         let offset = self.consumed;
-        if fmt != 0 && !self.has_header(csid) {
+        if fmt != 0 && !self.zeroed_opening && !self.has_header(csid) {
             return Err(ChunkError::NoPreviousHeader { fmt, csid, offset });
         }
-        if fmt == 0 && !self.has_header(csid) && self.in_use >= self.limits.max_chunk_streams {
+        if !self.has_header(csid) && self.in_use >= self.limits.max_chunk_streams {
             return Err(ChunkError::TooManyChunkStreams {
                 csid,
                 in_use: self.in_use + 1,
@@ -352,12 +365,13 @@ impl ChunkReader {
             ));
             header_len += 4;
         } else if fmt == 3 {
+            // A chunk stream opened with type 3 (zeroed opening) has no stored state yet.
             let stream = if (csid as usize) < LOW_CSIDS {
-                &self.low[csid as usize]
+                Some(&self.low[csid as usize])
             } else {
-                &self.high[&csid]
+                self.high.get(&csid)
             };
-            if let Some(stored) = stream.extended {
+            if let Some((stored, stream)) = stream.and_then(|s| s.extended.map(|e| (e, s))) {
                 let convention = match stream.convention {
                     Some(c) => c,
                     None => {

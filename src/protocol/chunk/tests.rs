@@ -712,3 +712,35 @@ fn events_before_an_error_come_out_whatever_the_segmentation() {
         assert!(matches!(reader.poll(), Err(ChunkError::Poisoned(_))));
     }
 }
+
+/// connect's `_result` as pyrtmp writes it: chunk stream 3's first header is type 1 (timestamp
+/// delta 0, length 3, type 20), then a type-3 opening of chunk stream 70 (a high id).
+fn type1_opening() -> Vec<u8> {
+    let mut bytes = vec![0x40 | 3, 0, 0, 7, 0, 0, 3, 20, b'a', b'b', b'c'];
+    bytes.extend_from_slice(&[0xC0, 70 - 64]);
+    bytes
+}
+
+#[test]
+fn a_type1_opening_is_an_error_unless_zeroed_state_is_accepted() {
+    let mut strict = ChunkReader::new(ChunkLimits::default());
+    strict.feed(&type1_opening());
+    assert!(matches!(
+        strict.poll(),
+        Err(ChunkError::NoPreviousHeader {
+            fmt: 1,
+            csid: 3,
+            ..
+        })
+    ));
+
+    let mut zeroed = ChunkReader::new(ChunkLimits::default()).with_zeroed_opening(true);
+    zeroed.feed(&type1_opening());
+    let events = read_all(&mut zeroed).expect("a zeroed opening reads");
+    // Stream id and the timestamp base come from zeroed state; a type-3 opening is an empty
+    // message of type 0 (nothing to inherit), not a panic.
+    assert_eq!(
+        messages(&events),
+        vec![msg(3, 7, 20, 0, b"abc"), msg(70, 0, 0, 0, b"")]
+    );
+}
