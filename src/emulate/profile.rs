@@ -327,6 +327,9 @@ pub fn all() -> Vec<Profile> {
             connect: publish_connect("FMLE/3.0 (compatible; Lavf59.27.100)"),
             echo_chunk_size: true,
             nodelay: false,
+            // rtmppkt.c: ff_rtmp_check_alloc_array() zeroes new prev_pkt entries, and
+            // rtmp_packet_read_one_chunk() takes a short header's missing fields from them.
+            zeroed_chunk_opening: true,
             ..base()
         },
         Profile {
@@ -346,6 +349,8 @@ pub fn all() -> Vec<Profile> {
             connect: play_connect("LNX 9,0,124,2"),
             echo_chunk_size: true,
             nodelay: false,
+            // rtmppkt.c, as for ffmpeg.
+            zeroed_chunk_opening: true,
             role: Role::Play,
             ..base()
         },
