@@ -370,6 +370,9 @@ pub fn all() -> Vec<Profile> {
             answer_peer_bandwidth: true,
             strict_stream_ids: true,
             own_chunk_size: Some((ChunkSizeWhen::AfterPublish, 128)),
+            // rtmpchunkstream.c gst_rtmp_chunk_stream_parse_header(): a chunk stream with no
+            // buffer yet starts from a fresh zeroed meta whatever the header type.
+            zeroed_chunk_opening: true,
             ..base()
         },
         Profile {
@@ -383,6 +386,8 @@ pub fn all() -> Vec<Profile> {
             nodelay: false,
             answer_peer_bandwidth: true,
             strict_stream_ids: true,
+            // rtmpchunkstream.c, as for gstreamer.
+            zeroed_chunk_opening: true,
             role: Role::Play,
             ..base()
         },
