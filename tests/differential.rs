@@ -42,6 +42,12 @@ enum Role {
 enum Verdict {
     Pass,
     Fail(Stage),
+    /// A player through connect that did not deliver what it was asked for. The server cannot
+    /// see whether a real player took NetStream.Play.Start (a player sends nothing after it),
+    /// so waiting for Play.Start (the emulators' `publish` stage) and waiting for media
+    /// (`media`) are one observable stage: measured with GST_DEBUG=rtmp*:7, rtmp2src that got
+    /// Play.Start on message stream 0 logs the onStatus and waits on, as it would for media.
+    FailPlaying,
 }
 
 impl fmt::Display for Verdict {
@@ -49,6 +55,7 @@ impl fmt::Display for Verdict {
         match self {
             Verdict::Pass => f.write_str("pass"),
             Verdict::Fail(stage) => write!(f, "fail at {stage}"),
+            Verdict::FailPlaying => f.write_str("fail at play/media"),
         }
     }
 }
@@ -63,8 +70,6 @@ struct Reached {
     /// The server counted audio or video frames from the client (a publisher sends them only
     /// once NetStream.Publish.Start is in).
     media_sent: bool,
-    /// The server sent NetStream.Play.Start.
-    play_started: bool,
     /// The connection published (the companion publisher of a play case, not the player).
     published: bool,
 }
@@ -87,12 +92,6 @@ fn reached(t: &Transcript) -> Reached {
             }
             // Media is summarised per published stream rather than listed message by message.
             EventKind::MediaSummary { text, .. } => r.media_sent |= frame_count(text) > 0,
-            EventKind::Message(m)
-                if m.direction == Direction::ServerToClient
-                    && m.summary.contains("NetStream.Play.Start") =>
-            {
-                r.play_started = true
-            }
             _ => {}
         }
     }
@@ -112,10 +111,10 @@ fn frame_count(summary: &str) -> u64 {
 /// The verdict of a real run, read in one place: the furthest stage any of the client's
 /// connections reached on the server, then the program's exit status within [`REAL_BOUND`].
 /// The handshake is done when the server read C2; connect when the client sent its next
-/// command; publish when a publisher sent media (FFmpeg, librtmp and rtmp2 all wait for
-/// NetStream.Publish.Start first) or the server started playing to a player; media when the
-/// program then exited successfully (a publisher having sent its clip, a player having received
-/// what it was asked for) before the bound.
+/// command; a publisher's publish when it sent media (FFmpeg, librtmp and rtmp2 all wait for
+/// NetStream.Publish.Start first), and its media when it then exited successfully, its clip
+/// sent. A player past connect passes when it exits successfully, having received what it was
+/// asked for; otherwise it fails at play/media ([`Verdict::FailPlaying`]).
 fn real_verdict(role: Role, exited_ok: bool, connections: &[Reached]) -> Verdict {
     let ours: Vec<&Reached> = connections
         .iter()
@@ -126,15 +125,27 @@ fn real_verdict(role: Role, exited_ok: bool, connections: &[Reached]) -> Verdict
         Verdict::Fail(Stage::Handshake)
     } else if !any(&|c| c.past_connect) {
         Verdict::Fail(Stage::Connect)
-    } else if !any(&|c| match role {
-        Role::Publish => c.media_sent,
-        Role::Play => c.play_started,
-    }) {
+    } else if role == Role::Play {
+        if exited_ok {
+            Verdict::Pass
+        } else {
+            Verdict::FailPlaying
+        }
+    } else if !any(&|c| c.media_sent) {
         Verdict::Fail(Stage::Publish)
     } else if !exited_ok {
         Verdict::Fail(Stage::Media)
     } else {
         Verdict::Pass
+    }
+}
+
+/// The verdict of an emulated case, in the same terms as [`real_verdict`].
+fn emulated_verdict(role: Role, failed_at: Option<Stage>) -> Verdict {
+    match failed_at {
+        None => Verdict::Pass,
+        Some(Stage::Publish | Stage::Media) if role == Role::Play => Verdict::FailPlaying,
+        Some(stage) => Verdict::Fail(stage),
     }
 }
 
@@ -325,7 +336,8 @@ fn run_real(client: &RealClient, personality_name: &str) -> (Verdict, String) {
 }
 
 /// The client's profile against a fresh server with the same personality.
-fn run_profile(profile_name: &str, personality_name: &str) -> (Verdict, String) {
+fn run_profile(client: &RealClient, personality_name: &str) -> (Verdict, String) {
+    let profile_name = client.profile;
     let server = server(personality_name);
     let (target, _) = Target::parse(&server.url("")).expect("url");
     let profile = profile::by_name(profile_name).expect("profile");
@@ -338,11 +350,8 @@ fn run_profile(profile_name: &str, personality_name: &str) -> (Verdict, String) 
         1,
         &emulator_options(Duration::from_secs(1)),
     ));
-    let verdict = if r.status.is_failure() {
-        Verdict::Fail(r.stage.unwrap_or(Stage::Tcp))
-    } else {
-        Verdict::Pass
-    };
+    let failed_at = r.status.is_failure().then(|| r.stage.unwrap_or(Stage::Tcp));
+    let verdict = emulated_verdict(client.role, failed_at);
     let detail = r
         .diagnosis
         .first()
@@ -395,7 +404,7 @@ fn real_clients_and_their_profiles_agree_under_every_personality() {
                 };
                 let client = &clients[c];
                 let (real, real_detail) = run_real(client, personalities[p]);
-                let (emulated, emulated_detail) = run_profile(client.profile, personalities[p]);
+                let (emulated, emulated_detail) = run_profile(client, personalities[p]);
                 rows.lock().expect("rows").push((
                     (p, c),
                     Row {
@@ -420,7 +429,7 @@ fn real_clients_and_their_profiles_agree_under_every_personality() {
 
     let line = |r: &Row| {
         format!(
-            "{:<13} {:<18} {:<17} {:<15} {:<17}{}",
+            "{:<17} {:<18} {:<18} {:<15} {:<18}{}",
             r.personality,
             r.client,
             r.real.to_string(),
@@ -437,7 +446,7 @@ fn real_clients_and_their_profiles_agree_under_every_personality() {
     };
     let agreements = rows.iter().filter(|(_, r)| r.real == r.emulated).count();
     let mut table = format!(
-        "{:<13} {:<18} {:<17} {:<15} PROFILE VERDICT\n",
+        "{:<17} {:<18} {:<18} {:<15} PROFILE VERDICT\n",
         "PERSONALITY", "REAL CLIENT", "REAL", "PROFILE"
     );
     for (_, r) in &rows {

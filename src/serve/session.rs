@@ -144,7 +144,7 @@ impl ServerSession {
             c0_seen: false,
             c2_seen: false,
             reader,
-            writer: ChunkWriter::new(),
+            writer: ChunkWriter::new().with_opening(config.personality.chunk_opening),
             acks: AckTracker::default(),
             writes: VecDeque::new(),
             events: VecDeque::new(),

@@ -744,3 +744,39 @@ fn a_type1_opening_is_an_error_unless_zeroed_state_is_accepted() {
         vec![msg(3, 7, 20, 0, b"abc"), msg(70, 0, 0, 0, b"")]
     );
 }
+
+#[test]
+fn type1_openings_read_back_through_zeroed_state() {
+    let connect_result = msg(3, 0, 20, 0, b"_result");
+    let on_status = msg(5, 0, 20, 1, b"onStatus");
+    let write = |opening: ChunkOpening| {
+        let mut w = ChunkWriter::new().with_opening(opening);
+        let mut out = BytesMut::new();
+        w.write(&connect_result, &mut out);
+        w.write(&on_status, &mut out);
+        out
+    };
+    let read = |bytes: &[u8]| {
+        let mut r = ChunkReader::new(ChunkLimits::default()).with_zeroed_opening(true);
+        r.feed(bytes);
+        messages(&read_all(&mut r).expect("reads"))
+    };
+    // Type 1 only where stream 0 is right: every field reads back.
+    let on_stream0 = write(ChunkOpening::Type1OnStream0);
+    assert_eq!(on_stream0[0] >> 6, 1, "csid 3 opened with type 1");
+    assert_eq!(
+        read(&on_stream0),
+        vec![connect_result.clone(), on_status.clone()]
+    );
+    // Type 1 everywhere: onStatus lands on message stream 0.
+    let everywhere = write(ChunkOpening::Type1);
+    assert_eq!(
+        read(&everywhere),
+        vec![connect_result.clone(), msg(5, 0, 20, 0, b"onStatus")]
+    );
+    // The default opens with type 0, which a strict reader takes.
+    assert_eq!(
+        decode(&write(ChunkOpening::Type0)),
+        vec![connect_result, on_status]
+    );
+}
