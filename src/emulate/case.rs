@@ -803,6 +803,18 @@ impl<'a> Case<'a> {
                     )
                 })?;
                 let Some(event) = event else { break };
+                if let ReadEvent::ZeroedOpening { csid, fmt } = event {
+                    self.deviation(
+                        "chunk.zeroed-opening",
+                        format!(
+                            "the server opened chunk stream {csid} with a type-{fmt} header and no \
+                             type 0 before it; {} takes the missing fields from zeroed state \
+                             (message stream 0, timestamp 0), as the real client does",
+                            self.profile.name
+                        ),
+                    );
+                    continue;
+                }
                 let ReadEvent::Message(raw) = event else {
                     continue;
                 };

@@ -23,6 +23,9 @@ pub enum ReadEvent {
         csid: u32,
         convention: ExtendedTimestampConvention,
     },
+    /// `csid` was opened with a type `fmt` (1, 2 or 3) header and read from zeroed state
+    /// (only with [`ChunkReader::with_zeroed_opening`]; otherwise that is an error).
+    ZeroedOpening { csid: u32, fmt: u8 },
     /// A type 0, 1 or 2 header arrived on `csid` before its previous message was complete; the
     /// partial message was dropped (real peers do this rarely; it is reported, not fatal).
     PartialMessageDropped {
@@ -332,7 +335,8 @@ impl ChunkReader {
         }
         let h = &b[basic_len..header_len];
         let offset = self.consumed;
-        if fmt != 0 && !self.zeroed_opening && !self.has_header(csid) {
+        let zeroed_opening = fmt != 0 && !self.has_header(csid);
+        if zeroed_opening && !self.zeroed_opening {
             return Err(ChunkError::NoPreviousHeader { fmt, csid, offset });
         }
         if !self.has_header(csid) && self.in_use >= self.limits.max_chunk_streams {
@@ -406,6 +410,10 @@ impl ChunkReader {
         let max_message_len = self.limits.max_message_len;
         let max_chunks = self.limits.max_chunks_per_message;
         let chunk_events = self.chunk_events;
+        if zeroed_opening {
+            self.events
+                .push_back(ReadEvent::ZeroedOpening { csid, fmt });
+        }
         let stream = self.stream(csid);
         let newly_used = !stream.has_header;
         if let Some(convention) = learnt {

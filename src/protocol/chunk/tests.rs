@@ -743,6 +743,17 @@ fn a_type1_opening_is_an_error_unless_zeroed_state_is_accepted() {
         messages(&events),
         vec![msg(3, 7, 20, 0, b"abc"), msg(70, 0, 0, 0, b"")]
     );
+    let openings: Vec<&ReadEvent> = events
+        .iter()
+        .filter(|e| matches!(e, ReadEvent::ZeroedOpening { .. }))
+        .collect();
+    assert_eq!(
+        openings,
+        [
+            &ReadEvent::ZeroedOpening { csid: 3, fmt: 1 },
+            &ReadEvent::ZeroedOpening { csid: 70, fmt: 3 }
+        ]
+    );
 }
 
 #[test]
