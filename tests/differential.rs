@@ -327,7 +327,16 @@ fn run_real(client: &RealClient, personality_name: &str) -> (Verdict, String) {
     });
     let (exited_ok, stderr) = run_bounded((client.command)(&server.url(key)), REAL_BOUND);
     if let Some(thread) = companion {
-        let _ = thread.join();
+        // Without a live stream a player's failure would say nothing about the player.
+        let publisher = thread.join().expect("the companion publisher's thread");
+        assert!(
+            !publisher.status.is_failure(),
+            "the obs publisher for {} under {personality_name} failed ({} at {:?}), so there \
+             was nothing to play",
+            client.name,
+            publisher.status.label(),
+            publisher.stage
+        );
     }
     let connections: Vec<Reached> = server.finish().iter().map(reached).collect();
     let verdict = real_verdict(client.role, exited_ok, &connections);
