@@ -189,6 +189,21 @@ pub fn all() -> Vec<Personality> {
                      as 0' (onStatus on message stream 0), built from pyrtmp's type-1 opening \
                      (see type1-open) applied to every chunk stream",
             chunk_opening: ChunkOpening::Type1,
+            ..reference.clone()
+        },
+        Personality {
+            name: "s1-digest-invalid",
+            description: "Always the simple handshake, but S1 carries version bytes 13.14.10.13 \
+                          (byte 4 >= 3) with no digest: a client that reads that version as the \
+                          promise of a digest and checks it (FFmpeg playing) finds none.",
+            source: "not a known server: issue 12's deviation class 'S1 digest invalid'; FFmpeg \
+                     libavformat/rtmpproto.c rtmp_handshake() checks S1's digest only when \
+                     playing and S1's version byte 4 is >= 3",
+            handshake: ServerConfig {
+                digest: ServerDigest::SimpleOnly,
+                simple_s1: SimpleS1Body::RandomWithVersion([0x0D, 0x0E, 0x0A, 0x0D]),
+                ..ServerConfig::default()
+            },
             ..reference
         },
     ]
@@ -234,6 +249,7 @@ mod tests {
             "s0-after-c1",
             "type1-open",
             "status-on-stream0",
+            "s1-digest-invalid",
         ] {
             assert!(by_name(name).is_some(), "{name}");
         }

@@ -72,6 +72,9 @@ pub enum SimpleS1Body {
     Random,
     /// S1 is a copy of C1 (nginx-rtmp's old-style handshake, joy4).
     EchoC1,
+    /// Random, with these version bytes set but no digest: a client that takes version byte
+    /// 4 >= 3 as the promise of a digest (FFmpeg playing) finds none that validates.
+    RandomWithVersion([u8; 4]),
 }
 
 /// What a simple-handshake S2 is.
@@ -768,6 +771,11 @@ impl Handshake {
                         self.random(&mut s1[8..]);
                     }
                     SimpleS1Body::EchoC1 => s1 = *c1,
+                    SimpleS1Body::RandomWithVersion(version) => {
+                        s1[..4].copy_from_slice(&s1_time.to_be_bytes());
+                        s1[4..8].copy_from_slice(&version);
+                        self.random(&mut s1[8..]);
+                    }
                 }
                 match self.server.simple_s2 {
                     SimpleS2Style::EchoC1 => s2 = *c1,

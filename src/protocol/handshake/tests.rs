@@ -837,3 +837,27 @@ fn analyze_reads_a_captured_digest_handshake() {
         "partial input gives what it can"
     );
 }
+
+#[test]
+fn a_versioned_simple_s1_fails_ffmpeg_play_and_passes_a_publisher() {
+    let server = ServerConfig {
+        digest: ServerDigest::SimpleOnly,
+        simple_s1: SimpleS1Body::RandomWithVersion([0x0D, 0x0E, 0x0A, 0x0D]),
+        ..ServerConfig::default()
+    };
+    let mut c = Handshake::client(ffmpeg_client(), RandomSource::seeded(1));
+    let mut s = Handshake::server(server.clone(), RandomSource::seeded(2));
+    s.feed(&concat(&drain_transmits(&mut c))).unwrap();
+    let answer = concat(&drain_transmits(&mut s));
+    assert_eq!(&answer[1 + 4..1 + 8], &[0x0D, 0x0E, 0x0A, 0x0D]);
+    assert_eq!(
+        c.feed(&answer),
+        Err(HandshakeError::S1DigestInvalid { version: 0x0D })
+    );
+    let publisher = ClientConfig {
+        validation: ServerValidation::None,
+        ..ffmpeg_client()
+    };
+    let (_, s) = pair(publisher, server);
+    assert_eq!(s.mode(), Some(Mode::Simple));
+}
