@@ -123,6 +123,8 @@ fn builtin_server_under_every_personality() {
                     "type1-open" | "status-on-stream0",
                     "wirecast" | "elemental" | "videocore" | "flash" | "streamlabs" | "srs-forward",
                 ) => Some(Stage::Connect),
+                // VideoCore stops unless S0 is 3.
+                ("s0-version-6", "videocore") => Some(Stage::Handshake),
                 // FFmpeg playing checks S1's digest when its version byte 4 is >= 3.
                 ("s1-digest-invalid", "ffmpeg-play") => Some(Stage::Handshake),
                 // rtmp2 takes NetStream.Publish.Start / Play.Start only on its own stream.

@@ -204,6 +204,19 @@ pub fn all() -> Vec<Personality> {
                 simple_s1: SimpleS1Body::RandomWithVersion([0x0D, 0x0E, 0x0A, 0x0D]),
                 ..ServerConfig::default()
             },
+            ..reference.clone()
+        },
+        Personality {
+            name: "s0-version-6",
+            description: "Answers a C0 of 3 with S0 = 6 (the RTMPE version byte), otherwise as \
+                          reference: a client that insists on S0 = 3 stops there.",
+            source: "not a known server: issue 12's deviation class 'S0 version != 3'; the \
+                     specification has a server answer 3 when it does not know the client's \
+                     version, and 6 is what an RTMPE server answers",
+            handshake: ServerConfig {
+                s0_version: 6,
+                ..ServerConfig::default()
+            },
             ..reference
         },
     ]
@@ -250,6 +263,7 @@ mod tests {
             "type1-open",
             "status-on-stream0",
             "s1-digest-invalid",
+            "s0-version-6",
         ] {
             assert!(by_name(name).is_some(), "{name}");
         }

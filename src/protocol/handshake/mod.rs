@@ -92,6 +92,8 @@ pub enum SimpleS2Style {
 /// How a server builds its side of the handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
+    /// The version byte S0 carries: 3, unless imitating a server that answers otherwise.
+    pub s0_version: u8,
     pub digest: ServerDigest,
     /// S1's time field (and S2's time2 in the simple handshake is left as the style says).
     pub time: u32,
@@ -106,6 +108,7 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
+            s0_version: 3,
             digest: ServerDigest::AnswerInKind,
             time: 0,
             s1_echo_c1_time: false,
@@ -656,7 +659,7 @@ impl Handshake {
                     version: byte,
                 });
                 // The spec: a server that sees a version it does not know answers with 3.
-                self.push(Packet::S0, &[3]);
+                self.push(Packet::S0, &[self.server.s0_version]);
             }
             Role::Client => {
                 self.events.push_back(HandshakeEvent::Version {

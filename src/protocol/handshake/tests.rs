@@ -861,3 +861,26 @@ fn a_versioned_simple_s1_fails_ffmpeg_play_and_passes_a_publisher() {
     let (_, s) = pair(publisher, server);
     assert_eq!(s.mode(), Some(Mode::Simple));
 }
+
+#[test]
+fn a_server_answering_s0_6_stops_only_a_strict_client() {
+    let server = ServerConfig {
+        s0_version: 6,
+        ..ServerConfig::default()
+    };
+    let strict = ClientConfig {
+        strict_s0: true,
+        ..ClientConfig::default()
+    };
+    let mut c = Handshake::client(strict, RandomSource::seeded(1));
+    let mut s = Handshake::server(server.clone(), RandomSource::seeded(2));
+    s.feed(&concat(&drain_transmits(&mut c))).unwrap();
+    let answer = concat(&drain_transmits(&mut s));
+    assert_eq!(answer[0], 6);
+    assert_eq!(
+        c.feed(&answer),
+        Err(HandshakeError::UnexpectedS0 { byte: 6 })
+    );
+    let (c, _) = pair(ClientConfig::default(), server);
+    assert!(c.is_complete());
+}
