@@ -116,7 +116,7 @@ fn builtin_server_under_every_personality() {
                 // Twitch's ingest also writes S0 alone (0.44 ms before S1 in a real capture), so
                 // the strict first-read model of ticket 6453 fails there too.
                 ("ffmpeg" | "twitch", "wirecast" | "elemental") => Some(Stage::Handshake),
-                ("joy4-zero-s2", "streamlabs") => Some(Stage::Handshake),
+                ("joy4-zero-s2" | "s2-random", "streamlabs") => Some(Stage::Handshake),
                 // A type-1 opening of chunk stream 3 is a broken chunk stream to the profiles
                 // not known to read it from zeroed state (the specification's reading).
                 (

@@ -217,6 +217,18 @@ pub fn all() -> Vec<Personality> {
                 s0_version: 6,
                 ..ServerConfig::default()
             },
+            ..reference.clone()
+        },
+        Personality {
+            name: "s2-random",
+            description: "In the simple handshake S2 is random bytes, an echo of C1 neither from \
+                          byte 0 nor from byte 8; a client that checks the echo gives up.",
+            source: "not a known server: issue 12's deviation class 'S2 not an echo of C1' (from \
+                     byte 8; joy4-zero-s2 covers all zeros, ffmpeg an echo from byte 8 only)",
+            handshake: ServerConfig {
+                simple_s2: SimpleS2Style::Random,
+                ..ServerConfig::default()
+            },
             ..reference
         },
     ]
@@ -264,6 +276,7 @@ mod tests {
             "status-on-stream0",
             "s1-digest-invalid",
             "s0-version-6",
+            "s2-random",
         ] {
             assert!(by_name(name).is_some(), "{name}");
         }

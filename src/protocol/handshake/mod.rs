@@ -87,6 +87,8 @@ pub enum SimpleS2Style {
     EchoC1ZeroTime2,
     /// 1536 zero bytes (joy4 / datarhei: S2 copied from a C2 not yet read).
     Zero,
+    /// Random bytes: an echo of C1 neither from byte 0 nor from byte 8.
+    Random,
 }
 
 /// How a server builds its side of the handshake.
@@ -787,6 +789,7 @@ impl Handshake {
                         s2[4..8].fill(0);
                     }
                     SimpleS2Style::Zero => {}
+                    SimpleS2Style::Random => self.random(&mut s2),
                 }
             }
         }

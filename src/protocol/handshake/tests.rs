@@ -884,3 +884,13 @@ fn a_server_answering_s0_6_stops_only_a_strict_client() {
     let (c, _) = pair(ClientConfig::default(), server);
     assert!(c.is_complete());
 }
+
+#[test]
+fn a_random_s2_is_noticed_by_the_client() {
+    let server = ServerConfig {
+        simple_s2: SimpleS2Style::Random,
+        ..ServerConfig::default()
+    };
+    let (mut c, _) = pair(ClientConfig::default(), server);
+    assert_eq!(ids(&drain_events(&mut c)).last(), Some(&"hs.s2-not-echo"));
+}
