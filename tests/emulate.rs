@@ -363,7 +363,9 @@ fn first_reads_after_c0c1(program: &Path, attempts: u32) -> Vec<usize> {
 }
 
 /// The ticket's measurement, with both FFmpeg versions: how often the first read after C0+C1
-/// holds S0 alone. The figure is printed; the ticket's behaviour needs it at least once in 10.
+/// holds S0 alone. The figure is printed; the ticket's behaviour needs it at least once. The
+/// rate falls on a loaded machine (4 in 10 seen with FFmpeg 5.1), so 20 attempts: at that rate
+/// all of them miss with probability below 10^-4.
 #[test]
 fn ffmpeg_listen_first_read_holds_s0_alone() {
     if !peer_available("ffmpeg") || !peer_available("ss") {
@@ -374,7 +376,7 @@ fn ffmpeg_listen_first_read_holds_s0_alone() {
         programs.push(("FFmpeg 9.0.2", ffmpeg9));
     }
     for (name, program) in programs {
-        let reads = first_reads_after_c0c1(&program, 10);
+        let reads = first_reads_after_c0c1(&program, 20);
         let s0_alone = reads.iter().filter(|&&n| n == 1).count();
         println!(
             "{name} -listen 1: the first read after C0+C1 held S0 alone in {s0_alone} of {} attempts (read sizes {reads:?})",
