@@ -734,7 +734,8 @@ impl<'a> Case<'a> {
                 break;
             }
         }
-        let mut reader = ChunkReader::new(ChunkLimits::default());
+        let mut reader = ChunkReader::new(ChunkLimits::default())
+            .with_zero_state_start(self.profile.zeroed_chunk_opening);
         reader.feed_bytes(hs.take_remaining());
         let pending_c2 = if c2_written {
             None
@@ -940,6 +941,18 @@ impl<'a> Case<'a> {
                     )
                 })?;
                 let Some(event) = event else { break };
+                if let ReadEvent::OpenedFromZeroState { csid, fmt } = event {
+                    self.deviation(
+                        "chunk.opened-from-zero-state",
+                        format!(
+                            "the server opened chunk stream {csid} with a type-{fmt} header and no \
+                             type 0 before it; {} takes the missing fields from zeroed state \
+                             (message stream 0, timestamp 0), as the real client does",
+                            self.profile.name
+                        ),
+                    );
+                    continue;
+                }
                 let ReadEvent::Message(raw) = event else {
                     self.reader_diagnostic(read_diagnostics::read_event(
                         Direction::ServerToClient,

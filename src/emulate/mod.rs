@@ -264,8 +264,39 @@ pub async fn run_cases(
             results.push(r);
         }
     }
+    // A case whose task panicked (an emulator bug; debug builds check every diagnostic against
+    // the catalogue) is an ERROR row, never a row silently missing from the table.
+    for (i, (p, v)) in cases.iter().enumerate() {
+        if !results.iter().any(|(j, _)| *j == i) {
+            let result = panicked_case(p, *v, repeat);
+            done(&result);
+            results.push((i, result));
+        }
+    }
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The result of a case whose emulator task panicked.
+fn panicked_case(profile: &Profile, variant: Variant, repeat: u32) -> CaseResult {
+    CaseResult {
+        id: format!("{}/{variant}", profile.name),
+        profile: profile.name.clone(),
+        variant: variant.to_string(),
+        status: Status::Error,
+        stage: None,
+        attempts: repeat,
+        failed_attempts: repeat,
+        diagnosis: vec![case::Finding {
+            id: "case.panicked".into(),
+            message:
+                "the emulator panicked on this case (a bug of rtmp-probe's; its stderr says where)"
+                    .into(),
+        }],
+        observations: Default::default(),
+        duration_ms: 0,
+        worst: None,
+    }
 }
 
 /// The number of attempts that makes a false pass improbable: a behaviour that shows with

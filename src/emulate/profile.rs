@@ -131,6 +131,10 @@ pub struct Profile {
     /// Accept NetStream.Publish.Start / Play.Start only on the stream createStream gave, and
     /// media only on the play stream (GStreamer rtmp2).
     pub strict_stream_ids: bool,
+    /// A chunk stream the server opens with a type 1, 2 or 3 header (no type 0 before it) takes
+    /// the fields it lacks from zeroed state (message stream 0, timestamp 0) instead of being a
+    /// broken chunk stream, as the specification would have it.
+    pub zeroed_chunk_opening: bool,
 }
 
 const SIMPLE_ZERO_VERSION: C1Style = C1Style::Simple {
@@ -242,6 +246,7 @@ fn base() -> Profile {
         nodelay: true,
         answer_peer_bandwidth: false,
         strict_stream_ids: false,
+        zeroed_chunk_opening: false,
     }
 }
 
@@ -328,6 +333,9 @@ pub fn all() -> Vec<Profile> {
                 ..ClientConfig::default()
             },
             own_chunk_size: Some((ChunkSizeWhen::BeforeConnect, 4096)),
+            // librtmp rtmp.c RTMP_ReadPacket(): a header shorter than type 0 copies the chunk
+            // stream's previous packet only if there is one, else the zeroed packet stands.
+            zeroed_chunk_opening: true,
             ..base()
         },
         Profile {
@@ -348,6 +356,9 @@ pub fn all() -> Vec<Profile> {
             connect: publish_connect("FMLE/3.0 (compatible; Lavf59.27.100)"),
             echo_chunk_size: true,
             nodelay: false,
+            // rtmppkt.c: ff_rtmp_check_alloc_array() zeroes new prev_pkt entries, and
+            // rtmp_packet_read_one_chunk() takes a short header's missing fields from them.
+            zeroed_chunk_opening: true,
             ..base()
         },
         Profile {
@@ -367,6 +378,8 @@ pub fn all() -> Vec<Profile> {
             connect: play_connect("LNX 9,0,124,2"),
             echo_chunk_size: true,
             nodelay: false,
+            // rtmppkt.c, as for ffmpeg.
+            zeroed_chunk_opening: true,
             role: Role::Play,
             ..base()
         },
@@ -386,6 +399,9 @@ pub fn all() -> Vec<Profile> {
             answer_peer_bandwidth: true,
             strict_stream_ids: true,
             own_chunk_size: Some((ChunkSizeWhen::AfterPublish, 128)),
+            // rtmpchunkstream.c gst_rtmp_chunk_stream_parse_header(): a chunk stream with no
+            // buffer yet starts from a fresh zeroed meta whatever the header type.
+            zeroed_chunk_opening: true,
             ..base()
         },
         Profile {
@@ -399,6 +415,8 @@ pub fn all() -> Vec<Profile> {
             nodelay: false,
             answer_peer_bandwidth: true,
             strict_stream_ids: true,
+            // rtmpchunkstream.c, as for gstreamer.
+            zeroed_chunk_opening: true,
             role: Role::Play,
             ..base()
         },
@@ -458,6 +476,34 @@ pub fn all() -> Vec<Profile> {
             s2_check: S2Check::Ignore,
             ..base()
         },
+        Profile {
+            name: "rtmpdump".into(),
+            description: "rtmpdump (librtmp 2.4) playing: simple C1 with version 0 (no digest on \
+                          plain rtmp://); C2 echoes S1 and goes right after S1, before S2 is read; \
+                          S2 not echoing C1 is only warned; TCP_NODELAY; createStream, play.".into(),
+            source: "rtmpdump librtmp/handshake.h HandShake() (FP9HandShake only for RTMPE or SWF \
+                     verification), rtmp.c SendConnectPacket(); checked against rtmpdump 2.4 on \
+                     loopback (snapshots/serve-reference-rtmpdump-play.snap, tests/differential.rs)"
+                .into(),
+            handshake: ClientConfig {
+                c1: SIMPLE_ZERO_VERSION,
+                ..ClientConfig::default()
+            },
+            connect: vec![
+                ("app".into(), Amf0Value::string(APP_PLACEHOLDER)),
+                ("flashVer".into(), Amf0Value::string("LNX 10,0,32,18")),
+                ("tcUrl".into(), Amf0Value::string(TC_URL_PLACEHOLDER)),
+                ("fpad".into(), Amf0Value::Boolean(false)),
+                ("capabilities".into(), Amf0Value::Number(15.0)),
+                ("audioCodecs".into(), Amf0Value::Number(3191.0)),
+                ("videoCodecs".into(), Amf0Value::Number(252.0)),
+                ("videoFunction".into(), Amf0Value::Number(1.0)),
+            ],
+            role: Role::Play,
+            // librtmp rtmp.c RTMP_ReadPacket(), as for obs.
+            zeroed_chunk_opening: true,
+            ..base()
+        },
     ]
 }
 
@@ -486,7 +532,8 @@ mod tests {
                 "gstreamer-play",
                 "flash",
                 "streamlabs",
-                "srs-forward"
+                "srs-forward",
+                "rtmpdump"
             ]
         );
         assert!(all()

@@ -139,6 +139,8 @@ const HEADER: &str = "\
 #   answer_peer_bandwidth   answer Set Peer Bandwidth with a Window Acknowledgement Size
 #   tcp_nodelay             TCP_NODELAY (Nagle off)
 #   strict_stream_ids       accept status and media only on the stream createStream gave
+#   zeroed_chunk_opening    a chunk stream opened with a type 1/2/3 header starts from zeroed
+#                           state (FFmpeg, librtmp) instead of being broken (the spec)
 # [connect]
 #   the connect command object's fields, in order: strings, numbers, booleans, tables;
 #   \"{app}\" and \"{tcUrl}\" stand for the probe URL's application and rtmp://host:port/app
@@ -205,6 +207,7 @@ struct SessionForm {
     answer_peer_bandwidth: bool,
     tcp_nodelay: bool,
     strict_stream_ids: bool,
+    zeroed_chunk_opening: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -370,6 +373,7 @@ impl FileForm {
                 answer_peer_bandwidth: p.answer_peer_bandwidth,
                 tcp_nodelay: p.nodelay,
                 strict_stream_ids: p.strict_stream_ids,
+                zeroed_chunk_opening: p.zeroed_chunk_opening,
             },
             connect: Some(
                 p.connect
@@ -547,6 +551,7 @@ impl FileForm {
             answer_peer_bandwidth: s.answer_peer_bandwidth,
             own_chunk_size,
             strict_stream_ids: s.strict_stream_ids,
+            zeroed_chunk_opening: s.zeroed_chunk_opening,
         })
     }
 }

@@ -301,6 +301,7 @@ const TABLES: &[(&str, &str)] = &[
     ("flash", include_str!("tolerance/flash.toml")),
     ("streamlabs", include_str!("tolerance/streamlabs.toml")),
     ("srs-forward", include_str!("tolerance/srs-forward.toml")),
+    ("rtmpdump", include_str!("tolerance/rtmpdump.toml")),
 ];
 
 /// The tolerance table of profile `name`, parsed and checked.

@@ -4,6 +4,7 @@
 //! [`ServerConfig`]), when they may be written and how they are grouped into writes, and how
 //! strictly C2 is checked. Adding a server's behaviour means adding one entry here with its source.
 
+use crate::protocol::chunk::ChunkOpening;
 use crate::protocol::handshake::{Packet, ServerConfig, ServerDigest, SimpleS1Body, SimpleS2Style};
 use std::time::Duration;
 
@@ -48,6 +49,9 @@ pub struct Personality {
     /// S0 and S1 travel apart.
     pub nodelay: bool,
     pub c2_check: C2Check,
+    /// How the server's chunk writer opens a chunk stream (a type-0 header, or type 1 as some
+    /// servers do).
+    pub chunk_opening: ChunkOpening,
 }
 
 const S0_S1_S2: &[&[Packet]] = &[&[Packet::S0, Packet::S1, Packet::S2]];
@@ -74,6 +78,7 @@ pub fn all() -> Vec<Personality> {
         s2_after_c2: false,
         nodelay: true,
         c2_check: C2Check::Warn,
+        chunk_opening: ChunkOpening::Type0,
     };
     vec![
         reference.clone(),
@@ -160,6 +165,70 @@ pub fn all() -> Vec<Personality> {
             source: "bluenviron/gortmplib pkg/handshake; the spec lets a server wait for C1",
             first_write: FirstWrite::AfterC1,
             write_groups: S0_THEN_S1_THEN_S2,
+            ..reference.clone()
+        },
+        Personality {
+            name: "type1-open",
+            description: "Opens a chunk stream with a type-1 header (no type-0 header before it on \
+                          that chunk stream) when the message belongs to message stream 0: \
+                          connect's _result arrives on chunk stream 3 as type 1, so a client must \
+                          take the missing stream id and timestamp from zeroed state.",
+            source: "Eittipat/pyrtmp pyrtmp/messages/__init__.py Chunk.to_raw_chunks() with \
+                     session_manager.py write_chunk_to_stream(): the header type is chosen against \
+                     the last chunk written on any chunk stream, so connect's _result (csid 3) \
+                     written after Set Chunk Size (csid 2, stream 0) gets a type-1 header",
+            chunk_opening: ChunkOpening::Type1OnStream0,
+            ..reference.clone()
+        },
+        Personality {
+            name: "status-on-stream0",
+            description: "Opens every chunk stream with a type-1 header, so onStatus for publish or \
+                          play (chunk stream 5, message stream 1) arrives on message stream 0 by \
+                          inheritance from zeroed state, as do the messages compressed after it.",
+            source: "not a known server: issue 12's deviation class 'message stream id inherited \
+                     as 0' (onStatus on message stream 0), built from pyrtmp's type-1 opening \
+                     (see type1-open) applied to every chunk stream",
+            chunk_opening: ChunkOpening::Type1,
+            ..reference.clone()
+        },
+        Personality {
+            name: "s1-digest-invalid",
+            description: "Always the simple handshake, but S1 carries version bytes 13.14.10.13 \
+                          (byte 4 >= 3) with no digest: a client that reads that version as the \
+                          promise of a digest and checks it (FFmpeg playing) finds none.",
+            source: "not a known server: issue 12's deviation class 'S1 digest invalid'; FFmpeg \
+                     libavformat/rtmpproto.c rtmp_handshake() checks S1's digest only when \
+                     playing and S1's version byte 4 is >= 3",
+            handshake: ServerConfig {
+                digest: ServerDigest::SimpleOnly,
+                simple_s1: SimpleS1Body::RandomWithVersion([0x0D, 0x0E, 0x0A, 0x0D]),
+                ..ServerConfig::default()
+            },
+            ..reference.clone()
+        },
+        Personality {
+            name: "s0-version-6",
+            description: "Answers a C0 of 3 with S0 = 6 (the RTMPE version byte), otherwise as \
+                          reference: a client that insists on S0 = 3 stops there.",
+            source: "not a known server: issue 12's deviation class 'S0 version != 3'; the \
+                     specification has a server answer 3 when it does not know the client's \
+                     version, and 6 is what an RTMPE server answers",
+            handshake: ServerConfig {
+                s0_version: 6,
+                ..ServerConfig::default()
+            },
+            ..reference.clone()
+        },
+        Personality {
+            name: "s2-random",
+            description: "In the simple handshake S2 is random bytes, an echo of C1 neither from \
+                          byte 0 nor from byte 8; a client that checks the echo gives up.",
+            source: "not a known server: issue 12's deviation class 'S2 not an echo of C1' (from \
+                     byte 8; joy4-zero-s2 covers all zeros, ffmpeg an echo from byte 8 only)",
+            handshake: ServerConfig {
+                simple_s2: SimpleS2Style::Random,
+                ..ServerConfig::default()
+            },
             ..reference
         },
     ]
@@ -203,6 +272,11 @@ mod tests {
             "strict-c2",
             "wait-c2",
             "s0-after-c1",
+            "type1-open",
+            "status-on-stream0",
+            "s1-digest-invalid",
+            "s0-version-6",
+            "s2-random",
         ] {
             assert!(by_name(name).is_some(), "{name}");
         }

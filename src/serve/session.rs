@@ -138,6 +138,7 @@ fn connection_config(config: &SessionConfig) -> ConnectionConfig {
     // Acknowledge by our own window until the client announces one (nginx-rtmp does the
     // same); some encoders throttle when no acknowledgements come.
     c.ack_by_own_window = true;
+    c.chunk_opening = p.chunk_opening;
     c
 }
 

@@ -29,6 +29,24 @@ pub fn peer_available(program: &str) -> bool {
     found
 }
 
+/// FFmpeg 9.0.2, the static build inside the PyPI wheel imageio-ffmpeg 0.8.1, which `.ci/run`
+/// installs into a venv and names in `RTMP_PROBE_FFMPEG9`. None (the test skipped, or failed
+/// under `RTMP_PROBE_REQUIRE_PEERS=1`) when the variable is unset or names no file.
+pub fn ffmpeg9() -> Option<PathBuf> {
+    let Some(path) = std::env::var_os("RTMP_PROBE_FFMPEG9").map(PathBuf::from) else {
+        skip_or_fail("real peer FFmpeg 9.0.2 is not configured: RTMP_PROBE_FFMPEG9 is unset");
+        return None;
+    };
+    if !path.is_file() {
+        skip_or_fail(&format!(
+            "real peer FFmpeg 9.0.2 is not at RTMP_PROBE_FFMPEG9={}",
+            path.display()
+        ));
+        return None;
+    }
+    Some(path)
+}
+
 /// Prints a skip reason, or panics when `RTMP_PROBE_REQUIRE_PEERS=1` (CI).
 pub fn skip_or_fail(reason: &str) {
     if std::env::var("RTMP_PROBE_REQUIRE_PEERS").as_deref() == Ok("1") {

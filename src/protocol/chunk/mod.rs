@@ -8,7 +8,7 @@ mod reader;
 mod writer;
 
 pub use reader::{ChunkReader, ReadEvent};
-pub use writer::ChunkWriter;
+pub use writer::{ChunkOpening, ChunkWriter};
 
 use bytes::Bytes;
 use std::fmt;

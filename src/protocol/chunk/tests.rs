@@ -712,3 +712,82 @@ fn events_before_an_error_come_out_whatever_the_segmentation() {
         assert!(matches!(reader.poll(), Err(ChunkError::Poisoned(_))));
     }
 }
+
+/// connect's `_result` as pyrtmp writes it: chunk stream 3's first header is type 1 (timestamp
+/// delta 0, length 3, type 20), then a type-3 opening of chunk stream 70 (a high id).
+fn type1_opening() -> Vec<u8> {
+    let mut bytes = vec![0x40 | 3, 0, 0, 7, 0, 0, 3, 20, b'a', b'b', b'c'];
+    bytes.extend_from_slice(&[0xC0, 70 - 64]);
+    bytes
+}
+
+#[test]
+fn a_type1_opening_is_an_error_unless_zeroed_state_is_accepted() {
+    let mut strict = ChunkReader::new(ChunkLimits::default());
+    strict.feed(&type1_opening());
+    assert!(matches!(
+        strict.poll(),
+        Err(ChunkError::NoPreviousHeader {
+            fmt: 1,
+            csid: 3,
+            ..
+        })
+    ));
+
+    let mut zeroed = ChunkReader::new(ChunkLimits::default()).with_zero_state_start(true);
+    zeroed.feed(&type1_opening());
+    let events = read_all(&mut zeroed).expect("a zeroed opening reads");
+    // Stream id and the timestamp base come from zeroed state; a type-3 opening is an empty
+    // message of type 0 (nothing to inherit), not a panic.
+    assert_eq!(
+        messages(&events),
+        vec![msg(3, 7, 20, 0, b"abc"), msg(70, 0, 0, 0, b"")]
+    );
+    let openings: Vec<&ReadEvent> = events
+        .iter()
+        .filter(|e| matches!(e, ReadEvent::OpenedFromZeroState { .. }))
+        .collect();
+    assert_eq!(
+        openings,
+        [
+            &ReadEvent::OpenedFromZeroState { csid: 3, fmt: 1 },
+            &ReadEvent::OpenedFromZeroState { csid: 70, fmt: 3 }
+        ]
+    );
+}
+
+#[test]
+fn type1_openings_read_back_through_zeroed_state() {
+    let connect_result = msg(3, 0, 20, 0, b"_result");
+    let on_status = msg(5, 0, 20, 1, b"onStatus");
+    let write = |opening: ChunkOpening| {
+        let mut w = ChunkWriter::new().with_opening(opening);
+        let mut out = BytesMut::new();
+        w.write(&connect_result, &mut out);
+        w.write(&on_status, &mut out);
+        out
+    };
+    let read = |bytes: &[u8]| {
+        let mut r = ChunkReader::new(ChunkLimits::default()).with_zero_state_start(true);
+        r.feed(bytes);
+        messages(&read_all(&mut r).expect("reads"))
+    };
+    // Type 1 only where stream 0 is right: every field reads back.
+    let on_stream0 = write(ChunkOpening::Type1OnStream0);
+    assert_eq!(on_stream0[0] >> 6, 1, "csid 3 opened with type 1");
+    assert_eq!(
+        read(&on_stream0),
+        vec![connect_result.clone(), on_status.clone()]
+    );
+    // Type 1 everywhere: onStatus lands on message stream 0.
+    let everywhere = write(ChunkOpening::Type1);
+    assert_eq!(
+        read(&everywhere),
+        vec![connect_result.clone(), msg(5, 0, 20, 0, b"onStatus")]
+    );
+    // The default opens with type 0, which a strict reader takes.
+    assert_eq!(
+        decode(&write(ChunkOpening::Type0)),
+        vec![connect_result, on_status]
+    );
+}

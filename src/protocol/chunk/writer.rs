@@ -15,11 +15,26 @@ struct Last {
     stream_id: u32,
 }
 
+/// How the writer opens a chunk stream it has not written on yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChunkOpening {
+    /// With a type-0 header, as the specification requires.
+    #[default]
+    Type0,
+    /// With a type-1 header when the message belongs to message stream 0, so a reader that
+    /// starts a chunk stream from zeroed state gets every field right (pyrtmp).
+    Type1OnStream0,
+    /// With a type-1 header whatever the message stream: a reader that starts from zeroed state
+    /// puts the message (and the ones compressed after it) on message stream 0.
+    Type1,
+}
+
 /// Writes messages as chunks, compressing headers the way FFmpeg and librtmp do.
 #[derive(Debug)]
 pub struct ChunkWriter {
     chunk_size: u32,
     convention: ExtendedTimestampConvention,
+    opening: ChunkOpening,
     last: HashMap<u32, Last>,
 }
 
@@ -34,8 +49,15 @@ impl ChunkWriter {
         Self {
             chunk_size: DEFAULT_CHUNK_SIZE,
             convention: ExtendedTimestampConvention::Repeat,
+            opening: ChunkOpening::Type0,
             last: HashMap::new(),
         }
+    }
+
+    /// Opens new chunk streams as `opening` says (server personalities that deviate here).
+    pub fn with_opening(mut self, opening: ChunkOpening) -> Self {
+        self.opening = opening;
+        self
     }
 
     /// Writes type-3 chunks without the extended timestamp, as rtmpdump and older OBS do.
@@ -68,6 +90,12 @@ impl ChunkWriter {
                 } else {
                     (3, delta)
                 }
+            }
+            // The delta of a type-1 opening is taken from a zeroed timestamp.
+            None if self.opening == ChunkOpening::Type1
+                || (self.opening == ChunkOpening::Type1OnStream0 && message.stream_id == 0) =>
+            {
+                (1, message.timestamp)
             }
             _ => (0, message.timestamp),
         };

@@ -25,8 +25,8 @@ pub use event::{
 pub use writes::HandshakeWrites;
 
 use crate::protocol::chunk::{
-    AckTracker, ChunkLimits, ChunkReader, ChunkWriter, ExtendedTimestampConvention, RawMessage,
-    ReadEvent,
+    AckTracker, ChunkLimits, ChunkOpening, ChunkReader, ChunkWriter, ExtendedTimestampConvention,
+    RawMessage, ReadEvent,
 };
 use crate::protocol::handshake::{
     ClientConfig, Handshake, HandshakeError, HandshakeEvent, Packet, ServerConfig, HANDSHAKE_LEN,
@@ -95,6 +95,9 @@ pub struct ConnectionConfig {
     pub ack_by_own_window: bool,
     /// Answer Set Peer Bandwidth with a Window Acknowledgement Size of the same size (librtmp).
     pub answer_peer_bandwidth: bool,
+    /// How the writer opens a new chunk stream (type 0 as the specification says; servers
+    /// that deviate are personalities).
+    pub chunk_opening: ChunkOpening,
 }
 
 impl ConnectionConfig {
@@ -117,6 +120,7 @@ impl ConnectionConfig {
             answer_pings: true,
             ack_by_own_window: false,
             answer_peer_bandwidth: false,
+            chunk_opening: ChunkOpening::Type0,
         }
     }
 }
@@ -171,7 +175,9 @@ impl Connection {
             handshake_fed: 0,
             plan: WritePlan::new(config.writes),
             reader,
-            writer: ChunkWriter::new().with_convention(config.tolerance.extended_timestamp),
+            writer: ChunkWriter::new()
+                .with_convention(config.tolerance.extended_timestamp)
+                .with_opening(config.chunk_opening),
             acks: AckTracker::default(),
             peer_window: false,
             own_window: None,

@@ -74,6 +74,9 @@ pub enum SimpleS1Body {
     Random,
     /// S1 is a copy of C1 (nginx-rtmp's old-style handshake, joy4).
     EchoC1,
+    /// Random, with these version bytes set but no digest: a client that takes version byte
+    /// 4 >= 3 as the promise of a digest (FFmpeg playing) finds none that validates.
+    RandomWithVersion([u8; 4]),
 }
 
 /// What a simple-handshake S2 is.
@@ -86,11 +89,15 @@ pub enum SimpleS2Style {
     EchoC1ZeroTime2,
     /// 1536 zero bytes (joy4 / datarhei: S2 copied from a C2 not yet read).
     Zero,
+    /// Random bytes: an echo of C1 neither from byte 0 nor from byte 8.
+    Random,
 }
 
 /// How a server builds its side of the handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
+    /// The version byte S0 carries: 3, unless imitating a server that answers otherwise.
+    pub s0_version: u8,
     pub digest: ServerDigest,
     /// S1's time field (and S2's time2 in the simple handshake is left as the style says).
     pub time: u32,
@@ -105,6 +112,7 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
+            s0_version: 3,
             digest: ServerDigest::AnswerInKind,
             time: 0,
             s1_echo_c1_time: false,
@@ -661,7 +669,7 @@ impl Handshake {
                     version: byte,
                 });
                 // The spec: a server that sees a version it does not know answers with 3.
-                self.push(Packet::S0, &[3]);
+                self.push(Packet::S0, &[self.server.s0_version]);
             }
             Role::Client => {
                 self.events.push_back(HandshakeEvent::Version {
@@ -776,6 +784,11 @@ impl Handshake {
                         self.random(&mut s1[8..]);
                     }
                     SimpleS1Body::EchoC1 => s1 = *c1,
+                    SimpleS1Body::RandomWithVersion(version) => {
+                        s1[..4].copy_from_slice(&s1_time.to_be_bytes());
+                        s1[4..8].copy_from_slice(&version);
+                        self.random(&mut s1[8..]);
+                    }
                 }
                 match self.server.simple_s2 {
                     SimpleS2Style::EchoC1 => s2 = *c1,
@@ -784,6 +797,7 @@ impl Handshake {
                         s2[4..8].fill(0);
                     }
                     SimpleS2Style::Zero => {}
+                    SimpleS2Style::Random => self.random(&mut s2),
                 }
             }
         }

@@ -838,3 +838,60 @@ fn analyze_reads_a_captured_digest_handshake() {
         "partial input gives what it can"
     );
 }
+
+#[test]
+fn a_versioned_simple_s1_fails_ffmpeg_play_and_passes_a_publisher() {
+    let server = ServerConfig {
+        digest: ServerDigest::SimpleOnly,
+        simple_s1: SimpleS1Body::RandomWithVersion([0x0D, 0x0E, 0x0A, 0x0D]),
+        ..ServerConfig::default()
+    };
+    let mut c = Handshake::client(ffmpeg_client(), RandomSource::seeded(1));
+    let mut s = Handshake::server(server.clone(), RandomSource::seeded(2));
+    s.feed(&concat(&drain_transmits(&mut c))).unwrap();
+    let answer = concat(&drain_transmits(&mut s));
+    assert_eq!(&answer[1 + 4..1 + 8], &[0x0D, 0x0E, 0x0A, 0x0D]);
+    assert_eq!(
+        c.feed(&answer),
+        Err(HandshakeError::S1DigestInvalid { version: 0x0D })
+    );
+    let publisher = ClientConfig {
+        validation: ServerValidation::None,
+        ..ffmpeg_client()
+    };
+    let (_, s) = pair(publisher, server);
+    assert_eq!(s.mode(), Some(Mode::Simple));
+}
+
+#[test]
+fn a_server_answering_s0_6_stops_only_a_strict_client() {
+    let server = ServerConfig {
+        s0_version: 6,
+        ..ServerConfig::default()
+    };
+    let strict = ClientConfig {
+        strict_s0: true,
+        ..ClientConfig::default()
+    };
+    let mut c = Handshake::client(strict, RandomSource::seeded(1));
+    let mut s = Handshake::server(server.clone(), RandomSource::seeded(2));
+    s.feed(&concat(&drain_transmits(&mut c))).unwrap();
+    let answer = concat(&drain_transmits(&mut s));
+    assert_eq!(answer[0], 6);
+    assert_eq!(
+        c.feed(&answer),
+        Err(HandshakeError::UnexpectedS0 { byte: 6 })
+    );
+    let (c, _) = pair(ClientConfig::default(), server);
+    assert!(c.is_complete());
+}
+
+#[test]
+fn a_random_s2_is_noticed_by_the_client() {
+    let server = ServerConfig {
+        simple_s2: SimpleS2Style::Random,
+        ..ServerConfig::default()
+    };
+    let (mut c, _) = pair(ClientConfig::default(), server);
+    assert_eq!(ids(&drain_events(&mut c)).last(), Some(&"hs.s2-not-echo"));
+}

@@ -1,0 +1,497 @@
+//! Differential tests: every real client available here and the profile that emulates it, each
+//! run against the built-in server under every personality. The real program's verdict and the
+//! profile's must be the same (pass, or fail at the same stage); the table of both is kept as a
+//! snapshot. Where they disagree, the profile is what gets fixed, with its source.
+
+mod support;
+
+use rtmp_probe::emulate::case::{self, CaseOptions, Stage, Target};
+use rtmp_probe::emulate::variant::Variant;
+use rtmp_probe::emulate::{profile, run_case};
+use rtmp_probe::serve::{personality, ServeOptions};
+use rtmp_probe::transcript::{Direction, EventKind, Transcript};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::{peer_available, run_bounded, skip_or_fail, Running};
+
+/// The server gives up on a handshake after this long, so a client that stalls in the handshake
+/// is closed (and exits) well inside the run's bound.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+/// The longest a real program may run; past it, it is killed and its run read as it stands.
+const REAL_BOUND: Duration = Duration::from_secs(12);
+/// How long the companion publisher of a play case publishes (the player starts 0.8 s in).
+const COMPANION_MEDIA: Duration = Duration::from_secs(3);
+/// Real clients when every peer is installed (as in CI): FFmpeg 5.1 and 9.0.2 publishing and
+/// playing, rtmpsink, rtmpdump, rtmp2sink and rtmp2src.
+const EVERY_CLIENT: usize = 8;
+/// Cases run at once (each starts its own servers and processes).
+const WORKERS: usize = 6;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Publish,
+    Play,
+}
+
+/// A verdict both sides can have: the real program cannot be "non-strict", so every status that
+/// is not a failure is a pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Pass,
+    Fail(Stage),
+    /// A player through connect that did not deliver what it was asked for. The server cannot
+    /// see whether a real player took NetStream.Play.Start (a player sends nothing after it),
+    /// so waiting for Play.Start (the emulators' `publish` stage) and waiting for media
+    /// (`media`) are one observable stage: measured with GST_DEBUG=rtmp*:7, rtmp2src that got
+    /// Play.Start on message stream 0 logs the onStatus and waits on, as it would for media.
+    FailPlaying,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Pass => f.write_str("pass"),
+            Verdict::Fail(stage) => write!(f, "fail at {stage}"),
+            Verdict::FailPlaying => f.write_str("fail at play/media"),
+        }
+    }
+}
+
+/// How far one connection of a real client got, as the server recorded it.
+#[derive(Debug, Default)]
+struct Reached {
+    /// The server read C2 (its handshake event about C2, or any message after it).
+    c2: bool,
+    /// The client sent a command after connect: it took connect's `_result` and went on.
+    past_connect: bool,
+    /// The server counted audio or video frames from the client (a publisher sends them only
+    /// once NetStream.Publish.Start is in).
+    media_sent: bool,
+    /// The connection published (the companion publisher of a play case, not the player).
+    published: bool,
+}
+
+fn reached(t: &Transcript) -> Reached {
+    let mut r = Reached::default();
+    for e in &t.events {
+        match &e.kind {
+            EventKind::Handshake { id, .. } if id.starts_with("hs.c2") => r.c2 = true,
+            EventKind::Message(m) if m.direction == Direction::ClientToServer => {
+                r.c2 = true;
+                match m.type_id {
+                    20 if m.name == "publish" => {
+                        r.published = true;
+                        r.past_connect = true
+                    }
+                    20 if m.name != "connect" => r.past_connect = true,
+                    _ => {}
+                }
+            }
+            // Media is summarised per published stream rather than listed message by message.
+            EventKind::MediaSummary { text, .. } => r.media_sent |= frame_count(text) > 0,
+            _ => {}
+        }
+    }
+    r
+}
+
+/// The frames a media summary counts ("video h264 25 frames (...), audio aac 43 frames, ...").
+fn frame_count(summary: &str) -> u64 {
+    let words: Vec<&str> = summary.split_whitespace().collect();
+    words
+        .windows(2)
+        .filter(|w| w[1].starts_with("frames"))
+        .filter_map(|w| w[0].parse::<u64>().ok())
+        .sum()
+}
+
+/// The verdict of a real run, read in one place: the furthest stage any of the client's
+/// connections reached on the server, then the program's exit status within [`REAL_BOUND`].
+/// The handshake is done when the server read C2; connect when the client sent its next
+/// command; a publisher's publish when it sent media (FFmpeg, librtmp and rtmp2 all wait for
+/// NetStream.Publish.Start first), and its media when it then exited successfully, its clip
+/// sent. A player past connect passes when it exits successfully, having received what it was
+/// asked for; otherwise it fails at play/media ([`Verdict::FailPlaying`]).
+fn real_verdict(role: Role, exited_ok: bool, connections: &[Reached]) -> Verdict {
+    let ours: Vec<&Reached> = connections
+        .iter()
+        .filter(|c| role == Role::Publish || !c.published)
+        .collect();
+    let any = |f: &dyn Fn(&Reached) -> bool| ours.iter().any(|c| f(c));
+    if !any(&|c| c.c2) {
+        Verdict::Fail(Stage::Handshake)
+    } else if !any(&|c| c.past_connect) {
+        Verdict::Fail(Stage::Connect)
+    } else if role == Role::Play {
+        if exited_ok {
+            Verdict::Pass
+        } else {
+            Verdict::FailPlaying
+        }
+    } else if !any(&|c| c.media_sent) {
+        Verdict::Fail(Stage::Publish)
+    } else if !exited_ok {
+        Verdict::Fail(Stage::Media)
+    } else {
+        Verdict::Pass
+    }
+}
+
+/// The verdict of an emulated case, in the same terms as [`real_verdict`].
+fn emulated_verdict(role: Role, failed_at: Option<Stage>) -> Verdict {
+    match failed_at {
+        None => Verdict::Pass,
+        Some(Stage::Publish | Stage::Media) if role == Role::Play => Verdict::FailPlaying,
+        Some(stage) => Verdict::Fail(stage),
+    }
+}
+
+/// A real client program and the profile that emulates it.
+struct RealClient {
+    name: &'static str,
+    role: Role,
+    profile: &'static str,
+    command: Box<dyn Fn(&str) -> Command + Send + Sync>,
+}
+
+/// The media every real publisher sends: the emulators' own bundled two-second clip, sent with
+/// `-c copy` (no encoding on the shared machine's two cores).
+fn clip() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/emulate/clip.flv")
+}
+
+fn ffmpeg_publish(program: &Path, url: &str) -> Command {
+    let mut c = Command::new(program);
+    c.args([
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        "-re",
+        "-i",
+    ])
+    .arg(clip())
+    .args(["-c", "copy", "-t", "1", "-f", "flv", url]);
+    c
+}
+
+fn ffmpeg_play(program: &Path, url: &str) -> Command {
+    let mut c = Command::new(program);
+    c.args(["-hide_banner", "-loglevel", "error", "-nostdin", "-i", url])
+        .args(["-t", "1", "-c", "copy", "-f", "null", "-"]);
+    c
+}
+
+/// GStreamer re-muxing the clip into `sink` (rtmpsink is librtmp, rtmp2sink is GStreamer's own).
+fn gst_publish(sink: &str, url: &str) -> Command {
+    let mut c = Command::new("gst-launch-1.0");
+    c.args(["-q", "filesrc"])
+        .arg(format!("location={}", clip().display()))
+        .args([
+            "!",
+            "flvdemux",
+            "name=d",
+            "flvmux",
+            "name=m",
+            "streamable=true",
+        ])
+        .args(["!", sink, &format!("location={url}")])
+        .args(["d.video", "!", "queue", "!", "h264parse", "!", "m."])
+        .args(["d.audio", "!", "queue", "!", "aacparse", "!", "m."]);
+    c
+}
+
+/// Whether GStreamer has `element`; a missing one skips its client (or fails in CI).
+fn gst_element(element: &str) -> bool {
+    let found = Command::new("gst-inspect-1.0")
+        .arg(element)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        skip_or_fail(&format!("GStreamer element `{element}` is not installed"));
+    }
+    found
+}
+
+/// Every real client installed here (each missing one reported by the skip helper).
+fn real_clients() -> Vec<RealClient> {
+    let mut clients = Vec::new();
+    let mut ffmpegs: Vec<(&'static str, &'static str, PathBuf)> = Vec::new();
+    if peer_available("ffmpeg") {
+        ffmpegs.push(("ffmpeg-5.1", "ffmpeg-5.1 play", PathBuf::from("ffmpeg")));
+    }
+    if let Some(path) = support::ffmpeg9() {
+        ffmpegs.push(("ffmpeg-9.0.2", "ffmpeg-9.0.2 play", path));
+    }
+    for (publish_name, play_name, path) in ffmpegs {
+        let p = path.clone();
+        clients.push(RealClient {
+            name: publish_name,
+            role: Role::Publish,
+            profile: "ffmpeg",
+            command: Box::new(move |url| ffmpeg_publish(&p, url)),
+        });
+        clients.push(RealClient {
+            name: play_name,
+            role: Role::Play,
+            profile: "ffmpeg-play",
+            command: Box::new(move |url| ffmpeg_play(&path, url)),
+        });
+    }
+    if peer_available("gst-launch-1.0") && peer_available("gst-inspect-1.0") {
+        if gst_element("rtmpsink") {
+            clients.push(RealClient {
+                name: "librtmp rtmpsink",
+                role: Role::Publish,
+                profile: "obs",
+                command: Box::new(|url| gst_publish("rtmpsink", url)),
+            });
+        }
+        if gst_element("rtmp2sink") {
+            clients.push(RealClient {
+                name: "gst rtmp2sink",
+                role: Role::Publish,
+                profile: "gstreamer",
+                command: Box::new(|url| gst_publish("rtmp2sink", url)),
+            });
+        }
+        if gst_element("rtmp2src") {
+            clients.push(RealClient {
+                name: "gst rtmp2src",
+                role: Role::Play,
+                profile: "gstreamer-play",
+                command: Box::new(|url| {
+                    let mut c = Command::new("gst-launch-1.0");
+                    c.args(["-q", "rtmp2src", &format!("location={url}")])
+                        .args(["num-buffers=20", "!", "fakesink"]);
+                    c
+                }),
+            });
+        }
+    }
+    if peer_available("rtmpdump") {
+        clients.push(RealClient {
+            name: "librtmp rtmpdump",
+            role: Role::Play,
+            profile: "rtmpdump",
+            command: Box::new(|url| {
+                let mut c = Command::new("rtmpdump");
+                c.args(["-q", "--live", "-r", url, "-o", "/dev/null"]);
+                c
+            }),
+        });
+    }
+    clients
+}
+
+fn server(personality_name: &str) -> Running {
+    Running::start(ServeOptions {
+        personality: personality::by_name(personality_name).expect("personality"),
+        handshake_timeout: HANDSHAKE_TIMEOUT,
+        ..ServeOptions::default()
+    })
+}
+
+fn emulator_options(media: Duration) -> CaseOptions {
+    CaseOptions {
+        media_duration: media,
+        handshake_timeout: Duration::from_secs(5),
+        reply_timeout: Duration::from_secs(5),
+        ..CaseOptions::default()
+    }
+}
+
+/// The real program against a fresh server; a player gets the emulated `obs` publisher on its
+/// key first, as the emulated play cases do, so both sides play the same stream.
+fn run_real(client: &RealClient, personality_name: &str) -> (Verdict, String) {
+    let server = server(personality_name);
+    let key = "differential";
+    let companion = (client.role == Role::Play).then(|| {
+        let (target, _) = Target::parse(&server.url("")).expect("url");
+        let obs = profile::by_name("obs").expect("obs profile");
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(case::run(
+                &obs,
+                Variant::Default,
+                &target,
+                key,
+                &emulator_options(COMPANION_MEDIA),
+            ))
+        });
+        std::thread::sleep(Duration::from_millis(800));
+        thread
+    });
+    let (exited_ok, stderr) = run_bounded((client.command)(&server.url(key)), REAL_BOUND);
+    if let Some(thread) = companion {
+        // Without a live stream a player's failure would say nothing about the player.
+        let publisher = thread.join().expect("the companion publisher's thread");
+        assert!(
+            !publisher.status.is_failure(),
+            "the obs publisher for {} under {personality_name} failed ({} at {:?}), so there \
+             was nothing to play",
+            client.name,
+            publisher.status.label(),
+            publisher.stage
+        );
+    }
+    let connections: Vec<Reached> = server.finish().iter().map(reached).collect();
+    let verdict = real_verdict(client.role, exited_ok, &connections);
+    let detail = stderr.lines().last().unwrap_or("").to_string();
+    (verdict, detail)
+}
+
+/// The client's profile against a fresh server with the same personality.
+fn run_profile(client: &RealClient, personality_name: &str) -> (Verdict, String) {
+    let profile_name = client.profile;
+    let server = server(personality_name);
+    let (target, _) = Target::parse(&server.url("")).expect("url");
+    let profile = profile::by_name(profile_name).expect("profile");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let r = rt.block_on(run_case(
+        &profile,
+        Variant::Default,
+        &target,
+        Some("differential"),
+        1,
+        &emulator_options(Duration::from_secs(1)),
+    ));
+    let failed_at = r.status.is_failure().then(|| r.stage.unwrap_or(Stage::Tcp));
+    let verdict = emulated_verdict(client.role, failed_at);
+    let detail = r
+        .diagnosis
+        .first()
+        .map(|f| f.id.clone())
+        .unwrap_or_default();
+    (verdict, detail)
+}
+
+struct Row {
+    personality: &'static str,
+    client: &'static str,
+    profile: &'static str,
+    real: Verdict,
+    real_detail: String,
+    emulated: Verdict,
+    emulated_detail: String,
+}
+
+fn snapshot(name: &str, value: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!(name, value));
+}
+
+#[test]
+fn real_clients_and_their_profiles_agree_under_every_personality() {
+    let clients = Arc::new(real_clients());
+    if clients.is_empty() {
+        skip_or_fail("no real RTMP client is installed");
+        return;
+    }
+    let personalities: Vec<&'static str> = personality::all().iter().map(|p| p.name).collect();
+    let jobs: Vec<(usize, usize)> = (0..personalities.len())
+        .flat_map(|p| (0..clients.len()).map(move |c| (p, c)))
+        .collect();
+    let queue = Arc::new(Mutex::new(jobs.clone()));
+    let rows = Arc::new(Mutex::new(Vec::new()));
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (queue, rows, clients, personalities) = (
+                queue.clone(),
+                rows.clone(),
+                clients.clone(),
+                personalities.clone(),
+            );
+            std::thread::spawn(move || loop {
+                let Some((p, c)) = queue.lock().expect("queue").pop() else {
+                    return;
+                };
+                let client = &clients[c];
+                let (real, real_detail) = run_real(client, personalities[p]);
+                let (emulated, emulated_detail) = run_profile(client, personalities[p]);
+                rows.lock().expect("rows").push((
+                    (p, c),
+                    Row {
+                        personality: personalities[p],
+                        client: client.name,
+                        profile: client.profile,
+                        real,
+                        real_detail,
+                        emulated,
+                        emulated_detail,
+                    },
+                ));
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().expect("a worker panicked");
+    }
+    let mut rows = std::mem::take(&mut *rows.lock().expect("rows"));
+    rows.sort_by_key(|(order, _)| *order);
+    assert_eq!(rows.len(), jobs.len(), "every case ran");
+
+    let line = |r: &Row| {
+        format!(
+            "{:<17} {:<18} {:<18} {:<15} {:<18}{}",
+            r.personality,
+            r.client,
+            r.real.to_string(),
+            r.profile,
+            r.emulated.to_string(),
+            if r.real == r.emulated {
+                ""
+            } else {
+                "  DISAGREE"
+            }
+        )
+        .trim_end()
+        .to_string()
+    };
+    let agreements = rows.iter().filter(|(_, r)| r.real == r.emulated).count();
+    let mut table = format!(
+        "{:<17} {:<18} {:<18} {:<15} PROFILE VERDICT\n",
+        "PERSONALITY", "REAL CLIENT", "REAL", "PROFILE"
+    );
+    for (_, r) in &rows {
+        table.push_str(&line(r));
+        table.push('\n');
+    }
+    table.push_str(&format!(
+        "agreements: {agreements} of {} cases\n",
+        rows.len()
+    ));
+    println!("{table}");
+    let disagreements: Vec<String> = rows
+        .iter()
+        .filter(|(_, r)| r.real != r.emulated)
+        .map(|(_, r)| {
+            format!(
+                "{} under {}: real {} ({}), profile {} {} ({})",
+                r.client,
+                r.personality,
+                r.real,
+                r.real_detail,
+                r.profile,
+                r.emulated,
+                r.emulated_detail
+            )
+        })
+        .collect();
+    assert!(
+        disagreements.is_empty(),
+        "real clients and profiles disagree:\n{}",
+        disagreements.join("\n")
+    );
+    // The snapshot holds the full table; with a client missing (a developer's machine) the
+    // agreement above is still asserted for the clients there are.
+    if clients.len() == EVERY_CLIENT {
+        snapshot("differential-real-vs-profile", &table);
+    }
+}
