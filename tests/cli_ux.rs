@@ -29,7 +29,9 @@ fn matrix_list_prints_every_case_id_and_runs_nothing() {
     let (code, out, err) = rtmp_probe(&["matrix", "--list"]);
     assert_eq!(code, 0, "{err}");
     let ids: Vec<&str> = out.lines().collect();
-    assert_eq!(ids.len(), 77, "11 profiles x 7 variants: {out}");
+    let profiles = rtmp_probe::emulate::profile::all().len();
+    let variants = rtmp_probe::emulate::variant::Variant::ALL.len();
+    assert_eq!(ids.len(), profiles * variants, "profiles x variants: {out}");
     for id in &ids {
         let (profile, variant) = id.split_once('/').unwrap_or_else(|| panic!("{id}"));
         assert!(!profile.is_empty() && !variant.contains('/'), "{id}");
@@ -66,7 +68,11 @@ fn case_ids_and_globs_pick_cases_like_h2spec() {
 
     let (code, out, _) = rtmp_probe(&["matrix", "--list", "--case", "*/bytewise"]);
     assert_eq!(code, 0);
-    assert_eq!(out.lines().count(), 11, "{out}");
+    assert_eq!(
+        out.lines().count(),
+        rtmp_probe::emulate::profile::all().len(),
+        "{out}"
+    );
     assert!(out.lines().all(|id| id.ends_with("/bytewise")), "{out}");
 
     // --profiles and --variants still narrow the run, and --case applies within them.
@@ -592,7 +598,8 @@ fn serve_transcript(clients: &[(&str, &str)]) -> String {
 
 #[test]
 fn serve_transcripts_are_compared_connection_by_connection() {
-    // Connection 1 is wait_for_listener's own; 2 and 3 are the probes.
+    // Connection 1 is wait_for_listener's own; each probe first checks that the server is
+    // reachable (an empty connection: 2 and 4), then runs (3 and 5).
     let a = serve_transcript(&[("obs", "default"), ("obs", "bytewise")]);
     let b = serve_transcript(&[("obs", "default"), ("obs", "default")]);
     let dir = tempfile::tempdir().unwrap();
@@ -604,12 +611,12 @@ fn serve_transcripts_are_compared_connection_by_connection() {
     let (a_file, b_file) = (write("a.jsonl", &a), write("b.jsonl", &b));
     let (code, out, err) = rtmp_probe(&["diff", &a_file, &b_file]);
     assert_eq!(code, 1, "{out}{err}");
-    let third = out
-        .split("conn 3 differs:\n")
+    let bytewise = out
+        .split("conn 5 differs:\n")
         .nth(1)
-        .unwrap_or_else(|| panic!("conn 3 named: {out}"));
+        .unwrap_or_else(|| panic!("conn 5 named: {out}"));
     assert!(
-        third.contains("\n-C->S  1 B\n"),
+        bytewise.contains("\n-C->S  1 B\n"),
         "bytewise C0 only in a: {out}"
     );
 
