@@ -252,7 +252,8 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             colour: colour_on_stdout() && !outputs.stdout_taken(),
         }
         .render(&results);
-        let mut shown_table = outputs.say(&format!("target: {shown}\n\n{table}"));
+        let basis = report::basis(&results);
+        let mut shown_table = outputs.say(&format!("target: {shown}\n\n{table}\n{basis}"));
         if interrupted {
             shown_table = shown_table.and_then(|()| {
                 outputs.say(&format!(

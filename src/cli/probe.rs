@@ -145,6 +145,10 @@ fn print_result(result: &CaseResult, args: &ProbeArgs) -> anyhow::Result<()> {
             o.connect_result_ms.map(|d| format!("{d:.1}")).unwrap_or("-".into()),
             o.server_chunk_size.map(|d| d.to_string()).unwrap_or("-".into()),
         )?;
+        out!(
+            "{}",
+            rtmp_probe::emulate::report::basis(std::slice::from_ref(result))
+        )?;
     }
     Ok(())
 }

@@ -73,6 +73,45 @@ impl Table {
     }
 }
 
+/// How each profile in `results` is known, one line each, so that a reader of a verdict sees
+/// whether it rests on a model or was checked against the real program: the checked bases of
+/// its tolerance table (program and version), else what it is modelled from.
+pub fn basis(results: &[CaseResult]) -> String {
+    use super::tolerance::{self, BasisKind};
+    let mut profiles: Vec<&str> = Vec::new();
+    for r in results {
+        if !profiles.contains(&r.profile.as_str()) {
+            profiles.push(&r.profile);
+        }
+    }
+    let width = profiles.iter().map(|p| p.len()).max().unwrap_or(0);
+    let mut out =
+        String::from("how each profile is known (rtmp-probe profiles --tolerance NAME):\n");
+    for name in profiles {
+        let known = match tolerance::table(name) {
+            Ok(table) => {
+                let sources = |kind| -> Vec<&str> {
+                    table
+                        .basis
+                        .iter()
+                        .filter(|b| b.kind == kind)
+                        .map(|b| b.source.as_str())
+                        .collect()
+                };
+                let checked = sources(BasisKind::Checked);
+                if checked.is_empty() {
+                    format!("modelled from {}", sources(BasisKind::Modelled).join("; "))
+                } else {
+                    format!("checked against {}", checked.join("; "))
+                }
+            }
+            Err(_) => "a profile file (no tolerance table): modelled from what it says".into(),
+        };
+        out.push_str(&format!("  {name:<width$}  {known}\n"));
+    }
+    out
+}
+
 /// `text` in the colour of `status` when `colour` is on.
 pub fn paint(colour: bool, status: Status, text: &str) -> String {
     if !colour {
@@ -264,5 +303,31 @@ mod tests {
             "79 cases: 66 pass, 11 informational, 1 timeout, 1 error"
         );
         assert_eq!(summary(&results[..1]), "1 case: 1 timeout");
+    }
+
+    #[test]
+    fn the_basis_says_which_profiles_were_checked_against_the_real_program() {
+        let results = [
+            result("obs/default", Status::Pass, None),
+            result("wirecast/default", Status::Pass, None),
+            result("obs/bytewise", Status::Pass, None),
+            result("from-a-file/default", Status::Pass, None),
+        ];
+        let text = basis(&results);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "one line per profile: {text}");
+        assert!(
+            lines[1].starts_with("  obs ") && lines[1].contains("checked against librtmp"),
+            "{text}"
+        );
+        assert!(
+            lines[2].contains("wirecast") && lines[2].contains("modelled from"),
+            "{text}"
+        );
+        assert!(!lines[2].contains("checked"), "{text}");
+        assert!(
+            lines[3].contains("from-a-file") && lines[3].contains("no tolerance table"),
+            "{text}"
+        );
     }
 }
