@@ -1,7 +1,13 @@
 //! Throughput of the sans-IO core, with rml_rtmp 0.8 measured side by side in the same run on the
 //! same bytes, so the ratio is meaningful on whatever machine runs it.
 //!
-//! Run: `cargo bench --bench protocol`. Criterion prints both sides' throughput per group.
+//! The core is measured through the path the tool itself takes, not through the chunk reader
+//! alone: serve's path is a server [`Connection`] that takes a client's handshake and then each
+//! read as `serve` hands it over, its events polled as the session polls them; replay's path is
+//! a [`FlowObserver`] fed as `replay` feeds it. rml_rtmp's side is its chunk deserializer, with
+//! Set Chunk Size applied as its user would (it does less: no handshake, no message decoding).
+//!
+//! Run: `cargo bench --bench protocol`. Criterion prints each side's throughput per group.
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -9,15 +15,22 @@ use rml_rtmp::chunk_io::{ChunkDeserializer, ChunkSerializer};
 use rml_rtmp::handshake::{Handshake as RmlHandshake, HandshakeProcessResult, PeerType};
 use rml_rtmp::messages::MessagePayload;
 use rml_rtmp::time::RtmpTimestamp;
-use rtmp_probe::protocol::chunk::{ChunkLimits, ChunkReader, ReadEvent};
+use rtmp_probe::protocol::chunk::{ChunkLimits, ReadEvent};
+use rtmp_probe::protocol::connection::{Connection, ConnectionConfig, Event, Side};
 use rtmp_probe::protocol::handshake::{
     C1Style, C2Style, ClientConfig, DigestLayout, Handshake, ServerConfig, ServerValidation,
 };
+use rtmp_probe::protocol::observe::FlowObserver;
 use rtmp_probe::protocol::random::RandomSource;
+use std::time::Duration;
 
 const VIDEO_MESSAGE_LEN: usize = 50 * 1024;
 const MESSAGES: usize = 200;
+/// What one read takes: serve reads into 64 KiB, and loopback captures hold segments of 64 KiB.
 const SLICE: usize = 64 * 1024;
+/// The seed of the benchmarked server connection's randomness, so that the client's C2 answers
+/// the S1 it will send.
+const SERVER_SEED: u64 = 7;
 
 /// A chunk stream as a publisher would send it: Set Chunk Size, then 200 video messages of
 /// 50 KiB, chunked by a third party's serializer (rml_rtmp) so neither reader reads its own
@@ -46,19 +59,71 @@ fn video_stream(chunk_size: u32) -> Vec<u8> {
     out
 }
 
-fn read_with_rtmp_probe(stream: &Bytes) -> usize {
-    let mut reader = ChunkReader::new(ChunkLimits::default());
+/// A client's C0, C1 and C2 for a server connection seeded with [`SERVER_SEED`]: a digest
+/// handshake as FFmpeg makes it.
+fn client_handshake() -> Bytes {
+    let mut client = Handshake::client(ClientConfig::default(), RandomSource::seeded(1));
+    let mut server = Handshake::server(ServerConfig::default(), RandomSource::seeded(SERVER_SEED));
+    let drain = |hs: &mut Handshake| -> Vec<u8> {
+        std::iter::from_fn(|| hs.poll_transmit())
+            .flat_map(|t| t.bytes.to_vec())
+            .collect()
+    };
+    let mut bytes = drain(&mut client);
+    server.feed(&bytes).expect("server reads C0+C1");
+    client
+        .feed(&drain(&mut server))
+        .expect("client reads S0+S1+S2");
+    bytes.extend(drain(&mut client));
+    Bytes::from(bytes)
+}
+
+/// serve's path: a server connection takes the handshake, then each read as serve hands it
+/// over, and its events and writes are polled after each read.
+fn read_with_connection(handshake: &Bytes, stream: &Bytes) -> usize {
+    let mut connection = Connection::new(
+        ConnectionConfig::server(ServerConfig::default()),
+        RandomSource::seeded(SERVER_SEED),
+    );
     let mut messages = 0;
-    let mut offset = 0;
-    while offset < stream.len() {
-        let end = (offset + SLICE).min(stream.len());
-        reader.feed_bytes(stream.slice(offset..end));
-        offset = end;
-        while let Some(event) = reader.poll().expect("valid stream") {
+    let mut take = |connection: &mut Connection, read: &[u8]| {
+        // What serve's session does with a read today.
+        connection.handle_read(Duration::ZERO, Bytes::copy_from_slice(read));
+        while let Some(event) = connection.poll_event() {
+            match event {
+                Event::Message { .. } => messages += 1,
+                Event::Closed(reason) => panic!("closed: {reason:?}"),
+                _ => {}
+            }
+        }
+        while connection.poll_transmit().is_some() {}
+    };
+    take(&mut connection, handshake);
+    assert!(connection.is_established());
+    for read in stream.chunks(SLICE) {
+        take(&mut connection, read);
+    }
+    messages
+}
+
+/// replay's path: a flow observer takes the client's handshake and then each reassembled piece
+/// as replay hands it over, and the client's chunk stream is polled after each piece.
+fn read_with_flow_observer(handshake: &Bytes, stream: &Bytes) -> usize {
+    let mut observer = FlowObserver::new(ChunkLimits::default());
+    let mut messages = 0;
+    let mut take = |observer: &mut FlowObserver, piece: &[u8]| {
+        // What replay does with a piece today.
+        observer.feed(Side::Client, piece);
+        while observer.poll_handshake().is_some() {}
+        while let Some(event) = observer.poll_chunk(Side::Client).expect("valid stream") {
             if let ReadEvent::Message(_) = event {
                 messages += 1;
             }
         }
+    };
+    take(&mut observer, handshake);
+    for piece in stream.chunks(SLICE) {
+        take(&mut observer, piece);
     }
     messages
 }
@@ -83,17 +148,25 @@ fn read_with_rml(stream: &[u8]) -> usize {
     messages
 }
 
-fn chunk_reader(c: &mut Criterion) {
+fn chunk_stream(c: &mut Criterion) {
     for chunk_size in [128u32, 4096] {
+        let handshake = client_handshake();
         let stream = Bytes::from(video_stream(chunk_size));
-        assert_eq!(read_with_rtmp_probe(&stream), MESSAGES + 1);
+        assert_eq!(read_with_connection(&handshake, &stream), MESSAGES + 1);
+        assert_eq!(read_with_flow_observer(&handshake, &stream), MESSAGES + 1);
         assert_eq!(read_with_rml(&stream), MESSAGES + 1);
-        let mut group = c.benchmark_group(format!("chunk_reader/chunk_size_{chunk_size}"));
+        // Throughput counts the chunk stream only, the bytes both sides read.
+        let mut group = c.benchmark_group(format!("chunk_stream/chunk_size_{chunk_size}"));
         group.throughput(Throughput::Bytes(stream.len() as u64));
         group.bench_with_input(
-            BenchmarkId::new("rtmp-probe", chunk_size),
+            BenchmarkId::new("rtmp-probe serve path", chunk_size),
             &stream,
-            |b, s| b.iter(|| read_with_rtmp_probe(s)),
+            |b, s| b.iter(|| read_with_connection(&handshake, s)),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("rtmp-probe replay path", chunk_size),
+            &stream,
+            |b, s| b.iter(|| read_with_flow_observer(&handshake, s)),
         );
         group.bench_with_input(BenchmarkId::new("rml_rtmp", chunk_size), &stream, |b, s| {
             b.iter(|| read_with_rml(s))
@@ -171,5 +244,5 @@ fn handshake_pairs(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, chunk_reader, handshake_pairs);
+criterion_group!(benches, chunk_stream, handshake_pairs);
 criterion_main!(benches);
