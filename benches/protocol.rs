@@ -86,9 +86,9 @@ fn read_with_connection(handshake: &Bytes, stream: &Bytes) -> usize {
         RandomSource::seeded(SERVER_SEED),
     );
     let mut messages = 0;
-    let mut take = |connection: &mut Connection, read: &[u8]| {
-        // What serve's session does with a read today.
-        connection.handle_read(Duration::ZERO, Bytes::copy_from_slice(read));
+    let mut take = |connection: &mut Connection, read: Bytes| {
+        // What serve hands over: the read's own bytes, split off its read buffer.
+        connection.handle_read(Duration::ZERO, read);
         while let Some(event) = connection.poll_event() {
             match event {
                 Event::Message { .. } => messages += 1,
@@ -98,10 +98,13 @@ fn read_with_connection(handshake: &Bytes, stream: &Bytes) -> usize {
         }
         while connection.poll_transmit().is_some() {}
     };
-    take(&mut connection, handshake);
+    take(&mut connection, handshake.clone());
     assert!(connection.is_established());
-    for read in stream.chunks(SLICE) {
-        take(&mut connection, read);
+    for start in (0..stream.len()).step_by(SLICE) {
+        take(
+            &mut connection,
+            stream.slice(start..(start + SLICE).min(stream.len())),
+        );
     }
     messages
 }
@@ -111,9 +114,9 @@ fn read_with_connection(handshake: &Bytes, stream: &Bytes) -> usize {
 fn read_with_flow_observer(handshake: &Bytes, stream: &Bytes) -> usize {
     let mut observer = FlowObserver::new(ChunkLimits::default());
     let mut messages = 0;
-    let mut take = |observer: &mut FlowObserver, piece: &[u8]| {
-        // What replay does with a piece today.
-        observer.feed(Side::Client, piece);
+    let mut take = |observer: &mut FlowObserver, piece: Bytes| {
+        // What replay hands over: a slice of the block the capture was read into.
+        observer.feed_bytes(Side::Client, piece);
         while observer.poll_handshake().is_some() {}
         while let Some(event) = observer.poll_chunk(Side::Client).expect("valid stream") {
             if let ReadEvent::Message(_) = event {
@@ -121,9 +124,12 @@ fn read_with_flow_observer(handshake: &Bytes, stream: &Bytes) -> usize {
             }
         }
     };
-    take(&mut observer, handshake);
-    for piece in stream.chunks(SLICE) {
-        take(&mut observer, piece);
+    take(&mut observer, handshake.clone());
+    for start in (0..stream.len()).step_by(SLICE) {
+        take(
+            &mut observer,
+            stream.slice(start..(start + SLICE).min(stream.len())),
+        );
     }
     messages
 }

@@ -302,7 +302,8 @@ async fn serve_connection(
     // The handshake needs little; a large buffer waits for the chunk stream, so that hundreds
     // of connections stalled in the handshake hold 4 KiB each rather than 64.
     // Not zeroed: read_buf fills spare capacity, so no connection pays for clearing 64 KiB.
-    let mut buf = bytes::BytesMut::with_capacity(4 * 1024);
+    let mut buf = bytes::BytesMut::new();
+    let mut read_size = 4 * 1024;
     let mut was_in_handshake = true;
     // What this session counts in `shared.held`.
     let mut held = 0usize;
@@ -314,14 +315,18 @@ async fn serve_connection(
                 .unwrap_or(u64::MAX)
                 .saturating_sub(now()),
         );
+        // Each read is split off and handed to the session as it is; once the session has let
+        // go of the last one (it keeps no slice of it past a read but a message it passes on),
+        // this reuses the same memory rather than allocating.
+        buf.reserve(read_size);
         tokio::select! {
             read = tokio::time::timeout(limit, socket.read_buf(&mut buf)) => match read {
                 Err(_) => session.handle_timer(now()),
                 Ok(Ok(0)) => session.handle_eof(now()),
-                Ok(Ok(n)) => {
-                    record_segment(shared, &mut flow, Direction::ClientToServer, &buf[..n]);
-                    session.handle_read(now(), &buf[..n]);
-                    buf.clear();
+                Ok(Ok(_)) => {
+                    let read = buf.split().freeze();
+                    record_segment(shared, &mut flow, Direction::ClientToServer, &read);
+                    session.handle_read(now(), read);
                     held = account_held(shared, &mut session, held);
                 }
                 Ok(Err(e)) => session.close(format!("read error: {e}")),
@@ -335,7 +340,7 @@ async fn serve_connection(
         if was_in_handshake && !session.in_handshake() && session.close_reason().is_none() {
             shared.handshakes.fetch_add(1, Ordering::SeqCst);
             was_in_handshake = false;
-            buf.reserve(64 * 1024);
+            read_size = 64 * 1024;
         }
         resolve_actions(shared, conn, &mut session, &media_tx, &mut recordings);
         while let Some((at_us, kind)) = session.poll_event() {

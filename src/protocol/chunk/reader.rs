@@ -258,6 +258,20 @@ impl ChunkReader {
         }
     }
 
+    /// What is left unread when more bytes are needed is at most an incomplete chunk header;
+    /// it is copied, so that between reads the reader holds none of the caller's buffers (a
+    /// driver's 64 KiB read, a capture's block), which can then be read into again.
+    fn detach_input(&mut self) {
+        if self.input.is_empty() {
+            return;
+        }
+        let mut rest = BytesMut::with_capacity(self.input_len);
+        for segment in self.input.drain(..) {
+            rest.extend_from_slice(&segment);
+        }
+        self.input.push_back(rest.freeze());
+    }
+
     fn poll_inner(&mut self) -> Result<Option<ReadEvent>, ChunkError> {
         loop {
             if let Some(event) = self.events.pop_front() {
@@ -304,6 +318,7 @@ impl ChunkReader {
                 return self.complete(message).map(Some);
             }
             if self.body.is_none() && self.events.is_empty() {
+                self.detach_input();
                 return Ok(None);
             }
         }
