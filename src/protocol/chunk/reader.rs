@@ -53,6 +53,11 @@ struct Stream {
     partial: BytesMut,
 }
 
+/// The most a chunk header needs looked at before it is consumed: a 3-byte basic header, an
+/// 11-byte message header and a 4-byte extended timestamp (a type-3 chunk's look-ahead for a
+/// repeated extended timestamp is within it).
+const MAX_LOOK_AHEAD: usize = 18;
+
 /// Chunk streams below this id live in a flat array: nearly all traffic uses ids 2..=10.
 const LOW_CSIDS: usize = 64;
 
@@ -218,12 +223,20 @@ impl ChunkReader {
         }
     }
 
+    #[inline]
     fn stream(&mut self, csid: u32) -> &mut Stream {
         if (csid as usize) < LOW_CSIDS {
             &mut self.low[csid as usize]
         } else {
-            self.high.entry(csid).or_default()
+            self.high_stream(csid)
         }
+    }
+
+    /// Kept out of line so that [`Self::stream`], called several times per chunk, inlines.
+    #[cold]
+    #[inline(never)]
+    fn high_stream(&mut self, csid: u32) -> &mut Stream {
+        self.high.entry(csid).or_default()
     }
 
     fn has_header(&self, csid: u32) -> bool {
@@ -327,10 +340,16 @@ impl ChunkReader {
     /// Parses the next chunk header if it is all there. Returns a message when the chunk held a
     /// whole message that could be handed out without copying.
     fn read_header(&mut self) -> Result<Option<RawMessage>, ChunkError> {
-        // The longest header is 3 + 11 + 4 bytes; look at that much without consuming it.
-        let mut peeked = [0u8; 18];
-        let available = self.peek(&mut peeked);
-        let b = &peeked[..available];
+        // Look at as much as the longest header without consuming it: in place when the first
+        // buffer holds that much (nearly always), else gathered from the buffers.
+        let mut peeked = [0u8; MAX_LOOK_AHEAD];
+        let b: &[u8] = match self.input.front() {
+            Some(front) if front.len() >= MAX_LOOK_AHEAD => &front[..MAX_LOOK_AHEAD],
+            _ => {
+                let available = self.peek(&mut peeked);
+                &peeked[..available]
+            }
+        };
         let Some(&first) = b.first() else {
             return Ok(None);
         };
