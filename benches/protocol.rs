@@ -2,15 +2,17 @@
 //! same bytes, so the ratio is meaningful on whatever machine runs it.
 //!
 //! The core is measured through the path the tool itself takes, not through the chunk reader
-//! alone: serve's path is a server [`Connection`] that takes a client's handshake and then each
-//! read as `serve` hands it over, its events polled as the session polls them; replay's path is
-//! a [`FlowObserver`] fed as `replay` feeds it. rml_rtmp's side is its chunk deserializer, with
-//! Set Chunk Size applied as its user would (it does less: no handshake, no message decoding).
+//! alone: serve's path is a server [`Connection`] that has taken a client's handshake, given
+//! each read as `serve` hands it over and its events polled as the session polls them;
+//! replay's path is a [`FlowObserver`] fed as `replay` feeds it. rml_rtmp's side is its chunk
+//! deserializer, with Set Chunk Size applied as its user would (it decodes no messages). The
+//! time counts the chunk stream only, the bytes both sides read: the handshake before it is
+//! set up outside the timing, and measured on its own (`digest_handshake_pair`).
 //!
 //! Run: `cargo bench --bench protocol`. Criterion prints each side's throughput per group.
 
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use rml_rtmp::chunk_io::{ChunkDeserializer, ChunkSerializer};
 use rml_rtmp::handshake::{Handshake as RmlHandshake, HandshakeProcessResult, PeerType};
 use rml_rtmp::messages::MessagePayload;
@@ -78,60 +80,77 @@ fn client_handshake() -> Bytes {
     Bytes::from(bytes)
 }
 
-/// serve's path: a server connection takes the handshake, then each read as serve hands it
-/// over, and its events and writes are polled after each read.
-fn read_with_connection(handshake: &Bytes, stream: &Bytes) -> usize {
+/// serve's path, up to the chunk stream: a server connection that has taken a client's
+/// handshake (what [`digest_pair_rtmp_probe`] measures), left out of the chunk stream's time.
+fn established_connection(handshake: &Bytes) -> Connection {
     let mut connection = Connection::new(
         ConnectionConfig::server(ServerConfig::default()),
         RandomSource::seeded(SERVER_SEED),
     );
-    let mut messages = 0;
-    let mut take = |connection: &mut Connection, read: Bytes| {
-        // What serve hands over: the read's own bytes, split off its read buffer.
-        connection.handle_read(Duration::ZERO, read);
-        while let Some(event) = connection.poll_event() {
-            match event {
-                Event::Message { .. } => messages += 1,
-                Event::Closed(reason) => panic!("closed: {reason:?}"),
-                _ => {}
-            }
-        }
-        while connection.poll_transmit().is_some() {}
-    };
-    take(&mut connection, handshake.clone());
+    assert_eq!(take_read(&mut connection, handshake.clone()), 0);
     assert!(connection.is_established());
-    for start in (0..stream.len()).step_by(SLICE) {
-        take(
-            &mut connection,
-            stream.slice(start..(start + SLICE).min(stream.len())),
-        );
+    connection
+}
+
+/// One read as serve hands it over (the read's own bytes, split off its read buffer), then the
+/// connection's events and writes polled as serve's session polls them; the messages read.
+fn take_read(connection: &mut Connection, read: Bytes) -> usize {
+    connection.handle_read(Duration::ZERO, read);
+    let mut messages = 0;
+    while let Some(event) = connection.poll_event() {
+        match event {
+            Event::Message { .. } => messages += 1,
+            Event::Closed(reason) => panic!("closed: {reason:?}"),
+            _ => {}
+        }
+    }
+    while connection.poll_transmit().is_some() {}
+    messages
+}
+
+/// serve's path: the chunk stream, read by read, through an established connection.
+fn read_with_connection(mut connection: Connection, stream: &Bytes) -> usize {
+    (0..stream.len())
+        .step_by(SLICE)
+        .map(|start| {
+            let read = stream.slice(start..(start + SLICE).min(stream.len()));
+            take_read(&mut connection, read)
+        })
+        .sum()
+}
+
+/// replay's path, up to the chunk stream: a flow observer that has taken and analysed the
+/// client's handshake, left out of the chunk stream's time.
+fn observed_handshake(handshake: &Bytes) -> FlowObserver {
+    let mut observer = FlowObserver::new(ChunkLimits::default());
+    assert_eq!(take_piece(&mut observer, handshake.clone()), 0);
+    assert!(observer.handshake_done(Side::Client));
+    observer
+}
+
+/// One reassembled piece as replay hands it over (a slice of the block the capture was read
+/// into), then the client's chunk stream polled; the messages read.
+fn take_piece(observer: &mut FlowObserver, piece: Bytes) -> usize {
+    observer.feed_bytes(Side::Client, piece);
+    while observer.poll_handshake().is_some() {}
+    let mut messages = 0;
+    while let Some(event) = observer.poll_chunk(Side::Client).expect("valid stream") {
+        if let ReadEvent::Message(_) = event {
+            messages += 1;
+        }
     }
     messages
 }
 
-/// replay's path: a flow observer takes the client's handshake and then each reassembled piece
-/// as replay hands it over, and the client's chunk stream is polled after each piece.
-fn read_with_flow_observer(handshake: &Bytes, stream: &Bytes) -> usize {
-    let mut observer = FlowObserver::new(ChunkLimits::default());
-    let mut messages = 0;
-    let mut take = |observer: &mut FlowObserver, piece: Bytes| {
-        // What replay hands over: a slice of the block the capture was read into.
-        observer.feed_bytes(Side::Client, piece);
-        while observer.poll_handshake().is_some() {}
-        while let Some(event) = observer.poll_chunk(Side::Client).expect("valid stream") {
-            if let ReadEvent::Message(_) = event {
-                messages += 1;
-            }
-        }
-    };
-    take(&mut observer, handshake.clone());
-    for start in (0..stream.len()).step_by(SLICE) {
-        take(
-            &mut observer,
-            stream.slice(start..(start + SLICE).min(stream.len())),
-        );
-    }
-    messages
+/// replay's path: the chunk stream, piece by piece, through a flow observer.
+fn read_with_flow_observer(mut observer: FlowObserver, stream: &Bytes) -> usize {
+    (0..stream.len())
+        .step_by(SLICE)
+        .map(|start| {
+            let piece = stream.slice(start..(start + SLICE).min(stream.len()));
+            take_piece(&mut observer, piece)
+        })
+        .sum()
 }
 
 fn read_with_rml(stream: &[u8]) -> usize {
@@ -158,8 +177,14 @@ fn chunk_stream(c: &mut Criterion) {
     for chunk_size in [128u32, 4096] {
         let handshake = client_handshake();
         let stream = Bytes::from(video_stream(chunk_size));
-        assert_eq!(read_with_connection(&handshake, &stream), MESSAGES + 1);
-        assert_eq!(read_with_flow_observer(&handshake, &stream), MESSAGES + 1);
+        assert_eq!(
+            read_with_connection(established_connection(&handshake), &stream),
+            MESSAGES + 1
+        );
+        assert_eq!(
+            read_with_flow_observer(observed_handshake(&handshake), &stream),
+            MESSAGES + 1
+        );
         assert_eq!(read_with_rml(&stream), MESSAGES + 1);
         // Throughput counts the chunk stream only, the bytes both sides read.
         let mut group = c.benchmark_group(format!("chunk_stream/chunk_size_{chunk_size}"));
@@ -167,12 +192,24 @@ fn chunk_stream(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new("rtmp-probe serve path", chunk_size),
             &stream,
-            |b, s| b.iter(|| read_with_connection(&handshake, s)),
+            |b, s| {
+                b.iter_batched(
+                    || established_connection(&handshake),
+                    |connection| read_with_connection(connection, s),
+                    BatchSize::SmallInput,
+                )
+            },
         );
         group.bench_with_input(
             BenchmarkId::new("rtmp-probe replay path", chunk_size),
             &stream,
-            |b, s| b.iter(|| read_with_flow_observer(&handshake, s)),
+            |b, s| {
+                b.iter_batched(
+                    || observed_handshake(&handshake),
+                    |observer| read_with_flow_observer(observer, s),
+                    BatchSize::SmallInput,
+                )
+            },
         );
         group.bench_with_input(BenchmarkId::new("rml_rtmp", chunk_size), &stream, |b, s| {
             b.iter(|| read_with_rml(s))
