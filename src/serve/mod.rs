@@ -315,10 +315,14 @@ async fn serve_connection(
                 .unwrap_or(u64::MAX)
                 .saturating_sub(now()),
         );
-        // Each read is split off and handed to the session as it is; once the session has let
-        // go of the last one (it keeps no slice of it past a read but a message it passes on),
-        // this reuses the same memory rather than allocating.
-        buf.reserve(read_size);
+        // Each read is split off and handed to the session as it is, and the next read goes
+        // into what is left of the buffer. Only when little is left does it take a new one, or
+        // the same memory again once nothing holds a slice of it (the session keeps none past
+        // a read but the messages it passes on): reads that media queued for a slow player
+        // holds on to then share a buffer rather than keeping one each.
+        if buf.capacity() < read_size / 16 {
+            buf.reserve(read_size);
+        }
         tokio::select! {
             read = tokio::time::timeout(limit, socket.read_buf(&mut buf)) => match read {
                 Err(_) => session.handle_timer(now()),
