@@ -12,7 +12,8 @@
 #    that tcpdump dropped packets from, or in which tshark sees a missing segment, is made again.
 # 3. Replays it with `rtmp-probe replay --json` (release build) and checks that the video and
 #    audio frames found equal the encoder's counts.
-# 4. Times the replay (best of RUNS, output to /dev/null) and tshark's
+# 4. Times the replay (best of RUNS, output to /dev/null), measures its largest resident set, and
+#    times `cat` of the file (the speed of reading it and nothing else) and tshark's
 #    `tshark -r F -d tcp.port==PORT,rtmpt -Y rtmpt -T fields -e rtmpt.header.typeid` on the same
 #    file, and prints both throughputs and what tshark found.
 #
@@ -30,7 +31,7 @@ MIN_BYTES=$((100 * 1000 * 1000))
 work="$(realpath -m "${1:-${CARGO_TARGET_DIR:-target}/large-capture}")"
 mkdir -p "$work"
 
-for tool in ffmpeg ffprobe nginx tcpdump tshark cargo; do
+for tool in ffmpeg ffprobe nginx tcpdump tshark cargo /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "large-capture: $tool is required" >&2; exit 2; }
 done
 module=/usr/lib/nginx/modules/ngx_rtmp_module.so
@@ -141,6 +142,11 @@ best_of() {
     printf "wall %.3f s = %.0f MB/s, CPU %.3f s = %.0f MB/s", w, bytes / 1e6 / w, c, (c > 0 ? bytes / 1e6 / c : 0) }'
 }
 ours="$(best_of "$probe" replay --json "$capture")"
+# Reading the file and nothing else: how close replay comes to the speed of the page cache.
+cat_speed="$(best_of cat "$capture")"
+# Memory stays bounded however large the capture: the most replay held at once.
+/usr/bin/time -f %M -o "$tmp/rss" "$probe" replay --json "$capture" >/dev/null 2>&1
+max_rss="$(awk '{ printf "%.1f", $1 / 1024 }' "$tmp/rss")"
 tshark_cmd=(tshark -r "$capture" -d "tcp.port==$PORT,rtmpt" -Y rtmpt -T fields -e rtmpt.header.typeid)
 theirs="$(best_of "${tshark_cmd[@]}")"
 # tshark prints type ids in hex (0x09), several per packet separated by commas.
@@ -164,6 +170,9 @@ large-capture benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, $(tshark --versio
   tshark found     $(tshark_count 9) video, $(tshark_count 8) audio messages, $invented
   rtmp-probe       $ours
                    ($probe replay --json F > /dev/null, best of $RUNS)
+  rtmp-probe RSS   $max_rss MiB at most (/usr/bin/time -f %M; the capture is $((size / 1048576)) MiB)
+  cat              $cat_speed
+                   (cat F > /dev/null, best of $RUNS: the file read and nothing else)
   tshark           $theirs
                    (${tshark_cmd[*]/#$capture/F} > /dev/null, best of $RUNS)
   load average     $load (on a busy machine the CPU figures are the comparable ones)

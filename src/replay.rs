@@ -8,7 +8,7 @@
 
 use crate::capture::link::{tcp_segment, LinkError, Tunnel};
 use crate::capture::reassembly::{PieceRef, Reassembler};
-use crate::capture::{CaptureError, CaptureReader};
+use crate::capture::{slice_of, CaptureError, CaptureReader};
 use crate::emulate::family;
 use crate::emulate::profile::{connect_text, ChunkSizeWhen, PublishSequence, StopStyle};
 use crate::media::MediaStats;
@@ -25,6 +25,7 @@ use crate::protocol::observe::FlowObserver;
 use crate::transcript::{
     read_diagnostics, Direction, EventKind, MessageEvent, Severity, Transcript,
 };
+use bytes::Bytes;
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::SocketAddr;
@@ -306,7 +307,7 @@ impl Decoding {
         &mut self,
         side: usize,
         time: Duration,
-        bytes: &[u8],
+        bytes: &Bytes,
         on_message: &mut impl FnMut(SeenMessage),
     ) {
         let at = self.at(time);
@@ -363,7 +364,8 @@ impl Decoding {
             );
             self.sides[side].handshake_segments.push((at, bytes.len()));
         }
-        self.observer.feed(peer(side), bytes);
+        // A slice of the capture's block: the chunk reader copies nothing but message bodies.
+        self.observer.feed_bytes(peer(side), bytes.clone());
         if in_handshake {
             self.report_handshake(at);
         }
@@ -678,7 +680,8 @@ pub fn replay_observed<R: Read>(
             reassemblers[side].syn(seg.seq);
         }
         let id = flow.report.id;
-        reassemblers[side].segment_with(seg.seq, frame.time, seg.payload, |piece| {
+        let payload = slice_of(frame.data, seg.payload);
+        reassemblers[side].segment_with(seg.seq, frame.time, payload, |piece| {
             observer.piece(id, side, piece);
             flow.take(side, piece, &mut |m| observer.message(m));
         });
@@ -752,7 +755,8 @@ impl FlowDecoder {
     /// Bytes one side wrote (side 0 = client), `at` after the connection opened.
     pub fn data(&mut self, side: usize, at: Duration, bytes: &[u8]) {
         self.flow.last = self.flow.last.max(at);
-        self.flow.data(side, at, bytes, &mut |_| {});
+        self.flow
+            .data(side, at, &Bytes::copy_from_slice(bytes), &mut |_| {});
     }
 
     pub fn closed(&mut self, at: Duration, reason: String) {

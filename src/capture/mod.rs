@@ -5,11 +5,16 @@
 //! inside. A truncated or corrupt file is an error that names the byte offset; what was read
 //! before it has already been handed out.
 
+mod blocks;
 pub mod link;
 pub mod reassembly;
 
-use pcap_file::pcap::PcapReader;
-use pcap_file::pcapng::{Block, PcapNgReader};
+pub use blocks::slice_of;
+use blocks::Blocks;
+use bytes::Bytes;
+use pcap_file::pcap::PcapParser;
+use pcap_file::pcapng::{Block, PcapNgParser};
+use std::borrow::Cow;
 use std::io::Read;
 use std::time::Duration;
 
@@ -28,14 +33,15 @@ pub struct Frame {
 }
 
 /// One captured frame, borrowed from the reader until its next call; what the hot path of
-/// replay uses, so a frame's bytes are not copied out of the read buffer.
+/// replay uses: its bytes are a slice of the block the file was read into, which the decoders
+/// slice further instead of copying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameRef<'a> {
     pub index: u64,
     pub offset: u64,
     pub time: Duration,
     pub link_type: u32,
-    pub data: &'a [u8],
+    pub data: &'a Bytes,
 }
 
 impl FrameRef<'_> {
@@ -88,26 +94,40 @@ pub fn sniff(first: &[u8]) -> Option<Format> {
 /// The bytes after the magic number, with the magic put back in front.
 type Source<R> = std::io::Chain<std::io::Cursor<[u8; 4]>, R>;
 
-enum Inner<R: Read> {
-    Pcap(PcapReader<Source<R>>),
+/// pcap-file's parsers over the file's blocks (its readers copy each record out of an 8 MB
+/// buffer of their own, which replay's zero-copy path cannot lend from).
+enum Inner {
+    Pcap(PcapParser),
     PcapNg {
-        reader: PcapNgReader<Source<R>>,
+        parser: Box<PcapNgParser>,
         /// Link type and timestamp unit (in nanoseconds) of each interface, by interface id.
         link_types: Vec<(u32, u64)>,
     },
 }
 
+/// One pcapng block, as far as frames are concerned.
+enum NgBlock {
+    Interface(u32, u64),
+    Packet {
+        interface: u32,
+        timestamp: Duration,
+        data: Bytes,
+    },
+    Simple(Bytes),
+    Other,
+}
+
 /// Frames of a capture, one at a time, in constant memory.
 pub struct CaptureReader<R: Read> {
-    inner: Inner<R>,
+    blocks: Blocks<Source<R>>,
+    inner: Inner,
     next_index: u64,
     /// pcap: where the next record starts (exact). pcapng: the end of the last frame as far as
     /// it can be told without the block reader's buffer (approximate).
     offset: u64,
     failed: bool,
-    /// Holds a frame's bytes when they cannot be lent straight from the format reader (pcapng,
-    /// whose blocks are read in a loop); reused, so it costs a copy but no allocation.
-    scratch: Vec<u8>,
+    /// The frame last handed out.
+    current: Bytes,
 }
 
 impl<R: Read> CaptureReader<R> {
@@ -125,7 +145,7 @@ impl<R: Read> CaptureReader<R> {
         let format = sniff(&magic[..got]).ok_or_else(|| CaptureError::UnknownFormat {
             magic: magic[..got].to_vec(),
         })?;
-        let source = std::io::Cursor::new(magic).chain(reader);
+        let mut blocks = Blocks::new(std::io::Cursor::new(magic).chain(reader));
         let damaged = |e: pcap_file::PcapError| CaptureError::Damaged {
             format: format.name(),
             offset: 0,
@@ -133,21 +153,32 @@ impl<R: Read> CaptureReader<R> {
             problem: format!("bad file header: {e}"),
         };
         let (inner, offset) = match format {
-            Format::Pcap => (Inner::Pcap(PcapReader::new(source).map_err(damaged)?), 24),
-            Format::PcapNg => (
-                Inner::PcapNg {
-                    reader: PcapNgReader::new(source).map_err(damaged)?,
-                    link_types: Vec::new(),
-                },
-                0,
-            ),
+            Format::Pcap => {
+                let parser = blocks
+                    .parse_with(|_, unparsed| header(unparsed, PcapParser::new))
+                    .map_err(damaged)?;
+                (Inner::Pcap(parser), 24)
+            }
+            Format::PcapNg => {
+                let parser = blocks
+                    .parse_with(|_, unparsed| header(unparsed, PcapNgParser::new))
+                    .map_err(damaged)?;
+                (
+                    Inner::PcapNg {
+                        parser: Box::new(parser),
+                        link_types: Vec::new(),
+                    },
+                    0,
+                )
+            }
         };
         Ok(Self {
+            blocks,
             inner,
             next_index: 0,
             offset,
             failed: false,
-            scratch: Vec::new(),
+            current: Bytes::new(),
         })
     }
 
@@ -169,84 +200,29 @@ impl<R: Read> CaptureReader<R> {
             return None;
         }
         let format = self.format();
-        let Self {
-            inner,
-            next_index,
-            offset,
-            failed,
-            scratch,
-        } = self;
-        let (index, at) = (*next_index, *offset);
-        let result: Result<(Duration, u32, &[u8]), String> = match inner {
-            Inner::Pcap(reader) => {
-                let link_type = u32::from(reader.header().datalink);
-                match reader.next_packet()? {
-                    Ok(p) => Ok((
-                        p.timestamp,
-                        link_type,
-                        match p.data {
-                            std::borrow::Cow::Borrowed(data) => data,
-                            std::borrow::Cow::Owned(data) => {
-                                *scratch = data;
-                                scratch.as_slice()
-                            }
-                        },
-                    )),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
-            Inner::PcapNg { reader, link_types } => loop {
-                match reader.next_block()? {
-                    Err(e) => break Err(e.to_string()),
-                    Ok(Block::InterfaceDescription(idb)) => {
-                        link_types.push((u32::from(idb.linktype), timestamp_unit_ns(&idb.options)))
-                    }
-                    Ok(Block::EnhancedPacket(epb)) => {
-                        let Some(&(link_type, unit_ns)) = link_types.get(epb.interface_id as usize)
-                        else {
-                            break Err(format!(
-                                "a packet names interface {} but only {} are described",
-                                epb.interface_id,
-                                link_types.len()
-                            ));
-                        };
-                        scratch.clear();
-                        scratch.extend_from_slice(&epb.data);
-                        // pcap-file reads the raw count as nanoseconds; scale it by the
-                        // interface's real unit.
-                        let time = Duration::from_nanos(
-                            (epb.timestamp.as_nanos() as u64).saturating_mul(unit_ns),
-                        );
-                        break Ok((time, link_type, scratch.as_slice()));
-                    }
-                    Ok(Block::SimplePacket(spb)) => {
-                        let link_type = link_types.first().map_or(1, |l| l.0);
-                        scratch.clear();
-                        scratch.extend_from_slice(&spb.data);
-                        break Ok((Duration::ZERO, link_type, scratch.as_slice()));
-                    }
-                    Ok(_) => continue,
-                }
-            },
-        };
+        let (index, at) = (self.next_index, self.offset);
+        // Let go of the last frame first, so that its block can be read into again.
+        self.current = Bytes::new();
+        let result = self.read_frame()?;
         match result {
             Ok((time, link_type, data)) => {
-                *next_index += 1;
-                *offset += match format {
+                self.next_index += 1;
+                self.offset += match format {
                     Format::Pcap => 16 + data.len() as u64,
                     // An enhanced packet block: 28 bytes of header and trailer, padded data.
                     Format::PcapNg => 32 + data.len().div_ceil(4) as u64 * 4,
                 };
+                self.current = data;
                 Some(Ok(FrameRef {
                     index,
                     offset: at,
                     time,
                     link_type,
-                    data,
+                    data: &self.current,
                 }))
             }
             Err(problem) => {
-                *failed = true;
+                self.failed = true;
                 Some(Err(CaptureError::Damaged {
                     format: format.name(),
                     offset: at,
@@ -255,6 +231,100 @@ impl<R: Read> CaptureReader<R> {
                 }))
             }
         }
+    }
+
+    /// The next frame's time, link type and bytes; `None` at the end.
+    fn read_frame(&mut self) -> Option<Result<(Duration, u32, Bytes), String>> {
+        match self.blocks.has_data_left() {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => return Some(Err(pcap_file::PcapError::IoError(e).to_string())),
+        }
+        let Self { blocks, inner, .. } = self;
+        Some(match inner {
+            Inner::Pcap(parser) => {
+                let link_type = u32::from(parser.header().datalink);
+                blocks
+                    .parse_with(|block, unparsed| {
+                        let (rest, packet) = parser.next_packet(unparsed)?;
+                        let data = lend(block, packet.data);
+                        Ok((unparsed.len() - rest.len(), (packet.timestamp, data)))
+                    })
+                    .map(|(time, data)| (time, link_type, data))
+                    .map_err(|e| e.to_string())
+            }
+            Inner::PcapNg { parser, link_types } => loop {
+                // The file may end after any block.
+                match blocks.has_data_left() {
+                    Ok(true) => {}
+                    Ok(false) => return None,
+                    Err(e) => break Err(pcap_file::PcapError::IoError(e).to_string()),
+                }
+                let parsed = blocks.parse_with(|block, unparsed| {
+                    let (rest, parsed) = parser.next_block(unparsed)?;
+                    let parsed = match parsed {
+                        Block::InterfaceDescription(idb) => NgBlock::Interface(
+                            u32::from(idb.linktype),
+                            timestamp_unit_ns(&idb.options),
+                        ),
+                        Block::EnhancedPacket(epb) => NgBlock::Packet {
+                            interface: epb.interface_id,
+                            timestamp: epb.timestamp,
+                            data: lend(block, epb.data),
+                        },
+                        Block::SimplePacket(spb) => NgBlock::Simple(lend(block, spb.data)),
+                        _ => NgBlock::Other,
+                    };
+                    Ok((unparsed.len() - rest.len(), parsed))
+                });
+                match parsed {
+                    Err(e) => break Err(e.to_string()),
+                    Ok(NgBlock::Interface(link_type, unit_ns)) => {
+                        link_types.push((link_type, unit_ns))
+                    }
+                    Ok(NgBlock::Packet {
+                        interface,
+                        timestamp,
+                        data,
+                    }) => {
+                        let Some(&(link_type, unit_ns)) = link_types.get(interface as usize) else {
+                            break Err(format!(
+                                "a packet names interface {interface} but only {} are described",
+                                link_types.len()
+                            ));
+                        };
+                        // pcap-file reads the raw count as nanoseconds; scale it by the
+                        // interface's real unit.
+                        let time = Duration::from_nanos(
+                            (timestamp.as_nanos() as u64).saturating_mul(unit_ns),
+                        );
+                        break Ok((time, link_type, data));
+                    }
+                    Ok(NgBlock::Simple(data)) => {
+                        let link_type = link_types.first().map_or(1, |l| l.0);
+                        break Ok((Duration::ZERO, link_type, data));
+                    }
+                    Ok(NgBlock::Other) => continue,
+                }
+            },
+        })
+    }
+}
+
+/// A file header parsed by `parse`, as [`Blocks::parse_with`] wants it.
+fn header<'a, P>(
+    unparsed: &'a [u8],
+    parse: impl FnOnce(&'a [u8]) -> Result<(&'a [u8], P), pcap_file::PcapError>,
+) -> Result<(usize, P), pcap_file::PcapError> {
+    let (rest, parser) = parse(unparsed)?;
+    Ok((unparsed.len() - rest.len(), parser))
+}
+
+/// A record's data as a slice of its block (a copy only if the parser made one).
+fn lend(block: &Bytes, data: Cow<'_, [u8]>) -> Bytes {
+    match data {
+        Cow::Borrowed(data) => slice_of(block, data),
+        Cow::Owned(data) => Bytes::from(data),
     }
 }
 

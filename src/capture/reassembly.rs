@@ -5,6 +5,7 @@
 //! stream goes on after it. Each delivered piece keeps the capture segment it came from, so the
 //! way a peer wrote its bytes stays visible.
 
+use bytes::Bytes;
 use std::collections::BTreeMap;
 
 /// A segment further ahead than this cannot be in any TCP window (the largest scaled window is
@@ -21,11 +22,11 @@ pub enum Piece {
     Gap { offset: u64, len: u64 },
 }
 
-/// A [`Piece`] lent to a callback: an in-order segment's bytes are handed out straight from
-/// the caller's frame, without a copy.
+/// A [`Piece`] lent to a callback: an in-order segment's bytes are a slice of the caller's
+/// frame, not a copy, which the callee may keep (a chunk reader does) by cloning it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PieceRef<'a> {
-    Data { time: Duration, bytes: &'a [u8] },
+    Data { time: Duration, bytes: &'a Bytes },
     Gap { offset: u64, len: u64 },
 }
 
@@ -48,8 +49,9 @@ pub struct Reassembler {
     next: Option<u32>,
     /// Bytes delivered so far (stream offset of `next`).
     offset: u64,
-    /// Early segments by the stream offset they start at.
-    pending: BTreeMap<u64, (Duration, Vec<u8>)>,
+    /// Early segments by the stream offset they start at, copied out of their frames so that
+    /// waiting does not hold the caller's read buffers.
+    pending: BTreeMap<u64, (Duration, Bytes)>,
     pending_bytes: usize,
     max_pending: usize,
     /// Segments whose overlap with data waiting here disagreed with it (first copy kept).
@@ -84,16 +86,19 @@ impl Reassembler {
     /// Takes one segment's payload; returns what can now be delivered, in order.
     pub fn segment(&mut self, seq: u32, time: Duration, payload: &[u8]) -> Vec<Piece> {
         let mut out = Vec::new();
-        self.segment_with(seq, time, payload, |p| out.push(p.to_piece()));
+        self.segment_with(seq, time, Bytes::copy_from_slice(payload), |p| {
+            out.push(p.to_piece())
+        });
         out
     }
 
-    /// Takes one segment's payload; hands what can now be delivered to `out`, in order.
+    /// Takes one segment's payload; hands what can now be delivered to `out`, in order, as
+    /// slices of `payload`.
     pub fn segment_with(
         &mut self,
         seq: u32,
         time: Duration,
-        payload: &[u8],
+        payload: Bytes,
         mut out: impl FnMut(PieceRef<'_>),
     ) {
         if payload.is_empty() {
@@ -109,7 +114,7 @@ impl Reassembler {
             if old >= payload.len() {
                 return;
             }
-            self.deliver(time, &payload[old..], &mut out);
+            self.deliver(time, payload.slice(old..), &mut out);
         } else if ahead == 0 {
             self.deliver(time, payload, &mut out);
         } else if ahead as u64 > MAX_AHEAD {
@@ -126,7 +131,8 @@ impl Reassembler {
                 }
                 None => {
                     self.pending_bytes += payload.len();
-                    self.pending.insert(at, (time, payload.to_vec()));
+                    self.pending
+                        .insert(at, (time, Bytes::copy_from_slice(&payload)));
                 }
             }
             if self.pending_bytes > self.max_pending {
@@ -153,11 +159,14 @@ impl Reassembler {
         }
     }
 
-    fn deliver(&mut self, time: Duration, bytes: &[u8], out: &mut impl FnMut(PieceRef<'_>)) {
+    fn deliver(&mut self, time: Duration, bytes: Bytes, out: &mut impl FnMut(PieceRef<'_>)) {
         let next = self.next.unwrap_or(0);
         self.next = Some(next.wrapping_add(bytes.len() as u32));
         self.offset += bytes.len() as u64;
-        out(PieceRef::Data { time, bytes });
+        out(PieceRef::Data {
+            time,
+            bytes: &bytes,
+        });
     }
 
     /// Delivers waiting segments that now start at or before the delivered end, keeping only
@@ -173,7 +182,7 @@ impl Reassembler {
             let old = (self.offset - at) as usize;
             self.retransmitted_bytes += old.min(data.len()) as u64;
             if old < data.len() {
-                self.deliver(time, &data[old..], out);
+                self.deliver(time, data.slice(old..), out);
             }
         }
     }
@@ -236,18 +245,30 @@ mod tests {
     fn in_order_bytes_are_lent_from_the_callers_segment() {
         let mut r = Reassembler::new(1 << 20);
         r.syn(0);
-        let segment = b"0123".to_vec();
+        let segment = Bytes::from_static(b"0123");
         let mut lent = Vec::new();
-        r.segment_with(1, T, &segment, |p| match p {
+        r.segment_with(1, T, segment.clone(), |p| match p {
             PieceRef::Data { bytes, .. } => lent.push(bytes.as_ptr()),
             PieceRef::Gap { .. } => panic!("no gap"),
         });
         assert_eq!(lent, [segment.as_ptr()]);
         // An early segment waits in a copy and comes out after the bytes that complete it.
         let mut got = Vec::new();
-        r.segment_with(8, T, b"89", |p| got.push(p.to_piece()));
-        r.segment_with(5, T, b"567", |p| got.push(p.to_piece()));
-        assert_eq!(data(&got), b"56789");
+        let early = Bytes::from_static(b"89");
+        r.segment_with(8, T, early.clone(), |p| match p {
+            PieceRef::Data { bytes, .. } => got.push(bytes.as_ptr()),
+            PieceRef::Gap { .. } => panic!("no gap"),
+        });
+        assert!(got.is_empty());
+        let mut got_pieces = Vec::new();
+        r.segment_with(5, T, Bytes::from_static(b"567"), |p| {
+            got_pieces.push(p.to_piece());
+            if let PieceRef::Data { bytes, .. } = p {
+                got.push(bytes.as_ptr());
+            }
+        });
+        assert_eq!(data(&got_pieces), b"56789");
+        assert_ne!(got[1], early.as_ptr(), "the early segment waited in a copy");
     }
 
     #[test]

@@ -158,14 +158,13 @@ fn capture_holds(flows: &[FlowReport]) -> String {
     said
 }
 
-/// The capture, its format sniffed, and its size for the progress bar.
-fn open_capture(
-    path: &std::path::Path,
-) -> anyhow::Result<(CaptureReader<std::io::BufReader<std::fs::File>>, u64)> {
+/// The capture, its format sniffed, and its size for the progress bar. The reader buffers the
+/// file itself (in blocks it lends frames from); a BufReader in between would copy every byte.
+fn open_capture(path: &std::path::Path) -> anyhow::Result<(CaptureReader<std::fs::File>, u64)> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let reader = CaptureReader::new(std::io::BufReader::with_capacity(1 << 20, file))
-        .with_context(|| format!("reading capture {}", path.display()))?;
+    let reader =
+        CaptureReader::new(file).with_context(|| format!("reading capture {}", path.display()))?;
     Ok((reader, size))
 }
 

@@ -160,7 +160,7 @@ pub fn session(data: &[u8]) {
     for step in &input.steps {
         let closed_before = closed;
         match step {
-            Step::Client(bytes) => session.handle_read(now_us, bytes),
+            Step::Client(bytes) => session.handle_read(now_us, Bytes::copy_from_slice(bytes)),
             Step::Tick(ms) => {
                 now_us += u64::from(*ms) * 1000;
                 session.handle_timer(now_us);
@@ -169,7 +169,7 @@ pub fn session(data: &[u8]) {
                 let c2 =
                     std::iter::from_fn(|| client.poll_transmit()).find(|t| t.packet == Packet::C2);
                 if let Some(c2) = c2 {
-                    session.handle_read(now_us, &c2.bytes);
+                    session.handle_read(now_us, c2.bytes.clone());
                 }
             }
             Step::PublisherMedia { type_id, payload } => {

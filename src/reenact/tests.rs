@@ -71,7 +71,7 @@ fn captured_publisher() -> Script {
             0,
             PieceRef::Data {
                 time: ms(t),
-                bytes: &bytes,
+                bytes: &Bytes::from(bytes),
             },
         )
     };
@@ -80,7 +80,7 @@ fn captured_publisher() -> Script {
             1,
             PieceRef::Data {
                 time: ms(t),
-                bytes: &bytes,
+                bytes: &Bytes::from(bytes),
             },
         )
     };
@@ -285,7 +285,7 @@ fn a_gap_in_the_clients_bytes_ends_the_script_there_and_a_foreign_client_is_refu
         0,
         PieceRef::Data {
             time: ms(0),
-            bytes: &[3; 1537],
+            bytes: &Bytes::from(vec![3; 1537]),
         },
     );
     b.piece(
@@ -299,7 +299,7 @@ fn a_gap_in_the_clients_bytes_ends_the_script_there_and_a_foreign_client_is_refu
         0,
         PieceRef::Data {
             time: ms(1),
-            bytes: &[0; 10],
+            bytes: &Bytes::from(vec![0; 10]),
         },
     );
     let script = b.finish().unwrap();
@@ -311,7 +311,7 @@ fn a_gap_in_the_clients_bytes_ends_the_script_there_and_a_foreign_client_is_refu
         0,
         PieceRef::Data {
             time: ms(0),
-            bytes: b"GET / HTTP/1.1\r\n",
+            bytes: &Bytes::from_static(b"GET / HTTP/1.1\r\n"),
         },
     );
     assert_eq!(b.finish().unwrap_err(), ScriptError::NotRtmp(b'G'));

@@ -308,7 +308,8 @@ async fn serve_connection(
     // The handshake needs little; a large buffer waits for the chunk stream, so that hundreds
     // of connections stalled in the handshake hold 4 KiB each rather than 64.
     // Not zeroed: read_buf fills spare capacity, so no connection pays for clearing 64 KiB.
-    let mut buf = bytes::BytesMut::with_capacity(4 * 1024);
+    let mut buf = bytes::BytesMut::new();
+    let mut read_size = 4 * 1024;
     let mut was_in_handshake = true;
     // What this session counts in `shared.held`.
     let mut held = 0usize;
@@ -320,14 +321,22 @@ async fn serve_connection(
                 .unwrap_or(u64::MAX)
                 .saturating_sub(now()),
         );
+        // Each read is split off and handed to the session as it is, and the next read goes
+        // into what is left of the buffer. Only when little is left does it take a new one, or
+        // the same memory again once nothing holds a slice of it (the session keeps none past
+        // a read but the messages it passes on): reads that media queued for a slow player
+        // holds on to then share a buffer rather than keeping one each.
+        if buf.capacity() < read_size / 16 {
+            buf.reserve(read_size);
+        }
         tokio::select! {
             read = tokio::time::timeout(limit, socket.read_buf(&mut buf)) => match read {
                 Err(_) => session.handle_timer(now()),
                 Ok(Ok(0)) => session.handle_eof(now()),
-                Ok(Ok(n)) => {
-                    record_segment(shared, &mut flow, Direction::ClientToServer, &buf[..n]);
-                    session.handle_read(now(), &buf[..n]);
-                    buf.clear();
+                Ok(Ok(_)) => {
+                    let read = buf.split().freeze();
+                    record_segment(shared, &mut flow, Direction::ClientToServer, &read);
+                    session.handle_read(now(), read);
                     held = account_held(shared, &mut session, held);
                 }
                 Ok(Err(e)) => session.close(format!("read error: {e}")),
@@ -341,7 +350,7 @@ async fn serve_connection(
         if was_in_handshake && !session.in_handshake() && session.close_reason().is_none() {
             shared.handshakes.fetch_add(1, Ordering::SeqCst);
             was_in_handshake = false;
-            buf.reserve(64 * 1024);
+            read_size = 64 * 1024;
         }
         resolve_actions(shared, conn, &mut session, &media_tx, &mut recordings);
         while let Some((at_us, kind)) = session.poll_event() {

@@ -203,8 +203,9 @@ impl ServerSession {
         self.connection.note_activity(Duration::from_micros(now_us));
     }
 
-    /// Takes the bytes of one read from the client.
-    pub fn handle_read(&mut self, now_us: u64, bytes: &[u8]) {
+    /// Takes the bytes of one read from the client: the buffer the driver read into, which the
+    /// connection slices rather than copies.
+    pub fn handle_read(&mut self, now_us: u64, bytes: Bytes) {
         self.activity(now_us);
         if self.phase == Phase::Closed || bytes.is_empty() {
             return;
@@ -217,7 +218,7 @@ impl ServerSession {
             });
         }
         self.connection
-            .handle_read(Duration::from_micros(now_us), Bytes::copy_from_slice(bytes));
+            .handle_read(Duration::from_micros(now_us), bytes);
         self.drain();
     }
 

@@ -1,4 +1,8 @@
 //! Reassembling messages from chunks.
+//!
+//! One file past 600 lines because header parsing, body assembly and the messages that change
+//! framing (Set Chunk Size, Abort) all work on the same per-stream state and input queue, in
+//! one loop; apart, they would hand all of it to each other.
 
 use super::{
     ChunkError, ChunkHeader, ChunkLimits, ExtendedTimestampConvention, RawMessage,
@@ -52,6 +56,11 @@ struct Stream {
     chunks: u32,
     partial: BytesMut,
 }
+
+/// The most a chunk header needs looked at before it is consumed: a 3-byte basic header, an
+/// 11-byte message header and a 4-byte extended timestamp (a type-3 chunk's look-ahead for a
+/// repeated extended timestamp is within it).
+const MAX_LOOK_AHEAD: usize = 18;
 
 /// Chunk streams below this id live in a flat array: nearly all traffic uses ids 2..=10.
 const LOW_CSIDS: usize = 64;
@@ -218,12 +227,20 @@ impl ChunkReader {
         }
     }
 
+    #[inline]
     fn stream(&mut self, csid: u32) -> &mut Stream {
         if (csid as usize) < LOW_CSIDS {
             &mut self.low[csid as usize]
         } else {
-            self.high.entry(csid).or_default()
+            self.high_stream(csid)
         }
+    }
+
+    /// Kept out of line so that [`Self::stream`], called several times per chunk, inlines.
+    #[cold]
+    #[inline(never)]
+    fn high_stream(&mut self, csid: u32) -> &mut Stream {
+        self.high.entry(csid).or_default()
     }
 
     fn has_header(&self, csid: u32) -> bool {
@@ -256,6 +273,20 @@ impl ChunkReader {
                 front.advance(take);
             }
         }
+    }
+
+    /// What is left unread when more bytes are needed is at most an incomplete chunk header;
+    /// it is copied, so that between reads the reader holds none of the caller's buffers (a
+    /// driver's 64 KiB read, a capture's block), which can then be read into again.
+    fn detach_input(&mut self) {
+        if self.input.is_empty() {
+            return;
+        }
+        let mut rest = BytesMut::with_capacity(self.input_len);
+        for segment in self.input.drain(..) {
+            rest.extend_from_slice(&segment);
+        }
+        self.input.push_back(rest.freeze());
     }
 
     fn poll_inner(&mut self) -> Result<Option<ReadEvent>, ChunkError> {
@@ -304,6 +335,7 @@ impl ChunkReader {
                 return self.complete(message).map(Some);
             }
             if self.body.is_none() && self.events.is_empty() {
+                self.detach_input();
                 return Ok(None);
             }
         }
@@ -312,10 +344,16 @@ impl ChunkReader {
     /// Parses the next chunk header if it is all there. Returns a message when the chunk held a
     /// whole message that could be handed out without copying.
     fn read_header(&mut self) -> Result<Option<RawMessage>, ChunkError> {
-        // The longest header is 3 + 11 + 4 bytes; look at that much without consuming it.
-        let mut peeked = [0u8; 18];
-        let available = self.peek(&mut peeked);
-        let b = &peeked[..available];
+        // Look at as much as the longest header without consuming it: in place when the first
+        // buffer holds that much (nearly always), else gathered from the buffers.
+        let mut peeked = [0u8; MAX_LOOK_AHEAD];
+        let b: &[u8] = match self.input.front() {
+            Some(front) if front.len() >= MAX_LOOK_AHEAD => &front[..MAX_LOOK_AHEAD],
+            _ => {
+                let available = self.peek(&mut peeked);
+                &peeked[..available]
+            }
+        };
         let Some(&first) = b.first() else {
             return Ok(None);
         };

@@ -791,3 +791,38 @@ fn type1_openings_read_back_through_zeroed_state() {
         vec![connect_result, on_status]
     );
 }
+
+#[test]
+fn between_reads_the_reader_holds_none_of_the_callers_buffers() {
+    // Reads cut inside a chunk header (message 1 is a 12-byte header and 100 bytes) and
+    // inside a body: after each read the reader keeps only copies of what it still needs.
+    let mut wire = BytesMut::new();
+    let mut writer = ChunkWriter::new();
+    writer.write(&msg(3, 0, 20, 0, &[1; 100]), &mut wire);
+    writer.write(&msg(4, 0, 9, 1, &[2; 300]), &mut wire);
+    writer.write(&msg(4, 33, 9, 1, &[3; 50]), &mut wire);
+    let wire = wire.freeze();
+    let mut reader = ChunkReader::new(ChunkLimits::default());
+    let mut got = Vec::new();
+    for (start, end) in [(0, 114), (114, 200), (200, wire.len())] {
+        let read = Bytes::copy_from_slice(&wire[start..end]);
+        reader.feed_bytes(read.clone());
+        got.extend(messages(&read_all(&mut reader).expect("valid")));
+        // Single-chunk messages are slices of the read, and the caller drops them.
+        got.iter_mut()
+            .for_each(|m| m.payload = Bytes::copy_from_slice(&m.payload));
+        assert!(
+            read.is_unique(),
+            "the reader still holds read {start}..{end}"
+        );
+    }
+    assert_eq!(
+        got,
+        [
+            msg(3, 0, 20, 0, &[1; 100]),
+            msg(4, 0, 9, 1, &[2; 300]),
+            msg(4, 33, 9, 1, &[3; 50])
+        ]
+    );
+    assert_eq!(reader.buffered(), 0);
+}

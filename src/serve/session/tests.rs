@@ -20,6 +20,11 @@ fn client() -> (Handshake, Vec<u8>, Vec<u8>) {
     (c, t[0].bytes.to_vec(), t[1].bytes.to_vec())
 }
 
+/// One read from the client, as the driver hands it over.
+fn client_read(s: &mut ServerSession, now_us: u64, bytes: &[u8]) {
+    s.handle_read(now_us, Bytes::copy_from_slice(bytes));
+}
+
 fn writes(s: &mut ServerSession) -> Vec<Bytes> {
     std::iter::from_fn(|| s.poll_write()).collect()
 }
@@ -48,11 +53,11 @@ fn diagnostic_ids(events: &[EventKind]) -> Vec<String> {
 pub(super) fn established(personality: &str) -> ServerSession {
     let mut s = session(personality);
     let (mut c, c0, c1) = client();
-    s.handle_read(0, &[c0, c1].concat());
+    client_read(&mut s, 0, &[c0, c1].concat());
     let answer: Vec<u8> = writes(&mut s).concat();
     c.feed(&answer).unwrap();
     let c2 = c.poll_transmit().unwrap().bytes;
-    s.handle_read(10, &c2);
+    client_read(&mut s, 10, &c2);
     writes(&mut s);
     events(&mut s);
     assert!(!s.in_handshake());
@@ -80,14 +85,14 @@ fn personalities_group_and_time_their_handshake_writes() {
     for (name, after_c0, after_c1, after_c2) in cases {
         let mut s = session(name);
         let (mut c, c0, c1) = client();
-        s.handle_read(0, &c0);
+        client_read(&mut s, 0, &c0);
         assert_eq!(sizes(&writes(&mut s)), after_c0, "{name} after C0");
-        s.handle_read(1, &c1);
+        client_read(&mut s, 1, &c1);
         let w = writes(&mut s);
         assert_eq!(sizes(&w), after_c1, "{name} after C1");
         c.feed(&w.concat()).unwrap();
         if let Some(c2) = c.poll_transmit() {
-            s.handle_read(2, &c2.bytes);
+            client_read(&mut s, 2, &c2.bytes);
         }
         let w = writes(&mut s);
         assert_eq!(sizes(&w), after_c2, "{name} after C2");
@@ -99,7 +104,7 @@ fn personalities_group_and_time_their_handshake_writes() {
 fn joy4_sends_a_zero_s2_and_the_client_notices() {
     let mut s = session("joy4-zero-s2");
     let (mut c, c0, c1) = client();
-    s.handle_read(0, &[c0, c1].concat());
+    client_read(&mut s, 0, &[c0, c1].concat());
     let w = writes(&mut s).concat();
     assert!(w[1 + 1536..].iter().all(|&b| b == 0));
     c.feed(&w).unwrap();
@@ -113,23 +118,23 @@ fn joy4_sends_a_zero_s2_and_the_client_notices() {
 fn strict_c2_closes_on_a_c2_that_does_not_echo() {
     let mut s = session("strict-c2");
     let (_, c0, c1) = client();
-    s.handle_read(0, &[c0, c1].concat());
+    client_read(&mut s, 0, &[c0, c1].concat());
     writes(&mut s);
-    s.handle_read(1, &[0x55; 1536]);
+    client_read(&mut s, 1, &[0x55; 1536]);
     assert_eq!(s.close_reason(), Some("C2 does not echo S1 (strict-c2)"));
     assert!(diagnostic_ids(&events(&mut s)).contains(&"hs.c2-not-echo-strict".to_string()));
     // The reference server only reports it.
     let mut s = session("reference");
     let (_, c0, c1) = client();
-    s.handle_read(0, &[c0, c1].concat());
-    s.handle_read(1, &[0x55; 1536]);
+    client_read(&mut s, 0, &[c0, c1].concat());
+    client_read(&mut s, 1, &[0x55; 1536]);
     assert!(s.close_reason().is_none() && !s.in_handshake());
 }
 
 #[test]
 fn a_foreign_protocol_is_named_and_closed() {
     let mut s = session("reference");
-    s.handle_read(0, b"GET / HTTP/1.1\r\n");
+    client_read(&mut s, 0, b"GET / HTTP/1.1\r\n");
     let reason = s.close_reason().unwrap().to_string();
     assert!(reason.contains("HTTP request"), "{reason}");
     assert!(writes(&mut s).is_empty());
@@ -175,7 +180,8 @@ fn a_publish_session_gets_the_answers_encoders_wait_for() {
         Amf0Value::object([("app", Amf0Value::string("live"))]),
         vec![],
     );
-    s.handle_read(
+    client_read(
+        &mut s,
         20,
         &chunks(&[
             connect,
@@ -211,7 +217,7 @@ fn a_publish_session_gets_the_answers_encoders_wait_for() {
         vec![Amf0Value::string("key"), Amf0Value::string("live")],
     );
     publish.csid = 8;
-    s.handle_read(30, &chunks(&[publish]));
+    client_read(&mut s, 30, &chunks(&[publish]));
     assert_eq!(
         s.poll_action(),
         Some(Action::Publish {
@@ -249,9 +255,10 @@ fn a_publish_session_gets_the_answers_encoders_wait_for() {
         stream_id: 1,
         payload: Bytes::from_static(b"\x17\x01\0\0\0frame"),
     };
-    s.handle_read(40, &chunks(std::slice::from_ref(&video)));
+    client_read(&mut s, 40, &chunks(std::slice::from_ref(&video)));
     assert!(matches!(s.poll_action(), Some(Action::Media { .. })));
-    s.handle_read(
+    client_read(
+        &mut s,
         50,
         &chunks(&[cmd(0, "FCUnpublish", 6.0, vec![Amf0Value::string("key")])]),
     );
@@ -269,8 +276,9 @@ fn a_publish_session_gets_the_answers_encoders_wait_for() {
 #[test]
 fn a_taken_name_is_refused_and_an_empty_publish_stops() {
     let mut s = established("reference");
-    s.handle_read(1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
-    s.handle_read(
+    client_read(&mut s, 1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    client_read(
+        &mut s,
         2,
         &chunks(&[cmd(1, "publish", 3.0, vec![Amf0Value::string("k")])]),
     );
@@ -278,7 +286,8 @@ fn a_taken_name_is_refused_and_an_empty_publish_stops() {
     s.publish_result(1, false);
     assert!(diagnostic_ids(&events(&mut s)).contains(&"cmd.publish-bad-name".to_string()));
     // Wirecast's way of stopping.
-    s.handle_read(
+    client_read(
+        &mut s,
         3,
         &chunks(&[cmd(1, "publish", 4.0, vec![Amf0Value::string("")])]),
     );
@@ -289,7 +298,7 @@ fn a_taken_name_is_refused_and_an_empty_publish_stops() {
 fn bytes_right_after_c2_are_read_as_chunks() {
     let mut s = session("reference");
     let (mut c, c0, c1) = client();
-    s.handle_read(0, &[c0, c1].concat());
+    client_read(&mut s, 0, &[c0, c1].concat());
     c.feed(&writes(&mut s).concat()).unwrap();
     let mut c2_and_connect = c.poll_transmit().unwrap().bytes.to_vec();
     c2_and_connect.extend(chunks(&[message::command(
@@ -299,7 +308,7 @@ fn bytes_right_after_c2_are_read_as_chunks() {
         Amf0Value::Null,
         vec![],
     )]));
-    s.handle_read(1, &c2_and_connect);
+    client_read(&mut s, 1, &c2_and_connect);
     let answers = server_messages(&writes(&mut s));
     assert!(answers.iter().any(|m| m.name() == "_result"));
 }
@@ -307,8 +316,9 @@ fn bytes_right_after_c2_are_read_as_chunks() {
 #[test]
 fn a_player_is_told_when_its_publisher_stops() {
     let mut s = established("reference");
-    s.handle_read(1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
-    s.handle_read(
+    client_read(&mut s, 1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    client_read(
+        &mut s,
         2,
         &chunks(&[cmd(1, "play", 3.0, vec![Amf0Value::string("k")])]),
     );
@@ -354,7 +364,7 @@ mod robustness {
         ) {
             let mut s = established(personality);
             for (i, r) in reads.iter().enumerate() {
-                s.handle_read(100 + i as u64, r);
+                client_read(&mut s, 100 + i as u64, r);
                 while s.poll_write().is_some() {}
                 while s.poll_event().is_some() {}
                 while let Some(action) = s.poll_action() {
@@ -371,7 +381,7 @@ mod robustness {
         #[test]
         fn arbitrary_bytes_from_the_start(bytes in proptest::collection::vec(any::<u8>(), 0..4000)) {
             let mut s = session("reference");
-            s.handle_read(0, &bytes);
+            client_read(&mut s, 0, &bytes);
             while s.poll_write().is_some() {}
             while s.poll_event().is_some() {}
         }
@@ -381,7 +391,7 @@ mod robustness {
 #[test]
 fn the_handshake_timeout_counts_from_the_start_of_the_connection() {
     let mut s = session("reference");
-    s.handle_read(4_000_000, &[3]);
+    client_read(&mut s, 4_000_000, &[3]);
     assert_eq!(s.deadline_us(), Some(10_000_000));
     s.handle_timer(9_999_999);
     assert!(s.close_reason().is_none());
@@ -393,7 +403,11 @@ fn the_handshake_timeout_counts_from_the_start_of_the_connection() {
 #[test]
 fn the_idle_timeout_counts_from_the_last_activity() {
     let mut s = established("reference");
-    s.handle_read(1_000_000, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    client_read(
+        &mut s,
+        1_000_000,
+        &chunks(&[cmd(0, "createStream", 2.0, vec![])]),
+    );
     assert_eq!(s.deadline_us(), Some(31_000_000));
     s.handle_timer(30_999_999);
     assert!(s.close_reason().is_none());
@@ -420,21 +434,22 @@ fn video(stream_id: u32) -> RawMessage {
 #[test]
 fn a_publish_the_connection_no_longer_makes_is_withdrawn() {
     let mut s = established("reference");
-    s.handle_read(1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    client_read(&mut s, 1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
     let mut read = chunks(&[
         cmd(1, "publish", 3.0, vec![Amf0Value::string("k")]),
         video(1),
     ]);
     // A type-1 header on a chunk stream never used: a chunk stream error, and the close.
     read.extend_from_slice(&[0x47, 0, 0, 0, 0, 0, 1, 9]);
-    s.handle_read(2, &read);
+    client_read(&mut s, 2, &read);
     assert!(s.close_reason().is_some());
     let actions: Vec<Action> = std::iter::from_fn(|| s.poll_action()).collect();
     assert_eq!(actions, vec![], "nothing left for the hub to do");
     // The same when the client publishes another name before the first was answered.
     let mut s = established("reference");
-    s.handle_read(1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
-    s.handle_read(
+    client_read(&mut s, 1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    client_read(
+        &mut s,
         2,
         &chunks(&[
             cmd(1, "publish", 3.0, vec![Amf0Value::string("a")]),
@@ -454,8 +469,9 @@ fn a_publish_the_connection_no_longer_makes_is_withdrawn() {
 #[test]
 fn media_sent_with_a_refused_publish_reaches_no_one() {
     let mut s = established("reference");
-    s.handle_read(1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
-    s.handle_read(
+    client_read(&mut s, 1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    client_read(
+        &mut s,
         2,
         &chunks(&[
             cmd(1, "publish", 3.0, vec![Amf0Value::string("taken")]),
@@ -470,8 +486,9 @@ fn media_sent_with_a_refused_publish_reaches_no_one() {
 #[test]
 fn a_closed_player_gets_nothing_more() {
     let mut s = established("reference");
-    s.handle_read(1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
-    s.handle_read(
+    client_read(&mut s, 1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    client_read(
+        &mut s,
         2,
         &chunks(&[cmd(1, "play", 3.0, vec![Amf0Value::string("k")])]),
     );
