@@ -130,6 +130,14 @@ fn every_json_line_of_every_command_follows_the_schema() {
                 .all(|l| l["conn"].is_u64()),
             "every connection line of serve has conn"
         );
+        assert!(
+            lines
+                .iter()
+                .filter(|l| l["event"] == "handshake")
+                .all(|l| l["observation"]["kind"].is_string()
+                    && l["observation"]["kind"] != "described"),
+            "serve's handshake lines carry the codec's fields"
+        );
         seen.extend(kinds);
     }
 
@@ -265,6 +273,10 @@ fn the_schema_rejects_what_the_old_outputs_wrote() {
         (
             r#"{"at_us":0,"event":"diagnostic","id":"Not An Id","severity":"warning","text":"x"}"#,
             "an id that is no catalogue id",
+        ),
+        (
+            r#"{"at_us":0,"event":"handshake","id":"hs.c1-fields","text":"C1 time 0, version field 0.0.0.0"}"#,
+            "a handshake observation in words only",
         ),
     ] {
         let value: Value = serde_json::from_str(line).unwrap();

@@ -822,10 +822,7 @@ impl<'a> Case<'a> {
                     self.observations.s2 = Some(e.id().to_string());
                     if self.profile.s2_check == S2Check::RequireEchoFrom8 && !echo.random_matches {
                         let id = e.id();
-                        self.event(EventKind::Handshake {
-                            id: id.into(),
-                            text: e.to_string(),
-                        });
+                        self.event(EventKind::handshake_event(&e));
                         return Err(stop(
                             Status::Fail,
                             Stage::Handshake,
@@ -842,10 +839,7 @@ impl<'a> Case<'a> {
                 }
                 _ => {}
             }
-            self.event(EventKind::Handshake {
-                id: e.id().to_string(),
-                text: e.to_string(),
-            });
+            self.event(EventKind::handshake_event(&e));
         }
         Ok(())
     }

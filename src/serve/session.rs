@@ -440,12 +440,8 @@ impl ServerSession {
     }
 
     fn handshake_event(&mut self, event: HandshakeEvent) {
-        let id = event.id();
         if self.config.personality.c2_check == C2Check::Strict && c2_differs_from_s1(&event) {
-            self.event(EventKind::Handshake {
-                id: id.to_string(),
-                text: event.to_string(),
-            });
+            self.event(EventKind::handshake_event(&event));
             self.diagnostic(
                 "hs.c2-not-echo-strict",
                 Severity::Error,
@@ -455,10 +451,7 @@ impl ServerSession {
             return;
         }
         if self.config.detailed_transcript {
-            self.event(EventKind::Handshake {
-                id: id.to_string(),
-                text: event.to_string(),
-            });
+            self.event(EventKind::handshake_event(&event));
         }
     }
 
