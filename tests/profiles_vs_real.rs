@@ -28,9 +28,9 @@ fn shape(t: &Transcript) -> Vec<String> {
             EventKind::Message(m)
                 if m.direction == Direction::ClientToServer
                     && !matches!(m.type_id, 3 | 8 | 9)
-                    && out.last() != Some(&format!("msg {}", m.name)) =>
+                    && out.last() != Some(&format!("msg {}", m.name())) =>
             {
-                out.push(format!("msg {}", m.name))
+                out.push(format!("msg {}", m.name()))
             }
             _ => {}
         }

@@ -2,6 +2,14 @@
 //! rendered from these fields in [`super::render`], so the text, the JSON lines and the
 //! snapshots cannot say different things, and a structured consumer needs no parsing.
 
+mod amf;
+mod message;
+
+pub use amf::AmfValue;
+pub use message::{
+    AudioTag, BandwidthLimit, MessageContent, UserControlEvent, VideoPacketKind, VideoTag,
+};
+
 use super::catalogue;
 use crate::protocol::handshake::{self, DigestLayout, HandshakeEvent, Mode};
 use serde::{Deserialize, Serialize};
@@ -308,8 +316,9 @@ impl From<&HandshakeEvent> for HandshakeObservation {
     }
 }
 
-/// A decoded message in the transcript: its header fields and a one-line description.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A message in the transcript: its header fields and what it says, as fields (its one-line
+/// summary is rendered from them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageEvent {
     pub direction: Direction,
     pub csid: u32,
@@ -317,10 +326,7 @@ pub struct MessageEvent {
     pub type_id: u8,
     pub stream_id: u32,
     pub len: usize,
-    /// What kind of message it is: `connect`, `Set Chunk Size`, `video`, ...
-    pub name: String,
-    /// The message in one line, e.g. `command connect #1 {app: "live", ...}`.
-    pub summary: String,
+    pub content: MessageContent,
 }
 
 impl MessageEvent {
@@ -333,10 +339,6 @@ impl MessageEvent {
             &crate::protocol::message::MessageError,
         >,
     ) -> Self {
-        let (name, summary) = match decoded {
-            Ok(m) => (m.name().to_string(), m.to_string()),
-            Err(e) => ("undecodable".to_string(), format!("undecodable: {e}")),
-        };
         MessageEvent {
             direction,
             csid: raw.csid,
@@ -344,9 +346,18 @@ impl MessageEvent {
             type_id: raw.type_id,
             stream_id: raw.stream_id,
             len: raw.payload.len(),
-            name,
-            summary,
+            content: MessageContent::of(decoded),
         }
+    }
+
+    /// What kind of message it is: `connect`, `Set Chunk Size`, `video`, `undecodable`, ...
+    pub fn name(&self) -> &str {
+        self.content.name()
+    }
+
+    /// The message in one line, e.g. `command connect #1 {app: "live", ...}`.
+    pub fn summary(&self) -> String {
+        self.content.to_string()
     }
 }
 

@@ -326,7 +326,7 @@ fn a_player_is_told_when_its_publisher_stops() {
     let summaries: Vec<String> = events(&mut s)
         .into_iter()
         .filter_map(|e| match e {
-            EventKind::Message(m) => Some(m.summary),
+            EventKind::Message(m) => Some(m.summary()),
             _ => None,
         })
         .collect();

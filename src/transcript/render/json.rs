@@ -11,16 +11,27 @@ struct JsonEvent<'a> {
     at_us: u64,
     #[serde(flatten)]
     kind: &'a EventKind,
+    /// A message's kind (`connect`, `video`, ...) and its one-line summary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<String>,
+    /// Any other rendered sentence (a handshake observation's words, a media summary's).
     #[serde(skip_serializing_if = "Option::is_none")]
     text: Option<String>,
 }
 
 /// One JSON object per line, in event order (the schema is [`JSON_SCHEMA`]).
 pub fn json_line(event: &Event) -> String {
-    let text = derived_text(&event.kind);
+    let (name, summary, text) = match &event.kind {
+        EventKind::Message(m) => (Some(m.name()), Some(m.summary()), None),
+        other => (None, None, derived_text(other)),
+    };
     let line = JsonEvent {
         at_us: event.at_us,
         kind: &event.kind,
+        name,
+        summary,
         text,
     };
     serde_json::to_string(&line).unwrap_or_else(|e| {

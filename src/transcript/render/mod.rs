@@ -2,6 +2,7 @@
 //! ([`text`]), JSON lines ([`json`]) and the normalised snapshot form ([`snapshot`]).
 
 pub mod json;
+mod message;
 pub mod snapshot;
 pub mod text;
 
@@ -63,8 +64,16 @@ mod tests {
                 type_id: 20,
                 stream_id: 0,
                 len: 120,
-                name: "connect".into(),
-                summary: "command connect #1 {app: \"live\"}".into(),
+                content: crate::transcript::MessageContent::Command {
+                    name: "connect".into(),
+                    transaction_id: Some(1.0),
+                    command_object: Some(crate::transcript::AmfValue::Object(vec![(
+                        "app".into(),
+                        crate::transcript::AmfValue::String("live".into()),
+                    )])),
+                    arguments: vec![],
+                    amf3: false,
+                },
             }),
         );
         t

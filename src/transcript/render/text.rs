@@ -98,7 +98,7 @@ fn message_line(m: &MessageEvent) -> String {
         m.type_id,
         m.stream_id,
         m.len,
-        m.summary
+        m.content
     );
     line
 }
