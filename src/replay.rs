@@ -24,7 +24,7 @@ use crate::protocol::message::Message;
 use crate::protocol::observe::FlowObserver;
 use crate::transcript::{
     read_diagnostics, Direction, Endpoint, EventKind, HandshakeObservation, HandshakeSegment,
-    MessageEvent, Severity, Transcript,
+    MessageEvent, Severity, StreamMedia, Transcript,
 };
 use std::collections::HashMap;
 use std::io::Read;
@@ -263,12 +263,12 @@ impl Decoding {
         }
         let media = &self.report.media;
         if self.report.rtmp && media.video_frames + media.audio_frames > 0 {
-            let text = self.report.media.to_string();
+            let media = StreamMedia::from(&self.report.media);
             self.report.transcript.push(
                 self.at(self.last),
                 EventKind::MediaSummary {
                     stream: "media".into(),
-                    text,
+                    media,
                 },
             );
         }
@@ -281,14 +281,9 @@ impl Decoding {
     /// Decoding of `side` ends here, for the reason a diagnostic gives; its bytes are still
     /// counted.
     fn stop(&mut self, side: usize, at: u64, id: &str, severity: Severity, text: String) {
-        self.report.transcript.push(
-            at,
-            EventKind::Diagnostic {
-                id: id.into(),
-                severity,
-                text,
-            },
-        );
+        self.report
+            .transcript
+            .push(at, EventKind::diagnostic(id, severity, text));
         self.sides[side].stopped = true;
     }
 

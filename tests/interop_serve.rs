@@ -76,7 +76,7 @@ fn sent_code(t: &Transcript, code: &str) -> bool {
 
 fn media_summary(t: &Transcript) -> Option<String> {
     t.events.iter().find_map(|e| match &e.kind {
-        EventKind::MediaSummary { text, .. } => Some(text.clone()),
+        EventKind::MediaSummary { media, .. } => Some(media.to_string()),
         _ => None,
     })
 }

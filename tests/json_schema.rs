@@ -148,6 +148,15 @@ fn every_json_line_of_every_command_follows_the_schema() {
             connect["content"]["command_object"]["app"].is_string(),
             "connect's command object is a JSON object: {connect}"
         );
+        let media = lines
+            .iter()
+            .find(|l| l["event"] == "media_summary")
+            .expect("serve summarised FFmpeg's stream");
+        assert!(
+            media["media"]["video_frames"].as_u64() > Some(0)
+                && media["media"]["video_codec"].is_string(),
+            "serve's media summary carries figures: {media}"
+        );
         seen.extend(kinds);
     }
 
@@ -291,6 +300,10 @@ fn the_schema_rejects_what_the_old_outputs_wrote() {
         (
             r#"{"at_us":0,"event":"message","direction":"client_to_server","csid":3,"timestamp":0,"type_id":20,"stream_id":0,"len":9,"name":"connect","summary":"command connect #1"}"#,
             "a message without its content",
+        ),
+        (
+            r#"{"at_us":0,"event":"media_summary","stream":"live","text":"video h264 1 frames"}"#,
+            "serve's old media summary in words only",
         ),
     ] {
         let value: Value = serde_json::from_str(line).unwrap();

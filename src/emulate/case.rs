@@ -432,11 +432,7 @@ impl<'a> Case<'a> {
     }
 
     fn diagnostic(&mut self, id: &str, severity: Severity, text: &str) {
-        self.event(EventKind::Diagnostic {
-            id: id.to_string(),
-            severity,
-            text: text.to_string(),
-        });
+        self.event(EventKind::diagnostic(id, severity, text));
     }
 
     /// What the chunk reader saw of the server's bytes, with the ids serve and replay use.

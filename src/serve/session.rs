@@ -536,11 +536,7 @@ impl ServerSession {
     }
 
     fn diagnostic(&mut self, id: &str, severity: Severity, text: String) {
-        self.event(EventKind::Diagnostic {
-            id: id.to_string(),
-            severity,
-            text,
-        });
+        self.event(EventKind::diagnostic(id, severity, text));
     }
 }
 

@@ -3,9 +3,13 @@
 //! snapshots cannot say different things, and a structured consumer needs no parsing.
 
 mod amf;
+mod diagnostic;
+mod media;
 mod message;
 
 pub use amf::AmfValue;
+pub use diagnostic::{DiagnosticFields, TimestampConvention};
+pub use media::StreamMedia;
 pub use message::{
     AudioTag, BandwidthLimit, MessageContent, UserControlEvent, VideoPacketKind, VideoTag,
 };
@@ -82,14 +86,17 @@ pub enum EventKind {
     },
     /// A complete RTMP message.
     Message(MessageEvent),
-    /// A deviation, an oddity or a failure, with a stable id and one explanatory sentence.
+    /// A deviation, an oddity or a failure, with a stable id, the fields it rests on where its
+    /// source has them, and one explanatory sentence.
     Diagnostic {
         id: String,
         severity: Severity,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fields: Option<DiagnosticFields>,
         text: String,
     },
-    /// A summary of the media of one stream (codecs, frame counts, bitrate, timestamps).
-    MediaSummary { stream: String, text: String },
+    /// The media of one stream (codecs, frame counts, bitrate, timestamps).
+    MediaSummary { stream: String, media: StreamMedia },
     /// The connection ended.
     Closed { reason: String },
 }
@@ -99,9 +106,21 @@ impl EventKind {
     /// id nobody can explain fails the test that emits it).
     #[track_caller]
     pub fn diagnostic(id: &str, severity: Severity, text: impl Into<String>) -> Self {
+        Self::diagnostic_with(id, severity, None, text)
+    }
+
+    /// A diagnostic with the fields it rests on; checked like [`Self::diagnostic`].
+    #[track_caller]
+    pub fn diagnostic_with(
+        id: &str,
+        severity: Severity,
+        fields: Option<DiagnosticFields>,
+        text: impl Into<String>,
+    ) -> Self {
         let kind = EventKind::Diagnostic {
             id: id.to_string(),
             severity,
+            fields,
             text: text.into(),
         };
         catalogue::debug_check_event(&kind);

@@ -260,7 +260,7 @@ fn a_publish_session_gets_the_answers_encoders_wait_for() {
         Some(Action::Unpublish { name: "key".into() })
     );
     let summary = events(&mut s).into_iter().find_map(|e| match e {
-        EventKind::MediaSummary { text, .. } => Some(text),
+        EventKind::MediaSummary { media, .. } => Some(media.to_string()),
         _ => None,
     });
     assert!(summary.unwrap().contains("h264 1 frames (1 key"));

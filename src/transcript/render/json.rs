@@ -2,6 +2,7 @@
 //! or a message's `summary`) rendered from them, so a consumer never needs to parse prose.
 
 use super::text::derived_text;
+use crate::transcript::catalogue::{self, Stage};
 use crate::transcript::{Event, EventKind};
 use serde::Serialize;
 
@@ -11,6 +12,9 @@ struct JsonEvent<'a> {
     at_us: u64,
     #[serde(flatten)]
     kind: &'a EventKind,
+    /// A diagnostic's stage, from the catalogue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage: Option<Stage>,
     /// A message's kind (`connect`, `video`, ...) and its one-line summary.
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
@@ -27,9 +31,14 @@ pub fn json_line(event: &Event) -> String {
         EventKind::Message(m) => (Some(m.name()), Some(m.summary()), None),
         other => (None, None, derived_text(other)),
     };
+    let stage = match &event.kind {
+        EventKind::Diagnostic { id, .. } => catalogue::lookup(id).map(|entry| entry.stage),
+        _ => None,
+    };
     let line = JsonEvent {
         at_us: event.at_us,
         kind: &event.kind,
+        stage,
         name,
         summary,
         text,

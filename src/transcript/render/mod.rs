@@ -2,6 +2,7 @@
 //! ([`text`]), JSON lines ([`json`]) and the normalised snapshot form ([`snapshot`]).
 
 pub mod json;
+mod media;
 mod message;
 pub mod snapshot;
 pub mod text;
@@ -49,11 +50,7 @@ mod tests {
         );
         t.push(
             150,
-            EventKind::Diagnostic {
-                id: "hs.s0-not-3".into(),
-                severity: Severity::Warning,
-                text: "S0 is 6, not 3".into(),
-            },
+            EventKind::diagnostic("hs.s0-not-3", Severity::Warning, "S0 is 6, not 3"),
         );
         t.push(
             2_500,

@@ -21,7 +21,9 @@ impl TextRenderer {
 
     fn body(&self, kind: &EventKind) -> String {
         match kind {
-            EventKind::Diagnostic { id, severity, text } => {
+            EventKind::Diagnostic {
+                id, severity, text, ..
+            } => {
                 let label = match severity {
                     Severity::Info => "info",
                     Severity::Warning => "WARN",
@@ -72,8 +74,10 @@ pub(super) fn plain_body(kind: &EventKind, detail: Detail) -> String {
             format!("hs    {id}: {}", Observation(observation, detail))
         }
         EventKind::Message(m) => message_line(m),
-        EventKind::Diagnostic { id, severity, text } => format!("{severity}  {id}: {text}"),
-        EventKind::MediaSummary { stream, text } => format!("media {stream}: {text}"),
+        EventKind::Diagnostic {
+            id, severity, text, ..
+        } => format!("{severity}  {id}: {text}"),
+        EventKind::MediaSummary { stream, media } => format!("media {stream}: {media}"),
         EventKind::Closed { reason } => format!("closed: {reason}"),
     }
 }
@@ -83,6 +87,7 @@ pub(super) fn plain_body(kind: &EventKind, detail: Detail) -> String {
 pub(super) fn derived_text(kind: &EventKind) -> Option<String> {
     match kind {
         EventKind::Handshake { observation, .. } => Some(observation.to_string()),
+        EventKind::MediaSummary { media, .. } => Some(media.to_string()),
         _ => None,
     }
 }
