@@ -23,7 +23,8 @@ use crate::protocol::handshake::{
 use crate::protocol::message::Message;
 use crate::protocol::observe::FlowObserver;
 use crate::transcript::{
-    read_diagnostics, Direction, EventKind, MessageEvent, Severity, Transcript,
+    read_diagnostics, Direction, Endpoint, EventKind, HandshakeObservation, HandshakeSegment,
+    MessageEvent, Severity, StreamMedia, Transcript,
 };
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -263,12 +264,12 @@ impl Decoding {
         }
         let media = &self.report.media;
         if self.report.rtmp && media.video_frames + media.audio_frames > 0 {
-            let text = self.report.media.to_string();
+            let media = StreamMedia::from(&self.report.media);
             self.report.transcript.push(
                 self.at(self.last),
                 EventKind::MediaSummary {
                     stream: "media".into(),
-                    text,
+                    media,
                 },
             );
         }
@@ -281,14 +282,9 @@ impl Decoding {
     /// Decoding of `side` ends here, for the reason a diagnostic gives; its bytes are still
     /// counted.
     fn stop(&mut self, side: usize, at: u64, id: &str, severity: Severity, text: String) {
-        self.report.transcript.push(
-            at,
-            EventKind::Diagnostic {
-                id: id.into(),
-                severity,
-                text,
-            },
-        );
+        self.report
+            .transcript
+            .push(at, EventKind::diagnostic(id, severity, text));
         self.sides[side].stopped = true;
     }
 
@@ -423,27 +419,30 @@ impl Decoding {
 
     /// The handshake's segments and every observation its bytes allow, complete or not.
     fn push_handshake(&mut self, at: u64, observations: Vec<HandshakeEvent>) {
-        for (side, id, names) in [
-            (0, "hs.client-segments", ["C0", "C1", "C2"]),
-            (1, "hs.server-segments", ["S0", "S1", "S2"]),
+        for (side, id, peer) in [
+            (0, "hs.client-segments", Endpoint::Client),
+            (1, "hs.server-segments", Endpoint::Server),
         ] {
-            let text = describe_segments(names, &self.sides[side].handshake_segments);
+            let segments = self.sides[side]
+                .handshake_segments
+                .iter()
+                .map(|&(at_us, len)| HandshakeSegment { at_us, len })
+                .collect();
             self.report.transcript.push(
                 at,
-                EventKind::Handshake {
-                    id: id.into(),
-                    text,
-                },
+                EventKind::handshake_observation(
+                    id,
+                    HandshakeObservation::Segments {
+                        side: peer,
+                        segments,
+                    },
+                ),
             );
         }
         for e in observations {
-            self.report.transcript.push(
-                at,
-                EventKind::Handshake {
-                    id: e.id().to_string(),
-                    text: e.to_string(),
-                },
-            );
+            self.report
+                .transcript
+                .push(at, EventKind::handshake_event(&e));
         }
     }
 
@@ -959,90 +958,6 @@ pub struct ClosestProfile {
     /// When the capture's client is another build of the profile's program: how it differs,
     /// e.g. "Lavf 61.7.100 (profile: Lavf 59.27.100)".
     pub build: Option<String>,
-}
-
-/// How one side's handshake went on the wire, e.g. "S0 alone, then S1 (+1.759 ms), then S2
-/// (+0.024 ms)": which packets each segment carried and the time since the one before.
-fn describe_segments(names: [&str; 3], segments: &[(u64, usize)]) -> String {
-    const BOUNDS: [usize; 4] = [0, 1, 1 + PACKET_LEN, HANDSHAKE_LEN];
-    let mut parts: Vec<String> = Vec::new();
-    let mut start = 0;
-    let mut previous_at = None;
-    for &(at, len) in segments {
-        let end = start + len;
-        let mut carried: Vec<String> = Vec::new();
-        let mut whole = 0;
-        for (p, name) in names.iter().enumerate() {
-            let (from, to) = (BOUNDS[p], BOUNDS[p + 1]);
-            if start.max(from) < end.min(to) {
-                if start <= from && end >= to {
-                    whole += 1;
-                    carried.push(name.to_string());
-                } else {
-                    carried.push(format!("part of {name}"));
-                }
-            }
-        }
-        let mut part = carried.join("+");
-        if end > HANDSHAKE_LEN {
-            part.push_str(&format!(
-                " and {} more bytes",
-                end - start.max(HANDSHAKE_LEN)
-            ));
-        }
-        match previous_at {
-            None if whole == 1 && carried.len() == 1 && segments.len() > 1 => {
-                part.push_str(" alone")
-            }
-            None => {}
-            Some(previous) => {
-                part = format!(
-                    "{part} (+{:.3} ms)",
-                    at.saturating_sub(previous) as f64 / 1000.0
-                )
-            }
-        }
-        parts.push(part);
-        previous_at = Some(at);
-        start = end;
-    }
-    match parts.len() {
-        0 => "no segments".into(),
-        1 => format!("{} in one segment", parts[0]),
-        _ => parts.join(", then "),
-    }
-}
-
-#[cfg(test)]
-mod segment_tests {
-    use super::describe_segments;
-
-    const S: [&str; 3] = ["S0", "S1", "S2"];
-
-    #[test]
-    fn each_segment_names_the_packets_it_carried_and_its_delay() {
-        assert_eq!(
-            describe_segments(S, &[(145, 1), (1904, 1536), (1928, 1536)]),
-            "S0 alone, then S1 (+1.759 ms), then S2 (+0.024 ms)"
-        );
-        assert_eq!(
-            describe_segments(S, &[(0, 1537), (50, 1536)]),
-            "S0+S1, then S2 (+0.050 ms)"
-        );
-        assert_eq!(
-            describe_segments(S, &[(0, 3073)]),
-            "S0+S1+S2 in one segment"
-        );
-        assert_eq!(
-            describe_segments(["C0", "C1", "C2"], &[(0, 1537), (2000, 1676)]),
-            "C0+C1, then C2 and 140 more bytes (+2.000 ms)"
-        );
-        // A packet cut across segments (a small MSS, or a byte-wise writer).
-        assert_eq!(
-            describe_segments(S, &[(0, 1000), (10, 2073)]),
-            "S0+part of S1, then part of S1+S2 (+0.010 ms)"
-        );
-    }
 }
 
 #[cfg(test)]

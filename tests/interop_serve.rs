@@ -71,12 +71,12 @@ fn has_handshake(t: &Transcript, id: &str) -> bool {
 
 fn sent_code(t: &Transcript, code: &str) -> bool {
     t.messages(rtmp_probe::transcript::Direction::ServerToClient)
-        .any(|m| m.summary.contains(code))
+        .any(|m| m.summary().contains(code))
 }
 
 fn media_summary(t: &Transcript) -> Option<String> {
     t.events.iter().find_map(|e| match &e.kind {
-        EventKind::MediaSummary { text, .. } => Some(text.clone()),
+        EventKind::MediaSummary { media, .. } => Some(media.to_string()),
         _ => None,
     })
 }
@@ -257,7 +257,7 @@ fn ffmpeg_plays_what_ffmpeg_publishes_validating_our_digest_handshake() {
         .iter()
         .find(|t| {
             t.messages(rtmp_probe::transcript::Direction::ClientToServer)
-                .any(|m| m.name == "play")
+                .any(|m| m.name() == "play")
         })
         .expect("a player connection");
     // FFmpeg playing signs C2 only after it validated our S1 digest and S2 signature.
@@ -293,7 +293,7 @@ fn rtmpdump_plays_from_the_server() {
         .iter()
         .find(|t| {
             t.messages(rtmp_probe::transcript::Direction::ClientToServer)
-                .any(|m| m.name == "play")
+                .any(|m| m.name() == "play")
         })
         .expect("rtmpdump's connection");
     assert!(

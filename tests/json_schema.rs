@@ -130,6 +130,33 @@ fn every_json_line_of_every_command_follows_the_schema() {
                 .all(|l| l["conn"].is_u64()),
             "every connection line of serve has conn"
         );
+        assert!(
+            lines
+                .iter()
+                .filter(|l| l["event"] == "handshake")
+                .all(|l| l["observation"]["kind"].is_string()
+                    && l["observation"]["kind"] != "described"),
+            "serve's handshake lines carry the codec's fields"
+        );
+        let connect = lines
+            .iter()
+            .find(|l| l["event"] == "message" && l["content"]["name"] == "connect")
+            .expect("serve saw FFmpeg's connect");
+        assert_eq!(connect["content"]["kind"], "command");
+        assert_eq!(connect["content"]["transaction_id"], 1.0);
+        assert!(
+            connect["content"]["command_object"]["app"].is_string(),
+            "connect's command object is a JSON object: {connect}"
+        );
+        let media = lines
+            .iter()
+            .find(|l| l["event"] == "media_summary")
+            .expect("serve summarised FFmpeg's stream");
+        assert!(
+            media["media"]["video_frames"].as_u64() > Some(0)
+                && media["media"]["video_codec"].is_string(),
+            "serve's media summary carries figures: {media}"
+        );
         seen.extend(kinds);
     }
 
@@ -265,6 +292,18 @@ fn the_schema_rejects_what_the_old_outputs_wrote() {
         (
             r#"{"at_us":0,"event":"diagnostic","id":"Not An Id","severity":"warning","text":"x"}"#,
             "an id that is no catalogue id",
+        ),
+        (
+            r#"{"at_us":0,"event":"handshake","id":"hs.c1-fields","text":"C1 time 0, version field 0.0.0.0"}"#,
+            "a handshake observation in words only",
+        ),
+        (
+            r#"{"at_us":0,"event":"message","direction":"client_to_server","csid":3,"timestamp":0,"type_id":20,"stream_id":0,"len":9,"name":"connect","summary":"command connect #1"}"#,
+            "a message without its content",
+        ),
+        (
+            r#"{"at_us":0,"event":"media_summary","stream":"live","text":"video h264 1 frames"}"#,
+            "serve's old media summary in words only",
         ),
     ] {
         let value: Value = serde_json::from_str(line).unwrap();

@@ -24,13 +24,13 @@ fn shape(t: &Transcript) -> Vec<String> {
                 direction: Direction::ClientToServer,
                 len,
             } => out.push(format!("read {len}")),
-            EventKind::Handshake { id, text } => out.push(format!("{id}: {text}")),
+            EventKind::Handshake { id, observation } => out.push(format!("{id}: {observation}")),
             EventKind::Message(m)
                 if m.direction == Direction::ClientToServer
                     && !matches!(m.type_id, 3 | 8 | 9)
-                    && out.last() != Some(&format!("msg {}", m.name)) =>
+                    && out.last() != Some(&format!("msg {}", m.name())) =>
             {
-                out.push(format!("msg {}", m.name))
+                out.push(format!("msg {}", m.name()))
             }
             _ => {}
         }

@@ -256,3 +256,73 @@ fn any_lavf_build_is_the_ffmpeg_profile_with_its_version_as_a_trait() {
         c.differences
     );
 }
+
+/// Every capture's events, written as JSON lines and read back by `diff`, render the snapshot
+/// the transcript itself renders: the JSON carries everything the text is made from (AMF0
+/// objects keep their key order, handshakes their fields, media summaries their figures).
+#[test]
+fn json_lines_carry_everything_the_snapshot_is_rendered_from() {
+    use rtmp_probe::transcript::diff::connections;
+    use rtmp_probe::transcript::render::json_event_line;
+    let own = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(&own)
+        .expect("captures/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    paths.extend(
+        support::SHARED_CAPTURES
+            .iter()
+            .filter_map(|c| support::shared_capture(c)),
+    );
+    let mut flows_checked = 0;
+    let mut kinds = std::collections::BTreeSet::new();
+    for path in &paths {
+        let reader = CaptureReader::new(std::fs::File::open(path).expect("open")).unwrap();
+        let (flows, _) = replay(reader, |_| {});
+        for flow in flows.iter().filter(|f| f.rtmp) {
+            let lines: String = flow
+                .transcript
+                .events
+                .iter()
+                .map(|e| json_event_line(flow.id as u64, e) + "\n")
+                .collect();
+            for line in lines.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let typed = match v["event"].as_str().unwrap() {
+                    "handshake" => v["observation"]["kind"].as_str(),
+                    "message" => v["content"]["kind"].as_str(),
+                    "media_summary" => v["media"]["video_frames"].as_u64().map(|_| "media"),
+                    other => Some(other),
+                };
+                kinds.insert(
+                    typed
+                        .unwrap_or_else(|| panic!("{path:?}: untyped {line}"))
+                        .to_string(),
+                );
+            }
+            let read_back = connections(&lines).expect("diff reads what replay wrote");
+            let direct = connections(&snapshot(&flow.transcript)).unwrap();
+            assert_eq!(read_back.len(), 1, "{path:?}");
+            assert_eq!(
+                read_back[0].text, direct[0].text,
+                "{path:?} flow {}",
+                flow.id
+            );
+            flows_checked += 1;
+        }
+    }
+    assert!(flows_checked >= 6, "only {flows_checked} RTMP flows");
+    // replay summarises media rather than listing it.
+    for kind in [
+        "fields",
+        "segments",
+        "answer",
+        "command",
+        "data",
+        "user_control",
+        "media",
+    ] {
+        assert!(kinds.contains(kind), "no {kind} seen: {kinds:?}");
+    }
+}

@@ -58,7 +58,7 @@ fn lines(transcript: &rtmp_probe::transcript::Transcript, prefix: &str) -> Vec<S
 
 fn media_summary(report: &rtmp_probe::replay::FlowReport) -> Option<String> {
     report.transcript.events.iter().find_map(|e| match &e.kind {
-        EventKind::MediaSummary { text, .. } => Some(text.clone()),
+        EventKind::MediaSummary { media, .. } => Some(media.to_string()),
         _ => None,
     })
 }

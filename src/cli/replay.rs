@@ -10,6 +10,7 @@ use rtmp_probe::replay::{closest_profile, flow_listing, replay_observed, FlowRep
 use rtmp_probe::transcript::render::{
     colour_on_stdout, json_event_line, json_record_line, snapshot, TextRenderer,
 };
+use rtmp_probe::transcript::StreamMedia;
 use std::path::PathBuf;
 
 /// Decode the RTMP sessions in a pcap or pcapng capture into transcripts.
@@ -261,13 +262,7 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) -> anyh
                 "server": flow.server.to_string(), "rtmp": flow.rtmp,
                 "client_bytes": flow.bytes.0, "server_bytes": flow.bytes.1,
                 "client_messages": flow.messages.0, "server_messages": flow.messages.1,
-                "media": {
-                    "video_frames": flow.media.video_frames, "keyframes": flow.media.keyframes,
-                    "audio_frames": flow.media.audio_frames,
-                    "video_sequence_headers": flow.media.video_sequence_headers,
-                    "audio_sequence_headers": flow.media.audio_sequence_headers,
-                    "video_end_of_sequence": flow.media.video_end_of_sequence,
-                },
+                "media": StreamMedia::from(&flow.media),
                 "closest_profile": closest_profile(&flow.client_facts).map(|c| {
                     serde_json::json!({"name": c.name, "matching": c.matching, "traits": c.total, "differences": c.differences, "build": c.build})
                 }),

@@ -432,11 +432,7 @@ impl<'a> Case<'a> {
     }
 
     fn diagnostic(&mut self, id: &str, severity: Severity, text: &str) {
-        self.event(EventKind::Diagnostic {
-            id: id.to_string(),
-            severity,
-            text: text.to_string(),
-        });
+        self.event(EventKind::diagnostic(id, severity, text));
     }
 
     /// What the chunk reader saw of the server's bytes, with the ids serve and replay use.
@@ -823,10 +819,7 @@ impl<'a> Case<'a> {
                     self.observations.s2 = Some(e.id().to_string());
                     if self.profile.s2_check == S2Check::RequireEchoFrom8 && !echo.random_matches {
                         let id = e.id();
-                        self.event(EventKind::Handshake {
-                            id: id.into(),
-                            text: e.to_string(),
-                        });
+                        self.event(EventKind::handshake_event(&e));
                         return Err(stop(
                             Status::Fail,
                             Stage::Handshake,
@@ -843,10 +836,7 @@ impl<'a> Case<'a> {
                 }
                 _ => {}
             }
-            self.event(EventKind::Handshake {
-                id: e.id().to_string(),
-                text: e.to_string(),
-            });
+            self.event(EventKind::handshake_event(&e));
         }
         Ok(())
     }

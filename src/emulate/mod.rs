@@ -451,7 +451,7 @@ mod reality {
         let ours = names(
             server_view
                 .messages(Direction::ClientToServer)
-                .map(|m| (m.type_id, m.name.clone())),
+                .map(|m| (m.type_id, m.name().to_string())),
         );
         assert_eq!(
             ours,

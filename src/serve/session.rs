@@ -442,12 +442,8 @@ impl ServerSession {
     }
 
     fn handshake_event(&mut self, event: HandshakeEvent) {
-        let id = event.id();
         if self.config.personality.c2_check == C2Check::Strict && c2_differs_from_s1(&event) {
-            self.event(EventKind::Handshake {
-                id: id.to_string(),
-                text: event.to_string(),
-            });
+            self.event(EventKind::handshake_event(&event));
             self.diagnostic(
                 "hs.c2-not-echo-strict",
                 Severity::Error,
@@ -457,10 +453,7 @@ impl ServerSession {
             return;
         }
         if self.config.detailed_transcript {
-            self.event(EventKind::Handshake {
-                id: id.to_string(),
-                text: event.to_string(),
-            });
+            self.event(EventKind::handshake_event(&event));
         }
     }
 
@@ -545,11 +538,7 @@ impl ServerSession {
     }
 
     fn diagnostic(&mut self, id: &str, severity: Severity, text: String) {
-        self.event(EventKind::Diagnostic {
-            id: id.to_string(),
-            severity,
-            text,
-        });
+        self.event(EventKind::diagnostic(id, severity, text));
     }
 }
 

@@ -464,7 +464,9 @@ mod tests {
             0,
             crate::transcript::EventKind::Handshake {
                 id,
-                text: "x".into(),
+                observation: crate::transcript::HandshakeObservation::Described {
+                    text: "x".into(),
+                },
             },
         );
     }

@@ -78,7 +78,8 @@ fn from_json_lines(text: &str) -> Result<Vec<Connection>, ParseError> {
             Some("server" | "case" | "against" | "matrix" | "load") | None => continue,
             Some(_) => {}
         }
-        let event: Event = serde_json::from_value(value).map_err(|e| ParseError {
+        // From the line, not from `value`: an AMF0 object's keys keep their order that way.
+        let event: Event = serde_json::from_str(line).map_err(|e| ParseError {
             line: i + 1,
             problem: format!("not a transcript event: {e}"),
         })?;

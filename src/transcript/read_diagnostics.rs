@@ -19,7 +19,13 @@ fn sender(direction: Direction) -> Side {
 /// A connection diagnostic as the transcript event every driver prints.
 #[track_caller]
 pub fn event(diagnostic: &Diagnostic) -> EventKind {
-    EventKind::catalogued(diagnostic.id(), diagnostic.to_string())
+    let id = diagnostic.id();
+    EventKind::diagnostic_with(
+        id,
+        super::catalogue::severity(id),
+        Some(diagnostic.into()),
+        diagnostic.to_string(),
+    )
 }
 
 /// The diagnostic of a chunk reader event other than a message, if it is one.
@@ -99,6 +105,30 @@ mod tests {
             text(read_event(Direction::ServerToClient, &size)),
             "the server's chunk size changed from 128 to 60"
         );
+    }
+
+    #[test]
+    fn json_carries_the_connections_fields_and_the_catalogues_stage() {
+        let size = ReadEvent::ChunkSizeChanged { from: 128, to: 60 };
+        let event = crate::transcript::Event {
+            at_us: 3,
+            kind: read_event(Direction::ServerToClient, &size).expect("a diagnostic"),
+        };
+        let line = crate::transcript::render::json_line(&event);
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["id"], "chunk.size-changed");
+        assert_eq!(value["stage"], "chunk");
+        assert_eq!(
+            value["fields"],
+            serde_json::json!({"kind": "peer_chunk_size_changed", "peer": "server", "from": 128, "to": 60}),
+            "{line}"
+        );
+        assert_eq!(
+            value["text"],
+            "the server's chunk size changed from 128 to 60"
+        );
+        let back: crate::transcript::Event = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, event);
     }
 
     #[test]

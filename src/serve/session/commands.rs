@@ -6,7 +6,7 @@ use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::RawMessage;
 use crate::protocol::message::{self, Command, LimitType};
-use crate::transcript::{EventKind, Severity};
+use crate::transcript::{EventKind, Severity, StreamMedia};
 
 impl ServerSession {
     pub(super) fn handle_command(&mut self, raw: &RawMessage, command: Command) {
@@ -178,7 +178,7 @@ impl ServerSession {
         if let Some(p) = self.publishing.take() {
             self.event(EventKind::MediaSummary {
                 stream: p.name.clone(),
-                text: p.stats.to_string(),
+                media: StreamMedia::from(&p.stats),
             });
             if p.accepted {
                 self.actions.push_back(Action::Unpublish { name: p.name });

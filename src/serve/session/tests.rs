@@ -267,7 +267,7 @@ fn a_publish_session_gets_the_answers_encoders_wait_for() {
         Some(Action::Unpublish { name: "key".into() })
     );
     let summary = events(&mut s).into_iter().find_map(|e| match e {
-        EventKind::MediaSummary { text, .. } => Some(text),
+        EventKind::MediaSummary { media, .. } => Some(media.to_string()),
         _ => None,
     });
     assert!(summary.unwrap().contains("h264 1 frames (1 key"));
@@ -336,7 +336,7 @@ fn a_player_is_told_when_its_publisher_stops() {
     let summaries: Vec<String> = events(&mut s)
         .into_iter()
         .filter_map(|e| match e {
-            EventKind::Message(m) => Some(m.summary),
+            EventKind::Message(m) => Some(m.summary()),
             _ => None,
         })
         .collect();

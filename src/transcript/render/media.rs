@@ -1,0 +1,89 @@
+//! A stream's media summary in one line, rendered from its fields.
+
+use crate::transcript::StreamMedia;
+use std::fmt;
+
+/// `video h264 50 frames (2 key, every 1000 ms), audio aac 50 frames, 1960 ms, 12 kbit/s, A/V
+/// drift -3 ms, 0 backwards timestamps, largest gap 40 ms`.
+impl fmt::Display for StreamMedia {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "video {} {} frames ({} key",
+            self.video_codec.as_deref().unwrap_or("none"),
+            self.video_frames,
+            self.keyframes
+        )?;
+        if let Some(gop) = self.keyframe_interval_ms {
+            write!(f, ", every {gop} ms")?;
+        }
+        write!(
+            f,
+            "), audio {} {} frames, {} ms",
+            self.audio_codec.as_deref().unwrap_or("none"),
+            self.audio_frames,
+            self.duration_ms
+        )?;
+        if let Some(kbps) = self.bitrate_kbps {
+            write!(f, ", {kbps} kbit/s")?;
+        }
+        if let Some(drift) = self.av_drift_ms {
+            write!(f, ", A/V drift {drift} ms")?;
+        }
+        write!(
+            f,
+            ", {} backwards timestamps, largest gap {} ms",
+            self.backwards_timestamps, self.largest_gap_ms
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::media::MediaStats;
+    use crate::transcript::StreamMedia;
+    use bytes::Bytes;
+
+    fn b(x: &[u8]) -> Bytes {
+        Bytes::copy_from_slice(x)
+    }
+
+    /// The line rendered from the fields is the statistics' own, with and without the figures
+    /// that need two keyframes, a timestamp span or both tracks.
+    #[test]
+    fn the_summary_from_fields_is_the_statistics_own_line() {
+        let mut cases = vec![MediaStats::default()];
+        let mut s = MediaStats::default();
+        s.add(9, 0, &b(&[0x17, 0, 0, 0, 0, 1]));
+        s.add(8, 0, &b(&[0xaf, 0, 0x12, 0x10]));
+        for i in 0..50u32 {
+            let key = i % 25 == 0;
+            s.add(
+                9,
+                i * 40,
+                &b(&[if key { 0x17 } else { 0x27 }, 1, 0, 0, 0, 9]),
+            );
+            s.add(8, i * 40 + 3, &b(&[0xaf, 1, 7, 7]));
+        }
+        s.add(9, 10, &b(&[0x27, 1, 0, 0, 0, 9])); // backwards
+        cases.push(s);
+        let mut audio_only = MediaStats::default();
+        audio_only.add(8, 5, &b(&[0x2f, 1]));
+        cases.push(audio_only);
+        for stats in &cases {
+            let media = StreamMedia::from(stats);
+            assert_eq!(media.to_string(), stats.to_string());
+        }
+        let media = StreamMedia::from(&cases[1]);
+        assert_eq!(
+            (media.video_frames, media.keyframes, media.audio_frames),
+            (51, 2, 50)
+        );
+        assert_eq!(media.keyframe_interval_ms, Some(1000));
+        assert_eq!(media.backwards_timestamps, 1);
+        assert_eq!(media.video_codec.as_deref(), Some("h264"));
+        let json = serde_json::to_value(&media).unwrap();
+        assert_eq!(json["av_drift_ms"], serde_json::json!(media.av_drift_ms));
+        assert!(StreamMedia::from(&cases[0]).bitrate_kbps.is_none());
+    }
+}
