@@ -82,30 +82,22 @@ fn reached(t: &Transcript) -> Reached {
             EventKind::Message(m) if m.direction == Direction::ClientToServer => {
                 r.c2 = true;
                 match m.type_id {
-                    20 if m.name == "publish" => {
+                    20 if m.name() == "publish" => {
                         r.published = true;
                         r.past_connect = true
                     }
-                    20 if m.name != "connect" => r.past_connect = true,
+                    20 if m.name() != "connect" => r.past_connect = true,
                     _ => {}
                 }
             }
             // Media is summarised per published stream rather than listed message by message.
-            EventKind::MediaSummary { text, .. } => r.media_sent |= frame_count(text) > 0,
+            EventKind::MediaSummary { media, .. } => {
+                r.media_sent |= media.video_frames + media.audio_frames > 0
+            }
             _ => {}
         }
     }
     r
-}
-
-/// The frames a media summary counts ("video h264 25 frames (...), audio aac 43 frames, ...").
-fn frame_count(summary: &str) -> u64 {
-    let words: Vec<&str> = summary.split_whitespace().collect();
-    words
-        .windows(2)
-        .filter(|w| w[1].starts_with("frames"))
-        .filter_map(|w| w[0].parse::<u64>().ok())
-        .sum()
 }
 
 /// The verdict of a real run, read in one place: the furthest stage any of the client's
