@@ -6,9 +6,11 @@
 //! says how many attempts failed.
 
 pub mod case;
+pub mod client;
 pub mod clip;
 pub mod family;
 pub mod from_capture;
+pub mod memory;
 pub mod profile;
 pub mod profile_file;
 pub mod report;
@@ -42,6 +44,23 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
+    /// The result of a case run once.
+    pub fn single(profile: &Profile, variant: Variant, outcome: Outcome) -> Self {
+        Self {
+            id: format!("{}/{}", profile.name, variant),
+            profile: profile.name.to_string(),
+            variant: variant.to_string(),
+            status: outcome.status,
+            stage: outcome.stage,
+            attempts: 1,
+            failed_attempts: u32::from(outcome.status.is_failure()),
+            diagnosis: outcome.diagnosis.clone(),
+            observations: outcome.observations.clone(),
+            duration_ms: outcome.duration.as_millis() as u64,
+            worst: Some(outcome),
+        }
+    }
+
     /// "pass", "fail 3/3", "fail 1/3 — intermittent", ...
     pub fn verdict(&self) -> String {
         let label = self.status.label().to_lowercase();
