@@ -270,9 +270,9 @@ impl EmulatorClient {
     /// Time-driven progress: media tags that are due, and waits that ran out.
     pub(super) fn step_time(&mut self, now: Duration) {
         self.send_media(now);
-        let Some(deadline) = self.deadline.filter(|&d| now >= d) else {
+        if self.deadline.is_none_or(|d| now < d) {
             return;
-        };
+        }
         let stage = self.stage;
         let reason = match &self.step {
             Step::Closing => {
@@ -285,10 +285,7 @@ impl EmulatorClient {
                 "media.wrong-stream",
                 format!("{ignored} media messages arrived on another message stream than the play stream {stream_id}; {} ignores them, so nothing was delivered", self.profile.name),
             ),
-            Step::Handshake | Step::Media { .. } | Step::Done => {
-                let _ = deadline;
-                return;
-            }
+            Step::Handshake | Step::Media { .. } | Step::Done => return,
             step => stop(
                 Status::Timeout,
                 stage,
@@ -380,15 +377,14 @@ impl EmulatorClient {
                 code,
                 play,
             } => {
-                let Some(c) = command.filter(|c| c.name == "onStatus") else {
+                if command.is_none_or(|c| c.name != "onStatus") {
                     return;
-                };
+                }
                 let got = first
                     .and_then(|o| o.get("code"))
                     .and_then(Amf0Value::as_str)
                     .unwrap_or("");
                 if level == Some("error") {
-                    let _ = c;
                     self.fail(stop(
                         Status::Fail,
                         Stage::Publish,
