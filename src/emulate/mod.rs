@@ -1,9 +1,11 @@
 //! Client emulators: `rtmp-probe probe` and `rtmp-probe matrix`.
 //!
 //! A case is a [`profile::Profile`] (what a real encoder or player does) cut by a
-//! [`variant::Variant`] (how its bytes are segmented), run against a server by
-//! [`case::run`]. Some outcomes depend on scheduling, so a case can be repeated and its verdict
-//! says how many attempts failed.
+//! [`variant::Variant`] (how its bytes are segmented), played by the sans-IO
+//! [`client::EmulatorClient`] and driven either over TCP by [`case::run`] or, against the
+//! built-in server, in memory on a simulated clock by [`memory::run_case`]. Over TCP some
+//! outcomes depend on scheduling, so a case can be repeated and its verdict says how many
+//! attempts failed; in memory every run gives the same verdict.
 
 pub mod case;
 pub mod client;

@@ -21,9 +21,7 @@ pub use outcome::{stop, Finding, Observations, Outcome, Stage, Status, Stop};
 use super::profile::{C2Timing, Profile};
 use super::variant::Variant;
 use crate::protocol::chunk::RawMessage;
-use crate::protocol::connection::{
-    CloseReason, Connection, ConnectionConfig, ConnectionError, Event, HandshakeWrites,
-};
+use crate::protocol::connection::{Connection, ConnectionConfig, Event, HandshakeWrites};
 use crate::protocol::handshake::{Mode, Packet};
 use crate::protocol::message::Message;
 use crate::protocol::random::RandomSource;
@@ -85,6 +83,22 @@ const WAIT_FOR_S0: Duration = Duration::from_secs(2);
 /// S0 and S1: what a strict first read needs.
 const S0_S1_LEN: usize = 1537;
 
+/// The connection a profile's client makes: its handshake, its handshake packets one per
+/// write (the client cuts and times them), C2 held for S2 when the profile waits for it or
+/// sends it with connect, and the protocol control the profile answers. Tolerances that
+/// differ between real clients go into `config.tolerance` here, from the profile.
+fn connection_config(profile: &Profile, hold_c2: bool) -> ConnectionConfig {
+    let mut config = ConnectionConfig::client(profile.handshake);
+    config.writes = HandshakeWrites {
+        groups: &[&[Packet::C0], &[Packet::C1], &[Packet::C2]],
+        pauses: &[],
+        wait_for_peer_hello: false,
+        answer_after_peer_answer: hold_c2 || profile.c2_timing == C2Timing::AfterS2,
+    };
+    config.answer_peer_bandwidth = profile.answer_peer_bandwidth;
+    config
+}
+
 /// One emulated client for one case.
 pub struct EmulatorClient {
     profile: Profile,
@@ -122,14 +136,7 @@ impl EmulatorClient {
     pub fn new(profile: Profile, variant: Variant, plan: CasePlan) -> Self {
         let hold_c2 = matches!(variant, Variant::Coalesced | Variant::C2WithConnect)
             || profile.c2_timing == C2Timing::WithConnect;
-        let mut config = ConnectionConfig::client(profile.handshake);
-        config.writes = HandshakeWrites {
-            groups: &[&[Packet::C0], &[Packet::C1], &[Packet::C2]],
-            pauses: &[],
-            wait_for_peer_hello: false,
-            answer_after_peer_answer: hold_c2 || profile.c2_timing == C2Timing::AfterS2,
-        };
-        config.answer_peer_bandwidth = profile.answer_peer_bandwidth;
+        let config = connection_config(&profile, hold_c2);
         let mut conn = Connection::new(config, RandomSource::seeded(plan.seed));
         let c0 = conn.poll_transmit().unwrap_or_default();
         let c1 = conn.poll_transmit().unwrap_or_default();
@@ -489,63 +496,6 @@ impl EmulatorClient {
             Event::Closed(reason) => self.on_closed(reason),
             Event::HandshakeWritten { .. } | Event::Chunk(_) | Event::Control(_) => {}
         }
-    }
-
-    fn on_closed(&mut self, reason: CloseReason) {
-        let stop = match reason {
-            CloseReason::PeerClosed {
-                during_handshake: true,
-            } => stop(
-                Status::Fail,
-                Stage::Handshake,
-                "hs.closed",
-                "the server closed the connection during the handshake",
-            ),
-            CloseReason::PeerClosed { .. } => match self.step.on_closed(self.stage) {
-                Some(stop) => stop,
-                None => {
-                    self.finish(Ok(()));
-                    return;
-                }
-            },
-            CloseReason::Error(ConnectionError::Handshake { error, .. }) => stop(
-                Status::Fail,
-                Stage::Handshake,
-                "hs.client-rejected",
-                format!(
-                    "{} rejects the server's handshake: {error}",
-                    self.profile.name
-                ),
-            ),
-            CloseReason::Error(ConnectionError::Chunk(e)) => stop(
-                Status::Fail,
-                self.stage,
-                "chunk.error",
-                format!("the server's chunk stream is broken: {e}"),
-            ),
-            // The client sets no connection timeouts; its own waits are its steps'.
-            CloseReason::Timeout(_) => return,
-        };
-        self.end_of_server(stop);
-    }
-
-    /// The server ended the connection: right after a signed C2, that says why.
-    fn end_of_server(&mut self, mut reason: Stop) {
-        if self.step.is_closing() {
-            self.finish(Ok(()));
-            return;
-        }
-        if self.conn.answer_signed()
-            && reason.stage == Stage::Connect
-            && matches!(reason.id, "tcp.closed" | "tcp.reset")
-        {
-            reason.id = "hs.c2-signed-rejected";
-            reason.message.push_str(
-                " right after the handshake; this client's C2 was signed (for S1's digest, or for the bytes where one would be), not an echo of S1, \
-                 and a server that insists on an echo closes here (go-rtmp before #51; SRS notes FFmpeg playback fails this way)",
-            );
-        }
-        self.fail(reason);
     }
 
     // ----- sending -----

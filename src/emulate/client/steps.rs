@@ -7,6 +7,7 @@ use crate::emulate::clip;
 use crate::emulate::profile::{ChunkSizeWhen, PublishSequence, Role, StopStyle};
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::RawMessage;
+use crate::protocol::connection::{CloseReason, ConnectionError};
 use crate::protocol::message::{self, Message};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
@@ -297,6 +298,63 @@ impl EmulatorClient {
                 ),
             ),
         };
+        self.fail(reason);
+    }
+
+    pub(super) fn on_closed(&mut self, reason: CloseReason) {
+        let stop = match reason {
+            CloseReason::PeerClosed {
+                during_handshake: true,
+            } => stop(
+                Status::Fail,
+                Stage::Handshake,
+                "hs.closed",
+                "the server closed the connection during the handshake",
+            ),
+            CloseReason::PeerClosed { .. } => match self.step.on_closed(self.stage) {
+                Some(stop) => stop,
+                None => {
+                    self.finish(Ok(()));
+                    return;
+                }
+            },
+            CloseReason::Error(ConnectionError::Handshake { error, .. }) => stop(
+                Status::Fail,
+                Stage::Handshake,
+                "hs.client-rejected",
+                format!(
+                    "{} rejects the server's handshake: {error}",
+                    self.profile.name
+                ),
+            ),
+            CloseReason::Error(ConnectionError::Chunk(e)) => stop(
+                Status::Fail,
+                self.stage,
+                "chunk.error",
+                format!("the server's chunk stream is broken: {e}"),
+            ),
+            // The client sets no connection timeouts; its own waits are its steps'.
+            CloseReason::Timeout(_) => return,
+        };
+        self.end_of_server(stop);
+    }
+
+    /// The server ended the connection: right after a signed C2, that says why.
+    pub(super) fn end_of_server(&mut self, mut reason: Stop) {
+        if self.step.is_closing() {
+            self.finish(Ok(()));
+            return;
+        }
+        if self.conn.answer_signed()
+            && reason.stage == Stage::Connect
+            && matches!(reason.id, "tcp.closed" | "tcp.reset")
+        {
+            reason.id = "hs.c2-signed-rejected";
+            reason.message.push_str(
+                " right after the handshake; this client's C2 was signed (for S1's digest, or for the bytes where one would be), not an echo of S1, \
+                 and a server that insists on an echo closes here (go-rtmp before #51; SRS notes FFmpeg playback fails this way)",
+            );
+        }
         self.fail(reason);
     }
 
