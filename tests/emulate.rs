@@ -5,7 +5,7 @@ mod support;
 
 use rtmp_probe::emulate::case::{CaseOptions, Stage, Status, Target};
 use rtmp_probe::emulate::variant::Variant;
-use rtmp_probe::emulate::{attempts_for, profile, run_case, run_matrix, CaseResult};
+use rtmp_probe::emulate::{attempts_for, memory, profile, run_case, run_matrix, CaseResult};
 use rtmp_probe::protocol::handshake::{C2Style, ClientConfig, ServerDigest};
 use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
 use std::path::{Path, PathBuf};
@@ -205,6 +205,44 @@ fn builtin_server_under_every_personality() {
             .into_iter()
             .filter(|r| !timing_dependent(p.name, &r.profile))
             .collect();
+        snapshot(
+            &format!("matrix-builtin-{}", p.name),
+            &outcome_table(&stable),
+        );
+    }
+}
+
+/// The in-memory matrix (what `rtmp-probe matrix` runs without a URL) gives the verdicts the
+/// TCP runs above give, row for row, for every personality; where TCP depends on scheduling it
+/// is decided, and the same on every run.
+#[test]
+fn the_in_memory_matrix_gives_the_tcp_verdicts_every_time() {
+    let cases: Vec<(profile::Profile, Variant)> = profile::all()
+        .into_iter()
+        .map(|p| (p, Variant::Default))
+        .collect();
+    for p in personality::all() {
+        let results = memory::run_cases(&p, &cases, &options(), |_| {});
+        let again = memory::run_cases(&p, &cases, &options(), |_| {});
+        assert_eq!(outcome_table(&results), outcome_table(&again), "{}", p.name);
+        for r in results
+            .iter()
+            .filter(|r| timing_dependent(p.name, &r.profile))
+        {
+            // Three writes back to back reach a reader together: the usual TCP outcome.
+            assert!(
+                !r.status.is_failure(),
+                "{} under {}: {:?}",
+                r.id,
+                p.name,
+                r.diagnosis
+            );
+        }
+        let stable: Vec<CaseResult> = results
+            .into_iter()
+            .filter(|r| !timing_dependent(p.name, &r.profile))
+            .collect();
+        assert!(!stable.is_empty(), "{}", p.name);
         snapshot(
             &format!("matrix-builtin-{}", p.name),
             &outcome_table(&stable),

@@ -5,16 +5,19 @@ use super::UsageError;
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::emulate::case::CaseOptions;
+use rtmp_probe::emulate::memory;
 use rtmp_probe::emulate::profile::{self, Profile};
 use rtmp_probe::emulate::{report, run_cases, variant::Variant};
-use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
+use rtmp_probe::serve::personality;
 use rtmp_probe::transcript::render::colour_on_stdout;
 use std::sync::Arc;
 
 /// Run every client profile × segmentation variant against a server: a verdict per case.
 ///
-/// Without a URL the built-in server is started in-process on an ephemeral port;
-/// `--personality ffmpeg` then reproduces FFmpeg ticket 6453 with nothing installed.
+/// Without a URL the built-in server runs in memory against the emulators, on a simulated
+/// clock and wire: deterministic, no sockets, one attempt per case (--repeat and --jobs apply
+/// to a URL only); `--personality ffmpeg` then reproduces FFmpeg ticket 6453 with nothing
+/// installed.
 ///
 /// A case is PROFILE/VARIANT (`wirecast/default`); `--list` shows them, `--case` picks some.
 ///
@@ -185,36 +188,12 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
     if let Some(url) = &args.url {
         super::target::parse_reachable(url)?;
     }
+    let Some(url) = args.url.clone() else {
+        return in_memory(&args, &cases, &options, outputs);
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let mut interrupt = super::interrupt::Interrupt::install()?;
-        let (url, _server) = match &args.url {
-            Some(url) => (url.clone(), None),
-            None => {
-                let name = args.personality.as_deref().unwrap_or("reference");
-                let personality = personality::by_name(name)
-                    .ok_or_else(|| UsageError(format!("unknown personality '{name}'")))?;
-                let server = Server::bind(
-                    ServeOptions {
-                        listen: ([127, 0, 0, 1], 0).into(),
-                        personality,
-                        ..ServeOptions::default()
-                    },
-                    Arc::new(CollectSink::default()),
-                )
-                .await
-                .context("starting the built-in server")?;
-                let addr = server.local_addr()?;
-                let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-                let task = tokio::spawn(server.run(async {
-                    let _ = stopped.await;
-                }));
-                (
-                    format!("rtmp://{addr}/live"),
-                    Some((stop, task, name.to_string())),
-                )
-            }
-        };
         let (target, _) = super::target::parse(&url)?;
         let total = cases.len();
         let progress = Progress::new(total);
@@ -243,10 +222,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             }
         };
         progress.finish();
-        let shown = match &_server {
-            Some((_, _, name)) => format!("{url} (built-in server, personality {name})"),
-            None => url.clone(),
-        };
+        let shown = url.clone();
         // Written even when standard output has closed: nothing measured is lost.
         let table = report::Table {
             colour: colour_on_stdout() && !outputs.stdout_taken(),
@@ -263,13 +239,39 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             });
         }
         outputs.write(&shown, &results, interrupted)?;
-        if let Some((stop, task, _)) = _server {
-            let _ = stop.send(());
-            let _ = task.await;
-        }
         let failed = results.iter().any(|r| r.status.is_failure());
         let printed =
             shown_table.and_then(|()| outputs.say(&format!("\n{}\n", report::summary(&results))));
         super::interrupt::finish(interrupted, printed, super::exit::verdict(failed))
     })
+}
+
+/// The matrix without a URL: every case against the built-in server in memory.
+fn in_memory(
+    args: &MatrixArgs,
+    cases: &[(Profile, Variant)],
+    options: &CaseOptions,
+    outputs: MatrixOutputs,
+) -> anyhow::Result<i32> {
+    let name = args.personality.as_deref().unwrap_or("reference");
+    let personality = personality::by_name(name)
+        .ok_or_else(|| UsageError(format!("unknown personality '{name}'")))?;
+    let progress = Progress::new(cases.len());
+    let options = CaseOptions {
+        seed: options.seed.or(Some(1)),
+        ..options.clone()
+    };
+    let results = memory::run_cases(&personality, cases, &options, |r| progress.case_done(r));
+    progress.finish();
+    let shown = format!("built-in server in memory, personality {name}");
+    let table = report::Table {
+        colour: colour_on_stdout() && !outputs.stdout_taken(),
+    }
+    .render(&results);
+    let shown_table = outputs.say(&format!("target: {shown}\n\n{table}"));
+    outputs.write(&shown, &results, false)?;
+    let failed = results.iter().any(|r| r.status.is_failure());
+    let printed =
+        shown_table.and_then(|()| outputs.say(&format!("\n{}\n", report::summary(&results))));
+    super::interrupt::finish(false, printed, super::exit::verdict(failed))
 }

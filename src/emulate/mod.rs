@@ -1,14 +1,18 @@
 //! Client emulators: `rtmp-probe probe` and `rtmp-probe matrix`.
 //!
 //! A case is a [`profile::Profile`] (what a real encoder or player does) cut by a
-//! [`variant::Variant`] (how its bytes are segmented), run against a server by
-//! [`case::run`]. Some outcomes depend on scheduling, so a case can be repeated and its verdict
-//! says how many attempts failed.
+//! [`variant::Variant`] (how its bytes are segmented), played by the sans-IO
+//! [`client::EmulatorClient`] and driven either over TCP by [`case::run`] or, against the
+//! built-in server, in memory on a simulated clock by [`memory::run_case`]. Over TCP some
+//! outcomes depend on scheduling, so a case can be repeated and its verdict says how many
+//! attempts failed; in memory every run gives the same verdict.
 
 pub mod case;
+pub mod client;
 pub mod clip;
 pub mod family;
 pub mod from_capture;
+pub mod memory;
 pub mod profile;
 pub mod profile_file;
 pub mod report;
@@ -42,6 +46,23 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
+    /// The result of a case run once.
+    pub fn single(profile: &Profile, variant: Variant, outcome: Outcome) -> Self {
+        Self {
+            id: format!("{}/{}", profile.name, variant),
+            profile: profile.name.to_string(),
+            variant: variant.to_string(),
+            status: outcome.status,
+            stage: outcome.stage,
+            attempts: 1,
+            failed_attempts: u32::from(outcome.status.is_failure()),
+            diagnosis: outcome.diagnosis.clone(),
+            observations: outcome.observations.clone(),
+            duration_ms: outcome.duration.as_millis() as u64,
+            worst: Some(outcome),
+        }
+    }
+
     /// "pass", "fail 3/3", "fail 1/3 — intermittent", ...
     pub fn verdict(&self) -> String {
         let label = self.status.label().to_lowercase();

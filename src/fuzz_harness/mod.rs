@@ -9,6 +9,7 @@
 //! A target panics only when the code under test broke an invariant.
 
 mod chunk;
+mod client;
 mod decode;
 mod handshake;
 pub mod input;
@@ -16,6 +17,7 @@ pub mod seeds;
 mod session;
 
 pub use chunk::{chunk_reader, chunk_roundtrip, read_round_trip, write_round_trip, RoundTripStep};
+pub use client::{client, ClientInput, ClientStep};
 pub use decode::{amf0, capture, message};
 pub use handshake::{handshake_client, handshake_server};
 pub use session::{session, SessionInput, Step};
@@ -33,6 +35,7 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("message", message),
     ("capture", capture),
     ("session", session),
+    ("client", client),
 ];
 
 /// The target named `name`.

@@ -5,6 +5,7 @@
 //! repository stays small; the fuzzer needs their structure, not their length.
 
 use super::chunk::{write_round_trip, RoundTripStep};
+use super::client::{ClientInput, ClientStep};
 use super::input::{cuts_for, InputWriter};
 use super::session::{SessionInput, Step};
 use crate::capture::reassembly::PieceRef;
@@ -205,6 +206,42 @@ pub fn add_flow_seeds(seeds: &mut Seeds, name: &str, segments: &[Segment]) {
         }
     }
     add("session", name.to_string(), session_seed(segments).write());
+    add("client", name.to_string(), client_seed(segments).write());
+}
+
+/// A server's side for the `client` target: its writes as the client's reads, with the gaps
+/// between them as ticks, cut after the first media, then the server closing. The default
+/// variant of the first profile; the fuzzer varies both.
+fn client_seed(segments: &[Segment]) -> ClientInput {
+    let mut steps = Vec::new();
+    let mut offset = 0usize;
+    let mut last_time: Option<Duration> = None;
+    let limit = HANDSHAKE_LEN + STREAM_BYTES;
+    for s in segments
+        .iter()
+        .filter(|s| s.direction == Direction::ServerToClient)
+    {
+        if offset >= limit {
+            break;
+        }
+        if let Some(last) = last_time {
+            // Whole tenths of a second, so a re-run of the emulators gives the same seeds.
+            let ms = (s.time.saturating_sub(last).as_millis() / 100 * 100).min(u16::MAX as u128);
+            if ms > 0 {
+                steps.push(ClientStep::Tick(ms as u16));
+            }
+        }
+        last_time = Some(s.time);
+        let take = s.bytes.len().min(limit - offset);
+        offset += take;
+        steps.push(ClientStep::Server(s.bytes[..take].to_vec()));
+    }
+    steps.push(ClientStep::Eof);
+    ClientInput {
+        profile: 0,
+        variant: 0,
+        steps,
+    }
 }
 
 /// A client session for the `session` target: the client's reads with the gaps between them
@@ -400,6 +437,24 @@ mod tests {
             .collect();
         let publish = b"\x02\x00\x07publish";
         assert!(client.windows(publish.len()).any(|w| w == publish));
+        // The client seed is the server's side of the same session: the handshake, then the
+        // answer to connect, then the server closing.
+        let client = ClientInput::read(&seeds["client"]["ffmpeg-publish-to-nginx"]);
+        assert!(matches!(client.steps.last(), Some(ClientStep::Eof)));
+        let server: Vec<u8> = client
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                ClientStep::Server(b) => Some(b.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert_eq!(server.first(), Some(&3), "S0 first");
+        let result = b"\x02\x00\x07_result";
+        assert!(server[HANDSHAKE_LEN..]
+            .windows(result.len())
+            .any(|w| w == result));
         // Every seed runs clean through its target.
         for (target, files) in &seeds {
             let run = super::super::target(target).unwrap();

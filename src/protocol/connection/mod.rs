@@ -211,6 +211,11 @@ impl Connection {
         self.state == State::Closed
     }
 
+    /// Whether our handshake answer (C2) was signed rather than an echo of S1.
+    pub fn answer_signed(&self) -> bool {
+        self.handshake.answer_signed()
+    }
+
     /// Bytes held for the peer: partial messages and unread input.
     pub fn held(&self) -> usize {
         self.reader.held()

@@ -509,6 +509,8 @@ pub struct Handshake {
     /// The peer's S1 byte 4 (FFmpeg's test for "the server speaks digest").
     s1_version_major: u8,
     mode: Option<Mode>,
+    /// Our C2 was signed rather than an echo of S1 (clients only).
+    answer_signed: bool,
     transmits: VecDeque<Transmit>,
     events: VecDeque<HandshakeEvent>,
     remaining: BytesMut,
@@ -541,6 +543,7 @@ impl Handshake {
             peer_digest: None,
             s1_version_major: 0,
             mode: None,
+            answer_signed: false,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             remaining: BytesMut::new(),
@@ -604,6 +607,12 @@ impl Handshake {
     /// The bytes that followed the handshake (e.g. the first chunk sent together with C2).
     pub fn take_remaining(&mut self) -> Bytes {
         self.remaining.split().freeze()
+    }
+
+    /// Whether our C2 was signed (for S1's digest, or for the bytes where one would be)
+    /// rather than an echo of S1; false until C2 exists, and for a server.
+    pub fn answer_signed(&self) -> bool {
+        self.answer_signed
     }
 
     /// The handshake the peers are doing, once known.
@@ -820,6 +829,7 @@ impl Handshake {
             C2Style::Auto => server_claims_digest && self.peer_digest.is_some(),
             _ => false,
         };
+        self.answer_signed = sign;
         let mut c2 = *s1;
         match (sign, self.peer_digest) {
             (true, Some(s1_digest)) => {

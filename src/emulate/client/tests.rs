@@ -1,0 +1,184 @@
+//! The client against a server [`Connection`] and against the reference server's session, all
+//! in memory, with time passed in.
+
+use super::*;
+use crate::emulate::profile;
+use crate::protocol::connection::{ConnectionConfig, Event as ConnEvent};
+use crate::protocol::handshake::ServerConfig;
+use crate::serve::personality;
+
+fn plan() -> CasePlan {
+    CasePlan {
+        app: "live".into(),
+        tc_url: "rtmp://test/live".into(),
+        key: "k".into(),
+        media_duration: Duration::from_millis(200),
+        handshake_timeout: Duration::from_secs(3),
+        reply_timeout: Duration::from_secs(3),
+        stop_after_connect: false,
+        seed: 7,
+    }
+}
+
+fn client(name: &str, variant: Variant) -> EmulatorClient {
+    EmulatorClient::new(profile::by_name(name).expect("profile"), variant, plan())
+}
+
+/// The lengths of the writes due at `now`.
+fn writes(c: &mut EmulatorClient, now: Duration) -> Vec<usize> {
+    std::iter::from_fn(|| c.poll_transmit(now).map(|t| t.bytes.len())).collect()
+}
+
+#[test]
+fn variants_cut_c0_and_c1_as_they_say() {
+    let zero = Duration::ZERO;
+    assert_eq!(writes(&mut client("obs", Variant::Default), zero), [1537]);
+    assert_eq!(
+        writes(&mut client("obs", Variant::Split1536), zero),
+        [1536, 1]
+    );
+    assert_eq!(
+        writes(&mut client("obs", Variant::SplitC0), zero),
+        [1, 1536]
+    );
+    let bytewise = writes(&mut client("obs", Variant::Bytewise), zero);
+    assert_eq!((bytewise.len(), bytewise.iter().max()), (1537, Some(&1)));
+    // c0-wait-s0: C0 now, C1 only after S0 or two seconds.
+    let mut waiting = client("obs", Variant::C0WaitS0);
+    assert_eq!(writes(&mut waiting, zero), [1]);
+    assert_eq!(waiting.poll_timeout(), Some(Duration::from_secs(2)));
+    waiting.handle_timeout(Duration::from_secs(2));
+    assert_eq!(writes(&mut waiting, Duration::from_secs(2)), [1536]);
+}
+
+#[test]
+fn a_strict_first_read_resets_on_s0_alone() {
+    let mut c = client("wirecast", Variant::Default);
+    assert_eq!(writes(&mut c, Duration::ZERO), [1537]);
+    c.handle_read(Duration::from_millis(1), Bytes::from_static(&[3]));
+    assert!(c.is_finished() && c.wants_reset());
+    let outcome = c.outcome(Duration::from_millis(1));
+    assert_eq!(outcome.status, Status::Fail);
+    assert_eq!(outcome.diagnosis[0].id, "hs.first-read-short");
+    assert!(outcome.diagnosis[0].message.contains("S0 (1 byte) alone"));
+}
+
+#[test]
+fn videocore_crashes_when_s0_is_in_before_c1_is_due() {
+    let mut c = client("videocore", Variant::Default);
+    assert_eq!(writes(&mut c, Duration::ZERO), [1]);
+    let due = c
+        .poll_timeout()
+        .expect("C1 is due after the profile's pause");
+    assert!(due > Duration::ZERO);
+    c.handle_read(due / 2, Bytes::from_static(&[3]));
+    assert_eq!(writes(&mut c, due), Vec::<usize>::new());
+    assert!(c.wants_reset());
+    let outcome = c.outcome(due);
+    assert_eq!(outcome.diagnosis[0].id, "hs.c2-from-empty-s1");
+    // Without S0 in, C1 goes at its time.
+    let mut c = client("videocore", Variant::Default);
+    writes(&mut c, Duration::ZERO);
+    assert_eq!(writes(&mut c, due), [1536]);
+}
+
+#[test]
+fn a_silent_server_times_the_handshake_out() {
+    let mut c = client("obs", Variant::Default);
+    writes(&mut c, Duration::ZERO);
+    let at = c.poll_timeout().expect("a handshake timeout");
+    assert_eq!(at, Duration::from_secs(3));
+    c.handle_timeout(at);
+    let outcome = c.outcome(at);
+    assert_eq!(
+        (outcome.status, outcome.stage),
+        (Status::Timeout, Some(Stage::Handshake))
+    );
+    assert_eq!(outcome.diagnosis[0].id, "hs.timeout");
+}
+
+/// Runs `c` against a bare server [`Connection`] until the server has a complete `connect`;
+/// returns the server's writes' lengths and what the client wrote with connect.
+fn against_server_connection(c: &mut EmulatorClient) -> (Vec<usize>, Vec<usize>) {
+    let mut server = Connection::new(
+        ConnectionConfig::server(ServerConfig::default()),
+        RandomSource::seeded(3),
+    );
+    let mut client_writes = Vec::new();
+    let mut server_writes = Vec::new();
+    for step in 0..20u64 {
+        let now = Duration::from_millis(step);
+        while let Some(t) = c.poll_transmit(now) {
+            client_writes.push(t.bytes.len());
+            server.handle_read(now, t.bytes);
+        }
+        while let Some(event) = server.poll_event() {
+            if let ConnEvent::Message { decoded: Ok(m), .. } = event {
+                if m.name() == "connect" {
+                    return (server_writes, client_writes);
+                }
+            }
+        }
+        while let Some(bytes) = server.poll_transmit() {
+            server_writes.push(bytes.len());
+            c.handle_read(now, bytes);
+        }
+    }
+    panic!("no connect reached the server: client wrote {client_writes:?}");
+}
+
+#[test]
+fn the_client_connects_through_a_server_connection() {
+    let mut c = client("obs", Variant::Default);
+    let (server_writes, client_writes) = against_server_connection(&mut c);
+    assert_eq!(server_writes, [3073]);
+    // C0+C1, C2, OBS's own Set Chunk Size, then connect.
+    assert_eq!(&client_writes[..2], [1537, 1536]);
+    assert_eq!(client_writes.len(), 4, "{client_writes:?}");
+    assert!(!c.is_finished());
+    assert_eq!(c.stage(), Stage::Connect);
+}
+
+#[test]
+fn coalescing_variants_write_c2_with_connect() {
+    let mut c = client("ffmpeg", Variant::C2WithConnect);
+    let (_, client_writes) = against_server_connection(&mut c);
+    assert_eq!(client_writes.len(), 2, "{client_writes:?}");
+    assert!(client_writes[1] > 1536, "{client_writes:?}");
+}
+
+fn in_memory(
+    profile_name: &str,
+    variant: Variant,
+    personality_name: &str,
+) -> crate::emulate::CaseResult {
+    let options = crate::emulate::case::CaseOptions {
+        media_duration: Duration::from_millis(600),
+        seed: Some(9),
+        ..Default::default()
+    };
+    crate::emulate::memory::run_case(
+        &profile::by_name(profile_name).expect("profile"),
+        variant,
+        &personality::by_name(personality_name).expect("personality"),
+        &options,
+    )
+}
+
+#[test]
+fn in_memory_cases_reach_the_verdicts_real_servers_give() {
+    let obs = in_memory("obs", Variant::Default, "reference");
+    assert_eq!(obs.status, Status::Pass, "{:?}", obs.diagnosis);
+    assert!(obs.observations.connect_result_ms.is_some());
+    let play = in_memory("ffmpeg-play", Variant::Default, "reference");
+    assert!(!play.status.is_failure(), "{:?}", play.diagnosis);
+    let wirecast = in_memory("wirecast", Variant::Default, "ffmpeg");
+    assert_eq!(wirecast.stage, Some(Stage::Handshake));
+    assert_eq!(wirecast.diagnosis[0].id, "hs.first-read-short");
+    let videocore = in_memory("videocore", Variant::Default, "ffmpeg");
+    assert_eq!(videocore.diagnosis[0].id, "hs.c2-from-empty-s1");
+    let waits = in_memory("obs", Variant::C0WaitS0, "reference");
+    assert_eq!(waits.status, Status::Informational, "{:?}", waits.diagnosis);
+    let strict = in_memory("ffmpeg-play", Variant::Default, "strict-c2");
+    assert_eq!(strict.stage, Some(Stage::Connect), "{:?}", strict.diagnosis);
+}

@@ -1,0 +1,361 @@
+//! The built-in matrix in memory: each case's [`EmulatorClient`] against the reference
+//! server's [`ServerSession`] (with a personality), joined by a simulated wire and driven by a
+//! simulated clock. No sockets and no scheduler, so a case's verdict is the same on every run
+//! and the whole matrix takes a fraction of a second.
+//!
+//! The wire models what a reader sees on loopback TCP: a write reaches the other side
+//! [`LATENCY`] after it is made; a reader wakes [`WAKE`] after the first unread write arrives
+//! and takes everything that has arrived by then as one read. Writes made back to back (a
+//! variant's cuts, a personality's groups without a pause) are [`WRITE_COST`] apart, so they
+//! reach a reader together; a personality's measured pauses and a profile's timing separate
+//! them. A server pausing between handshake writes reads nothing meanwhile, as its driver
+//! sleeps then.
+
+use super::case::CaseOptions;
+use super::client::{EmulatorClient, Finding, Outcome, Status};
+use super::profile::{self, Profile, Role};
+use super::variant::Variant;
+use super::CaseResult;
+use crate::protocol::random::RandomSource;
+use crate::serve::hub::Hub;
+use crate::serve::personality::Personality;
+use crate::serve::session::{Action, ServerSession, SessionConfig};
+use bytes::{Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// From a write to its arrival at the other end.
+pub const LATENCY: Duration = Duration::from_micros(30);
+/// From the first unread arrival to the read that takes it (and what arrived meanwhile).
+pub const WAKE: Duration = Duration::from_micros(20);
+/// The least time between two writes of one side.
+pub const WRITE_COST: Duration = Duration::from_micros(2);
+/// A player starts this long after its companion publisher, as over TCP.
+const PLAYER_DELAY: Duration = Duration::from_millis(800);
+/// The most events one case may take: a bound, never reached by a case that ends.
+const MAX_STEPS: usize = 2_000_000;
+
+/// One direction of the wire.
+#[derive(Default)]
+struct Pipe {
+    /// Writes in flight or unread, with their arrival times.
+    segments: VecDeque<(Duration, Bytes)>,
+    /// When the writer may write next.
+    writer_clock: Duration,
+    /// When the writer's close arrives.
+    closed_at: Option<Duration>,
+    eof_delivered: bool,
+}
+
+impl Pipe {
+    fn write(&mut self, at: Duration, bytes: Bytes) {
+        let at = at.max(self.writer_clock);
+        self.writer_clock = at + WRITE_COST;
+        self.segments.push_back((at + LATENCY, bytes));
+    }
+
+    fn close(&mut self, at: Duration) {
+        if self.closed_at.is_none() {
+            self.closed_at = Some(at.max(self.writer_clock) + LATENCY);
+        }
+    }
+
+    /// When the reader next reads (data, or the end of the stream).
+    fn next_read(&self) -> Option<Duration> {
+        match self.segments.front() {
+            Some((arrival, _)) => Some(*arrival + WAKE),
+            None if !self.eof_delivered => self.closed_at,
+            None => None,
+        }
+    }
+
+    /// Everything that has arrived by `now`, as one read.
+    fn read(&mut self, now: Duration) -> Option<Bytes> {
+        let mut out = BytesMut::new();
+        while let Some((arrival, _)) = self.segments.front() {
+            if *arrival > now {
+                break;
+            }
+            if let Some((_, bytes)) = self.segments.pop_front() {
+                out.extend_from_slice(&bytes);
+            }
+        }
+        (!out.is_empty()).then(|| out.freeze())
+    }
+
+    /// The end of the stream, once everything before it has been read.
+    fn eof_due(&mut self, now: Duration) -> bool {
+        let due = self.segments.is_empty()
+            && !self.eof_delivered
+            && self.closed_at.is_some_and(|at| at <= now);
+        self.eof_delivered |= due;
+        due
+    }
+}
+
+/// One client and its server connection.
+struct Link {
+    client: EmulatorClient,
+    /// The client's time zero on the simulated clock.
+    offset: Duration,
+    server: ServerSession,
+    up: Pipe,
+    down: Pipe,
+    /// The server sleeps in a paced write until then.
+    server_busy: Duration,
+    server_closed: bool,
+}
+
+fn micros(d: Duration) -> u64 {
+    d.as_micros().min(u128::from(u64::MAX)) as u64
+}
+
+impl Link {
+    fn new(client: EmulatorClient, offset: Duration, server: ServerSession) -> Self {
+        Self {
+            client,
+            offset,
+            server,
+            up: Pipe::default(),
+            down: Pipe::default(),
+            server_busy: Duration::ZERO,
+            server_closed: false,
+        }
+    }
+
+    fn next_event(&self) -> Option<Duration> {
+        let client = match self.client.poll_timeout() {
+            _ if self.client.is_finished() => None,
+            Some(at) => Some(self.offset + at),
+            None => None,
+        };
+        let server_read = if self.server_closed {
+            None
+        } else {
+            self.up.next_read().map(|at| at.max(self.server_busy))
+        };
+        let server_timer = if self.server_closed {
+            None
+        } else {
+            self.server.deadline_us().map(Duration::from_micros)
+        };
+        let client_read = (!self.client.is_finished())
+            .then(|| self.down.next_read())
+            .flatten();
+        [client, server_read, server_timer, client_read]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Reads and timers due at `now`.
+    fn deliver(&mut self, now: Duration) {
+        if now < self.offset {
+            return;
+        }
+        let local = now - self.offset;
+        if !self.client.is_finished() && self.down.next_read().is_some_and(|at| at <= now) {
+            match self.down.read(now) {
+                Some(bytes) => self.client.handle_read(local, bytes),
+                None if self.down.eof_due(now) => self.client.handle_eof(local),
+                None => {}
+            }
+        }
+        if !self.client.is_finished() && self.client.poll_timeout().is_some_and(|at| at <= local) {
+            self.client.handle_timeout(local);
+        }
+        if !self.server_closed && self.server_busy <= now {
+            if self.up.next_read().is_some_and(|at| at <= now) {
+                match self.up.read(now) {
+                    Some(bytes) => self.server.handle_read(micros(now), bytes),
+                    None if self.up.eof_due(now) => self.server.handle_eof(micros(now)),
+                    None => {}
+                }
+            }
+            if self
+                .server
+                .deadline_us()
+                .is_some_and(|at| at <= micros(now))
+            {
+                self.server.handle_timer(micros(now));
+            }
+        }
+    }
+
+    /// Writes both sides have ready at `now`.
+    fn write(&mut self, now: Duration) {
+        if now >= self.offset {
+            let local = now - self.offset;
+            while let Some(t) = self.client.poll_transmit(local) {
+                self.up.write(now, t.bytes);
+            }
+            if self.client.is_finished() {
+                self.up.close(now);
+            }
+        }
+        while let Some((pause, bytes)) = self.server.next_write() {
+            self.server_busy = self.server_busy.max(now) + pause;
+            self.down.write(self.server_busy, bytes);
+        }
+        while self.server.poll_event().is_some() {}
+        if self.server.close_reason().is_some() && !self.server_closed {
+            self.server_closed = true;
+            self.down.close(self.server_busy.max(now));
+        }
+    }
+}
+
+/// The server's requests that involve other connections, resolved through the hub.
+fn resolve_actions(links: &mut [Link], hub: &mut Hub<usize>, now: Duration) {
+    for i in 0..links.len() {
+        let actions: Vec<Action> = std::iter::from_fn(|| links[i].server.poll_action()).collect();
+        for action in actions {
+            match action {
+                Action::Publish { name, stream_id } => {
+                    let accepted = hub.publish(&name, i as u64);
+                    links[i].server.publish_result(stream_id, accepted);
+                }
+                Action::Unpublish { name } => {
+                    for (_, player) in hub.unpublish(&name, i as u64) {
+                        links[player].server.stream_ended(micros(now));
+                    }
+                }
+                Action::Play { name, stream_id } => {
+                    let start = hub.play(&name, i as u64, i);
+                    links[i]
+                        .server
+                        .play_started(stream_id, start.as_ref().map(|s| s.messages()));
+                }
+                Action::StopPlaying => hub.leave(i as u64),
+                Action::Media { name, message } => {
+                    for player in hub.media(&name, &message) {
+                        links[player].server.send_media(micros(now), &message);
+                    }
+                }
+            }
+        }
+        if links[i].server_closed {
+            hub.leave(i as u64);
+        }
+    }
+}
+
+/// The plan of a case in memory (the stream key is the profile's and variant's).
+fn plan(key: &str, options: &CaseOptions, seed: u64) -> super::client::CasePlan {
+    super::client::CasePlan {
+        app: "live".into(),
+        tc_url: "rtmp://in-memory/live".into(),
+        key: key.to_string(),
+        media_duration: options.media_duration,
+        handshake_timeout: options.handshake_timeout,
+        reply_timeout: options.reply_timeout,
+        stop_after_connect: options.stop_after_connect,
+        seed,
+    }
+}
+
+fn server(personality: &Personality, seed: u64) -> ServerSession {
+    let config = SessionConfig {
+        personality: personality.clone(),
+        ..SessionConfig::default()
+    };
+    ServerSession::new(config, RandomSource::seeded(seed))
+}
+
+/// Runs one case in memory; a play profile gets a companion `obs` publisher on the same key.
+pub fn run_case(
+    profile: &Profile,
+    variant: Variant,
+    personality: &Personality,
+    options: &CaseOptions,
+) -> CaseResult {
+    let seed = options.seed.unwrap_or(1);
+    let key = format!("rp-{}-{variant}", profile.name);
+    let mut links = Vec::new();
+    let mut offset = Duration::ZERO;
+    if profile.role == Role::Play {
+        let obs = profile::by_name("obs").expect("obs profile exists");
+        let companion = CaseOptions {
+            media_duration: options.media_duration + Duration::from_secs(3),
+            ..options.clone()
+        };
+        let client = EmulatorClient::new(obs, Variant::Default, plan(&key, &companion, seed));
+        links.push(Link::new(client, offset, server(personality, seed)));
+        offset = PLAYER_DELAY;
+    }
+    let client = EmulatorClient::new(profile.clone(), variant, plan(&key, options, seed));
+    links.push(Link::new(client, offset, server(personality, seed + 1)));
+    let main = links.len() - 1;
+    let limit = options.case_timeout.unwrap_or(Duration::from_secs(600));
+    let mut hub = Hub::default();
+    let mut now = Duration::ZERO;
+    for link in &mut links {
+        link.client
+            .connected(now, "in-memory client".into(), "in-memory server".into());
+    }
+    for _ in 0..MAX_STEPS {
+        for link in links.iter_mut() {
+            link.deliver(now);
+        }
+        resolve_actions(&mut links, &mut hub, now);
+        for link in links.iter_mut() {
+            link.write(now);
+        }
+        if links[main].client.is_finished() {
+            break;
+        }
+        let next = links
+            .iter()
+            .filter_map(|l| l.next_event().map(|at| at.max(l.offset)))
+            .min();
+        match next {
+            Some(at) if at <= links[main].offset + limit => now = now.max(at),
+            _ => break,
+        }
+    }
+    let elapsed = now.saturating_sub(links[main].offset);
+    let companion = (main > 0).then(|| {
+        let link = links.remove(0);
+        let finished = link.client.is_finished();
+        (finished, link.client.outcome(Duration::ZERO))
+    });
+    let main_client = links.pop().expect("the case's own link").client;
+    let mut outcome = main_client.outcome(elapsed);
+    if let Some((true, publisher)) = companion {
+        companion_failed(&mut outcome, &publisher);
+    }
+    CaseResult::single(profile, variant, outcome)
+}
+
+/// A player whose companion publisher failed too had nothing to play: an error of the case.
+fn companion_failed(outcome: &mut Outcome, publisher: &Outcome) {
+    if publisher.status.is_failure() && outcome.status.is_failure() {
+        outcome.status = Status::Error;
+        outcome.diagnosis.push(Finding {
+            id: "case.companion-failed".into(),
+            message: format!(
+                "the companion obs publisher failed too ({} at {}), so there was nothing to play",
+                publisher.status.label(),
+                publisher.stage.map(|s| s.to_string()).unwrap_or_default()
+            ),
+        });
+    }
+}
+
+/// Runs the given cases in memory against `personality`, in order; `done` is called as each
+/// case finishes.
+pub fn run_cases(
+    personality: &Personality,
+    cases: &[(Profile, Variant)],
+    options: &CaseOptions,
+    done: impl Fn(&CaseResult),
+) -> Vec<CaseResult> {
+    cases
+        .iter()
+        .map(|(p, v)| {
+            let r = run_case(p, *v, personality, options);
+            done(&r);
+            r
+        })
+        .collect()
+}
