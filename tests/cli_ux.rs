@@ -154,6 +154,12 @@ fn a_shared_diagnosis_is_printed_once_and_the_summary_counts_each_status() {
         "{out}"
     );
     assert!(out.ends_with("\n4 cases: 1 pass, 3 fail\n"), "{out}");
+    // Each profile of the run says whether its verdicts rest on a model or a real program.
+    assert!(
+        out.contains("\n  wirecast  modelled from FFmpeg trac ticket 6453")
+            && out.contains("\n  obs       checked against librtmp 2.4"),
+        "{out}"
+    );
     // Four cases: too short a run for progress lines.
     assert!(!err.contains("..."), "{err}");
     assert!(!out.contains('\x1b'), "NO_COLOR and a pipe: {out}");

@@ -223,27 +223,38 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
         };
         progress.finish();
         let shown = url.clone();
-        // Written even when standard output has closed: nothing measured is lost.
-        let table = report::Table {
-            colour: colour_on_stdout() && !outputs.stdout_taken(),
-        }
-        .render(&results);
-        let basis = report::basis(&results);
-        let mut shown_table = outputs.say(&format!("target: {shown}\n\n{table}\n{basis}"));
-        if interrupted {
-            shown_table = shown_table.and_then(|()| {
-                outputs.say(&format!(
-                    "interrupted: {} of {total} cases finished\n",
-                    results.len()
-                ))
-            });
-        }
-        outputs.write(&shown, &results, interrupted)?;
-        let failed = results.iter().any(|r| r.status.is_failure());
-        let printed =
-            shown_table.and_then(|()| outputs.say(&format!("\n{}\n", report::summary(&results))));
-        super::interrupt::finish(interrupted, printed, super::exit::verdict(failed))
+        report_results(&outputs, &shown, &results, interrupted.then_some(total))
     })
+}
+
+/// Prints the table, how each profile is known and the summary, and writes the --json and
+/// --junit files (even when standard output has closed: nothing measured is lost). With
+/// `interrupted` (the number of cases the run had), says how many finished.
+fn report_results(
+    outputs: &MatrixOutputs,
+    shown: &str,
+    results: &[rtmp_probe::emulate::CaseResult],
+    interrupted: Option<usize>,
+) -> anyhow::Result<i32> {
+    let table = report::Table {
+        colour: colour_on_stdout() && !outputs.stdout_taken(),
+    }
+    .render(results);
+    let basis = report::basis(results);
+    let mut shown_table = outputs.say(&format!("target: {shown}\n\n{table}\n{basis}"));
+    if let Some(total) = interrupted {
+        shown_table = shown_table.and_then(|()| {
+            outputs.say(&format!(
+                "interrupted: {} of {total} cases finished\n",
+                results.len()
+            ))
+        });
+    }
+    outputs.write(shown, results, interrupted.is_some())?;
+    let failed = results.iter().any(|r| r.status.is_failure());
+    let printed =
+        shown_table.and_then(|()| outputs.say(&format!("\n{}\n", report::summary(results))));
+    super::interrupt::finish(interrupted.is_some(), printed, super::exit::verdict(failed))
 }
 
 /// The matrix without a URL: every case against the built-in server in memory.
@@ -264,14 +275,5 @@ fn in_memory(
     let results = memory::run_cases(&personality, cases, &options, |r| progress.case_done(r));
     progress.finish();
     let shown = format!("built-in server in memory, personality {name}");
-    let table = report::Table {
-        colour: colour_on_stdout() && !outputs.stdout_taken(),
-    }
-    .render(&results);
-    let shown_table = outputs.say(&format!("target: {shown}\n\n{table}"));
-    outputs.write(&shown, &results, false)?;
-    let failed = results.iter().any(|r| r.status.is_failure());
-    let printed =
-        shown_table.and_then(|()| outputs.say(&format!("\n{}\n", report::summary(&results))));
-    super::interrupt::finish(false, printed, super::exit::verdict(failed))
+    report_results(&outputs, &shown, &results, None)
 }
