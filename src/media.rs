@@ -3,7 +3,6 @@
 
 use crate::protocol::message::{AudioInfo, VideoInfo, VideoPacket};
 use bytes::Bytes;
-use std::fmt;
 
 /// Accumulates statistics from the FLV tag bytes of audio (8) and video (9) messages.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -139,39 +138,6 @@ fn track_timing(last: &mut Option<u32>, ts: u32, backwards: &mut u64, largest_ga
     *last = Some(ts);
 }
 
-impl fmt::Display for MediaStats {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "video {} {} frames ({} key",
-            self.video_codec.as_deref().unwrap_or("none"),
-            self.video_frames,
-            self.keyframes
-        )?;
-        if let Some(gop) = self.keyframe_interval_ms() {
-            write!(f, ", every {gop} ms")?;
-        }
-        write!(
-            f,
-            "), audio {} {} frames, {} ms",
-            self.audio_codec.as_deref().unwrap_or("none"),
-            self.audio_frames,
-            self.duration_ms()
-        )?;
-        if let Some(kbps) = self.bitrate_kbps() {
-            write!(f, ", {kbps} kbit/s")?;
-        }
-        if let Some(drift) = self.av_drift_ms() {
-            write!(f, ", A/V drift {drift} ms")?;
-        }
-        write!(
-            f,
-            ", {} backwards timestamps, largest gap {} ms",
-            self.backwards_timestamps, self.largest_gap_ms
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,7 +170,7 @@ mod tests {
         assert_eq!(s.av_drift_ms(), Some(-3));
         assert_eq!(s.backwards_timestamps, 0);
         assert_eq!(s.largest_gap_ms, 40);
-        let text = s.to_string();
+        let text = crate::transcript::StreamMedia::from(&s).to_string();
         assert!(
             text.contains("h264 50 frames (2 key, every 1000 ms)"),
             "{text}"

@@ -327,8 +327,9 @@ pub fn run_case(
     CaseResult::single(profile, variant, outcome)
 }
 
-/// A player whose companion publisher failed too had nothing to play: an error of the case.
-fn companion_failed(outcome: &mut Outcome, publisher: &Outcome) {
+/// A player whose companion publisher failed too had nothing to play: an error of the case
+/// (the TCP run and the in-memory run alike).
+pub(super) fn companion_failed(outcome: &mut Outcome, publisher: &Outcome) {
     if publisher.status.is_failure() && outcome.status.is_failure() {
         outcome.status = Status::Error;
         outcome.diagnosis.push(Finding {

@@ -121,17 +121,7 @@ async fn attempt(
     let mut outcome = case::run(profile, variant, target, key, options).await;
     companion.abort();
     if let Ok(publisher) = companion.await {
-        if publisher.status.is_failure() && outcome.status.is_failure() {
-            outcome.status = Status::Error;
-            outcome.diagnosis.push(Finding {
-                id: "case.companion-failed".into(),
-                message: format!(
-                    "the companion obs publisher failed too ({} at {}), so there was nothing to play",
-                    publisher.status.label(),
-                    publisher.stage.map(|s| s.to_string()).unwrap_or_default()
-                ),
-            });
-        }
+        memory::companion_failed(&mut outcome, &publisher);
     }
     outcome
 }
