@@ -169,7 +169,21 @@ impl Nginx {
                 .expect("spawning nginx");
             let mut guard = ChildGuard(child);
             let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-            if wait_for_listener(addr, Duration::from_secs(5)) {
+            // Something listening is not enough: another process may have taken the port
+            // (nginx then fails to bind and exits). nginx writes its pid file only after it
+            // has bound its listening sockets, so wait for that file, and for nginx to live.
+            let pid_file = dir.path().join("nginx.pid");
+            let ours = || {
+                let start = Instant::now();
+                while start.elapsed() < Duration::from_secs(5) && !pid_file.exists() {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                pid_file.exists()
+            };
+            if wait_for_listener(addr, Duration::from_secs(5))
+                && ours()
+                && matches!(guard.0.try_wait(), Ok(None))
+            {
                 return Some(Nginx {
                     addr,
                     dir,
