@@ -1,5 +1,7 @@
 //! How the command line reads to a person: case selection, timeouts as flags, the summary,
 //! progress and colour, the matrix table's diagnosis notes; run through the real binary.
+//! One file past 600 lines: every test runs the binary through the same helpers (a pipe, a
+//! pseudo-terminal, a serve process) and checks one habit of the same command line.
 
 mod support;
 

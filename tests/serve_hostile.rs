@@ -2,6 +2,8 @@
 //! to exhaust memory or CPU. Each hostile connection must be closed with a diagnostic naming
 //! the reason, the server's memory must stay bounded, and a well-behaved publisher alongside
 //! must not lose a frame. Every loop is bounded in count and time.
+//! One file past 600 lines: the hostile streams share one server, one memory probe and one
+//! well-behaved publisher, whose frames must all arrive whatever the others do.
 
 mod support;
 

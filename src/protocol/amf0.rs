@@ -5,6 +5,9 @@
 //! understand any session seen in practice. Decoding is defensive: a nesting limit keeps hostile
 //! input from exhausting the stack, and no count field reserves memory beyond what the remaining
 //! input could hold.
+//!
+//! One file past 600 lines: decoding and encoding are mirror images of the same 17 markers, and
+//! the nesting and size limits they share must stay next to both.
 
 use bytes::{BufMut, BytesMut};
 use std::fmt;

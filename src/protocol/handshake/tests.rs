@@ -1,3 +1,6 @@
+//! Both handshake roles against each other, against real peers' bytes and against random input.
+//! One file past 600 lines: every test builds packets with the same helpers at the top.
+
 use super::*;
 use proptest::prelude::*;
 
