@@ -6,7 +6,7 @@ use rtmp_probe::capture::link::LinkError;
 use rtmp_probe::capture::CaptureReader;
 use rtmp_probe::emulate::infer::{closest_profile, export, ClientFacts};
 use rtmp_probe::emulate::profile_file;
-use rtmp_probe::reenact::{self, AgainstOptions, AgainstReport, Speed};
+use rtmp_probe::replay::reenact::{self, AgainstOptions, AgainstReport, Speed};
 use rtmp_probe::replay::{flow_listing, replay_observed, FlowReport, Observer};
 use rtmp_probe::transcript::render::{
     colour_on_stdout, json_event_line, json_record_line, snapshot, TextRenderer,

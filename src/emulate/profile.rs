@@ -3,7 +3,7 @@
 //! Each profile says what the client sends, how it cuts it into writes, what it waits for and
 //! what it insists on, with the source of each behaviour. The built-in ones are files in
 //! `profiles/`, in the form `--profile-file` reads, embedded in the binary: adding an encoder
-//! means adding one file there and its line in [`BUILT_IN`].
+//! means adding one file there and its line in `BUILT_IN`.
 
 use super::profile_file;
 use crate::protocol::amf0::Amf0Value;
