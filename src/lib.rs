@@ -13,7 +13,6 @@ pub mod load;
 pub mod media;
 pub mod protocol;
 pub mod record;
-pub mod reenact;
 pub mod replay;
 pub mod serve;
 pub mod transcript;

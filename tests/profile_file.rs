@@ -5,7 +5,7 @@ mod support;
 
 use rtmp_probe::capture::CaptureReader;
 use rtmp_probe::emulate::case::{CaseOptions, Status, Target};
-use rtmp_probe::emulate::from_capture::derive;
+use rtmp_probe::emulate::infer::export::derive;
 use rtmp_probe::emulate::profile::{
     C0C1Writes, C2Timing, ChunkSizeWhen, Profile, PublishSequence, Role, StopStyle,
 };

@@ -4,7 +4,8 @@
 mod support;
 
 use rtmp_probe::capture::CaptureReader;
-use rtmp_probe::replay::{closest_profile, replay};
+use rtmp_probe::emulate::infer::{closest_profile, ClientFacts};
+use rtmp_probe::replay::replay;
 use rtmp_probe::transcript::render::snapshot;
 use std::process::Command;
 
@@ -121,7 +122,7 @@ fn captured_clients_match_the_profile_of_the_program_that_made_them() {
         let reader = CaptureReader::new(std::fs::File::open(path).unwrap()).unwrap();
         let (flows, _) = replay(reader, |_| {});
         let flow = flows.iter().find(|f| f.rtmp).expect("an RTMP flow");
-        let c = closest_profile(&flow.client_facts).expect("a handshake");
+        let c = closest_profile(&ClientFacts::of(flow)).expect("a handshake");
         assert_eq!(c.name, expected, "{capture}: {:?}", c.differences);
         assert_eq!(
             c.matching, c.total,
@@ -142,7 +143,7 @@ fn own(file: &str) -> String {
     assert!(error.is_none(), "{file}: {error:?}");
     let flow = flows.iter().find(|f| f.rtmp).expect("an RTMP flow");
     let mut out = snapshot(&flow.transcript);
-    if let Some(c) = closest_profile(&flow.client_facts) {
+    if let Some(c) = closest_profile(&ClientFacts::of(flow)) {
         out.push_str(&format!(
             "closest profile: {} ({} of {})\n",
             c.name, c.matching, c.total
@@ -202,18 +203,14 @@ fn the_projects_own_captures_replay_to_their_snapshots() {
 }
 
 /// The facts of the project's own FFmpeg 5.1 publisher capture, its flashVer replaced.
-fn ffmpeg_facts_with_flash_ver(flash_ver: &str) -> rtmp_probe::replay::ClientFacts {
+fn ffmpeg_facts_with_flash_ver(flash_ver: &str) -> ClientFacts {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("captures")
         .join("ffmpeg-publish-to-nginx.pcap");
     let reader =
         CaptureReader::new(std::fs::File::open(path).expect("a committed capture")).unwrap();
     let (flows, _) = replay(reader, |_| {});
-    let mut facts = flows
-        .into_iter()
-        .find(|f| f.rtmp)
-        .expect("an RTMP flow")
-        .client_facts;
+    let mut facts = ClientFacts::of(flows.iter().find(|f| f.rtmp).expect("an RTMP flow"));
     let field = facts
         .connect
         .iter_mut()

@@ -4,7 +4,7 @@
 mod support;
 
 use rtmp_probe::capture::CaptureReader;
-use rtmp_probe::reenact::{self, AgainstOptions, AgainstReport, Speed};
+use rtmp_probe::replay::reenact::{self, AgainstOptions, AgainstReport, Speed};
 use rtmp_probe::serve::{personality, ServeOptions};
 use rtmp_probe::transcript::render::snapshot;
 use rtmp_probe::transcript::EventKind;

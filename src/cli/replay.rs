@@ -4,9 +4,10 @@ use anyhow::Context;
 use clap::Args;
 use rtmp_probe::capture::link::LinkError;
 use rtmp_probe::capture::CaptureReader;
-use rtmp_probe::emulate::{from_capture, profile_file};
-use rtmp_probe::reenact::{self, AgainstOptions, AgainstReport, Speed};
-use rtmp_probe::replay::{closest_profile, flow_listing, replay_observed, FlowReport, Observer};
+use rtmp_probe::emulate::infer::{closest_profile, export, ClientFacts};
+use rtmp_probe::emulate::profile_file;
+use rtmp_probe::replay::reenact::{self, AgainstOptions, AgainstReport, Speed};
+use rtmp_probe::replay::{flow_listing, replay_observed, FlowReport, Observer};
 use rtmp_probe::transcript::render::{
     colour_on_stdout, json_event_line, json_record_line, snapshot, TextRenderer,
 };
@@ -226,7 +227,7 @@ fn export(flows: &[FlowReport], args: &ReplayArgs, file: &OutputFile) -> anyhow:
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| args.capture.display().to_string());
-    let derived = from_capture::derive(flow, &capture_name)
+    let derived = export::derive(flow, &capture_name)
         .map_err(|e| UsageError(format!("--export-profile: {e}; {}", flow_listing(flows))))?;
     file.write(
         "--export-profile",
@@ -263,7 +264,7 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) -> anyh
                 "client_bytes": flow.bytes.0, "server_bytes": flow.bytes.1,
                 "client_messages": flow.messages.0, "server_messages": flow.messages.1,
                 "media": StreamMedia::from(&flow.media),
-                "closest_profile": closest_profile(&flow.client_facts).map(|c| {
+                "closest_profile": closest_profile(&ClientFacts::of(flow)).map(|c| {
                     serde_json::json!({"name": c.name, "matching": c.matching, "traits": c.total, "differences": c.differences, "build": c.build})
                 }),
         });
@@ -293,7 +294,7 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) -> anyh
     } else {
         out!("{}", text.render(&flow.transcript))?;
     }
-    if let Some(c) = closest_profile(&flow.client_facts) {
+    if let Some(c) = closest_profile(&ClientFacts::of(flow)) {
         outln!(
             "closest emulator profile: {} ({} of {} traits match)",
             c.name,

@@ -6,12 +6,14 @@
 //! built-in server, in memory on a simulated clock by [`memory::run_case`]. Over TCP some
 //! outcomes depend on scheduling, so a case can be repeated and its verdict says how many
 //! attempts failed; in memory every run gives the same verdict.
+//!
+//! [`infer`] reads a captured client (replay's report of its flow) in these terms: the closest
+//! built-in profile, or a profile of its own for `replay --export-profile`.
 
 pub mod case;
 pub mod client;
 pub mod clip;
-pub mod family;
-pub mod from_capture;
+pub mod infer;
 pub mod memory;
 pub mod profile;
 pub mod profile_file;

@@ -107,8 +107,11 @@ pub fn to_toml(profile: &Profile, notes: &[String]) -> String {
 
 const HEADER: &str = "\
 # rtmp-probe client profile. Run it with:  rtmp-probe probe rtmp://HOST/APP --profile-file THIS
-# Fields left out take librtmp-like defaults; unknown fields are an error.
+# Fields left out take librtmp-like defaults; unknown fields are an error. The built-in
+# profiles are files of this form (src/emulate/profiles/).
 #
+#   name                    the profile's name (required); description, source: what it
+#                           models and where that behaviour was seen (shown by `profiles NAME`)
 # [handshake]
 #   c0_version              the C0 byte (3 is RTMP)
 #   c0c1_writes             \"together\": C0+C1 in one write; \"apart\": C0, a pause, then C1
@@ -123,6 +126,7 @@ const HEADER: &str = "\
 #   c2                      \"echo\" (a copy of S1), \"echo-zero-time2\" (S1, bytes 4..8 zeroed),
 #                           \"echo-time2\" (S1, bytes 4..8 = c2_time2), \"signed\" (signed for
 #                           S1's digest), \"auto\" (FFmpeg: signed only for a digest S1 >= 3.x)
+#   c2_time2                with \"echo-time2\": the time2 value written into C2
 #   c2_timing               \"after-s1\", \"after-s2\", or \"with-connect\" (C2 and connect in one write)
 #   s2_check                \"ignore\", \"warn\", or \"require-echo-from-8\" (give up otherwise)
 #   server_validation       \"none\", or \"ffmpeg-play\" (check S1's digest and S2's signature)

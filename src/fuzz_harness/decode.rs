@@ -49,6 +49,6 @@ pub fn capture(data: &[u8]) {
     let (flows, _error) = crate::replay::replay(reader, |_| {});
     for f in flows {
         let _ = crate::transcript::render::snapshot(&f.transcript);
-        let _ = crate::replay::closest_profile(&f.client_facts);
+        let _ = crate::emulate::infer::closest_profile(&crate::emulate::infer::ClientFacts::of(&f));
     }
 }

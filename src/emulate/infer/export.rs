@@ -1,14 +1,15 @@
 //! A profile derived from one captured client (`replay --export-profile`): what the capture
 //! shows is copied, what it cannot show takes the lenient default and is said in a note.
 
-use super::profile::{
+use super::{closest_profile, ClientFacts};
+use crate::emulate::profile::{
     connect_text, C0C1Writes, C2Timing, Profile, PublishSequence, Role, StopStyle, APP_PLACEHOLDER,
     TC_URL_PLACEHOLDER,
 };
-use super::profile_file::to_toml_value;
+use crate::emulate::profile_file::to_toml_value;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::handshake::{C1Body, C1Style, C2Style, ClientConfig};
-use crate::replay::{closest_profile, FlowReport};
+use crate::replay::FlowReport;
 
 /// A derived profile and what the reader of its file should know about it.
 #[derive(Debug, Clone)]
@@ -22,7 +23,7 @@ pub fn derive(flow: &FlowReport, capture_name: &str) -> Result<Derived, String> 
     if !flow.rtmp {
         return Err(format!("flow {} is not RTMP", flow.id));
     }
-    let facts = &flow.client_facts;
+    let facts = &ClientFacts::of(flow);
     let version = facts.c1_version.ok_or_else(|| {
         format!(
             "flow {}'s handshake is not complete in the capture, so there is no C1 and C2 to copy",
@@ -156,7 +157,7 @@ pub fn derive(flow: &FlowReport, capture_name: &str) -> Result<Derived, String> 
             echo_chunk_size: facts.echo_chunk_size,
             nodelay,
             answer_peer_bandwidth: facts.answer_peer_bandwidth,
-            own_chunk_size: facts.own_chunk_size,
+            own_chunk_size: facts.own_chunk_size(),
             ..default
         },
         notes,
@@ -255,7 +256,7 @@ mod tests {
             return;
         };
         let mut flow = flows.into_iter().next().unwrap();
-        flow.client_facts.c1_version = None;
+        flow.client_wire.c1_version = None;
         let e = derive(&flow, "x.pcap").unwrap_err();
         assert!(e.contains("handshake is not complete"), "{e}");
         flow.rtmp = false;
