@@ -1,9 +1,15 @@
 //! rtmp-probe: RTMP interoperability testing and fuzzing.
 //!
 //! Everything that understands RTMP lives in [`protocol`], a sans-IO core: state machines that
-//! take bytes in and hand bytes and events out, with no sockets, clocks or async runtime. The
-//! server, the client emulators, the capture replayer and the fuzz targets are thin drivers over
-//! that one core, so a behaviour seen in one of them is the behaviour of all of them.
+//! take bytes and time in and hand bytes and typed events out, with no sockets, clocks or async
+//! runtime. Above the codecs (handshake, chunk, message, AMF0) one
+//! [`protocol::connection::Connection`] serves either role, and
+//! [`protocol::observe::FlowObserver`] reads both directions of a captured flow. The server's
+//! session ([`serve`]), the emulated clients ([`emulate::client`]) and the capture replayer
+//! ([`replay`]) are application logic over those, driven by thin tokio shells or, for the
+//! built-in matrix, against each other in memory; the fuzz targets drive the same code. Their
+//! events are one typed [`transcript`] with one catalogue of diagnostic ids, so the same bytes
+//! get the same diagnosis whichever of them reads them.
 
 pub mod capture;
 pub mod emulate;
