@@ -52,6 +52,40 @@ pub struct Personality {
     /// How the server's chunk writer opens a chunk stream (a type-0 header, or type 1 as some
     /// servers do).
     pub chunk_opening: ChunkOpening,
+    /// How the server answers after the handshake (Set Chunk Size, releaseStream/FCPublish).
+    pub replies: Replies,
+}
+
+/// What a server's answers to commands differ in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replies {
+    /// The chunk size announced after connect in place of the server's setting.
+    pub chunk_size: Option<u32>,
+    /// Set Chunk Size goes after connect's `_result` instead of before it (so the `_result` is
+    /// written at the default chunk size of 128).
+    pub chunk_size_after_result: bool,
+    /// The answer to releaseStream and FCPublish.
+    pub release_and_fc_publish: CommandAnswer,
+}
+
+impl Replies {
+    /// What the reference server does.
+    pub const STANDARD: Replies = Replies {
+        chunk_size: None,
+        chunk_size_after_result: false,
+        release_and_fc_publish: CommandAnswer::Result,
+    };
+}
+
+/// How a server answers a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandAnswer {
+    /// `_result` (FCPublish also gets onFCPublish first).
+    Result,
+    /// `_error` with NetConnection.Call.Failed, and nothing else.
+    Error,
+    /// No answer at all.
+    Nothing,
 }
 
 const S0_S1_S2: &[&[Packet]] = &[&[Packet::S0, Packet::S1, Packet::S2]];
@@ -79,6 +113,7 @@ pub fn all() -> Vec<Personality> {
         nodelay: true,
         c2_check: C2Check::Warn,
         chunk_opening: ChunkOpening::Type0,
+        replies: Replies::STANDARD,
     };
     vec![
         reference.clone(),
@@ -229,6 +264,58 @@ pub fn all() -> Vec<Personality> {
                 simple_s2: SimpleS2Style::Random,
                 ..ServerConfig::default()
             },
+            ..reference.clone()
+        },
+        Personality {
+            name: "chunk-size-huge",
+            description: "Announces Set Chunk Size 0x7FFFFFFF (the largest 31-bit value, far past \
+                          the 16 MiB a message can hold) after connect: a client that bounds the \
+                          chunk size it accepts stops at connect.",
+            source: "not a known server: issue 12's deviation class 'Set Chunk Size huge (> 16 \
+                     MiB)'; the specification allows any size up to 0x7FFFFFFF",
+            replies: Replies {
+                chunk_size: Some(0x7FFF_FFFF),
+                ..Replies::STANDARD
+            },
+            ..reference.clone()
+        },
+        Personality {
+            name: "chunk-size-after-result",
+            description: "Sends Set Chunk Size after connect's _result instead of before it, so the \
+                          _result travels in 128-byte chunks and the larger size applies from the \
+                          next message.",
+            source: "not a known server: issue 12's deviation class 'Set Chunk Size after \
+                     _result' (nginx-rtmp and SRS send it before)",
+            replies: Replies {
+                chunk_size_after_result: true,
+                ..Replies::STANDARD
+            },
+            ..reference.clone()
+        },
+        Personality {
+            name: "release-fcpublish-error",
+            description: "Answers releaseStream and FCPublish with _error \
+                          (NetConnection.Call.Failed) and no onFCPublish, as a server that does \
+                          not know those calls would; createStream and publish work.",
+            source: "not a known server: issue 12's deviation class '_error for \
+                     releaseStream/FCPublish'; both calls are Flash Media Server extensions \
+                     outside the specification",
+            replies: Replies {
+                release_and_fc_publish: CommandAnswer::Error,
+                ..Replies::STANDARD
+            },
+            ..reference.clone()
+        },
+        Personality {
+            name: "release-fcpublish-silent",
+            description: "Sends no answer at all to releaseStream and FCPublish; createStream and \
+                          publish work.",
+            source: "not a known server: issue 12's deviation class '_result missing for \
+                     releaseStream/FCPublish'",
+            replies: Replies {
+                release_and_fc_publish: CommandAnswer::Nothing,
+                ..Replies::STANDARD
+            },
             ..reference
         },
     ]
@@ -277,6 +364,10 @@ mod tests {
             "s1-digest-invalid",
             "s0-version-6",
             "s2-random",
+            "chunk-size-huge",
+            "chunk-size-after-result",
+            "release-fcpublish-error",
+            "release-fcpublish-silent",
         ] {
             assert!(by_name(name).is_some(), "{name}");
         }

@@ -6,6 +6,7 @@ use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::RawMessage;
 use crate::protocol::message::{self, Command, LimitType};
+use crate::serve::personality::CommandAnswer;
 use crate::transcript::{EventKind, Severity, StreamMedia};
 
 impl ServerSession {
@@ -45,9 +46,30 @@ impl ServerSession {
                     self.config.window_ack_size,
                     LimitType::Dynamic,
                 ));
-                // The connection writes what follows at this size.
-                self.send(message::set_chunk_size(self.config.chunk_size));
-                self.send(message::connect_result(txn));
+                let replies = self.config.personality.replies;
+                let chunk_size = replies.chunk_size.unwrap_or(self.config.chunk_size);
+                // The connection writes what follows Set Chunk Size at that size.
+                if replies.chunk_size_after_result {
+                    self.send(message::connect_result(txn));
+                    self.send(message::set_chunk_size(chunk_size));
+                } else {
+                    self.send(message::set_chunk_size(chunk_size));
+                    self.send(message::connect_result(txn));
+                }
+            }
+            "releaseStream" | "FCPublish"
+                if self.config.personality.replies.release_and_fc_publish
+                    != CommandAnswer::Result =>
+            {
+                if self.config.personality.replies.release_and_fc_publish == CommandAnswer::Error {
+                    self.send(message::command(
+                        0,
+                        "_error",
+                        txn,
+                        Amf0Value::Null,
+                        vec![call_failed(&command.name)],
+                    ));
+                }
             }
             "releaseStream" | "FCSubscribe" | "getStreamLength" | "_checkbw" => {
                 self.send(message::command(
@@ -206,4 +228,19 @@ impl ServerSession {
             );
         }
     }
+}
+
+/// The information object of an `_error` for a call the server does not take.
+fn call_failed(method: &str) -> Amf0Value {
+    Amf0Value::Object(vec![
+        ("level".into(), Amf0Value::String("error".into())),
+        (
+            "code".into(),
+            Amf0Value::String("NetConnection.Call.Failed".into()),
+        ),
+        (
+            "description".into(),
+            Amf0Value::String(format!("{method} is not supported by this server.")),
+        ),
+    ])
 }
