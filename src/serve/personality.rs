@@ -66,6 +66,21 @@ pub struct Replies {
     pub chunk_size_after_result: bool,
     /// The answer to releaseStream and FCPublish.
     pub release_and_fc_publish: CommandAnswer,
+    /// What connect's `_result` carries.
+    pub connect_result: ConnectResultShape,
+}
+
+/// The fields of connect's `_result`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectResultShape {
+    /// A properties object (fmsVer, capabilities) and an information object (level, code,
+    /// description, objectEncoding).
+    Standard,
+    /// As SRS answers: `mode` in the properties, and a `data` ECMA array of server details in
+    /// the information object.
+    ExtraFields,
+    /// Null in place of the properties object; the information object as usual.
+    NoProperties,
 }
 
 impl Replies {
@@ -74,6 +89,7 @@ impl Replies {
         chunk_size: None,
         chunk_size_after_result: false,
         release_and_fc_publish: CommandAnswer::Result,
+        connect_result: ConnectResultShape::Standard,
     };
 }
 
@@ -316,6 +332,33 @@ pub fn all() -> Vec<Personality> {
                 release_and_fc_publish: CommandAnswer::Nothing,
                 ..Replies::STANDARD
             },
+            ..reference.clone()
+        },
+        Personality {
+            name: "result-extra-fields",
+            description: "connect's _result carries more than the usual fields: mode in the \
+                          properties object, and a data ECMA array (version, server name) in the \
+                          information object, as SRS sends.",
+            source: "ossrs/srs trunk/src/protocol/srs_protocol_rtmp_stack.cpp \
+                     SrsRtmpServer::response_connect_app() (fmsVer, capabilities, mode; data \
+                     with version and srs_* fields)",
+            replies: Replies {
+                connect_result: ConnectResultShape::ExtraFields,
+                ..Replies::STANDARD
+            },
+            ..reference.clone()
+        },
+        Personality {
+            name: "result-no-properties",
+            description: "connect's _result has null in place of the properties object (no \
+                          fmsVer, no capabilities); the information object says \
+                          NetConnection.Connect.Success as usual.",
+            source: "not a known server: issue 12's deviation class '_result with missing \
+                     fields'",
+            replies: Replies {
+                connect_result: ConnectResultShape::NoProperties,
+                ..Replies::STANDARD
+            },
             ..reference
         },
     ]
@@ -368,6 +411,8 @@ mod tests {
             "chunk-size-after-result",
             "release-fcpublish-error",
             "release-fcpublish-silent",
+            "result-extra-fields",
+            "result-no-properties",
         ] {
             assert!(by_name(name).is_some(), "{name}");
         }
