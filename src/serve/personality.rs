@@ -68,6 +68,8 @@ pub struct Replies {
     pub release_and_fc_publish: CommandAnswer,
     /// What connect's `_result` carries.
     pub connect_result: ConnectResultShape,
+    /// An Abort message sent right after connect's `_result`, naming this chunk stream.
+    pub abort_after_connect: Option<u32>,
 }
 
 /// The fields of connect's `_result`.
@@ -90,6 +92,7 @@ impl Replies {
         chunk_size_after_result: false,
         release_and_fc_publish: CommandAnswer::Result,
         connect_result: ConnectResultShape::Standard,
+        abort_after_connect: None,
     };
 }
 
@@ -359,6 +362,18 @@ pub fn all() -> Vec<Personality> {
                 connect_result: ConnectResultShape::NoProperties,
                 ..Replies::STANDARD
             },
+            ..reference.clone()
+        },
+        Personality {
+            name: "abort-unknown-csid",
+            description: "Sends an Abort message for chunk stream 9, which neither side has used, \
+                          right after connect's _result: there is nothing to discard.",
+            source: "not a known server: issue 12's deviation class 'Abort for an unknown chunk \
+                     stream'",
+            replies: Replies {
+                abort_after_connect: Some(9),
+                ..Replies::STANDARD
+            },
             ..reference
         },
     ]
@@ -413,6 +428,7 @@ mod tests {
             "release-fcpublish-silent",
             "result-extra-fields",
             "result-no-properties",
+            "abort-unknown-csid",
         ] {
             assert!(by_name(name).is_some(), "{name}");
         }

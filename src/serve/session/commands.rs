@@ -62,6 +62,9 @@ impl ServerSession {
                         shape => connect_result(txn, shape),
                     });
                 }
+                if let Some(csid) = replies.abort_after_connect {
+                    self.send(message::abort(csid));
+                }
             }
             "releaseStream" | "FCPublish"
                 if self.config.personality.replies.release_and_fc_publish

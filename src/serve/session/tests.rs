@@ -566,6 +566,13 @@ fn personalities_vary_the_answers_after_connect() {
         "{huge:?}"
     );
     assert_eq!(huge.len(), control.len() + 4, "{huge:?}");
+    assert!(
+        matches!(
+            publish_preamble_answers("abort-unknown-csid").get(4),
+            Some(Message::Abort { csid: 9 })
+        ),
+        "abort-unknown-csid"
+    );
     let result = |p: &str| match publish_preamble_answers(p).remove(3) {
         Message::Command(c) => c,
         other => panic!("{p}: {other:?}"),
