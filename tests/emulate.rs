@@ -148,6 +148,12 @@ fn builtin_server_under_every_personality() {
                 // rtmp2 takes NetStream.Publish.Start / Play.Start only on its own stream.
                 ("status-on-stream0", "gstreamer" | "gstreamer-play") => Some(Stage::Publish),
                 ("strict-c2", "ffmpeg-play" | "srs-forward") => Some(Stage::Connect),
+                // Set Chunk Size 0x7FFFFFFF: only profiles whose tolerance table says the real
+                // client takes it (FFmpeg, librtmp, rtmp2, VideoCore) lift the 16 MiB bound.
+                (
+                    "chunk-size-huge",
+                    "wirecast" | "elemental" | "flash" | "streamlabs" | "srs-forward",
+                ) => Some(Stage::Connect),
                 (
                     "wait-c2",
                     "ffmpeg" | "ffmpeg-play" | "gstreamer" | "gstreamer-play" | "flash"

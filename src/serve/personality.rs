@@ -52,6 +52,59 @@ pub struct Personality {
     /// How the server's chunk writer opens a chunk stream (a type-0 header, or type 1 as some
     /// servers do).
     pub chunk_opening: ChunkOpening,
+    /// How the server answers after the handshake (Set Chunk Size, releaseStream/FCPublish).
+    pub replies: Replies,
+}
+
+/// What a server's answers to commands differ in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replies {
+    /// The chunk size announced after connect in place of the server's setting.
+    pub chunk_size: Option<u32>,
+    /// Set Chunk Size goes after connect's `_result` instead of before it (so the `_result` is
+    /// written at the default chunk size of 128).
+    pub chunk_size_after_result: bool,
+    /// The answer to releaseStream and FCPublish.
+    pub release_and_fc_publish: CommandAnswer,
+    /// What connect's `_result` carries.
+    pub connect_result: ConnectResultShape,
+    /// An Abort message sent right after connect's `_result`, naming this chunk stream.
+    pub abort_after_connect: Option<u32>,
+}
+
+/// The fields of connect's `_result`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectResultShape {
+    /// A properties object (fmsVer, capabilities) and an information object (level, code,
+    /// description, objectEncoding).
+    Standard,
+    /// As SRS answers: `mode` in the properties, and a `data` ECMA array of server details in
+    /// the information object.
+    ExtraFields,
+    /// Null in place of the properties object; the information object as usual.
+    NoProperties,
+}
+
+impl Replies {
+    /// What the reference server does.
+    pub const STANDARD: Replies = Replies {
+        chunk_size: None,
+        chunk_size_after_result: false,
+        release_and_fc_publish: CommandAnswer::Result,
+        connect_result: ConnectResultShape::Standard,
+        abort_after_connect: None,
+    };
+}
+
+/// How a server answers a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandAnswer {
+    /// `_result` (FCPublish also gets onFCPublish first).
+    Result,
+    /// `_error` with NetConnection.Call.Failed, and nothing else.
+    Error,
+    /// No answer at all.
+    Nothing,
 }
 
 const S0_S1_S2: &[&[Packet]] = &[&[Packet::S0, Packet::S1, Packet::S2]];
@@ -79,6 +132,7 @@ pub fn all() -> Vec<Personality> {
         nodelay: true,
         c2_check: C2Check::Warn,
         chunk_opening: ChunkOpening::Type0,
+        replies: Replies::STANDARD,
     };
     vec![
         reference.clone(),
@@ -229,6 +283,97 @@ pub fn all() -> Vec<Personality> {
                 simple_s2: SimpleS2Style::Random,
                 ..ServerConfig::default()
             },
+            ..reference.clone()
+        },
+        Personality {
+            name: "chunk-size-huge",
+            description: "Announces Set Chunk Size 0x7FFFFFFF (the largest 31-bit value, far past \
+                          the 16 MiB a message can hold) after connect: a client that bounds the \
+                          chunk size it accepts stops at connect.",
+            source: "not a known server: issue 12's deviation class 'Set Chunk Size huge (> 16 \
+                     MiB)'; the specification allows any size up to 0x7FFFFFFF",
+            replies: Replies {
+                chunk_size: Some(0x7FFF_FFFF),
+                ..Replies::STANDARD
+            },
+            ..reference.clone()
+        },
+        Personality {
+            name: "chunk-size-after-result",
+            description: "Sends Set Chunk Size after connect's _result instead of before it, so the \
+                          _result travels in 128-byte chunks and the larger size applies from the \
+                          next message.",
+            source: "not a known server: issue 12's deviation class 'Set Chunk Size after \
+                     _result' (nginx-rtmp and SRS send it before)",
+            replies: Replies {
+                chunk_size_after_result: true,
+                ..Replies::STANDARD
+            },
+            ..reference.clone()
+        },
+        Personality {
+            name: "release-fcpublish-error",
+            description: "Answers releaseStream and FCPublish with _error \
+                          (NetConnection.Call.Failed) and no onFCPublish, as a server that does \
+                          not know those calls would; createStream and publish work.",
+            source: "not a known server: issue 12's deviation class '_error for \
+                     releaseStream/FCPublish'; both calls are Flash Media Server extensions \
+                     outside the specification",
+            replies: Replies {
+                release_and_fc_publish: CommandAnswer::Error,
+                ..Replies::STANDARD
+            },
+            ..reference.clone()
+        },
+        Personality {
+            name: "release-fcpublish-silent",
+            description: "Sends no answer at all to releaseStream and FCPublish; createStream and \
+                          publish work.",
+            source: "not a known server: issue 12's deviation class '_result missing for \
+                     releaseStream/FCPublish'",
+            replies: Replies {
+                release_and_fc_publish: CommandAnswer::Nothing,
+                ..Replies::STANDARD
+            },
+            ..reference.clone()
+        },
+        Personality {
+            name: "result-extra-fields",
+            description: "connect's _result carries more than the usual fields: mode in the \
+                          properties object, and a data ECMA array (version, server name) in the \
+                          information object, as SRS sends.",
+            source: "ossrs/srs trunk/src/protocol/srs_protocol_rtmp_stack.cpp \
+                     SrsRtmpServer::response_connect_app() (fmsVer, capabilities, mode; data \
+                     with version and srs_* fields)",
+            replies: Replies {
+                connect_result: ConnectResultShape::ExtraFields,
+                ..Replies::STANDARD
+            },
+            ..reference.clone()
+        },
+        Personality {
+            name: "result-no-properties",
+            description: "connect's _result has null in place of the properties object (no \
+                          fmsVer, no capabilities); the information object says \
+                          NetConnection.Connect.Success as usual.",
+            source: "not a known server: issue 12's deviation class '_result with missing \
+                     fields'",
+            replies: Replies {
+                connect_result: ConnectResultShape::NoProperties,
+                ..Replies::STANDARD
+            },
+            ..reference.clone()
+        },
+        Personality {
+            name: "abort-unknown-csid",
+            description: "Sends an Abort message for chunk stream 9, which neither side has used, \
+                          right after connect's _result: there is nothing to discard.",
+            source: "not a known server: issue 12's deviation class 'Abort for an unknown chunk \
+                     stream'",
+            replies: Replies {
+                abort_after_connect: Some(9),
+                ..Replies::STANDARD
+            },
             ..reference
         },
     ]
@@ -277,6 +422,13 @@ mod tests {
             "s1-digest-invalid",
             "s0-version-6",
             "s2-random",
+            "chunk-size-huge",
+            "chunk-size-after-result",
+            "release-fcpublish-error",
+            "release-fcpublish-silent",
+            "result-extra-fields",
+            "result-no-properties",
+            "abort-unknown-csid",
         ] {
             assert!(by_name(name).is_some(), "{name}");
         }

@@ -131,6 +131,11 @@ fn connection_config(config: &SessionConfig) -> ConnectionConfig {
         answer_after_peer_answer: p.s2_after_c2,
     };
     c.limits = config.limits.clone();
+    // A server that announces a chunk size takes it back: FFmpeg publishing answers Set Chunk
+    // Size with the same size (rtmpproto.c handle_chunk_size()).
+    if let Some(announced) = p.replies.chunk_size {
+        c.limits.max_chunk_size = c.limits.max_chunk_size.max(announced);
+    }
     c.timeouts = connection::Timeouts {
         handshake: Some(config.timeouts.handshake),
         idle: Some(config.timeouts.idle),

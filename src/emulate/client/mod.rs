@@ -19,6 +19,7 @@ mod steps;
 pub use outcome::{stop, Finding, Observations, Outcome, Stage, Status, Stop};
 
 use super::profile::{C2Timing, Profile};
+use super::tolerance::{self, Deviation, Reaction};
 use super::variant::Variant;
 use crate::protocol::chunk::RawMessage;
 use crate::protocol::connection::{
@@ -101,7 +102,23 @@ fn connection_config(profile: &Profile, hold_c2: bool) -> ConnectionConfig {
     // FFmpeg, librtmp and GStreamer read a chunk stream opened with a type 1/2/3 header from
     // zeroed state (tests/differential.rs checks it against the real programs).
     config.tolerance.zero_state_start = profile.zeroed_chunk_opening;
+    if accepts_huge_chunk_size(&profile.name) {
+        // The reader only ever holds what a message needs, so the bound is the client's, not
+        // a safety limit: the real client takes any 31-bit size.
+        config.limits.max_chunk_size = 0x7FFF_FFFF;
+    }
     config
+}
+
+/// Whether the real client behind profile `name` takes a Set Chunk Size past 16 MiB, as its
+/// tolerance table says (a profile with no table, or an unknown reaction, keeps the bound).
+fn accepts_huge_chunk_size(name: &str) -> bool {
+    tolerance::table(name).is_ok_and(|t| {
+        t.row.iter().any(|r| {
+            r.deviation == Deviation::SetChunkSizeHuge
+                && matches!(r.reaction, Reaction::Accept | Reaction::Warn)
+        })
+    })
 }
 
 /// One emulated client for one case.

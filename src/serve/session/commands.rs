@@ -6,6 +6,7 @@ use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::RawMessage;
 use crate::protocol::message::{self, Command, LimitType};
+use crate::serve::personality::{CommandAnswer, ConnectResultShape};
 use crate::transcript::{EventKind, Severity, StreamMedia};
 
 impl ServerSession {
@@ -45,9 +46,39 @@ impl ServerSession {
                     self.config.window_ack_size,
                     LimitType::Dynamic,
                 ));
-                // The connection writes what follows at this size.
-                self.send(message::set_chunk_size(self.config.chunk_size));
-                self.send(message::connect_result(txn));
+                let replies = self.config.personality.replies;
+                let chunk_size = replies.chunk_size.unwrap_or(self.config.chunk_size);
+                // The connection writes what follows Set Chunk Size at that size.
+                if replies.chunk_size_after_result {
+                    self.send(match replies.connect_result {
+                        ConnectResultShape::Standard => message::connect_result(txn),
+                        shape => connect_result(txn, shape),
+                    });
+                    self.send(message::set_chunk_size(chunk_size));
+                } else {
+                    self.send(message::set_chunk_size(chunk_size));
+                    self.send(match replies.connect_result {
+                        ConnectResultShape::Standard => message::connect_result(txn),
+                        shape => connect_result(txn, shape),
+                    });
+                }
+                if let Some(csid) = replies.abort_after_connect {
+                    self.send(message::abort(csid));
+                }
+            }
+            "releaseStream" | "FCPublish"
+                if self.config.personality.replies.release_and_fc_publish
+                    != CommandAnswer::Result =>
+            {
+                if self.config.personality.replies.release_and_fc_publish == CommandAnswer::Error {
+                    self.send(message::command(
+                        0,
+                        "_error",
+                        txn,
+                        Amf0Value::Null,
+                        vec![call_failed(&command.name)],
+                    ));
+                }
             }
             "releaseStream" | "FCSubscribe" | "getStreamLength" | "_checkbw" => {
                 self.send(message::command(
@@ -206,4 +237,54 @@ impl ServerSession {
             );
         }
     }
+}
+
+/// The information object of an `_error` for a call the server does not take.
+fn call_failed(method: &str) -> Amf0Value {
+    Amf0Value::Object(vec![
+        ("level".into(), Amf0Value::String("error".into())),
+        (
+            "code".into(),
+            Amf0Value::String("NetConnection.Call.Failed".into()),
+        ),
+        (
+            "description".into(),
+            Amf0Value::String(format!("{method} is not supported by this server.")),
+        ),
+    ])
+}
+
+/// connect's `_result` in the personality's shape.
+fn connect_result(txn: f64, shape: ConnectResultShape) -> RawMessage {
+    let mut properties = vec![
+        ("fmsVer", Amf0Value::string("FMS/3,0,1,123")),
+        ("capabilities", Amf0Value::Number(31.0)),
+    ];
+    let mut info = vec![
+        ("level", Amf0Value::string("status")),
+        ("code", Amf0Value::string("NetConnection.Connect.Success")),
+        ("description", Amf0Value::string("Connection succeeded.")),
+        ("objectEncoding", Amf0Value::Number(0.0)),
+    ];
+    let properties = match shape {
+        ConnectResultShape::Standard => Amf0Value::object(properties),
+        ConnectResultShape::NoProperties => Amf0Value::Null,
+        ConnectResultShape::ExtraFields => {
+            properties.push(("mode", Amf0Value::Number(1.0)));
+            let data = vec![
+                ("version".to_string(), Amf0Value::string("3,5,3,888")),
+                ("srs_server".to_string(), Amf0Value::string("SRS/5.0.0")),
+                ("srs_id".to_string(), Amf0Value::Number(1.0)),
+            ];
+            info.push((
+                "data",
+                Amf0Value::EcmaArray {
+                    count_hint: data.len() as u32,
+                    pairs: data,
+                },
+            ));
+            Amf0Value::object(properties)
+        }
+    };
+    message::command(0, "_result", txn, properties, vec![Amf0Value::object(info)])
 }

@@ -153,7 +153,11 @@ fn chunks(messages: &[RawMessage]) -> Vec<u8> {
 }
 
 fn server_messages(bytes: &[Bytes]) -> Vec<Message> {
-    let mut r = ChunkReader::new(ChunkLimits::default());
+    // As large a chunk size as the server may announce (chunk-size-huge).
+    let mut r = ChunkReader::new(ChunkLimits {
+        max_chunk_size: 0x7FFF_FFFF,
+        ..ChunkLimits::default()
+    });
     for b in bytes {
         r.feed(b);
     }
@@ -500,4 +504,84 @@ fn a_closed_player_gets_nothing_more() {
     s.stream_ended(5);
     assert!(writes(&mut s).is_empty());
     assert!(events(&mut s).is_empty());
+}
+
+/// The names of what the server answers to connect, releaseStream, FCPublish and createStream.
+fn publish_preamble_answers(personality: &str) -> Vec<Message> {
+    let mut s = established(personality);
+    let connect = message::command(
+        0,
+        "connect",
+        1.0,
+        Amf0Value::object([("app", Amf0Value::string("live"))]),
+        vec![],
+    );
+    client_read(
+        &mut s,
+        20,
+        &chunks(&[
+            connect,
+            cmd(0, "releaseStream", 2.0, vec![Amf0Value::string("key")]),
+            cmd(0, "FCPublish", 3.0, vec![Amf0Value::string("key")]),
+            cmd(0, "createStream", 4.0, vec![]),
+        ]),
+    );
+    server_messages(&writes(&mut s))
+}
+
+#[test]
+fn personalities_vary_the_answers_after_connect() {
+    let names = |p: &str| -> Vec<String> {
+        publish_preamble_answers(p)
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect()
+    };
+    let control = [
+        "Window Acknowledgement Size",
+        "Set Peer Bandwidth",
+        "Set Chunk Size",
+        "_result",
+    ];
+    assert_eq!(
+        names("chunk-size-after-result")[2..4],
+        ["_result", "Set Chunk Size"]
+    );
+    assert_eq!(names("release-fcpublish-error")[..4], control);
+    assert_eq!(
+        names("release-fcpublish-error")[4..],
+        ["_error", "_error", "_result"]
+    );
+    assert_eq!(names("release-fcpublish-silent")[4..], ["_result"]);
+    // The huge size is announced as is, and what follows is read at that size.
+    let huge = publish_preamble_answers("chunk-size-huge");
+    assert!(
+        matches!(
+            huge.get(2),
+            Some(Message::SetChunkSize {
+                size: 0x7FFF_FFFF,
+                ..
+            })
+        ),
+        "{huge:?}"
+    );
+    assert_eq!(huge.len(), control.len() + 4, "{huge:?}");
+    assert!(
+        matches!(
+            publish_preamble_answers("abort-unknown-csid").get(4),
+            Some(Message::Abort { csid: 9 })
+        ),
+        "abort-unknown-csid"
+    );
+    let result = |p: &str| match publish_preamble_answers(p).remove(3) {
+        Message::Command(c) => c,
+        other => panic!("{p}: {other:?}"),
+    };
+    assert_eq!(
+        result("result-no-properties").command_object,
+        Some(Amf0Value::Null)
+    );
+    let extra = result("result-extra-fields");
+    assert!(extra.command_object.unwrap().get("mode").is_some());
+    assert!(extra.arguments[0].get("data").is_some());
 }
