@@ -304,6 +304,27 @@ const TABLES: &[(&str, &str)] = &[
     ("rtmpdump", include_str!("tolerance/rtmpdump.toml")),
 ];
 
+/// How the real client behind built-in profile `name` reacts to `deviation`, from its table
+/// parsed once (the emulators ask per connection; a load run makes thousands). None when the
+/// profile has no table or the table does not parse (the tests make sure every one does).
+pub fn reaction(name: &str, deviation: Deviation) -> Option<Reaction> {
+    static PARSED: std::sync::OnceLock<Vec<(&'static str, Option<Table>)>> =
+        std::sync::OnceLock::new();
+    let tables = PARSED.get_or_init(|| {
+        TABLES
+            .iter()
+            .map(|(n, text)| (*n, parse(n, text).ok()))
+            .collect()
+    });
+    let (_, table) = tables.iter().find(|(n, _)| *n == name)?;
+    table
+        .as_ref()?
+        .row
+        .iter()
+        .find(|r| r.deviation == deviation)
+        .map(|r| r.reaction)
+}
+
 /// The tolerance table of profile `name`, parsed and checked.
 pub fn table(name: &str) -> Result<Table, ToleranceError> {
     let text = TABLES
@@ -516,5 +537,26 @@ source = "a file"
                 .unwrap_or_else(|e| panic!("{d:?}: {e}"));
             assert_eq!(back, d);
         }
+    }
+
+    #[test]
+    fn a_reaction_is_read_from_the_table_parsed_once() {
+        assert_eq!(
+            reaction("gstreamer", Deviation::SetChunkSizeHuge),
+            table("gstreamer")
+                .unwrap()
+                .row
+                .iter()
+                .find(|r| r.deviation == Deviation::SetChunkSizeHuge)
+                .map(|r| r.reaction)
+        );
+        assert_eq!(
+            reaction("gstreamer", Deviation::SetChunkSizeHuge),
+            Some(Reaction::Accept)
+        );
+        assert_eq!(
+            reaction("no-such-profile", Deviation::SetChunkSizeHuge),
+            None
+        );
     }
 }

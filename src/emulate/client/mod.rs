@@ -113,12 +113,10 @@ fn connection_config(profile: &Profile, hold_c2: bool) -> ConnectionConfig {
 /// Whether the real client behind profile `name` takes a Set Chunk Size past 16 MiB, as its
 /// tolerance table says (a profile with no table, or an unknown reaction, keeps the bound).
 fn accepts_huge_chunk_size(name: &str) -> bool {
-    tolerance::table(name).is_ok_and(|t| {
-        t.row.iter().any(|r| {
-            r.deviation == Deviation::SetChunkSizeHuge
-                && matches!(r.reaction, Reaction::Accept | Reaction::Warn)
-        })
-    })
+    matches!(
+        tolerance::reaction(name, Deviation::SetChunkSizeHuge),
+        Some(Reaction::Accept | Reaction::Warn)
+    )
 }
 
 /// One emulated client for one case.
