@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{ffmpeg_publish, peer_available, run_bounded, Running};
+use support::{ffmpeg_publish, peer_available, run_bounded, Running, UnreadServe};
 
 fn validator() -> jsonschema::Validator {
     let schema: Value = serde_json::from_str(JSON_SCHEMA).expect("the schema is JSON");
@@ -159,6 +159,51 @@ fn every_json_line_of_every_command_follows_the_schema() {
         );
         seen.extend(kinds);
     }
+
+    // serve whose output nobody reads while a load runs: it drops lines and says how many.
+    let unread = UnreadServe::start(&["--json"]);
+    let url = format!("rtmp://{}/live", unread.addr);
+    let (code, out, err) = support::rtmp_probe(&[
+        "load",
+        &url,
+        "--connections",
+        "20",
+        "--total",
+        "1500",
+        "--duration",
+        "60",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out) = unread.stop_and_read(Duration::from_secs(60));
+    assert_eq!(code, 0, "serve stopped by SIGTERM");
+    let lines = checked_lines(&validator, "serve --json, output not read", &out);
+    let dropped: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["event"] == "output_dropped")
+        .collect();
+    assert!(
+        dropped.iter().any(|l| l["in_all"] == false),
+        "no output_dropped line while serving: {dropped:?}"
+    );
+    let in_all = dropped.last().expect("an output_dropped line");
+    assert_eq!(
+        in_all["in_all"], true,
+        "the last one is the run's: {in_all}"
+    );
+    assert_eq!(lines.last(), Some(*in_all), "and the last line");
+    assert_eq!(in_all["id"], rtmp_probe::serve::OUTPUT_DROPPED);
+    let by_connection: u64 = in_all["connections"]
+        .as_array()
+        .expect("connections")
+        .iter()
+        .map(|c| c["lines"].as_u64().expect("lines"))
+        .sum();
+    assert_eq!(
+        in_all["lines"].as_u64(),
+        Some(by_connection + in_all["server_lines"].as_u64().expect("server_lines")),
+        "{in_all}"
+    );
+    seen.extend(events(&lines));
 
     let server = Running::start(rtmp_probe::serve::ServeOptions::default());
     let url = server.url("schema");

@@ -1,0 +1,119 @@
+//! serve's printed output when nobody reads it: the sessions go on, lines are dropped and
+//! counted, and the count is told once output drains and again at exit.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use support::{rtmp_probe, UnreadServe};
+
+/// Connections that together print far more than a pipe (64 KiB) and serve's queue (8192
+/// lines) hold: each prints about 17 lines.
+const CONNECTIONS: &str = "1500";
+
+/// `rtmp-probe serve: dropped N lines[ in all] while ... (connection 1: 50, server: 2)`: N and
+/// the count of each source.
+fn dropped_notice(line: &str, in_all: bool) -> Option<(u64, BTreeMap<String, u64>)> {
+    let rest = line.strip_prefix("rtmp-probe serve: dropped ")?;
+    let (total, rest) = rest.split_once(' ')?;
+    let marker = if in_all {
+        " in all while standard output was not read ("
+    } else {
+        " while standard output was not read ("
+    };
+    let (unit, sources) = rest.split_once(marker)?;
+    if !matches!(unit, "line" | "lines") {
+        return None;
+    }
+    let mut counts = BTreeMap::new();
+    for source in sources.strip_suffix(')')?.split(", ") {
+        let (name, lines) = source.rsplit_once(": ")?;
+        counts.insert(name.to_string(), lines.parse().ok()?);
+    }
+    Some((total.parse().ok()?, counts))
+}
+
+#[test]
+fn serve_whose_output_is_not_read_keeps_serving_and_tells_what_it_dropped() {
+    let serve = UnreadServe::start(&[]);
+    let url = format!("rtmp://{}/live", serve.addr);
+    let (code, out, err) = rtmp_probe(&[
+        "load",
+        &url,
+        "--connections",
+        "20",
+        "--total",
+        CONNECTIONS,
+        "--duration",
+        "60",
+    ]);
+    assert_eq!(
+        code, 0,
+        "load against serve whose output is not read: {out}{err}"
+    );
+    assert!(
+        out.contains(&format!("{CONNECTIONS} connected, 0 failed")),
+        "{out}"
+    );
+    // A publish still completes, and in a time that does not wait for anyone to read.
+    let started = Instant::now();
+    let (code, out, err) = rtmp_probe(&[
+        "probe",
+        &format!("{url}/after"),
+        "--profile",
+        "obs",
+        "--duration",
+        "0.5",
+        "--case-timeout",
+        "20",
+    ]);
+    let took = started.elapsed();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("pass"), "{out}");
+    assert!(took < Duration::from_secs(10), "the publish took {took:?}");
+
+    let (code, output) = serve.stop_and_read(Duration::from_secs(60));
+    assert_eq!(code, 0, "serve stopped by SIGTERM: {code}");
+    let lines: Vec<&str> = output.lines().collect();
+    let gaps: Vec<_> = lines
+        .iter()
+        .filter_map(|l| dropped_notice(l, false))
+        .collect();
+    assert!(
+        !gaps.is_empty(),
+        "no dropped-lines notice in {} lines of output",
+        lines.len()
+    );
+    // At exit, after the last server line: the whole run's count, the sum of the notices.
+    let stopped = lines
+        .iter()
+        .position(|l| l.starts_with("rtmp-probe serve: stopped after"))
+        .expect("serve's last server line");
+    assert_eq!(stopped + 2, lines.len(), "{:?}", &lines[stopped..]);
+    let (total, by_source) =
+        dropped_notice(lines[stopped + 1], true).expect("the run's dropped-lines count at exit");
+    assert!(total > 0);
+    assert_eq!(total, gaps.iter().map(|(n, _)| n).sum::<u64>());
+    let mut summed: BTreeMap<String, u64> = BTreeMap::new();
+    for (n, sources) in &gaps {
+        assert_eq!(*n, sources.values().sum::<u64>(), "{sources:?}");
+        for (source, lines) in sources {
+            *summed.entry(source.clone()).or_default() += lines;
+        }
+    }
+    assert_eq!(by_source, summed);
+    assert!(
+        by_source
+            .keys()
+            .all(|s| s.starts_with("connection ") || s == "server"),
+        "{by_source:?}"
+    );
+    // What was not dropped is whole lines, in order: every connection's lines still start with
+    // its number.
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with('[') || l.starts_with("rtmp-probe serve: ")),
+        "a line cut or interleaved"
+    );
+}
