@@ -3,19 +3,7 @@
 mod support;
 
 use std::process::Command;
-
-fn rtmp_probe(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("running rtmp-probe");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use support::rtmp_probe;
 
 #[test]
 fn matrix_exits_0_when_nothing_fails_and_1_when_something_does() {

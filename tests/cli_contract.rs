@@ -8,24 +8,10 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rtmp-probe");
-
-/// Runs rtmp-probe to the end: (exit status, stdout, stderr).
-fn rtmp_probe(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("running rtmp-probe");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use support::rtmp_probe;
 
 /// An error that stops a command before it runs: `code`, nothing on stdout, and exactly one
 /// line on stderr in the `rtmp-probe: <what>: <why>` style holding `said`.
@@ -410,7 +396,7 @@ fn serve_listening_on(
     BufReader<std::process::ChildStdout>,
 ) {
     let mut child = support::ChildGuard(
-        Command::new(BIN)
+        support::rtmp_probe_command()
             .args(["serve", "--listen", listen])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -475,7 +461,7 @@ fn closed_pipe() -> Stdio {
 
 /// Runs rtmp-probe with its standard output a closed pipe: (exit status, stderr).
 fn into_closed_pipe(args: &[&str]) -> (i32, String) {
-    let out = Command::new(BIN)
+    let out = support::rtmp_probe_command()
         .args(args)
         .stdout(closed_pipe())
         .stderr(Stdio::piped())
@@ -573,7 +559,7 @@ fn serve_whose_output_closes_stops_listening_and_finishes_its_files() {
     let record = dir.path().join("rec");
     let port = support::free_port();
     let mut serve = support::ChildGuard(
-        Command::new(BIN)
+        support::rtmp_probe_command()
             .args(["serve", "--listen", &port.to_string()])
             .args([
                 "--pcap",
@@ -674,7 +660,7 @@ fn signalled_when(
     signal: libc::c_int,
 ) -> (i32, String, String) {
     let mut child = support::ChildGuard(
-        Command::new(BIN)
+        support::rtmp_probe_command()
             .args(args)
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())

@@ -9,19 +9,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn rtmp_probe(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("running rtmp-probe");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use support::rtmp_probe;
 
 const QUICK: [&str; 4] = ["--repeat", "1", "--duration", "0.3"];
 
@@ -202,7 +190,7 @@ fn on_a_terminal(args: &str, no_color: bool) -> Option<String> {
     if !support::peer_available("script") {
         return None;
     }
-    let command = format!("{} {args}", env!("CARGO_BIN_EXE_rtmp-probe"));
+    let command = format!("{} {args}", support::RTMP_PROBE);
     // `timeout` bounds the run; `script -e` passes on rtmp-probe's exit status.
     let mut script = Command::new("timeout");
     script
@@ -427,7 +415,7 @@ fn completions_for_bash_zsh_and_fish_know_every_subcommand() {
     // Bash itself loads the script and registers the completion.
     let source = format!(
         "source <({} completions bash) && complete -p rtmp-probe",
-        env!("CARGO_BIN_EXE_rtmp-probe")
+        support::RTMP_PROBE
     );
     let out = Command::new("bash")
         .args(["-c", &source])
@@ -566,7 +554,7 @@ fn a_capture_given_to_diff_is_told_to_go_through_replay_first() {
 fn serve_transcript(clients: &[(&str, &str)]) -> String {
     let port = support::free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"));
+    let mut serve = support::rtmp_probe_command();
     serve
         .args(["serve", "--json", "--listen", &listen])
         .stdout(std::process::Stdio::piped())

@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{ffmpeg_publish, peer_available, run_bounded, Running, UnreadServe};
+use support::{ffmpeg_publish, peer_available, rtmp_probe, run_bounded, Running, UnreadServe};
 
 fn validator() -> jsonschema::Validator {
     let schema: Value = serde_json::from_str(JSON_SCHEMA).expect("the schema is JSON");
@@ -39,18 +39,6 @@ fn checked_lines(validator: &jsonschema::Validator, what: &str, output: &str) ->
     lines
 }
 
-fn rtmp_probe(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"))
-        .args(args)
-        .stderr(Stdio::null())
-        .output()
-        .expect("running rtmp-probe");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
-
 fn events(lines: &[Value]) -> BTreeSet<String> {
     lines
         .iter()
@@ -64,7 +52,7 @@ fn serve_output() -> Option<String> {
         return None;
     }
     let port = support::free_port();
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"));
+    let mut serve = support::rtmp_probe_command();
     serve
         .args(["serve", "--json", "--seed", "3", "--listen"])
         .arg(format!("127.0.0.1:{port}"))
@@ -163,7 +151,7 @@ fn every_json_line_of_every_command_follows_the_schema() {
     // serve whose output nobody reads while a load runs: it drops lines and says how many.
     let unread = UnreadServe::start(&["--json"]);
     let url = format!("rtmp://{}/live", unread.addr);
-    let (code, out, err) = support::rtmp_probe(&[
+    let (code, out, err) = rtmp_probe(&[
         "load",
         &url,
         "--connections",
@@ -208,7 +196,7 @@ fn every_json_line_of_every_command_follows_the_schema() {
     let server = Running::start(rtmp_probe::serve::ServeOptions::default());
     let url = server.url("schema");
 
-    let (code, out) = rtmp_probe(&[
+    let (code, out, _) = rtmp_probe(&[
         "probe",
         &url,
         "--profile",
@@ -226,7 +214,7 @@ fn every_json_line_of_every_command_follows_the_schema() {
     );
     seen.extend(events(&lines));
 
-    let (code, out) = rtmp_probe(&[
+    let (code, out, _) = rtmp_probe(&[
         "load",
         &url,
         "--connections",
@@ -246,7 +234,7 @@ fn every_json_line_of_every_command_follows_the_schema() {
         env!("CARGO_MANIFEST_DIR"),
         "/captures/ffmpeg-publish-to-nginx.pcap"
     );
-    let (code, out) = rtmp_probe(&["replay", capture, "--json"]);
+    let (code, out, _) = rtmp_probe(&["replay", capture, "--json"]);
     assert_eq!(code, 0, "{out}");
     let lines = checked_lines(&validator, "replay --json", &out);
     let flow = lines
@@ -262,7 +250,7 @@ fn every_json_line_of_every_command_follows_the_schema() {
     );
     seen.extend(events(&lines));
 
-    let (_, out) = rtmp_probe(&[
+    let (_, out, _) = rtmp_probe(&[
         "replay",
         capture,
         "--against",
@@ -278,7 +266,7 @@ fn every_json_line_of_every_command_follows_the_schema() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("matrix.jsonl");
-    let (code, out) = rtmp_probe(&[
+    let (code, out, _) = rtmp_probe(&[
         "matrix",
         "--profiles",
         "obs,ffmpeg",

@@ -13,9 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The path of the rtmp-probe binary of this build (for a shell command line).
+pub const RTMP_PROBE: &str = env!("CARGO_BIN_EXE_rtmp-probe");
+
 /// The rtmp-probe binary of this build, with colour off as a user's pipe would have it.
 pub fn rtmp_probe_command() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"));
+    let mut command = Command::new(RTMP_PROBE);
     command.env("NO_COLOR", "1");
     command
 }
