@@ -3,18 +3,11 @@
 mod support;
 
 use std::process::Command;
-use support::rtmp_probe;
+use support::{rtmp_probe, QUICK_MATRIX};
 
 #[test]
 fn matrix_exits_0_when_nothing_fails_and_1_when_something_does() {
-    let quick = [
-        "--variants",
-        "default",
-        "--repeat",
-        "1",
-        "--duration",
-        "0.3",
-    ];
+    let quick = QUICK_MATRIX;
     let (code, out, _) =
         rtmp_probe(&[&["matrix", "--profiles", "obs,ffmpeg"], &quick[..]].concat());
     assert_eq!(code, 0, "{out}");
@@ -278,19 +271,19 @@ fn replay_exports_a_profile_that_probe_and_matrix_run() {
     );
     drop(server);
 
-    let (code, out, err) = rtmp_probe(&[
-        "matrix",
-        "--profile-file",
-        file.to_str().unwrap(),
-        "--profiles",
-        "obs",
-        "--variants",
-        "default",
-        "--repeat",
-        "1",
-        "--duration",
-        "0.3",
-    ]);
+    let (code, out, err) = rtmp_probe(
+        &[
+            &[
+                "matrix",
+                "--profile-file",
+                file.to_str().unwrap(),
+                "--profiles",
+                "obs",
+            ][..],
+            &QUICK_MATRIX,
+        ]
+        .concat(),
+    );
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("ffmpeg-publish-to-nginx-flow-1/default")

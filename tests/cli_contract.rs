@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::rtmp_probe;
+use support::{rtmp_probe, QUICK_MATRIX};
 
 /// An error that stops a command before it runs: `code`, nothing on stdout, and exactly one
 /// line on stderr in the `rtmp-probe: <what>: <why>` style holding `said`.
@@ -142,19 +142,14 @@ fn output_paths_are_checked_before_any_work() {
 
 #[test]
 fn a_dash_for_a_file_means_standard_output() {
-    let (code, out, err) = rtmp_probe(&[
-        "matrix",
-        "--profiles",
-        "obs",
-        "--variants",
-        "default",
-        "--repeat",
-        "1",
-        "--duration",
-        "0.3",
-        "--json",
-        "-",
-    ]);
+    let (code, out, err) = rtmp_probe(
+        &[
+            &["matrix", "--profiles", "obs"][..],
+            &QUICK_MATRIX,
+            &["--json", "-"],
+        ]
+        .concat(),
+    );
     assert_eq!(code, 0, "{err}");
     let (cases, summary) = matrix_json(&out);
     assert_eq!(cases[0]["id"], "obs/default", "{out}");
@@ -478,21 +473,19 @@ fn a_closed_output_pipe_exits_141_after_writing_the_files() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("m.json");
     let junit = dir.path().join("m.xml");
-    let (code, err) = into_closed_pipe(&[
-        "matrix",
-        "--profiles",
-        "obs,ffmpeg",
-        "--variants",
-        "default",
-        "--repeat",
-        "1",
-        "--duration",
-        "0.3",
-        "--json",
-        json.to_str().unwrap(),
-        "--junit",
-        junit.to_str().unwrap(),
-    ]);
+    let (code, err) = into_closed_pipe(
+        &[
+            &["matrix", "--profiles", "obs,ffmpeg"][..],
+            &QUICK_MATRIX,
+            &[
+                "--json",
+                json.to_str().unwrap(),
+                "--junit",
+                junit.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
     assert_eq!(code, 141, "{err}");
     assert!(!err.contains("panicked"), "{err}");
     assert!(!err.contains("Broken pipe"), "{err}");

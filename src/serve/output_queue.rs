@@ -259,8 +259,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_full_queue_drops_counts_and_says_so_where_the_gap_was() {
+    /// A queue of `lines` lines whose writer holds `line 0`, blocked on writing it until the
+    /// test sends on the gate; and what it wrote.
+    fn gated(lines: usize) -> (OutputQueue, mpsc::Sender<()>, Arc<Mutex<Vec<String>>>) {
         let (open, gate) = mpsc::channel();
         let written = Arc::new(Mutex::new(Vec::new()));
         let out = Gated {
@@ -270,13 +271,20 @@ mod tests {
             partial: String::new(),
         };
         let capacity = Capacity {
-            lines: 3,
+            lines,
             bytes: 1 << 20,
         };
         let queue = OutputQueue::start(out, capacity, notice, || {});
-        // The writer takes line 0 and blocks on it; 1..=3 fill the queue; 4..=9 are dropped.
         queue.push(Source::Server, "line 0".into());
         wait_until_writer_took_it(&queue);
+        (queue, open, written)
+    }
+
+    #[test]
+    fn a_full_queue_drops_counts_and_says_so_where_the_gap_was() {
+        let capacity = 3;
+        let (queue, open, written) = gated(capacity);
+        // The writer holds line 0, blocked on it; 1..=3 fill the queue; 4..=9 are dropped.
         let started = std::time::Instant::now();
         for i in 1..10 {
             let source = if i % 2 == 0 {
@@ -297,7 +305,7 @@ mod tests {
         assert_eq!(queue.dropped(), expected);
         open.send(()).unwrap();
         let drained = std::time::Instant::now();
-        while queue.shared.lock().items.len() >= capacity.lines {
+        while queue.shared.lock().items.len() >= capacity {
             assert!(drained.elapsed() < std::time::Duration::from_secs(5));
             std::thread::yield_now();
         }
@@ -322,21 +330,7 @@ mod tests {
 
     #[test]
     fn dropped_lines_are_told_once_the_queue_drains_even_when_nothing_follows() {
-        let (open, gate) = mpsc::channel();
-        let written = Arc::new(Mutex::new(Vec::new()));
-        let out = Gated {
-            gate,
-            open: false,
-            written: written.clone(),
-            partial: String::new(),
-        };
-        let capacity = Capacity {
-            lines: 1,
-            bytes: 1 << 20,
-        };
-        let queue = OutputQueue::start(out, capacity, notice, || {});
-        queue.push(Source::Server, "line 0".into());
-        wait_until_writer_took_it(&queue);
+        let (queue, open, written) = gated(1);
         for i in 1..5 {
             queue.push(Source::Server, format!("line {i}"));
         }

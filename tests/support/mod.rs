@@ -37,6 +37,17 @@ pub fn rtmp_probe(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// A matrix run that finishes in well under a second a case: the default variant, once, 0.3 s
+/// of media.
+pub const QUICK_MATRIX: [&str; 6] = [
+    "--variants",
+    "default",
+    "--repeat",
+    "1",
+    "--duration",
+    "0.3",
+];
+
 /// `rtmp-probe serve` on a free loopback port whose standard output is a pipe nobody reads
 /// until [`UnreadServe::stop_and_read`].
 pub struct UnreadServe {
@@ -66,6 +77,28 @@ impl UnreadServe {
             stdout,
             addr,
         }
+    }
+
+    /// Runs a load of 1500 connections against serve and checks that every one connected:
+    /// together they print (about 17 lines each) far more than a pipe (64 KiB) and serve's
+    /// output queue (8192 lines) hold.
+    pub fn flood(&self) {
+        let url = format!("rtmp://{}/live", self.addr);
+        let (code, out, err) = rtmp_probe(&[
+            "load",
+            &url,
+            "--connections",
+            "20",
+            "--total",
+            "1500",
+            "--duration",
+            "60",
+        ]);
+        assert_eq!(
+            code, 0,
+            "load against serve whose output is not read: {out}{err}"
+        );
+        assert!(out.contains("1500 connected, 0 failed"), "{out}");
     }
 
     /// Stops serve with SIGTERM while reading all it wrote; (exit status, output). Fails when
