@@ -96,3 +96,90 @@ fn serve_whose_output_is_not_read_keeps_serving_and_tells_what_it_dropped() {
         "a line cut or interleaved"
     );
 }
+
+/// The audio and video tags of an FLV file.
+fn flv_tags(flv: &[u8]) -> (u64, u64) {
+    assert!(flv.starts_with(b"FLV"), "not an FLV file");
+    let (mut audio, mut video) = (0, 0);
+    // The 9-byte header and the first previous-tag-size; then each tag: type, 3-byte size,
+    // timestamp and stream id (7 bytes), the data, the previous-tag-size.
+    let mut at = 13;
+    while at + 11 <= flv.len() {
+        let size = u32::from_be_bytes([0, flv[at + 1], flv[at + 2], flv[at + 3]]) as usize;
+        match flv[at] {
+            8 => audio += 1,
+            9 => video += 1,
+            _ => {}
+        }
+        at += 11 + size + 4;
+    }
+    assert_eq!(at, flv.len(), "the FLV file ends inside a tag");
+    (audio, video)
+}
+
+#[test]
+fn the_files_given_by_flags_lose_nothing_while_output_is_not_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let record = dir.path().join("rec");
+    let pcap = dir.path().join("serve.pcap");
+    let serve = UnreadServe::start(&[
+        "--record",
+        record.to_str().unwrap(),
+        "--pcap",
+        pcap.to_str().unwrap(),
+    ]);
+    serve.flood();
+    let url = format!("rtmp://{}/live/after", serve.addr);
+    let (code, out, err) = rtmp_probe(&[
+        "probe",
+        &url,
+        "--profile",
+        "obs",
+        "--duration",
+        "0.5",
+        "--case-timeout",
+        "20",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, output) = serve.stop_and_read(Duration::from_secs(60));
+    assert_eq!(code, 0, "serve stopped by SIGTERM");
+    assert!(
+        output.contains("rtmp-probe serve: dropped "),
+        "the flood did not overfill serve's output, so this test checks nothing"
+    );
+    let served: usize = output
+        .lines()
+        .find_map(|l| l.strip_prefix("rtmp-probe serve: stopped after "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("serve's count of connections");
+
+    // Every connection is in the pcap file, though its lines were dropped.
+    let (code, out, err) = rtmp_probe(&["replay", pcap.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("replay's JSON line"))
+        .collect();
+    let flows = lines.iter().filter(|l| l["event"] == "flow").count();
+    assert_eq!(flows, served, "flows in the pcap file, connections served");
+
+    // The recording holds every frame the capture shows the publisher sent.
+    let media = lines
+        .iter()
+        .filter(|l| l["event"] == "media_summary")
+        .max_by_key(|l| l["conn"].as_u64())
+        .expect("the publish's media summary in the pcap file");
+    let count = |field: &str| media["media"][field].as_u64().expect(field);
+    let flv = std::fs::read(record.join("after.flv")).expect("the recording of the publish");
+    let (audio, video) = flv_tags(&flv);
+    assert!(video > 1, "{media}");
+    assert_eq!(
+        (audio, video),
+        (
+            count("audio_frames") + count("audio_sequence_headers"),
+            count("video_frames") + count("video_sequence_headers")
+        ),
+        "{media}"
+    );
+}
