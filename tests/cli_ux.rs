@@ -552,28 +552,9 @@ fn a_capture_given_to_diff_is_told_to_go_through_replay_first() {
 /// Runs `serve --json` with the given clients, one after the other (`probe` as the client, so
 /// no peer needs to be installed), and returns what the server printed.
 fn serve_transcript(clients: &[(&str, &str)]) -> String {
-    let port = support::free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut serve = support::rtmp_probe_command();
-    serve
-        .args(["serve", "--json", "--listen", &listen])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
-    let mut serve = support::ChildGuard(serve.spawn().expect("starting serve"));
-    // Read serve's output as it comes, as a terminal would: a pipe nobody reads fills up
-    // (64 KiB), and serve's next line then blocks it, answers and all.
-    let mut stdout = serve.0.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut out = String::new();
-        let _ = stdout.read_to_string(&mut out);
-        out
-    });
-    assert!(support::wait_for_listener(
-        listen.parse().unwrap(),
-        Duration::from_secs(10)
-    ));
+    let serve = support::UnreadServe::start(&["--json"]);
     for (i, (profile, variant)) in clients.iter().enumerate() {
-        let url = format!("rtmp://{listen}/live/key{i}");
+        let url = format!("rtmp://{}/live/key{i}", serve.addr);
         let (code, out, err) = rtmp_probe(&[
             "probe",
             &url,
@@ -586,10 +567,9 @@ fn serve_transcript(clients: &[(&str, &str)]) -> String {
         ]);
         assert_eq!(code, 0, "{out}{err}");
     }
-    std::thread::sleep(Duration::from_millis(300));
-    let _ = serve.0.kill();
-    let _ = serve.0.wait();
-    reader.join().expect("reading serve's output")
+    let (code, out) = serve.stop_and_read(Duration::from_secs(10));
+    assert_eq!(code, 0, "serve stopped by SIGTERM");
+    out
 }
 
 #[test]
