@@ -3,30 +3,11 @@
 mod support;
 
 use std::process::Command;
-
-fn rtmp_probe(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("running rtmp-probe");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use support::{rtmp_probe, QUICK_MATRIX};
 
 #[test]
 fn matrix_exits_0_when_nothing_fails_and_1_when_something_does() {
-    let quick = [
-        "--variants",
-        "default",
-        "--repeat",
-        "1",
-        "--duration",
-        "0.3",
-    ];
+    let quick = QUICK_MATRIX;
     let (code, out, _) =
         rtmp_probe(&[&["matrix", "--profiles", "obs,ffmpeg"], &quick[..]].concat());
     assert_eq!(code, 0, "{out}");
@@ -290,19 +271,19 @@ fn replay_exports_a_profile_that_probe_and_matrix_run() {
     );
     drop(server);
 
-    let (code, out, err) = rtmp_probe(&[
-        "matrix",
-        "--profile-file",
-        file.to_str().unwrap(),
-        "--profiles",
-        "obs",
-        "--variants",
-        "default",
-        "--repeat",
-        "1",
-        "--duration",
-        "0.3",
-    ]);
+    let (code, out, err) = rtmp_probe(
+        &[
+            &[
+                "matrix",
+                "--profile-file",
+                file.to_str().unwrap(),
+                "--profiles",
+                "obs",
+            ][..],
+            &QUICK_MATRIX,
+        ]
+        .concat(),
+    );
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("ffmpeg-publish-to-nginx-flow-1/default")

@@ -8,24 +8,10 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rtmp-probe");
-
-/// Runs rtmp-probe to the end: (exit status, stdout, stderr).
-fn rtmp_probe(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("running rtmp-probe");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use support::{rtmp_probe, QUICK_MATRIX};
 
 /// An error that stops a command before it runs: `code`, nothing on stdout, and exactly one
 /// line on stderr in the `rtmp-probe: <what>: <why>` style holding `said`.
@@ -156,19 +142,14 @@ fn output_paths_are_checked_before_any_work() {
 
 #[test]
 fn a_dash_for_a_file_means_standard_output() {
-    let (code, out, err) = rtmp_probe(&[
-        "matrix",
-        "--profiles",
-        "obs",
-        "--variants",
-        "default",
-        "--repeat",
-        "1",
-        "--duration",
-        "0.3",
-        "--json",
-        "-",
-    ]);
+    let (code, out, err) = rtmp_probe(
+        &[
+            &["matrix", "--profiles", "obs"][..],
+            &QUICK_MATRIX,
+            &["--json", "-"],
+        ]
+        .concat(),
+    );
     assert_eq!(code, 0, "{err}");
     let (cases, summary) = matrix_json(&out);
     assert_eq!(cases[0]["id"], "obs/default", "{out}");
@@ -410,7 +391,7 @@ fn serve_listening_on(
     BufReader<std::process::ChildStdout>,
 ) {
     let mut child = support::ChildGuard(
-        Command::new(BIN)
+        support::rtmp_probe_command()
             .args(["serve", "--listen", listen])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -475,7 +456,7 @@ fn closed_pipe() -> Stdio {
 
 /// Runs rtmp-probe with its standard output a closed pipe: (exit status, stderr).
 fn into_closed_pipe(args: &[&str]) -> (i32, String) {
-    let out = Command::new(BIN)
+    let out = support::rtmp_probe_command()
         .args(args)
         .stdout(closed_pipe())
         .stderr(Stdio::piped())
@@ -492,21 +473,19 @@ fn a_closed_output_pipe_exits_141_after_writing_the_files() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("m.json");
     let junit = dir.path().join("m.xml");
-    let (code, err) = into_closed_pipe(&[
-        "matrix",
-        "--profiles",
-        "obs,ffmpeg",
-        "--variants",
-        "default",
-        "--repeat",
-        "1",
-        "--duration",
-        "0.3",
-        "--json",
-        json.to_str().unwrap(),
-        "--junit",
-        junit.to_str().unwrap(),
-    ]);
+    let (code, err) = into_closed_pipe(
+        &[
+            &["matrix", "--profiles", "obs,ffmpeg"][..],
+            &QUICK_MATRIX,
+            &[
+                "--json",
+                json.to_str().unwrap(),
+                "--junit",
+                junit.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
     assert_eq!(code, 141, "{err}");
     assert!(!err.contains("panicked"), "{err}");
     assert!(!err.contains("Broken pipe"), "{err}");
@@ -573,7 +552,7 @@ fn serve_whose_output_closes_stops_listening_and_finishes_its_files() {
     let record = dir.path().join("rec");
     let port = support::free_port();
     let mut serve = support::ChildGuard(
-        Command::new(BIN)
+        support::rtmp_probe_command()
             .args(["serve", "--listen", &port.to_string()])
             .args([
                 "--pcap",
@@ -674,7 +653,7 @@ fn signalled_when(
     signal: libc::c_int,
 ) -> (i32, String, String) {
     let mut child = support::ChildGuard(
-        Command::new(BIN)
+        support::rtmp_probe_command()
             .args(args)
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())

@@ -9,19 +9,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn rtmp_probe(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("running rtmp-probe");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use support::rtmp_probe;
 
 const QUICK: [&str; 4] = ["--repeat", "1", "--duration", "0.3"];
 
@@ -202,7 +190,7 @@ fn on_a_terminal(args: &str, no_color: bool) -> Option<String> {
     if !support::peer_available("script") {
         return None;
     }
-    let command = format!("{} {args}", env!("CARGO_BIN_EXE_rtmp-probe"));
+    let command = format!("{} {args}", support::RTMP_PROBE);
     // `timeout` bounds the run; `script -e` passes on rtmp-probe's exit status.
     let mut script = Command::new("timeout");
     script
@@ -427,7 +415,7 @@ fn completions_for_bash_zsh_and_fish_know_every_subcommand() {
     // Bash itself loads the script and registers the completion.
     let source = format!(
         "source <({} completions bash) && complete -p rtmp-probe",
-        env!("CARGO_BIN_EXE_rtmp-probe")
+        support::RTMP_PROBE
     );
     let out = Command::new("bash")
         .args(["-c", &source])
@@ -564,28 +552,9 @@ fn a_capture_given_to_diff_is_told_to_go_through_replay_first() {
 /// Runs `serve --json` with the given clients, one after the other (`probe` as the client, so
 /// no peer needs to be installed), and returns what the server printed.
 fn serve_transcript(clients: &[(&str, &str)]) -> String {
-    let port = support::free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"));
-    serve
-        .args(["serve", "--json", "--listen", &listen])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
-    let mut serve = support::ChildGuard(serve.spawn().expect("starting serve"));
-    // Read serve's output as it comes, as a terminal would: a pipe nobody reads fills up
-    // (64 KiB), and serve's next line then blocks it, answers and all.
-    let mut stdout = serve.0.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut out = String::new();
-        let _ = stdout.read_to_string(&mut out);
-        out
-    });
-    assert!(support::wait_for_listener(
-        listen.parse().unwrap(),
-        Duration::from_secs(10)
-    ));
+    let serve = support::UnreadServe::start(&["--json"]);
     for (i, (profile, variant)) in clients.iter().enumerate() {
-        let url = format!("rtmp://{listen}/live/key{i}");
+        let url = format!("rtmp://{}/live/key{i}", serve.addr);
         let (code, out, err) = rtmp_probe(&[
             "probe",
             &url,
@@ -598,10 +567,9 @@ fn serve_transcript(clients: &[(&str, &str)]) -> String {
         ]);
         assert_eq!(code, 0, "{out}{err}");
     }
-    std::thread::sleep(Duration::from_millis(300));
-    let _ = serve.0.kill();
-    let _ = serve.0.wait();
-    reader.join().expect("reading serve's output")
+    let (code, out) = serve.stop_and_read(Duration::from_secs(10));
+    assert_eq!(code, 0, "serve stopped by SIGTERM");
+    out
 }
 
 #[test]

@@ -1,19 +1,11 @@
 //! `rtmp-probe explain`: the diagnostics catalogue as a user reads it.
 
+mod support;
+
 use rtmp_probe::transcript::catalogue;
-use std::process::Command;
 
 fn explain(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"))
-        .arg("explain")
-        .args(args)
-        .output()
-        .expect("running rtmp-probe");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    support::rtmp_probe(&[&["explain"], args].concat())
 }
 
 #[test]

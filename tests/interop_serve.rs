@@ -382,7 +382,7 @@ fn sigterm_finalises_recordings_and_prints_the_summary() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let port = support::free_port();
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"));
+    let mut serve = support::rtmp_probe_command();
     serve
         .args([
             "serve",

@@ -7,9 +7,10 @@ mod support;
 use rtmp_probe::transcript::render::JSON_SCHEMA;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-use support::{ffmpeg_publish, peer_available, run_bounded, Running};
+use std::time::Duration;
+use support::{
+    ffmpeg_publish, peer_available, rtmp_probe, run_bounded, Running, UnreadServe, QUICK_MATRIX,
+};
 
 fn validator() -> jsonschema::Validator {
     let schema: Value = serde_json::from_str(JSON_SCHEMA).expect("the schema is JSON");
@@ -39,18 +40,6 @@ fn checked_lines(validator: &jsonschema::Validator, what: &str, output: &str) ->
     lines
 }
 
-fn rtmp_probe(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"))
-        .args(args)
-        .stderr(Stdio::null())
-        .output()
-        .expect("running rtmp-probe");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
-
 fn events(lines: &[Value]) -> BTreeSet<String> {
     lines
         .iter()
@@ -63,42 +52,13 @@ fn serve_output() -> Option<String> {
     if !peer_available("ffmpeg") {
         return None;
     }
-    let port = support::free_port();
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"));
-    serve
-        .args(["serve", "--json", "--seed", "3", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = support::ChildGuard(serve.spawn().expect("spawning rtmp-probe"));
-    let stdout = child.0.stdout.take().expect("stdout");
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut { stdout }, &mut s);
-        s
-    });
-    assert!(support::wait_for_listener(
-        ([127, 0, 0, 1], port).into(),
-        Duration::from_secs(5)
-    ));
-    let url = format!("rtmp://127.0.0.1:{port}/live/schema");
+    let serve = UnreadServe::start(&["--json", "--seed", "3"]);
+    let url = format!("rtmp://{}/live/schema", serve.addr);
     let (ok, stderr) = run_bounded(ffmpeg_publish(&url, 1), Duration::from_secs(20));
     assert!(ok, "ffmpeg failed: {stderr}");
-    let pid = child.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill")
-        .success());
-    let start = Instant::now();
-    while child.0.try_wait().expect("wait").is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "serve did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some(reader.join().expect("reader"))
+    let (code, out) = serve.stop_and_read(Duration::from_secs(5));
+    assert_eq!(code, 0, "serve stopped by SIGTERM");
+    Some(out)
 }
 
 #[test]
@@ -160,10 +120,44 @@ fn every_json_line_of_every_command_follows_the_schema() {
         seen.extend(kinds);
     }
 
+    // serve whose output nobody reads while a load runs: it drops lines and says how many.
+    let unread = UnreadServe::start(&["--json"]);
+    unread.flood();
+    let (code, out) = unread.stop_and_read(Duration::from_secs(60));
+    assert_eq!(code, 0, "serve stopped by SIGTERM");
+    let lines = checked_lines(&validator, "serve --json, output not read", &out);
+    let dropped: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["event"] == "output_dropped")
+        .collect();
+    assert!(
+        dropped.iter().any(|l| l["in_all"] == false),
+        "no output_dropped line while serving: {dropped:?}"
+    );
+    let in_all = dropped.last().expect("an output_dropped line");
+    assert_eq!(
+        in_all["in_all"], true,
+        "the last one is the run's: {in_all}"
+    );
+    assert_eq!(lines.last(), Some(*in_all), "and the last line");
+    assert_eq!(in_all["id"], rtmp_probe::serve::OUTPUT_DROPPED);
+    let by_connection: u64 = in_all["connections"]
+        .as_array()
+        .expect("connections")
+        .iter()
+        .map(|c| c["lines"].as_u64().expect("lines"))
+        .sum();
+    assert_eq!(
+        in_all["lines"].as_u64(),
+        Some(by_connection + in_all["server_lines"].as_u64().expect("server_lines")),
+        "{in_all}"
+    );
+    seen.extend(events(&lines));
+
     let server = Running::start(rtmp_probe::serve::ServeOptions::default());
     let url = server.url("schema");
 
-    let (code, out) = rtmp_probe(&[
+    let (code, out, _) = rtmp_probe(&[
         "probe",
         &url,
         "--profile",
@@ -181,7 +175,7 @@ fn every_json_line_of_every_command_follows_the_schema() {
     );
     seen.extend(events(&lines));
 
-    let (code, out) = rtmp_probe(&[
+    let (code, out, _) = rtmp_probe(&[
         "load",
         &url,
         "--connections",
@@ -201,7 +195,7 @@ fn every_json_line_of_every_command_follows_the_schema() {
         env!("CARGO_MANIFEST_DIR"),
         "/captures/ffmpeg-publish-to-nginx.pcap"
     );
-    let (code, out) = rtmp_probe(&["replay", capture, "--json"]);
+    let (code, out, _) = rtmp_probe(&["replay", capture, "--json"]);
     assert_eq!(code, 0, "{out}");
     let lines = checked_lines(&validator, "replay --json", &out);
     let flow = lines
@@ -217,7 +211,7 @@ fn every_json_line_of_every_command_follows_the_schema() {
     );
     seen.extend(events(&lines));
 
-    let (_, out) = rtmp_probe(&[
+    let (_, out, _) = rtmp_probe(&[
         "replay",
         capture,
         "--against",
@@ -233,19 +227,14 @@ fn every_json_line_of_every_command_follows_the_schema() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("matrix.jsonl");
-    let (code, out) = rtmp_probe(&[
-        "matrix",
-        "--profiles",
-        "obs,ffmpeg",
-        "--variants",
-        "default",
-        "--repeat",
-        "1",
-        "--duration",
-        "0.3",
-        "--json",
-        file.to_str().unwrap(),
-    ]);
+    let (code, out, _) = rtmp_probe(
+        &[
+            &["matrix", "--profiles", "obs,ffmpeg"][..],
+            &QUICK_MATRIX,
+            &["--json", file.to_str().unwrap()],
+        ]
+        .concat(),
+    );
     assert_eq!(code, 0, "{out}");
     let text = std::fs::read_to_string(&file).expect("the matrix file");
     let lines = checked_lines(&validator, "matrix --json", &text);

@@ -7,7 +7,6 @@ use rtmp_probe::capture::CaptureReader;
 use rtmp_probe::emulate::infer::{closest_profile, ClientFacts};
 use rtmp_probe::replay::replay;
 use rtmp_probe::transcript::render::snapshot;
-use std::process::Command;
 
 fn replayed(relative: &str) -> Option<String> {
     let path = support::shared_capture(relative)?;
@@ -81,27 +80,17 @@ fn a_damaged_capture_reports_the_offset_and_what_came_before() {
     let dir = tempfile::tempdir().unwrap();
     let cut = dir.path().join("cut.pcap");
     std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"))
-        .arg("replay")
-        .arg(&cut)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let (code, stdout, stderr) = support::rtmp_probe(&["replay", cut.to_str().unwrap()]);
     // Issue 10: an unreadable (here cut) capture is "could not run", 3, in every subcommand.
-    assert_eq!(out.status.code(), Some(3));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code, 3);
     assert!(
         stdout.contains("command connect #1"),
         "the decoded part is still reported: {stdout}"
     );
     assert!(stderr.contains("pcap file is damaged at byte "), "{stderr}");
-    let not = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"))
-        .args(["replay", "Cargo.toml"])
-        .output()
-        .unwrap();
-    assert_eq!(not.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&not.stderr).contains("not a pcap or pcapng file"));
+    let (code, _, stderr) = support::rtmp_probe(&["replay", "Cargo.toml"]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("not a pcap or pcapng file"), "{stderr}");
 }
 
 #[test]

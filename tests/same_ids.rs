@@ -8,7 +8,6 @@ use rtmp_probe::serve::{personality, ServeOptions};
 use rtmp_probe::transcript::{EventKind, Transcript};
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 use support::{ffmpeg_publish, peer_available, run_bounded, Running};
 
@@ -97,7 +96,7 @@ fn a_probe_and_replay_of_its_pcap_report_the_same_ids() {
     let dir = tempfile::tempdir().expect("temp dir");
     let pcap = dir.path().join("probe.pcap");
     let server = server(None);
-    let out = Command::new(env!("CARGO_BIN_EXE_rtmp-probe"))
+    let out = support::rtmp_probe_command()
         .args([
             "probe",
             &server.url("same"),

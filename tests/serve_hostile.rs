@@ -378,7 +378,7 @@ fn hostile_chunk_streams_are_closed_with_a_reason_memory_stays_bounded_and_a_pub
     let port = support::free_port();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let out = std::fs::File::create(dir.path().join("serve.jsonl")).unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_rtmp-probe"))
+    let child = support::rtmp_probe_command()
         .args(["serve", "--json", "--listen", &addr.to_string()])
         .args(["--handshake-timeout", "10", "--idle-timeout", "10"])
         .arg("--record")

@@ -4,7 +4,7 @@ use clap::Args;
 use rtmp_probe::serve::{personality, PrintSink, ServeOptions, Server};
 use rtmp_probe::transcript::render::{colour_on_stdout, TextRenderer};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Run the strict, verbose reference server that real encoders stream to.
 ///
@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 /// Stops on Ctrl-C or SIGTERM, after closing every connection and finishing recordings and
 /// the pcap file: exit 0. When standard output closes (`serve | head`), it logs one line on
 /// standard error, stops listening (later clients are refused), finishes recordings and the
-/// pcap file the same way and exits 141.
+/// pcap file the same way and exits 141. When standard output is not read fast enough, lines
+/// are dropped rather than connections stalled; how many, and from which connections, is
+/// printed once output drains and again at exit.
 ///
 /// Example: rtmp-probe serve --listen 127.0.0.1:1935 --personality ffmpeg
 #[derive(Debug, Args)]
@@ -108,15 +110,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         super::output::check_creatable("--pcap", path)?;
     }
     let (closed, mut closed_seen) = tokio::sync::watch::channel(false);
-    let sink = Arc::new(PrintSink {
-        json: args.json,
-        quiet: args.quiet,
-        text: TextRenderer {
+    let sink = Arc::new(PrintSink::stdout(
+        args.json,
+        args.quiet,
+        TextRenderer {
             colour: colour_on_stdout(),
         },
-        lock: Mutex::new(()),
         closed,
-    });
+    ));
     watch_stdout_reader(sink.clone());
     let runtime = match args.threads {
         Some(1) => tokio::runtime::Builder::new_current_thread()
@@ -129,7 +130,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         None => tokio::runtime::Runtime::new(),
     }
     .context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let finishing = sink.clone();
+    let outcome = runtime.block_on(async move {
         let mut interrupt = super::interrupt::Interrupt::install()?;
         let personality_name = options.personality.name;
         let server = Server::bind(options.clone(), sink.clone())
@@ -138,7 +140,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         let addr = server.local_addr()?;
         rtmp_probe::serve::EventSink::server_line(
             sink.as_ref(),
-            &format!("rtmp-probe serve: listening on rtmp://{addr}/ (personality {personality_name})"),
+            &format!(
+                "rtmp-probe serve: listening on rtmp://{addr}/ (personality {personality_name})"
+            ),
         );
         let stop = async {
             tokio::select! {
@@ -150,18 +154,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         };
         let summary = server.run(stop).await;
         if *sink.closed.borrow() {
+            sink.finish(None);
             return Ok(super::exit::PIPE_CLOSED);
         }
-        rtmp_probe::serve::EventSink::server_line(
-            sink.as_ref(),
-            &format!(
-                "rtmp-probe serve: stopped after {} connections ({} refused, {} handshakes completed)",
-                summary.connections, summary.refused, summary.handshakes_completed
-            ),
-        );
+        // The last lines are written whatever the queue holds, then serve waits for them.
+        sink.finish(Some(&format!(
+            "rtmp-probe serve: stopped after {} connections ({} refused, {} handshakes completed)",
+            summary.connections, summary.refused, summary.handshakes_completed
+        )));
         // Ctrl-C and SIGTERM are how a server is meant to stop: a clean stop, 0.
         Ok(super::exit::PASSED)
-    })
+    });
+    if outcome.is_err() {
+        // What was printed before the error still reaches standard output.
+        finishing.finish(None);
+    }
+    outcome
 }
 
 /// Tells `sink` as soon as standard output's reader goes away, not only at the next write

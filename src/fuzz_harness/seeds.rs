@@ -209,32 +209,43 @@ pub fn add_flow_seeds(seeds: &mut Seeds, name: &str, segments: &[Segment]) {
     add("client", name.to_string(), client_seed(segments).write());
 }
 
+/// One direction's segments for a seed, cut at `limit` bytes of that direction's stream: each
+/// with the gap since the previous one in whole tenths of a second (so a re-run of the
+/// emulators gives the same seeds; None for the first and for gaps under 100 ms), where it
+/// starts in the stream, and its bytes.
+fn paced_segments(
+    segments: &[Segment],
+    direction: Direction,
+    limit: usize,
+) -> Vec<(Option<u16>, usize, &[u8])> {
+    let mut paced = Vec::new();
+    let mut offset = 0usize;
+    let mut last_time: Option<Duration> = None;
+    for s in segments.iter().filter(|s| s.direction == direction) {
+        if offset >= limit {
+            break;
+        }
+        let tick = last_time.and_then(|last| {
+            let ms = (s.time.saturating_sub(last).as_millis() / 100 * 100).min(u16::MAX as u128);
+            (ms > 0).then_some(ms as u16)
+        });
+        last_time = Some(s.time);
+        let take = s.bytes.len().min(limit - offset);
+        paced.push((tick, offset, &s.bytes[..take]));
+        offset += take;
+    }
+    paced
+}
+
 /// A server's side for the `client` target: its writes as the client's reads, with the gaps
 /// between them as ticks, cut after the first media, then the server closing. The default
 /// variant of the first profile; the fuzzer varies both.
 fn client_seed(segments: &[Segment]) -> ClientInput {
     let mut steps = Vec::new();
-    let mut offset = 0usize;
-    let mut last_time: Option<Duration> = None;
     let limit = HANDSHAKE_LEN + STREAM_BYTES;
-    for s in segments
-        .iter()
-        .filter(|s| s.direction == Direction::ServerToClient)
-    {
-        if offset >= limit {
-            break;
-        }
-        if let Some(last) = last_time {
-            // Whole tenths of a second, so a re-run of the emulators gives the same seeds.
-            let ms = (s.time.saturating_sub(last).as_millis() / 100 * 100).min(u16::MAX as u128);
-            if ms > 0 {
-                steps.push(ClientStep::Tick(ms as u16));
-            }
-        }
-        last_time = Some(s.time);
-        let take = s.bytes.len().min(limit - offset);
-        offset += take;
-        steps.push(ClientStep::Server(s.bytes[..take].to_vec()));
+    for (tick, _, bytes) in paced_segments(segments, Direction::ServerToClient, limit) {
+        steps.extend(tick.map(ClientStep::Tick));
+        steps.push(ClientStep::Server(bytes.to_vec()));
     }
     steps.push(ClientStep::Eof);
     ClientInput {
@@ -249,39 +260,20 @@ fn client_seed(segments: &[Segment]) -> ClientInput {
 /// after the first media, then the client closing.
 fn session_seed(segments: &[Segment]) -> SessionInput {
     let mut steps = Vec::new();
-    let mut offset = 0usize;
-    let mut last_time: Option<Duration> = None;
     let limit = HANDSHAKE_LEN + STREAM_BYTES;
-    for s in segments
-        .iter()
-        .filter(|s| s.direction == Direction::ClientToServer)
-    {
-        if offset >= limit {
-            break;
-        }
-        if let Some(last) = last_time {
-            // Whole tenths of a second, so a re-run of the emulators gives the same seeds.
-            let ms = (s.time.saturating_sub(last).as_millis() / 100 * 100).min(u16::MAX as u128);
-            if ms > 0 {
-                steps.push(Step::Tick(ms as u16));
-            }
-        }
-        last_time = Some(s.time);
-        let (start, end) = (offset, offset + s.bytes.len());
-        offset = end;
-        let c1_end = 1 + PACKET_LEN;
+    let c1_end = 1 + PACKET_LEN;
+    for (tick, start, bytes) in paced_segments(segments, Direction::ClientToServer, limit) {
+        steps.extend(tick.map(Step::Tick));
+        let end = start + bytes.len();
         if start < c1_end {
-            steps.push(Step::Client(s.bytes[..end.min(c1_end) - start].to_vec()));
+            steps.push(Step::Client(bytes[..end.min(c1_end) - start].to_vec()));
         }
         if start < HANDSHAKE_LEN && end > c1_end {
             steps.push(Step::ClientC2);
         }
         if end > HANDSHAKE_LEN {
             let from = start.max(HANDSHAKE_LEN) - start;
-            let to = end.min(limit) - start;
-            if to > from {
-                steps.push(Step::Client(s.bytes[from..to].to_vec()));
-            }
+            steps.push(Step::Client(bytes[from..].to_vec()));
         }
     }
     steps.push(Step::Eof);

@@ -6,11 +6,13 @@
 //! input from exhausting the stack, and no count field reserves memory beyond what the remaining
 //! input could hold.
 //!
+//! A value prints (`Display`) in the transcript's words, written once for both in
+//! `transcript::render::core_words`.
+//!
 //! One file past 600 lines: decoding and encoding are mirror images of the same 17 markers, and
 //! the nesting and size limits they share must stay next to both.
 
 use bytes::{BufMut, BytesMut};
-use std::fmt;
 
 /// Nesting limit used by [`decode`] and [`decode_all`].
 pub const DEFAULT_MAX_DEPTH: usize = 64;
@@ -403,62 +405,6 @@ pub fn encode(value: &Amf0Value, out: &mut BytesMut) {
 pub fn encode_all(values: &[Amf0Value], out: &mut BytesMut) {
     for v in values {
         encode(v, out);
-    }
-}
-
-fn fmt_pairs(f: &mut fmt::Formatter<'_>, pairs: &[(String, Amf0Value)]) -> fmt::Result {
-    f.write_str("{")?;
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        if i > 0 {
-            f.write_str(", ")?;
-        }
-        write!(f, "{k}: {v}")?;
-    }
-    f.write_str("}")
-}
-
-/// Compact, JSON-like, for transcripts: `{app: "live", capabilities: 15}`.
-impl fmt::Display for Amf0Value {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Amf0Value::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => {
-                write!(f, "{}", *n as i64)
-            }
-            Amf0Value::Number(n) => write!(f, "{n}"),
-            Amf0Value::Boolean(b) => write!(f, "{b}"),
-            Amf0Value::String(s) | Amf0Value::LongString(s) => write!(f, "{s:?}"),
-            Amf0Value::Object(p) => fmt_pairs(f, p),
-            Amf0Value::MovieClip => f.write_str("movieclip"),
-            Amf0Value::Null => f.write_str("null"),
-            Amf0Value::Undefined => f.write_str("undefined"),
-            Amf0Value::Reference(r) => write!(f, "ref#{r}"),
-            Amf0Value::EcmaArray { pairs, .. } => {
-                f.write_str("ecma")?;
-                fmt_pairs(f, pairs)
-            }
-            Amf0Value::StrictArray(items) => {
-                f.write_str("[")?;
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{v}")?;
-                }
-                f.write_str("]")
-            }
-            Amf0Value::Date { millis, timezone } => write!(f, "date({millis}, tz {timezone})"),
-            Amf0Value::Unsupported => f.write_str("unsupported"),
-            Amf0Value::RecordSet => f.write_str("recordset"),
-            Amf0Value::XmlDocument(s) => write!(f, "xml({s:?})"),
-            Amf0Value::TypedObject {
-                class_name,
-                properties,
-            } => {
-                write!(f, "{class_name}")?;
-                fmt_pairs(f, properties)
-            }
-            Amf0Value::Avmplus(rest) => write!(f, "amf3({} bytes)", rest.len()),
-        }
     }
 }
 

@@ -6,11 +6,12 @@
 //! [`hub::Hub`].
 
 pub mod hub;
+pub mod output_queue;
 pub mod personality;
 pub mod session;
 mod sinks;
 
-pub use sinks::{CollectSink, PrintSink};
+pub use sinks::{CollectSink, PrintSink, OUTPUT_DROPPED};
 
 use crate::protocol::chunk::RawMessage;
 use crate::protocol::random::RandomSource;

@@ -13,6 +13,127 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The path of the rtmp-probe binary of this build (for a shell command line).
+pub const RTMP_PROBE: &str = env!("CARGO_BIN_EXE_rtmp-probe");
+
+/// The rtmp-probe binary of this build, with colour off as a user's pipe would have it.
+pub fn rtmp_probe_command() -> Command {
+    let mut command = Command::new(RTMP_PROBE);
+    command.env("NO_COLOR", "1");
+    command
+}
+
+/// Runs rtmp-probe with `args` to the end: (exit status, or -1 when a signal ended it; stdout;
+/// stderr).
+pub fn rtmp_probe(args: &[&str]) -> (i32, String, String) {
+    let out = rtmp_probe_command()
+        .args(args)
+        .output()
+        .expect("running rtmp-probe");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A matrix run that finishes in well under a second a case: the default variant, once, 0.3 s
+/// of media.
+pub const QUICK_MATRIX: [&str; 6] = [
+    "--variants",
+    "default",
+    "--repeat",
+    "1",
+    "--duration",
+    "0.3",
+];
+
+/// `rtmp-probe serve` on a free loopback port whose standard output is a pipe nobody reads
+/// until [`UnreadServe::stop_and_read`].
+pub struct UnreadServe {
+    child: ChildGuard,
+    stdout: std::process::ChildStdout,
+    pub addr: SocketAddr,
+}
+
+impl UnreadServe {
+    pub fn start(extra_args: &[&str]) -> UnreadServe {
+        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let mut child = rtmp_probe_command()
+            .args(["serve", "--listen", &addr.to_string()])
+            .args(extra_args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning rtmp-probe serve");
+        let stdout = child.stdout.take().expect("serve's stdout");
+        let child = ChildGuard(child);
+        assert!(
+            wait_for_listener(addr, Duration::from_secs(10)),
+            "serve did not listen on {addr}"
+        );
+        UnreadServe {
+            child,
+            stdout,
+            addr,
+        }
+    }
+
+    /// Runs a load of 1500 connections against serve and checks that every one connected:
+    /// together they print (about 17 lines each) far more than a pipe (64 KiB) and serve's
+    /// output queue (8192 lines) hold.
+    pub fn flood(&self) {
+        let url = format!("rtmp://{}/live", self.addr);
+        let (code, out, err) = rtmp_probe(&[
+            "load",
+            &url,
+            "--connections",
+            "20",
+            "--total",
+            "1500",
+            "--duration",
+            "60",
+        ]);
+        assert_eq!(
+            code, 0,
+            "load against serve whose output is not read: {out}{err}"
+        );
+        assert!(out.contains("1500 connected, 0 failed"), "{out}");
+    }
+
+    /// Stops serve with SIGTERM while reading all it wrote; (exit status, output). Fails when
+    /// serve does not exit within `limit`.
+    pub fn stop_and_read(mut self, limit: Duration) -> (i32, String) {
+        let mut stdout = self.stdout;
+        let reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stdout.read_to_string(&mut s);
+            s
+        });
+        let pid = self.child.0.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success());
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.0.try_wait().expect("waiting for serve") {
+                break status;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "serve did not exit within {limit:?} of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        (
+            status.code().unwrap_or(-1),
+            reader.join().expect("reading serve's output"),
+        )
+    }
+}
+
 /// Returns true when `program` can be run; otherwise prints why the test is skipped and returns
 /// false, or panics when peers are required.
 pub fn peer_available(program: &str) -> bool {

@@ -6,6 +6,8 @@
 //! and when they are written is left to the driver, because that is exactly where real servers
 //! and clients differ (FFmpeg ticket 6453). Everything a peer may do differently is an
 //! observation; only what makes the handshake impossible is an error.
+//! An observation prints (`Display`) in the transcript's words
+//! (`transcript::render::core_words`).
 //!
 //! One file past 600 lines: both roles share the packet state machine, the echo analysis and the
 //! digest choice; split apart, each role would need the other's private state (see digest.rs and
@@ -325,76 +327,6 @@ fn answer_id(packet: Packet, echo: &Echo) -> &'static str {
             } else {
                 "hs.s2-not-echo"
             }
-        }
-    }
-}
-
-impl fmt::Display for HandshakeEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use HandshakeEvent::*;
-        match self {
-            Version { packet, version } => {
-                write!(f, "{packet} version {version}")?;
-                // Only a server answers; a client just goes on (or stops, if strict).
-                let answered = if *packet == Packet::C0 {
-                    "; answered as version 3"
-                } else {
-                    ""
-                };
-                match version {
-                    3 => Ok(()),
-                    0..=2 => write!(f, " (deprecated{answered})"),
-                    _ => write!(f, " (reserved{answered})"),
-                }
-            }
-            Hello {
-                packet,
-                time,
-                version,
-            } => write!(
-                f,
-                "{packet} time {time}, version field {}.{}.{}.{}{}",
-                version[0],
-                version[1],
-                version[2],
-                version[3],
-                if *version == [0; 4] { " (zero, as the spec asks)" } else { "" }
-            ),
-            DigestValid { packet, layout } => {
-                write!(f, "{packet} carries a valid digest ({} layout)", layout.name())
-            }
-            NoDigest {
-                packet,
-                version_set: true,
-            } => write!(
-                f,
-                "{packet}'s version field is set but no digest validates in either layout: simple handshake"
-            ),
-            NoDigest { packet, .. } => write!(f, "{packet} carries no digest (simple handshake)"),
-            ModeChosen(Mode::Simple) => f.write_str("simple handshake"),
-            ModeChosen(Mode::Digest(layout)) => {
-                write!(f, "digest handshake ({} layout)", layout.name())
-            }
-            Answer { packet, echo } => {
-                let answered = if *packet == Packet::C2 { "S1" } else { "C1" };
-                match (echo.signed, echo.exact, echo.random_matches, echo.all_zero) {
-                    (Some(true), ..) => write!(f, "{packet} is signed for {answered}'s digest"),
-                    (_, true, ..) => write!(f, "{packet} is an exact echo of {answered}"),
-                    (_, _, true, _) => write!(
-                        f,
-                        "{packet} echoes {answered}'s random part (from byte 8); time fields differ"
-                    ),
-                    (_, _, _, true) => write!(f, "{packet} is all zero bytes, not an echo of {answered}"),
-                    _ => write!(
-                        f,
-                        "{packet} neither echoes {answered} nor is signed for it{}",
-                        if echo.time_matches { " (only the time field matches)" } else { "" }
-                    ),
-                }
-            }
-            C2SignedWithoutS1Digest => f.write_str(
-                "S1 has no valid digest; C2 is signed anyway with the bytes where C1's layout puts one",
-            ),
         }
     }
 }

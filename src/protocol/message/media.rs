@@ -2,7 +2,6 @@
 //! copying the payload. Covers the legacy codec ids and Enhanced RTMP's FourCC headers.
 
 use bytes::Bytes;
-use std::fmt;
 
 /// What an audio message's first bytes say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,19 +66,6 @@ impl AudioInfo {
             _ => "other",
         }
         .to_string()
-    }
-}
-
-impl fmt::Display for AudioInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_empty() {
-            return f.write_str("empty");
-        }
-        write!(f, "{}", self.codec_name())?;
-        if self.is_sequence_header() {
-            f.write_str(" seq-header")?;
-        }
-        write!(f, " {} B", self.payload.len())
     }
 }
 
@@ -200,32 +186,5 @@ impl VideoInfo {
 
     pub fn is_keyframe(&self) -> bool {
         self.frame_type == 1
-    }
-}
-
-impl fmt::Display for VideoInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_empty() {
-            return f.write_str("empty");
-        }
-        let frame = match self.frame_type {
-            1 => "key",
-            2 => "inter",
-            3 => "disposable",
-            4 => "generated-key",
-            5 => "info",
-            _ => "frame",
-        };
-        write!(f, "{frame} {}", self.codec.name())?;
-        match self.packet {
-            VideoPacket::SequenceHeader => f.write_str(" seq-header")?,
-            VideoPacket::Coded { composition_time } if composition_time != 0 => {
-                write!(f, " cts {composition_time}")?
-            }
-            VideoPacket::EndOfSequence => f.write_str(" end-of-sequence")?,
-            VideoPacket::Metadata => f.write_str(" metadata")?,
-            _ => {}
-        }
-        write!(f, " {} B", self.payload.len())
     }
 }

@@ -3,6 +3,9 @@
 //! [`Message::decode`] interprets every message type the specification defines, plus the
 //! Enhanced RTMP media headers; the constructors at the bottom build the messages the server and
 //! the client emulators send.
+//!
+//! A message prints (`Display`) as its transcript summary, written once in
+//! `transcript::render::core_words`.
 
 mod media;
 
@@ -11,7 +14,6 @@ pub use media::{AudioInfo, VideoCodec, VideoInfo, VideoPacket};
 use super::amf0::{self, Amf0Error, Amf0Reader, Amf0Value};
 use super::chunk::RawMessage;
 use bytes::{Bytes, BytesMut};
-use std::fmt;
 
 /// The limit type of Set Peer Bandwidth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -363,75 +365,6 @@ fn split_aggregate(raw: &RawMessage) -> Result<Vec<RawMessage>, MessageError> {
         at = body + len + 4;
     }
     Ok(parts)
-}
-
-impl fmt::Display for UserControl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            UserControl::StreamBegin(id) => write!(f, "StreamBegin {id}"),
-            UserControl::StreamEof(id) => write!(f, "StreamEOF {id}"),
-            UserControl::StreamDry(id) => write!(f, "StreamDry {id}"),
-            UserControl::SetBufferLength { stream_id, millis } => {
-                write!(f, "SetBufferLength stream {stream_id} {millis} ms")
-            }
-            UserControl::StreamIsRecorded(id) => write!(f, "StreamIsRecorded {id}"),
-            UserControl::PingRequest(t) => write!(f, "PingRequest {t}"),
-            UserControl::PingResponse(t) => write!(f, "PingResponse {t}"),
-            UserControl::Other { event, data } => write!(f, "event {event} ({} bytes)", data.len()),
-        }
-    }
-}
-
-impl fmt::Display for Message {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Message::SetChunkSize { size, reserved_bit } => {
-                write!(f, "Set Chunk Size {size}")?;
-                if *reserved_bit {
-                    f.write_str(" (bit 31 set, which must be 0)")?;
-                }
-                Ok(())
-            }
-            Message::Abort { csid } => write!(f, "Abort chunk stream {csid}"),
-            Message::Acknowledgement { sequence } => write!(f, "Acknowledgement {sequence}"),
-            Message::WindowAckSize(size) => write!(f, "Window Acknowledgement Size {size}"),
-            Message::SetPeerBandwidth { size, limit } => {
-                write!(f, "Set Peer Bandwidth {size} {limit:?}")
-            }
-            Message::UserControl(u) => write!(f, "User Control {u}"),
-            Message::Command(c) => {
-                write!(f, "command {}", c.name)?;
-                if c.transaction_id_missing {
-                    f.write_str(" (no transaction id)")?;
-                } else {
-                    write!(f, " #{}", Amf0Value::Number(c.transaction_id))?;
-                }
-                if let Some(o) = &c.command_object {
-                    write!(f, " {o}")?;
-                }
-                for a in &c.arguments {
-                    write!(f, " {a}")?;
-                }
-                Ok(())
-            }
-            Message::Data { values, .. } => {
-                f.write_str("data")?;
-                for v in values {
-                    write!(f, " {v}")?;
-                }
-                Ok(())
-            }
-            Message::SharedObject { payload, .. } => {
-                write!(f, "shared object ({} bytes)", payload.len())
-            }
-            Message::Audio(a) => write!(f, "audio {a}"),
-            Message::Video(v) => write!(f, "video {v}"),
-            Message::Aggregate(parts) => write!(f, "aggregate of {} parts", parts.len()),
-            Message::Unknown { type_id, payload } => {
-                write!(f, "unknown type {type_id} ({} bytes)", payload.len())
-            }
-        }
-    }
 }
 
 // ----- constructors for what we send -----

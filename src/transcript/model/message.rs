@@ -176,6 +176,31 @@ impl From<&VideoInfo> for VideoTag {
     }
 }
 
+impl From<&UserControl> for UserControlEvent {
+    fn from(u: &UserControl) -> Self {
+        match u {
+            UserControl::StreamBegin(id) => UserControlEvent::StreamBegin { stream_id: *id },
+            UserControl::StreamEof(id) => UserControlEvent::StreamEof { stream_id: *id },
+            UserControl::StreamDry(id) => UserControlEvent::StreamDry { stream_id: *id },
+            UserControl::SetBufferLength { stream_id, millis } => {
+                UserControlEvent::SetBufferLength {
+                    stream_id: *stream_id,
+                    millis: *millis,
+                }
+            }
+            UserControl::StreamIsRecorded(id) => {
+                UserControlEvent::StreamIsRecorded { stream_id: *id }
+            }
+            UserControl::PingRequest(t) => UserControlEvent::PingRequest { timestamp: *t },
+            UserControl::PingResponse(t) => UserControlEvent::PingResponse { timestamp: *t },
+            UserControl::Other { event, data } => UserControlEvent::Other {
+                event_type: *event,
+                len: data.len(),
+            },
+        }
+    }
+}
+
 fn values(v: &[crate::protocol::amf0::Amf0Value]) -> Vec<AmfValue> {
     v.iter().map(Into::into).collect()
 }
@@ -210,32 +235,7 @@ impl MessageContent {
                     LimitType::Other(b) => BandwidthLimit::Other(*b),
                 },
             },
-            Message::UserControl(u) => Self::UserControl {
-                control: match u {
-                    UserControl::StreamBegin(id) => {
-                        UserControlEvent::StreamBegin { stream_id: *id }
-                    }
-                    UserControl::StreamEof(id) => UserControlEvent::StreamEof { stream_id: *id },
-                    UserControl::StreamDry(id) => UserControlEvent::StreamDry { stream_id: *id },
-                    UserControl::SetBufferLength { stream_id, millis } => {
-                        UserControlEvent::SetBufferLength {
-                            stream_id: *stream_id,
-                            millis: *millis,
-                        }
-                    }
-                    UserControl::StreamIsRecorded(id) => {
-                        UserControlEvent::StreamIsRecorded { stream_id: *id }
-                    }
-                    UserControl::PingRequest(t) => UserControlEvent::PingRequest { timestamp: *t },
-                    UserControl::PingResponse(t) => {
-                        UserControlEvent::PingResponse { timestamp: *t }
-                    }
-                    UserControl::Other { event, data } => UserControlEvent::Other {
-                        event_type: *event,
-                        len: data.len(),
-                    },
-                },
-            },
+            Message::UserControl(u) => Self::UserControl { control: u.into() },
             Message::Command(c) => Self::Command {
                 name: c.name.clone(),
                 transaction_id: (!c.transaction_id_missing).then_some(c.transaction_id),

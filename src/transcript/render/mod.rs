@@ -1,6 +1,7 @@
 //! The three renderings of a transcript, each derived from the events' fields: human text
 //! ([`text`]), JSON lines ([`json`]) and the normalised snapshot form ([`snapshot`]).
 
+mod core_words;
 pub mod json;
 mod media;
 mod message;
@@ -22,6 +23,16 @@ pub fn colour_wanted(stream_is_terminal: bool) -> bool {
 /// [`colour_wanted`] for standard output.
 pub fn colour_on_stdout() -> bool {
     colour_wanted(std::io::stdout().is_terminal())
+}
+
+/// The words a rendering gives every kind of value, kept in snapshots/NAME.snap: a change to any
+/// of them is a reviewed snapshot change.
+#[cfg(test)]
+fn words_snapshot(name: &str, words: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../../../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!(name, words));
 }
 
 #[cfg(test)]
