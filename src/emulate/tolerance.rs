@@ -8,8 +8,12 @@
 //! which of the profile's behaviours are modelled from a source and which are checked against
 //! the real program by a test.
 //!
-//! The emulator does not yet follow every row (that needs per-connection tolerance
-//! parameters); `rtmp-probe profiles --tolerance NAME` prints the table.
+//! The emulators follow their table: a built-in profile carries its table's rows as
+//! [`Reactions`], a profile file its `[tolerance]` section, and the emulated client asks
+//! [`crate::emulate::profile::Profile::reaction`] where it meets each deviation. A row that
+//! says `unknown` leaves the emulator to [`strict_reading`]. `rtmp-probe profiles --tolerance
+//! NAME` prints the table, and which personality exercises each row
+//! ([`crate::emulate::consistency`]).
 
 pub use crate::deviation::Deviation;
 use serde::Deserialize;
@@ -69,6 +73,183 @@ impl fmt::Display for Stage {
             Stage::Play => "play",
             Stage::Media => "media",
         })
+    }
+}
+
+impl Stage {
+    fn parse(text: &str) -> Option<Stage> {
+        Some(match text {
+            "handshake" => Stage::Handshake,
+            "connect" => Stage::Connect,
+            "publish" => Stage::Publish,
+            "play" => Stage::Play,
+            "media" => Stage::Media,
+            _ => return None,
+        })
+    }
+}
+
+/// A reaction and, for a failure or a stall, where: what one emulator does on meeting a
+/// deviation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub reaction: Reaction,
+    pub stage: Option<Stage>,
+}
+
+impl Rule {
+    pub const UNKNOWN: Rule = Rule {
+        reaction: Reaction::Unknown,
+        stage: None,
+    };
+    pub const ACCEPT: Rule = Rule {
+        reaction: Reaction::Accept,
+        stage: None,
+    };
+
+    pub fn new(reaction: Reaction, stage: Option<Stage>) -> Rule {
+        Rule { reaction, stage }
+    }
+
+    /// `accept`, `warn`, `unknown`, `fail:STAGE` or `stall:STAGE`, as a profile file's
+    /// `[tolerance]` section writes it.
+    pub fn parse(text: &str) -> Result<Rule, String> {
+        let (word, stage) = match text.split_once(':') {
+            Some((w, s)) => (w.trim(), Some(s.trim())),
+            None => (text.trim(), None),
+        };
+        let reaction = match word {
+            "accept" => Reaction::Accept,
+            "warn" => Reaction::Warn,
+            "fail" => Reaction::Fail,
+            "stall" => Reaction::Stall,
+            "unknown" => Reaction::Unknown,
+            other => {
+                return Err(format!(
+                    "{other:?} is not a reaction: write accept, warn, unknown, fail:STAGE or stall:STAGE"
+                ))
+            }
+        };
+        let stage = match stage {
+            None => None,
+            Some(s) => Some(Stage::parse(s).ok_or_else(|| {
+                format!("{s:?} is not a stage: handshake, connect, publish, play or media")
+            })?),
+        };
+        if reaction.needs_stage() != stage.is_some() {
+            return Err(if reaction.needs_stage() {
+                format!("{word} needs a stage, as in \"{word}:handshake\"")
+            } else {
+                format!("{word} takes no stage")
+            });
+        }
+        Ok(Rule { reaction, stage })
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.stage {
+            Some(stage) => write!(f, "{}:{stage}", self.reaction),
+            None => write!(f, "{}", self.reaction),
+        }
+    }
+}
+
+/// One profile's reactions, at most one per deviation: a built-in profile's are its table's
+/// rows, a profile file's its `[tolerance]` section.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Reactions(Vec<(Deviation, Rule)>);
+
+impl Reactions {
+    /// Every row of `table`, `unknown` ones included (so a built-in profile never falls back
+    /// to the fields a profile file may use instead).
+    pub fn from_table(table: &Table) -> Reactions {
+        Reactions(
+            table
+                .rows_in_order()
+                .into_iter()
+                .map(|r| (r.deviation, Rule::new(r.reaction, r.stage)))
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, deviation: Deviation) -> Option<Rule> {
+        self.0
+            .iter()
+            .find(|(d, _)| *d == deviation)
+            .map(|(_, rule)| *rule)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The rows in [`Deviation::ALL`]'s order.
+    pub fn iter(&self) -> impl Iterator<Item = (Deviation, Rule)> + '_ {
+        Deviation::ALL
+            .into_iter()
+            .filter_map(|d| self.get(d).map(|rule| (d, rule)))
+    }
+
+    /// A `[tolerance]` section: deviation keys to rules. Err: the key and what is wrong.
+    pub fn from_section(section: &toml::Table) -> Result<Reactions, (String, String)> {
+        let mut rows = Vec::new();
+        for (key, value) in section {
+            let deviation = Deviation::ALL
+                .into_iter()
+                .find(|d| d.key() == key)
+                .ok_or_else(|| {
+                    (
+                        key.clone(),
+                        "is not a deviation class (rtmp-probe profiles --tolerance ffmpeg lists them)"
+                            .to_string(),
+                    )
+                })?;
+            let text = value.as_str().ok_or_else(|| {
+                (
+                    key.clone(),
+                    "must be a string such as \"fail:handshake\"".into(),
+                )
+            })?;
+            let rule = Rule::parse(text).map_err(|m| (key.clone(), m))?;
+            rows.push((deviation, rule));
+        }
+        Ok(Reactions(rows))
+    }
+
+    /// The `[tolerance]` section of a profile file.
+    pub fn to_section(&self) -> toml::Table {
+        self.iter()
+            .map(|(d, rule)| (d.key().to_string(), toml::Value::String(rule.to_string())))
+            .collect()
+    }
+}
+
+/// One line, so that a profile's `{:#?}` stays readable.
+impl fmt::Debug for Reactions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rows: Vec<String> = self
+            .iter()
+            .map(|(d, rule)| format!("{}={rule}", d.key()))
+            .collect();
+        write!(f, "Reactions({:?})", rows.join(", "))
+    }
+}
+
+/// How an emulator reacts to `deviation` when nothing says how its real client does: the
+/// specification's strict reading. A chunk stream must open with a type-0 header; a Set Chunk
+/// Size past what any message can need (16 MiB) is refused by the emulator's reader; the other
+/// deviations break no requirement a client must enforce, so the emulator goes on (noting the
+/// server's deviation where the specification has one).
+pub fn strict_reading(deviation: Deviation) -> Reaction {
+    use Deviation::*;
+    match deviation {
+        ChunkStreamOpenedType1
+        | ChunkStreamOpenedType2
+        | ChunkStreamOpenedType3
+        | SetChunkSizeHuge => Reaction::Fail,
+        _ => Reaction::Accept,
     }
 }
 

@@ -416,6 +416,17 @@ static ENTRIES: &[Entry] = &[
     diag("case.companion-failed", Error, Run,
         "the publisher a play case needs failed too, so there was nothing to play",
         "play cases run an obs publisher alongside"),
+    // ----- the emulated client's tolerance (emulate/client/tolerate.rs) -----
+    diag("tolerance.client-warns", Warning, Run,
+        "the server deviated in a way the profile's real client logs a warning about, and goes on",
+        "the profile's tolerance table, row `warn` (rtmp-probe profiles --tolerance NAME)"),
+    diag("tolerance.client-stalls", Error, Run,
+        "the server deviated in a way that leaves the profile's real client waiting for what \
+         never comes; the case times out",
+        "the profile's tolerance table, row `stall` (rtmp-probe profiles --tolerance NAME)"),
+    diag("tolerance.client-gives-up", Error, Run,
+        "the server deviated in a way the profile's real client gives up on",
+        "the profile's tolerance table, row `fail` (rtmp-probe profiles --tolerance NAME)"),
 ];
 
 #[cfg(test)]
