@@ -13,6 +13,7 @@
 pub mod case;
 pub mod client;
 pub mod clip;
+pub mod consistency;
 pub mod infer;
 pub mod memory;
 pub mod profile;
