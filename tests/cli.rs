@@ -131,6 +131,44 @@ fn profiles_and_personalities_are_listed_with_sources() {
 }
 
 #[test]
+fn a_tolerance_row_says_which_personality_exercises_it_and_whether_the_emulator_was_checked() {
+    let (code, out, _) = rtmp_probe(&["profiles", "--tolerance", "streamlabs"]);
+    assert_eq!(code, 0, "{out}");
+    // A row: its first line (the key) and the indented lines under it.
+    let row = |key: &str| -> String {
+        let mut lines = out
+            .lines()
+            .skip_while(|l| !l.starts_with(&format!("{key} ")));
+        let first = lines
+            .next()
+            .unwrap_or_else(|| panic!("no row {key}: {out}"));
+        std::iter::once(first)
+            .chain(lines.take_while(|l| l.starts_with("    ")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let s2_zero = row("s2-all-zero");
+    assert!(s2_zero.contains("exercised by: joy4-zero-s2"), "{s2_zero}");
+    assert!(
+        s2_zero.contains("emulator: checked by the consistency test")
+            && s2_zero.contains("under joy4-zero-s2"),
+        "{s2_zero}"
+    );
+    let huge = row("set-chunk-size-huge");
+    assert!(huge.contains("exercised by: chunk-size-huge"), "{huge}");
+    assert!(
+        huge.contains("strict reading (fail), not checked"),
+        "{huge}"
+    );
+    let ext = row("extended-timestamp-omitted-on-type-3");
+    assert!(ext.contains("exercised by: no personality"), "{ext}");
+    assert!(
+        out.contains("rows are checked against the emulator"),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_profiles_tolerance_table_prints_each_deviation_with_its_source() {
     let (code, out, _) = rtmp_probe(&["profiles", "--tolerance", "ffmpeg"]);
     assert_eq!(code, 0, "{out}");
