@@ -533,3 +533,40 @@ fn load_reports_handshakes_and_connect_times_and_fails_where_a_client_does() {
         "{err}"
     );
 }
+
+#[test]
+fn a_profile_files_tolerance_section_decides_how_its_emulator_reacts() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |tolerance: &str| -> (i32, String) {
+        let path = dir.path().join("mine.toml");
+        std::fs::write(&path, format!("name = \"mine\"\n\n{tolerance}")).unwrap();
+        let path = path.to_str().unwrap();
+        let (code, out, err) = rtmp_probe(&[
+            "matrix",
+            "--personality",
+            "s0-version-6",
+            "--profile-file",
+            path,
+            "--variants",
+            "default",
+        ]);
+        (code, format!("{out}{err}"))
+    };
+    // Without a row the strict reading goes on (the server's S0 is noted, NON-STRICT).
+    let (code, out) = run("");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("mine/default  non-strict"), "{out}");
+    let (code, out) = run("[tolerance]\ns0-version-not-3 = \"fail:handshake\"\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("mine/default  fail     handshake"), "{out}");
+    let (code, out) = run("[tolerance]\ns0-version-not-3 = \"stall:handshake\"\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("timeout  handshake"), "{out}");
+    assert!(out.contains("tolerance.client-stalls"), "{out}");
+    let (code, out) = run("[tolerance]\ns0-version-not-3 = \"fail\"\n");
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("line 4, field `tolerance.s0-version-not-3`: fail needs a stage"),
+        "{out}"
+    );
+}
