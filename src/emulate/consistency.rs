@@ -58,6 +58,9 @@ pub enum Prediction {
     Unknown {
         rows: Vec<Deviation>,
     },
+    /// A player whose companion `obs` publisher is predicted to fail or stall: nothing to
+    /// play, an error of the case.
+    CompanionFails,
 }
 
 /// One row the personality's deviations reach, where it is met.
@@ -169,8 +172,25 @@ fn beyond_the_table(profile: &Profile, personality: &Personality) -> Option<(Sta
     None
 }
 
-/// What `profile`'s table predicts against `personality`.
+/// What `profile`'s table predicts against `personality` (a player's case also needs its
+/// companion `obs` publisher to get through).
 pub fn predict(profile: &Profile, personality: &Personality) -> Expectation {
+    let own = predict_alone(profile, personality);
+    if profile.role != Role::Play {
+        return own;
+    }
+    let companion = super::profile::by_name("obs").map(|obs| predict_alone(&obs, personality));
+    match companion.map(|c| c.prediction) {
+        Some(Prediction::Fails { .. } | Prediction::Stalls { .. }) => Expectation {
+            prediction: Prediction::CompanionFails,
+            met: own.met,
+            checked: Vec::new(),
+        },
+        _ => own,
+    }
+}
+
+fn predict_alone(profile: &Profile, personality: &Personality) -> Expectation {
     let mut met: Vec<Met> = personality
         .exercised()
         .into_iter()
@@ -306,6 +326,10 @@ impl Prediction {
         );
         match self {
             Prediction::Unknown { .. } => Ok(()),
+            Prediction::CompanionFails if result.status == Status::Error => Ok(()),
+            Prediction::CompanionFails => Err(format!(
+                "expected an error (the companion publisher fails), got {got}"
+            )),
             Prediction::Passes { warns } => {
                 if result.status.is_failure() {
                     return Err(format!("expected a pass, got {got}"));
@@ -357,6 +381,7 @@ impl fmt::Display for Prediction {
                 let keys: Vec<&str> = rows.iter().map(|d| d.key()).collect();
                 write!(f, "unknown ({})", keys.join(" "))
             }
+            Prediction::CompanionFails => f.write_str("error (companion obs fails)"),
         }
     }
 }
@@ -451,6 +476,22 @@ mod tests {
                 by: Cause::Beyond(_)
             }
         ));
+    }
+
+    #[test]
+    fn a_player_whose_companion_publisher_fails_is_predicted_an_error() {
+        // obs's row for an error status is fail (publish): the companion of every player.
+        let s = personality::Personality {
+            exercises: const { &[crate::deviation::every(Deviation::OnStatusUnexpectedCode)] },
+            ..personality::by_name("reference").unwrap()
+        };
+        let obs = profile::by_name("obs").unwrap();
+        assert!(matches!(
+            predict(&obs, &s).prediction,
+            Prediction::Fails { .. }
+        ));
+        let player = profile::by_name("ffmpeg-play").unwrap();
+        assert_eq!(predict(&player, &s).prediction, Prediction::CompanionFails);
     }
 
     #[test]
