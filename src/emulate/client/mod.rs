@@ -559,7 +559,12 @@ impl EmulatorClient {
                 );
                 self.meet(deviation, id, message, true);
             }
-            Event::Diagnostic(d) => self.event(read_diagnostics::event(&d)),
+            Event::Diagnostic(d) => {
+                self.event(read_diagnostics::event(&d));
+                if let DiagnosticKind::ExtendedTimestamps { csid, convention } = d.kind {
+                    self.met_extended_timestamps(csid, convention);
+                }
+            }
             Event::Closed(reason) => self.on_closed(reason),
             Event::HandshakeWritten { .. } | Event::Chunk(_) | Event::Control(_) => {}
         }

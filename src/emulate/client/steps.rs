@@ -383,6 +383,7 @@ impl EmulatorClient {
                 self.met_chunk_size(*size)
             }
             Message::Abort { csid } => self.met_abort(*csid),
+            Message::WindowAckSize(size) => self.met_window(*size),
             Message::Command(c) => self.met_release_reply(c),
             _ => Met::GoesOn,
         };

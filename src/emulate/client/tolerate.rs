@@ -9,7 +9,12 @@ use crate::deviation::Deviation;
 use crate::emulate::profile::{Profile, PublishSequence, Role};
 use crate::emulate::tolerance::{self, Reaction};
 use crate::protocol::amf0::Amf0Value;
+use crate::protocol::chunk::ExtendedTimestampConvention;
 use crate::protocol::message::Command;
+
+/// A Window Acknowledgement Size below this is tiny: smaller than one video frame of the
+/// clip, so a server that waits for each acknowledgement stops after every few chunks.
+pub(super) const TINY_WINDOW: u32 = 4096;
 
 /// The largest message the chunk stream can carry (24-bit length): a chunk size past it can
 /// only be a server's mistake or bravado.
@@ -122,6 +127,47 @@ impl EmulatorClient {
         };
         let message = format!("the server's Set Chunk Size came {when} connect's _result");
         self.meet(deviation, "tolerance.client-gives-up", message, false)
+    }
+
+    /// The server's type-3 continuation chunks on `csid` repeat or omit the extended timestamp
+    /// (the chunk reader tells which from the bytes).
+    pub(super) fn met_extended_timestamps(
+        &mut self,
+        csid: u32,
+        convention: ExtendedTimestampConvention,
+    ) -> Met {
+        let (deviation, id, how) = match convention {
+            ExtendedTimestampConvention::Repeat => (
+                Deviation::ExtendedTimestampRepeatedOnType3,
+                "chunk.ext-ts-type3-repeated",
+                "repeats",
+            ),
+            ExtendedTimestampConvention::Omit => (
+                Deviation::ExtendedTimestampOmittedOnType3,
+                "chunk.ext-ts-type3-omitted",
+                "omits",
+            ),
+        };
+        let message = format!(
+            "the server {how} the extended timestamp on the type-3 continuation chunks of chunk stream {csid}"
+        );
+        self.meet(deviation, id, message, false)
+    }
+
+    /// A Window Acknowledgement Size of `size`: tiny ones are a deviation class.
+    pub(super) fn met_window(&mut self, size: u32) -> Met {
+        if size >= TINY_WINDOW {
+            return Met::GoesOn;
+        }
+        let message = format!(
+            "the server's Window Acknowledgement Size is {size} bytes (tiny: below {TINY_WINDOW})"
+        );
+        self.meet(
+            Deviation::WindowAckTinyStrict,
+            "tolerance.client-gives-up",
+            message,
+            false,
+        )
     }
 
     /// An Abort message for chunk stream `csid`: one the server never sent on is unknown.
