@@ -258,7 +258,8 @@ static ENTRIES: &[Entry] = &[
         "the profile's server validation (VideoCore's S0 check, FFmpeg rtmpproto.c \
          rtmp_handshake's S1 digest check when it plays)"),
     diag("hs.s0-not-3", Warning, Handshake,
-        "S0 is not version 3; the client went on",
+        "S0 is not version 3; the client went on, or gave up where its profile's tolerance table \
+         says its real client does",
         "RTMP specification 5.2.2: the version is 3; other values are deprecated or not \
          recognised"),
     Entry {
