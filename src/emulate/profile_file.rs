@@ -4,7 +4,11 @@
 //! The file form is its own set of types so the protocol core stays free of serde and the file
 //! reads as words ("digest", "after-s1") rather than Rust enums. Fields a file leaves out take
 //! the behaviour of [`Profile::default`]; unknown fields are errors, so a typo is not silently
-//! ignored.
+//! ignored. The optional `[tolerance]` section is the profile's reactions to server deviations
+//! ([`crate::emulate::tolerance::Reactions`] reads and writes it).
+//!
+//! One file past 600 lines because the file form mirrors [`Profile`] field for field in both
+//! directions (parse with its checks, write), and its tests read and write the same text.
 
 use super::profile::{
     C0C1Writes, C2Timing, ChunkSizeWhen, Profile, PublishSequence, Role, S2Check, StopStyle,

@@ -24,10 +24,7 @@ use super::tolerance::Reaction;
 use super::variant::Variant;
 use crate::deviation::Deviation;
 use crate::protocol::chunk::RawMessage;
-use crate::protocol::connection::{
-    Connection, ConnectionConfig, Diagnostic, DiagnosticKind, Event, HandshakeWrites,
-};
-use crate::protocol::handshake::{ClientConfig, Packet};
+use crate::protocol::connection::{Connection, Diagnostic, DiagnosticKind, Event};
 use crate::protocol::message::Message;
 use crate::protocol::random::RandomSource;
 use crate::transcript::{read_diagnostics, Direction, EventKind, MessageEvent, Transcript};
@@ -35,7 +32,7 @@ use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::time::Duration;
 use steps::Step;
-use tolerate::{resolved, Met};
+use tolerate::{connection_config, resolved, Met};
 
 /// What one case asks of the server, and its limits.
 #[derive(Debug, Clone)]
@@ -88,45 +85,6 @@ struct Pending {
 const WAIT_FOR_S0: Duration = Duration::from_secs(2);
 /// S0 and S1: what a strict first read needs.
 const S0_S1_LEN: usize = 1537;
-
-/// The connection a profile's client makes: its handshake, its handshake packets one per
-/// write (the client cuts and times them), C2 held for S2 when the profile waits for it or
-/// sends it with connect, and the protocol control the profile answers. Tolerances that
-/// differ between real clients go into `config.tolerance` here, from the profile.
-fn connection_config(profile: &Profile, hold_c2: bool) -> ConnectionConfig {
-    // The emulator, not the handshake codec, reacts to an S0 other than 3, as the profile's
-    // table says (stall or fail).
-    let handshake = ClientConfig {
-        strict_s0: false,
-        ..profile.handshake
-    };
-    let mut config = ConnectionConfig::client(handshake);
-    config.writes = HandshakeWrites {
-        groups: &[&[Packet::C0], &[Packet::C1], &[Packet::C2]],
-        pauses: &[],
-        wait_for_peer_hello: false,
-        answer_after_peer_answer: hold_c2 || profile.c2_timing == C2Timing::AfterS2,
-    };
-    config.answer_peer_bandwidth = profile.answer_peer_bandwidth;
-    // A chunk stream opened with a type 1/2/3 header is read from zeroed state when the
-    // profile's client does that for any of them (FFmpeg, librtmp and GStreamer do;
-    // tests/differential.rs checks it against the real programs); the emulator then reacts to
-    // each opening by its own row, and with no such client the reader refuses them, as the
-    // specification would have it.
-    config.tolerance.zero_state_start = [
-        Deviation::ChunkStreamOpenedType1,
-        Deviation::ChunkStreamOpenedType2,
-        Deviation::ChunkStreamOpenedType3,
-    ]
-    .into_iter()
-    .any(|d| resolved(profile, d) != Reaction::Fail);
-    if profile.goes_on(Deviation::SetChunkSizeHuge) {
-        // The reader only ever holds what a message needs, so the bound is the client's, not
-        // a safety limit: the real client takes any 31-bit size.
-        config.limits.max_chunk_size = 0x7FFF_FFFF;
-    }
-    config
-}
 
 /// One emulated client for one case.
 pub struct EmulatorClient {

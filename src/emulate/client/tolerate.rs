@@ -1,4 +1,6 @@
-//! Where the client meets a server deviation, it reacts as its profile's tolerance says
+//! What the client tolerates. The connection it makes is configured from its profile (the
+//! reader's zero-state openings and chunk-size bound follow the profile's rows), and where the
+//! client meets a server deviation it reacts as the profile's tolerance says
 //! ([`crate::emulate::profile::Profile::reaction`]): goes on, warns, gives up, or stalls. The
 //! detection points of the handshake live in `handshake.rs`; those of the messages after it
 //! are here with the reaction itself.
@@ -6,10 +8,13 @@
 use super::steps::Step;
 use super::{stop, EmulatorClient, Stage, Status};
 use crate::deviation::Deviation;
+use crate::emulate::profile::C2Timing;
 use crate::emulate::profile::{Profile, PublishSequence, Role};
 use crate::emulate::tolerance::{self, Reaction};
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::ExtendedTimestampConvention;
+use crate::protocol::connection::{ConnectionConfig, HandshakeWrites};
+use crate::protocol::handshake::{ClientConfig, Packet};
 use crate::protocol::message::Command;
 
 /// A Window Acknowledgement Size below this is tiny: smaller than one video frame of the
@@ -19,6 +24,45 @@ pub(super) const TINY_WINDOW: u32 = 4096;
 /// The largest message the chunk stream can carry (24-bit length): a chunk size past it can
 /// only be a server's mistake or bravado.
 const MAX_MESSAGE: u32 = 0xFF_FFFF;
+
+/// The connection a profile's client makes: its handshake, its handshake packets one per
+/// write (the client cuts and times them), C2 held for S2 when the profile waits for it or
+/// sends it with connect, and the protocol control the profile answers. Tolerances that
+/// differ between real clients go into `config.tolerance` here, from the profile.
+pub(super) fn connection_config(profile: &Profile, hold_c2: bool) -> ConnectionConfig {
+    // The emulator, not the handshake codec, reacts to an S0 other than 3, as the profile's
+    // table says (stall or fail).
+    let handshake = ClientConfig {
+        strict_s0: false,
+        ..profile.handshake
+    };
+    let mut config = ConnectionConfig::client(handshake);
+    config.writes = HandshakeWrites {
+        groups: &[&[Packet::C0], &[Packet::C1], &[Packet::C2]],
+        pauses: &[],
+        wait_for_peer_hello: false,
+        answer_after_peer_answer: hold_c2 || profile.c2_timing == C2Timing::AfterS2,
+    };
+    config.answer_peer_bandwidth = profile.answer_peer_bandwidth;
+    // A chunk stream opened with a type 1/2/3 header is read from zeroed state when the
+    // profile's client does that for any of them (FFmpeg, librtmp and GStreamer do;
+    // tests/differential.rs checks it against the real programs); the emulator then reacts to
+    // each opening by its own row, and with no such client the reader refuses them, as the
+    // specification would have it.
+    config.tolerance.zero_state_start = [
+        Deviation::ChunkStreamOpenedType1,
+        Deviation::ChunkStreamOpenedType2,
+        Deviation::ChunkStreamOpenedType3,
+    ]
+    .into_iter()
+    .any(|d| resolved(profile, d) != Reaction::Fail);
+    if profile.goes_on(Deviation::SetChunkSizeHuge) {
+        // The reader only ever holds what a message needs, so the bound is the client's, not
+        // a safety limit: the real client takes any 31-bit size.
+        config.limits.max_chunk_size = 0x7FFF_FFFF;
+    }
+    config
+}
 
 /// The profile's reaction to `deviation`, unknown read as the specification's strict reading.
 pub(super) fn resolved(profile: &Profile, deviation: Deviation) -> Reaction {
