@@ -12,6 +12,7 @@
 //! get the same diagnosis whichever of them reads them.
 
 pub mod capture;
+pub mod deviation;
 pub mod emulate;
 pub mod fd_limit;
 pub mod fuzz_harness;

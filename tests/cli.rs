@@ -112,6 +112,44 @@ fn profiles_and_personalities_are_listed_with_sources() {
 }
 
 #[test]
+fn a_tolerance_row_says_which_personality_exercises_it_and_whether_the_emulator_was_checked() {
+    let (code, out, _) = rtmp_probe(&["profiles", "--tolerance", "streamlabs"]);
+    assert_eq!(code, 0, "{out}");
+    // A row: its first line (the key) and the indented lines under it.
+    let row = |key: &str| -> String {
+        let mut lines = out
+            .lines()
+            .skip_while(|l| !l.starts_with(&format!("{key} ")));
+        let first = lines
+            .next()
+            .unwrap_or_else(|| panic!("no row {key}: {out}"));
+        std::iter::once(first)
+            .chain(lines.take_while(|l| l.starts_with("    ")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let s2_zero = row("s2-all-zero");
+    assert!(s2_zero.contains("exercised by: joy4-zero-s2"), "{s2_zero}");
+    assert!(
+        s2_zero.contains("emulator: checked by the consistency test")
+            && s2_zero.contains("under joy4-zero-s2"),
+        "{s2_zero}"
+    );
+    let huge = row("set-chunk-size-huge");
+    assert!(huge.contains("exercised by: chunk-size-huge"), "{huge}");
+    assert!(
+        huge.contains("strict reading (fail), not checked"),
+        "{huge}"
+    );
+    let ext = row("extended-timestamp-omitted-on-type-3");
+    assert!(ext.contains("exercised by: no personality"), "{ext}");
+    assert!(
+        out.contains("rows are checked against the emulator"),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_profiles_tolerance_table_prints_each_deviation_with_its_source() {
     let (code, out, _) = rtmp_probe(&["profiles", "--tolerance", "ffmpeg"]);
     assert_eq!(code, 0, "{out}");
@@ -474,5 +512,42 @@ fn load_reports_handshakes_and_connect_times_and_fails_where_a_client_does() {
     assert!(
         err.contains("--publish needs a publishing profile"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_profile_files_tolerance_section_decides_how_its_emulator_reacts() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |tolerance: &str| -> (i32, String) {
+        let path = dir.path().join("mine.toml");
+        std::fs::write(&path, format!("name = \"mine\"\n\n{tolerance}")).unwrap();
+        let path = path.to_str().unwrap();
+        let (code, out, err) = rtmp_probe(&[
+            "matrix",
+            "--personality",
+            "s0-version-6",
+            "--profile-file",
+            path,
+            "--variants",
+            "default",
+        ]);
+        (code, format!("{out}{err}"))
+    };
+    // Without a row the strict reading goes on (the server's S0 is noted, NON-STRICT).
+    let (code, out) = run("");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("mine/default  non-strict"), "{out}");
+    let (code, out) = run("[tolerance]\ns0-version-not-3 = \"fail:handshake\"\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("mine/default  fail     handshake"), "{out}");
+    let (code, out) = run("[tolerance]\ns0-version-not-3 = \"stall:handshake\"\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("timeout  handshake"), "{out}");
+    assert!(out.contains("tolerance.client-stalls"), "{out}");
+    let (code, out) = run("[tolerance]\ns0-version-not-3 = \"fail\"\n");
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("line 4, field `tolerance.s0-version-not-3`: fail needs a stage"),
+        "{out}"
     );
 }

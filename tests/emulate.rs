@@ -136,13 +136,15 @@ fn builtin_server_under_every_personality() {
                 ("ffmpeg", "videocore") => Some(Stage::Handshake),
                 ("joy4-zero-s2" | "s2-random", "streamlabs") => Some(Stage::Handshake),
                 // A type-1 opening of chunk stream 3 is a broken chunk stream to the profiles
-                // not known to read it from zeroed state (the specification's reading).
+                // not known to read it from zeroed state (the specification's reading); VideoCore
+                // handles a type-1 header like a type-0 one (its tolerance table).
                 (
                     "type1-open" | "status-on-stream0",
-                    "wirecast" | "elemental" | "videocore" | "flash" | "streamlabs" | "srs-forward",
+                    "wirecast" | "elemental" | "flash" | "streamlabs" | "srs-forward",
                 ) => Some(Stage::Connect),
-                // VideoCore stops unless S0 is 3.
-                ("s0-version-6", "videocore") => Some(Stage::Handshake),
+                // VideoCore stalls unless S0 is 3; SRS's client refuses it ("plain text
+                // required").
+                ("s0-version-6", "videocore" | "srs-forward") => Some(Stage::Handshake),
                 // FFmpeg playing checks S1's digest when its version byte 4 is >= 3.
                 ("s1-digest-invalid", "ffmpeg-play") => Some(Stage::Handshake),
                 // rtmp2 takes NetStream.Publish.Start / Play.Start only on its own stream.

@@ -7,12 +7,18 @@
 //! outcomes depend on scheduling, so a case can be repeated and its verdict says how many
 //! attempts failed; in memory every run gives the same verdict.
 //!
+//! Each profile carries how its real client reacts to each server deviation ([`tolerance`],
+//! one table per built-in profile); the client follows those rows where it meets each
+//! deviation, and [`consistency`] predicts from them what a case against a personality must
+//! give, which the consistency test checks for every profile and personality.
+//!
 //! [`infer`] reads a captured client (replay's report of its flow) in these terms: the closest
 //! built-in profile, or a profile of its own for `replay --export-profile`.
 
 pub mod case;
 pub mod client;
 pub mod clip;
+pub mod consistency;
 pub mod infer;
 pub mod memory;
 pub mod profile;

@@ -6,8 +6,10 @@
 //! means adding one file there and its line in `BUILT_IN`.
 
 use super::profile_file;
+use super::tolerance::{self, Reaction, Reactions, Rule, Stage as ToleranceStage};
+use crate::deviation::Deviation;
 use crate::protocol::amf0::Amf0Value;
-use crate::protocol::handshake::ClientConfig;
+use crate::protocol::handshake::{ClientConfig, ServerValidation};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -136,6 +138,10 @@ pub struct Profile {
     /// the fields it lacks from zeroed state (message stream 0, timestamp 0) instead of being a
     /// broken chunk stream, as the specification would have it.
     pub zeroed_chunk_opening: bool,
+    /// How the client reacts to each server deviation: a built-in profile's tolerance table
+    /// (every row), a profile file's `[tolerance]` section. The emulator asks
+    /// [`Profile::reaction`] where it meets each deviation.
+    pub tolerance: Reactions,
 }
 
 /// The text of connect field `key` in `connect`'s fields; None when absent or not a string.
@@ -152,6 +158,59 @@ const FMLE: Role = Role::Publish {
 };
 
 impl Profile {
+    /// How this profile's client reacts to `deviation`: its row in [`Self::tolerance`], else
+    /// what a profile file's fields from before `[tolerance]` say ([`Self::field_rule`]), else
+    /// unknown (the emulator then keeps [`tolerance::strict_reading`]).
+    pub fn reaction(&self, deviation: Deviation) -> Rule {
+        self.tolerance
+            .get(deviation)
+            .or_else(|| self.field_rule(deviation))
+            .unwrap_or(Rule::UNKNOWN)
+    }
+
+    /// The reaction to `deviation` and whether the client goes on: accept and warn go on,
+    /// unknown as the strict reading does.
+    pub fn goes_on(&self, deviation: Deviation) -> bool {
+        let reaction = match self.reaction(deviation).reaction {
+            Reaction::Unknown => tolerance::strict_reading(deviation),
+            known => known,
+        };
+        matches!(reaction, Reaction::Accept | Reaction::Warn)
+    }
+
+    /// What the profile's fields that overlap a tolerance row say about `deviation`: the only
+    /// way a profile file written before `[tolerance]` existed says it (a test checks that the
+    /// built-in profiles' fields agree with their tables).
+    pub fn field_rule(&self, deviation: Deviation) -> Option<Rule> {
+        use Deviation::*;
+        let fail_handshake = Rule::new(Reaction::Fail, Some(ToleranceStage::Handshake));
+        match deviation {
+            S0VersionNot3 if self.handshake.strict_s0 => Some(fail_handshake),
+            S0S1S2SplitInTime if self.first_read_needs_s0_s1 => Some(fail_handshake),
+            S1DigestInvalid if self.handshake.validation == ServerValidation::FfmpegPlay => {
+                Some(fail_handshake)
+            }
+            S2NotEcho | S2AllZero => Some(match self.s2_check {
+                S2Check::Ignore => Rule::ACCEPT,
+                S2Check::Warn => Rule::new(Reaction::Warn, None),
+                S2Check::RequireEchoFrom8 => fail_handshake,
+            }),
+            ChunkStreamOpenedType1 | ChunkStreamOpenedType2 | ChunkStreamOpenedType3
+                if self.zeroed_chunk_opening =>
+            {
+                Some(Rule::ACCEPT)
+            }
+            OnStatusOnStream0 if self.strict_stream_ids => {
+                let stage = match self.role {
+                    Role::Play => ToleranceStage::Play,
+                    Role::Publish { .. } => ToleranceStage::Publish,
+                };
+                Some(Rule::new(Reaction::Stall, Some(stage)))
+            }
+            _ => None,
+        }
+    }
+
     /// `flashVer` in connect, if the profile sends one.
     pub fn flash_ver(&self) -> Option<&str> {
         connect_text(&self.connect, "flashVer")
@@ -213,6 +272,7 @@ fn base() -> Profile {
         answer_peer_bandwidth: false,
         strict_stream_ids: false,
         zeroed_chunk_opening: false,
+        tolerance: Reactions::default(),
     }
 }
 
@@ -252,8 +312,12 @@ pub fn all() -> Vec<Profile> {
                 .iter()
                 .map(|(file, text)| {
                     // The files are part of the binary and every one is parsed by the tests.
-                    profile_file::parse(text)
-                        .unwrap_or_else(|e| panic!("built-in profile {file} is broken: {e}"))
+                    let mut p = profile_file::parse(text)
+                        .unwrap_or_else(|e| panic!("built-in profile {file} is broken: {e}"));
+                    let table = tolerance::table(&p.name)
+                        .unwrap_or_else(|e| panic!("built-in profile {file}: {e}"));
+                    p.tolerance = Reactions::from_table(&table);
+                    p
                 })
                 .collect()
         })
@@ -298,9 +362,117 @@ mod tests {
     /// (every field, Durations and numbers exact): the files must say exactly that.
     #[test]
     fn the_files_say_what_the_rust_data_said() {
-        let now = format!("{:#?}\n", all());
+        // The reactions come from the tolerance tables, which have their own tests and change
+        // as rows get sources; this record is of the profile files.
+        let files: Vec<Profile> = all()
+            .into_iter()
+            .map(|p| Profile {
+                tolerance: Reactions::default(),
+                ..p
+            })
+            .collect();
+        let now = format!("{files:#?}\n");
         let before = include_str!("testdata/built-in-profiles.debug");
         assert!(now == before, "the built-in profiles changed:\n{now}");
+    }
+
+    /// One truth: the emulator follows a built-in profile's table, and the older fields that
+    /// say the same thing (what a profile file without `[tolerance]` goes by) must agree.
+    #[test]
+    fn the_fields_that_overlap_a_table_row_say_what_the_row_says() {
+        for p in all() {
+            let row = |d: Deviation| {
+                let rule = p
+                    .tolerance
+                    .get(d)
+                    .expect("a built-in profile has every row");
+                match rule.reaction {
+                    Reaction::Unknown => tolerance::strict_reading(d),
+                    known => known,
+                }
+            };
+            let gives_up = |d| matches!(row(d), Reaction::Fail | Reaction::Stall);
+            use Deviation::*;
+            let checks = [
+                ("strict_s0", p.handshake.strict_s0, gives_up(S0VersionNot3)),
+                (
+                    "first_read_needs_s0_s1",
+                    p.first_read_needs_s0_s1,
+                    row(S0S1S2SplitInTime) == Reaction::Fail,
+                ),
+                (
+                    "server_validation",
+                    p.handshake.validation == ServerValidation::FfmpegPlay,
+                    row(S1DigestInvalid) == Reaction::Fail,
+                ),
+                (
+                    "zeroed_chunk_opening",
+                    p.zeroed_chunk_opening,
+                    !gives_up(ChunkStreamOpenedType1),
+                ),
+                (
+                    "strict_stream_ids",
+                    p.strict_stream_ids,
+                    row(OnStatusOnStream0) == Reaction::Stall,
+                ),
+            ];
+            for (field, says, table_says) in checks {
+                assert_eq!(
+                    says, table_says,
+                    "{}: {field} disagrees with its table",
+                    p.name
+                );
+            }
+            let s2 = match p.s2_check {
+                S2Check::Ignore => Reaction::Accept,
+                S2Check::Warn => Reaction::Warn,
+                S2Check::RequireEchoFrom8 => Reaction::Fail,
+            };
+            for d in [S2NotEcho, S2AllZero] {
+                assert_eq!(
+                    s2,
+                    row(d),
+                    "{}: s2_check disagrees with row {}",
+                    p.name,
+                    d.key()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_profile_file_without_tolerance_goes_by_its_fields_and_a_row_wins() {
+        let text =
+            "name = \"x\"\n[handshake]\nstrict_s0 = true\ns2_check = \"require-echo-from8\"\n";
+        let p = profile_file::parse(text).unwrap();
+        let fail = Rule::new(Reaction::Fail, Some(ToleranceStage::Handshake));
+        assert_eq!(p.reaction(Deviation::S0VersionNot3), fail);
+        assert_eq!(p.reaction(Deviation::S2AllZero), fail);
+        assert_eq!(p.reaction(Deviation::SetChunkSizeHuge), Rule::UNKNOWN);
+        assert!(
+            !p.goes_on(Deviation::SetChunkSizeHuge),
+            "unknown is the strict reading"
+        );
+        let with_row = format!(
+            "{text}[tolerance]\ns0-version-not-3 = \"accept\"\nset-chunk-size-huge = \"warn\"\n"
+        );
+        let p = profile_file::parse(&with_row).unwrap();
+        assert_eq!(p.reaction(Deviation::S0VersionNot3), Rule::ACCEPT);
+        assert!(p.goes_on(Deviation::SetChunkSizeHuge));
+        for (row, why) in [
+            ("s0-version-not-3 = \"fail\"", "needs a stage"),
+            ("s0-version-not-3 = \"accept:handshake\"", "takes no stage"),
+            ("s0-version-not-3 = \"stall:later\"", "is not a stage"),
+            ("s0-version-not-3 = \"shrug\"", "is not a reaction"),
+            ("s0-version-not-4 = \"accept\"", "is not a deviation class"),
+            ("s0-version-not-3 = 3", "must be a string"),
+        ] {
+            let e =
+                profile_file::parse(&format!("name = \"x\"\n\n[tolerance]\n{row}\n")).unwrap_err();
+            assert_eq!(e.line, Some(4), "{row}: {e}");
+            assert!(e.field.starts_with("tolerance."), "{row}: {e}");
+            assert!(e.to_string().contains(why), "{row}: {e}");
+        }
     }
 
     #[test]

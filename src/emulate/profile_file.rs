@@ -4,11 +4,16 @@
 //! The file form is its own set of types so the protocol core stays free of serde and the file
 //! reads as words ("digest", "after-s1") rather than Rust enums. Fields a file leaves out take
 //! the behaviour of [`Profile::default`]; unknown fields are errors, so a typo is not silently
-//! ignored.
+//! ignored. The optional `[tolerance]` section is the profile's reactions to server deviations
+//! ([`crate::emulate::tolerance::Reactions`] reads and writes it).
+//!
+//! One file past 600 lines because the file form mirrors [`Profile`] field for field in both
+//! directions (parse with its checks, write), and its tests read and write the same text.
 
 use super::profile::{
     C0C1Writes, C2Timing, ChunkSizeWhen, Profile, PublishSequence, Role, S2Check, StopStyle,
 };
+use super::tolerance::Reactions;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::handshake::{
     C1Body, C1Style, C2Style, ClientConfig, DigestLayout, ServerValidation,
@@ -145,6 +150,13 @@ const HEADER: &str = "\
 #   strict_stream_ids       accept status and media only on the stream createStream gave
 #   zeroed_chunk_opening    a chunk stream opened with a type 1/2/3 header starts from zeroed
 #                           state (FFmpeg, librtmp) instead of being broken (the spec)
+# [tolerance]
+#   how the client reacts to each server deviation (`rtmp-probe profiles --tolerance ffmpeg`
+#   lists the classes): \"accept\", \"warn\", \"fail:STAGE\", \"stall:STAGE\" or \"unknown\", STAGE one
+#   of handshake, connect, publish, play, media; e.g. s2-not-echo = \"fail:handshake\". A row
+#   given here wins over the fields above that say the same (strict_s0, s2_check,
+#   first_read_needs_s0_s1, server_validation, strict_stream_ids, zeroed_chunk_opening);
+#   a class neither mentions gets the specification's strict reading
 # [connect]
 #   the connect command object's fields, in order: strings, numbers, booleans, tables;
 #   \"{app}\" and \"{tcUrl}\" stand for the probe URL's application and rtmp://host:port/app
@@ -167,6 +179,10 @@ struct FileForm {
     /// Omitted: the default profile's connect fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     connect: Option<toml::Table>,
+    /// Deviation keys to reactions; omitted rows follow the fields above, else the strict
+    /// reading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tolerance: Option<toml::Table>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -385,6 +401,7 @@ impl FileForm {
                     .filter_map(|(k, v)| Some((k.clone(), to_toml_value(v)?)))
                     .collect(),
             ),
+            tolerance: (!p.tolerance.is_empty()).then(|| p.tolerance.to_section()),
         }
     }
 
@@ -529,6 +546,12 @@ impl FileForm {
                 })
                 .collect::<Result<_, Invalid>>()?,
         };
+        let tolerance = match &self.tolerance {
+            None => Reactions::default(),
+            Some(section) => {
+                Reactions::from_section(section).map_err(|(key, m)| ("tolerance", key, m))?
+            }
+        };
         Ok(Profile {
             name: self.name,
             description: self.description,
@@ -556,6 +579,7 @@ impl FileForm {
             own_chunk_size,
             strict_stream_ids: s.strict_stream_ids,
             zeroed_chunk_opening: s.zeroed_chunk_opening,
+            tolerance,
         })
     }
 }

@@ -8,161 +8,16 @@
 //! which of the profile's behaviours are modelled from a source and which are checked against
 //! the real program by a test.
 //!
-//! The emulator does not yet follow every row (that needs per-connection tolerance
-//! parameters); `rtmp-probe profiles --tolerance NAME` prints the table.
+//! The emulators follow their table: a built-in profile carries its table's rows as
+//! [`Reactions`], a profile file its `[tolerance]` section, and the emulated client asks
+//! [`crate::emulate::profile::Profile::reaction`] where it meets each deviation. A row that
+//! says `unknown` leaves the emulator to [`strict_reading`]. `rtmp-probe profiles --tolerance
+//! NAME` prints the table, and which personality exercises each row
+//! ([`crate::emulate::consistency`]).
 
+pub use crate::deviation::Deviation;
 use serde::Deserialize;
 use std::fmt;
-
-/// A way a server can deviate from what a strict client expects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Deviation {
-    #[serde(rename = "s0-version-not-3")]
-    S0VersionNot3,
-    S1DigestAbsent,
-    S1DigestInvalid,
-    S1DigestPresent,
-    #[serde(rename = "s2-echo-from-8-only")]
-    S2EchoFrom8Only,
-    S2NotEcho,
-    S2AllZero,
-    S0S1S2SplitInTime,
-    S2WithheldUntilC2,
-    #[serde(rename = "chunk-stream-opened-type-1")]
-    ChunkStreamOpenedType1,
-    #[serde(rename = "chunk-stream-opened-type-2")]
-    ChunkStreamOpenedType2,
-    #[serde(rename = "chunk-stream-opened-type-3")]
-    ChunkStreamOpenedType3,
-    MessageStreamIdInheritedZero,
-    #[serde(rename = "extended-timestamp-repeated-on-type-3")]
-    ExtendedTimestampRepeatedOnType3,
-    #[serde(rename = "extended-timestamp-omitted-on-type-3")]
-    ExtendedTimestampOmittedOnType3,
-    SetChunkSizeHuge,
-    SetChunkSizeBeforeResult,
-    SetChunkSizeAfterResult,
-    WindowAckTinyStrict,
-    AbortUnknownChunkStream,
-    ReleaseFcPublishResultMissing,
-    ReleaseFcPublishError,
-    OnStatusMissing,
-    #[serde(rename = "on-status-on-stream-0")]
-    OnStatusOnStream0,
-    OnStatusUnexpectedCode,
-    ResultExtraFields,
-    ResultMissingFields,
-}
-
-impl Deviation {
-    /// Every class, in the order tables are printed.
-    pub const ALL: [Deviation; 27] = [
-        Deviation::S0VersionNot3,
-        Deviation::S1DigestAbsent,
-        Deviation::S1DigestInvalid,
-        Deviation::S1DigestPresent,
-        Deviation::S2EchoFrom8Only,
-        Deviation::S2NotEcho,
-        Deviation::S2AllZero,
-        Deviation::S0S1S2SplitInTime,
-        Deviation::S2WithheldUntilC2,
-        Deviation::ChunkStreamOpenedType1,
-        Deviation::ChunkStreamOpenedType2,
-        Deviation::ChunkStreamOpenedType3,
-        Deviation::MessageStreamIdInheritedZero,
-        Deviation::ExtendedTimestampRepeatedOnType3,
-        Deviation::ExtendedTimestampOmittedOnType3,
-        Deviation::SetChunkSizeHuge,
-        Deviation::SetChunkSizeBeforeResult,
-        Deviation::SetChunkSizeAfterResult,
-        Deviation::WindowAckTinyStrict,
-        Deviation::AbortUnknownChunkStream,
-        Deviation::ReleaseFcPublishResultMissing,
-        Deviation::ReleaseFcPublishError,
-        Deviation::OnStatusMissing,
-        Deviation::OnStatusOnStream0,
-        Deviation::OnStatusUnexpectedCode,
-        Deviation::ResultExtraFields,
-        Deviation::ResultMissingFields,
-    ];
-
-    /// The name a table file uses for it.
-    pub fn key(self) -> &'static str {
-        use Deviation::*;
-        match self {
-            S0VersionNot3 => "s0-version-not-3",
-            S1DigestAbsent => "s1-digest-absent",
-            S1DigestInvalid => "s1-digest-invalid",
-            S1DigestPresent => "s1-digest-present",
-            S2EchoFrom8Only => "s2-echo-from-8-only",
-            S2NotEcho => "s2-not-echo",
-            S2AllZero => "s2-all-zero",
-            S0S1S2SplitInTime => "s0-s1-s2-split-in-time",
-            S2WithheldUntilC2 => "s2-withheld-until-c2",
-            ChunkStreamOpenedType1 => "chunk-stream-opened-type-1",
-            ChunkStreamOpenedType2 => "chunk-stream-opened-type-2",
-            ChunkStreamOpenedType3 => "chunk-stream-opened-type-3",
-            MessageStreamIdInheritedZero => "message-stream-id-inherited-zero",
-            ExtendedTimestampRepeatedOnType3 => "extended-timestamp-repeated-on-type-3",
-            ExtendedTimestampOmittedOnType3 => "extended-timestamp-omitted-on-type-3",
-            SetChunkSizeHuge => "set-chunk-size-huge",
-            SetChunkSizeBeforeResult => "set-chunk-size-before-result",
-            SetChunkSizeAfterResult => "set-chunk-size-after-result",
-            WindowAckTinyStrict => "window-ack-tiny-strict",
-            AbortUnknownChunkStream => "abort-unknown-chunk-stream",
-            ReleaseFcPublishResultMissing => "release-fc-publish-result-missing",
-            ReleaseFcPublishError => "release-fc-publish-error",
-            OnStatusMissing => "on-status-missing",
-            OnStatusOnStream0 => "on-status-on-stream-0",
-            OnStatusUnexpectedCode => "on-status-unexpected-code",
-            ResultExtraFields => "result-extra-fields",
-            ResultMissingFields => "result-missing-fields",
-        }
-    }
-
-    /// What the server does, in a few words.
-    pub fn describe(self) -> &'static str {
-        use Deviation::*;
-        match self {
-            S0VersionNot3 => "S0 version is not 3",
-            S1DigestAbsent => "S1 carries no digest",
-            S1DigestInvalid => "S1 claims a digest (version bytes set) that does not validate",
-            S1DigestPresent => "S1 carries a valid digest",
-            S2EchoFrom8Only => "S2 echoes C1 from byte 8 only (bytes 0..8 differ)",
-            S2NotEcho => "S2 does not echo C1, even from byte 8",
-            S2AllZero => "S2 is 1536 zero bytes",
-            S0S1S2SplitInTime => "S0, S1 and S2 arrive split in time (S0 alone first)",
-            S2WithheldUntilC2 => "S2 is withheld until C2 has arrived",
-            ChunkStreamOpenedType1 => "a chunk stream opens with a type-1 header",
-            ChunkStreamOpenedType2 => "a chunk stream opens with a type-2 header",
-            ChunkStreamOpenedType3 => "a chunk stream opens with a type-3 header",
-            MessageStreamIdInheritedZero => {
-                "a message's stream id is inherited as 0 (no type-0 header before it)"
-            }
-            ExtendedTimestampRepeatedOnType3 => {
-                "the extended timestamp is repeated on type-3 continuation chunks"
-            }
-            ExtendedTimestampOmittedOnType3 => {
-                "the extended timestamp is omitted on type-3 continuation chunks"
-            }
-            SetChunkSizeHuge => "Set Chunk Size above 16 MiB",
-            SetChunkSizeBeforeResult => "Set Chunk Size before connect's _result",
-            SetChunkSizeAfterResult => "Set Chunk Size after connect's _result",
-            WindowAckTinyStrict => {
-                "a tiny Window Acknowledgement Size, and the server waits for each acknowledgement"
-            }
-            AbortUnknownChunkStream => "Abort for a chunk stream the client never saw",
-            ReleaseFcPublishResultMissing => "no _result for releaseStream / FCPublish",
-            ReleaseFcPublishError => "_error for releaseStream / FCPublish",
-            OnStatusMissing => "no onStatus after publish / play",
-            OnStatusOnStream0 => "onStatus on message stream 0 instead of the created stream",
-            OnStatusUnexpectedCode => "onStatus with an unexpected code",
-            ResultExtraFields => "_result with extra fields",
-            ResultMissingFields => "_result with fields missing",
-        }
-    }
-}
 
 /// What the real client does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -218,6 +73,183 @@ impl fmt::Display for Stage {
             Stage::Play => "play",
             Stage::Media => "media",
         })
+    }
+}
+
+impl Stage {
+    fn parse(text: &str) -> Option<Stage> {
+        Some(match text {
+            "handshake" => Stage::Handshake,
+            "connect" => Stage::Connect,
+            "publish" => Stage::Publish,
+            "play" => Stage::Play,
+            "media" => Stage::Media,
+            _ => return None,
+        })
+    }
+}
+
+/// A reaction and, for a failure or a stall, where: what one emulator does on meeting a
+/// deviation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub reaction: Reaction,
+    pub stage: Option<Stage>,
+}
+
+impl Rule {
+    pub const UNKNOWN: Rule = Rule {
+        reaction: Reaction::Unknown,
+        stage: None,
+    };
+    pub const ACCEPT: Rule = Rule {
+        reaction: Reaction::Accept,
+        stage: None,
+    };
+
+    pub fn new(reaction: Reaction, stage: Option<Stage>) -> Rule {
+        Rule { reaction, stage }
+    }
+
+    /// `accept`, `warn`, `unknown`, `fail:STAGE` or `stall:STAGE`, as a profile file's
+    /// `[tolerance]` section writes it.
+    pub fn parse(text: &str) -> Result<Rule, String> {
+        let (word, stage) = match text.split_once(':') {
+            Some((w, s)) => (w.trim(), Some(s.trim())),
+            None => (text.trim(), None),
+        };
+        let reaction = match word {
+            "accept" => Reaction::Accept,
+            "warn" => Reaction::Warn,
+            "fail" => Reaction::Fail,
+            "stall" => Reaction::Stall,
+            "unknown" => Reaction::Unknown,
+            other => {
+                return Err(format!(
+                    "{other:?} is not a reaction: write accept, warn, unknown, fail:STAGE or stall:STAGE"
+                ))
+            }
+        };
+        let stage = match stage {
+            None => None,
+            Some(s) => Some(Stage::parse(s).ok_or_else(|| {
+                format!("{s:?} is not a stage: handshake, connect, publish, play or media")
+            })?),
+        };
+        if reaction.needs_stage() != stage.is_some() {
+            return Err(if reaction.needs_stage() {
+                format!("{word} needs a stage, as in \"{word}:handshake\"")
+            } else {
+                format!("{word} takes no stage")
+            });
+        }
+        Ok(Rule { reaction, stage })
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.stage {
+            Some(stage) => write!(f, "{}:{stage}", self.reaction),
+            None => write!(f, "{}", self.reaction),
+        }
+    }
+}
+
+/// One profile's reactions, at most one per deviation: a built-in profile's are its table's
+/// rows, a profile file's its `[tolerance]` section.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Reactions(Vec<(Deviation, Rule)>);
+
+impl Reactions {
+    /// Every row of `table`, `unknown` ones included (so a built-in profile never falls back
+    /// to the fields a profile file may use instead).
+    pub fn from_table(table: &Table) -> Reactions {
+        Reactions(
+            table
+                .rows_in_order()
+                .into_iter()
+                .map(|r| (r.deviation, Rule::new(r.reaction, r.stage)))
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, deviation: Deviation) -> Option<Rule> {
+        self.0
+            .iter()
+            .find(|(d, _)| *d == deviation)
+            .map(|(_, rule)| *rule)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The rows in [`Deviation::ALL`]'s order.
+    pub fn iter(&self) -> impl Iterator<Item = (Deviation, Rule)> + '_ {
+        Deviation::ALL
+            .into_iter()
+            .filter_map(|d| self.get(d).map(|rule| (d, rule)))
+    }
+
+    /// A `[tolerance]` section: deviation keys to rules. Err: the key and what is wrong.
+    pub fn from_section(section: &toml::Table) -> Result<Reactions, (String, String)> {
+        let mut rows = Vec::new();
+        for (key, value) in section {
+            let deviation = Deviation::ALL
+                .into_iter()
+                .find(|d| d.key() == key)
+                .ok_or_else(|| {
+                    (
+                        key.clone(),
+                        "is not a deviation class (rtmp-probe profiles --tolerance ffmpeg lists them)"
+                            .to_string(),
+                    )
+                })?;
+            let text = value.as_str().ok_or_else(|| {
+                (
+                    key.clone(),
+                    "must be a string such as \"fail:handshake\"".into(),
+                )
+            })?;
+            let rule = Rule::parse(text).map_err(|m| (key.clone(), m))?;
+            rows.push((deviation, rule));
+        }
+        Ok(Reactions(rows))
+    }
+
+    /// The `[tolerance]` section of a profile file.
+    pub fn to_section(&self) -> toml::Table {
+        self.iter()
+            .map(|(d, rule)| (d.key().to_string(), toml::Value::String(rule.to_string())))
+            .collect()
+    }
+}
+
+/// One line, so that a profile's `{:#?}` stays readable.
+impl fmt::Debug for Reactions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rows: Vec<String> = self
+            .iter()
+            .map(|(d, rule)| format!("{}={rule}", d.key()))
+            .collect();
+        write!(f, "Reactions({:?})", rows.join(", "))
+    }
+}
+
+/// How an emulator reacts to `deviation` when nothing says how its real client does: the
+/// specification's strict reading. A chunk stream must open with a type-0 header; a Set Chunk
+/// Size past what any message can need (16 MiB) is refused by the emulator's reader; the other
+/// deviations break no requirement a client must enforce, so the emulator goes on (noting the
+/// server's deviation where the specification has one).
+pub fn strict_reading(deviation: Deviation) -> Reaction {
+    use Deviation::*;
+    match deviation {
+        ChunkStreamOpenedType1
+        | ChunkStreamOpenedType2
+        | ChunkStreamOpenedType3
+        | SetChunkSizeHuge => Reaction::Fail,
+        _ => Reaction::Accept,
     }
 }
 
@@ -303,27 +335,6 @@ const TABLES: &[(&str, &str)] = &[
     ("srs-forward", include_str!("tolerance/srs-forward.toml")),
     ("rtmpdump", include_str!("tolerance/rtmpdump.toml")),
 ];
-
-/// How the real client behind built-in profile `name` reacts to `deviation`, from its table
-/// parsed once (the emulators ask per connection; a load run makes thousands). None when the
-/// profile has no table or the table does not parse (the tests make sure every one does).
-pub fn reaction(name: &str, deviation: Deviation) -> Option<Reaction> {
-    static PARSED: std::sync::OnceLock<Vec<(&'static str, Option<Table>)>> =
-        std::sync::OnceLock::new();
-    let tables = PARSED.get_or_init(|| {
-        TABLES
-            .iter()
-            .map(|(n, text)| (*n, parse(n, text).ok()))
-            .collect()
-    });
-    let (_, table) = tables.iter().find(|(n, _)| *n == name)?;
-    table
-        .as_ref()?
-        .row
-        .iter()
-        .find(|r| r.deviation == deviation)
-        .map(|r| r.reaction)
-}
 
 /// The tolerance table of profile `name`, parsed and checked.
 pub fn table(name: &str) -> Result<Table, ToleranceError> {
@@ -540,23 +551,24 @@ source = "a file"
     }
 
     #[test]
-    fn a_reaction_is_read_from_the_table_parsed_once() {
+    fn a_built_in_profile_carries_every_row_of_its_table() {
+        for p in profile::all() {
+            let t = table(&p.name).unwrap();
+            for r in &t.row {
+                assert_eq!(
+                    p.reaction(r.deviation),
+                    Rule::new(r.reaction, r.stage),
+                    "{}: {}",
+                    p.name,
+                    r.deviation.key()
+                );
+            }
+        }
         assert_eq!(
-            reaction("gstreamer", Deviation::SetChunkSizeHuge),
-            table("gstreamer")
+            profile::by_name("gstreamer")
                 .unwrap()
-                .row
-                .iter()
-                .find(|r| r.deviation == Deviation::SetChunkSizeHuge)
-                .map(|r| r.reaction)
-        );
-        assert_eq!(
-            reaction("gstreamer", Deviation::SetChunkSizeHuge),
-            Some(Reaction::Accept)
-        );
-        assert_eq!(
-            reaction("no-such-profile", Deviation::SetChunkSizeHuge),
-            None
+                .reaction(Deviation::SetChunkSizeHuge),
+            Rule::ACCEPT
         );
     }
 }

@@ -2,8 +2,11 @@
 //!
 //! A personality says what the handshake packets contain (through the core's
 //! [`ServerConfig`]), when they may be written and how they are grouped into writes, and how
-//! strictly C2 is checked. Adding a server's behaviour means adding one entry here with its source.
+//! strictly C2 is checked, and which of the deviation classes of [`crate::deviation`] it
+//! exercises. Adding a server's behaviour means adding one entry here with its source and the
+//! one line of what it exercises (a test fails for an entry that declares nothing).
 
+use crate::deviation::{every, toward, Deviation::*, Exercise, Toward};
 use crate::protocol::chunk::ChunkOpening;
 use crate::protocol::handshake::{Packet, ServerConfig, ServerDigest, SimpleS1Body, SimpleS2Style};
 use std::time::Duration;
@@ -54,6 +57,33 @@ pub struct Personality {
     pub chunk_opening: ChunkOpening,
     /// How the server answers after the handshake (Set Chunk Size, releaseStream/FCPublish).
     pub replies: Replies,
+    /// The deviation classes this personality exercises beyond what the reference server does
+    /// ([`BASELINE`]); see [`Personality::exercised`].
+    pub exercises: &'static [Exercise],
+}
+
+/// What the reference server does that a tolerance table has a row for: S1 with a digest to a
+/// digest C1 and without to a simple one, and Set Chunk Size before connect's `_result`.
+pub const BASELINE: &[Exercise] = &[
+    toward(S1DigestPresent, Toward::DigestC1),
+    toward(S1DigestAbsent, Toward::SimpleC1),
+    every(SetChunkSizeBeforeResult),
+];
+
+impl Personality {
+    /// Every deviation a client meets from this personality: its own, and the reference's
+    /// where it does not replace them (its own S1 or Set Chunk Size timing replaces the
+    /// reference's).
+    pub fn exercised(&self) -> Vec<Exercise> {
+        let mut out = self.exercises.to_vec();
+        for base in BASELINE {
+            let family = base.deviation.family();
+            if !out.iter().any(|e| e.deviation.family() == family) {
+                out.push(*base);
+            }
+        }
+        out
+    }
 }
 
 /// What a server's answers to commands differ in.
@@ -133,9 +163,14 @@ pub fn all() -> Vec<Personality> {
         c2_check: C2Check::Warn,
         chunk_opening: ChunkOpening::Type0,
         replies: Replies::STANDARD,
+        // Empty here so that an entry built from this one declares its own (a test insists).
+        exercises: &[],
     };
     vec![
-        reference.clone(),
+        Personality {
+            exercises: BASELINE,
+            ..reference.clone()
+        },
         Personality {
             name: "ffmpeg",
             description: "libavformat listen mode (ffmpeg -listen 1): S0 written alone as soon as C0 \
@@ -154,6 +189,12 @@ pub fn all() -> Vec<Personality> {
             write_groups: S0_THEN_S1_THEN_S2,
             group_pauses: FFMPEG_PAUSES,
             nodelay: false,
+            // S2 = C1 with bytes 4..7 zeroed: an exact echo of a C1 whose version is 0.
+            exercises: const { &[
+                every(S0S1S2SplitInTime),
+                every(S1DigestAbsent),
+                toward(S2EchoFrom8Only, Toward::DigestC1),
+            ] },
             ..reference.clone()
         },
         Personality {
@@ -168,6 +209,8 @@ pub fn all() -> Vec<Personality> {
                 ..ServerConfig::default()
             },
             write_groups: S0_S1_THEN_S2,
+            // The reference's classes only; what differs is outside them.
+            exercises: BASELINE,
             ..reference.clone()
         },
         Personality {
@@ -178,6 +221,7 @@ pub fn all() -> Vec<Personality> {
                      server FMS/3,5,7,7009",
             write_groups: S0_THEN_S1_THEN_S2,
             group_pauses: TWITCH_PAUSES,
+            exercises: const { &[every(S0S1S2SplitInTime)] },
             ..reference.clone()
         },
         Personality {
@@ -190,6 +234,7 @@ pub fn all() -> Vec<Personality> {
                 simple_s2: SimpleS2Style::Zero,
                 ..ServerConfig::default()
             },
+            exercises: const { &[toward(S2AllZero, Toward::SimpleC1)] },
             ..reference.clone()
         },
         Personality {
@@ -199,6 +244,8 @@ pub fn all() -> Vec<Personality> {
                           is signed).",
             source: "yutopp/go-rtmp#51; SRS handshake.cpp ('never verify c2, for ffmpeg will failed')",
             c2_check: C2Check::Strict,
+            // The reference's classes only; what differs is outside them.
+            exercises: BASELINE,
             ..reference.clone()
         },
         Personality {
@@ -210,6 +257,7 @@ pub fn all() -> Vec<Personality> {
                      do, and stall)",
             write_groups: S0_S1_THEN_S2,
             s2_after_c2: true,
+            exercises: const { &[every(S2WithheldUntilC2)] },
             ..reference.clone()
         },
         Personality {
@@ -219,6 +267,8 @@ pub fn all() -> Vec<Personality> {
             source: "bluenviron/gortmplib pkg/handshake; the spec lets a server wait for C1",
             first_write: FirstWrite::AfterC1,
             write_groups: S0_THEN_S1_THEN_S2,
+            // The reference's classes only; what differs is outside them.
+            exercises: BASELINE,
             ..reference.clone()
         },
         Personality {
@@ -232,6 +282,7 @@ pub fn all() -> Vec<Personality> {
                      the last chunk written on any chunk stream, so connect's _result (csid 3) \
                      written after Set Chunk Size (csid 2, stream 0) gets a type-1 header",
             chunk_opening: ChunkOpening::Type1OnStream0,
+            exercises: const { &[every(ChunkStreamOpenedType1)] },
             ..reference.clone()
         },
         Personality {
@@ -243,6 +294,11 @@ pub fn all() -> Vec<Personality> {
                      as 0' (onStatus on message stream 0), built from pyrtmp's type-1 opening \
                      (see type1-open) applied to every chunk stream",
             chunk_opening: ChunkOpening::Type1,
+            exercises: const { &[
+                every(ChunkStreamOpenedType1),
+                every(MessageStreamIdInheritedZero),
+                every(OnStatusOnStream0),
+            ] },
             ..reference.clone()
         },
         Personality {
@@ -258,6 +314,7 @@ pub fn all() -> Vec<Personality> {
                 simple_s1: SimpleS1Body::RandomWithVersion([0x0D, 0x0E, 0x0A, 0x0D]),
                 ..ServerConfig::default()
             },
+            exercises: const { &[every(S1DigestInvalid)] },
             ..reference.clone()
         },
         Personality {
@@ -271,6 +328,7 @@ pub fn all() -> Vec<Personality> {
                 s0_version: 6,
                 ..ServerConfig::default()
             },
+            exercises: const { &[every(S0VersionNot3)] },
             ..reference.clone()
         },
         Personality {
@@ -283,6 +341,7 @@ pub fn all() -> Vec<Personality> {
                 simple_s2: SimpleS2Style::Random,
                 ..ServerConfig::default()
             },
+            exercises: const { &[toward(S2NotEcho, Toward::SimpleC1)] },
             ..reference.clone()
         },
         Personality {
@@ -296,6 +355,7 @@ pub fn all() -> Vec<Personality> {
                 chunk_size: Some(0x7FFF_FFFF),
                 ..Replies::STANDARD
             },
+            exercises: const { &[every(SetChunkSizeHuge)] },
             ..reference.clone()
         },
         Personality {
@@ -309,6 +369,7 @@ pub fn all() -> Vec<Personality> {
                 chunk_size_after_result: true,
                 ..Replies::STANDARD
             },
+            exercises: const { &[every(SetChunkSizeAfterResult)] },
             ..reference.clone()
         },
         Personality {
@@ -323,6 +384,7 @@ pub fn all() -> Vec<Personality> {
                 release_and_fc_publish: CommandAnswer::Error,
                 ..Replies::STANDARD
             },
+            exercises: const { &[toward(ReleaseFcPublishError, Toward::FmlePublishers)] },
             ..reference.clone()
         },
         Personality {
@@ -335,6 +397,7 @@ pub fn all() -> Vec<Personality> {
                 release_and_fc_publish: CommandAnswer::Nothing,
                 ..Replies::STANDARD
             },
+            exercises: const { &[toward(ReleaseFcPublishResultMissing, Toward::FmlePublishers)] },
             ..reference.clone()
         },
         Personality {
@@ -349,6 +412,7 @@ pub fn all() -> Vec<Personality> {
                 connect_result: ConnectResultShape::ExtraFields,
                 ..Replies::STANDARD
             },
+            exercises: const { &[every(ResultExtraFields)] },
             ..reference.clone()
         },
         Personality {
@@ -362,6 +426,7 @@ pub fn all() -> Vec<Personality> {
                 connect_result: ConnectResultShape::NoProperties,
                 ..Replies::STANDARD
             },
+            exercises: const { &[every(ResultMissingFields)] },
             ..reference.clone()
         },
         Personality {
@@ -374,6 +439,7 @@ pub fn all() -> Vec<Personality> {
                 abort_after_connect: Some(9),
                 ..Replies::STANDARD
             },
+            exercises: const { &[every(AbortUnknownChunkStream)] },
             ..reference
         },
     ]
@@ -387,6 +453,7 @@ pub fn by_name(name: &str) -> Option<Personality> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deviation::Deviation;
 
     #[test]
     fn names_are_unique_and_every_group_list_writes_each_packet_once() {
@@ -403,6 +470,65 @@ mod tests {
                 .collect();
             assert_eq!(written, [Packet::S0, Packet::S1, Packet::S2], "{}", p.name);
             assert!(!p.description.is_empty() && !p.source.is_empty());
+        }
+    }
+
+    #[test]
+    fn every_personality_declares_what_it_exercises_and_its_data_agrees() {
+        for p in all() {
+            assert!(
+                !p.exercises.is_empty(),
+                "personality {} declares no deviation class it exercises: add its `exercises` line",
+                p.name
+            );
+            let declared: Vec<Deviation> = p.exercised().iter().map(|e| e.deviation).collect();
+            let r = &p.replies;
+            let s0_alone_first = p.write_groups.first() == Some(&&[Packet::S0][..])
+                && (p.first_write == FirstWrite::AfterC0 || !p.group_pauses.is_empty());
+            let implied = [
+                (p.handshake.s0_version != 3, S0VersionNot3),
+                (s0_alone_first, S0S1S2SplitInTime),
+                (p.s2_after_c2, S2WithheldUntilC2),
+                (p.handshake.simple_s2 == SimpleS2Style::Zero, S2AllZero),
+                (p.handshake.simple_s2 == SimpleS2Style::Random, S2NotEcho),
+                (
+                    p.chunk_opening != ChunkOpening::Type0,
+                    ChunkStreamOpenedType1,
+                ),
+                (
+                    r.chunk_size.is_some_and(|n| n > 0xFF_FFFF),
+                    SetChunkSizeHuge,
+                ),
+                (r.chunk_size_after_result, SetChunkSizeAfterResult),
+                (!r.chunk_size_after_result, SetChunkSizeBeforeResult),
+                (
+                    r.release_and_fc_publish == CommandAnswer::Error,
+                    ReleaseFcPublishError,
+                ),
+                (
+                    r.release_and_fc_publish == CommandAnswer::Nothing,
+                    ReleaseFcPublishResultMissing,
+                ),
+                (
+                    r.connect_result == ConnectResultShape::ExtraFields,
+                    ResultExtraFields,
+                ),
+                (
+                    r.connect_result == ConnectResultShape::NoProperties,
+                    ResultMissingFields,
+                ),
+                (r.abort_after_connect.is_some(), AbortUnknownChunkStream),
+            ];
+            for (does, deviation) in implied {
+                if does {
+                    assert!(
+                        declared.contains(&deviation),
+                        "personality {} does {} but does not declare it",
+                        p.name,
+                        deviation.key()
+                    );
+                }
+            }
         }
     }
 

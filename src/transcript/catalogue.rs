@@ -258,7 +258,8 @@ static ENTRIES: &[Entry] = &[
         "the profile's server validation (VideoCore's S0 check, FFmpeg rtmpproto.c \
          rtmp_handshake's S1 digest check when it plays)"),
     diag("hs.s0-not-3", Warning, Handshake,
-        "S0 is not version 3; the client went on",
+        "S0 is not version 3; the client went on, or gave up where its profile's tolerance table \
+         says its real client does",
         "RTMP specification 5.2.2: the version is 3; other values are deprecated or not \
          recognised"),
     Entry {
@@ -419,6 +420,17 @@ static ENTRIES: &[Entry] = &[
     diag("case.companion-failed", Error, Run,
         "the publisher a play case needs failed too, so there was nothing to play",
         "play cases run an obs publisher alongside"),
+    // ----- the emulated client's tolerance (emulate/client/tolerate.rs) -----
+    diag("tolerance.client-warns", Warning, Run,
+        "the server deviated in a way the profile's real client logs a warning about, and goes on",
+        "the profile's tolerance table, row `warn` (rtmp-probe profiles --tolerance NAME)"),
+    diag("tolerance.client-stalls", Error, Run,
+        "the server deviated in a way that leaves the profile's real client waiting for what \
+         never comes; the case times out",
+        "the profile's tolerance table, row `stall` (rtmp-probe profiles --tolerance NAME)"),
+    diag("tolerance.client-gives-up", Error, Run,
+        "the server deviated in a way the profile's real client gives up on",
+        "the profile's tolerance table, row `fail` (rtmp-probe profiles --tolerance NAME)"),
 ];
 
 #[cfg(test)]

@@ -2,8 +2,12 @@
 //! timed, what the client makes of S0, S1 and S2, and the profiles that give up or crash on
 //! what they read.
 
-use super::{stop, EmulatorClient, Gate, Pending, Stage, Status, S0_S1_LEN, WAIT_FOR_S0};
-use crate::emulate::profile::{C0C1Writes, S2Check};
+use super::{
+    resolved, stop, EmulatorClient, Gate, Met, Pending, Stage, Status, S0_S1_LEN, WAIT_FOR_S0,
+};
+use crate::deviation::Deviation;
+use crate::emulate::profile::C0C1Writes;
+use crate::emulate::tolerance::Reaction;
 use crate::emulate::variant::Variant;
 use crate::protocol::handshake::{HandshakeEvent, Packet};
 use crate::transcript::EventKind;
@@ -82,7 +86,37 @@ impl EmulatorClient {
         ));
     }
 
+    /// The first read after C0+C1 held less than S0+S1 (`len` bytes): S0, S1 and S2 come
+    /// split in time. The specification allows any segmentation; some clients reset.
+    pub(super) fn split_first_read(&mut self, len: usize) -> Met {
+        let what = match len {
+            1 => "S0 (1 byte) alone".to_string(),
+            n => format!("{n} bytes"),
+        };
+        if resolved(&self.profile, Deviation::S0S1S2SplitInTime) == Reaction::Fail {
+            self.reset = true;
+            self.fail(stop(
+                Status::Fail,
+                Stage::Handshake,
+                "hs.first-read-short",
+                format!(
+                    "the first read after C0+C1 held {what}; {} needs S0+S1 (1537 bytes) in one read and resets the connection otherwise (FFmpeg ticket 6453)",
+                    self.profile.name
+                ),
+            ));
+            return Met::Stops;
+        }
+        let message = format!("the first read after C0+C1 held {what}");
+        self.meet(
+            Deviation::S0S1S2SplitInTime,
+            "hs.first-read-short",
+            message,
+            false,
+        )
+    }
+
     pub(super) fn on_handshake(&mut self, e: HandshakeEvent) {
+        self.event(EventKind::handshake_event(&e));
         match &e {
             HandshakeEvent::Hello {
                 packet: Packet::S1,
@@ -96,51 +130,64 @@ impl EmulatorClient {
             }
             HandshakeEvent::DigestValid {
                 packet: Packet::S1, ..
-            } => self.observations.s1_digest = Some(true),
+            } => {
+                self.observations.s1_digest = Some(true);
+                let message = "S1 carries a valid digest".to_string();
+                self.meet(
+                    Deviation::S1DigestPresent,
+                    "hs.client-rejected",
+                    message,
+                    false,
+                );
+            }
             HandshakeEvent::NoDigest {
-                packet: Packet::S1, ..
-            } => self.observations.s1_digest = Some(false),
+                packet: Packet::S1,
+                version_set,
+            } => {
+                self.observations.s1_digest = Some(false);
+                let (deviation, message) = if *version_set {
+                    (
+                        Deviation::S1DigestInvalid,
+                        "S1's version bytes promise a digest that does not validate",
+                    )
+                } else {
+                    (Deviation::S1DigestAbsent, "S1 carries no digest")
+                };
+                self.meet(deviation, "hs.client-rejected", message.into(), false);
+            }
             HandshakeEvent::Answer {
                 packet: Packet::S2,
                 echo,
             } => {
                 self.observations.s2 = Some(e.id().to_string());
-                if self.profile.s2_check == S2Check::RequireEchoFrom8 && !echo.random_matches {
-                    let id = e.id();
-                    self.event(EventKind::handshake_event(&e));
-                    self.fail(stop(
-                        Status::Fail,
-                        Stage::Handshake,
-                        "hs.s2-not-echo",
-                        format!("{e} ({id}); {} requires S2 to echo C1 from byte 8 and gives up (mediamtx#1244)", self.profile.name),
-                    ));
+                // A digest S1 is answered by a signed S2, not an echo: only a simple one is
+                // judged as an echo.
+                if self.observations.s1_digest == Some(true) || echo.exact {
                     return;
                 }
+                let id = e.id();
+                let (deviation, what) = if echo.all_zero {
+                    (Deviation::S2AllZero, "is all zero bytes")
+                } else if echo.random_matches {
+                    (Deviation::S2EchoFrom8Only, "echoes C1 from byte 8 only")
+                } else {
+                    (Deviation::S2NotEcho, "does not echo C1")
+                };
+                let message =
+                    format!("S2 {what} ({id}); the specification has S2 echo C1's random bytes");
+                // Bytes 4..8 of S2 are the server's time2, which the specification lets differ.
+                let breaks_spec = deviation != Deviation::S2EchoFrom8Only;
+                let id = if breaks_spec { "hs.s2-not-echo" } else { id };
+                self.meet(deviation, id, message, breaks_spec);
             }
             HandshakeEvent::Version {
                 packet: Packet::S0,
                 version,
             } if *version != 3 => {
-                self.deviation("hs.s0-not-3", format!("S0 is {version}, not 3"));
+                let message = format!("S0 is {version}, not 3");
+                self.meet(Deviation::S0VersionNot3, "hs.s0-not-3", message, true);
             }
             _ => {}
-        }
-        self.event(EventKind::handshake_event(&e));
-    }
-
-    /// In the simple handshake the specification has S2 echo C1 (its time2 field aside).
-    pub(super) fn check_simple_s2(&mut self) {
-        match self.observations.s2.as_deref() {
-            Some("hs.s2-echo") | Some("hs.s2-echo-from-8") | None => {}
-            Some(other) => {
-                let what = if other == "hs.s2-zero" {
-                    "is all zero bytes"
-                } else {
-                    "does not echo C1"
-                };
-                let message = format!("S2 {what} ({other}); the specification has S2 echo C1's random bytes; {} only warns", self.profile.name);
-                self.deviation("hs.s2-not-echo", message);
-            }
         }
     }
 }

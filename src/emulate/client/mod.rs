@@ -15,17 +15,16 @@
 mod handshake;
 mod outcome;
 mod steps;
+mod tolerate;
 
 pub use outcome::{stop, Finding, Observations, Outcome, Stage, Status, Stop};
 
 use super::profile::{C2Timing, Profile};
-use super::tolerance::{self, Deviation, Reaction};
+use super::tolerance::Reaction;
 use super::variant::Variant;
+use crate::deviation::Deviation;
 use crate::protocol::chunk::RawMessage;
-use crate::protocol::connection::{
-    Connection, ConnectionConfig, Diagnostic, DiagnosticKind, Event, HandshakeWrites,
-};
-use crate::protocol::handshake::{Mode, Packet};
+use crate::protocol::connection::{Connection, Diagnostic, DiagnosticKind, Event};
 use crate::protocol::message::Message;
 use crate::protocol::random::RandomSource;
 use crate::transcript::{read_diagnostics, Direction, EventKind, MessageEvent, Transcript};
@@ -33,6 +32,7 @@ use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::time::Duration;
 use steps::Step;
+use tolerate::{connection_config, resolved, Met};
 
 /// What one case asks of the server, and its limits.
 #[derive(Debug, Clone)]
@@ -86,39 +86,6 @@ const WAIT_FOR_S0: Duration = Duration::from_secs(2);
 /// S0 and S1: what a strict first read needs.
 const S0_S1_LEN: usize = 1537;
 
-/// The connection a profile's client makes: its handshake, its handshake packets one per
-/// write (the client cuts and times them), C2 held for S2 when the profile waits for it or
-/// sends it with connect, and the protocol control the profile answers. Tolerances that
-/// differ between real clients go into `config.tolerance` here, from the profile.
-fn connection_config(profile: &Profile, hold_c2: bool) -> ConnectionConfig {
-    let mut config = ConnectionConfig::client(profile.handshake);
-    config.writes = HandshakeWrites {
-        groups: &[&[Packet::C0], &[Packet::C1], &[Packet::C2]],
-        pauses: &[],
-        wait_for_peer_hello: false,
-        answer_after_peer_answer: hold_c2 || profile.c2_timing == C2Timing::AfterS2,
-    };
-    config.answer_peer_bandwidth = profile.answer_peer_bandwidth;
-    // FFmpeg, librtmp and GStreamer read a chunk stream opened with a type 1/2/3 header from
-    // zeroed state (tests/differential.rs checks it against the real programs).
-    config.tolerance.zero_state_start = profile.zeroed_chunk_opening;
-    if accepts_huge_chunk_size(&profile.name) {
-        // The reader only ever holds what a message needs, so the bound is the client's, not
-        // a safety limit: the real client takes any 31-bit size.
-        config.limits.max_chunk_size = 0x7FFF_FFFF;
-    }
-    config
-}
-
-/// Whether the real client behind profile `name` takes a Set Chunk Size past 16 MiB, as its
-/// tolerance table says (a profile with no table, or an unknown reaction, keeps the bound).
-fn accepts_huge_chunk_size(name: &str) -> bool {
-    matches!(
-        tolerance::reaction(name, Deviation::SetChunkSizeHuge),
-        Some(Reaction::Accept | Reaction::Warn)
-    )
-}
-
 /// One emulated client for one case.
 pub struct EmulatorClient {
     profile: Profile,
@@ -149,6 +116,13 @@ pub struct EmulatorClient {
     reset: bool,
     stage: Stage,
     now: Duration,
+    /// A deviation stalled the client: it takes nothing more in, and this stop ends the case
+    /// when the time comes (unless a wait of its step runs out first).
+    stall: Option<(Duration, Stop)>,
+    /// The chunk streams the server has sent messages on (for an Abort of an unknown one).
+    server_csids: Vec<u32>,
+    /// Replies to releaseStream and FCPublish so far.
+    release_replies: u8,
 }
 
 impl EmulatorClient {
@@ -184,6 +158,9 @@ impl EmulatorClient {
             reset: false,
             stage: Stage::Handshake,
             now: Duration::ZERO,
+            stall: None,
+            server_csids: Vec::new(),
+            release_replies: 0,
         };
         client.schedule_hello(c0, c1);
         client.pump();
@@ -243,6 +220,10 @@ impl EmulatorClient {
             return;
         }
         let len = bytes.len();
+        if self.stall.is_some() {
+            self.received += len;
+            return;
+        }
         if self.conn.is_handshaking() {
             self.observations.handshake_reads.push(len);
             let gap = now.saturating_sub(self.last_read);
@@ -254,24 +235,10 @@ impl EmulatorClient {
                 direction: Direction::ServerToClient,
                 len,
             });
-            if self.profile.first_read_needs_s0_s1
-                && self.observations.handshake_reads.len() == 1
+            if self.observations.handshake_reads.len() == 1
                 && len < S0_S1_LEN
+                && self.split_first_read(len) == Met::Stops
             {
-                let what = match len {
-                    1 => "S0 (1 byte) alone".to_string(),
-                    n => format!("{n} bytes"),
-                };
-                self.reset = true;
-                self.fail(stop(
-                    Status::Fail,
-                    Stage::Handshake,
-                    "hs.first-read-short",
-                    format!(
-                        "the first read after C0+C1 held {what}; {} needs S0+S1 (1537 bytes) in one read and resets the connection otherwise (FFmpeg ticket 6453)",
-                        self.profile.name
-                    ),
-                ));
                 return;
             }
             if let Some(p) = self.pending.front_mut() {
@@ -336,7 +303,8 @@ impl EmulatorClient {
         });
         let handshake = (self.conn.is_handshaking() && self.c1_written())
             .then(|| self.last_read + self.plan.handshake_timeout);
-        [gate, handshake, self.deadline, self.step.next_due()]
+        let stall = self.stall.as_ref().map(|(at, _)| *at);
+        [gate, handshake, self.deadline, self.step.next_due(), stall]
             .into_iter()
             .flatten()
             .min()
@@ -347,6 +315,17 @@ impl EmulatorClient {
         self.now = now;
         if self.is_finished() {
             return;
+        }
+        if let Some((at, _)) = &self.stall {
+            if now >= *at {
+                if let Some((_, stop)) = self.stall.take() {
+                    self.fail(stop);
+                }
+                return;
+            }
+            if self.deadline.is_none_or(|d| now < d) {
+                return;
+            }
         }
         if let Some(p) = self.pending.front_mut() {
             if matches!(p.gate, Gate::FirstRead { deadline } if now >= deadline) {
@@ -461,6 +440,9 @@ impl EmulatorClient {
     /// Takes the connection's events and writes until it has none.
     fn pump(&mut self) {
         loop {
+            if self.stall.is_some() {
+                return;
+            }
             self.collect_writes();
             if self.is_finished() {
                 return;
@@ -498,14 +480,7 @@ impl EmulatorClient {
     fn on_event(&mut self, event: Event) {
         match event {
             Event::Handshake(e) => self.on_handshake(e),
-            Event::Established { mode } => {
-                if mode == Some(Mode::Simple) {
-                    self.check_simple_s2();
-                }
-                if !self.is_finished() {
-                    self.start_connect();
-                }
-            }
+            Event::Established { .. } => self.start_connect(),
             Event::Message { raw, decoded } => {
                 if let Ok(m) = decoded {
                     self.on_message(&raw, &m);
@@ -517,16 +492,37 @@ impl EmulatorClient {
             Event::Diagnostic(Diagnostic {
                 kind: DiagnosticKind::OpenedFromZeroState { csid, fmt },
                 ..
-            }) => self.deviation(
-                "chunk.opened-from-zero-state",
-                format!(
+            }) => {
+                let deviation = match fmt {
+                    1 => Deviation::ChunkStreamOpenedType1,
+                    2 => Deviation::ChunkStreamOpenedType2,
+                    _ => Deviation::ChunkStreamOpenedType3,
+                };
+                let reading = match resolved(&self.profile, deviation) {
+                    Reaction::Accept | Reaction::Warn => format!(
+                        "; {} takes the missing fields from zeroed state (message stream 0, \
+                         timestamp 0), as the real client does",
+                        self.profile.name
+                    ),
+                    _ => String::new(),
+                };
+                let id = if resolved(&self.profile, deviation) == Reaction::Fail {
+                    "chunk.error"
+                } else {
+                    "chunk.opened-from-zero-state"
+                };
+                let message = format!(
                     "the server opened chunk stream {csid} with a type-{fmt} header and no type 0 \
-                     before it; {} takes the missing fields from zeroed state (message stream 0, \
-                     timestamp 0), as the real client does",
-                    self.profile.name
-                ),
-            ),
-            Event::Diagnostic(d) => self.event(read_diagnostics::event(&d)),
+                     before it{reading}"
+                );
+                self.meet(deviation, id, message, true);
+            }
+            Event::Diagnostic(d) => {
+                self.event(read_diagnostics::event(&d));
+                if let DiagnosticKind::ExtendedTimestamps { csid, convention } = d.kind {
+                    self.met_extended_timestamps(csid, convention);
+                }
+            }
             Event::Closed(reason) => self.on_closed(reason),
             Event::HandshakeWritten { .. } | Event::Chunk(_) | Event::Control(_) => {}
         }
@@ -594,6 +590,7 @@ impl EmulatorClient {
             self.result = Some(result);
             self.step = Step::Done;
             self.deadline = None;
+            self.stall = None;
             self.pending.clear();
             self.conn.close();
         }

@@ -2,7 +2,8 @@
 //! publish or play, media from the clip, and the profile's way of stopping. Each step says what
 //! it waits for and until when.
 
-use super::{stop, EmulatorClient, Stage, Status, Stop};
+use super::{stop, EmulatorClient, Met, Stage, Status, Stop};
+use crate::deviation::Deviation;
 use crate::emulate::clip;
 use crate::emulate::profile::{ChunkSizeWhen, PublishSequence, Role, StopStyle};
 use crate::protocol::amf0::Amf0Value;
@@ -373,13 +374,25 @@ impl EmulatorClient {
         if matches!(raw.type_id, 1..=6) {
             self.observations.control.push(m.to_string());
         }
-        if let Message::SetChunkSize { size, .. } = m {
-            self.observations.server_chunk_size = Some(*size);
-            if self.profile.echo_chunk_size {
-                self.send(message::set_chunk_size(*size), None);
+        let met = match m {
+            Message::SetChunkSize { size, .. } => {
+                self.observations.server_chunk_size = Some(*size);
+                if self.profile.echo_chunk_size {
+                    self.send(message::set_chunk_size(*size), None);
+                }
+                self.met_chunk_size(*size)
             }
+            Message::Abort { csid } => self.met_abort(*csid),
+            Message::WindowAckSize(size) => self.met_window(*size),
+            Message::Command(c) => self.met_release_reply(c),
+            _ => Met::GoesOn,
+        };
+        if !self.server_csids.contains(&raw.csid) {
+            self.server_csids.push(raw.csid);
         }
-        self.step_message(raw, m);
+        if met == Met::GoesOn {
+            self.step_message(raw, m);
+        }
     }
 
     fn step_message(&mut self, raw: &RawMessage, m: &Message) {
@@ -395,6 +408,9 @@ impl EmulatorClient {
         match self.step {
             Step::Connect { asked } => match command {
                 Some(c) if c.name == "_result" && c.transaction_id == 1.0 => {
+                    if self.met_connect_result(c) == Met::Stops {
+                        return;
+                    }
                     self.observations.connect_result_ms =
                         Some(self.now.saturating_sub(asked).as_secs_f64() * 1000.0);
                     self.connected_after = Some(self.now);
@@ -410,6 +426,9 @@ impl EmulatorClient {
             },
             Step::CreateStream { txn, play } => match command {
                 Some(c) if c.name == "_result" && c.transaction_id == txn => {
+                    if !play && self.met_release_silence() == Met::Stops {
+                        return;
+                    }
                     match first.and_then(Amf0Value::as_number) {
                         Some(id) if id >= 0.0 && id <= f64::from(u32::MAX) => {
                             self.stream_created(id as u32, play)
@@ -459,12 +478,20 @@ impl EmulatorClient {
                         "{code} arrived on message stream {} instead of {stream_id}",
                         raw.stream_id
                     );
-                    if self.profile.strict_stream_ids {
+                    if raw.stream_id == 0 {
+                        let deviation = Deviation::OnStatusOnStream0;
+                        if self.meet(deviation, "cmd.status-wrong-stream", message, true)
+                            == Met::Stops
+                        {
+                            return;
+                        }
+                    } else if self.profile.strict_stream_ids {
                         let text = format!("{message}; {} ignores it", self.profile.name);
                         self.diagnostic("cmd.status-wrong-stream", &text);
                         return;
+                    } else {
+                        self.deviation("cmd.status-wrong-stream", message);
                     }
-                    self.deviation("cmd.status-wrong-stream", message);
                 }
                 self.started(stream_id, play);
             }
