@@ -7,6 +7,7 @@
 
 use super::profile_file;
 use crate::protocol::amf0::Amf0Value;
+use crate::protocol::chunk::AckCadence;
 use crate::protocol::handshake::ClientConfig;
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
@@ -136,6 +137,9 @@ pub struct Profile {
     /// the fields it lacks from zeroed state (message stream 0, timestamp 0) instead of being a
     /// broken chunk stream, as the specification would have it.
     pub zeroed_chunk_opening: bool,
+    /// When the client acknowledges what the server sent (a server that waits for
+    /// acknowledgements tells the clients apart).
+    pub ack_cadence: AckCadence,
 }
 
 /// The text of connect field `key` in `connect`'s fields; None when absent or not a string.
@@ -213,6 +217,7 @@ fn base() -> Profile {
         answer_peer_bandwidth: false,
         strict_stream_ids: false,
         zeroed_chunk_opening: false,
+        ack_cadence: AckCadence::Window,
     }
 }
 

@@ -488,6 +488,10 @@ impl ServerSession {
             CloseReason::Timeout(Timeout::Idle(after)) => {
                 self.close(format!("idle timeout ({} s)", after.as_secs_f64()))
             }
+            CloseReason::Timeout(Timeout::Unacknowledged(after)) => self.close(format!(
+                "no acknowledgement for {} s while output waited for one",
+                after.as_secs_f64()
+            )),
         }
     }
 
