@@ -367,7 +367,10 @@ mod robustness {
         #[test]
         fn arbitrary_client_bytes_never_panic_the_session(
             reads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..600), 0..12),
-            personality in proptest::sample::select(vec!["reference", "ffmpeg", "strict-c2", "wait-c2"]),
+            personality in proptest::sample::select(vec![
+                "reference", "ffmpeg", "strict-c2", "wait-c2", "window-ack-tiny-strict",
+                "play-stream-not-found", "publish-bad-name",
+            ]),
         ) {
             let mut s = established(personality);
             for (i, r) in reads.iter().enumerate() {
