@@ -140,6 +140,10 @@ pub struct Profile {
     /// When the client acknowledges what the server sent (a server that waits for
     /// acknowledgements tells the clients apart).
     pub ack_cadence: AckCadence,
+    /// The onStatus codes that end the client, whatever their level; None: any error-level
+    /// onStatus does (FFmpeg, rtmp2). librtmp closes on four codes only and ignores other
+    /// errors (NetStream.Publish.BadName among them), waiting on.
+    pub fatal_status_codes: Option<Vec<String>>,
 }
 
 /// The text of connect field `key` in `connect`'s fields; None when absent or not a string.
@@ -218,6 +222,7 @@ fn base() -> Profile {
         strict_stream_ids: false,
         zeroed_chunk_opening: false,
         ack_cadence: AckCadence::Window,
+        fatal_status_codes: None,
     }
 }
 

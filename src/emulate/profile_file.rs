@@ -149,6 +149,8 @@ const HEADER: &str = "\
 #   ack_cadence             when the client acknowledges: \"window\" (every window, the spec),
 #                           \"half-window\" (FFmpeg), \"peer-bandwidth-tenth\" (librtmp: a tenth
 #                           of Set Peer Bandwidth, whatever the window) or \"never\"
+#   fatal_status_codes      the onStatus codes that end the client, whatever their level
+#                           (librtmp: four); omitted, any error-level onStatus does
 # [connect]
 #   the connect command object's fields, in order: strings, numbers, booleans, tables;
 #   \"{app}\" and \"{tcUrl}\" stand for the probe URL's application and rtmp://host:port/app
@@ -217,6 +219,8 @@ struct SessionForm {
     strict_stream_ids: bool,
     zeroed_chunk_opening: bool,
     ack_cadence: AckCadence,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fatal_status_codes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -384,6 +388,7 @@ impl FileForm {
                 strict_stream_ids: p.strict_stream_ids,
                 zeroed_chunk_opening: p.zeroed_chunk_opening,
                 ack_cadence: p.ack_cadence,
+                fatal_status_codes: p.fatal_status_codes.clone(),
             },
             connect: Some(
                 p.connect
@@ -563,6 +568,7 @@ impl FileForm {
             strict_stream_ids: s.strict_stream_ids,
             zeroed_chunk_opening: s.zeroed_chunk_opening,
             ack_cadence: s.ack_cadence,
+            fatal_status_codes: s.fatal_status_codes,
         })
     }
 }

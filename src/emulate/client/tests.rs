@@ -182,3 +182,36 @@ fn in_memory_cases_reach_the_verdicts_real_servers_give() {
     let strict = in_memory("ffmpeg-play", Variant::Default, "strict-c2");
     assert_eq!(strict.stage, Some(Stage::Connect), "{:?}", strict.diagnosis);
 }
+
+#[test]
+fn acknowledgement_cadence_and_fatal_status_codes_follow_the_profile() {
+    // librtmp acknowledges by a tenth of Set Peer Bandwidth: under an enforced 512-byte window
+    // rtmpdump gets no media; FFmpeg (half window) and rtmp2 (window) do.
+    let rtmpdump = in_memory("rtmpdump", Variant::Default, "window-ack-tiny-strict");
+    assert_eq!(
+        (rtmpdump.status, rtmpdump.stage),
+        (Status::Timeout, Some(Stage::Media)),
+        "{:?}",
+        rtmpdump.diagnosis
+    );
+    for player in ["ffmpeg-play", "gstreamer-play"] {
+        let r = in_memory(player, Variant::Default, "window-ack-tiny-strict");
+        assert_eq!(r.status, Status::Pass, "{player}: {:?}", r.diagnosis);
+    }
+    // NetStream.Publish.BadName (level error): FFmpeg stops at once, librtmp ignores it and
+    // waits for NetStream.Publish.Start.
+    let ffmpeg = in_memory("ffmpeg", Variant::Default, "publish-bad-name");
+    assert_eq!(ffmpeg.status, Status::Fail);
+    assert_eq!(ffmpeg.diagnosis[0].id, "cmd.status-error");
+    let obs = in_memory("obs", Variant::Default, "publish-bad-name");
+    assert_eq!(
+        (obs.status, obs.stage),
+        (Status::Timeout, Some(Stage::Publish)),
+        "{:?}",
+        obs.diagnosis
+    );
+    // NetStream.Play.StreamNotFound is one of librtmp's closing codes.
+    let rtmpdump = in_memory("rtmpdump", Variant::Default, "play-stream-not-found");
+    assert_eq!(rtmpdump.status, Status::Fail, "{:?}", rtmpdump.diagnosis);
+    assert_eq!(rtmpdump.diagnosis[0].id, "cmd.status-error");
+}
