@@ -180,6 +180,10 @@ pub enum Toward {
     SimpleC1,
     /// Publishers that send releaseStream and FCPublish (FMLE style).
     FmlePublishers,
+    /// Every publisher.
+    Publishers,
+    /// Every player.
+    Players,
 }
 
 /// One deviation a personality exercises, and toward which clients.

@@ -161,8 +161,30 @@ fn builtin_server_under_every_personality() {
                     "ffmpeg" | "ffmpeg-play" | "gstreamer" | "gstreamer-play" | "flash"
                     | "srs-forward",
                 ) => Some(Stage::Handshake),
+                // librtmp acknowledges by a tenth of Set Peer Bandwidth (2,500,000), never by
+                // the 512-byte window: the server withholds rtmpdump's media.
+                ("window-ack-tiny-strict", "rtmpdump") => Some(Stage::Media),
+                // An error-level onStatus ends every emulated player and publisher it answers.
+                ("play-stream-not-found", "ffmpeg-play" | "gstreamer-play" | "rtmpdump") => {
+                    Some(Stage::Publish)
+                }
+                // No publisher can publish, so a player waits for media that never comes (and
+                // the case is an error: its companion failed too).
+                ("publish-bad-name", "ffmpeg-play" | "gstreamer-play" | "rtmpdump") => {
+                    Some(Stage::Media)
+                }
+                ("publish-bad-name", _) => Some(Stage::Publish),
                 _ => None,
             };
+            if p.refuses_every_publish() && expected_failure == Some(Stage::Media) {
+                assert!(
+                    r.diagnosis.iter().any(|f| f.id == "case.companion-failed"),
+                    "{} under {}: the refused companion is named: {:?}",
+                    r.id,
+                    p.name,
+                    r.diagnosis
+                );
+            }
             if timing_dependent(p.name, &r.profile) {
                 // S0, S1 and S2 go as three back-to-back writes: a client's first read usually
                 // holds all of them, but on a loaded machine it can wake for S0 alone, and then

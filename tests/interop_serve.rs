@@ -351,7 +351,8 @@ fn ffmpeg_publishes_through_every_personality_that_lets_it() {
         return;
     }
     // FFmpeg waits for S2 before it writes C2, so a server holding S2 until C2 (wait-c2) stalls
-    // it until the handshake timeout; every other personality lets it publish.
+    // it until the handshake timeout; publish-bad-name refuses it; every other personality lets
+    // it publish.
     for p in personality::all() {
         let server = start(p.name, None, None);
         let (ok, stderr) =
@@ -361,6 +362,20 @@ fn ffmpeg_publishes_through_every_personality_that_lets_it() {
         if p.name == "wait-c2" {
             assert!(!ok, "FFmpeg cannot complete against wait-c2");
             assert!(!sent_code(t, "NetStream.Publish.Start"));
+            continue;
+        }
+        // publish-bad-name lets no one publish: FFmpeg stops at the error status.
+        if p.refuses_every_publish() {
+            assert!(!ok, "{}: FFmpeg published where no one can", p.name);
+            assert!(sent_code(t, "NetStream.Publish.BadName"), "{}", p.name);
+            // (onFCPublish, FCPublish's answer, carries NetStream.Publish.Start; onStatus not.)
+            assert!(
+                !t.messages(rtmp_probe::transcript::Direction::ServerToClient)
+                    .any(|m| m.summary().contains("onStatus")
+                        && m.summary().contains("NetStream.Publish.Start")),
+                "{}",
+                p.name
+            );
             continue;
         }
         assert!(ok, "{}: ffmpeg failed: {stderr}", p.name);

@@ -95,6 +95,8 @@ pub fn reaches(toward: Toward, profile: &Profile) -> bool {
                 ..
             }
         ),
+        Toward::Publishers => matches!(profile.role, Role::Publish { .. }),
+        Toward::Players => matches!(profile.role, Role::Play),
     }
 }
 
@@ -128,14 +130,19 @@ fn met_at(deviation: Deviation, profile: &Profile) -> Stage {
 }
 
 /// Whether the emulator has a point where it meets `deviation` (and so can show a warning);
-/// the others act through the client's own waits (S2 withheld until C2, onStatus missing), are
-/// seen only as the onStatus they carry (a stream id inherited as 0), or are not yet told apart
-/// (an unexpected onStatus code: error-level codes fail the wait, others are ignored).
+/// the others act through the client's own waits (S2 withheld until C2, onStatus missing), its
+/// acknowledgement cadence (a strictly enforced tiny window stalls the clients that acknowledge
+/// too rarely), or are seen only as the onStatus they carry (a stream id inherited as 0; an
+/// unexpected code ends the client when it is one of the profile's fatal codes).
 pub fn detected(deviation: Deviation) -> bool {
     use Deviation::*;
     !matches!(
         deviation,
-        S2WithheldUntilC2 | MessageStreamIdInheritedZero | OnStatusMissing | OnStatusUnexpectedCode
+        S2WithheldUntilC2
+            | MessageStreamIdInheritedZero
+            | OnStatusMissing
+            | OnStatusUnexpectedCode
+            | WindowAckTinyStrict
     )
 }
 
@@ -475,7 +482,8 @@ mod tests {
 
     #[test]
     fn a_player_whose_companion_publisher_fails_is_predicted_an_error() {
-        // obs's row for an error status is fail (publish): the companion of every player.
+        // obs's row for an error status is stall (publish: librtmp ignores NetStream.Publish.
+        // BadName and waits on): the companion of every player.
         let s = personality::Personality {
             exercises: const { &[crate::deviation::every(Deviation::OnStatusUnexpectedCode)] },
             ..personality::by_name("reference").unwrap()
@@ -483,7 +491,10 @@ mod tests {
         let obs = profile::by_name("obs").unwrap();
         assert!(matches!(
             predict(&obs, &s).prediction,
-            Prediction::Fails { .. }
+            Prediction::Stalls {
+                stage: Stage::Publish,
+                ..
+            }
         ));
         let player = profile::by_name("ffmpeg-play").unwrap();
         assert_eq!(predict(&player, &s).prediction, Prediction::CompanionFails);

@@ -9,6 +9,7 @@ use super::profile_file;
 use super::tolerance::{self, Reaction, Reactions, Rule, Stage as ToleranceStage};
 use crate::deviation::Deviation;
 use crate::protocol::amf0::Amf0Value;
+use crate::protocol::chunk::AckCadence;
 use crate::protocol::handshake::{ClientConfig, ServerValidation};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
@@ -142,6 +143,13 @@ pub struct Profile {
     /// (every row), a profile file's `[tolerance]` section. The emulator asks
     /// [`Profile::reaction`] where it meets each deviation.
     pub tolerance: Reactions,
+    /// When the client acknowledges what the server sent (a server that waits for
+    /// acknowledgements tells the clients apart).
+    pub ack_cadence: AckCadence,
+    /// The onStatus codes that end the client, whatever their level; None: any error-level
+    /// onStatus does (FFmpeg, rtmp2). librtmp closes on four codes only and ignores other
+    /// errors (NetStream.Publish.BadName among them), waiting on.
+    pub fatal_status_codes: Option<Vec<String>>,
 }
 
 /// The text of connect field `key` in `connect`'s fields; None when absent or not a string.
@@ -273,6 +281,8 @@ fn base() -> Profile {
         strict_stream_ids: false,
         zeroed_chunk_opening: false,
         tolerance: Reactions::default(),
+        ack_cadence: AckCadence::Window,
+        fatal_status_codes: None,
     }
 }
 

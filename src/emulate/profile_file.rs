@@ -15,6 +15,7 @@ use super::profile::{
 };
 use super::tolerance::Reactions;
 use crate::protocol::amf0::Amf0Value;
+use crate::protocol::chunk::AckCadence;
 use crate::protocol::handshake::{
     C1Body, C1Style, C2Style, ClientConfig, DigestLayout, ServerValidation,
 };
@@ -157,6 +158,11 @@ const HEADER: &str = "\
 #   given here wins over the fields above that say the same (strict_s0, s2_check,
 #   first_read_needs_s0_s1, server_validation, strict_stream_ids, zeroed_chunk_opening);
 #   a class neither mentions gets the specification's strict reading
+#   ack_cadence             when the client acknowledges: \"window\" (every window, the spec),
+#                           \"half-window\" (FFmpeg), \"peer-bandwidth-tenth\" (librtmp: a tenth
+#                           of Set Peer Bandwidth, whatever the window) or \"never\"
+#   fatal_status_codes      the onStatus codes that end the client, whatever their level
+#                           (librtmp: four); omitted, any error-level onStatus does
 # [connect]
 #   the connect command object's fields, in order: strings, numbers, booleans, tables;
 #   \"{app}\" and \"{tcUrl}\" stand for the probe URL's application and rtmp://host:port/app
@@ -228,6 +234,9 @@ struct SessionForm {
     tcp_nodelay: bool,
     strict_stream_ids: bool,
     zeroed_chunk_opening: bool,
+    ack_cadence: AckCadence,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fatal_status_codes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -394,6 +403,8 @@ impl FileForm {
                 tcp_nodelay: p.nodelay,
                 strict_stream_ids: p.strict_stream_ids,
                 zeroed_chunk_opening: p.zeroed_chunk_opening,
+                ack_cadence: p.ack_cadence,
+                fatal_status_codes: p.fatal_status_codes.clone(),
             },
             connect: Some(
                 p.connect
@@ -580,6 +591,8 @@ impl FileForm {
             strict_stream_ids: s.strict_stream_ids,
             zeroed_chunk_opening: s.zeroed_chunk_opening,
             tolerance,
+            ack_cadence: s.ack_cadence,
+            fatal_status_codes: s.fatal_status_codes,
         })
     }
 }

@@ -253,7 +253,7 @@ fn account_held(shared: &Shared, session: &mut ServerSession, held: usize) -> us
         session.refuse(
             "serve.held-total",
             format!(
-                "all connections together hold {total} bytes of partial messages, more than the server's max_held_total {limit}; this one, holding {now}, grew past it"
+                "all connections together hold {total} bytes of partial messages and output awaiting acknowledgement, more than the server's max_held_total {limit}; this one, holding {now}, grew past it"
             ),
             "server-wide partial-message budget exceeded".into(),
         );
@@ -338,7 +338,6 @@ async fn serve_connection(
                     let read = buf.split().freeze();
                     record_segment(shared, &mut flow, Direction::ClientToServer, &read);
                     session.handle_read(now(), read);
-                    held = account_held(shared, &mut session, held);
                 }
                 Ok(Err(e)) => session.close(format!("read error: {e}")),
             },
@@ -348,6 +347,9 @@ async fn serve_connection(
             },
             _ = closing.changed() => session.close("server shutting down".into()),
         }
+        // After every event, not only reads: media for a player that does not acknowledge
+        // waits in its session (window-ack-tiny-strict) and counts too.
+        held = account_held(shared, &mut session, held);
         if was_in_handshake && !session.in_handshake() && session.close_reason().is_none() {
             shared.handshakes.fetch_add(1, Ordering::SeqCst);
             was_in_handshake = false;

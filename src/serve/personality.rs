@@ -86,6 +86,13 @@ impl Personality {
     }
 }
 
+impl Personality {
+    /// Whether no client can publish here, so a player has nothing to play.
+    pub fn refuses_every_publish(&self) -> bool {
+        self.replies.publish_answer == PublishAnswer::BadName
+    }
+}
+
 /// What a server's answers to commands differ in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Replies {
@@ -100,6 +107,34 @@ pub struct Replies {
     pub connect_result: ConnectResultShape,
     /// An Abort message sent right after connect's `_result`, naming this chunk stream.
     pub abort_after_connect: Option<u32>,
+    /// A Window Acknowledgement Size announced in place of the server's, enforced: nothing more
+    /// goes to the client while its unacknowledged bytes exceed it. Set Peer Bandwidth keeps
+    /// the server's size.
+    pub strict_ack_window: Option<u32>,
+    /// The answer to publish.
+    pub publish_answer: PublishAnswer,
+    /// The answer to play.
+    pub play_answer: PlayAnswer,
+}
+
+/// How the server answers publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishAnswer {
+    /// NetStream.Publish.Start once the name is free (BadName when another connection has it).
+    Start,
+    /// NetStream.Publish.BadName (level error) to every publish, as nginx-rtmp answers a name
+    /// already published; the connection stays open.
+    BadName,
+}
+
+/// How the server answers play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlayAnswer {
+    /// NetStream.Play.Reset, then NetStream.Play.Start (both level status), as Flash Media
+    /// Server 5 answers (capture ffmpeg-player-play-from-adobe-fms5.pcapng).
+    ResetThenStart,
+    /// NetStream.Play.StreamNotFound (level error), then the connection is closed.
+    StreamNotFound,
 }
 
 /// The fields of connect's `_result`.
@@ -123,6 +158,9 @@ impl Replies {
         release_and_fc_publish: CommandAnswer::Result,
         connect_result: ConnectResultShape::Standard,
         abort_after_connect: None,
+        strict_ack_window: None,
+        publish_answer: PublishAnswer::Start,
+        play_answer: PlayAnswer::ResetThenStart,
     };
 }
 
@@ -440,6 +478,57 @@ pub fn all() -> Vec<Personality> {
                 ..Replies::STANDARD
             },
             exercises: const { &[every(AbortUnknownChunkStream)] },
+            ..reference.clone()
+        },
+        Personality {
+            name: "window-ack-tiny-strict",
+            description: "Announces a Window Acknowledgement Size of 512 bytes (Set Peer Bandwidth \
+                          stays 2,500,000) and enforces it: nothing more goes to a client whose \
+                          unacknowledged bytes exceed 512 until an Acknowledgement covers them. \
+                          512 is above all a publisher gets before NetStream.Publish.Start \
+                          (about 470 bytes with FMLE's calls and a 12-character key), below what \
+                          a player gets before its first media message: a client that never \
+                          acknowledges still publishes, but plays nothing. A client that never \
+                          acknowledges is closed after the idle timeout (ack.stalled).",
+            source: "not a known server: issue 12's deviation class 'Window Acknowledgement Size \
+                     tiny and strict ack enforcement'; the specification (5.4.4) has the sender \
+                     wait for an Acknowledgement after a window's worth of bytes",
+            replies: Replies {
+                strict_ack_window: Some(512),
+                ..Replies::STANDARD
+            },
+            exercises: const { &[every(WindowAckTinyStrict)] },
+            ..reference.clone()
+        },
+        Personality {
+            name: "play-stream-not-found",
+            description: "Answers every play with onStatus NetStream.Play.StreamNotFound (level \
+                          error) and closes the connection, as nginx-rtmp does for a stream \
+                          nobody publishes when idle_streams is off; publish works.",
+            source: "arut/nginx-rtmp-module ngx_rtmp_live_module.c ngx_rtmp_live_play(): \
+                     ngx_rtmp_send_status(\"NetStream.Play.StreamNotFound\", \"error\") then \
+                     ngx_rtmp_finalize_session()",
+            replies: Replies {
+                play_answer: PlayAnswer::StreamNotFound,
+                ..Replies::STANDARD
+            },
+            exercises: const { &[toward(OnStatusUnexpectedCode, Toward::Players)] },
+            ..reference.clone()
+        },
+        Personality {
+            name: "publish-bad-name",
+            description: "Answers every publish with onStatus NetStream.Publish.BadName (level \
+                          error), as nginx-rtmp answers a name another client already publishes; \
+                          the connection stays open. No one can publish, so a player has nothing \
+                          to play: play cases report that they could not be exercised.",
+            source: "arut/nginx-rtmp-module ngx_rtmp_live_module.c ngx_rtmp_live_join(): \
+                     ngx_rtmp_send_status(\"NetStream.Publish.BadName\", \"error\") when the \
+                     stream is already being published",
+            replies: Replies {
+                publish_answer: PublishAnswer::BadName,
+                ..Replies::STANDARD
+            },
+            exercises: const { &[toward(OnStatusUnexpectedCode, Toward::Publishers)] },
             ..reference
         },
     ]
@@ -518,6 +607,12 @@ mod tests {
                     ResultMissingFields,
                 ),
                 (r.abort_after_connect.is_some(), AbortUnknownChunkStream),
+                (r.strict_ack_window.is_some(), WindowAckTinyStrict),
+                (
+                    r.play_answer != PlayAnswer::ResetThenStart
+                        || r.publish_answer != PublishAnswer::Start,
+                    OnStatusUnexpectedCode,
+                ),
             ];
             for (does, deviation) in implied {
                 if does {
@@ -555,6 +650,9 @@ mod tests {
             "result-extra-fields",
             "result-no-properties",
             "abort-unknown-csid",
+            "window-ack-tiny-strict",
+            "play-stream-not-found",
+            "publish-bad-name",
         ] {
             assert!(by_name(name).is_some(), "{name}");
         }

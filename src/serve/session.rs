@@ -9,7 +9,7 @@
 //! (claiming a stream name, playing a stream) come out of [`ServerSession::poll_action`] for the
 //! driver to resolve through the [`super::hub::Hub`].
 
-use super::personality::{C2Check, FirstWrite, Personality};
+use super::personality::{C2Check, FirstWrite, Personality, PlayAnswer};
 use crate::media::MediaStats;
 use crate::protocol::chunk::{ChunkLimits, RawMessage};
 use crate::protocol::connection::{
@@ -118,6 +118,8 @@ pub struct ServerSession {
     publishing: Option<Publishing>,
     playing: Option<(String, u32)>,
     close_reason: Option<String>,
+    /// Whether output waiting for an Acknowledgement was reported (once).
+    reported_withheld: bool,
 }
 
 /// The connection a personality and the server's settings describe.
@@ -141,8 +143,10 @@ fn connection_config(config: &SessionConfig) -> ConnectionConfig {
         idle: Some(config.timeouts.idle),
     };
     // Acknowledge by our own window until the client announces one (nginx-rtmp does the
-    // same); some encoders throttle when no acknowledgements come.
-    c.ack_by_own_window = true;
+    // same); some encoders throttle when no acknowledgements come. Not by a tiny enforced
+    // window: acknowledging a publisher every few hundred bytes is another deviation.
+    c.ack_by_own_window = p.replies.strict_ack_window.is_none();
+    c.withhold_past_own_window = p.replies.strict_ack_window.is_some();
     c.chunk_opening = p.chunk_opening;
     c
 }
@@ -164,6 +168,7 @@ impl ServerSession {
             publishing: None,
             playing: None,
             close_reason: None,
+            reported_withheld: false,
             config,
         }
     }
@@ -257,6 +262,23 @@ impl ServerSession {
         if self.phase == Phase::Closed {
             return;
         }
+        let backlog = self.connection.output_backlog();
+        if backlog.withheld_messages > 0 {
+            self.diagnostic(
+                "ack.stalled",
+                Severity::Error,
+                format!(
+                    "{} messages ({} bytes) were never sent: the client acknowledged {} of the {} \
+                     bytes sent, and this personality sends nothing while more than its window \
+                     of {} bytes is unacknowledged",
+                    backlog.withheld_messages,
+                    backlog.withheld_bytes,
+                    backlog.acknowledged,
+                    backlog.sent,
+                    backlog.window.unwrap_or_default()
+                ),
+            );
+        }
         self.connection.close();
         self.stop_publishing();
         if self.playing.take().is_some() {
@@ -341,6 +363,20 @@ impl ServerSession {
             .as_ref()
             .map(|(n, _)| n.clone())
             .unwrap_or_default();
+        if self.config.personality.replies.play_answer == PlayAnswer::StreamNotFound {
+            // nginx-rtmp (idle_streams off) answers and ends the session.
+            self.send(message::on_status(
+                stream_id,
+                "error",
+                "NetStream.Play.StreamNotFound",
+                &format!("No such stream: {name}."),
+            ));
+            self.close(format!(
+                "play answered NetStream.Play.StreamNotFound ({})",
+                self.config.personality.name
+            ));
+            return;
+        }
         self.send(message::user_control(UserControl::StreamBegin(stream_id)));
         self.send(message::on_status(
             stream_id,
@@ -488,6 +524,10 @@ impl ServerSession {
             CloseReason::Timeout(Timeout::Idle(after)) => {
                 self.close(format!("idle timeout ({} s)", after.as_secs_f64()))
             }
+            CloseReason::Timeout(Timeout::Unacknowledged(after)) => self.close(format!(
+                "no acknowledgement for {} s while output waited for one",
+                after.as_secs_f64()
+            )),
         }
     }
 
@@ -518,7 +558,7 @@ impl ServerSession {
     /// Sends a message and records it in the transcript.
     fn send(&mut self, message: RawMessage) {
         self.record_sent(&message);
-        self.connection.send(message);
+        self.send_quiet(message);
     }
 
     fn record_sent(&mut self, message: &RawMessage) {
@@ -535,6 +575,22 @@ impl ServerSession {
     /// Sends a message without a transcript line (forwarded media).
     fn send_quiet(&mut self, message: RawMessage) {
         self.connection.send(message);
+        // Said here rather than on the connection's event, which is read only with the next
+        // input: what made the output wait is being sent now.
+        if !self.reported_withheld && self.connection.output_backlog().withheld_messages > 0 {
+            self.reported_withheld = true;
+            let backlog = self.connection.output_backlog();
+            self.diagnostic(
+                "ack.output-withheld",
+                Severity::Info,
+                format!(
+                    "{} bytes sent are unacknowledged, past the window of {} bytes: what \
+                     follows waits for the client's Acknowledgement",
+                    backlog.sent - backlog.acknowledged,
+                    backlog.window.unwrap_or_default()
+                ),
+            );
+        }
     }
 
     fn event(&mut self, kind: EventKind) {

@@ -352,6 +352,16 @@ static ENTRIES: &[Entry] = &[
     diag("msg.timeout", Error, Message,
         "the server sent nothing the client was waiting for within the step timeout",
         "the emulated client's own limit (--step-timeout)"),
+    diag("ack.output-withheld", Info, Message,
+        "the client's unacknowledged bytes exceed the window this server announced, so its output \
+         waits for an Acknowledgement (reported the first time)",
+        "RTMP specification 5.4.3 and 5.4.4: the peer acknowledges every window's worth of bytes; \
+         personality window-ack-tiny-strict enforces it"),
+    diag("ack.stalled", Error, Message,
+        "the connection ended with output still waiting for the client's Acknowledgement: the \
+         client did not acknowledge as the announced window asks",
+        "RTMP specification 5.4.3 and 5.4.4; librtmp acknowledges by a tenth of Set Peer Bandwidth \
+         whatever the window (rtmp.c ReadN)"),
     // ----- commands -----
     diag("cmd.connect-txn", Warning, Command,
         "connect used a transaction id other than 1",

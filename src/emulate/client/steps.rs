@@ -383,7 +383,6 @@ impl EmulatorClient {
                 self.met_chunk_size(*size)
             }
             Message::Abort { csid } => self.met_abort(*csid),
-            Message::WindowAckSize(size) => self.met_window(*size),
             Message::Command(c) => self.met_release_reply(c),
             _ => Met::GoesOn,
         };
@@ -392,6 +391,15 @@ impl EmulatorClient {
         }
         if met == Met::GoesOn {
             self.step_message(raw, m);
+        }
+    }
+
+    /// Whether an onStatus of `level` and `code` ends this client (see
+    /// [`crate::emulate::profile::Profile::fatal_status_codes`]).
+    fn status_is_fatal(&self, level: Option<&str>, code: &str) -> bool {
+        match &self.profile.fatal_status_codes {
+            Some(codes) => codes.iter().any(|c| c == code),
+            None => level == Some("error"),
         }
     }
 
@@ -404,7 +412,12 @@ impl EmulatorClient {
         let level = first
             .and_then(|o| o.get("level"))
             .and_then(Amf0Value::as_str);
-        let error_status = command.is_some_and(|c| c.name == "onStatus") && level == Some("error");
+        let status_code = first
+            .and_then(|o| o.get("code"))
+            .and_then(Amf0Value::as_str)
+            .unwrap_or("");
+        let error_status = command.is_some_and(|c| c.name == "onStatus")
+            && self.status_is_fatal(level, status_code);
         match self.step {
             Step::Connect { asked } => match command {
                 Some(c) if c.name == "_result" && c.transaction_id == 1.0 => {
@@ -457,11 +470,8 @@ impl EmulatorClient {
                 if command.is_none_or(|c| c.name != "onStatus") {
                     return;
                 }
-                let got = first
-                    .and_then(|o| o.get("code"))
-                    .and_then(Amf0Value::as_str)
-                    .unwrap_or("");
-                if level == Some("error") {
+                let got = status_code;
+                if error_status {
                     self.fail(stop(
                         Status::Fail,
                         Stage::Publish,

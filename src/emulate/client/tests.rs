@@ -183,68 +183,35 @@ fn in_memory_cases_reach_the_verdicts_real_servers_give() {
     assert_eq!(strict.stage, Some(Stage::Connect), "{:?}", strict.diagnosis);
 }
 
-/// `c`, connected through a server [`Connection`], reads a tiny Window Acknowledgement Size.
-fn tiny_window(mut c: EmulatorClient) -> EmulatorClient {
-    let mut server = Connection::new(
-        ConnectionConfig::server(ServerConfig::default()),
-        RandomSource::seeded(3),
-    );
-    let mut connected = false;
-    for step in 0..20u64 {
-        let now = Duration::from_millis(step);
-        while let Some(t) = c.poll_transmit(now) {
-            server.handle_read(now, t.bytes);
-        }
-        while let Some(event) = server.poll_event() {
-            if let ConnEvent::Message { decoded: Ok(m), .. } = event {
-                connected |= m.name() == "connect";
-            }
-        }
-        if connected {
-            server.send(crate::protocol::message::window_ack_size(100));
-        }
-        while let Some(bytes) = server.poll_transmit() {
-            c.handle_read(now, bytes);
-        }
-        if connected {
-            return c;
-        }
-    }
-    panic!("no connect reached the server");
-}
-
 #[test]
-fn a_deviation_met_after_the_handshake_is_met_as_the_profiles_row_says() {
-    // VideoCore's row for a tiny window is stall (connect): it takes nothing more in.
-    let mut c = tiny_window(client("videocore", Variant::Default));
-    assert!(!c.is_finished());
-    let at = c.poll_timeout().expect("the stall's wait");
-    c.handle_timeout(at);
-    let outcome = c.outcome(at);
+fn acknowledgement_cadence_and_fatal_status_codes_follow_the_profile() {
+    // librtmp acknowledges by a tenth of Set Peer Bandwidth: under an enforced 512-byte window
+    // rtmpdump gets no media; FFmpeg (half window) and rtmp2 (window) do.
+    let rtmpdump = in_memory("rtmpdump", Variant::Default, "window-ack-tiny-strict");
     assert_eq!(
-        (outcome.status, outcome.stage),
-        (Status::Timeout, Some(Stage::Connect))
-    );
-    assert!(
-        outcome
-            .diagnosis
-            .iter()
-            .any(|f| f.id == "tolerance.client-stalls"
-                && f.message.contains("window-ack-tiny-strict: stall")),
+        (rtmpdump.status, rtmpdump.stage),
+        (Status::Timeout, Some(Stage::Media)),
         "{:?}",
-        outcome.diagnosis
+        rtmpdump.diagnosis
     );
-    // OBS's row is unknown: the strict reading goes on (and waits for connect's _result).
-    let c = tiny_window(client("obs", Variant::Default));
-    assert!(!c.is_finished());
-    // A profile file's row: fail at the stage the client is in.
-    let file = "name = \"f\"\n[tolerance]\nwindow-ack-tiny-strict = \"fail:connect\"\n";
-    let profile = crate::emulate::profile_file::parse(file).unwrap();
-    let c = tiny_window(EmulatorClient::new(profile, Variant::Default, plan()));
-    assert!(c.is_finished());
-    let outcome = c.outcome(Duration::from_millis(20));
+    for player in ["ffmpeg-play", "gstreamer-play"] {
+        let r = in_memory(player, Variant::Default, "window-ack-tiny-strict");
+        assert_eq!(r.status, Status::Pass, "{player}: {:?}", r.diagnosis);
+    }
+    // NetStream.Publish.BadName (level error): FFmpeg stops at once, librtmp ignores it and
+    // waits for NetStream.Publish.Start.
+    let ffmpeg = in_memory("ffmpeg", Variant::Default, "publish-bad-name");
+    assert_eq!(ffmpeg.status, Status::Fail);
+    assert_eq!(ffmpeg.diagnosis[0].id, "cmd.status-error");
+    let obs = in_memory("obs", Variant::Default, "publish-bad-name");
     assert_eq!(
-        (outcome.status, outcome.stage),
-        (Status::Fail, Some(Stage::Connect))
+        (obs.status, obs.stage),
+        (Status::Timeout, Some(Stage::Publish)),
+        "{:?}",
+        obs.diagnosis
     );
+    // NetStream.Play.StreamNotFound is one of librtmp's closing codes.
+    let rtmpdump = in_memory("rtmpdump", Variant::Default, "play-stream-not-found");
+    assert_eq!(rtmpdump.status, Status::Fail, "{:?}", rtmpdump.diagnosis);
+    assert_eq!(rtmpdump.diagnosis[0].id, "cmd.status-error");
 }

@@ -12,14 +12,10 @@ use crate::emulate::profile::C2Timing;
 use crate::emulate::profile::{Profile, PublishSequence, Role};
 use crate::emulate::tolerance::{self, Reaction};
 use crate::protocol::amf0::Amf0Value;
-use crate::protocol::chunk::ExtendedTimestampConvention;
+use crate::protocol::chunk::{AckCadence, ExtendedTimestampConvention};
 use crate::protocol::connection::{ConnectionConfig, HandshakeWrites};
 use crate::protocol::handshake::{ClientConfig, Packet};
 use crate::protocol::message::Command;
-
-/// A Window Acknowledgement Size below this is tiny: smaller than one video frame of the
-/// clip, so a server that waits for each acknowledgement stops after every few chunks.
-pub(super) const TINY_WINDOW: u32 = 4096;
 
 /// The largest message the chunk stream can carry (24-bit length): a chunk size past it can
 /// only be a server's mistake or bravado.
@@ -56,6 +52,12 @@ pub(super) fn connection_config(profile: &Profile, hold_c2: bool) -> ConnectionC
     ]
     .into_iter()
     .any(|d| resolved(profile, d) != Reaction::Fail);
+    // When the client acknowledges is behaviour, not a reaction: a server that enforces a tiny
+    // window (window-ack-tiny-strict) stalls exactly the clients whose cadence leaves it waiting.
+    config.ack_cadence = profile.ack_cadence;
+    // librtmp counts every byte it reads, the handshake's too (rtmp.c ReadN()); FFmpeg
+    // (rtmpproto.c get_packet()) and GStreamer (rtmpconnection.c) count the chunk stream's.
+    config.ack_counts_handshake = profile.ack_cadence == AckCadence::PeerBandwidthTenth;
     if profile.goes_on(Deviation::SetChunkSizeHuge) {
         // The reader only ever holds what a message needs, so the bound is the client's, not
         // a safety limit: the real client takes any 31-bit size.
@@ -196,22 +198,6 @@ impl EmulatorClient {
             "the server {how} the extended timestamp on the type-3 continuation chunks of chunk stream {csid}"
         );
         self.meet(deviation, id, message, false)
-    }
-
-    /// A Window Acknowledgement Size of `size`: tiny ones are a deviation class.
-    pub(super) fn met_window(&mut self, size: u32) -> Met {
-        if size >= TINY_WINDOW {
-            return Met::GoesOn;
-        }
-        let message = format!(
-            "the server's Window Acknowledgement Size is {size} bytes (tiny: below {TINY_WINDOW})"
-        );
-        self.meet(
-            Deviation::WindowAckTinyStrict,
-            "tolerance.client-gives-up",
-            message,
-            false,
-        )
     }
 
     /// An Abort message for chunk stream `csid`: one the server never sent on is unknown.

@@ -156,15 +156,53 @@ pub enum ChunkError {
     Poisoned(Box<ChunkError>),
 }
 
+/// When an end acknowledges the bytes it received: real implementations differ, and a server
+/// that waits for acknowledgements before sending more tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AckCadence {
+    /// Once a whole window has arrived since the last acknowledgement (the specification).
+    #[default]
+    Window,
+    /// Once more than half the window has arrived, so the peer never waits (FFmpeg).
+    HalfWindow,
+    /// Once more than a tenth of the peer's Set Peer Bandwidth has arrived, whatever the
+    /// window (librtmp; 2,500,000 until the peer sets one).
+    PeerBandwidthTenth,
+    /// Never.
+    Never,
+}
+
+/// librtmp's peer bandwidth until the peer sets one (rtmp.c RTMP_Init(): m_nClientBW).
+const LIBRTMP_DEFAULT_PEER_BANDWIDTH: u32 = 2_500_000;
+
 /// Counts received bytes and says when an Acknowledgement is due.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AckTracker {
+    cadence: AckCadence,
     window: Option<u32>,
+    peer_bandwidth: u32,
     received: u64,
     acked: u64,
 }
 
+impl Default for AckTracker {
+    fn default() -> Self {
+        Self::new(AckCadence::Window)
+    }
+}
+
 impl AckTracker {
+    pub fn new(cadence: AckCadence) -> Self {
+        Self {
+            cadence,
+            window: None,
+            peer_bandwidth: LIBRTMP_DEFAULT_PEER_BANDWIDTH,
+            received: 0,
+            acked: 0,
+        }
+    }
+
     /// The window the peer announced (Window Acknowledgement Size).
     pub fn set_window(&mut self, window: u32) {
         self.window = (window > 0).then_some(window);
@@ -174,17 +212,26 @@ impl AckTracker {
         self.window
     }
 
-    /// Adds `n` received bytes; returns the sequence number to acknowledge when a window's worth
-    /// has arrived since the last acknowledgement (it wraps at 2^32, as peers' counters do).
+    /// The size of the peer's Set Peer Bandwidth (what [`AckCadence::PeerBandwidthTenth`] uses).
+    pub fn set_peer_bandwidth(&mut self, size: u32) {
+        self.peer_bandwidth = size;
+    }
+
+    /// Adds `n` received bytes; returns the sequence number to acknowledge when the cadence
+    /// says one is due (it wraps at 2^32, as peers' counters do).
     pub fn received(&mut self, n: u64) -> Option<u32> {
         self.received += n;
-        let window = self.window? as u64;
-        if self.received - self.acked >= window {
+        let since = self.received - self.acked;
+        let due = match self.cadence {
+            AckCadence::Window => self.window.is_some_and(|w| since >= u64::from(w)),
+            AckCadence::HalfWindow => self.window.is_some_and(|w| since > u64::from(w / 2)),
+            AckCadence::PeerBandwidthTenth => since > u64::from(self.peer_bandwidth / 10),
+            AckCadence::Never => false,
+        };
+        due.then(|| {
             self.acked = self.received;
-            Some(self.received as u32)
-        } else {
-            None
-        }
+            self.received as u32
+        })
     }
 
     pub fn total_received(&self) -> u64 {

@@ -433,6 +433,32 @@ fn ack_tracker_acknowledges_each_window() {
     assert_eq!(a.total_received(), 12_501);
 }
 
+#[test]
+fn ack_cadences_differ_as_the_real_clients_do() {
+    // FFmpeg: more than half the window.
+    let mut half = AckTracker::new(AckCadence::HalfWindow);
+    half.set_window(512);
+    assert_eq!(
+        half.received(256),
+        None,
+        "exactly half is not more than half"
+    );
+    assert_eq!(half.received(1), Some(257));
+    // librtmp: more than a tenth of Set Peer Bandwidth, whatever the window.
+    let mut tenth = AckTracker::new(AckCadence::PeerBandwidthTenth);
+    tenth.set_window(512);
+    assert_eq!(
+        tenth.received(200_000),
+        None,
+        "2,500,000 / 10 until the peer sets one"
+    );
+    tenth.set_peer_bandwidth(1_000_000);
+    assert_eq!(tenth.received(1), Some(200_001));
+    let mut never = AckTracker::new(AckCadence::Never);
+    never.set_window(1);
+    assert_eq!(never.received(10_000_000), None);
+}
+
 // ----- real peers' bytes -----
 
 fn capture_messages(file: &str) -> Option<Vec<RawMessage>> {

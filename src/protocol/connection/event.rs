@@ -75,6 +75,9 @@ pub enum ControlChange {
     Acknowledged { sequence: u32 },
     /// The peer answered our ping.
     PingResponse { timestamp: u32 },
+    /// Our output began to wait for the peer's Acknowledgement (reported the first time only):
+    /// `unacknowledged` bytes were out, past our `window`.
+    OutputWithheld { unacknowledged: u64, window: u32 },
     /// An Abort discarded a partial message.
     Aborted { csid: u32, discarded_bytes: usize },
     /// A new header arrived before the message on `csid` was complete.
@@ -216,6 +219,8 @@ pub enum CloseReason {
 pub enum Timeout {
     Handshake(Duration),
     Idle(Duration),
+    /// Our output waited this long for an Acknowledgement that did not come.
+    Unacknowledged(Duration),
 }
 
 /// Why the bytes from the peer cannot be read further; offsets count the peer's bytes from the

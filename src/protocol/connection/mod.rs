@@ -25,8 +25,8 @@ pub use event::{
 pub use writes::HandshakeWrites;
 
 use crate::protocol::chunk::{
-    AckTracker, ChunkLimits, ChunkOpening, ChunkReader, ChunkWriter, ExtendedTimestampConvention,
-    RawMessage, ReadEvent,
+    AckCadence, AckTracker, ChunkLimits, ChunkOpening, ChunkReader, ChunkWriter,
+    ExtendedTimestampConvention, RawMessage, ReadEvent,
 };
 use crate::protocol::handshake::{
     ClientConfig, Handshake, HandshakeError, HandshakeEvent, Packet, ServerConfig, HANDSHAKE_LEN,
@@ -98,6 +98,14 @@ pub struct ConnectionConfig {
     /// How the writer opens a new chunk stream (type 0 as the specification says; servers
     /// that deviate are personalities).
     pub chunk_opening: ChunkOpening,
+    /// When we acknowledge what we received.
+    pub ack_cadence: AckCadence,
+    /// Whether the handshake's bytes count towards acknowledgements (librtmp counts every byte
+    /// it reads; FFmpeg and GStreamer count from the chunk stream's first).
+    pub ack_counts_handshake: bool,
+    /// Send nothing more while the bytes the peer has not acknowledged exceed the window we
+    /// announced: messages wait until an Acknowledgement covers them (a strict server).
+    pub withhold_past_own_window: bool,
 }
 
 impl ConnectionConfig {
@@ -121,6 +129,9 @@ impl ConnectionConfig {
             ack_by_own_window: false,
             answer_peer_bandwidth: false,
             chunk_opening: ChunkOpening::Type0,
+            ack_cadence: AckCadence::Window,
+            ack_counts_handshake: true,
+            withhold_past_own_window: false,
         }
     }
 }
@@ -157,6 +168,40 @@ pub struct Connection {
     events: VecDeque<Event>,
     /// Chunks written since the last transmit, handed out as one write.
     out: BytesMut,
+    ack_counts_handshake: bool,
+    flow: OutputFlow,
+}
+
+/// Our output against the peer's acknowledgements, for [`ConnectionConfig::withhold_past_own_window`].
+#[derive(Debug, Default)]
+struct OutputFlow {
+    enabled: bool,
+    /// Bytes of the chunk stream written (the handshake's are not counted: FFmpeg, GStreamer
+    /// and nginx-rtmp count from the chunk stream's first byte, librtmp from the handshake's,
+    /// which only acknowledges more).
+    sent: u64,
+    /// The peer's latest Acknowledgement, widened past 2^32.
+    acknowledged: u64,
+    withheld: VecDeque<RawMessage>,
+    withheld_bytes: usize,
+    /// Since when the output has waited without an Acknowledgement letting anything go.
+    waiting_since: Option<Duration>,
+    /// Whether output was ever withheld (reported once).
+    ever_withheld: bool,
+}
+
+/// Where a connection's output stands against the peer's acknowledgements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputBacklog {
+    /// Chunk-stream bytes written so far.
+    pub sent: u64,
+    /// What the peer's latest Acknowledgement covers.
+    pub acknowledged: u64,
+    /// The window we announced.
+    pub window: Option<u32>,
+    /// Messages waiting for an Acknowledgement, and their payload bytes.
+    pub withheld_messages: usize,
+    pub withheld_bytes: usize,
 }
 
 impl Connection {
@@ -178,7 +223,7 @@ impl Connection {
             writer: ChunkWriter::new()
                 .with_convention(config.tolerance.extended_timestamp)
                 .with_opening(config.chunk_opening),
-            acks: AckTracker::default(),
+            acks: AckTracker::new(config.ack_cadence),
             peer_window: false,
             own_window: None,
             answer_pings: config.answer_pings,
@@ -189,6 +234,11 @@ impl Connection {
             peer_closed: false,
             events: VecDeque::new(),
             out: BytesMut::new(),
+            ack_counts_handshake: config.ack_counts_handshake,
+            flow: OutputFlow {
+                enabled: config.withhold_past_own_window,
+                ..OutputFlow::default()
+            },
         };
         // A client's C0 and C1 exist from the start.
         connection.collect_handshake();
@@ -216,9 +266,21 @@ impl Connection {
         self.handshake.answer_signed()
     }
 
-    /// Bytes held for the peer: partial messages and unread input.
+    /// Bytes held for the peer: partial messages, unread input and output withheld until
+    /// the peer acknowledges (so a server's memory budget covers a peer that never does).
     pub fn held(&self) -> usize {
-        self.reader.held()
+        self.reader.held() + self.flow.withheld_bytes
+    }
+
+    /// Our output against the peer's acknowledgements.
+    pub fn output_backlog(&self) -> OutputBacklog {
+        OutputBacklog {
+            sent: self.flow.sent,
+            acknowledged: self.flow.acknowledged,
+            window: self.own_window,
+            withheld_messages: self.flow.withheld.len(),
+            withheld_bytes: self.flow.withheld_bytes,
+        }
     }
 
     /// The chunk sizes in use: (the peer's, ours).
@@ -233,8 +295,16 @@ impl Connection {
         if self.state == State::Closed || self.peer_closed || bytes.is_empty() {
             return;
         }
-        // Peers count every byte, the handshake's included.
-        if let Some(sequence) = self.acks.received(bytes.len() as u64) {
+        let handshake_part = match self.state {
+            State::Handshake => (HANDSHAKE_LEN - self.handshake_fed).min(bytes.len()),
+            _ => 0,
+        };
+        let counted = if self.ack_counts_handshake {
+            bytes.len()
+        } else {
+            bytes.len() - handshake_part
+        };
+        if let Some(sequence) = self.acks.received(counted as u64) {
             self.send_control(message::acknowledgement(sequence));
         }
         if self.state == State::Established {
@@ -285,10 +355,16 @@ impl Connection {
     pub fn poll_timeout(&self) -> Option<Duration> {
         match self.state {
             State::Handshake => self.timeouts.handshake,
-            State::Established => self
-                .timeouts
-                .idle
-                .map(|idle| self.last_activity.saturating_add(idle)),
+            State::Established => {
+                let idle = self.timeouts.idle?;
+                let quiet = self.last_activity.saturating_add(idle);
+                // Output waiting for an Acknowledgement is not kept alive by activity: the
+                // application may go on queueing media for a peer that never acknowledges.
+                Some(match self.flow.waiting_since {
+                    Some(since) => quiet.min(since.saturating_add(idle)),
+                    None => quiet,
+                })
+            }
             State::Closed => None,
         }
     }
@@ -301,9 +377,17 @@ impl Connection {
         if now < deadline {
             return;
         }
+        let idle = self.timeouts.idle.unwrap_or_default();
         let timeout = match self.state {
             State::Handshake => Timeout::Handshake(self.timeouts.handshake.unwrap_or_default()),
-            _ => Timeout::Idle(self.timeouts.idle.unwrap_or_default()),
+            _ if self
+                .flow
+                .waiting_since
+                .is_some_and(|since| since.saturating_add(idle) <= now) =>
+            {
+                Timeout::Unacknowledged(idle)
+            }
+            _ => Timeout::Idle(idle),
         };
         self.close_with(CloseReason::Timeout(timeout));
     }
@@ -360,8 +444,62 @@ impl Connection {
     }
 
     /// Sends a message. Protocol control messages take effect as they go: a Set Chunk Size
-    /// goes out at the old size and the chunks after it use the new one.
+    /// goes out at the old size and the chunks after it use the new one. With
+    /// [`ConnectionConfig::withhold_past_own_window`] a message waits (in order) while the
+    /// peer's unacknowledged bytes exceed our window.
     pub fn send(&mut self, message: RawMessage) {
+        if self.flow.enabled && (!self.flow.withheld.is_empty() || self.past_window()) {
+            if self.flow.withheld.is_empty() {
+                self.flow.waiting_since = Some(self.last_activity);
+                if !self.flow.ever_withheld {
+                    self.flow.ever_withheld = true;
+                    self.control(ControlChange::OutputWithheld {
+                        unacknowledged: self.unacknowledged(),
+                        window: self.own_window.unwrap_or_default(),
+                    });
+                }
+            }
+            self.flow.withheld_bytes += message.payload.len();
+            self.flow.withheld.push_back(message);
+            return;
+        }
+        self.write_message(message);
+    }
+
+    fn unacknowledged(&self) -> u64 {
+        self.flow.sent.saturating_sub(self.flow.acknowledged)
+    }
+
+    fn past_window(&self) -> bool {
+        self.own_window
+            .is_some_and(|window| self.unacknowledged() > u64::from(window))
+    }
+
+    /// The peer acknowledged `sequence` bytes: what now fits in the window goes out.
+    fn acknowledged(&mut self, sequence: u32) {
+        let flow = &mut self.flow;
+        let mut widened = (flow.acknowledged & !0xFFFF_FFFF) | u64::from(sequence);
+        if widened < flow.acknowledged {
+            widened += 1 << 32;
+        }
+        flow.acknowledged = widened;
+        if flow.withheld.is_empty() {
+            return;
+        }
+        let before = flow.withheld.len();
+        while !self.flow.withheld.is_empty() && !self.past_window() {
+            let next = self.flow.withheld.pop_front().expect("not empty");
+            self.flow.withheld_bytes -= next.payload.len();
+            self.write_message(next);
+        }
+        if self.flow.withheld.len() < before {
+            self.flow.waiting_since =
+                (!self.flow.withheld.is_empty()).then_some(self.last_activity);
+        }
+    }
+
+    fn write_message(&mut self, message: RawMessage) {
+        let before = self.out.len();
         let word = (message.payload.len() >= 4).then(|| {
             u32::from_be_bytes([
                 message.payload[0],
@@ -371,6 +509,7 @@ impl Connection {
             ])
         });
         self.writer.write(&message, &mut self.out);
+        self.flow.sent += (self.out.len() - before) as u64;
         match (message.type_id, word) {
             (1, Some(word)) => {
                 let from = self.writer.chunk_size();
@@ -457,10 +596,12 @@ impl Connection {
                 self.control(ControlChange::WindowAckSize(size));
             }
             Some(Reaction::Acknowledged(sequence)) => {
-                self.control(ControlChange::Acknowledged { sequence })
+                self.control(ControlChange::Acknowledged { sequence });
+                self.acknowledged(sequence);
             }
             Some(Reaction::PeerBandwidth(size, limit)) => {
                 self.control(ControlChange::PeerBandwidth { size, limit });
+                self.acks.set_peer_bandwidth(size);
                 if self.answer_peer_bandwidth && self.own_window != Some(size) {
                     self.send_control(message::window_ack_size(size));
                 }

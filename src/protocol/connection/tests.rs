@@ -685,3 +685,124 @@ fn the_peer_closing_ends_the_connection_after_its_last_messages() {
         }))
     );
 }
+
+/// A server that withholds its output past the 512-byte window it announced, against a client
+/// acknowledging with `cadence`; 20 media messages of 300 bytes are sent after the handshake.
+fn strict_server_pair(cadence: AckCadence, cut: Cut) -> Pair {
+    let mut server = ConnectionConfig::server(ServerConfig::default());
+    server.withhold_past_own_window = true;
+    server.timeouts.idle = Some(Duration::from_secs(30));
+    let mut client = ConnectionConfig::client(ClientConfig::default());
+    client.ack_cadence = cadence;
+    client.ack_counts_handshake = cadence == AckCadence::PeerBandwidthTenth;
+    let mut pair = Pair::new(client, server, cut);
+    pair.run();
+    pair.server.connection.send(message::window_ack_size(512));
+    pair.server.connection.send(message::set_peer_bandwidth(
+        2_500_000,
+        message::LimitType::Dynamic,
+    ));
+    // The window applies from the read after the one that announced it (GStreamer checks
+    // before it parses), as a server's connect answers come before any media.
+    pair.run();
+    for i in 0..20 {
+        pair.server.connection.send(media(300, i * 40));
+    }
+    pair.run();
+    pair
+}
+
+fn media_received(endpoint: &Endpoint) -> usize {
+    endpoint
+        .messages()
+        .iter()
+        .filter(|m| m.type_id == 9)
+        .count()
+}
+
+#[test]
+fn a_strict_server_sends_as_fast_as_the_client_acknowledges() {
+    for cadence in [AckCadence::Window, AckCadence::HalfWindow] {
+        for cut in CUTS {
+            let pair = strict_server_pair(cadence, cut);
+            assert_eq!(
+                media_received(&pair.client),
+                20,
+                "{cadence:?} {cut:?}: every message got through"
+            );
+            let backlog = pair.server.connection.output_backlog();
+            assert_eq!(backlog.withheld_messages, 0, "{cadence:?} {cut:?}");
+            assert!(
+                backlog.sent - backlog.acknowledged <= 512 + 314,
+                "{cadence:?} {cut:?}: {backlog:?}: at most a window and one message unacknowledged"
+            );
+            let withheld_reports = pair
+                .server
+                .controls()
+                .iter()
+                .filter(|c| matches!(c, ControlChange::OutputWithheld { .. }))
+                .count();
+            assert_eq!(withheld_reports, 1, "{cadence:?} {cut:?}: reported once");
+        }
+    }
+}
+
+#[test]
+fn a_strict_server_withholds_from_a_client_that_does_not_acknowledge_then_times_out() {
+    for cadence in [AckCadence::PeerBandwidthTenth, AckCadence::Never] {
+        for cut in CUTS {
+            let mut pair = strict_server_pair(cadence, cut);
+            // Window Ack Size (16) + Set Peer Bandwidth (17) + one media message (314) fit in
+            // 512 bytes; the second message goes out with 347 unacknowledged, the third waits.
+            assert_eq!(media_received(&pair.client), 2, "{cadence:?} {cut:?}");
+            let backlog = pair.server.connection.output_backlog();
+            assert_eq!(backlog.withheld_messages, 18, "{cadence:?} {cut:?}");
+            assert_eq!(backlog.withheld_bytes, 18 * 300);
+            assert_eq!(backlog.acknowledged, 0);
+            assert!(
+                pair.server.connection.held() >= 18 * 300,
+                "withheld output counts against the server's memory budget"
+            );
+            // Activity does not keep waiting output alive: the idle time counts from the stall.
+            let stalled = pair.now;
+            pair.server
+                .connection
+                .note_activity(stalled + Duration::from_secs(20));
+            let deadline = pair.server.connection.poll_timeout().expect("a deadline");
+            assert!(
+                deadline <= stalled + Duration::from_secs(30),
+                "{cadence:?} {cut:?}: the deadline {deadline:?} moved with activity"
+            );
+            pair.server
+                .connection
+                .handle_timeout(stalled + Duration::from_secs(30));
+            pair.server.drain();
+            assert_eq!(
+                pair.server.closed(),
+                Some(&CloseReason::Timeout(Timeout::Unacknowledged(
+                    Duration::from_secs(30)
+                ))),
+                "{cadence:?} {cut:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_acknowledgement_releases_what_fits_and_sequence_numbers_wrap() {
+    let mut pair = strict_server_pair(AckCadence::Never, Cut::AllAtOnce);
+    let sent = pair.server.connection.output_backlog().sent;
+    pair.client
+        .connection
+        .send(message::acknowledgement(sent as u32));
+    pair.run();
+    // Everything sent was acknowledged: one message past the window goes, then two more fit.
+    assert_eq!(media_received(&pair.client), 4);
+    // A sequence number below the last one is taken as the 32-bit counter having wrapped.
+    pair.server.connection.acknowledged(u32::MAX);
+    pair.server.connection.acknowledged(5);
+    assert_eq!(
+        pair.server.connection.output_backlog().acknowledged,
+        (1 << 32) + 5
+    );
+}

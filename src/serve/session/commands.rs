@@ -6,7 +6,7 @@ use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::RawMessage;
 use crate::protocol::message::{self, Command, LimitType};
-use crate::serve::personality::{CommandAnswer, ConnectResultShape};
+use crate::serve::personality::{CommandAnswer, ConnectResultShape, PublishAnswer};
 use crate::transcript::{EventKind, Severity, StreamMedia};
 
 impl ServerSession {
@@ -40,8 +40,11 @@ impl ServerSession {
                         "connect carries no 'app' field".into(),
                     );
                 }
-                // The connection acknowledges by this window until the client announces one.
-                self.send(message::window_ack_size(self.config.window_ack_size));
+                // The connection acknowledges by this window until the client announces one
+                // (a strict personality's window is only enforced on our output).
+                let window = (self.config.personality.replies.strict_ack_window)
+                    .unwrap_or(self.config.window_ack_size);
+                self.send(message::window_ack_size(window));
                 self.send(message::set_peer_bandwidth(
                     self.config.window_ack_size,
                     LimitType::Dynamic,
@@ -126,6 +129,24 @@ impl ServerSession {
                 }
                 self.check_stream_created(raw.stream_id, "publish");
                 self.stop_publishing();
+                if self.config.personality.replies.publish_answer == PublishAnswer::BadName {
+                    self.diagnostic(
+                        "cmd.publish-bad-name",
+                        Severity::Warning,
+                        format!(
+                            "'{name}' refused: this personality ({}) answers every publish with \
+                             NetStream.Publish.BadName",
+                            self.config.personality.name
+                        ),
+                    );
+                    self.send(message::on_status(
+                        raw.stream_id,
+                        "error",
+                        "NetStream.Publish.BadName",
+                        &format!("{name} is already being published."),
+                    ));
+                    return;
+                }
                 self.publishing = Some(Publishing {
                     name: name.clone(),
                     stats: MediaStats::default(),

@@ -1,3 +1,6 @@
+//! The session driven by hand: a client's bytes in, the server's writes, events and actions
+//! out. (One file past 600 lines: every test drives the session through the helpers at its top.)
+
 use super::*;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::{ChunkReader, ChunkWriter, ReadEvent};
@@ -364,7 +367,10 @@ mod robustness {
         #[test]
         fn arbitrary_client_bytes_never_panic_the_session(
             reads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..600), 0..12),
-            personality in proptest::sample::select(vec!["reference", "ffmpeg", "strict-c2", "wait-c2"]),
+            personality in proptest::sample::select(vec![
+                "reference", "ffmpeg", "strict-c2", "wait-c2", "window-ack-tiny-strict",
+                "play-stream-not-found", "publish-bad-name",
+            ]),
         ) {
             let mut s = established(personality);
             for (i, r) in reads.iter().enumerate() {
@@ -584,4 +590,182 @@ fn personalities_vary_the_answers_after_connect() {
     let extra = result("result-extra-fields");
     assert!(extra.command_object.unwrap().get("mode").is_some());
     assert!(extra.arguments[0].get("data").is_some());
+}
+
+/// The onStatus codes and levels among `messages`, in order.
+fn statuses(messages: &[Message]) -> Vec<(String, String)> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Command(c) if c.name == "onStatus" => {
+                let field = |k: &str| {
+                    c.arguments[0]
+                        .get(k)
+                        .and_then(Amf0Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                Some((field("level"), field("code")))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A session under `personality` after connect and createStream, the client having asked to
+/// play "k"; the server's writes so far.
+fn playing(personality: &str) -> (ServerSession, Vec<Bytes>) {
+    let mut s = established(personality);
+    let connect = message::command(
+        0,
+        "connect",
+        1.0,
+        Amf0Value::object([("app", Amf0Value::string("live"))]),
+        vec![],
+    );
+    client_read(
+        &mut s,
+        20,
+        &chunks(&[connect, cmd(0, "createStream", 2.0, vec![])]),
+    );
+    client_read(
+        &mut s,
+        30,
+        &chunks(&[cmd(1, "play", 3.0, vec![Amf0Value::string("k")])]),
+    );
+    assert!(matches!(s.poll_action(), Some(Action::Play { .. })));
+    let before = writes(&mut s);
+    (s, before)
+}
+
+#[test]
+fn play_is_answered_with_reset_first_or_stream_not_found() {
+    // The reference answers play as Flash Media Server 5 does: Reset, then Start.
+    let (mut s, mut w) = playing("reference");
+    s.play_started(1, None::<std::iter::Empty<&RawMessage>>);
+    w.extend(writes(&mut s));
+    assert_eq!(
+        statuses(&server_messages(&w)),
+        [
+            ("status".into(), "NetStream.Play.Reset".into()),
+            ("status".into(), "NetStream.Play.Start".into())
+        ]
+    );
+    let (mut s, mut w) = playing("play-stream-not-found");
+    s.play_started(1, None::<std::iter::Empty<&RawMessage>>);
+    w.extend(writes(&mut s));
+    let answers = server_messages(&w);
+    assert_eq!(
+        statuses(&answers),
+        [("error".into(), "NetStream.Play.StreamNotFound".into())]
+    );
+    assert!(
+        !answers.iter().any(|m| m.name().contains("User Control")),
+        "no StreamBegin for a stream not found: {answers:?}"
+    );
+    assert!(
+        s.close_reason()
+            .is_some_and(|r| r.contains("StreamNotFound")),
+        "{:?}",
+        s.close_reason()
+    );
+}
+
+#[test]
+fn publish_bad_name_refuses_every_publish_without_claiming_the_name() {
+    let mut s = established("publish-bad-name");
+    client_read(&mut s, 1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    writes(&mut s);
+    events(&mut s);
+    client_read(
+        &mut s,
+        2,
+        &chunks(&[cmd(1, "publish", 3.0, vec![Amf0Value::string("k")])]),
+    );
+    assert_eq!(s.poll_action(), None, "the hub is not asked for the name");
+    assert_eq!(
+        statuses(&server_messages(&writes(&mut s))),
+        [("error".into(), "NetStream.Publish.BadName".into())]
+    );
+    assert!(diagnostic_ids(&events(&mut s)).contains(&"cmd.publish-bad-name".to_string()));
+    assert!(s.close_reason().is_none(), "the connection stays open");
+}
+
+#[test]
+fn window_ack_tiny_strict_withholds_a_players_media_until_acknowledged() {
+    // A publisher gets everything it waits for without acknowledging.
+    let answers = publish_preamble_answers("window-ack-tiny-strict");
+    assert!(
+        matches!(answers[0], Message::WindowAckSize(512)),
+        "{answers:?}"
+    );
+    assert!(
+        matches!(
+            answers[1],
+            Message::SetPeerBandwidth {
+                size: 2_500_000,
+                ..
+            }
+        ),
+        "{answers:?}"
+    );
+    assert_eq!(
+        answers.last().map(Message::name),
+        Some("_result"),
+        "{answers:?}"
+    );
+    assert_eq!(answers.len(), 8, "{answers:?}");
+
+    // A player: Play.Start goes out, the media past the window waits.
+    let (mut s, mut w) = playing("window-ack-tiny-strict");
+    let media: Vec<RawMessage> = (0..10).map(|_| video(0)).collect();
+    s.play_started(1, Some(media.iter()));
+    w.extend(writes(&mut s));
+    let got = server_messages(&w);
+    assert_eq!(
+        statuses(&got).len(),
+        2,
+        "Play.Reset and Play.Start: {got:?}"
+    );
+    let videos = |m: &[Message]| m.iter().filter(|m| matches!(m, Message::Video(_))).count();
+    assert!(
+        videos(&got) < 10,
+        "{} of 10 video messages sent unacknowledged",
+        videos(&got)
+    );
+    assert!(diagnostic_ids(&events(&mut s)).contains(&"ack.output-withheld".to_string()));
+
+    // An Acknowledgement of everything so far lets more go.
+    let sent: usize = w.iter().map(Bytes::len).sum();
+    assert_eq!(s.connection.output_backlog().sent, sent as u64);
+    client_read(
+        &mut s,
+        40,
+        &chunks(&[message::acknowledgement(sent as u32)]),
+    );
+    w.extend(writes(&mut s));
+    let all = server_messages(&w);
+    assert!(
+        videos(&all) > videos(&got),
+        "an acknowledgement released nothing"
+    );
+
+    // More media than the window holds, then silence: the session closes after the idle
+    // timeout and says why.
+    // (Each is 6 bytes on the wire: a one-byte type-3 header and 5 bytes of payload.)
+    for _ in 0..200 {
+        s.send_media(50, &video(0));
+    }
+    assert!(s.connection.output_backlog().withheld_messages > 0);
+    let deadline = s.deadline_us().expect("a deadline");
+    assert!(deadline <= 50 + 30_000_000, "{deadline}");
+    s.handle_timer(deadline);
+    let ids = diagnostic_ids(&events(&mut s));
+    assert!(ids.contains(&"ack.stalled".to_string()), "{ids:?}");
+    assert!(
+        s.close_reason()
+            .is_some_and(|r| r.contains("no acknowledgement")),
+        "{:?}",
+        s.close_reason()
+    );
 }
