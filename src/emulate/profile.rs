@@ -33,6 +33,21 @@ pub enum C2Timing {
     WithConnect,
 }
 
+/// How the client reads a type-3 chunk of a chunk stream whose last header carried an
+/// extended timestamp (a server's timestamps past 0xFFFFFF).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExtendedTimestampReading {
+    /// Tells a repeated extended timestamp from an omitted one (this tool's reader).
+    #[default]
+    Detect,
+    /// Always reads the 4 bytes, as the specification says (FFmpeg, librtmp): a server that
+    /// omits them has its payload misread.
+    Repeat,
+    /// Never reads them: a server that repeats them has its payload misread.
+    Omit,
+}
+
 /// What the client does when S2 is not an echo of C1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -136,6 +151,8 @@ pub struct Profile {
     /// the fields it lacks from zeroed state (message stream 0, timestamp 0) instead of being a
     /// broken chunk stream, as the specification would have it.
     pub zeroed_chunk_opening: bool,
+    /// How the client reads type-3 chunks after an extended timestamp.
+    pub extended_timestamp_reading: ExtendedTimestampReading,
 }
 
 /// The text of connect field `key` in `connect`'s fields; None when absent or not a string.
@@ -213,6 +230,7 @@ fn base() -> Profile {
         answer_peer_bandwidth: false,
         strict_stream_ids: false,
         zeroed_chunk_opening: false,
+        extended_timestamp_reading: ExtendedTimestampReading::Detect,
     }
 }
 

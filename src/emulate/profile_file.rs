@@ -7,7 +7,8 @@
 //! ignored.
 
 use super::profile::{
-    C0C1Writes, C2Timing, ChunkSizeWhen, Profile, PublishSequence, Role, S2Check, StopStyle,
+    C0C1Writes, C2Timing, ChunkSizeWhen, ExtendedTimestampReading, Profile, PublishSequence, Role,
+    S2Check, StopStyle,
 };
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::handshake::{
@@ -145,6 +146,9 @@ const HEADER: &str = "\
 #   strict_stream_ids       accept status and media only on the stream createStream gave
 #   zeroed_chunk_opening    a chunk stream opened with a type 1/2/3 header starts from zeroed
 #                           state (FFmpeg, librtmp) instead of being broken (the spec)
+#   extended_timestamp_reading  a type-3 chunk after an extended timestamp: detect (tell
+#                           repeated from omitted), repeat (always read the 4 bytes: FFmpeg,
+#                           librtmp) or omit (never read them)
 # [connect]
 #   the connect command object's fields, in order: strings, numbers, booleans, tables;
 #   \"{app}\" and \"{tcUrl}\" stand for the probe URL's application and rtmp://host:port/app
@@ -212,6 +216,7 @@ struct SessionForm {
     tcp_nodelay: bool,
     strict_stream_ids: bool,
     zeroed_chunk_opening: bool,
+    extended_timestamp_reading: ExtendedTimestampReading,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -378,6 +383,7 @@ impl FileForm {
                 tcp_nodelay: p.nodelay,
                 strict_stream_ids: p.strict_stream_ids,
                 zeroed_chunk_opening: p.zeroed_chunk_opening,
+                extended_timestamp_reading: p.extended_timestamp_reading,
             },
             connect: Some(
                 p.connect
@@ -556,6 +562,7 @@ impl FileForm {
             own_chunk_size,
             strict_stream_ids: s.strict_stream_ids,
             zeroed_chunk_opening: s.zeroed_chunk_opening,
+            extended_timestamp_reading: s.extended_timestamp_reading,
         })
     }
 }

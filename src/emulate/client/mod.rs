@@ -18,10 +18,10 @@ mod steps;
 
 pub use outcome::{stop, Finding, Observations, Outcome, Stage, Status, Stop};
 
-use super::profile::{C2Timing, Profile};
+use super::profile::{C2Timing, ExtendedTimestampReading, Profile};
 use super::tolerance::{self, Deviation, Reaction};
 use super::variant::Variant;
-use crate::protocol::chunk::RawMessage;
+use crate::protocol::chunk::{ExtendedTimestampConvention, RawMessage};
 use crate::protocol::connection::{
     Connection, ConnectionConfig, Diagnostic, DiagnosticKind, Event, HandshakeWrites,
 };
@@ -102,6 +102,11 @@ fn connection_config(profile: &Profile, hold_c2: bool) -> ConnectionConfig {
     // FFmpeg, librtmp and GStreamer read a chunk stream opened with a type 1/2/3 header from
     // zeroed state (tests/differential.rs checks it against the real programs).
     config.tolerance.zero_state_start = profile.zeroed_chunk_opening;
+    config.tolerance.extended_timestamp_reading = match profile.extended_timestamp_reading {
+        ExtendedTimestampReading::Detect => None,
+        ExtendedTimestampReading::Repeat => Some(ExtendedTimestampConvention::Repeat),
+        ExtendedTimestampReading::Omit => Some(ExtendedTimestampConvention::Omit),
+    };
     if accepts_huge_chunk_size(&profile.name) {
         // The reader only ever holds what a message needs, so the bound is the client's, not
         // a safety limit: the real client takes any 31-bit size.
