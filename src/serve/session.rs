@@ -144,6 +144,9 @@ fn connection_config(config: &SessionConfig) -> ConnectionConfig {
     // same); some encoders throttle when no acknowledgements come.
     c.ack_by_own_window = true;
     c.chunk_opening = p.chunk_opening;
+    c.timestamp_offset = p.chunk_timestamps.offset;
+    c.full_headers = p.chunk_timestamps.full_headers;
+    c.tolerance.extended_timestamp = p.chunk_timestamps.type3;
     c
 }
 
