@@ -1,3 +1,7 @@
+//! The server session driven byte by byte: each personality's handshake writes and answers,
+//! commands, relaying, timeouts and arbitrary input. One file past 600 lines: every test drives
+//! a session through the same client-side helpers at the top.
+
 use super::*;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::{ChunkReader, ChunkWriter, ReadEvent};
