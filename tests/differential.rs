@@ -7,7 +7,7 @@ mod support;
 
 use rtmp_probe::emulate::case::{self, CaseOptions, Stage, Target};
 use rtmp_probe::emulate::variant::Variant;
-use rtmp_probe::emulate::{profile, run_case};
+use rtmp_probe::emulate::{memory, profile, run_case};
 use rtmp_probe::serve::{personality, ServeOptions};
 use rtmp_probe::transcript::{Direction, EventKind, Transcript};
 use std::fmt;
@@ -301,8 +301,30 @@ fn emulator_options(media: Duration) -> CaseOptions {
     }
 }
 
-/// The real program against a fresh server; a player gets the emulated `obs` publisher on its
-/// key first, as the emulated play cases do, so both sides play the same stream.
+/// The publisher whose stream a play case plays under `personality_name`: `obs`, as the
+/// emulated play cases use by default, unless the emulated `obs` cannot publish to that server
+/// (as librtmp cannot to one that omits extended timestamps); then the first other checked
+/// publish profile that can, in memory. None: `obs` stays, and no publisher gets through.
+fn companion(personality_name: &str) -> Option<profile::Profile> {
+    let personality = personality::by_name(personality_name).expect("personality");
+    let publishes = |p: &profile::Profile| {
+        !memory::run_case(p, Variant::Default, &personality, &CaseOptions::default())
+            .status
+            .is_failure()
+    };
+    let obs = profile::by_name("obs").expect("obs profile");
+    if publishes(&obs) {
+        return Some(obs);
+    }
+    ["gstreamer", "ffmpeg"]
+        .into_iter()
+        .map(|name| profile::by_name(name).expect("profile"))
+        .find(|p| publishes(p))
+}
+
+/// The real program against a fresh server; a player gets the emulated companion publisher
+/// ([`companion`]) on its key first, as the emulated play cases do, so both sides play the same
+/// stream.
 fn run_real(client: &RealClient, personality_name: &str) -> (Verdict, String) {
     let refuses_publish = personality::by_name(personality_name)
         .expect("personality")
@@ -311,28 +333,30 @@ fn run_real(client: &RealClient, personality_name: &str) -> (Verdict, String) {
     let key = "differential";
     let companion = (client.role == Role::Play).then(|| {
         let (target, _) = Target::parse(&server.url("")).expect("url");
-        let obs = profile::by_name("obs").expect("obs profile");
+        let publisher = companion(personality_name)
+            .unwrap_or_else(|| profile::by_name("obs").expect("obs profile"));
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
-            rt.block_on(case::run(
-                &obs,
+            let outcome = rt.block_on(case::run(
+                &publisher,
                 Variant::Default,
                 &target,
                 key,
                 &emulator_options(COMPANION_MEDIA),
-            ))
+            ));
+            (publisher.name, outcome)
         });
         std::thread::sleep(Duration::from_millis(800));
         thread
     });
     if refuses_publish && client.role == Role::Play {
-        let publisher = companion
+        let (publisher_name, publisher) = companion
             .expect("a play case has a companion")
             .join()
             .expect("the companion publisher's thread");
         assert!(
             publisher.status.is_failure(),
-            "{personality_name} refuses every publisher, yet the obs companion of {} published",
+            "{personality_name} refuses every publisher, yet the {publisher_name} companion of {} published",
             client.name
         );
         let refused = publisher
@@ -346,20 +370,24 @@ fn run_real(client: &RealClient, personality_name: &str) -> (Verdict, String) {
         );
     }
     let (exited_ok, stderr) = run_bounded((client.command)(&server.url(key)), REAL_BOUND);
-    if let Some(thread) = companion {
-        // Without a live stream a player's failure would say nothing about the player.
-        let publisher = thread.join().expect("the companion publisher's thread");
+    let publisher =
+        companion.map(|thread| thread.join().expect("the companion publisher's thread"));
+    let connections: Vec<Reached> = server.finish().iter().map(reached).collect();
+    let verdict = real_verdict(client.role, exited_ok, &connections);
+    if let Some((name, publisher)) = publisher {
+        // Without a live stream a player's failure would say nothing about the player, unless
+        // it stopped before asking for the stream (a server no publisher gets through).
+        let stopped_before_play =
+            matches!(verdict, Verdict::Fail(Stage::Handshake | Stage::Connect));
         assert!(
-            !publisher.status.is_failure(),
-            "the obs publisher for {} under {personality_name} failed ({} at {:?}), so there \
-             was nothing to play",
+            !publisher.status.is_failure() || stopped_before_play,
+            "the {name} publisher for {} under {personality_name} failed ({} at {:?}), so \
+             there was nothing to play",
             client.name,
             publisher.status.label(),
             publisher.stage
         );
     }
-    let connections: Vec<Reached> = server.finish().iter().map(reached).collect();
-    let verdict = real_verdict(client.role, exited_ok, &connections);
     let detail = stderr.lines().last().unwrap_or("").to_string();
     (verdict, detail)
 }
@@ -371,13 +399,17 @@ fn run_profile(client: &RealClient, personality_name: &str) -> (Verdict, String)
     let (target, _) = Target::parse(&server.url("")).expect("url");
     let profile = profile::by_name(profile_name).expect("profile");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let options = CaseOptions {
+        companion: companion(personality_name),
+        ..emulator_options(Duration::from_secs(1))
+    };
     let r = rt.block_on(run_case(
         &profile,
         Variant::Default,
         &target,
         Some("differential"),
         1,
-        &emulator_options(Duration::from_secs(1)),
+        &options,
     ));
     let failed_at = r.status.is_failure().then(|| r.stage.unwrap_or(Stage::Tcp));
     let companion_refused = r.diagnosis.iter().any(|f| f.id == "case.companion-failed");

@@ -151,6 +151,9 @@ pub struct CaseOptions {
     /// Close right after connect's `_result` instead of going on to publish or play (`load`
     /// measures connection setup this way).
     pub stop_after_connect: bool,
+    /// The profile that publishes the stream a play case plays; None: `obs` (a server that
+    /// `obs` cannot publish to needs another).
+    pub companion: Option<super::profile::Profile>,
 }
 
 impl Default for CaseOptions {
@@ -163,6 +166,7 @@ impl Default for CaseOptions {
             seed: None,
             pcap: None,
             stop_after_connect: false,
+            companion: None,
         }
     }
 }

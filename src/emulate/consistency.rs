@@ -511,8 +511,10 @@ mod tests {
         assert!(row(Deviation::S2AllZero)
             .checked_by
             .contains(&"joy4-zero-s2"));
-        assert!(row(Deviation::ExtendedTimestampOmittedOnType3)
-            .exercised_by
-            .is_empty());
+        assert_eq!(
+            row(Deviation::ExtendedTimestampOmittedOnType3).exercised_by,
+            ["ext-timestamp-omitted"]
+        );
+        assert!(row(Deviation::OnStatusMissing).exercised_by.is_empty());
     }
 }

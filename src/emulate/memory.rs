@@ -262,7 +262,13 @@ fn server(personality: &Personality, seed: u64) -> ServerSession {
     ServerSession::new(config, RandomSource::seeded(seed))
 }
 
-/// Runs one case in memory; a play profile gets a companion `obs` publisher on the same key.
+/// The publisher of a play case's stream unless the options name another.
+pub(super) fn default_companion() -> Profile {
+    profile::by_name("obs").expect("obs profile exists")
+}
+
+/// Runs one case in memory; a play profile gets a companion publisher (`obs` unless the
+/// options name another) on the same key.
 pub fn run_case(
     profile: &Profile,
     variant: Variant,
@@ -270,16 +276,20 @@ pub fn run_case(
     options: &CaseOptions,
 ) -> CaseResult {
     let seed = options.seed.unwrap_or(1);
-    let key = format!("rp-{}-{variant}", profile.name);
+    // Shaped as the TCP run's first attempt names it (a salt from the seed): the server's
+    // answers that carry the name are as long, so they are cut into the same chunks.
+    let key = format!("rp-{}-{variant}-1-{:08x}", profile.name, seed as u32);
     let mut links = Vec::new();
     let mut offset = Duration::ZERO;
+    let mut companion_name = String::new();
     if profile.role == Role::Play {
-        let obs = profile::by_name("obs").expect("obs profile exists");
+        let publisher = options.companion.clone().unwrap_or_else(default_companion);
+        companion_name = publisher.name.clone();
         let companion = CaseOptions {
             media_duration: options.media_duration + Duration::from_secs(3),
             ..options.clone()
         };
-        let client = EmulatorClient::new(obs, Variant::Default, plan(&key, &companion, seed));
+        let client = EmulatorClient::new(publisher, Variant::Default, plan(&key, &companion, seed));
         links.push(Link::new(client, offset, server(personality, seed)));
         offset = PLAYER_DELAY;
     }
@@ -322,20 +332,21 @@ pub fn run_case(
     let main_client = links.pop().expect("the case's own link").client;
     let mut outcome = main_client.outcome(elapsed);
     if let Some((true, publisher)) = companion {
-        companion_failed(&mut outcome, &publisher);
+        companion_failed(&mut outcome, &companion_name, &publisher);
     }
     CaseResult::single(profile, variant, outcome)
 }
 
 /// A player whose companion publisher failed too had nothing to play: an error of the case
 /// (the TCP run and the in-memory run alike).
-pub(super) fn companion_failed(outcome: &mut Outcome, publisher: &Outcome) {
+pub(super) fn companion_failed(outcome: &mut Outcome, name: &str, publisher: &Outcome) {
     if publisher.status.is_failure() && outcome.status.is_failure() {
         outcome.status = Status::Error;
         outcome.diagnosis.push(Finding {
             id: "case.companion-failed".into(),
             message: format!(
-                "the companion obs publisher failed too ({} at {}), so there was nothing to play",
+                "the companion {name} publisher failed too ({} at {}), so there was nothing to \
+                 play",
                 publisher.status.label(),
                 publisher.stage.map(|s| s.to_string()).unwrap_or_default()
             ),

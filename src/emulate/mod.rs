@@ -95,7 +95,8 @@ fn key_for(profile: &str, variant: Variant, attempt: u32) -> String {
     format!("rp-{profile}-{variant}-{attempt}-{salt:08x}")
 }
 
-/// Runs one attempt; a play profile gets a companion `obs` publisher on the same key.
+/// Runs one attempt; a play profile gets a companion publisher (`obs` unless the options name
+/// another) on the same key.
 async fn attempt(
     profile: &Profile,
     variant: Variant,
@@ -106,7 +107,11 @@ async fn attempt(
     if profile.role != Role::Play {
         return case::run(profile, variant, target, key, options).await;
     }
-    let companion_profile = profile::by_name("obs").expect("obs profile exists");
+    let companion_profile = options
+        .companion
+        .clone()
+        .unwrap_or_else(memory::default_companion);
+    let companion_name = companion_profile.name.clone();
     let companion_options = CaseOptions {
         media_duration: options.media_duration + Duration::from_secs(3),
         // The pcap file is the player's: two cases writing one file would interleave garbage.
@@ -129,7 +134,7 @@ async fn attempt(
     let mut outcome = case::run(profile, variant, target, key, options).await;
     companion.abort();
     if let Ok(publisher) = companion.await {
-        memory::companion_failed(&mut outcome, &publisher);
+        memory::companion_failed(&mut outcome, &companion_name, &publisher);
     }
     outcome
 }

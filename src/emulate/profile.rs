@@ -36,6 +36,21 @@ pub enum C2Timing {
     WithConnect,
 }
 
+/// How the client reads a type-3 chunk of a chunk stream whose last header carried an
+/// extended timestamp (a server's timestamps past 0xFFFFFF).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExtendedTimestampReading {
+    /// Tells a repeated extended timestamp from an omitted one (this tool's reader).
+    #[default]
+    Detect,
+    /// Always reads the 4 bytes, as the specification says (FFmpeg, librtmp): a server that
+    /// omits them has its payload misread.
+    Repeat,
+    /// Never reads them: a server that repeats them has its payload misread.
+    Omit,
+}
+
 /// What the client does when S2 is not an echo of C1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -150,6 +165,8 @@ pub struct Profile {
     /// onStatus does (FFmpeg, rtmp2). librtmp closes on four codes only and ignores other
     /// errors (NetStream.Publish.BadName among them), waiting on.
     pub fatal_status_codes: Option<Vec<String>>,
+    /// How the client reads type-3 chunks after an extended timestamp.
+    pub extended_timestamp_reading: ExtendedTimestampReading,
 }
 
 /// The text of connect field `key` in `connect`'s fields; None when absent or not a string.
@@ -283,6 +300,7 @@ fn base() -> Profile {
         tolerance: Reactions::default(),
         ack_cadence: AckCadence::Window,
         fatal_status_codes: None,
+        extended_timestamp_reading: ExtendedTimestampReading::Detect,
     }
 }
 

@@ -11,7 +11,8 @@
 //! directions (parse with its checks, write), and its tests read and write the same text.
 
 use super::profile::{
-    C0C1Writes, C2Timing, ChunkSizeWhen, Profile, PublishSequence, Role, S2Check, StopStyle,
+    C0C1Writes, C2Timing, ChunkSizeWhen, ExtendedTimestampReading, Profile, PublishSequence, Role,
+    S2Check, StopStyle,
 };
 use super::tolerance::Reactions;
 use crate::protocol::amf0::Amf0Value;
@@ -151,6 +152,14 @@ const HEADER: &str = "\
 #   strict_stream_ids       accept status and media only on the stream createStream gave
 #   zeroed_chunk_opening    a chunk stream opened with a type 1/2/3 header starts from zeroed
 #                           state (FFmpeg, librtmp) instead of being broken (the spec)
+#   ack_cadence             when the client acknowledges: \"window\" (every window, the spec),
+#                           \"half-window\" (FFmpeg), \"peer-bandwidth-tenth\" (librtmp: a tenth
+#                           of Set Peer Bandwidth, whatever the window) or \"never\"
+#   fatal_status_codes      the onStatus codes that end the client, whatever their level
+#                           (librtmp: four); omitted, any error-level onStatus does
+#   extended_timestamp_reading  a type-3 chunk after an extended timestamp: detect (tell
+#                           repeated from omitted), repeat (always read the 4 bytes: FFmpeg,
+#                           librtmp) or omit (never read them)
 # [tolerance]
 #   how the client reacts to each server deviation (`rtmp-probe profiles --tolerance ffmpeg`
 #   lists the classes): \"accept\", \"warn\", \"fail:STAGE\", \"stall:STAGE\" or \"unknown\", STAGE one
@@ -158,11 +167,6 @@ const HEADER: &str = "\
 #   given here wins over the fields above that say the same (strict_s0, s2_check,
 #   first_read_needs_s0_s1, server_validation, strict_stream_ids, zeroed_chunk_opening);
 #   a class neither mentions gets the specification's strict reading
-#   ack_cadence             when the client acknowledges: \"window\" (every window, the spec),
-#                           \"half-window\" (FFmpeg), \"peer-bandwidth-tenth\" (librtmp: a tenth
-#                           of Set Peer Bandwidth, whatever the window) or \"never\"
-#   fatal_status_codes      the onStatus codes that end the client, whatever their level
-#                           (librtmp: four); omitted, any error-level onStatus does
 # [connect]
 #   the connect command object's fields, in order: strings, numbers, booleans, tables;
 #   \"{app}\" and \"{tcUrl}\" stand for the probe URL's application and rtmp://host:port/app
@@ -237,6 +241,7 @@ struct SessionForm {
     ack_cadence: AckCadence,
     #[serde(skip_serializing_if = "Option::is_none")]
     fatal_status_codes: Option<Vec<String>>,
+    extended_timestamp_reading: ExtendedTimestampReading,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -405,6 +410,7 @@ impl FileForm {
                 zeroed_chunk_opening: p.zeroed_chunk_opening,
                 ack_cadence: p.ack_cadence,
                 fatal_status_codes: p.fatal_status_codes.clone(),
+                extended_timestamp_reading: p.extended_timestamp_reading,
             },
             connect: Some(
                 p.connect
@@ -593,6 +599,7 @@ impl FileForm {
             tolerance,
             ack_cadence: s.ack_cadence,
             fatal_status_codes: s.fatal_status_codes,
+            extended_timestamp_reading: s.extended_timestamp_reading,
         })
     }
 }

@@ -7,7 +7,7 @@
 //! one line of what it exercises (a test fails for an entry that declares nothing).
 
 use crate::deviation::{every, toward, Deviation::*, Exercise, Toward};
-use crate::protocol::chunk::ChunkOpening;
+use crate::protocol::chunk::{ChunkOpening, ExtendedTimestampConvention};
 use crate::protocol::handshake::{Packet, ServerConfig, ServerDigest, SimpleS1Body, SimpleS2Style};
 use std::time::Duration;
 
@@ -60,6 +60,8 @@ pub struct Personality {
     /// The deviation classes this personality exercises beyond what the reference server does
     /// ([`BASELINE`]); see [`Personality::exercised`].
     pub exercises: &'static [Exercise],
+    /// The timestamps the server's chunk writer puts on everything it writes.
+    pub chunk_timestamps: ChunkTimestamps,
 }
 
 /// What the reference server does that a tolerance table has a row for: S1 with a digest to a
@@ -91,6 +93,28 @@ impl Personality {
     pub fn refuses_every_publish(&self) -> bool {
         self.replies.publish_answer == PublishAnswer::BadName
     }
+}
+
+/// How a server's chunk writer stamps its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkTimestamps {
+    /// Added to the timestamp of every message, commands and relayed media alike (a server
+    /// clocked by an epoch rather than by the session).
+    pub offset: u32,
+    /// Every message starts with a type-0 header (absolute timestamp), as SRS writes; with an
+    /// offset past 0xFFFFFF every message then carries an extended timestamp.
+    pub full_headers: bool,
+    /// Whether the type-3 continuation chunks of such a message repeat the extended timestamp.
+    pub type3: ExtendedTimestampConvention,
+}
+
+impl ChunkTimestamps {
+    /// The session's own clock from 0, compressed headers, the specification's convention.
+    pub const STANDARD: ChunkTimestamps = ChunkTimestamps {
+        offset: 0,
+        full_headers: false,
+        type3: ExtendedTimestampConvention::Repeat,
+    };
 }
 
 /// What a server's answers to commands differ in.
@@ -183,6 +207,15 @@ const S0_THEN_S1_THEN_S2: &[&[Packet]] = &[&[Packet::S0], &[Packet::S1], &[Packe
 const FFMPEG_PAUSES: &[Duration] = &[Duration::from_micros(1760), Duration::from_micros(24)];
 /// S0 -> S1 0.44 ms, S1 -> S2 0.79 ms in shared/captures/public/twinx-client-publish-to-twitch-ingest.pcap.
 const TWITCH_PAUSES: &[Duration] = &[Duration::from_micros(440), Duration::from_micros(790)];
+/// The epoch offset of the extended-timestamp personalities: 2^30 ms, a server clock about
+/// 12.4 days in, so every timestamp written needs the extended field.
+const EPOCH_OFFSET: u32 = 0x4000_0000;
+/// What keeps the extended-timestamp personalities at 128-byte chunks: connect's `_result`
+/// (190 bytes) and most media then need continuation chunks.
+const DEFAULT_CHUNK_SIZE_ANNOUNCED: Replies = Replies {
+    chunk_size: Some(crate::protocol::chunk::DEFAULT_CHUNK_SIZE),
+    ..Replies::STANDARD
+};
 
 /// Every personality, the reference first.
 pub fn all() -> Vec<Personality> {
@@ -203,6 +236,7 @@ pub fn all() -> Vec<Personality> {
         replies: Replies::STANDARD,
         // Empty here so that an entry built from this one declares its own (a test insists).
         exercises: &[],
+        chunk_timestamps: ChunkTimestamps::STANDARD,
     };
     vec![
         Personality {
@@ -529,6 +563,74 @@ pub fn all() -> Vec<Personality> {
                 ..Replies::STANDARD
             },
             exercises: const { &[toward(OnStatusUnexpectedCode, Toward::Publishers)] },
+            ..reference.clone()
+        },
+        Personality {
+            name: "type2-open",
+            description: "Writes connect's _result as the first message on chunk stream 3 with a \
+                          type-2 header (timestamp delta only), as a writer whose state for that \
+                          chunk stream is stale from a message the client never got: a client \
+                          starting from zeroed state takes length 0 and type 0, then reads \
+                          _result's payload as chunk headers.",
+            source: "not a known server: issue 12's deviation class 'chunk stream opened with \
+                     type 2'. pyrtmp (see type1-open) can write it: Chunk.to_raw_chunks() \
+                     picks type 2 whenever the last chunk written, on any chunk stream, had \
+                     the same message stream, length and type",
+            chunk_opening: ChunkOpening::Type2On(3),
+            exercises: const { &[every(ChunkStreamOpenedType2)] },
+            ..reference.clone()
+        },
+        Personality {
+            name: "type3-open",
+            description: "Writes connect's _result as the first message on chunk stream 3 with a \
+                          type-3 header (no fields), as a writer whose state for that chunk stream \
+                          is stale: a client starting from zeroed state takes length 0 and type 0, \
+                          then reads _result's payload as chunk headers.",
+            source: "not a known server: issue 12's deviation class 'chunk stream opened with \
+                     type 3'. pyrtmp's Chunk.to_raw_chunks() never writes a type-3 first chunk \
+                     (its test for type 3 is unreachable), so this is pyrtmp's type-2 case one \
+                     step further",
+            chunk_opening: ChunkOpening::Type3On(3),
+            exercises: const { &[every(ChunkStreamOpenedType3)] },
+            ..reference.clone()
+        },
+        Personality {
+            name: "ext-timestamp-repeated",
+            description: "Stamps everything it writes 2^30 ms on (an epoch clock), so every \
+                          timestamp needs the 4-byte extended field; keeps 128-byte chunks (Set \
+                          Chunk Size 128) and a type-0 header on every message, so connect's \
+                          _result and media span chunks; each type-3 continuation chunk repeats \
+                          the extended timestamp.",
+            source: "RTMP 1.0 specification (2012) 5.3.1.3, as FFmpeg libavformat/rtmppkt.c \
+                     ff_rtmp_packet_write() and SRS SrsProtocol::do_simple_send() write it (SRS \
+                     starts every message with srs_chunk_header_c0() and continues with \
+                     srs_chunk_header_c3(), which carries the extended timestamp)",
+            replies: DEFAULT_CHUNK_SIZE_ANNOUNCED,
+            chunk_timestamps: ChunkTimestamps {
+                offset: EPOCH_OFFSET,
+                full_headers: true,
+                type3: ExtendedTimestampConvention::Repeat,
+            },
+            exercises: const { &[every(ExtendedTimestampRepeatedOnType3)] },
+            ..reference.clone()
+        },
+        Personality {
+            name: "ext-timestamp-omitted",
+            description: "As ext-timestamp-repeated (every timestamp past 0xFFFFFF, 128-byte \
+                          chunks, a type-0 header on every message), but type-3 continuation \
+                          chunks carry no extended timestamp: a client that reads 4 bytes there \
+                          takes them from the payload.",
+            source: "iizukanao/node-rtsp-rtmp-server wrote type-3 chunks without it until PR \
+                     #127 (FFmpeg recording from it failed after about 4 h 38 min); creytiv/re \
+                     (libre's RTMP) until PR #183/#184; the 2009 specification said type-3 \
+                     chunks have none (ossrs/srs PR #4365)",
+            replies: DEFAULT_CHUNK_SIZE_ANNOUNCED,
+            chunk_timestamps: ChunkTimestamps {
+                offset: EPOCH_OFFSET,
+                full_headers: true,
+                type3: ExtendedTimestampConvention::Omit,
+            },
+            exercises: const { &[every(ExtendedTimestampOmittedOnType3)] },
             ..reference
         },
     ]
@@ -581,8 +683,29 @@ mod tests {
                 (p.handshake.simple_s2 == SimpleS2Style::Zero, S2AllZero),
                 (p.handshake.simple_s2 == SimpleS2Style::Random, S2NotEcho),
                 (
-                    p.chunk_opening != ChunkOpening::Type0,
+                    matches!(
+                        p.chunk_opening,
+                        ChunkOpening::Type1 | ChunkOpening::Type1OnStream0
+                    ),
                     ChunkStreamOpenedType1,
+                ),
+                (
+                    matches!(p.chunk_opening, ChunkOpening::Type2On(_)),
+                    ChunkStreamOpenedType2,
+                ),
+                (
+                    matches!(p.chunk_opening, ChunkOpening::Type3On(_)),
+                    ChunkStreamOpenedType3,
+                ),
+                (
+                    p.chunk_timestamps.offset >= 0xFF_FFFF
+                        && p.chunk_timestamps.type3 == ExtendedTimestampConvention::Repeat,
+                    ExtendedTimestampRepeatedOnType3,
+                ),
+                (
+                    p.chunk_timestamps.offset >= 0xFF_FFFF
+                        && p.chunk_timestamps.type3 == ExtendedTimestampConvention::Omit,
+                    ExtendedTimestampOmittedOnType3,
                 ),
                 (
                     r.chunk_size.is_some_and(|n| n > 0xFF_FFFF),
@@ -653,6 +776,10 @@ mod tests {
             "window-ack-tiny-strict",
             "play-stream-not-found",
             "publish-bad-name",
+            "type2-open",
+            "type3-open",
+            "ext-timestamp-repeated",
+            "ext-timestamp-omitted",
         ] {
             assert!(by_name(name).is_some(), "{name}");
         }

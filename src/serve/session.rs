@@ -148,6 +148,9 @@ fn connection_config(config: &SessionConfig) -> ConnectionConfig {
     c.ack_by_own_window = p.replies.strict_ack_window.is_none();
     c.withhold_past_own_window = p.replies.strict_ack_window.is_some();
     c.chunk_opening = p.chunk_opening;
+    c.timestamp_offset = p.chunk_timestamps.offset;
+    c.full_headers = p.chunk_timestamps.full_headers;
+    c.tolerance.extended_timestamp = p.chunk_timestamps.type3;
     c
 }
 

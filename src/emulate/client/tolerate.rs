@@ -8,7 +8,7 @@
 use super::steps::Step;
 use super::{stop, EmulatorClient, Stage, Status};
 use crate::deviation::Deviation;
-use crate::emulate::profile::C2Timing;
+use crate::emulate::profile::{C2Timing, ExtendedTimestampReading};
 use crate::emulate::profile::{Profile, PublishSequence, Role};
 use crate::emulate::tolerance::{self, Reaction};
 use crate::protocol::amf0::Amf0Value;
@@ -52,6 +52,13 @@ pub(super) fn connection_config(profile: &Profile, hold_c2: bool) -> ConnectionC
     ]
     .into_iter()
     .any(|d| resolved(profile, d) != Reaction::Fail);
+    // How the client reads a type-3 chunk after an extended timestamp is behaviour too: FFmpeg
+    // and librtmp always read the 4 bytes, so a server that omits them is misread, not met.
+    config.tolerance.extended_timestamp_reading = match profile.extended_timestamp_reading {
+        ExtendedTimestampReading::Detect => None,
+        ExtendedTimestampReading::Repeat => Some(ExtendedTimestampConvention::Repeat),
+        ExtendedTimestampReading::Omit => Some(ExtendedTimestampConvention::Omit),
+    };
     // When the client acknowledges is behaviour, not a reaction: a server that enforces a tiny
     // window (window-ack-tiny-strict) stalls exactly the clients whose cadence leaves it waiting.
     config.ack_cadence = profile.ack_cadence;

@@ -93,6 +93,9 @@ pub struct ChunkReader {
     empty_aborts: u32,
     /// Accept a chunk stream opened without a type 0 header (see [`Self::with_zero_state_start`]).
     zero_state_start: bool,
+    /// Read type-3 chunks by this convention instead of learning the peer's (see
+    /// [`Self::with_extended_timestamp_reading`]).
+    fixed_convention: Option<ExtendedTimestampConvention>,
 }
 
 impl ChunkReader {
@@ -115,6 +118,7 @@ impl ChunkReader {
             ended: false,
             empty_aborts: 0,
             zero_state_start: false,
+            fixed_convention: None,
         }
     }
 
@@ -129,6 +133,17 @@ impl ChunkReader {
     /// [`ChunkError::NoPreviousHeader`]: FFmpeg and librtmp read such streams this way.
     pub fn with_zero_state_start(mut self, on: bool) -> Self {
         self.zero_state_start = on;
+        self
+    }
+
+    /// Reads the type-3 chunks of a chunk stream whose last header had an extended timestamp
+    /// by `convention` whatever the peer does, as real clients do (FFmpeg always reads the 4
+    /// bytes); None learns the peer's convention from its first such chunk.
+    pub fn with_extended_timestamp_reading(
+        mut self,
+        convention: Option<ExtendedTimestampConvention>,
+    ) -> Self {
+        self.fixed_convention = convention;
         self
     }
 
@@ -416,7 +431,7 @@ impl ChunkReader {
                 self.high.get(&csid).and_then(|s| s.convention)
             };
             if let Some(stored) = stored {
-                let convention = match convention {
+                let convention = match convention.or(self.fixed_convention) {
                     Some(c) => c,
                     None => {
                         if b.len() < header_len + 4 && !self.ended {

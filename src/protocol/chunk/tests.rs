@@ -855,3 +855,132 @@ fn between_reads_the_reader_holds_none_of_the_callers_buffers() {
     );
     assert_eq!(reader.buffered(), 0);
 }
+
+#[test]
+fn stale_openings_write_type2_or_type3_on_their_chunk_stream_only() {
+    let result = msg(3, 5, 20, 0, b"_result");
+    let status = msg(5, 0, 20, 1, b"onStatus");
+    let write = |opening: ChunkOpening| {
+        let mut w = ChunkWriter::new().with_opening(opening);
+        let mut out = BytesMut::new();
+        w.write(&result, &mut out);
+        w.write(&status, &mut out);
+        out.to_vec()
+    };
+    // Chunk stream 3 opens with a timestamp delta only, or with nothing; chunk stream 5 with
+    // a full header.
+    let mut type2 = vec![0x80 | 3, 0, 0, 5];
+    type2.extend_from_slice(b"_result");
+    type2.extend(fmt0(5, 0, 8, 20, 1));
+    type2.extend_from_slice(b"onStatus");
+    assert_eq!(write(ChunkOpening::Type2On(3)), type2);
+    let mut type3 = vec![0xC0 | 3];
+    type3.extend_from_slice(b"_result");
+    type3.extend_from_slice(&type2[4 + 7..]);
+    assert_eq!(write(ChunkOpening::Type3On(3)), type3);
+    assert_eq!(
+        decode(&write(ChunkOpening::Type2On(7))),
+        vec![result, status]
+    );
+
+    // A strict reader refuses the opening; one from zeroed state reads an empty message of
+    // type 0 and then the payload as chunk headers: "_result" does not come out.
+    let mut strict = ChunkReader::new(ChunkLimits::default());
+    strict.feed(&type2);
+    assert!(matches!(
+        strict.poll(),
+        Err(ChunkError::NoPreviousHeader {
+            fmt: 2,
+            csid: 3,
+            ..
+        })
+    ));
+    let mut zeroed = ChunkReader::new(ChunkLimits::default()).with_zero_state_start(true);
+    zeroed.feed(&type3);
+    let mut read = Vec::new();
+    while let Ok(Some(event)) = zeroed.poll() {
+        read.push(event);
+    }
+    let read = messages(&read);
+    assert_eq!(read.first(), Some(&msg(3, 0, 0, 0, b"")));
+    assert!(!read.iter().any(|m| &m.payload[..] == b"_result"));
+}
+
+#[test]
+fn an_epoch_offset_with_full_headers_puts_every_message_past_0xffffff() {
+    let offset = 0x4000_0000;
+    let payload: Vec<u8> = (0..200u8).collect();
+    for convention in [
+        ExtendedTimestampConvention::Repeat,
+        ExtendedTimestampConvention::Omit,
+    ] {
+        let mut w = ChunkWriter::new()
+            .with_timestamp_offset(offset)
+            .with_full_headers(true)
+            .with_convention(convention);
+        let mut out = BytesMut::new();
+        w.write(&msg(6, 0, 9, 1, &payload), &mut out);
+        w.write(&msg(6, 40, 9, 1, &payload), &mut out);
+        // Both messages have a type-0 header with the extended timestamp; the continuation
+        // chunk carries it again only by the repeat convention.
+        let repeat = convention == ExtendedTimestampConvention::Repeat;
+        let mut expected = Vec::new();
+        for ts in [offset, offset + 40] {
+            // fmt0 writes 0xFFFFFF and the extended field for a timestamp past it.
+            expected.extend(fmt0(6, ts, 200, 9, 1));
+            expected.extend_from_slice(&payload[..128]);
+            expected.extend(basic(3, 6));
+            if repeat {
+                expected.extend_from_slice(&ts.to_be_bytes());
+            }
+            expected.extend_from_slice(&payload[128..]);
+        }
+        assert_eq!(out.to_vec(), expected, "{convention:?}");
+        assert_eq!(
+            decode(&out),
+            vec![
+                msg(6, offset, 9, 1, &payload),
+                msg(6, offset + 40, 9, 1, &payload)
+            ]
+        );
+    }
+}
+
+#[test]
+fn a_reader_with_a_fixed_convention_misreads_the_other_one() {
+    for (written, fixed) in [(true, false), (false, true)] {
+        let bytes = extended_continuation(written);
+        let convention = |repeat: bool| {
+            if repeat {
+                ExtendedTimestampConvention::Repeat
+            } else {
+                ExtendedTimestampConvention::Omit
+            }
+        };
+        let read = |convention: ExtendedTimestampConvention| {
+            let mut r = ChunkReader::new(ChunkLimits::default())
+                .with_extended_timestamp_reading(Some(convention));
+            r.feed(&bytes);
+            r.end_of_stream();
+            let mut events = Vec::new();
+            while let Ok(Some(event)) = r.poll() {
+                events.push(event);
+            }
+            events
+        };
+        let payload: Vec<u8> = (0..200u8).collect();
+        // Its own convention reads the message back, and nothing is learnt (it is fixed).
+        let right = read(convention(written));
+        assert_eq!(messages(&right), vec![msg(6, 0x0123_4567, 9, 1, &payload)]);
+        assert!(!right
+            .iter()
+            .any(|e| matches!(e, ReadEvent::ExtendedTimestampConvention { .. })));
+        // The other one takes 4 payload bytes as the timestamp, or 4 timestamp bytes as
+        // payload: the message is not what was sent.
+        let wrong = messages(&read(convention(fixed)));
+        assert!(
+            wrong.iter().all(|m| m.payload[..] != payload[..]),
+            "written repeat={written}: {wrong:?}"
+        );
+    }
+}

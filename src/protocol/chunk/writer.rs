@@ -27,6 +27,28 @@ pub enum ChunkOpening {
     /// With a type-1 header whatever the message stream: a reader that starts from zeroed state
     /// puts the message (and the ones compressed after it) on message stream 0.
     Type1,
+    /// Chunk stream `csid` with a type-2 header (timestamp delta only), as a writer whose state
+    /// for it is stale from a message the reader never got: a reader from zeroed state takes
+    /// length 0 and type 0, and reads the payload as the next chunk headers.
+    Type2On(u32),
+    /// Chunk stream `csid` with a type-3 header (no fields at all), likewise stale.
+    Type3On(u32),
+}
+
+impl ChunkOpening {
+    /// The header type a message opening chunk stream `csid` on message stream `stream_id`
+    /// gets.
+    fn fmt(self, csid: u32, stream_id: u32) -> u8 {
+        match self {
+            ChunkOpening::Type0 => 0,
+            ChunkOpening::Type1OnStream0 if stream_id == 0 => 1,
+            ChunkOpening::Type1OnStream0 => 0,
+            ChunkOpening::Type1 => 1,
+            ChunkOpening::Type2On(stale) if stale == csid => 2,
+            ChunkOpening::Type3On(stale) if stale == csid => 3,
+            ChunkOpening::Type2On(_) | ChunkOpening::Type3On(_) => 0,
+        }
+    }
 }
 
 /// Writes messages as chunks, compressing headers the way FFmpeg and librtmp do.
@@ -35,6 +57,10 @@ pub struct ChunkWriter {
     chunk_size: u32,
     convention: ExtendedTimestampConvention,
     opening: ChunkOpening,
+    /// Added to every message's timestamp (a server whose clock is an epoch, not the session).
+    timestamp_offset: u32,
+    /// Every message starts with a type-0 header (SRS); otherwise headers are compressed.
+    full_headers: bool,
     last: HashMap<u32, Last>,
 }
 
@@ -50,6 +76,8 @@ impl ChunkWriter {
             chunk_size: DEFAULT_CHUNK_SIZE,
             convention: ExtendedTimestampConvention::Repeat,
             opening: ChunkOpening::Type0,
+            timestamp_offset: 0,
+            full_headers: false,
             last: HashMap::new(),
         }
     }
@@ -57,6 +85,21 @@ impl ChunkWriter {
     /// Opens new chunk streams as `opening` says (server personalities that deviate here).
     pub fn with_opening(mut self, opening: ChunkOpening) -> Self {
         self.opening = opening;
+        self
+    }
+
+    /// Adds `offset` to every timestamp written (wrapping at 2^32), so that from some offset on
+    /// every header needs an extended timestamp.
+    pub fn with_timestamp_offset(mut self, offset: u32) -> Self {
+        self.timestamp_offset = offset;
+        self
+    }
+
+    /// Starts every message with a type-0 header, as SRS does, so every message of a stream
+    /// past 0xFFFFFF carries the extended timestamp (and so do its continuation chunks, by the
+    /// convention).
+    pub fn with_full_headers(mut self, on: bool) -> Self {
+        self.full_headers = on;
         self
     }
 
@@ -79,10 +122,15 @@ impl ChunkWriter {
     /// Appends `message` as chunks to `out`.
     pub fn write(&mut self, message: &RawMessage, out: &mut BytesMut) {
         let len = message.payload.len() as u32;
+        let timestamp = message.timestamp.wrapping_add(self.timestamp_offset);
         let prev = self.last.get(&message.csid).copied();
         let (fmt, field) = match prev {
-            Some(p) if p.stream_id == message.stream_id && message.timestamp >= p.timestamp => {
-                let delta = message.timestamp - p.timestamp;
+            Some(p)
+                if !self.full_headers
+                    && p.stream_id == message.stream_id
+                    && timestamp >= p.timestamp =>
+            {
+                let delta = timestamp - p.timestamp;
                 if p.len != len || p.type_id != message.type_id {
                     (1, delta)
                 } else if p.delta != delta {
@@ -91,16 +139,12 @@ impl ChunkWriter {
                     (3, delta)
                 }
             }
-            // The delta of a type-1 opening is taken from a zeroed timestamp.
-            None if self.opening == ChunkOpening::Type1
-                || (self.opening == ChunkOpening::Type1OnStream0 && message.stream_id == 0) =>
-            {
-                (1, message.timestamp)
-            }
-            _ => (0, message.timestamp),
+            Some(_) => (0, timestamp),
+            // A deviating opening takes its delta from a zeroed timestamp.
+            None => (self.opening.fmt(message.csid, message.stream_id), timestamp),
         };
         let extended = field >= 0xFF_FFFF;
-        let delta = if fmt == 0 { message.timestamp } else { field };
+        let delta = if fmt == 0 { timestamp } else { field };
         self.basic_header(fmt, message.csid, out);
         let field24 = field.min(0xFF_FFFF);
         if fmt < 3 {
@@ -120,7 +164,7 @@ impl ChunkWriter {
         self.last.insert(
             message.csid,
             Last {
-                timestamp: message.timestamp,
+                timestamp,
                 delta,
                 len,
                 type_id: message.type_id,

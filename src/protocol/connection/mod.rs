@@ -56,6 +56,9 @@ pub struct Tolerance {
     /// Whether our type-3 chunks repeat the extended timestamp (the peer's convention is
     /// observed, whichever it is).
     pub extended_timestamp: ExtendedTimestampConvention,
+    /// Read the peer's type-3 chunks by this convention instead of learning it (None learns):
+    /// a real client reads by its own, and misreads a peer with the other.
+    pub extended_timestamp_reading: Option<ExtendedTimestampConvention>,
 }
 
 impl Default for Tolerance {
@@ -63,6 +66,7 @@ impl Default for Tolerance {
         Self {
             zero_state_start: false,
             extended_timestamp: ExtendedTimestampConvention::Repeat,
+            extended_timestamp_reading: None,
         }
     }
 }
@@ -106,6 +110,10 @@ pub struct ConnectionConfig {
     /// Send nothing more while the bytes the peer has not acknowledged exceed the window we
     /// announced: messages wait until an Acknowledgement covers them (a strict server).
     pub withhold_past_own_window: bool,
+    /// Added to the timestamp of every message we write (a server clocked by an epoch).
+    pub timestamp_offset: u32,
+    /// Every message we write starts with a type-0 header (SRS) instead of a compressed one.
+    pub full_headers: bool,
 }
 
 impl ConnectionConfig {
@@ -132,6 +140,8 @@ impl ConnectionConfig {
             ack_cadence: AckCadence::Window,
             ack_counts_handshake: true,
             withhold_past_own_window: false,
+            timestamp_offset: 0,
+            full_headers: false,
         }
     }
 }
@@ -212,7 +222,8 @@ impl Connection {
         };
         let reader = ChunkReader::new(config.limits)
             .with_chunk_events(config.chunk_events)
-            .with_zero_state_start(config.tolerance.zero_state_start);
+            .with_zero_state_start(config.tolerance.zero_state_start)
+            .with_extended_timestamp_reading(config.tolerance.extended_timestamp_reading);
         let mut connection = Self {
             side,
             state: State::Handshake,
@@ -222,7 +233,9 @@ impl Connection {
             reader,
             writer: ChunkWriter::new()
                 .with_convention(config.tolerance.extended_timestamp)
-                .with_opening(config.chunk_opening),
+                .with_opening(config.chunk_opening)
+                .with_timestamp_offset(config.timestamp_offset)
+                .with_full_headers(config.full_headers),
             acks: AckTracker::new(config.ack_cadence),
             peer_window: false,
             own_window: None,

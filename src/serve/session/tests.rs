@@ -769,3 +769,140 @@ fn window_ack_tiny_strict_withholds_a_players_media_until_acknowledged() {
         s.close_reason()
     );
 }
+
+/// Everything the server writes in answer to connect alone.
+fn connect_answer(personality: &str) -> Vec<u8> {
+    let mut s = established(personality);
+    let connect = message::command(
+        0,
+        "connect",
+        1.0,
+        Amf0Value::object([("app", Amf0Value::string("live"))]),
+        vec![],
+    );
+    client_read(&mut s, 20, &chunks(&[connect]));
+    writes(&mut s).concat()
+}
+
+#[test]
+fn stale_openings_write_connects_result_without_its_fields() {
+    // As the reference server writes it, connect's _result is one chunk (after Set Chunk Size
+    // 4096) on chunk stream 3 with a full header; the protocol control before it is the same.
+    let payload = message::connect_result(1.0).payload;
+    let len = (payload.len() as u32).to_be_bytes();
+    let full_header = [&[0x03, 0, 0, 0][..], &len[1..], &[20, 0, 0, 0, 0]].concat();
+    let reference = connect_answer("reference");
+    let result_at = reference.len() - full_header.len() - payload.len();
+    assert_eq!(
+        reference[result_at..],
+        [&full_header[..], &payload[..]].concat()
+    );
+    let control = &reference[..result_at];
+    // type2-open: a type-2 header (timestamp delta 0) and then the payload.
+    assert_eq!(
+        connect_answer("type2-open"),
+        [control, &[0x80 | 3, 0, 0, 0], &payload[..]].concat()
+    );
+    // type3-open: a type-3 header alone.
+    assert_eq!(
+        connect_answer("type3-open"),
+        [control, &[0xC0 | 3], &payload[..]].concat()
+    );
+}
+
+#[test]
+fn extended_timestamp_personalities_stamp_everything_past_0xffffff() {
+    let payload = message::connect_result(1.0).payload;
+    assert!(payload.len() > 128, "connect's _result must span chunks");
+    let epoch = 0x4000_0000u32.to_be_bytes();
+    for (name, repeated) in [
+        ("ext-timestamp-repeated", true),
+        ("ext-timestamp-omitted", false),
+    ] {
+        let bytes = connect_answer(name);
+        // connect's _result: a type-0 header with the extended timestamp, 128 bytes, then a
+        // type-3 continuation chunk with the extended timestamp again or without it.
+        let len = (payload.len() as u32).to_be_bytes();
+        let mut result = [&[0x03, 0xFF, 0xFF, 0xFF][..], &len[1..], &[20, 0, 0, 0, 0]].concat();
+        result.extend_from_slice(&epoch);
+        result.extend_from_slice(&payload[..128]);
+        result.push(0xC0 | 3);
+        if repeated {
+            result.extend_from_slice(&epoch);
+        }
+        result.extend_from_slice(&payload[128..]);
+        assert!(bytes.ends_with(&result), "{name}");
+        // Every message before it has a type-0 header stamped at the epoch too, and the chunk
+        // size announced is the default (so media spans chunks as well).
+        let mut reader = ChunkReader::new(ChunkLimits::default()).with_chunk_events(true);
+        reader.feed(&bytes);
+        let mut headers = Vec::new();
+        let mut read = Vec::new();
+        while let Ok(Some(event)) = reader.poll() {
+            match event {
+                ReadEvent::Chunk(h) => headers.push(h),
+                ReadEvent::Message(m) => read.push(m),
+                _ => {}
+            }
+        }
+        assert_eq!(read.len(), 4, "{name}: {read:?}");
+        assert!(read.iter().all(|m| m.timestamp == 0x4000_0000), "{name}");
+        assert!(
+            matches!(
+                Message::decode(&read[2]),
+                Ok(Message::SetChunkSize { size: 128, .. })
+            ),
+            "{name}"
+        );
+        let starts: Vec<_> = headers.iter().filter(|h| h.fmt != 3).collect();
+        assert_eq!(starts.len(), 4, "{name}");
+        assert!(starts
+            .iter()
+            .all(|h| h.fmt == 0 && h.extended_timestamp == Some(0x4000_0000)));
+    }
+}
+
+#[test]
+fn relayed_media_is_stamped_at_the_epoch_and_its_continuations_follow_the_convention() {
+    let frame: Vec<u8> = (0..200u8).collect();
+    for (name, repeated) in [
+        ("ext-timestamp-repeated", true),
+        ("ext-timestamp-omitted", false),
+    ] {
+        let mut s = established(name);
+        client_read(&mut s, 1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+        client_read(
+            &mut s,
+            2,
+            &chunks(&[cmd(1, "play", 3.0, vec![Amf0Value::string("k")])]),
+        );
+        s.play_started(1, None::<std::iter::Empty<&RawMessage>>);
+        writes(&mut s);
+        // Two video frames of the publisher, 40 ms apart: both go out with a full header at
+        // the epoch plus their own time, 128 bytes and then a continuation chunk.
+        for ts in [0u32, 40] {
+            s.send_media(
+                3 + ts as u64,
+                &RawMessage {
+                    csid: 6,
+                    timestamp: ts,
+                    type_id: 9,
+                    stream_id: 1,
+                    payload: Bytes::copy_from_slice(&frame),
+                },
+            );
+        }
+        let mut expected = Vec::new();
+        for ts in [0x4000_0000u32, 0x4000_0028] {
+            expected.extend_from_slice(&[0x06, 0xFF, 0xFF, 0xFF, 0, 0, 200, 9, 1, 0, 0, 0]);
+            expected.extend_from_slice(&ts.to_be_bytes());
+            expected.extend_from_slice(&frame[..128]);
+            expected.push(0xC0 | 6);
+            if repeated {
+                expected.extend_from_slice(&ts.to_be_bytes());
+            }
+            expected.extend_from_slice(&frame[128..]);
+        }
+        assert_eq!(writes(&mut s).concat(), expected, "{name}");
+    }
+}
