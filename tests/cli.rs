@@ -142,7 +142,7 @@ fn a_tolerance_row_says_which_personality_exercises_it_and_whether_the_emulator_
         "{huge}"
     );
     let ext = row("extended-timestamp-omitted-on-type-3");
-    assert!(ext.contains("exercised by: no personality"), "{ext}");
+    assert!(ext.contains("exercised by: ext-timestamp-omitted"), "{ext}");
     assert!(
         out.contains("rows are checked against the emulator"),
         "{out}"
