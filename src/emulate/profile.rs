@@ -58,7 +58,9 @@ pub enum S2Check {
     Ignore,
     /// Logs a warning and goes on (librtmp, GStreamer).
     Warn,
-    /// Gives up unless S2 echoes C1 from byte 8 (Streamlabs mobile, StreamPack).
+    /// Gives up unless S2 echoes C1 from byte 8 (Streamlabs mobile, StreamPack). Spelt as the
+    /// documentation always had it; serde's kebab-case would make it "require-echo-from8".
+    #[serde(rename = "require-echo-from-8", alias = "require-echo-from8")]
     RequireEchoFrom8,
 }
 
@@ -471,7 +473,7 @@ mod tests {
     #[test]
     fn a_profile_file_without_tolerance_goes_by_its_fields_and_a_row_wins() {
         let text =
-            "name = \"x\"\n[handshake]\nstrict_s0 = true\ns2_check = \"require-echo-from8\"\n";
+            "name = \"x\"\n[handshake]\nstrict_s0 = true\ns2_check = \"require-echo-from-8\"\n";
         let p = profile_file::parse(text).unwrap();
         let fail = Rule::new(Reaction::Fail, Some(ToleranceStage::Handshake));
         assert_eq!(p.reaction(Deviation::S0VersionNot3), fail);
