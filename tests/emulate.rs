@@ -3,7 +3,7 @@
 
 mod support;
 
-use rtmp_probe::emulate::case::{CaseOptions, Stage, Status, Target};
+use rtmp_probe::emulate::case::{Stage, Status, Target};
 use rtmp_probe::emulate::variant::Variant;
 use rtmp_probe::emulate::{attempts_for, memory, profile, run_case, run_matrix, CaseResult};
 use rtmp_probe::protocol::handshake::{C2Style, ClientConfig, ServerDigest};
@@ -12,17 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{peer_available, ChildGuard, Nginx};
-
-fn options() -> CaseOptions {
-    CaseOptions {
-        media_duration: Duration::from_millis(600),
-        handshake_timeout: Duration::from_secs(3),
-        reply_timeout: Duration::from_secs(3),
-        seed: Some(9),
-        ..CaseOptions::default()
-    }
-}
+use support::{peer_available, quick_case_options, ChildGuard, Nginx};
 
 /// Enough attempts that a schedule-dependent failure (seen 14 times in 15 with real FFmpeg)
 /// is missed by every attempt with probability below 10^-4.
@@ -71,7 +61,7 @@ fn matrix_against(
             &[Variant::Default],
             repeat,
             16,
-            &options(),
+            &quick_case_options(),
             |_| {},
         )
         .await;
@@ -263,8 +253,8 @@ fn the_in_memory_matrix_gives_the_tcp_verdicts_every_time() {
         .map(|p| (p, Variant::Default))
         .collect();
     for p in personality::all() {
-        let results = memory::run_cases(&p, &cases, &options(), |_| {});
-        let again = memory::run_cases(&p, &cases, &options(), |_| {});
+        let results = memory::run_cases(&p, &cases, &quick_case_options(), |_| {});
+        let again = memory::run_cases(&p, &cases, &quick_case_options(), |_| {});
         assert_eq!(outcome_table(&results), outcome_table(&again), "{}", p.name);
         for r in results
             .iter()
@@ -381,7 +371,7 @@ fn ffmpeg_listen_case(program: &Path, profile_name: &str, attempts: u32) -> Case
             &target,
             Some("x"),
             1,
-            &options(),
+            &quick_case_options(),
         ));
         if r.status.is_failure() {
             failed += 1;
@@ -539,7 +529,7 @@ fn real_nginx_rtmp_passes_every_profile() {
         &[Variant::Default],
         1,
         8,
-        &options(),
+        &quick_case_options(),
         |_| {},
     ));
     for r in &results {

@@ -4,21 +4,12 @@
 //! (a row met is `unknown`) are listed, not asserted. The table is printed; any disagreement
 //! fails the test.
 
-use rtmp_probe::emulate::case::CaseOptions;
 use rtmp_probe::emulate::consistency::{self, Prediction};
 use rtmp_probe::emulate::{memory, profile, variant::Variant};
 use rtmp_probe::serve::personality;
-use std::time::Duration;
+use support::quick_case_options;
 
-fn options() -> CaseOptions {
-    CaseOptions {
-        media_duration: Duration::from_millis(600),
-        handshake_timeout: Duration::from_secs(3),
-        reply_timeout: Duration::from_secs(3),
-        seed: Some(9),
-        ..CaseOptions::default()
-    }
-}
+mod support;
 
 #[test]
 fn every_emulator_does_what_its_table_says_under_every_personality() {
@@ -34,7 +25,7 @@ fn every_emulator_does_what_its_table_says_under_every_personality() {
     for s in &personalities {
         for p in &profiles {
             let expectation = consistency::predict(p, s);
-            let result = memory::run_case(p, Variant::Default, s, &options());
+            let result = memory::run_case(p, Variant::Default, s, &quick_case_options());
             let got = format!(
                 "{} {}{}",
                 result.status.label(),

@@ -613,3 +613,15 @@ pub fn closed_by_server(socket: &mut TcpStream, limit: Duration) -> bool {
     }
     false
 }
+
+/// Case options for runs that only need each case's verdict: 0.6 s of media, 3 s waits, a fixed
+/// seed (the in-memory and TCP matrices compare and snapshot with these).
+pub fn quick_case_options() -> rtmp_probe::emulate::case::CaseOptions {
+    rtmp_probe::emulate::case::CaseOptions {
+        media_duration: Duration::from_millis(600),
+        handshake_timeout: Duration::from_secs(3),
+        reply_timeout: Duration::from_secs(3),
+        seed: Some(9),
+        ..Default::default()
+    }
+}

@@ -67,6 +67,17 @@ pub(super) fn established(personality: &str) -> ServerSession {
     s
 }
 
+/// A client's connect to application "live", as the encoders send it.
+fn connect_to_live() -> RawMessage {
+    message::command(
+        0,
+        "connect",
+        1.0,
+        Amf0Value::object([("app", Amf0Value::string("live"))]),
+        vec![],
+    )
+}
+
 #[test]
 fn personalities_group_and_time_their_handshake_writes() {
     // (personality, writes after C0 alone, writes after C1, writes after C2)
@@ -180,13 +191,7 @@ fn cmd(stream_id: u32, name: &str, txn: f64, args: Vec<Amf0Value>) -> RawMessage
 #[test]
 fn a_publish_session_gets_the_answers_encoders_wait_for() {
     let mut s = established("reference");
-    let connect = message::command(
-        0,
-        "connect",
-        1.0,
-        Amf0Value::object([("app", Amf0Value::string("live"))]),
-        vec![],
-    );
+    let connect = connect_to_live();
     client_read(
         &mut s,
         20,
@@ -515,13 +520,7 @@ fn a_closed_player_gets_nothing_more() {
 /// The names of what the server answers to connect, releaseStream, FCPublish and createStream.
 fn publish_preamble_answers(personality: &str) -> Vec<Message> {
     let mut s = established(personality);
-    let connect = message::command(
-        0,
-        "connect",
-        1.0,
-        Amf0Value::object([("app", Amf0Value::string("live"))]),
-        vec![],
-    );
+    let connect = connect_to_live();
     client_read(
         &mut s,
         20,
@@ -616,13 +615,7 @@ fn statuses(messages: &[Message]) -> Vec<(String, String)> {
 /// play "k"; the server's writes so far.
 fn playing(personality: &str) -> (ServerSession, Vec<Bytes>) {
     let mut s = established(personality);
-    let connect = message::command(
-        0,
-        "connect",
-        1.0,
-        Amf0Value::object([("app", Amf0Value::string("live"))]),
-        vec![],
-    );
+    let connect = connect_to_live();
     client_read(
         &mut s,
         20,
@@ -773,13 +766,7 @@ fn window_ack_tiny_strict_withholds_a_players_media_until_acknowledged() {
 /// Everything the server writes in answer to connect alone.
 fn connect_answer(personality: &str) -> Vec<u8> {
     let mut s = established(personality);
-    let connect = message::command(
-        0,
-        "connect",
-        1.0,
-        Amf0Value::object([("app", Amf0Value::string("live"))]),
-        vec![],
-    );
+    let connect = connect_to_live();
     client_read(&mut s, 20, &chunks(&[connect]));
     writes(&mut s).concat()
 }
