@@ -48,8 +48,9 @@ enum Verdict {
     /// (`media`) are one observable stage: measured with GST_DEBUG=rtmp*:7, rtmp2src that got
     /// Play.Start on message stream 0 logs the onStatus and waits on, as it would for media.
     FailPlaying,
-    /// A player under a personality that refuses every publisher: the companion publisher was
-    /// refused (checked, not assumed), so there was nothing to play and the player says nothing.
+    /// A player under a personality that leaves it no publisher (every publish refused, or never
+    /// confirmed so the publisher waits): the companion publisher failed (checked, not assumed),
+    /// so there was nothing to play and the player says nothing.
     NoPublisher,
 }
 
@@ -535,8 +536,8 @@ fn real_clients_and_their_profiles_agree_under_every_personality() {
     if not_applicable > 0 {
         table.push_str(&format!(
             "not applicable: {not_applicable} play cases (the personality refuses every \
-             publisher, so the companion was refused and there was nothing to play; real and \
-             profile both)\n"
+             publish or never confirms it, so the companion got no stream up and there was \
+             nothing to play; real and profile both)\n"
         ));
     }
     assert!(
