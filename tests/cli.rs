@@ -143,6 +143,15 @@ fn a_tolerance_row_says_which_personality_exercises_it_and_whether_the_emulator_
     );
     let ext = row("extended-timestamp-omitted-on-type-3");
     assert!(ext.contains("exercised by: ext-timestamp-omitted"), "{ext}");
+    // A publisher meets publish-status-missing, not play-status-missing.
+    let status = row("on-status-missing");
+    assert!(
+        status.contains("exercised by: publish-status-missing\n"),
+        "{status}"
+    );
+    // streamlabs sends a simple C1, so no personality's digest S1 reaches it.
+    let digest = row("s1-digest-present");
+    assert!(digest.contains("exercised by: no personality"), "{digest}");
     assert!(
         out.contains("rows are checked against the emulator"),
         "{out}"

@@ -48,8 +48,9 @@ enum Verdict {
     /// (`media`) are one observable stage: measured with GST_DEBUG=rtmp*:7, rtmp2src that got
     /// Play.Start on message stream 0 logs the onStatus and waits on, as it would for media.
     FailPlaying,
-    /// A player under a personality that refuses every publisher: the companion publisher was
-    /// refused (checked, not assumed), so there was nothing to play and the player says nothing.
+    /// A player under a personality that leaves it no publisher (every publish refused, or never
+    /// confirmed so the publisher waits): the companion publisher failed (checked, not assumed),
+    /// so there was nothing to play and the player says nothing.
     NoPublisher,
 }
 
@@ -326,9 +327,9 @@ fn companion(personality_name: &str) -> Option<profile::Profile> {
 /// ([`companion`]) on its key first, as the emulated play cases do, so both sides play the same
 /// stream.
 fn run_real(client: &RealClient, personality_name: &str) -> (Verdict, String) {
-    let refuses_publish = personality::by_name(personality_name)
+    let no_publisher = personality::by_name(personality_name)
         .expect("personality")
-        .refuses_every_publish();
+        .leaves_players_no_publisher();
     let server = server(personality_name);
     let key = "differential";
     let companion = (client.role == Role::Play).then(|| {
@@ -349,14 +350,14 @@ fn run_real(client: &RealClient, personality_name: &str) -> (Verdict, String) {
         std::thread::sleep(Duration::from_millis(800));
         thread
     });
-    if refuses_publish && client.role == Role::Play {
+    if no_publisher && client.role == Role::Play {
         let (publisher_name, publisher) = companion
             .expect("a play case has a companion")
             .join()
             .expect("the companion publisher's thread");
         assert!(
             publisher.status.is_failure(),
-            "{personality_name} refuses every publisher, yet the {publisher_name} companion of {} published",
+            "{personality_name} leaves players no publisher, yet the {publisher_name} companion of {} published",
             client.name
         );
         let refused = publisher
@@ -366,7 +367,7 @@ fn run_real(client: &RealClient, personality_name: &str) -> (Verdict, String) {
             .unwrap_or_default();
         return (
             Verdict::NoPublisher,
-            format!("companion refused: {refused}"),
+            format!("companion stopped: {refused}"),
         );
     }
     let (exited_ok, stderr) = run_bounded((client.command)(&server.url(key)), REAL_BOUND);
@@ -413,12 +414,12 @@ fn run_profile(client: &RealClient, personality_name: &str) -> (Verdict, String)
     ));
     let failed_at = r.status.is_failure().then(|| r.stage.unwrap_or(Stage::Tcp));
     let companion_refused = r.diagnosis.iter().any(|f| f.id == "case.companion-failed");
-    let refuses_publish = personality::by_name(personality_name)
+    let no_publisher = personality::by_name(personality_name)
         .expect("personality")
-        .refuses_every_publish();
-    // Only where the personality refuses every publisher is a failed companion an outcome; anywhere
-    // else it stays the failure it is.
-    let verdict = if companion_refused && refuses_publish {
+        .leaves_players_no_publisher();
+    // Only where the personality leaves players no publisher (every publish refused, or never
+    // confirmed) is a failed companion an outcome; anywhere else it stays the failure it is.
+    let verdict = if companion_refused && no_publisher {
         Verdict::NoPublisher
     } else {
         emulated_verdict(client.role, failed_at)
@@ -535,8 +536,8 @@ fn real_clients_and_their_profiles_agree_under_every_personality() {
     if not_applicable > 0 {
         table.push_str(&format!(
             "not applicable: {not_applicable} play cases (the personality refuses every \
-             publisher, so the companion was refused and there was nothing to play; real and \
-             profile both)\n"
+             publish or never confirms it, so the companion got no stream up and there was \
+             nothing to play; real and profile both)\n"
         ));
     }
     assert!(

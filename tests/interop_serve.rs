@@ -353,8 +353,9 @@ fn ffmpeg_publishes_through_every_personality_that_lets_it() {
     // FFmpeg waits for S2 before it writes C2, so a server holding S2 until C2 (wait-c2) stalls
     // it until the handshake timeout; connect's _result opened with a type-2 or type-3 header,
     // or without the extended timestamp on its continuation chunk, stalls it at connect
-    // (tests/differential.rs); publish-bad-name refuses it; every other personality lets it
-    // publish.
+    // (tests/differential.rs); publish-status-missing never confirms the publish, so FFmpeg
+    // waits for NetStream.Publish.Start; publish-bad-name refuses it; every other personality
+    // lets it publish.
     for p in personality::all() {
         let server = start(p.name, None, None);
         let (ok, stderr) =
@@ -369,18 +370,32 @@ fn ffmpeg_publishes_through_every_personality_that_lets_it() {
             assert!(!sent_code(t, "NetStream.Publish.Start"), "{}", p.name);
             continue;
         }
+        let on_status_publish_start = |t: &Transcript| {
+            t.messages(rtmp_probe::transcript::Direction::ServerToClient)
+                .any(|m| {
+                    m.summary().contains("onStatus")
+                        && m.summary().contains("NetStream.Publish.Start")
+                })
+        };
+        // publish-status-missing claims the name but never confirms it: FFmpeg waits for
+        // NetStream.Publish.Start and sends no media.
+        if p.name == "publish-status-missing" {
+            assert!(!ok, "FFmpeg cannot complete against {}", p.name);
+            assert!(!on_status_publish_start(t), "{}", p.name);
+            let summary = media_summary(t).expect("a media summary");
+            assert!(
+                summary.contains("video none 0 frames") && summary.contains("audio none 0 frames"),
+                "{}: {summary}",
+                p.name
+            );
+            continue;
+        }
         // publish-bad-name lets no one publish: FFmpeg stops at the error status.
         if p.refuses_every_publish() {
             assert!(!ok, "{}: FFmpeg published where no one can", p.name);
             assert!(sent_code(t, "NetStream.Publish.BadName"), "{}", p.name);
             // (onFCPublish, FCPublish's answer, carries NetStream.Publish.Start; onStatus not.)
-            assert!(
-                !t.messages(rtmp_probe::transcript::Direction::ServerToClient)
-                    .any(|m| m.summary().contains("onStatus")
-                        && m.summary().contains("NetStream.Publish.Start")),
-                "{}",
-                p.name
-            );
+            assert!(!on_status_publish_start(t), "{}", p.name);
             continue;
         }
         assert!(ok, "{}: ffmpeg failed: {stderr}", p.name);

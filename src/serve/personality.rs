@@ -93,6 +93,13 @@ impl Personality {
     pub fn refuses_every_publish(&self) -> bool {
         self.replies.publish_answer == PublishAnswer::BadName
     }
+
+    /// Whether no publisher's media gets through here: every publish is refused, or it is never
+    /// confirmed and the encoders wait for NetStream.Publish.Start before sending media (as
+    /// FFmpeg, librtmp and GStreamer rtmp2 do). A player then has nothing to play.
+    pub fn leaves_players_no_publisher(&self) -> bool {
+        self.refuses_every_publish() || self.replies.publish_answer == PublishAnswer::NoStatus
+    }
 }
 
 /// How a server's chunk writer stamps its messages.
@@ -149,6 +156,9 @@ pub enum PublishAnswer {
     /// NetStream.Publish.BadName (level error) to every publish, as nginx-rtmp answers a name
     /// already published; the connection stays open.
     BadName,
+    /// No onStatus at all: the stream is published on the server side (StreamBegin is sent and
+    /// media is relayed to players), but NetStream.Publish.Start never comes.
+    NoStatus,
 }
 
 /// How the server answers play.
@@ -159,6 +169,9 @@ pub enum PlayAnswer {
     ResetThenStart,
     /// NetStream.Play.StreamNotFound (level error), then the connection is closed.
     StreamNotFound,
+    /// StreamBegin and the stream's media, but no onStatus (neither Reset nor Start) and no
+    /// RtmpSampleAccess.
+    NoStatus,
 }
 
 /// The fields of connect's `_result`.
@@ -631,6 +644,40 @@ pub fn all() -> Vec<Personality> {
                 type3: ExtendedTimestampConvention::Omit,
             },
             exercises: const { &[every(ExtendedTimestampOmittedOnType3)] },
+            ..reference.clone()
+        },
+        Personality {
+            name: "publish-status-missing",
+            description: "Never answers publish with onStatus: the stream is published on the \
+                          server side (StreamBegin is sent, media is relayed to players) but \
+                          NetStream.Publish.Start never comes. An encoder that waits for it \
+                          sends no media, so a player has nothing to play: play cases report \
+                          that they could not be exercised.",
+            source: "arut/nginx-rtmp-module ngx_rtmp_live_module.c ngx_rtmp_live_publish(): \
+                     the stream is joined, and NetStream.Publish.Start is sent only when the \
+                     publish is not silent (ngx_rtmp_relay_module.c publishes its own relay \
+                     sessions with v.silent = 1); here every publish is treated so",
+            replies: Replies {
+                publish_answer: PublishAnswer::NoStatus,
+                ..Replies::STANDARD
+            },
+            exercises: const { &[toward(OnStatusMissing, Toward::Publishers)] },
+            ..reference.clone()
+        },
+        Personality {
+            name: "play-status-missing",
+            description: "Answers play with StreamBegin and the stream's media but no onStatus \
+                          (neither NetStream.Play.Reset nor NetStream.Play.Start) and no \
+                          RtmpSampleAccess; publish works.",
+            source: "arut/nginx-rtmp-module ngx_rtmp_live_module.c ngx_rtmp_live_play() and \
+                     ngx_rtmp_live_set_status(): StreamBegin always, the statuses only when the \
+                     play is not silent (ngx_rtmp_relay_module.c plays its own relay sessions \
+                     with v.silent = 1); here every play is treated so",
+            replies: Replies {
+                play_answer: PlayAnswer::NoStatus,
+                ..Replies::STANDARD
+            },
+            exercises: const { &[toward(OnStatusMissing, Toward::Players)] },
             ..reference
         },
     ]
@@ -732,9 +779,14 @@ mod tests {
                 (r.abort_after_connect.is_some(), AbortUnknownChunkStream),
                 (r.strict_ack_window.is_some(), WindowAckTinyStrict),
                 (
-                    r.play_answer != PlayAnswer::ResetThenStart
-                        || r.publish_answer != PublishAnswer::Start,
+                    r.play_answer == PlayAnswer::StreamNotFound
+                        || r.publish_answer == PublishAnswer::BadName,
                     OnStatusUnexpectedCode,
+                ),
+                (
+                    r.play_answer == PlayAnswer::NoStatus
+                        || r.publish_answer == PublishAnswer::NoStatus,
+                    OnStatusMissing,
                 ),
             ];
             for (does, deviation) in implied {
@@ -780,6 +832,8 @@ mod tests {
             "type3-open",
             "ext-timestamp-repeated",
             "ext-timestamp-omitted",
+            "publish-status-missing",
+            "play-status-missing",
         ] {
             assert!(by_name(name).is_some(), "{name}");
         }

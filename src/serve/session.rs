@@ -9,7 +9,7 @@
 //! (claiming a stream name, playing a stream) come out of [`ServerSession::poll_action`] for the
 //! driver to resolve through the [`super::hub::Hub`].
 
-use super::personality::{C2Check, FirstWrite, Personality, PlayAnswer};
+use super::personality::{C2Check, FirstWrite, Personality, PlayAnswer, PublishAnswer};
 use crate::media::MediaStats;
 use crate::protocol::chunk::{ChunkLimits, RawMessage};
 use crate::protocol::connection::{
@@ -324,6 +324,9 @@ impl ServerSession {
         if accepted {
             publishing.accepted = true;
             self.send(message::user_control(UserControl::StreamBegin(stream_id)));
+            if self.config.personality.replies.publish_answer == PublishAnswer::NoStatus {
+                return;
+            }
             self.send(message::on_status(
                 stream_id,
                 "status",
@@ -381,19 +384,21 @@ impl ServerSession {
             return;
         }
         self.send(message::user_control(UserControl::StreamBegin(stream_id)));
-        self.send(message::on_status(
-            stream_id,
-            "status",
-            "NetStream.Play.Reset",
-            &format!("Playing and resetting {name}."),
-        ));
-        self.send(message::on_status(
-            stream_id,
-            "status",
-            "NetStream.Play.Start",
-            &format!("Started playing {name}."),
-        ));
-        self.send(message::sample_access(stream_id));
+        if self.config.personality.replies.play_answer != PlayAnswer::NoStatus {
+            self.send(message::on_status(
+                stream_id,
+                "status",
+                "NetStream.Play.Reset",
+                &format!("Playing and resetting {name}."),
+            ));
+            self.send(message::on_status(
+                stream_id,
+                "status",
+                "NetStream.Play.Start",
+                &format!("Started playing {name}."),
+            ));
+            self.send(message::sample_access(stream_id));
+        }
         match start {
             Some(messages) => {
                 for m in messages {

@@ -381,6 +381,10 @@ static ENTRIES: &[Entry] = &[
     diag("cmd.status-error", Error, Command,
         "the server answered publish or play with an error onStatus",
         "RTMP specification 7.2.2 (NetStream onStatus codes)"),
+    diag("cmd.status-missing", Warning, Command,
+        "media arrived on the play stream before any onStatus NetStream.Play.Start; a client \
+         that plays on media (FFmpeg) goes on, one that waits for the status ignores it",
+        "RTMP specification 7.2.2: the server answers play with onStatus before the stream's media"),
     diag("cmd.status-wrong-stream", Warning, Command,
         "onStatus arrived on a message stream other than the one the client publishes or plays on; \
          a client that tolerates it goes on, one that does not ignores it and waits",

@@ -2,10 +2,12 @@
 //! publish or play, media from the clip, and the profile's way of stopping. Each step says what
 //! it waits for and until when.
 
+use super::tolerate::resolved;
 use super::{stop, EmulatorClient, Met, Stage, Status, Stop};
 use crate::deviation::Deviation;
 use crate::emulate::clip;
 use crate::emulate::profile::{ChunkSizeWhen, PublishSequence, Role, StopStyle};
+use crate::emulate::tolerance::Reaction;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::RawMessage;
 use crate::protocol::connection::{CloseReason, ConnectionError};
@@ -403,6 +405,34 @@ impl EmulatorClient {
         }
     }
 
+    /// Media on a player's stream before NetStream.Play.Start (on-status-missing): a client
+    /// whose row goes on plays it, as FFmpeg does; the others ignore it and wait for the status,
+    /// as librtmp and rtmp2 do.
+    fn met_media_before_status(
+        &mut self,
+        raw: &RawMessage,
+        m: &Message,
+        stream_id: u32,
+        code: &str,
+    ) {
+        if !matches!(
+            resolved(&self.profile, Deviation::OnStatusMissing),
+            Reaction::Accept | Reaction::Warn
+        ) {
+            return;
+        }
+        let message = format!(
+            "media on message stream {} before any onStatus {code}",
+            raw.stream_id
+        );
+        let deviation = Deviation::OnStatusMissing;
+        if self.meet(deviation, "cmd.status-missing", message, true) == Met::Stops {
+            return;
+        }
+        self.started(stream_id, true);
+        self.step_message(raw, m);
+    }
+
     fn step_message(&mut self, raw: &RawMessage, m: &Message) {
         let command = match m {
             Message::Command(c) => Some(c),
@@ -467,6 +497,10 @@ impl EmulatorClient {
                 code,
                 play,
             } => {
+                if play && matches!(raw.type_id, 8 | 9) && !raw.payload.is_empty() {
+                    self.met_media_before_status(raw, m, stream_id, code);
+                    return;
+                }
                 if command.is_none_or(|c| c.name != "onStatus") {
                     return;
                 }

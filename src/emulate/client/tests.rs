@@ -215,3 +215,38 @@ fn acknowledgement_cadence_and_fatal_status_codes_follow_the_profile() {
     assert_eq!(rtmpdump.status, Status::Fail, "{:?}", rtmpdump.diagnosis);
     assert_eq!(rtmpdump.diagnosis[0].id, "cmd.status-error");
 }
+
+#[test]
+fn media_without_play_start_is_played_only_by_the_profiles_whose_row_goes_on() {
+    // FFmpeg's rtmp_open() completes on the first media packet; librtmp drops media until
+    // NetStream.Play.Start, rtmp2 waits for it (tolerance rows on-status-missing, measured).
+    let ffmpeg = in_memory("ffmpeg-play", Variant::Default, "play-status-missing");
+    assert!(!ffmpeg.status.is_failure(), "{:?}", ffmpeg.diagnosis);
+    assert!(
+        ffmpeg
+            .diagnosis
+            .iter()
+            .any(|f| f.id == "cmd.status-missing"),
+        "{:?}",
+        ffmpeg.diagnosis
+    );
+    for player in ["rtmpdump", "gstreamer-play"] {
+        let r = in_memory(player, Variant::Default, "play-status-missing");
+        assert_eq!(
+            (r.status, r.stage),
+            (Status::Timeout, Some(Stage::Publish)),
+            "{player}: {:?}",
+            r.diagnosis
+        );
+    }
+    // A publisher never confirmed sends no media: every profile waits for Publish.Start.
+    for publisher in ["ffmpeg", "obs", "gstreamer"] {
+        let r = in_memory(publisher, Variant::Default, "publish-status-missing");
+        assert_eq!(
+            (r.status, r.stage),
+            (Status::Timeout, Some(Stage::Publish)),
+            "{publisher}: {:?}",
+            r.diagnosis
+        );
+    }
+}

@@ -374,7 +374,8 @@ mod robustness {
             reads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..600), 0..12),
             personality in proptest::sample::select(vec![
                 "reference", "ffmpeg", "strict-c2", "wait-c2", "window-ack-tiny-strict",
-                "play-stream-not-found", "publish-bad-name",
+                "play-stream-not-found", "publish-bad-name", "publish-status-missing",
+                "play-status-missing",
             ]),
         ) {
             let mut s = established(personality);
@@ -682,6 +683,64 @@ fn publish_bad_name_refuses_every_publish_without_claiming_the_name() {
     );
     assert!(diagnostic_ids(&events(&mut s)).contains(&"cmd.publish-bad-name".to_string()));
     assert!(s.close_reason().is_none(), "the connection stays open");
+}
+
+#[test]
+fn publish_status_missing_publishes_the_stream_without_telling_the_publisher() {
+    let mut s = established("publish-status-missing");
+    client_read(&mut s, 1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
+    writes(&mut s);
+    events(&mut s);
+    client_read(
+        &mut s,
+        2,
+        &chunks(&[cmd(1, "publish", 3.0, vec![Amf0Value::string("k")])]),
+    );
+    assert_eq!(
+        s.poll_action(),
+        Some(Action::Publish {
+            name: "k".into(),
+            stream_id: 1
+        }),
+        "the name is claimed on the server side"
+    );
+    s.publish_result(1, true);
+    let answers = server_messages(&writes(&mut s));
+    assert_eq!(statuses(&answers), [], "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .any(|m| matches!(m, Message::UserControl(UserControl::StreamBegin(1)))),
+        "StreamBegin still goes: {answers:?}"
+    );
+    // Media the encoder sends anyway is the stream's.
+    client_read(&mut s, 3, &chunks(&[video(1)]));
+    assert!(matches!(s.poll_action(), Some(Action::Media { .. })));
+    assert!(s.close_reason().is_none());
+}
+
+#[test]
+fn play_status_missing_sends_stream_begin_and_media_but_no_status() {
+    let (mut s, mut w) = playing("play-status-missing");
+    let media = video(1);
+    s.play_started(1, Some([&media].into_iter()));
+    w.extend(writes(&mut s));
+    let answers = server_messages(&w);
+    assert_eq!(statuses(&answers), [], "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .any(|m| matches!(m, Message::UserControl(UserControl::StreamBegin(1)))),
+        "{answers:?}"
+    );
+    assert!(
+        answers.iter().any(|m| matches!(m, Message::Video(_))),
+        "the stream's media is relayed: {answers:?}"
+    );
+    assert!(
+        !answers.iter().any(|m| m.name().contains("SampleAccess")),
+        "{answers:?}"
+    );
 }
 
 #[test]
