@@ -15,7 +15,7 @@ pub use message::{
 };
 
 use super::catalogue;
-use crate::protocol::handshake::{self, DigestLayout, HandshakeEvent, Mode};
+use crate::protocol::handshake::{DigestLayout, HandshakeEvent, Mode};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -157,30 +157,9 @@ impl EventKind {
     }
 }
 
-/// A handshake packet: C0, C1, C2 from the client, S0, S1, S2 from the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum HandshakePacket {
-    C0,
-    C1,
-    C2,
-    S0,
-    S1,
-    S2,
-}
-
-impl From<handshake::Packet> for HandshakePacket {
-    fn from(p: handshake::Packet) -> Self {
-        use handshake::Packet as P;
-        match p {
-            P::C0 => Self::C0,
-            P::C1 => Self::C1,
-            P::C2 => Self::C2,
-            P::S0 => Self::S0,
-            P::S1 => Self::S1,
-            P::S2 => Self::S2,
-        }
-    }
-}
+/// A handshake packet: C0, C1, C2 from the client, S0, S1, S2 from the server (the protocol's
+/// own type: it serializes to the names the schema has).
+pub use crate::protocol::handshake::Packet as HandshakePacket;
 
 /// Where a C1 or S1 keeps its digest: the 32 bytes after the offset found from byte 8 or 772.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -289,7 +268,7 @@ impl From<&HandshakeEvent> for HandshakeObservation {
     fn from(e: &HandshakeEvent) -> Self {
         match e {
             HandshakeEvent::Version { packet, version } => Self::Version {
-                packet: (*packet).into(),
+                packet: *packet,
                 version: *version,
             },
             HandshakeEvent::Hello {
@@ -297,19 +276,19 @@ impl From<&HandshakeEvent> for HandshakeObservation {
                 time,
                 version,
             } => Self::Fields {
-                packet: (*packet).into(),
+                packet: *packet,
                 time: *time,
                 version_field: *version,
             },
             HandshakeEvent::DigestValid { packet, layout } => Self::DigestValid {
-                packet: (*packet).into(),
+                packet: *packet,
                 layout: (*layout).into(),
             },
             HandshakeEvent::NoDigest {
                 packet,
                 version_set,
             } => Self::NoDigest {
-                packet: (*packet).into(),
+                packet: *packet,
                 version_field_set: *version_set,
             },
             HandshakeEvent::ModeChosen(mode) => Self::ModeChosen {
@@ -321,7 +300,7 @@ impl From<&HandshakeEvent> for HandshakeObservation {
                 },
             },
             HandshakeEvent::Answer { packet, echo } => Self::Answer {
-                packet: (*packet).into(),
+                packet: *packet,
                 echo: EchoChecks {
                     exact: echo.exact,
                     time_matches: echo.time_matches,

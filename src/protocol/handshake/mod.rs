@@ -30,8 +30,8 @@ pub const PACKET_LEN: usize = LEN;
 /// The bytes each side sends in its handshake: the version byte and two 1536-byte packets.
 pub const HANDSHAKE_LEN: usize = 1 + 2 * PACKET_LEN;
 
-/// The six handshake packets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The six handshake packets (serializable: the transcript names them by these variants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Packet {
     C0,
     C1,

@@ -108,12 +108,6 @@ fn message_line(m: &MessageEvent) -> String {
     line
 }
 
-impl fmt::Display for HandshakePacket {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
-}
-
 impl fmt::Display for HandshakeObservation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Observation(self, Detail::Full).fmt(f)
