@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::{peer_available, run_bounded, skip_or_fail, Running};
+use support::{gst_publish, peer_available, run_bounded, skip_or_fail, Running};
 
 /// The server gives up on a handshake after this long, so a client that stalls in the handshake
 /// is closed (and exits) well inside the run's bound.
@@ -182,25 +182,6 @@ fn ffmpeg_play(program: &Path, url: &str) -> Command {
     c
 }
 
-/// GStreamer re-muxing the clip into `sink` (rtmpsink is librtmp, rtmp2sink is GStreamer's own).
-fn gst_publish(sink: &str, url: &str) -> Command {
-    let mut c = Command::new("gst-launch-1.0");
-    c.args(["-q", "filesrc"])
-        .arg(format!("location={}", clip().display()))
-        .args([
-            "!",
-            "flvdemux",
-            "name=d",
-            "flvmux",
-            "name=m",
-            "streamable=true",
-        ])
-        .args(["!", sink, &format!("location={url}")])
-        .args(["d.video", "!", "queue", "!", "h264parse", "!", "m."])
-        .args(["d.audio", "!", "queue", "!", "aacparse", "!", "m."]);
-    c
-}
-
 /// Whether GStreamer has `element`; a missing one skips its client (or fails in CI).
 fn gst_element(element: &str) -> bool {
     let found = Command::new("gst-inspect-1.0")
@@ -245,7 +226,7 @@ fn real_clients() -> Vec<RealClient> {
                 name: "librtmp rtmpsink",
                 role: Role::Publish,
                 profile: "obs",
-                command: Box::new(|url| gst_publish("rtmpsink", url)),
+                command: Box::new(|url| gst_publish("rtmpsink", &clip(), url)),
             });
         }
         if gst_element("rtmp2sink") {
@@ -253,7 +234,7 @@ fn real_clients() -> Vec<RealClient> {
                 name: "gst rtmp2sink",
                 role: Role::Publish,
                 profile: "gstreamer",
-                command: Box::new(|url| gst_publish("rtmp2sink", url)),
+                command: Box::new(|url| gst_publish("rtmp2sink", &clip(), url)),
             });
         }
         if gst_element("rtmp2src") {

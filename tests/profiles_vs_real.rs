@@ -9,9 +9,8 @@ use rtmp_probe::emulate::variant::Variant;
 use rtmp_probe::emulate::{profile, run_case};
 use rtmp_probe::serve::ServeOptions;
 use rtmp_probe::transcript::{Direction, EventKind, Transcript};
-use std::process::Command;
 use std::time::Duration;
-use support::{ffmpeg_publish, make_clip, peer_available, run_bounded, Running};
+use support::{ffmpeg_publish, gst_publish, make_clip, peer_available, run_bounded, Running};
 
 /// The parts of a server-side transcript that say what kind of client it was: handshake reads
 /// and observations, and the names of the client's messages other than media and
@@ -99,23 +98,7 @@ fn the_gstreamer_profile_looks_like_real_rtmp2sink() {
     let clip = dir.path().join("clip.flv");
     make_clip(&clip, 1, true);
     let server = Running::start(ServeOptions::default());
-    let mut gst = Command::new("gst-launch-1.0");
-    gst.arg("-q")
-        .arg("filesrc")
-        .arg(format!("location={}", clip.display()))
-        .args([
-            "!",
-            "flvdemux",
-            "name=d",
-            "flvmux",
-            "name=m",
-            "streamable=true",
-            "!",
-        ])
-        .arg("rtmp2sink")
-        .arg(format!("location={}", server.url("real")))
-        .args(["d.video", "!", "queue", "!", "h264parse", "!", "m."])
-        .args(["d.audio", "!", "queue", "!", "aacparse", "!", "m."]);
+    let gst = gst_publish("rtmp2sink", &clip, &server.url("real"));
     let (ok, stderr) = run_bounded(gst, Duration::from_secs(20));
     assert!(ok, "{stderr}");
     emulate(&server, "gstreamer");

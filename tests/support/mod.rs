@@ -625,3 +625,23 @@ pub fn quick_case_options() -> rtmp_probe::emulate::case::CaseOptions {
         ..Default::default()
     }
 }
+
+/// GStreamer re-muxing the FLV file `clip` into `sink` at `url` (rtmpsink is librtmp, rtmp2sink
+/// is GStreamer's own), as a user publishes a file with gst-launch.
+pub fn gst_publish(sink: &str, clip: &Path, url: &str) -> Command {
+    let mut c = Command::new("gst-launch-1.0");
+    c.args(["-q", "filesrc"])
+        .arg(format!("location={}", clip.display()))
+        .args([
+            "!",
+            "flvdemux",
+            "name=d",
+            "flvmux",
+            "name=m",
+            "streamable=true",
+        ])
+        .args(["!", sink, &format!("location={url}")])
+        .args(["d.video", "!", "queue", "!", "h264parse", "!", "m."])
+        .args(["d.audio", "!", "queue", "!", "aacparse", "!", "m."]);
+    c
+}

@@ -665,9 +665,10 @@ fn play_is_answered_with_reset_first_or_stream_not_found() {
     );
 }
 
-#[test]
-fn publish_bad_name_refuses_every_publish_without_claiming_the_name() {
-    let mut s = established("publish-bad-name");
+/// A session under `personality` whose client, after createStream, has just asked to publish
+/// "k"; what the server wrote and reported before the publish is read and dropped.
+fn asking_to_publish(personality: &str) -> ServerSession {
+    let mut s = established(personality);
     client_read(&mut s, 1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
     writes(&mut s);
     events(&mut s);
@@ -676,6 +677,12 @@ fn publish_bad_name_refuses_every_publish_without_claiming_the_name() {
         2,
         &chunks(&[cmd(1, "publish", 3.0, vec![Amf0Value::string("k")])]),
     );
+    s
+}
+
+#[test]
+fn publish_bad_name_refuses_every_publish_without_claiming_the_name() {
+    let mut s = asking_to_publish("publish-bad-name");
     assert_eq!(s.poll_action(), None, "the hub is not asked for the name");
     assert_eq!(
         statuses(&server_messages(&writes(&mut s))),
@@ -687,15 +694,7 @@ fn publish_bad_name_refuses_every_publish_without_claiming_the_name() {
 
 #[test]
 fn publish_status_missing_publishes_the_stream_without_telling_the_publisher() {
-    let mut s = established("publish-status-missing");
-    client_read(&mut s, 1, &chunks(&[cmd(0, "createStream", 2.0, vec![])]));
-    writes(&mut s);
-    events(&mut s);
-    client_read(
-        &mut s,
-        2,
-        &chunks(&[cmd(1, "publish", 3.0, vec![Amf0Value::string("k")])]),
-    );
+    let mut s = asking_to_publish("publish-status-missing");
     assert_eq!(
         s.poll_action(),
         Some(Action::Publish {
