@@ -37,6 +37,9 @@ pub struct LoadOptions {
     pub client_timeout: Option<Duration>,
     /// Stream key prefix for publishing clients (client N publishes `<key>-N`).
     pub key: String,
+    /// Shared by the clients: the first connects alone, and a target it cannot reach ends the
+    /// run before any other client starts (see [`crate::emulate::reach`]).
+    pub reach: Option<Arc<crate::emulate::reach::Reach>>,
 }
 
 impl LoadOptions {
@@ -53,6 +56,7 @@ impl LoadOptions {
             reply_timeout: CaseOptions::default().reply_timeout,
             client_timeout: None,
             key: "load".into(),
+            reach: None,
         }
     }
 
@@ -191,6 +195,7 @@ pub async fn run_until(
         reply_timeout: options.reply_timeout,
         case_timeout: options.client_timeout,
         stop_after_connect: !options.publish,
+        reach: options.reach.clone(),
         ..CaseOptions::default()
     };
     let done = Arc::new(done);
@@ -212,8 +217,17 @@ pub async fn run_until(
             }
         };
     }
+    let unreachable = || {
+        options
+            .reach
+            .as_ref()
+            .is_some_and(|r| r.unreachable().is_some())
+    };
     loop {
-        if start.elapsed() >= options.duration || options.total.is_some_and(|t| started >= t) {
+        if start.elapsed() >= options.duration
+            || options.total.is_some_and(|t| started >= t)
+            || unreachable()
+        {
             break;
         }
         if let Some(rate) = options.rate {

@@ -191,7 +191,7 @@ fn a_dash_for_a_file_means_standard_output() {
 }
 
 #[test]
-fn an_unreachable_target_is_one_line_before_the_run() {
+fn an_unreachable_target_is_one_line_from_the_first_connection() {
     let refused = support::free_port();
     let capture = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -220,7 +220,7 @@ fn an_unreachable_target_is_one_line_before_the_run() {
         let started = Instant::now();
         assert_one_line_error(&["probe", &url, "--profile", "obs"], 3, &said);
         assert_one_line_error(&["matrix", &url], 3, &said);
-        // Not thousands of attempts for --duration: the check comes first.
+        // Not thousands of attempts for --duration: the first client's connection decides.
         assert_one_line_error(&["load", &url, "--duration", "30"], 3, &said);
         assert_one_line_error(&["replay", capture, "--against", &url], 3, &said);
         assert!(
@@ -719,8 +719,8 @@ fn an_interrupted_matrix_reports_and_writes_the_finished_cases() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("m.json");
     let junit = dir.path().join("m.xml");
-    // One case at a time: with the reachability check, connection 4 means cases 1 and 2 have
-    // finished and case 3 is under way.
+    // One case at a time, one connection each (nothing checks the target first): connection 4
+    // means cases 1 to 3 have finished and case 4 is under way.
     let (code, out, err) = signalled_when(
         &[
             "matrix",
@@ -834,7 +834,8 @@ fn interrupted_probe_load_and_replay_against_say_what_finished() {
     let (code, out, err) = signalled_when(
         &["replay", capture, "--against", &url, "--speed", "0.5"],
         &server,
-        before + 2,
+        // The re-enactment's own connection, the only one.
+        before + 1,
         libc::SIGINT,
     );
     assert_eq!(code, 130, "{err}");

@@ -9,10 +9,9 @@ use rtmp_probe::emulate::{attempts_for, memory, profile, run_case, run_matrix, C
 use rtmp_probe::protocol::handshake::{C2Style, ClientConfig, ServerDigest};
 use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use support::{peer_available, quick_case_options, ChildGuard, Nginx};
+use std::time::Duration;
+use support::{ffmpeg_listen, peer_available, quick_case_options, Nginx};
 
 /// Enough attempts that a schedule-dependent failure (seen 14 times in 15 with real FFmpeg)
 /// is missed by every attempt with probability below 10^-4.
@@ -317,51 +316,6 @@ fn srs_forward_signs_c2_for_a_simple_s1_where_an_echo_would_pass() {
         echo.verdict(),
         echo.diagnosis
     );
-}
-
-/// `program -listen 1` (an FFmpeg) waiting for one connection on a fresh loopback port; None
-/// when it did not listen within 5 s. It serves one connection per process.
-fn ffmpeg_listen(program: &Path) -> Option<(ChildGuard, u16)> {
-    let port = support::free_port();
-    let child = ChildGuard(
-        Command::new(program)
-            .args([
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-nostdin",
-                "-listen",
-                "1",
-            ])
-            .args([
-                "-i",
-                &format!("rtmp://127.0.0.1:{port}/live/x"),
-                "-c",
-                "copy",
-                "-f",
-                "null",
-                "-",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawning ffmpeg -listen 1"),
-    );
-    // Wait until it listens without connecting (it serves one connection only).
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(5) {
-        let out = Command::new("ss")
-            .args(["-Hltn", &format!("sport = :{port}")])
-            .output();
-        if out
-            .map(|o| String::from_utf8_lossy(&o.stdout).contains("LISTEN"))
-            .unwrap_or(false)
-        {
-            return Some((child, port));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
 }
 
 /// A fresh `program -listen 1` per attempt.

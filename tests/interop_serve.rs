@@ -464,8 +464,8 @@ fn sigterm_finalises_recordings_and_prints_the_summary() {
     assert!(status.success());
     let out = reader.join().expect("reader");
     let _ = publisher.join();
-    // Connection 1 was wait_for_listener's probe, which closed during the handshake.
-    assert!(out.contains("stopped after 2 connections"), "{out}");
+    // The publisher's is the only connection (wait_for_listener does not connect).
+    assert!(out.contains("stopped after 1 connections"), "{out}");
     assert!(out.contains("closed: server shutting down"), "{out}");
     assert!(out.contains("recorded "), "{out}");
     let probe = Command::new("ffprobe")

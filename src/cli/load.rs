@@ -70,11 +70,13 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
         None => options,
     };
     options.check().map_err(UsageError)?;
-    // Checked once here: a refused or unresolvable target is one line, not a client per
-    // millisecond failing for --duration.
-    let (target, key) = super::target::parse_reachable(&args.url)?;
+    // The first client's connection is tried alone: a refused or unresolvable target is one
+    // line, not a client per millisecond failing for --duration.
+    let (target, key) = super::target::parse(&args.url)?;
+    let reach = super::target::reach();
     let options = LoadOptions {
         key: key.unwrap_or_else(|| "load".into()),
+        reach: Some(reach.clone()),
         ..options
     };
     if let Err(e) = rtmp_probe::fd_limit::raise(args.connections as u64 * 2 + 64) {
@@ -104,6 +106,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
         )
     })?;
     bar.finish_and_clear();
+    super::target::unreachable(&args.url, &reach)?;
     let printed = if args.json {
         // An interrupted report carries `"interrupted": true`.
         outln!(

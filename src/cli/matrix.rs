@@ -184,22 +184,26 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
         media_duration: super::seconds("--duration", args.duration)?,
         ..CaseOptions::default()
     });
-    let outputs = MatrixOutputs::create(args.json.as_deref(), args.junit.as_deref())?;
-    if let Some(url) = &args.url {
-        super::target::parse_reachable(url)?;
-    }
     let Some(url) = args.url.clone() else {
+        let outputs = MatrixOutputs::create(args.json.as_deref(), args.junit.as_deref())?;
         return in_memory(&args, &cases, &options, outputs);
+    };
+    let (target, _) = super::target::parse(&url)?;
+    let outputs = MatrixOutputs::create(args.json.as_deref(), args.junit.as_deref())?;
+    let reach = super::target::reach();
+    let options = CaseOptions {
+        reach: Some(reach.clone()),
+        ..options
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let mut interrupt = super::interrupt::Interrupt::install()?;
-        let (target, _) = super::target::parse(&url)?;
         let total = cases.len();
         let progress = Progress::new(total);
         let tick = progress.clone();
         let finished = Arc::new(std::sync::Mutex::new(Vec::new()));
         let finished_here = finished.clone();
+        let reach_here = reach.clone();
         let run = run_cases(
             &target,
             &cases,
@@ -207,7 +211,10 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             args.jobs.into(),
             &options,
             move |r| {
-                tick.case_done(r);
+                // Cases not tried because the first connection found nothing are no progress.
+                if reach_here.unreachable().is_none() {
+                    tick.case_done(r);
+                }
                 if let Ok(mut f) = finished_here.lock() {
                     f.push(r.clone());
                 }
@@ -222,8 +229,9 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             }
         };
         progress.finish();
-        let shown = url.clone();
-        report_results(&outputs, &shown, &results, interrupted.then_some(total))
+        super::target::unreachable(&url, &reach)?;
+        let note = stopped_accepting_note(&results, reach.accepted());
+        report_results(&outputs, &url, &results, interrupted.then_some(total), note)
     })
 }
 
@@ -235,6 +243,7 @@ fn report_results(
     shown: &str,
     results: &[rtmp_probe::emulate::CaseResult],
     interrupted: Option<usize>,
+    note: Option<String>,
 ) -> anyhow::Result<i32> {
     let table = report::Table {
         colour: colour_on_stdout() && !outputs.stdout_taken(),
@@ -242,6 +251,9 @@ fn report_results(
     .render(results);
     let basis = report::basis(results);
     let mut shown_table = outputs.say(&format!("target: {shown}\n\n{table}\n{basis}"));
+    if let Some(note) = note {
+        shown_table = shown_table.and_then(|()| outputs.say(&format!("\n{note}")));
+    }
     if let Some(total) = interrupted {
         shown_table = shown_table.and_then(|()| {
             outputs.say(&format!(
@@ -275,5 +287,30 @@ fn in_memory(
     let results = memory::run_cases(&personality, cases, &options, |r| progress.case_done(r));
     progress.finish();
     let shown = format!("built-in server in memory, personality {name}");
-    report_results(&outputs, &shown, &results, None)
+    report_results(&outputs, &shown, &results, None, None)
+}
+
+/// When cases could not connect after the server had accepted others of this run, one line
+/// that says so: the server stopped accepting, it was not missing (a one-connection server such
+/// as `ffmpeg -listen 1` serves the first case and exits).
+fn stopped_accepting_note(
+    results: &[rtmp_probe::emulate::CaseResult],
+    accepted: u64,
+) -> Option<String> {
+    let refused = results
+        .iter()
+        .filter(|r| r.diagnosis.iter().any(|f| f.id == "tcp.stopped-accepting"))
+        .count();
+    (refused > 0).then(|| {
+        let connections = if accepted == 1 {
+            "connection"
+        } else {
+            "connections"
+        };
+        let cases = if refused == 1 { "case" } else { "cases" };
+        format!(
+            "the server stopped accepting after {accepted} {connections} of this run: {refused} \
+             {cases} could not connect to it\n"
+        )
+    })
 }

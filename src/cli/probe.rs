@@ -54,10 +54,12 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
     if let Some(path) = &args.pcap {
         super::output::check_creatable("--pcap", path)?;
     }
-    let (target, key) = super::target::parse_reachable(&args.url)?;
+    let (target, key) = super::target::parse(&args.url)?;
+    let reach = super::target::reach();
     let options = args.timeouts.apply(CaseOptions {
         media_duration: super::seconds("--duration", args.duration)?,
         pcap: args.pcap.clone(),
+        reach: Some(reach.clone()),
         ..CaseOptions::default()
     });
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -79,6 +81,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
         .await;
         anyhow::Ok((result, interrupted.get()))
     })?;
+    super::target::unreachable(&args.url, &reach)?;
     let Some(result) = result else {
         eprintln!("rtmp-probe: interrupted before the first attempt finished");
         return Ok(super::exit::INTERRUPTED);

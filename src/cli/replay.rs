@@ -329,13 +329,15 @@ fn run_against(args: ReplayArgs) -> anyhow::Result<i32> {
             _ => anyhow::anyhow!(what),
         }
     })?;
-    let (target, _) = super::target::parse_reachable(url)?;
+    let (target, _) = super::target::parse(url)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {
         let mut interrupt = super::interrupt::Interrupt::install()?;
+        // The re-enactment's own connection is the only one: a target it cannot reach is the
+        // one line every command gives.
         reenact::against_until(captured, target.addr, &options, interrupt.received())
             .await
-            .with_context(|| format!("connecting to {url}"))
+            .map_err(|why| anyhow::anyhow!("{url}: {why}"))
     })?;
     // An interrupted re-enactment says so in its verdict line ("... writes sent: interrupted
     // before ...") and in the JSON's `stopped`.

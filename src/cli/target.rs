@@ -1,14 +1,12 @@
-//! The server a command talks to, checked once before the run so that an unreachable one is
-//! one line naming what is wrong instead of a row (or a thousand attempts) per case; and the
-//! address `serve --listen` takes, in the forms users type.
+//! The server a command talks to: its URL, and the end of a run whose first connection found
+//! nothing there (one line naming what is wrong instead of a row, or a thousand attempts, per
+//! case); and the address `serve --listen` takes, in the forms users type.
 
 use super::exit::UsageError;
 use rtmp_probe::emulate::case::{resolve, split_authority, Target, TargetError};
+use rtmp_probe::emulate::reach::Reach;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::time::Duration;
-
-/// How long the check waits for the TCP handshake.
-const REACH_TIMEOUT: Duration = Duration::from_secs(5);
+use std::sync::Arc;
 
 /// Parses `url`: a malformed URL is a usage error (2), a host that does not resolve or a port
 /// no server can have is "could not run" (3).
@@ -19,28 +17,20 @@ pub fn parse(url: &str) -> anyhow::Result<(Target, Option<String>)> {
     })
 }
 
-/// Parses `url` and opens one TCP connection to it (closed at once) before any case runs.
-/// The server sees that connection come and go without a byte.
-pub fn parse_reachable(url: &str) -> anyhow::Result<(Target, Option<String>)> {
-    let (target, key) = parse(url)?;
-    reachable(url, target.addr)?;
-    Ok((target, key))
+/// A fresh [`Reach`] for one run's connections, and how to end the run when its first
+/// connection found nothing at the target: the one line `rtmp-probe: URL: connection refused by
+/// ADDR` and exit status 3, instead of a row per case. No command checks the target with a
+/// connection of its own (a one-connection server such as `ffmpeg -listen 1` would spend its
+/// one connection on it).
+pub fn reach() -> Arc<Reach> {
+    Reach::new()
 }
 
-/// Fails with "connection refused by ADDR" and the like when nothing answers at `addr`.
-pub fn reachable(url: &str, addr: SocketAddr) -> anyhow::Result<()> {
-    match std::net::TcpStream::connect_timeout(&addr, REACH_TIMEOUT) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(match e.kind() {
-            std::io::ErrorKind::ConnectionRefused => {
-                anyhow::anyhow!("{url}: connection refused by {addr}")
-            }
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => anyhow::anyhow!(
-                "{url}: no answer from {addr} within {} s",
-                REACH_TIMEOUT.as_secs()
-            ),
-            _ => anyhow::anyhow!("{url}: cannot connect to {addr}: {e}"),
-        }),
+/// The error that ends a run whose first connection could not reach `url`, if it could not.
+pub fn unreachable(url: &str, reach: &Reach) -> anyhow::Result<()> {
+    match reach.unreachable() {
+        Some(why) => Err(anyhow::anyhow!("{url}: {why}")),
+        None => Ok(()),
     }
 }
 

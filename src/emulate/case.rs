@@ -7,6 +7,7 @@ pub use super::client::{Finding, Observations, Outcome, Stage, Status};
 
 use super::client::{stop, CasePlan, EmulatorClient, Stop};
 use super::profile::Profile;
+use super::reach::{ConnectFailure, Reach, Unreachable};
 use super::variant::Variant;
 use crate::protocol::random::RandomSource;
 use crate::record::pcap::{PcapRecorder, TcpFlow};
@@ -154,6 +155,9 @@ pub struct CaseOptions {
     /// The profile that publishes the stream a play case plays; None: `obs` (a server that
     /// `obs` cannot publish to needs another).
     pub companion: Option<super::profile::Profile>,
+    /// Shared by the connections of one run: the first is tried alone, and a target it cannot
+    /// reach stops the rest (see [`super::reach`]). None: every connection on its own.
+    pub reach: Option<std::sync::Arc<Reach>>,
 }
 
 impl Default for CaseOptions {
@@ -167,6 +171,7 @@ impl Default for CaseOptions {
             pcap: None,
             stop_after_connect: false,
             companion: None,
+            reach: None,
         }
     }
 }
@@ -280,21 +285,48 @@ async fn drive(
     started: Instant,
 ) {
     let now = || started.elapsed();
+    let admission = match &options.reach {
+        None => None,
+        Some(reach) => match reach.admit().await {
+            Ok(admission) => Some(admission),
+            Err(why) => {
+                let message = format!(
+                    "not tried: the run's first connection found the target unreachable ({why})"
+                );
+                let reason = stop(Status::Error, Stage::Tcp, "tcp.connect-failed", message);
+                return client.abort(now(), reason);
+            }
+        },
+    };
     let connected =
         tokio::time::timeout(options.handshake_timeout, TcpStream::connect(target.addr)).await;
+    let addr = target.addr;
     let mut socket = match connected {
-        Ok(Ok(socket)) => socket,
+        Ok(Ok(socket)) => {
+            if let Some(admission) = admission {
+                admission.connected();
+            }
+            socket
+        }
         Err(_) => {
-            let message = format!(
-                "no TCP connection to {} within {:?}",
-                target.addr, options.handshake_timeout
-            );
-            let reason = stop(Status::Timeout, Stage::Tcp, "tcp.connect-timeout", message);
+            let within = options.handshake_timeout;
+            let message = format!("no TCP connection to {addr} within {within:?}");
+            let reason = match admission.map(|a| a.failed(Unreachable::TimedOut { addr, within })) {
+                Some(ConnectFailure::StoppedAccepting { accepted }) => {
+                    stopped_accepting(Status::Timeout, message, accepted)
+                }
+                _ => stop(Status::Timeout, Stage::Tcp, "tcp.connect-timeout", message),
+            };
             return client.abort(now(), reason);
         }
         Ok(Err(e)) => {
-            let message = format!("connecting to {}: {e}", target.addr);
-            let reason = stop(Status::Error, Stage::Tcp, "tcp.connect-failed", message);
+            let message = format!("connecting to {addr}: {e}");
+            let reason = match admission.map(|a| a.failed(Unreachable::from_io(addr, &e))) {
+                Some(ConnectFailure::StoppedAccepting { accepted }) => {
+                    stopped_accepting(Status::Error, message, accepted)
+                }
+                _ => stop(Status::Error, Stage::Tcp, "tcp.connect-failed", message),
+            };
             return client.abort(now(), reason);
         }
     };
@@ -351,6 +383,22 @@ async fn drive(
     } else {
         let _ = socket.shutdown().await;
     }
+}
+
+/// The end of a connection refused (or unanswered) after the run's earlier ones were accepted:
+/// the server was there and stopped accepting, which a one-connection server does.
+fn stopped_accepting(status: Status, message: String, accepted: u64) -> Stop {
+    let connections = if accepted == 1 {
+        "connection"
+    } else {
+        "connections"
+    };
+    let message = format!(
+        "{message}; the server accepted {accepted} {connections} of this run before, so it was \
+         there and stopped accepting (a one-connection server such as `ffmpeg -listen 1` exits \
+         after its first)"
+    );
+    stop(status, Stage::Tcp, "tcp.stopped-accepting", message)
 }
 
 /// Hands the client what has arrived, without waiting; true at the end of the server's stream.

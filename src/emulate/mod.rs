@@ -23,6 +23,7 @@ pub mod infer;
 pub mod memory;
 pub mod profile;
 pub mod profile_file;
+pub mod reach;
 pub mod report;
 pub mod tolerance;
 pub mod variant;
@@ -252,6 +253,10 @@ pub async fn run_matrix(
     run_cases(target, &cases, repeat, jobs, options, done).await
 }
 
+/// How long [`run_cases`] waits for its first case to become the scout before it starts the
+/// others anyway.
+const SCOUT_WAIT: Duration = Duration::from_secs(1);
+
 /// Runs the given cases with at most `jobs` at once; `done` is called as each case finishes.
 /// Results come back in the order of `cases`.
 pub async fn run_cases(
@@ -281,6 +286,11 @@ pub async fn run_cases(
             done(&result);
             (i, result)
         });
+        // The first case's connection is the run's scout (see `reach`): the others start once
+        // it has taken that part, or after a moment if it never connects at all.
+        if let (0, Some(reach)) = (i, &options.reach) {
+            let _ = tokio::time::timeout(SCOUT_WAIT, reach.scout_chosen()).await;
+        }
     }
     let mut results: Vec<(usize, CaseResult)> = Vec::with_capacity(cases.len());
     while let Some(joined) = tasks.join_next().await {

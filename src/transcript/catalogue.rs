@@ -207,6 +207,11 @@ static ENTRIES: &[Entry] = &[
     diag("tcp.connect-failed", Error, Connection,
         "the TCP connection to the server was refused or failed",
         "the operating system's answer to connect()"),
+    diag("tcp.stopped-accepting", Error, Connection,
+        "the server refused (or did not answer) a connection after accepting earlier ones of the \
+         same run: it was there and stopped accepting",
+        "the operating system's answer to connect(), against the run's own count of accepted \
+         connections; `ffmpeg -listen 1` serves one connection and exits"),
     diag("tcp.write-failed", Error, Connection,
         "writing to the server failed: the connection was already closed or reset",
         "the operating system's answer to write()"),

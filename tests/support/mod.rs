@@ -217,16 +217,67 @@ pub fn free_port() -> u16 {
         .expect("binding an ephemeral loopback port")
 }
 
-/// Waits (bounded) until something accepts TCP connections on `addr`.
+/// Waits (bounded) until something listens for TCP connections on `addr`'s port, without
+/// connecting to it: a test must not spend a connection the server would count, log or, as
+/// `ffmpeg -listen 1` does, serve as its one client.
 pub fn wait_for_listener(addr: SocketAddr, limit: Duration) -> bool {
     let start = Instant::now();
     while start.elapsed() < limit {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+        if listening(addr.port()) {
             return true;
         }
-        std::thread::sleep(Duration::from_millis(25));
+        std::thread::sleep(Duration::from_millis(20));
     }
     false
+}
+
+/// Whether a socket listens on TCP `port` (IPv4 or IPv6), read from the kernel's socket tables
+/// (`/proc/net/tcp*`: the local address's port in hex, state 0A is LISTEN).
+pub fn listening(port: u16) -> bool {
+    let port = format!(":{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
+        std::fs::read_to_string(table).is_ok_and(|text| {
+            text.lines().skip(1).any(|line| {
+                let mut fields = line.split_whitespace().skip(1);
+                let local = fields.next().unwrap_or_default();
+                let state = fields.nth(1).unwrap_or_default();
+                local.ends_with(&port) && state == "0A"
+            })
+        })
+    })
+}
+
+/// `program -listen 1` (an FFmpeg) waiting for one connection on a fresh loopback port; None
+/// when it did not listen within 5 s. It serves one connection per process.
+pub fn ffmpeg_listen(program: &Path) -> Option<(ChildGuard, u16)> {
+    let port = free_port();
+    let child = ChildGuard(
+        Command::new(program)
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-nostdin",
+                "-listen",
+                "1",
+            ])
+            .args([
+                "-i",
+                &format!("rtmp://127.0.0.1:{port}/live/x"),
+                "-c",
+                "copy",
+                "-f",
+                "null",
+                "-",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning ffmpeg -listen 1"),
+    );
+    // It serves one connection only: wait until it listens without connecting.
+    wait_for_listener(([127, 0, 0, 1], port).into(), Duration::from_secs(5))
+        .then_some((child, port))
 }
 
 /// A child process that is killed when the guard is dropped, so a failing assertion never leaves

@@ -18,6 +18,7 @@ pub use session::{Next, Reenactment, Stalled};
 
 use crate::capture::reassembly::PieceRef;
 use crate::capture::{CaptureError, CaptureReader};
+use crate::emulate::reach::Unreachable;
 use crate::protocol::random::RandomSource;
 use crate::replay::{flow_listing, replay_observed, FlowDecoder, FlowReport, Observer};
 use crate::transcript::render::snapshot;
@@ -222,13 +223,14 @@ impl AgainstReport {
     }
 }
 
-/// Performs `captured` against the server at `target`. Only failing to connect is an error;
+/// Performs `captured` against the server at `target` over one connection, its own (nothing
+/// checks the target first). Only failing to connect is an error;
 /// everything the server does after is in the report.
 pub async fn against(
     captured: Captured,
     target: SocketAddr,
     options: &AgainstOptions,
-) -> std::io::Result<AgainstReport> {
+) -> Result<AgainstReport, Unreachable> {
     against_until(captured, target, options, std::future::pending()).await
 }
 
@@ -239,7 +241,7 @@ pub async fn against_until(
     target: SocketAddr,
     options: &AgainstOptions,
     stop: impl std::future::Future<Output = ()>,
-) -> std::io::Result<AgainstReport> {
+) -> Result<AgainstReport, Unreachable> {
     tokio::pin!(stop);
     let mut interrupted = false;
     let Captured { script, report } = captured;
@@ -248,20 +250,22 @@ pub async fn against_until(
     let rng = options
         .seed
         .map_or_else(RandomSource::from_entropy, RandomSource::seeded);
-    let stream = tokio::time::timeout(options.connect_timeout, TcpStream::connect(target))
-        .await
-        .map_err(|_| {
-            std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!(
-                    "connecting to {target} took longer than {:?}",
-                    options.connect_timeout
-                ),
-            )
-        })??;
+    let stream =
+        match tokio::time::timeout(options.connect_timeout, TcpStream::connect(target)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => return Err(Unreachable::from_io(target, &e)),
+            Err(_) => {
+                return Err(Unreachable::TimedOut {
+                    addr: target,
+                    within: options.connect_timeout,
+                })
+            }
+        };
     // One write, one segment, as in the capture.
-    stream.set_nodelay(true)?;
-    let local = stream.local_addr()?;
+    let _ = stream.set_nodelay(true);
+    let local = stream
+        .local_addr()
+        .map_err(|e| Unreachable::from_io(target, &e))?;
     let started = Instant::now();
     let mut decoder = FlowDecoder::new(local, target);
     let mut session = Reenactment::new(script, rng);
