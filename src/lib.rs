@@ -11,6 +11,8 @@
 //! events are one typed [`transcript`] with one catalogue of diagnostic ids, so the same bytes
 //! get the same diagnosis whichever of them reads them.
 
+#![warn(missing_debug_implementations)]
+
 pub mod capture;
 pub mod deviation;
 pub mod emulate;

@@ -130,6 +130,18 @@ pub struct CaptureReader<R: Read> {
     current: Bytes,
 }
 
+/// Where the reader stands in the file; its blocks and parser are left out.
+impl<R: Read> std::fmt::Debug for CaptureReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureReader")
+            .field("format", &self.format())
+            .field("next_index", &self.next_index)
+            .field("offset", &self.offset)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<R: Read> CaptureReader<R> {
     /// Opens a capture, reading its magic number to choose the format.
     pub fn new(mut reader: R) -> Result<Self, CaptureError> {

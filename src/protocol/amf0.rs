@@ -129,6 +129,17 @@ pub struct Amf0Reader<'a> {
     max_depth: usize,
 }
 
+/// Where the reader stands, without the bytes.
+impl std::fmt::Debug for Amf0Reader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Amf0Reader")
+            .field("pos", &self.pos)
+            .field("len", &self.data.len())
+            .field("max_depth", &self.max_depth)
+            .finish()
+    }
+}
+
 impl<'a> Amf0Reader<'a> {
     pub fn new(data: &'a [u8]) -> Self {
         Self {

@@ -279,6 +279,15 @@ pub struct FlowDecoder {
     flow: Decoding,
 }
 
+/// The flow's report so far.
+impl std::fmt::Debug for FlowDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowDecoder")
+            .field("report", &self.flow.report)
+            .finish_non_exhaustive()
+    }
+}
+
 impl FlowDecoder {
     pub fn new(client: SocketAddr, server: SocketAddr) -> Self {
         Self {

@@ -6,7 +6,8 @@
 //! [`hub::Hub`].
 
 pub mod hub;
-pub mod output_queue;
+// The printed output's queue: PrintSink's, not the library's.
+mod output_queue;
 pub mod personality;
 pub mod session;
 mod sinks;
@@ -119,6 +120,17 @@ struct Shared {
 pub struct Server {
     listener: TcpListener,
     shared: Arc<Shared>,
+}
+
+/// The listener and the options; the connections' shared state is left out.
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("listener", &self.listener)
+            .field("options", &self.shared.options)
+            .field("active", &self.shared.active.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Server {

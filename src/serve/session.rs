@@ -122,6 +122,20 @@ pub struct ServerSession {
     reported_withheld: bool,
 }
 
+/// Where the session stands; its connection and queues are left out.
+impl std::fmt::Debug for ServerSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSession")
+            .field("phase", &self.phase)
+            .field("now_us", &self.now_us)
+            .field("created_streams", &self.created_streams)
+            .field("publishing", &self.publishing)
+            .field("playing", &self.playing)
+            .field("close_reason", &self.close_reason)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The connection a personality and the server's settings describe.
 fn connection_config(config: &SessionConfig) -> ConnectionConfig {
     let p = &config.personality;

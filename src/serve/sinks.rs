@@ -26,6 +26,15 @@ pub struct PrintSink {
     pub closed: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
+impl std::fmt::Debug for PrintSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrintSink")
+            .field("json", &self.json)
+            .field("quiet", &self.quiet)
+            .finish_non_exhaustive()
+    }
+}
+
 impl PrintSink {
     /// Prints to standard output.
     pub fn stdout(
@@ -203,7 +212,7 @@ impl EventSink for PrintSink {
 }
 
 /// Collects every connection's transcript in memory (for tests and the built-in matrix server).
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct CollectSink {
     pub transcripts: Mutex<std::collections::BTreeMap<u64, crate::transcript::Transcript>>,
     pub lines: Mutex<Vec<String>>,

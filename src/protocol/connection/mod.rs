@@ -182,6 +182,19 @@ pub struct Connection {
     flow: OutputFlow,
 }
 
+/// The connection's state in brief: buffers and the codecs' internals are left out.
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("side", &self.side)
+            .field("state", &self.state)
+            .field("chunk_sizes", &self.chunk_sizes())
+            .field("held", &self.held())
+            .field("queued_events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Our output against the peer's acknowledgements, for [`ConnectionConfig::withhold_past_own_window`].
 #[derive(Debug, Default)]
 struct OutputFlow {

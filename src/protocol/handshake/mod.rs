@@ -453,6 +453,18 @@ pub struct Handshake {
     error: Option<HandshakeError>,
 }
 
+/// The handshake's progress; its packets' bytes are left out.
+impl fmt::Debug for Handshake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handshake")
+            .field("role", &self.role)
+            .field("stage", &self.stage)
+            .field("mode", &self.mode)
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Handshake {
     /// A server waiting for C0.
     pub fn server(config: ServerConfig, rng: RandomSource) -> Self {

@@ -112,6 +112,19 @@ pub struct ScriptBuilder {
     error: Option<ScriptError>,
 }
 
+/// The script's size so far; the writes themselves are left out.
+impl std::fmt::Debug for ScriptBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptBuilder")
+            .field("flow", &self.flow)
+            .field("client_len", &self.client_len)
+            .field("writes", &self.writes.len())
+            .field("replies", &self.replies)
+            .field("server_gap", &self.server_gap)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ScriptBuilder {
     pub fn new(flow: usize) -> Self {
         Self {

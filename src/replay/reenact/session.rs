@@ -43,6 +43,18 @@ pub struct Reenactment {
     notes: Vec<String>,
 }
 
+/// How far the re-enactment has come; the script and the server's bytes are left out.
+impl std::fmt::Debug for Reenactment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reenactment")
+            .field("sent", &self.sent)
+            .field("met", &self.met)
+            .field("stream_ids", &self.stream_ids)
+            .field("notes", &self.notes)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Reenactment {
     pub fn new(script: Script, rng: RandomSource) -> Self {
         Self {
