@@ -16,8 +16,6 @@
 pub mod capture;
 pub mod deviation;
 pub mod emulate;
-pub mod fd_limit;
-pub mod fuzz_harness;
 pub mod load;
 pub mod media;
 pub mod protocol;
@@ -25,6 +23,18 @@ pub mod record;
 pub mod replay;
 pub mod serve;
 pub mod transcript;
+
+// Not part of the library's API, and hidden from its documentation: the fuzz targets' bodies and
+// the open-file limit. They stay `pub` because crates outside this one need them: the fuzz
+// crate (fuzz/), the binary (its hidden `fuzz-seeds` subcommand, `load`), and the integration
+// tests (tests/fuzz_regressions.rs replays every seed and crash through the same bodies;
+// tests/serve_hostile.rs raises the limit). A cargo feature would have to be on whenever
+// `cargo test` runs for the regressions to run at all, so it would hide nothing and add a way
+// to skip them; `#[doc(hidden)]` keeps one build and says "no stability promise".
+#[doc(hidden)]
+pub mod fd_limit;
+#[doc(hidden)]
+pub mod fuzz_harness;
 
 #[cfg(test)]
 mod test_capture;

@@ -6,13 +6,17 @@
 //! [`hub::Hub`].
 
 pub mod hub;
-// The printed output's queue: PrintSink's, not the library's.
+// The printed output's queue and its sink are the CLI's: `PrintSink` stays `pub` only because
+// the binary is a crate of its own, and is hidden from the library's documentation (no
+// stability promise); a library user collects events with `CollectSink` or its own `EventSink`.
 mod output_queue;
 pub mod personality;
 pub mod session;
 mod sinks;
 
-pub use sinks::{CollectSink, PrintSink, OUTPUT_DROPPED};
+#[doc(hidden)]
+pub use sinks::PrintSink;
+pub use sinks::{CollectSink, OUTPUT_DROPPED};
 
 use crate::protocol::chunk::RawMessage;
 use crate::protocol::random::RandomSource;
