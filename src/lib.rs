@@ -10,6 +10,13 @@
 //! built-in matrix, against each other in memory; the fuzz targets drive the same code. Their
 //! events are one typed [`transcript`] with one catalogue of diagnostic ids, so the same bytes
 //! get the same diagnosis whichever of them reads them.
+//!
+//! Types that grow as the tool learns more are `#[non_exhaustive]`: events, diagnostics, close
+//! reasons, errors and deviation classes (match them with a `_` arm), and the options and
+//! configuration structs (start from their `Default` or constructor, such as
+//! [`serve::ServeOptions::default`] or [`protocol::connection::ConnectionConfig::server`], and
+//! assign the fields that differ). Closed protocol sets (handshake packets, chunk header types,
+//! AMF0 values, message types) are not.
 
 #![warn(missing_debug_implementations)]
 

@@ -58,6 +58,7 @@ impl FrameRef<'_> {
 
 /// What is wrong with a capture file.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CaptureError {
     #[error("not a pcap or pcapng file: it starts with {magic:02x?} (pcap starts a1b2c3d4 or a1b23c4d in either byte order, pcapng 0a0d0d0a)")]
     UnknownFormat { magic: Vec<u8> },

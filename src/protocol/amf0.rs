@@ -92,6 +92,7 @@ impl Amf0Value {
 
 /// Why bytes are not valid AMF0; every variant says where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Amf0Error {
     #[error("truncated {what} at offset {offset}: needs {needed} bytes, {left} left")]
     Truncated {

@@ -38,8 +38,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-/// Everything `serve` can be told.
+/// Everything `serve` can be told: start from [`ServeOptions::default`] and set what differs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ServeOptions {
     pub listen: SocketAddr,
     pub personality: Personality,
@@ -91,6 +92,7 @@ pub trait EventSink: Send + Sync + 'static {
 
 /// Counts for the final summary.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServeSummary {
     pub connections: u64,
     pub refused: u64,

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 pub const OUTPUT_DROPPED: &str = "serve.output-dropped";
 
 /// Prints events as they happen: human text (prefixed with the connection number) or JSON lines.
-/// Lines go through a bounded queue to a writer thread ([`OutputQueue`]), so a reader that
+/// Lines go through a bounded queue to a writer thread (`OutputQueue`), so a reader that
 /// stops reading costs dropped lines, counted and reported, never a stalled session. A write
 /// that fails (standard output's reader has gone) never panics: it sets `closed`, and nothing
 /// more is printed; the owner of the server decides whether to stop.

@@ -13,6 +13,7 @@ use std::collections::{HashMap, VecDeque};
 
 /// What the reader found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReadEvent {
     /// A complete message.
     Message(RawMessage),

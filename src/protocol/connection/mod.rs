@@ -49,6 +49,7 @@ pub enum Role {
 /// Where real implementations differ in what they accept or send; the defaults are this tool's
 /// strict reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Tolerance {
     /// Read a chunk stream opened with a type 1, 2 or 3 header from zeroed state, as FFmpeg
     /// and librtmp do, instead of closing with [`crate::protocol::chunk::ChunkError::NoPreviousHeader`].
@@ -73,6 +74,7 @@ impl Default for Tolerance {
 
 /// How long the connection waits for its peer; None waits for ever.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Timeouts {
     /// From the connection's start to the end of the handshake.
     pub handshake: Option<Duration>,
@@ -80,8 +82,10 @@ pub struct Timeouts {
     pub idle: Option<Duration>,
 }
 
-/// Everything a connection is told before it starts.
+/// Everything a connection is told before it starts: start from [`ConnectionConfig::server`] or
+/// [`ConnectionConfig::client`] and set what differs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ConnectionConfig {
     pub role: Role,
     pub writes: HandshakeWrites,
@@ -117,10 +121,12 @@ pub struct ConnectionConfig {
 }
 
 impl ConnectionConfig {
+    /// A server answering with `handshake`, everything else this tool's strict defaults.
     pub fn server(handshake: ServerConfig) -> Self {
         Self::new(Role::Server(handshake), HandshakeWrites::server_default())
     }
 
+    /// A client opening with `handshake`, everything else this tool's strict defaults.
     pub fn client(handshake: ClientConfig) -> Self {
         Self::new(Role::Client(handshake), HandshakeWrites::client_default())
     }
@@ -215,6 +221,7 @@ struct OutputFlow {
 
 /// Where a connection's output stands against the peer's acknowledgements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OutputBacklog {
     /// Chunk-stream bytes written so far.
     pub sent: u64,

@@ -85,6 +85,7 @@ pub struct Script {
 
 /// Why a flow cannot be re-enacted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ScriptError {
     #[error("{len} bytes of the client's stream at offset {offset} are missing from the capture, so the client cannot be re-enacted past them")]
     ClientGap { offset: u64, len: u64 },
