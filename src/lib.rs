@@ -11,6 +11,10 @@
 //! events are one typed [`transcript`] with one catalogue of diagnostic ids, so the same bytes
 //! get the same diagnosis whichever of them reads them.
 //!
+//! Examples: [`protocol::connection`] drives a client and a server in memory,
+//! [`protocol::observe`] reads a capture, [`transcript`] renders events and
+//! [`transcript::catalogue`] looks up an id (the first two are the README's "Using the library").
+//!
 //! Types that grow as the tool learns more are `#[non_exhaustive]`: events, diagnostics, close
 //! reasons, errors and deviation classes (match them with a `_` arm), and the options and
 //! configuration structs (start from their `Default` or constructor, such as

@@ -13,6 +13,81 @@
 //! ping is answered when its message is polled: what the application sends in answer to one
 //! message goes out before what the connection answers to the next, as a peer reading messages
 //! one by one would see it.
+//!
+//! # Example
+//!
+//! A client and a server in memory: what one end hands out, the other reads (a driver with a
+//! socket writes each transmit and feeds each read the same way, and also calls
+//! [`Connection::handle_timeout`] when [`Connection::poll_timeout`] says).
+//!
+//! ```rust
+//! use rtmp_probe::protocol::amf0::Amf0Value;
+//! use rtmp_probe::protocol::connection::{Connection, ConnectionConfig, Event};
+//! use rtmp_probe::protocol::handshake::{ClientConfig, ServerConfig};
+//! use rtmp_probe::protocol::message::{self, Message};
+//! use rtmp_probe::protocol::random::RandomSource;
+//! use std::time::Duration;
+//!
+//! let client_config = ConnectionConfig::client(ClientConfig::default());
+//! let server_config = ConnectionConfig::server(ServerConfig::default());
+//! let mut client = Connection::new(client_config, RandomSource::seeded(1));
+//! let mut server = Connection::new(server_config, RandomSource::seeded(2));
+//! let now = Duration::ZERO; // time since the connection started: any clock will do
+//! let mut seen = Vec::new();
+//!
+//! for _round in 0..10 {
+//!     let mut moved = false;
+//!     while let Some(bytes) = client.poll_transmit() {
+//!         server.handle_read(now, bytes); // any segmentation; `Bytes`, not copied
+//!         moved = true;
+//!     }
+//!     while let Some(bytes) = server.poll_transmit() {
+//!         client.handle_read(now, bytes);
+//!         moved = true;
+//!     }
+//!     while let Some(event) = server.poll_event() {
+//!         match event {
+//!             // Typed observations of the client's handshake, with catalogue ids.
+//!             Event::Handshake(observed) => seen.push(format!("server: {}", observed.id())),
+//!             Event::Message { decoded: Ok(Message::Command(command)), .. } => {
+//!                 seen.push(format!("server: {}", command.name));
+//!                 if command.name == "connect" {
+//!                     server.send(message::connect_result(command.transaction_id));
+//!                 }
+//!             }
+//!             Event::Diagnostic(d) => seen.push(format!("server: {} {d}", d.id())),
+//!             _ => {}
+//!         }
+//!     }
+//!     while let Some(event) = client.poll_event() {
+//!         match event {
+//!             Event::Established { .. } => {
+//!                 let app = Amf0Value::object([("app", Amf0Value::string("live"))]);
+//!                 client.send(message::command(0, "connect", 1.0, app, vec![]));
+//!             }
+//!             Event::Message { decoded: Ok(Message::Command(command)), .. } => {
+//!                 seen.push(format!("client: {}", command.name));
+//!             }
+//!             _ => {}
+//!         }
+//!     }
+//!     if !moved {
+//!         break;
+//!     }
+//! }
+//! assert_eq!(
+//!     seen,
+//!     [
+//!         "server: hs.c0-version",
+//!         "server: hs.c1-fields",
+//!         "server: hs.c1-no-digest",
+//!         "server: hs.mode-simple",
+//!         "server: hs.c2-echo",
+//!         "server: connect",
+//!         "client: _result",
+//!     ]
+//! );
+//! ```
 
 mod diagnose;
 mod event;
