@@ -221,16 +221,14 @@ fn chunk_stream(c: &mut Criterion) {
 /// One digest handshake between our client and our server: digest C1, digest S1 and signed S2,
 /// the client validating S1 and S2 as FFmpeg does when it plays, and a signed C2.
 fn digest_pair_rtmp_probe(seed: u64) -> bool {
-    let client_config = ClientConfig {
-        c1: C1Style::Digest {
-            time: 0,
-            version: [9, 0, 124, 2],
-            layout: DigestLayout::Base8,
-        },
-        c2: C2Style::Signed,
-        validation: ServerValidation::FfmpegPlay,
-        ..ClientConfig::default()
+    let mut client_config = ClientConfig::default();
+    client_config.c1 = C1Style::Digest {
+        time: 0,
+        version: [9, 0, 124, 2],
+        layout: DigestLayout::Base8,
     };
+    client_config.c2 = C2Style::Signed;
+    client_config.validation = ServerValidation::FfmpegPlay;
     let mut client = Handshake::client(client_config, RandomSource::seeded(seed));
     let mut server = Handshake::server(ServerConfig::default(), RandomSource::seeded(!seed));
     let mut to_server = Vec::with_capacity(3073);

@@ -10,6 +10,7 @@ use serde::Deserialize;
 /// A way a server can deviate from what a strict client expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Deviation {
     #[serde(rename = "s0-version-not-3")]
     S0VersionNot3,
@@ -171,6 +172,7 @@ impl Deviation {
 /// Which clients a personality's deviation reaches: some depend on what the client sent or
 /// does (a digest S1 only answers a digest C1; releaseStream is only answered if sent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Toward {
     /// Every client.
     Every,

@@ -13,8 +13,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// What to run.
+/// What to run: start from [`LoadOptions::new`] and set what differs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LoadOptions {
     pub profile: Profile,
     /// Clients in flight at once.
@@ -143,6 +144,7 @@ pub struct StageFailures {
 
 /// The whole run.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct LoadReport {
     pub target: String,
     pub profile: String,

@@ -191,10 +191,9 @@ fn probe_pcap_shows_the_lone_s0_and_the_reset() {
     if !support::peer_available("tshark") {
         return;
     }
-    let server = support::Running::start(rtmp_probe::serve::ServeOptions {
-        personality: rtmp_probe::serve::personality::by_name("ffmpeg").unwrap(),
-        ..rtmp_probe::serve::ServeOptions::default()
-    });
+    let mut options = rtmp_probe::serve::ServeOptions::default();
+    options.personality = rtmp_probe::serve::personality::by_name("ffmpeg").unwrap();
+    let server = support::Running::start(options);
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("w.pcap");
     let url = format!("rtmp://{}/live", server.addr);

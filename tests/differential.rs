@@ -267,20 +267,18 @@ fn real_clients() -> Vec<RealClient> {
 }
 
 fn server(personality_name: &str) -> Running {
-    Running::start(ServeOptions {
-        personality: personality::by_name(personality_name).expect("personality"),
-        handshake_timeout: HANDSHAKE_TIMEOUT,
-        ..ServeOptions::default()
-    })
+    let mut options = ServeOptions::default();
+    options.personality = personality::by_name(personality_name).expect("personality");
+    options.handshake_timeout = HANDSHAKE_TIMEOUT;
+    Running::start(options)
 }
 
 fn emulator_options(media: Duration) -> CaseOptions {
-    CaseOptions {
-        media_duration: media,
-        handshake_timeout: Duration::from_secs(5),
-        reply_timeout: Duration::from_secs(5),
-        ..CaseOptions::default()
-    }
+    let mut options = CaseOptions::default();
+    options.media_duration = media;
+    options.handshake_timeout = Duration::from_secs(5);
+    options.reply_timeout = Duration::from_secs(5);
+    options
 }
 
 /// The publisher whose stream a play case plays under `personality_name`: `obs`, as the
@@ -381,10 +379,8 @@ fn run_profile(client: &RealClient, personality_name: &str) -> (Verdict, String)
     let (target, _) = Target::parse(&server.url("")).expect("url");
     let profile = profile::by_name(profile_name).expect("profile");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let options = CaseOptions {
-        companion: companion(personality_name),
-        ..emulator_options(Duration::from_secs(1))
-    };
+    let mut options = emulator_options(Duration::from_secs(1));
+    options.companion = companion(personality_name);
     let r = rt.block_on(run_case(
         &profile,
         Variant::Default,

@@ -6,7 +6,7 @@ mod support;
 use rtmp_probe::emulate::case::{Stage, Status, Target};
 use rtmp_probe::emulate::variant::Variant;
 use rtmp_probe::emulate::{attempts_for, memory, profile, run_case, run_matrix, CaseResult};
-use rtmp_probe::protocol::handshake::{C2Style, ClientConfig, ServerDigest};
+use rtmp_probe::protocol::handshake::{C2Style, ServerDigest};
 use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,18 +36,14 @@ fn matrix_against(
     repeat: u32,
 ) -> Vec<CaseResult> {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let mut options = ServeOptions::default();
+    options.listen = ([127, 0, 0, 1], 0).into();
+    options.personality = personality;
+    options.handshake_timeout = Duration::from_secs(5);
     rt.block_on(async {
-        let server = Server::bind(
-            ServeOptions {
-                listen: ([127, 0, 0, 1], 0).into(),
-                personality,
-                handshake_timeout: Duration::from_secs(5),
-                ..ServeOptions::default()
-            },
-            Arc::new(CollectSink::default()),
-        )
-        .await
-        .expect("bind");
+        let server = Server::bind(options, Arc::new(CollectSink::default()))
+            .await
+            .expect("bind");
         let addr = server.local_addr().expect("addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async {
@@ -295,14 +291,11 @@ fn srs_forward_signs_c2_for_a_simple_s1_where_an_echo_would_pass() {
     strict_simple.handshake.digest = ServerDigest::SimpleOnly;
     let srs = profile::by_name("srs-forward").expect("srs-forward");
     // What the profile used to send when S1 had no digest: an echo of S1.
-    let echo_fallback = profile::Profile {
+    let mut echo_fallback = profile::Profile {
         name: "srs-forward-echo".into(),
-        handshake: ClientConfig {
-            c2: C2Style::EchoS1,
-            ..srs.handshake
-        },
         ..srs.clone()
     };
+    echo_fallback.handshake.c2 = C2Style::EchoS1;
     let results = matrix_against(strict_simple, &[srs, echo_fallback], 1);
     let signed = find(&results, "srs-forward/default");
     assert_eq!(signed.status, Status::Fail, "{}", signed.verdict());

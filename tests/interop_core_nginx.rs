@@ -104,16 +104,14 @@ fn digest_client_validates_nginx_and_connects() {
     let Some(nginx) = Nginx::start("") else {
         return;
     };
-    let config = ClientConfig {
-        c1: C1Style::Digest {
-            time: 0,
-            version: [9, 0, 124, 2],
-            layout: DigestLayout::Base8,
-        },
-        c2: C2Style::Auto,
-        validation: ServerValidation::FfmpegPlay,
-        ..ClientConfig::default()
+    let mut config = ClientConfig::default();
+    config.c1 = C1Style::Digest {
+        time: 0,
+        version: [9, 0, 124, 2],
+        layout: DigestLayout::Base8,
     };
+    config.c2 = C2Style::Auto;
+    config.validation = ServerValidation::FfmpegPlay;
     let (events, mode, answers) = handshake_and_connect(&nginx, config);
     let ids = ids(&events);
     assert!(ids.contains(&"hs.s1-digest-valid"), "{ids:?}");
@@ -141,13 +139,11 @@ fn simple_client_gets_nginx_old_style_echoes() {
     let Some(nginx) = Nginx::start("") else {
         return;
     };
-    let config = ClientConfig {
-        c1: C1Style::Simple {
-            time: 0x0102_0304,
-            version: [0; 4],
-            body: C1Body::Random,
-        },
-        ..ClientConfig::default()
+    let mut config = ClientConfig::default();
+    config.c1 = C1Style::Simple {
+        time: 0x0102_0304,
+        version: [0; 4],
+        body: C1Body::Random,
     };
     let (events, mode, answers) = handshake_and_connect(&nginx, config);
     assert_eq!(mode, Some(Mode::Simple));

@@ -16,15 +16,14 @@ fn start(
     record_dir: Option<std::path::PathBuf>,
     pcap: Option<std::path::PathBuf>,
 ) -> Running {
-    Running::start(ServeOptions {
-        personality: personality::by_name(personality).expect("personality"),
-        seed: Some(7),
-        handshake_timeout: Duration::from_secs(5),
-        idle_timeout: Duration::from_secs(10),
-        record_dir,
-        pcap,
-        ..ServeOptions::default()
-    })
+    let mut options = ServeOptions::default();
+    options.personality = personality::by_name(personality).expect("personality");
+    options.seed = Some(7);
+    options.handshake_timeout = Duration::from_secs(5);
+    options.idle_timeout = Duration::from_secs(10);
+    options.record_dir = record_dir;
+    options.pcap = pcap;
+    Running::start(options)
 }
 
 /// FFmpeg publishing `seconds` to `key` on its own thread, once the server has accepted it and

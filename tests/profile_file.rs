@@ -44,13 +44,11 @@ fn exported(capture: &Path, dir: &Path) -> (Profile, String) {
 fn run_against_builtin(profile: &Profile) -> (Status, String, Vec<String>) {
     let server = Running::start(ServeOptions::default());
     let (target, _) = Target::parse(&format!("rtmp://{}/live", server.addr)).unwrap();
-    let options = CaseOptions {
-        media_duration: Duration::from_millis(400),
-        handshake_timeout: Duration::from_secs(3),
-        reply_timeout: Duration::from_secs(3),
-        seed: Some(5),
-        ..CaseOptions::default()
-    };
+    let mut options = CaseOptions::default();
+    options.media_duration = Duration::from_millis(400);
+    options.handshake_timeout = Duration::from_secs(3);
+    options.reply_timeout = Duration::from_secs(3);
+    options.seed = Some(5);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let result = rt.block_on(run_case(
         profile,

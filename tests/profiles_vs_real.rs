@@ -51,10 +51,8 @@ fn until_unpublish(mut shape: Vec<String>) -> Vec<String> {
 fn emulate(server: &Running, profile_name: &str) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (target, _) = Target::parse(&format!("rtmp://{}/live", server.addr)).expect("url");
-    let options = CaseOptions {
-        media_duration: Duration::from_millis(1000),
-        ..CaseOptions::default()
-    };
+    let mut options = CaseOptions::default();
+    options.media_duration = Duration::from_millis(1000);
     let profile = profile::by_name(profile_name).expect("profile");
     let r = rt.block_on(run_case(
         &profile,

@@ -26,12 +26,10 @@ fn against(capture: &str, target: SocketAddr) -> AgainstReport {
     let file = std::fs::File::open(&path).expect("the project's capture");
     let reader = CaptureReader::new(std::io::BufReader::new(file)).expect("a capture");
     let captured = reenact::load(reader, None, |_| {}).expect("an RTMP flow");
-    let options = AgainstOptions {
-        speed: Speed::Max,
-        reply_timeout: Duration::from_secs(2),
-        seed: Some(7),
-        ..AgainstOptions::default()
-    };
+    let mut options = AgainstOptions::default();
+    options.speed = Speed::Max;
+    options.reply_timeout = Duration::from_secs(2);
+    options.seed = Some(7);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let report = rt
         .block_on(reenact::against(captured, target, &options))
@@ -121,10 +119,9 @@ fn captured_publishers_publish_again_on_the_built_in_server() {
 fn the_ffmpeg_personality_answers_the_handshake_as_ffmpeg_listen_did() {
     // Captured against a real `ffmpeg -listen 1`; the personality imitates it, so every
     // handshake observation of the live session is the captured one.
-    let server = Running::start(ServeOptions {
-        personality: personality::by_name("ffmpeg").expect("ffmpeg personality"),
-        ..ServeOptions::default()
-    });
+    let mut options = ServeOptions::default();
+    options.personality = personality::by_name("ffmpeg").expect("ffmpeg personality");
+    let server = Running::start(options);
     let report = against("ffmpeg-publish-to-ffmpeg-listen.pcap", server.addr);
     assert_eq!(
         lines(&report.live.transcript, "hs "),
@@ -215,11 +212,9 @@ fn every_shared_captured_client_publishes_or_plays_again_on_the_built_in_server(
         let file = std::fs::File::open(&path).expect("capture");
         let reader = CaptureReader::new(std::io::BufReader::new(file)).expect("a capture");
         let captured = reenact::load(reader, None, |_| {}).expect("an RTMP flow");
-        let options = AgainstOptions {
-            speed: Speed::Max,
-            seed: Some(3),
-            ..AgainstOptions::default()
-        };
+        let mut options = AgainstOptions::default();
+        options.speed = Speed::Max;
+        options.seed = Some(3);
         let rt = tokio::runtime::Runtime::new().expect("runtime");
         let report = rt
             .block_on(reenact::against(captured, server.addr, &options))

@@ -39,14 +39,13 @@ fn replayed(pcap: &Path) -> Transcript {
 }
 
 fn server(pcap: Option<std::path::PathBuf>) -> Running {
-    Running::start(ServeOptions {
-        personality: personality::by_name("reference").expect("personality"),
-        seed: Some(7),
-        handshake_timeout: Duration::from_secs(5),
-        idle_timeout: Duration::from_secs(10),
-        pcap,
-        ..ServeOptions::default()
-    })
+    let mut options = ServeOptions::default();
+    options.personality = personality::by_name("reference").expect("personality");
+    options.seed = Some(7);
+    options.handshake_timeout = Duration::from_secs(5);
+    options.idle_timeout = Duration::from_secs(10);
+    options.pcap = pcap;
+    Running::start(options)
 }
 
 #[test]

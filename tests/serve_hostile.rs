@@ -116,10 +116,9 @@ fn slowloris_connections_do_not_delay_a_publisher_and_close_at_the_handshake_tim
     const STALLED: usize = 500;
     const TIMEOUT: Duration = Duration::from_secs(3);
     rtmp_probe::fd_limit::raise(4 * STALLED as u64).expect("enough descriptors for the test");
-    let server = Running::start(ServeOptions {
-        handshake_timeout: TIMEOUT,
-        ..ServeOptions::default()
-    });
+    let mut options = ServeOptions::default();
+    options.handshake_timeout = TIMEOUT;
+    let server = Running::start(options);
     let mut stalled = Vec::with_capacity(STALLED);
     for _ in 0..STALLED {
         let mut s = TcpStream::connect(server.addr).expect("connect");
@@ -171,14 +170,12 @@ fn a_flood_of_2000_handshakes_200_at_once_has_no_failures() {
     rtmp_probe::fd_limit::raise(2048).expect("enough descriptors for the test");
     let server = Running::start(ServeOptions::default());
     let (target, _) = Target::parse(&format!("rtmp://{}/live", server.addr)).unwrap();
-    let options = LoadOptions {
-        connections: 200,
-        total: Some(2000),
-        duration: Duration::from_secs(120),
-        handshake_timeout: Duration::from_secs(20),
-        reply_timeout: Duration::from_secs(20),
-        ..LoadOptions::new(profile::by_name("obs").unwrap())
-    };
+    let mut options = LoadOptions::new(profile::by_name("obs").unwrap());
+    options.connections = 200;
+    options.total = Some(2000);
+    options.duration = Duration::from_secs(120);
+    options.handshake_timeout = Duration::from_secs(20);
+    options.reply_timeout = Duration::from_secs(20);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let report = runtime.block_on(load::run(&target, &options, |_| {}));
     assert_eq!(report.failures, vec![], "{}", report.table());
@@ -515,10 +512,9 @@ fn hostile_chunk_streams_are_closed_with_a_reason_memory_stays_bounded_and_a_pub
 
 #[test]
 fn a_player_that_stops_reading_is_closed_at_the_idle_timeout_and_the_publisher_goes_on() {
-    let server = Running::start(ServeOptions {
-        idle_timeout: Duration::from_secs(1),
-        ..ServeOptions::default()
-    });
+    let mut options = ServeOptions::default();
+    options.idle_timeout = Duration::from_secs(1);
+    let server = Running::start(options);
     let (mut publisher, stream_id) =
         Client::publisher(server.addr, "busy", Duration::from_secs(5)).expect("publisher");
     let mut player = Client::handshake(server.addr, Duration::from_secs(5)).expect("player");
@@ -602,10 +598,9 @@ fn a_player_that_stops_reading_is_closed_at_the_idle_timeout_and_the_publisher_g
 #[test]
 fn connections_that_together_hold_too_much_are_closed_and_their_share_is_released() {
     const MIB: usize = 1 << 20;
-    let server = Running::start(ServeOptions {
-        max_held_total: 20 * MIB,
-        ..ServeOptions::default()
-    });
+    let mut options = ServeOptions::default();
+    options.max_held_total = 20 * MIB;
+    let server = Running::start(options);
     // 6 MiB of an 8 MiB message in 1 MiB chunks, then connect: its _result tells that the
     // server has read all of it.
     let holding = |addr: SocketAddr| -> Client {

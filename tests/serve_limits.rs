@@ -16,11 +16,10 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 fn options() -> ServeOptions {
-    ServeOptions {
-        listen: ([127, 0, 0, 1], 0).into(),
-        seed: Some(1),
-        ..ServeOptions::default()
-    }
+    let mut options = ServeOptions::default();
+    options.listen = ([127, 0, 0, 1], 0).into();
+    options.seed = Some(1);
+    options
 }
 
 /// A well-behaved client: handshake, then connect; true when `_result` came back in time.
@@ -58,10 +57,9 @@ fn good_client_stream(addr: SocketAddr) -> Option<TcpStream> {
 
 #[test]
 fn a_stalled_handshake_is_closed_at_the_handshake_timeout() {
-    let server = Running::start(ServeOptions {
-        handshake_timeout: Duration::from_millis(300),
-        ..options()
-    });
+    let mut options = options();
+    options.handshake_timeout = Duration::from_millis(300);
+    let server = Running::start(options);
     let mut stalled = TcpStream::connect(server.addr).unwrap();
     stalled.write_all(&[3]).unwrap();
     assert!(closed_by_server(&mut stalled, Duration::from_secs(3)));
@@ -73,10 +71,9 @@ fn a_stalled_handshake_is_closed_at_the_handshake_timeout() {
 
 #[test]
 fn a_silent_client_is_closed_at_the_idle_timeout() {
-    let server = Running::start(ServeOptions {
-        idle_timeout: Duration::from_millis(300),
-        ..options()
-    });
+    let mut options = options();
+    options.idle_timeout = Duration::from_millis(300);
+    let server = Running::start(options);
     let _open = good_client_stream(server.addr).expect("connect answered");
     let reason = server
         .wait_closed(1, Duration::from_secs(3))
@@ -86,10 +83,9 @@ fn a_silent_client_is_closed_at_the_idle_timeout() {
 
 #[test]
 fn connections_over_the_limit_are_refused_with_a_log_line() {
-    let server = Running::start(ServeOptions {
-        max_connections: 1,
-        ..options()
-    });
+    let mut options = options();
+    options.max_connections = 1;
+    let server = Running::start(options);
     let _held = TcpStream::connect(server.addr).unwrap();
     // Give the server a moment to account for the first connection.
     let start = Instant::now();

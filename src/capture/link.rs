@@ -11,6 +11,7 @@ const MAX_TUNNEL_DEPTH: usize = 4;
 
 /// A tunnel a segment was found inside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Tunnel {
     GtpU,
     IpInIp,
@@ -33,6 +34,7 @@ pub struct TcpSegment<'a> {
 
 /// Why a frame could not be taken apart (frames that simply hold no TCP are `Ok(None)`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LinkError {
     #[error("link type {0} is not supported (Ethernet, Linux SLL/SLL2, NULL/LOOP and raw IP are)")]
     UnsupportedLinkType(u32),

@@ -58,6 +58,7 @@ impl FrameRef<'_> {
 
 /// What is wrong with a capture file.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CaptureError {
     #[error("not a pcap or pcapng file: it starts with {magic:02x?} (pcap starts a1b2c3d4 or a1b23c4d in either byte order, pcapng 0a0d0d0a)")]
     UnknownFormat { magic: Vec<u8> },
@@ -128,6 +129,18 @@ pub struct CaptureReader<R: Read> {
     failed: bool,
     /// The frame last handed out.
     current: Bytes,
+}
+
+/// Where the reader stands in the file; its blocks and parser are left out.
+impl<R: Read> std::fmt::Debug for CaptureReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureReader")
+            .field("format", &self.format())
+            .field("next_index", &self.next_index)
+            .field("offset", &self.offset)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<R: Read> CaptureReader<R> {

@@ -46,39 +46,28 @@ pub struct LoadArgs {
 
 pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
     let profile = super::matrix::profile_named(&args.profile)?;
-    let options = LoadOptions {
-        connections: args.connections as usize,
-        rate: args.rate,
-        duration: super::seconds("--duration", args.duration)?,
-        total: args.total,
-        publish: args.publish,
-        media_duration: super::seconds("--media-duration", args.media_duration)?,
-        handshake_timeout: args.timeouts.handshake_timeout,
-        reply_timeout: args.timeouts.reply_timeout,
-        client_timeout: args.timeouts.case_timeout,
-        ..LoadOptions::new(profile)
-    };
-    let options = match args.step_timeout {
-        Some(seconds) => {
-            let step = super::seconds("--step-timeout", seconds)?;
-            LoadOptions {
-                handshake_timeout: step,
-                reply_timeout: step,
-                ..options
-            }
-        }
-        None => options,
-    };
+    let mut options = LoadOptions::new(profile);
+    options.connections = args.connections as usize;
+    options.rate = args.rate;
+    options.duration = super::seconds("--duration", args.duration)?;
+    options.total = args.total;
+    options.publish = args.publish;
+    options.media_duration = super::seconds("--media-duration", args.media_duration)?;
+    options.handshake_timeout = args.timeouts.handshake_timeout;
+    options.reply_timeout = args.timeouts.reply_timeout;
+    options.client_timeout = args.timeouts.case_timeout;
+    if let Some(seconds) = args.step_timeout {
+        let step = super::seconds("--step-timeout", seconds)?;
+        options.handshake_timeout = step;
+        options.reply_timeout = step;
+    }
     options.check().map_err(UsageError)?;
     // The first client's connection is tried alone: a refused or unresolvable target is one
     // line, not a client per millisecond failing for --duration.
     let (target, key) = super::target::parse(&args.url)?;
     let reach = super::target::reach();
-    let options = LoadOptions {
-        key: key.unwrap_or_else(|| "load".into()),
-        reach: Some(reach.clone()),
-        ..options
-    };
+    options.key = key.unwrap_or_else(|| "load".into());
+    options.reach = Some(reach.clone());
     if let Err(e) = rtmp_probe::fd_limit::raise(args.connections as u64 * 2 + 64) {
         eprintln!("rtmp-probe: {e}");
     }

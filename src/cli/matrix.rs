@@ -180,10 +180,8 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
         }
         return Ok(0);
     }
-    let options = args.timeouts.apply(CaseOptions {
-        media_duration: super::seconds("--duration", args.duration)?,
-        ..CaseOptions::default()
-    });
+    let mut options = args.timeouts.apply(CaseOptions::default());
+    options.media_duration = super::seconds("--duration", args.duration)?;
     let Some(url) = args.url.clone() else {
         let outputs = MatrixOutputs::create(args.json.as_deref(), args.junit.as_deref())?;
         return in_memory(&args, &cases, &options, outputs);
@@ -191,10 +189,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
     let (target, _) = super::target::parse(&url)?;
     let outputs = MatrixOutputs::create(args.json.as_deref(), args.junit.as_deref())?;
     let reach = super::target::reach();
-    let options = CaseOptions {
-        reach: Some(reach.clone()),
-        ..options
-    };
+    options.reach = Some(reach.clone());
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let mut interrupt = super::interrupt::Interrupt::install()?;
@@ -280,10 +275,8 @@ fn in_memory(
     let personality = personality::by_name(name)
         .ok_or_else(|| UsageError(format!("unknown personality '{name}'")))?;
     let progress = Progress::new(cases.len());
-    let options = CaseOptions {
-        seed: options.seed.or(Some(1)),
-        ..options.clone()
-    };
+    let mut options = options.clone();
+    options.seed = options.seed.or(Some(1));
     let results = memory::run_cases(&personality, cases, &options, |r| progress.case_done(r));
     progress.finish();
     let shown = format!("built-in server in memory, personality {name}");

@@ -56,12 +56,10 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
     }
     let (target, key) = super::target::parse(&args.url)?;
     let reach = super::target::reach();
-    let options = args.timeouts.apply(CaseOptions {
-        media_duration: super::seconds("--duration", args.duration)?,
-        pcap: args.pcap.clone(),
-        reach: Some(reach.clone()),
-        ..CaseOptions::default()
-    });
+    let mut options = args.timeouts.apply(CaseOptions::default());
+    options.media_duration = super::seconds("--duration", args.duration)?;
+    options.pcap = args.pcap.clone();
+    options.reach = Some(reach.clone());
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let (result, interrupted) = runtime.block_on(async {
         let mut interrupt = super::interrupt::Interrupt::install()?;

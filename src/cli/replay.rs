@@ -313,12 +313,10 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) -> anyh
 
 fn run_against(args: ReplayArgs) -> anyhow::Result<i32> {
     let url = args.against.as_deref().unwrap_or_default();
-    let options = AgainstOptions {
-        speed: args.speed,
-        reply_timeout: super::seconds("--reply-timeout", args.reply_timeout)?,
-        seed: args.seed,
-        ..AgainstOptions::default()
-    };
+    let mut options = AgainstOptions::default();
+    options.speed = args.speed;
+    options.reply_timeout = super::seconds("--reply-timeout", args.reply_timeout)?;
+    options.seed = args.seed;
     let (reader, _) = open_capture(&args.capture)?;
     let captured = reenact::load(reader, args.flow, |_| {}).map_err(|e| {
         let what = format!("re-enacting {}: {e}", args.capture.display());

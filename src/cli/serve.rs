@@ -90,18 +90,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         ))
         .into());
     };
-    let options = ServeOptions {
-        listen: args.listen,
-        personality,
-        chunk_size: args.chunk_size,
-        max_connections: args.max_connections as usize,
-        max_held_total: (args.max_held_mib as usize).saturating_mul(1 << 20),
-        handshake_timeout: super::seconds("--handshake-timeout", args.handshake_timeout)?,
-        idle_timeout: super::seconds("--idle-timeout", args.idle_timeout)?,
-        seed: args.seed,
-        record_dir: args.record.clone(),
-        pcap: args.pcap.clone(),
-    };
+    let mut options = ServeOptions::default();
+    options.listen = args.listen;
+    options.personality = personality;
+    options.chunk_size = args.chunk_size;
+    options.max_connections = args.max_connections as usize;
+    options.max_held_total = (args.max_held_mib as usize).saturating_mul(1 << 20);
+    options.handshake_timeout = super::seconds("--handshake-timeout", args.handshake_timeout)?;
+    options.idle_timeout = super::seconds("--idle-timeout", args.idle_timeout)?;
+    options.seed = args.seed;
+    options.record_dir = args.record.clone();
+    options.pcap = args.pcap.clone();
     // Output paths before the socket, so that an error names them and not the address.
     if let Some(dir) = &args.record {
         super::output::create_dir("--record", dir)?;

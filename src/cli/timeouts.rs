@@ -37,13 +37,11 @@ pub struct TimeoutArgs {
 
 impl TimeoutArgs {
     /// `options` with these timeouts.
-    pub fn apply(&self, options: CaseOptions) -> CaseOptions {
-        CaseOptions {
-            handshake_timeout: self.handshake_timeout,
-            reply_timeout: self.reply_timeout,
-            case_timeout: self.case_timeout,
-            ..options
-        }
+    pub fn apply(&self, mut options: CaseOptions) -> CaseOptions {
+        options.handshake_timeout = self.handshake_timeout;
+        options.reply_timeout = self.reply_timeout;
+        options.case_timeout = self.case_timeout;
+        options
     }
 }
 

@@ -29,6 +29,7 @@ pub struct Target {
 
 /// Why a URL or address names no reachable place, each case said as what it really is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TargetError {
     #[error("'{0}' is not an rtmp:// URL")]
     NotRtmpUrl(String),
@@ -135,8 +136,9 @@ impl Target {
     }
 }
 
-/// Limits of one case.
+/// Limits of one case: start from [`CaseOptions::default`] and set what differs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CaseOptions {
     /// How long to publish media.
     pub media_duration: Duration,

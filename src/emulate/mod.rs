@@ -36,6 +36,7 @@ use variant::Variant;
 
 /// A case's result over all its attempts.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct CaseResult {
     pub id: String,
     pub profile: String,

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 /// Why the target could not be reached by the run's first connection.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Unreachable {
     #[error("connection refused by {addr}")]
     Refused { addr: SocketAddr },
@@ -45,6 +46,7 @@ impl Unreachable {
 
 /// How a connection that failed at TCP connect stands in the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConnectFailure {
     /// The run's first connection failed: the target is unreachable and the run stops.
     Unreachable(Unreachable),

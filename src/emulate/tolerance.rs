@@ -308,6 +308,7 @@ pub struct Table {
 
 /// What is wrong with a table.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ToleranceError {
     #[error("no tolerance table for profile {0:?}")]
     NoTable(String),

@@ -92,6 +92,7 @@ impl Amf0Value {
 
 /// Why bytes are not valid AMF0; every variant says where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Amf0Error {
     #[error("truncated {what} at offset {offset}: needs {needed} bytes, {left} left")]
     Truncated {
@@ -127,6 +128,17 @@ pub struct Amf0Reader<'a> {
     data: &'a [u8],
     pos: usize,
     max_depth: usize,
+}
+
+/// Where the reader stands, without the bytes.
+impl std::fmt::Debug for Amf0Reader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Amf0Reader")
+            .field("pos", &self.pos)
+            .field("len", &self.data.len())
+            .field("max_depth", &self.max_depth)
+            .finish()
+    }
 }
 
 impl<'a> Amf0Reader<'a> {

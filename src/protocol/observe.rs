@@ -6,6 +6,64 @@
 //! [`super::connection::Connection`] it answers nothing and checks nothing against a role: it
 //! reports what the bytes show, however few of them there are. A truncated or failed handshake
 //! still gets every observation its bytes allow.
+//!
+//! # Example
+//!
+//! A capture read by hand: each TCP segment's payload goes to the observer as the side that
+//! sent it, which frames both handshakes and reads both chunk streams. (This capture was made on
+//! loopback, so its segments are in order; [`crate::replay::replay`] adds TCP reassembly and
+//! gives each flow's whole transcript.)
+//!
+//! ```rust
+//! use rtmp_probe::capture::{link, CaptureReader};
+//! use rtmp_probe::protocol::chunk::{ChunkLimits, ReadEvent};
+//! use rtmp_probe::protocol::connection::Side;
+//! use rtmp_probe::protocol::message::Message;
+//! use rtmp_probe::protocol::observe::FlowObserver;
+//! use std::{fs::File, io::BufReader};
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // FFmpeg 5.1 publishing to nginx-rtmp (one of the project's captures).
+//!     let file = File::open("captures/ffmpeg-publish-to-nginx.pcap")?;
+//!     let mut capture = CaptureReader::new(BufReader::new(file))?;
+//!     let mut observer = FlowObserver::new(ChunkLimits::default());
+//!     let mut client = None; // the address whose bytes come first
+//!     let mut commands = Vec::new();
+//!     while let Some(frame) = capture.next_frame() {
+//!         let frame = frame?;
+//!         let Some(segment) = link::tcp_segment(frame.link_type, &frame.data)? else {
+//!             continue; // not TCP
+//!         };
+//!         if segment.payload.is_empty() {
+//!             continue;
+//!         }
+//!         let first = *client.get_or_insert(segment.src);
+//!         let side = if segment.src == first { Side::Client } else { Side::Server };
+//!         observer.feed(side, segment.payload);
+//!         while let Some(event) = observer.poll_chunk(side)? {
+//!             if let ReadEvent::Message(raw) = event {
+//!                 if let Ok(Message::Command(command)) = Message::decode(&raw) {
+//!                     commands.push(format!("{side:?}: {}", command.name));
+//!                 }
+//!             }
+//!         }
+//!     }
+//!     let handshake: Vec<&str> = observer.observations().iter().map(|e| e.id()).collect();
+//!     assert!(handshake.contains(&"hs.mode-digest"), "{handshake:?}");
+//!     assert_eq!(
+//!         commands[..6],
+//!         [
+//!             "Client: connect",
+//!             "Server: _result",
+//!             "Client: releaseStream",
+//!             "Client: FCPublish",
+//!             "Client: createStream",
+//!             "Server: _result",
+//!         ]
+//!     );
+//!     Ok(())
+//! }
+//! ```
 
 use crate::protocol::chunk::{ChunkError, ChunkLimits, ChunkReader, ReadEvent};
 use crate::protocol::connection::Side;
@@ -30,6 +88,23 @@ pub struct FlowObserver {
     /// Handshake observations made so far, in the order the bytes allowed them.
     observed: Vec<HandshakeEvent>,
     pending: VecDeque<HandshakeEvent>,
+}
+
+/// How far each direction's handshake has come; the chunk readers are left out.
+impl std::fmt::Debug for FlowObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowObserver")
+            .field(
+                "client_handshake_bytes",
+                &self.directions[0].handshake.len(),
+            )
+            .field(
+                "server_handshake_bytes",
+                &self.directions[1].handshake.len(),
+            )
+            .field("observed", &self.observed)
+            .finish_non_exhaustive()
+    }
 }
 
 fn index(side: Side) -> usize {

@@ -49,6 +49,19 @@ pub struct FlvRecorder<W: Write + Seek> {
     metadata: Option<(u64, Vec<u8>)>,
 }
 
+/// What has been recorded; the writer is left out.
+impl<W: Write + Seek> std::fmt::Debug for FlvRecorder<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlvRecorder")
+            .field("bytes", &self.bytes)
+            .field("has_audio", &self.has_audio)
+            .field("has_video", &self.has_video)
+            .field("first_timestamp", &self.first_timestamp)
+            .field("last_timestamp", &self.last_timestamp)
+            .finish_non_exhaustive()
+    }
+}
+
 impl FlvRecorder<File> {
     pub fn create(path: &Path) -> io::Result<Self> {
         Self::new(File::create(path)?)

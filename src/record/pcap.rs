@@ -23,6 +23,12 @@ pub struct PcapRecorder<W: Write> {
     writer: Mutex<Option<PcapWriter<W>>>,
 }
 
+impl<W: Write> std::fmt::Debug for PcapRecorder<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PcapRecorder").finish_non_exhaustive()
+    }
+}
+
 fn pcap_error(e: pcap_file::PcapError) -> io::Error {
     io::Error::other(e.to_string())
 }
@@ -74,6 +80,18 @@ pub struct TcpFlow<W: Write> {
     /// Next sequence number of each side.
     client_seq: u32,
     server_seq: u32,
+}
+
+/// The flow's endpoints and sequence numbers; the shared recorder is left out.
+impl<W: Write> std::fmt::Debug for TcpFlow<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpFlow")
+            .field("client", &self.client)
+            .field("server", &self.server)
+            .field("client_seq", &self.client_seq)
+            .field("server_seq", &self.server_seq)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<W: Write> TcpFlow<W> {

@@ -35,6 +35,7 @@ const MAX_PENDING: usize = 8 << 20;
 
 /// One TCP flow of the capture.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct FlowReport {
     /// 1-based, in order of first appearance.
     pub id: usize,
@@ -61,6 +62,7 @@ pub struct FlowReport {
 /// What a captured client did, as the capture shows it (no emulator terms: `emulate::infer`
 /// reads these as a profile).
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct ClientWire {
     pub c0_version: Option<u8>,
     /// Sizes of the client's segments that carried C0 and C1.
@@ -277,6 +279,15 @@ pub fn flow_listing(flows: &[FlowReport]) -> String {
 /// transcripts compare line for line.
 pub struct FlowDecoder {
     flow: Decoding,
+}
+
+/// The flow's report so far.
+impl std::fmt::Debug for FlowDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowDecoder")
+            .field("report", &self.flow.report)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FlowDecoder {

@@ -42,6 +42,16 @@ pub struct Hub<P> {
     waiting: HashMap<String, Vec<(u64, P)>>,
 }
 
+/// The streams' names and how many players each has (players are whatever `P` is).
+impl<P> std::fmt::Debug for Hub<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("streams", &self.streams.keys().collect::<Vec<_>>())
+            .field("waiting", &self.waiting.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 impl<P> Default for Hub<P> {
     fn default() -> Self {
         Self {

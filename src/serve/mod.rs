@@ -6,12 +6,17 @@
 //! [`hub::Hub`].
 
 pub mod hub;
-pub mod output_queue;
+// The printed output's queue and its sink are the CLI's: `PrintSink` stays `pub` only because
+// the binary is a crate of its own, and is hidden from the library's documentation (no
+// stability promise); a library user collects events with `CollectSink` or its own `EventSink`.
+mod output_queue;
 pub mod personality;
 pub mod session;
 mod sinks;
 
-pub use sinks::{CollectSink, PrintSink, OUTPUT_DROPPED};
+#[doc(hidden)]
+pub use sinks::PrintSink;
+pub use sinks::{CollectSink, OUTPUT_DROPPED};
 
 use crate::protocol::chunk::RawMessage;
 use crate::protocol::random::RandomSource;
@@ -33,8 +38,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-/// Everything `serve` can be told.
+/// Everything `serve` can be told: start from [`ServeOptions::default`] and set what differs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ServeOptions {
     pub listen: SocketAddr,
     pub personality: Personality,
@@ -86,6 +92,7 @@ pub trait EventSink: Send + Sync + 'static {
 
 /// Counts for the final summary.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServeSummary {
     pub connections: u64,
     pub refused: u64,
@@ -119,6 +126,17 @@ struct Shared {
 pub struct Server {
     listener: TcpListener,
     shared: Arc<Shared>,
+}
+
+/// The listener and the options; the connections' shared state is left out.
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("listener", &self.listener)
+            .field("options", &self.shared.options)
+            .field("active", &self.shared.active.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Server {

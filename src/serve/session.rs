@@ -26,6 +26,7 @@ use std::time::Duration;
 
 /// Settings of the server that are not about the handshake.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SessionConfig {
     pub personality: Personality,
     /// Chunk size the server announces after connect (Set Chunk Size).
@@ -56,6 +57,7 @@ impl Default for SessionConfig {
 /// How long the server waits for a client. The session keeps the time as the microseconds the
 /// driver passes in, so the tokio driver and the fuzz target run the same timeout logic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Timeouts {
     /// From the start of the connection to the end of the handshake.
     pub handshake: Duration,
@@ -75,6 +77,7 @@ impl Default for Timeouts {
 
 /// What a session needs the driver to do with other connections.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Action {
     /// The client asked to publish `name` on message stream `stream_id`; answer with
     /// [`ServerSession::publish_result`].
@@ -120,6 +123,20 @@ pub struct ServerSession {
     close_reason: Option<String>,
     /// Whether output waiting for an Acknowledgement was reported (once).
     reported_withheld: bool,
+}
+
+/// Where the session stands; its connection and queues are left out.
+impl std::fmt::Debug for ServerSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSession")
+            .field("phase", &self.phase)
+            .field("now_us", &self.now_us)
+            .field("created_streams", &self.created_streams)
+            .field("publishing", &self.publishing)
+            .field("playing", &self.playing)
+            .field("close_reason", &self.close_reason)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The connection a personality and the server's settings describe.

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 pub const OUTPUT_DROPPED: &str = "serve.output-dropped";
 
 /// Prints events as they happen: human text (prefixed with the connection number) or JSON lines.
-/// Lines go through a bounded queue to a writer thread ([`OutputQueue`]), so a reader that
+/// Lines go through a bounded queue to a writer thread (`OutputQueue`), so a reader that
 /// stops reading costs dropped lines, counted and reported, never a stalled session. A write
 /// that fails (standard output's reader has gone) never panics: it sets `closed`, and nothing
 /// more is printed; the owner of the server decides whether to stop.
@@ -24,6 +24,15 @@ pub struct PrintSink {
     queue: OutputQueue,
     /// Becomes true when a write to standard output fails.
     pub closed: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl std::fmt::Debug for PrintSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrintSink")
+            .field("json", &self.json)
+            .field("quiet", &self.quiet)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PrintSink {
@@ -203,7 +212,7 @@ impl EventSink for PrintSink {
 }
 
 /// Collects every connection's transcript in memory (for tests and the built-in matrix server).
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct CollectSink {
     pub transcripts: Mutex<std::collections::BTreeMap<u64, crate::transcript::Transcript>>,
     pub lines: Mutex<Vec<String>>,

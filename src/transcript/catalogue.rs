@@ -9,6 +9,23 @@
 //! entries nothing emits.
 //!
 //! This file is long because it is one table of data; the code is the few functions at its top.
+//!
+//! # Example
+//!
+//! ```rust
+//! use rtmp_probe::transcript::{catalogue, Severity};
+//!
+//! let entry = catalogue::lookup("chunk.ext-ts-type3-omitted").expect("a catalogued id");
+//! assert_eq!(entry.severity, Severity::Warning);
+//! assert_eq!(entry.stage.to_string(), "chunk");
+//! assert!(entry.source.contains("RTMP specification 5.3.1.3"));
+//! // `rtmp-probe explain ID` prints the entry's Display:
+//! let explained = entry.to_string();
+//! assert!(explained.starts_with("id:       chunk.ext-ts-type3-omitted\nkind:     diagnostic\n"));
+//! // A mistyped id is not in the catalogue; the closest ones are what it probably meant.
+//! assert!(catalogue::lookup("chunk.ext-ts-omitted").is_none());
+//! assert_eq!(catalogue::closest("chunk.ext-ts-type3-omited", 1), ["chunk.ext-ts-type3-omitted"]);
+//! ```
 
 use super::Severity;
 use serde::Serialize;

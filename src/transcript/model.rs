@@ -73,6 +73,7 @@ pub struct Event {
 /// (`hs.s0-alone`, `chunk.ext-ts-type3-omitted`) so that tools and tests can match on them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EventKind {
     /// A TCP connection was established between these endpoints.
     Connected { client: String, server: String },
@@ -212,6 +213,7 @@ pub struct HandshakeSegment {
 /// captured handshake was split into segments).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum HandshakeObservation {
     /// C0 or S0 and the version it carries.
     Version {

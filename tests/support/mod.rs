@@ -485,10 +485,8 @@ pub struct Running {
 impl Running {
     /// Starts the server with `options` (its `listen` is replaced by 127.0.0.1:0).
     pub fn start(options: rtmp_probe::serve::ServeOptions) -> Running {
-        let options = rtmp_probe::serve::ServeOptions {
-            listen: ([127, 0, 0, 1], 0).into(),
-            ..options
-        };
+        let mut options = options;
+        options.listen = ([127, 0, 0, 1], 0).into();
         let sink = std::sync::Arc::new(rtmp_probe::serve::CollectSink::default());
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -668,13 +666,12 @@ pub fn closed_by_server(socket: &mut TcpStream, limit: Duration) -> bool {
 /// Case options for runs that only need each case's verdict: 0.6 s of media, 3 s waits, a fixed
 /// seed (the in-memory and TCP matrices compare and snapshot with these).
 pub fn quick_case_options() -> rtmp_probe::emulate::case::CaseOptions {
-    rtmp_probe::emulate::case::CaseOptions {
-        media_duration: Duration::from_millis(600),
-        handshake_timeout: Duration::from_secs(3),
-        reply_timeout: Duration::from_secs(3),
-        seed: Some(9),
-        ..Default::default()
-    }
+    let mut options = rtmp_probe::emulate::case::CaseOptions::default();
+    options.media_duration = Duration::from_millis(600);
+    options.handshake_timeout = Duration::from_secs(3);
+    options.reply_timeout = Duration::from_secs(3);
+    options.seed = Some(9);
+    options
 }
 
 /// GStreamer re-muxing the FLV file `clip` into `sink` at `url` (rtmpsink is librtmp, rtmp2sink

@@ -125,6 +125,19 @@ pub struct EmulatorClient {
     release_replies: u8,
 }
 
+/// Which case the client plays and where it stands; the connection and transcript are left out.
+impl std::fmt::Debug for EmulatorClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorClient")
+            .field("profile", &self.profile.name)
+            .field("variant", &self.variant)
+            .field("stage", &self.stage)
+            .field("now", &self.now)
+            .field("result", &self.result)
+            .finish_non_exhaustive()
+    }
+}
+
 impl EmulatorClient {
     /// A client at time zero with C0 and C1 cut and scheduled as `profile` × `variant` do.
     pub fn new(profile: Profile, variant: Variant, plan: CasePlan) -> Self {

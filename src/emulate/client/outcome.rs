@@ -34,6 +34,7 @@ impl fmt::Display for Stage {
 /// A case's result, most severe last (a repeated case reports its worst attempt).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Status {
     Pass,
     /// Passed, but the server deviated from the specification.

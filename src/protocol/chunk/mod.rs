@@ -57,6 +57,7 @@ impl fmt::Display for ExtendedTimestampConvention {
 
 /// Bounds on what a peer can make the reader hold, whatever it sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChunkLimits {
     /// Largest message accepted (the wire field allows 16 MiB - 1).
     pub max_message_len: u32,
@@ -112,6 +113,7 @@ pub struct ChunkHeader {
 /// Why the chunk stream cannot be read further. `offset` is the stream position (bytes consumed
 /// before the offending chunk).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ChunkError {
     #[error("type {fmt} chunk on chunk stream {csid} with no previous header to inherit from (offset {offset})")]
     NoPreviousHeader { fmt: u8, csid: u32, offset: u64 },
@@ -160,6 +162,7 @@ pub enum ChunkError {
 /// that waits for acknowledgements before sending more tells them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum AckCadence {
     /// Once a whole window has arrived since the last acknowledgement (the specification).
     #[default]

@@ -13,6 +13,7 @@ use std::collections::{HashMap, VecDeque};
 
 /// What the reader found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReadEvent {
     /// A complete message.
     Message(RawMessage),
@@ -96,6 +97,21 @@ pub struct ChunkReader {
     /// Read type-3 chunks by this convention instead of learning the peer's (see
     /// [`Self::with_extended_timestamp_reading`]).
     fixed_convention: Option<ExtendedTimestampConvention>,
+}
+
+/// The reader's position and settings; its buffered input and partial messages are left out.
+impl std::fmt::Debug for ChunkReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkReader")
+            .field("limits", &self.limits)
+            .field("chunk_size", &self.chunk_size)
+            .field("consumed", &self.consumed)
+            .field("input_len", &self.input_len)
+            .field("partial_bytes", &self.partial_bytes)
+            .field("error", &self.error)
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ChunkReader {

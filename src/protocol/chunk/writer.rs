@@ -17,6 +17,7 @@ struct Last {
 
 /// How the writer opens a chunk stream it has not written on yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ChunkOpening {
     /// With a type-0 header, as the specification requires.
     #[default]

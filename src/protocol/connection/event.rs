@@ -31,6 +31,7 @@ impl Side {
 
 /// Something that happened on the connection, in the order it happened.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Event {
     /// What the peer's handshake packets revealed (and our own choices, such as the mode).
     Handshake(HandshakeEvent),
@@ -62,6 +63,7 @@ pub enum Event {
 
 /// A change protocol control made.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ControlChange {
     /// The peer's Set Chunk Size took effect for what it sends next.
     PeerChunkSize { from: u32, to: u32 },
@@ -97,6 +99,7 @@ pub struct Diagnostic {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum DiagnosticKind {
     PeerChunkSizeChanged {
         from: u32,
@@ -205,6 +208,7 @@ impl fmt::Display for Diagnostic {
 
 /// Why the connection stopped reading.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CloseReason {
     /// The peer closed its side.
     PeerClosed { during_handshake: bool },
@@ -216,6 +220,7 @@ pub enum CloseReason {
 
 /// Which of [`super::Timeouts`] expired, and its length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Timeout {
     Handshake(Duration),
     Idle(Duration),
@@ -226,6 +231,7 @@ pub enum Timeout {
 /// Why the bytes from the peer cannot be read further; offsets count the peer's bytes from the
 /// connection's first.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConnectionError {
     #[error("handshake failed at offset {offset}: {error}")]
     Handshake {

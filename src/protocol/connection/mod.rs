@@ -13,6 +13,81 @@
 //! ping is answered when its message is polled: what the application sends in answer to one
 //! message goes out before what the connection answers to the next, as a peer reading messages
 //! one by one would see it.
+//!
+//! # Example
+//!
+//! A client and a server in memory: what one end hands out, the other reads (a driver with a
+//! socket writes each transmit and feeds each read the same way, and also calls
+//! [`Connection::handle_timeout`] when [`Connection::poll_timeout`] says).
+//!
+//! ```rust
+//! use rtmp_probe::protocol::amf0::Amf0Value;
+//! use rtmp_probe::protocol::connection::{Connection, ConnectionConfig, Event};
+//! use rtmp_probe::protocol::handshake::{ClientConfig, ServerConfig};
+//! use rtmp_probe::protocol::message::{self, Message};
+//! use rtmp_probe::protocol::random::RandomSource;
+//! use std::time::Duration;
+//!
+//! let client_config = ConnectionConfig::client(ClientConfig::default());
+//! let server_config = ConnectionConfig::server(ServerConfig::default());
+//! let mut client = Connection::new(client_config, RandomSource::seeded(1));
+//! let mut server = Connection::new(server_config, RandomSource::seeded(2));
+//! let now = Duration::ZERO; // time since the connection started: any clock will do
+//! let mut seen = Vec::new();
+//!
+//! for _round in 0..10 {
+//!     let mut moved = false;
+//!     while let Some(bytes) = client.poll_transmit() {
+//!         server.handle_read(now, bytes); // any segmentation; `Bytes`, not copied
+//!         moved = true;
+//!     }
+//!     while let Some(bytes) = server.poll_transmit() {
+//!         client.handle_read(now, bytes);
+//!         moved = true;
+//!     }
+//!     while let Some(event) = server.poll_event() {
+//!         match event {
+//!             // Typed observations of the client's handshake, with catalogue ids.
+//!             Event::Handshake(observed) => seen.push(format!("server: {}", observed.id())),
+//!             Event::Message { decoded: Ok(Message::Command(command)), .. } => {
+//!                 seen.push(format!("server: {}", command.name));
+//!                 if command.name == "connect" {
+//!                     server.send(message::connect_result(command.transaction_id));
+//!                 }
+//!             }
+//!             Event::Diagnostic(d) => seen.push(format!("server: {} {d}", d.id())),
+//!             _ => {}
+//!         }
+//!     }
+//!     while let Some(event) = client.poll_event() {
+//!         match event {
+//!             Event::Established { .. } => {
+//!                 let app = Amf0Value::object([("app", Amf0Value::string("live"))]);
+//!                 client.send(message::command(0, "connect", 1.0, app, vec![]));
+//!             }
+//!             Event::Message { decoded: Ok(Message::Command(command)), .. } => {
+//!                 seen.push(format!("client: {}", command.name));
+//!             }
+//!             _ => {}
+//!         }
+//!     }
+//!     if !moved {
+//!         break;
+//!     }
+//! }
+//! assert_eq!(
+//!     seen,
+//!     [
+//!         "server: hs.c0-version",
+//!         "server: hs.c1-fields",
+//!         "server: hs.c1-no-digest",
+//!         "server: hs.mode-simple",
+//!         "server: hs.c2-echo",
+//!         "server: connect",
+//!         "client: _result",
+//!     ]
+//! );
+//! ```
 
 mod diagnose;
 mod event;
@@ -49,6 +124,7 @@ pub enum Role {
 /// Where real implementations differ in what they accept or send; the defaults are this tool's
 /// strict reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Tolerance {
     /// Read a chunk stream opened with a type 1, 2 or 3 header from zeroed state, as FFmpeg
     /// and librtmp do, instead of closing with [`crate::protocol::chunk::ChunkError::NoPreviousHeader`].
@@ -73,6 +149,7 @@ impl Default for Tolerance {
 
 /// How long the connection waits for its peer; None waits for ever.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Timeouts {
     /// From the connection's start to the end of the handshake.
     pub handshake: Option<Duration>,
@@ -80,8 +157,10 @@ pub struct Timeouts {
     pub idle: Option<Duration>,
 }
 
-/// Everything a connection is told before it starts.
+/// Everything a connection is told before it starts: start from [`ConnectionConfig::server`] or
+/// [`ConnectionConfig::client`] and set what differs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ConnectionConfig {
     pub role: Role,
     pub writes: HandshakeWrites,
@@ -117,10 +196,12 @@ pub struct ConnectionConfig {
 }
 
 impl ConnectionConfig {
+    /// A server answering with `handshake`, everything else this tool's strict defaults.
     pub fn server(handshake: ServerConfig) -> Self {
         Self::new(Role::Server(handshake), HandshakeWrites::server_default())
     }
 
+    /// A client opening with `handshake`, everything else this tool's strict defaults.
     pub fn client(handshake: ClientConfig) -> Self {
         Self::new(Role::Client(handshake), HandshakeWrites::client_default())
     }
@@ -182,6 +263,19 @@ pub struct Connection {
     flow: OutputFlow,
 }
 
+/// The connection's state in brief: buffers and the codecs' internals are left out.
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("side", &self.side)
+            .field("state", &self.state)
+            .field("chunk_sizes", &self.chunk_sizes())
+            .field("held", &self.held())
+            .field("queued_events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Our output against the peer's acknowledgements, for [`ConnectionConfig::withhold_past_own_window`].
 #[derive(Debug, Default)]
 struct OutputFlow {
@@ -202,6 +296,7 @@ struct OutputFlow {
 
 /// Where a connection's output stands against the peer's acknowledgements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OutputBacklog {
     /// Chunk-stream bytes written so far.
     pub sent: u64,

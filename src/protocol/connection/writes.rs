@@ -11,6 +11,7 @@ use std::time::Duration;
 
 /// A plan for our handshake writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HandshakeWrites {
     /// Our packets in write groups, in order; each group is one write, made as soon as all its
     /// packets exist and the two conditions below allow. (S0 and C0, S1 and C1, S2 and C2 name

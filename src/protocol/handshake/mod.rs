@@ -63,6 +63,7 @@ pub enum Mode {
 
 /// Whether the server answers a digest C1 in kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ServerDigest {
     /// Digest S1 and signed S2 when C1 carries a valid digest, the simple handshake otherwise
     /// (also when C1's version bytes are set but no digest validates, as YouTube-like and
@@ -75,6 +76,7 @@ pub enum ServerDigest {
 
 /// What a simple-handshake S1 carries after its time and zero fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum SimpleS1Body {
     #[default]
     Random,
@@ -87,6 +89,7 @@ pub enum SimpleS1Body {
 
 /// What a simple-handshake S2 is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum SimpleS2Style {
     /// An exact copy of C1.
     #[default]
@@ -101,6 +104,7 @@ pub enum SimpleS2Style {
 
 /// How a server builds its side of the handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// The version byte S0 carries: 3, unless imitating a server that answers otherwise.
     pub s0_version: u8,
@@ -158,6 +162,7 @@ pub enum C1Style {
 
 /// How a client builds C2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum C2Style {
     /// A copy of S1 (librtmp, OBS, FFmpeg when publishing).
     #[default]
@@ -177,6 +182,7 @@ pub enum C2Style {
 
 /// What a client checks of the server's packets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ServerValidation {
     #[default]
     None,
@@ -189,6 +195,7 @@ pub enum ServerValidation {
 
 /// How a client builds its side of the handshake and what it insists on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClientConfig {
     pub c0_version: u8,
     pub c1: C1Style,
@@ -230,6 +237,7 @@ pub struct Echo {
 
 /// Something the handshake revealed about the peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HandshakeEvent {
     /// C0 or S0 arrived with this version.
     Version { packet: Packet, version: u8 },
@@ -333,6 +341,7 @@ fn answer_id(packet: Packet, echo: &Echo) -> &'static str {
 
 /// What a first byte that is not an RTMP version looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ForeignProtocol {
     Http,
     Tls,
@@ -368,6 +377,7 @@ fn foreign_protocol(byte: u8) -> Option<ForeignProtocol> {
 
 /// Why the handshake cannot go on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HandshakeError {
     #[error("first byte 0x{byte:02x} is not an RTMP version: it looks like {looks_like}")]
     NotRtmp {
@@ -451,6 +461,18 @@ pub struct Handshake {
     events: VecDeque<HandshakeEvent>,
     remaining: BytesMut,
     error: Option<HandshakeError>,
+}
+
+/// The handshake's progress; its packets' bytes are left out.
+impl fmt::Debug for Handshake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handshake")
+            .field("role", &self.role)
+            .field("stage", &self.stage)
+            .field("mode", &self.mode)
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Handshake {

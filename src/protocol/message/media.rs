@@ -71,6 +71,7 @@ impl AudioInfo {
 
 /// The codec of a video message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum VideoCodec {
     /// The FLV codec id (7 AVC, 12 HEVC as some Chinese CDNs use it, 2 Sorenson, ...).
     Legacy(u8),
@@ -96,6 +97,7 @@ impl VideoCodec {
 
 /// What kind of video packet it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum VideoPacket {
     /// Codec configuration (AVC packet type 0, E-RTMP SequenceStart).
     SequenceHeader,

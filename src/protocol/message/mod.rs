@@ -122,6 +122,7 @@ pub enum Message {
 
 /// Why a payload does not decode as its type says.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum MessageError {
     #[error("{what} needs {needed} bytes, the message has {len}")]
     TooShort {

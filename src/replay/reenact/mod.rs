@@ -71,7 +71,10 @@ impl Speed {
     }
 }
 
+/// How a captured client is performed again: start from [`AgainstOptions::default`] and set
+/// what differs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct AgainstOptions {
     pub speed: Speed,
     /// How long to wait for a reply the captured server sent before going on without it.
@@ -104,6 +107,7 @@ pub struct Captured {
 
 /// Why no flow of the capture can be re-enacted.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoadError {
     #[error("{error} (before any RTMP flow was complete)")]
     Capture { error: CaptureError },
@@ -191,6 +195,7 @@ impl Observer for Chooser {
 
 /// What happened when the captured client met the live server.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct AgainstReport {
     pub target: SocketAddr,
     pub captured: FlowReport,

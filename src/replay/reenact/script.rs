@@ -85,6 +85,7 @@ pub struct Script {
 
 /// Why a flow cannot be re-enacted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ScriptError {
     #[error("{len} bytes of the client's stream at offset {offset} are missing from the capture, so the client cannot be re-enacted past them")]
     ClientGap { offset: u64, len: u64 },
@@ -110,6 +111,19 @@ pub struct ScriptBuilder {
     results: HashMap<u64, u32>,
     writes: Vec<Write>,
     error: Option<ScriptError>,
+}
+
+/// The script's size so far; the writes themselves are left out.
+impl std::fmt::Debug for ScriptBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptBuilder")
+            .field("flow", &self.flow)
+            .field("client_len", &self.client_len)
+            .field("writes", &self.writes.len())
+            .field("replies", &self.replies)
+            .field("server_gap", &self.server_gap)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ScriptBuilder {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 /// What the driver does next.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Next {
     /// Wait `think` (before scaling by the speed), then write `bytes`.
     Send { bytes: Vec<u8>, think: Duration },
@@ -22,6 +23,7 @@ pub enum Next {
 
 /// Why the re-enactment cannot go on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Stalled {
     #[error("the live server sent {got} of the {needed} handshake bytes the captured client had received before its next write")]
     Handshake { got: usize, needed: usize },
@@ -41,6 +43,18 @@ pub struct Reenactment {
     rng: RandomSource,
     site_cursor: usize,
     notes: Vec<String>,
+}
+
+/// How far the re-enactment has come; the script and the server's bytes are left out.
+impl std::fmt::Debug for Reenactment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reenactment")
+            .field("sent", &self.sent)
+            .field("met", &self.met)
+            .field("stream_ids", &self.stream_ids)
+            .field("notes", &self.notes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Reenactment {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// which.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum DiagnosticFields {
     PeerChunkSizeChanged {
         peer: Endpoint,

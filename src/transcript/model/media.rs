@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// anomalies of one stream. Optional figures are null when there was nothing to measure them
 /// on (no two keyframes, no timestamp span, not both tracks).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StreamMedia {
     pub video_codec: Option<String>,
     pub audio_codec: Option<String>,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// The decoded content of a message; `kind` says which.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum MessageContent {
     /// Type 1. `reserved_bit`: the peer set bit 31, which must be zero.
     SetChunkSize { size: u32, reserved_bit: bool },
@@ -129,6 +130,7 @@ pub struct VideoTag {
 /// What kind of video packet it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum VideoPacketKind {
     SequenceHeader,
     Coded,

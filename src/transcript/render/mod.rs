@@ -1,5 +1,5 @@
 //! The three renderings of a transcript, each derived from the events' fields: human text
-//! ([`text`]), JSON lines ([`json`]) and the normalised snapshot form ([`snapshot`]).
+//! ([`text`]), JSON lines ([`json`]) and the normalised snapshot form ([`mod@snapshot`]).
 
 mod core_words;
 pub mod json;
