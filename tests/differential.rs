@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::{gst_publish, peer_available, run_bounded, skip_or_fail, Running};
+use support::trials::Need;
+use support::{gst_publish, run_bounded, Running};
 
 /// The server gives up on a handshake after this long, so a client that stalls in the handshake
 /// is closed (and exits) well inside the run's bound.
@@ -24,8 +25,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 const REAL_BOUND: Duration = Duration::from_secs(12);
 /// How long the companion publisher of a play case publishes (the player starts 0.8 s in).
 const COMPANION_MEDIA: Duration = Duration::from_secs(3);
-/// Real clients when every peer is installed (as in CI): FFmpeg 5.1 and 9.0.2 publishing and
-/// playing, rtmpsink, rtmpdump, rtmp2sink and rtmp2src.
+/// The real clients: FFmpeg 5.1 and 9.0.2 publishing and playing, rtmpsink, rtmpdump, rtmp2sink
+/// and rtmp2src.
 const EVERY_CLIENT: usize = 8;
 /// Cases run at once (each starts its own servers and processes).
 const WORKERS: usize = 6;
@@ -182,29 +183,26 @@ fn ffmpeg_play(program: &Path, url: &str) -> Command {
     c
 }
 
-/// Whether GStreamer has `element`; a missing one skips its client (or fails in CI).
-fn gst_element(element: &str) -> bool {
-    let found = Command::new("gst-inspect-1.0")
-        .arg(element)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !found {
-        skip_or_fail(&format!("GStreamer element `{element}` is not installed"));
-    }
-    found
+/// What the real clients need here: every one runs, or the test is ignored (a failure in CI).
+fn needs() -> Vec<Need> {
+    vec![
+        Need::Program("ffmpeg"),
+        Need::Ffmpeg9,
+        Need::Program("gst-launch-1.0"),
+        Need::GstElement("rtmpsink"),
+        Need::GstElement("rtmp2sink"),
+        Need::GstElement("rtmp2src"),
+        Need::Program("rtmpdump"),
+    ]
 }
 
-/// Every real client installed here (each missing one reported by the skip helper).
+/// Every real client ([`needs`] says what they take).
 fn real_clients() -> Vec<RealClient> {
     let mut clients = Vec::new();
-    let mut ffmpegs: Vec<(&'static str, &'static str, PathBuf)> = Vec::new();
-    if peer_available("ffmpeg") {
-        ffmpegs.push(("ffmpeg-5.1", "ffmpeg-5.1 play", PathBuf::from("ffmpeg")));
-    }
-    if let Some(path) = support::ffmpeg9() {
-        ffmpegs.push(("ffmpeg-9.0.2", "ffmpeg-9.0.2 play", path));
-    }
+    let ffmpegs: [(&'static str, &'static str, PathBuf); 2] = [
+        ("ffmpeg-5.1", "ffmpeg-5.1 play", PathBuf::from("ffmpeg")),
+        ("ffmpeg-9.0.2", "ffmpeg-9.0.2 play", support::ffmpeg9()),
+    ];
     for (publish_name, play_name, path) in ffmpegs {
         let p = path.clone();
         clients.push(RealClient {
@@ -220,49 +218,39 @@ fn real_clients() -> Vec<RealClient> {
             command: Box::new(move |url| ffmpeg_play(&path, url)),
         });
     }
-    if peer_available("gst-launch-1.0") && peer_available("gst-inspect-1.0") {
-        if gst_element("rtmpsink") {
-            clients.push(RealClient {
-                name: "librtmp rtmpsink",
-                role: Role::Publish,
-                profile: "obs",
-                command: Box::new(|url| gst_publish("rtmpsink", &clip(), url)),
-            });
-        }
-        if gst_element("rtmp2sink") {
-            clients.push(RealClient {
-                name: "gst rtmp2sink",
-                role: Role::Publish,
-                profile: "gstreamer",
-                command: Box::new(|url| gst_publish("rtmp2sink", &clip(), url)),
-            });
-        }
-        if gst_element("rtmp2src") {
-            clients.push(RealClient {
-                name: "gst rtmp2src",
-                role: Role::Play,
-                profile: "gstreamer-play",
-                command: Box::new(|url| {
-                    let mut c = Command::new("gst-launch-1.0");
-                    c.args(["-q", "rtmp2src", &format!("location={url}")])
-                        .args(["num-buffers=20", "!", "fakesink"]);
-                    c
-                }),
-            });
-        }
-    }
-    if peer_available("rtmpdump") {
-        clients.push(RealClient {
-            name: "librtmp rtmpdump",
-            role: Role::Play,
-            profile: "rtmpdump",
-            command: Box::new(|url| {
-                let mut c = Command::new("rtmpdump");
-                c.args(["-q", "--live", "-r", url, "-o", "/dev/null"]);
-                c
-            }),
-        });
-    }
+    clients.push(RealClient {
+        name: "librtmp rtmpsink",
+        role: Role::Publish,
+        profile: "obs",
+        command: Box::new(|url| gst_publish("rtmpsink", &clip(), url)),
+    });
+    clients.push(RealClient {
+        name: "gst rtmp2sink",
+        role: Role::Publish,
+        profile: "gstreamer",
+        command: Box::new(|url| gst_publish("rtmp2sink", &clip(), url)),
+    });
+    clients.push(RealClient {
+        name: "gst rtmp2src",
+        role: Role::Play,
+        profile: "gstreamer-play",
+        command: Box::new(|url| {
+            let mut c = Command::new("gst-launch-1.0");
+            c.args(["-q", "rtmp2src", &format!("location={url}")])
+                .args(["num-buffers=20", "!", "fakesink"]);
+            c
+        }),
+    });
+    clients.push(RealClient {
+        name: "librtmp rtmpdump",
+        role: Role::Play,
+        profile: "rtmpdump",
+        command: Box::new(|url| {
+            let mut c = Command::new("rtmpdump");
+            c.args(["-q", "--live", "-r", url, "-o", "/dev/null"]);
+            c
+        }),
+    });
     clients
 }
 
@@ -430,13 +418,9 @@ fn snapshot(name: &str, value: &str) {
     settings.bind(|| insta::assert_snapshot!(name, value));
 }
 
-#[test]
 fn real_clients_and_their_profiles_agree_under_every_personality() {
     let clients = Arc::new(real_clients());
-    if clients.is_empty() {
-        skip_or_fail("no real RTMP client is installed");
-        return;
-    }
+    assert_eq!(clients.len(), EVERY_CLIENT);
     let personalities: Vec<&'static str> = personality::all().iter().map(|p| p.name).collect();
     let jobs: Vec<(usize, usize)> = (0..personalities.len())
         .flat_map(|p| (0..clients.len()).map(move |c| (p, c)))
@@ -547,9 +531,12 @@ fn real_clients_and_their_profiles_agree_under_every_personality() {
         "real clients and profiles disagree:\n{}",
         disagreements.join("\n")
     );
-    // The snapshot holds the full table; with a client missing (a developer's machine) the
-    // agreement above is still asserted for the clients there are.
-    if clients.len() == EVERY_CLIENT {
-        snapshot("differential-real-vs-profile", &table);
-    }
+    snapshot("differential-real-vs-profile", &table);
+}
+
+fn main() {
+    support::trials::run(vec![trial!(
+        real_clients_and_their_profiles_agree_under_every_personality,
+        needs()
+    )]);
 }
