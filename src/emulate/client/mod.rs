@@ -123,6 +123,8 @@ pub struct EmulatorClient {
     server_csids: Vec<u32>,
     /// Replies to releaseStream and FCPublish so far.
     release_replies: u8,
+    /// The server deviations met, where the profile's row was consulted ([`Outcome::met`]).
+    met: Vec<Deviation>,
 }
 
 impl EmulatorClient {
@@ -161,6 +163,7 @@ impl EmulatorClient {
             stall: None,
             server_csids: Vec::new(),
             release_replies: 0,
+            met: Vec::new(),
         };
         client.schedule_hello(c0, c1);
         client.pump();
@@ -432,6 +435,7 @@ impl EmulatorClient {
             transcript: self.transcript,
             duration,
             connected_after: self.connected_after,
+            met: self.met,
         }
     }
 
@@ -493,11 +497,7 @@ impl EmulatorClient {
                 kind: DiagnosticKind::OpenedFromZeroState { csid, fmt },
                 ..
             }) => {
-                let deviation = match fmt {
-                    1 => Deviation::ChunkStreamOpenedType1,
-                    2 => Deviation::ChunkStreamOpenedType2,
-                    _ => Deviation::ChunkStreamOpenedType3,
-                };
+                let deviation = tolerate::opened_without_type0(fmt);
                 let reading = match resolved(&self.profile, deviation) {
                     Reaction::Accept | Reaction::Warn => format!(
                         "; {} takes the missing fields from zeroed state (message stream 0, \
