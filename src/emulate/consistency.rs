@@ -555,6 +555,35 @@ mod tests {
     }
 
     #[test]
+    fn what_a_case_must_have_met_leaves_out_what_the_client_cannot_see() {
+        let ffmpeg = profile::by_name("ffmpeg").unwrap();
+        let gstreamer = profile::by_name("gstreamer").unwrap();
+        // FFmpeg reads type-3 chunks its own way; rtmp2 compares and so sees the convention.
+        let omitted = Deviation::ExtendedTimestampOmittedOnType3;
+        assert!(!met_at_a_point(omitted, &ffmpeg));
+        assert!(met_at_a_point(omitted, &gstreamer));
+        assert!(!met_at_a_point(Deviation::OnStatusMissing, &gstreamer));
+        let s = personality::by_name("ext-timestamp-omitted").unwrap();
+        assert!(!predict(&ffmpeg, &s).must_meet(&ffmpeg).contains(&omitted));
+        let e = predict(&gstreamer, &s);
+        assert!(e.must_meet(&gstreamer).contains(&omitted));
+        assert!(e.unmet(&gstreamer, &[]).contains(&omitted));
+        assert!(!e
+            .unmet(&gstreamer, &e.must_meet(&gstreamer))
+            .contains(&omitted));
+        // An all-zero S2 echoes VideoCore's all-zero C1: not met, so not confirmed.
+        let videocore = profile::by_name("videocore").unwrap();
+        let joy4 = personality::by_name("joy4-zero-s2").unwrap();
+        let e = predict(&videocore, &joy4);
+        assert!(!e.met.iter().any(|m| m.deviation == Deviation::S2AllZero));
+        let obs = profile::by_name("obs").unwrap();
+        assert!(predict(&obs, &joy4)
+            .met
+            .iter()
+            .any(|m| m.deviation == Deviation::S2AllZero));
+    }
+
+    #[test]
     fn coverage_names_the_personalities_of_each_row() {
         let obs = profile::by_name("obs").unwrap();
         let rows = coverage(&obs, &personality::all());
