@@ -11,12 +11,14 @@ pub struct Streams {
     pub server: Vec<u8>,
 }
 
-/// The path of a shared capture, or None (with a printed reason) when `../shared` is absent;
-/// with `RTMP_PROBE_REQUIRE_SHARED=1` (CI) its absence is a failure.
+/// The path of a shared capture, or None (with a printed reason) when `../shared` (or the folder
+/// `RTMP_PROBE_SHARED` names, as for the integration tests) is absent; with
+/// `RTMP_PROBE_REQUIRE_SHARED=1` (CI) its absence is a failure.
 pub fn shared(relative: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/captures")
-        .join(relative);
+    let shared = std::env::var_os("RTMP_PROBE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let path = shared.join("captures").join(relative);
     if path.is_file() {
         return Some(path);
     }

@@ -3,9 +3,9 @@
 mod support;
 
 use std::process::Command;
+use support::trials::Need;
 use support::{rtmp_probe, QUICK_MATRIX};
 
-#[test]
 fn matrix_exits_0_when_nothing_fails_and_1_when_something_does() {
     let quick = QUICK_MATRIX;
     let (code, out, _) =
@@ -62,7 +62,6 @@ fn matrix_exits_0_when_nothing_fails_and_1_when_something_does() {
     );
 }
 
-#[test]
 fn usage_errors_exit_2_with_a_reason() {
     let (code, _, err) = rtmp_probe(&["matrix", "--profiles", "nope"]);
     assert_eq!(code, 2);
@@ -75,7 +74,6 @@ fn usage_errors_exit_2_with_a_reason() {
     assert!(err.contains("choose one of: reference"), "{err}");
 }
 
-#[test]
 fn probe_against_nothing_cannot_run_and_says_the_connection_was_refused() {
     let port = support::free_port();
     let (code, out, err) = rtmp_probe(&[
@@ -93,7 +91,6 @@ fn probe_against_nothing_cannot_run_and_says_the_connection_was_refused() {
     );
 }
 
-#[test]
 fn profiles_and_personalities_are_listed_with_sources() {
     let (code, out, _) = rtmp_probe(&["profiles"]);
     assert_eq!(code, 0);
@@ -112,7 +109,6 @@ fn profiles_and_personalities_are_listed_with_sources() {
     assert!(out.contains("joy4-zero-s2\n"));
 }
 
-#[test]
 fn a_tolerance_row_says_which_personality_exercises_it_and_whether_the_emulator_was_checked() {
     let (code, out, _) = rtmp_probe(&["profiles", "--tolerance", "streamlabs"]);
     assert_eq!(code, 0, "{out}");
@@ -159,7 +155,6 @@ fn a_tolerance_row_says_which_personality_exercises_it_and_whether_the_emulator_
     );
 }
 
-#[test]
 fn a_profiles_tolerance_table_prints_each_deviation_with_its_source() {
     let (code, out, _) = rtmp_probe(&["profiles", "--tolerance", "ffmpeg"]);
     assert_eq!(code, 0, "{out}");
@@ -186,11 +181,7 @@ fn a_profiles_tolerance_table_prints_each_deviation_with_its_source() {
     );
 }
 
-#[test]
 fn probe_pcap_shows_the_lone_s0_and_the_reset() {
-    if !support::peer_available("tshark") {
-        return;
-    }
     let mut options = rtmp_probe::serve::ServeOptions::default();
     options.personality = rtmp_probe::serve::personality::by_name("ffmpeg").unwrap();
     let server = support::Running::start(options);
@@ -241,14 +232,9 @@ fn probe_pcap_shows_the_lone_s0_and_the_reset() {
     );
 }
 
-#[test]
 fn diff_compares_transcripts_by_what_happened() {
-    let Some(a) = support::shared_capture("peers/ffmpeg-publish-to-ffmpeg-listen.pcap") else {
-        return;
-    };
-    let Some(b) = support::shared_capture("peers/ffmpeg-publish-to-nginx.pcap") else {
-        return;
-    };
+    let a = support::shared_capture("peers/ffmpeg-publish-to-ffmpeg-listen.pcap");
+    let b = support::shared_capture("peers/ffmpeg-publish-to-nginx.pcap");
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, capture: &std::path::Path, json: bool| {
         let mode = if json { "--json" } else { "--snapshot" };
@@ -280,7 +266,6 @@ fn diff_compares_transcripts_by_what_happened() {
     );
 }
 
-#[test]
 fn replay_exports_a_profile_that_probe_and_matrix_run() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("ffmpeg.toml");
@@ -340,7 +325,6 @@ fn replay_exports_a_profile_that_probe_and_matrix_run() {
     );
 }
 
-#[test]
 fn profile_file_errors_exit_2_naming_the_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
@@ -370,11 +354,8 @@ fn profile_file_errors_exit_2_naming_the_file_line_and_field() {
     assert!(err.contains("--profile"), "{err}");
 }
 
-#[test]
 fn exporting_a_flow_that_is_not_rtmp_names_the_flows() {
-    let Some(capture) = support::shared_capture("public/obs27-publish-to-nginx-rtmp.pcap") else {
-        return;
-    };
+    let capture = support::shared_capture("public/obs27-publish-to-nginx-rtmp.pcap");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("x.toml");
     let (code, _, err) = rtmp_probe(&[
@@ -395,7 +376,6 @@ fn exporting_a_flow_that_is_not_rtmp_names_the_flows() {
     assert!(!file.exists());
 }
 
-#[test]
 fn replay_against_a_live_server_prints_the_live_session_and_the_diff() {
     let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
     let url = format!("rtmp://{}/live", server.addr);
@@ -430,13 +410,8 @@ fn replay_against_a_live_server_prints_the_live_session_and_the_diff() {
     assert_eq!(code, 2, "--speed without --against: {err}");
 }
 
-#[test]
 fn replay_names_the_frames_it_skipped_on_stderr_and_keeps_stdout_clean() {
-    let Some(capture) =
-        support::shared_capture("public/vlc-play-from-nginx-rtmp-corrupt10pct.pcapng")
-    else {
-        return;
-    };
+    let capture = support::shared_capture("public/vlc-play-from-nginx-rtmp-corrupt10pct.pcapng");
     let (code, out, err) = rtmp_probe(&["replay", capture.to_str().unwrap(), "--snapshot"]);
     assert_eq!(code, 0, "{err}");
     // Frame 2379 (as Wireshark numbers it) has a damaged TCP header length; its retransmission
@@ -449,7 +424,6 @@ fn replay_names_the_frames_it_skipped_on_stderr_and_keeps_stdout_clean() {
     assert!(!out.contains("skipped frame"));
 }
 
-#[test]
 fn load_reports_handshakes_and_connect_times_and_fails_where_a_client_does() {
     let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
     let url = format!("rtmp://{}/live", server.addr);
@@ -523,7 +497,6 @@ fn load_reports_handshakes_and_connect_times_and_fails_where_a_client_does() {
     );
 }
 
-#[test]
 fn a_profile_files_tolerance_section_decides_how_its_emulator_reacts() {
     let dir = tempfile::tempdir().unwrap();
     let run = |tolerance: &str| -> (i32, String) {
@@ -558,4 +531,24 @@ fn a_profile_files_tolerance_section_decides_how_its_emulator_reacts() {
         out.contains("line 4, field `tolerance.s0-version-not-3`: fail needs a stage"),
         "{out}"
     );
+}
+
+fn main() {
+    support::trials::run(vec![
+        trial!(matrix_exits_0_when_nothing_fails_and_1_when_something_does),
+        trial!(usage_errors_exit_2_with_a_reason),
+        trial!(probe_against_nothing_cannot_run_and_says_the_connection_was_refused),
+        trial!(profiles_and_personalities_are_listed_with_sources),
+        trial!(a_tolerance_row_says_which_personality_exercises_it_and_whether_the_emulator_was_checked),
+        trial!(a_profiles_tolerance_table_prints_each_deviation_with_its_source),
+        trial!(probe_pcap_shows_the_lone_s0_and_the_reset, [Need::Program("tshark")]),
+        trial!(diff_compares_transcripts_by_what_happened, [Need::SharedCapture("peers/ffmpeg-publish-to-ffmpeg-listen.pcap"), Need::SharedCapture("peers/ffmpeg-publish-to-nginx.pcap")]),
+        trial!(replay_exports_a_profile_that_probe_and_matrix_run),
+        trial!(profile_file_errors_exit_2_naming_the_file_line_and_field),
+        trial!(exporting_a_flow_that_is_not_rtmp_names_the_flows, [Need::SharedCapture("public/obs27-publish-to-nginx-rtmp.pcap")]),
+        trial!(replay_against_a_live_server_prints_the_live_session_and_the_diff),
+        trial!(replay_names_the_frames_it_skipped_on_stderr_and_keeps_stdout_clean, [Need::SharedCapture("public/vlc-play-from-nginx-rtmp-corrupt10pct.pcapng")]),
+        trial!(load_reports_handshakes_and_connect_times_and_fails_where_a_client_does),
+        trial!(a_profile_files_tolerance_section_decides_how_its_emulator_reacts),
+    ]);
 }

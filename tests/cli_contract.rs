@@ -11,6 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use support::trials::Need;
 use support::{rtmp_probe, QUICK_MATRIX};
 
 /// An error that stops a command before it runs: `code`, nothing on stdout, and exactly one
@@ -36,7 +37,6 @@ fn assert_rejected(args: &[&str], said: &str) {
     assert!(!err.contains("panicked"), "{args:?}: {err}");
 }
 
-#[test]
 fn the_exit_statuses_are_listed_in_the_top_level_help() {
     let (code, out, _) = rtmp_probe(&["--help"]);
     assert_eq!(code, 0);
@@ -52,7 +52,6 @@ fn the_exit_statuses_are_listed_in_the_top_level_help() {
     }
 }
 
-#[test]
 fn output_paths_are_checked_before_any_work() {
     let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
     let url = format!("rtmp://{}/live", server.addr);
@@ -140,7 +139,6 @@ fn output_paths_are_checked_before_any_work() {
     );
 }
 
-#[test]
 fn a_dash_for_a_file_means_standard_output() {
     let (code, out, err) = rtmp_probe(
         &[
@@ -190,7 +188,6 @@ fn a_dash_for_a_file_means_standard_output() {
     );
 }
 
-#[test]
 fn an_unreachable_target_is_one_line_from_the_first_connection() {
     let refused = support::free_port();
     let capture = concat!(
@@ -259,7 +256,6 @@ fn http_only_pcap(path: &std::path::Path) {
     flow.finish().unwrap();
 }
 
-#[test]
 fn an_empty_result_is_not_a_success() {
     let capture = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -307,7 +303,6 @@ fn an_empty_result_is_not_a_success() {
     );
 }
 
-#[test]
 fn silly_values_are_rejected_with_the_valid_range() {
     let url = "rtmp://127.0.0.1:1/live";
     let capture = concat!(
@@ -344,7 +339,6 @@ fn silly_values_are_rejected_with_the_valid_range() {
     }
 }
 
-#[test]
 fn errors_of_reading_are_could_not_run_everywhere() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.pcap");
@@ -404,7 +398,6 @@ fn serve_listening_on(
     (child, line, out)
 }
 
-#[test]
 fn serve_listens_on_the_addresses_users_type() {
     let port = support::free_port();
     for listen in [
@@ -468,7 +461,6 @@ fn into_closed_pipe(args: &[&str]) -> (i32, String) {
     )
 }
 
-#[test]
 fn a_closed_output_pipe_exits_141_after_writing_the_files() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("m.json");
@@ -542,11 +534,7 @@ fn a_closed_output_pipe_exits_141_after_writing_the_files() {
     }
 }
 
-#[test]
 fn serve_whose_output_closes_stops_listening_and_finishes_its_files() {
-    if !support::peer_available("ffmpeg") {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("serve.pcap");
     let record = dir.path().join("rec");
@@ -712,7 +700,6 @@ fn signalled_when(
     (status.code().unwrap_or(-1), out, err)
 }
 
-#[test]
 fn an_interrupted_matrix_reports_and_writes_the_finished_cases() {
     let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
     let url = format!("rtmp://{}/live", server.addr);
@@ -767,7 +754,6 @@ fn an_interrupted_matrix_reports_and_writes_the_finished_cases() {
     assert_eq!(xml.matches("<testcase ").count(), cases.len(), "{xml}");
 }
 
-#[test]
 fn interrupted_probe_load_and_replay_against_say_what_finished() {
     let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
     let url = format!("rtmp://{}/live", server.addr);
@@ -846,7 +832,6 @@ fn interrupted_probe_load_and_replay_against_say_what_finished() {
     );
 }
 
-#[test]
 fn serve_stops_cleanly_on_sigint_and_sigterm_with_status_0() {
     let (code, help, _) = rtmp_probe(&["serve", "--help"]);
     assert_eq!(code, 0);
@@ -894,4 +879,25 @@ fn matrix_json(text: &str) -> (Vec<serde_json::Value>, serde_json::Value) {
     assert_eq!(summary["event"], "matrix", "{text}");
     assert!(lines.iter().all(|l| l["event"] == "case"), "{text}");
     (lines, summary)
+}
+
+fn main() {
+    support::trials::run(vec![
+        trial!(the_exit_statuses_are_listed_in_the_top_level_help),
+        trial!(output_paths_are_checked_before_any_work),
+        trial!(a_dash_for_a_file_means_standard_output),
+        trial!(an_unreachable_target_is_one_line_from_the_first_connection),
+        trial!(an_empty_result_is_not_a_success),
+        trial!(silly_values_are_rejected_with_the_valid_range),
+        trial!(errors_of_reading_are_could_not_run_everywhere),
+        trial!(serve_listens_on_the_addresses_users_type),
+        trial!(a_closed_output_pipe_exits_141_after_writing_the_files),
+        trial!(
+            serve_whose_output_closes_stops_listening_and_finishes_its_files,
+            [Need::Program("ffmpeg")]
+        ),
+        trial!(an_interrupted_matrix_reports_and_writes_the_finished_cases),
+        trial!(interrupted_probe_load_and_replay_against_say_what_finished),
+        trial!(serve_stops_cleanly_on_sigint_and_sigterm_with_status_0),
+    ]);
 }

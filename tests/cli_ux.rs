@@ -10,10 +10,10 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::rtmp_probe;
+use support::trials::Need;
 
 const QUICK: [&str; 4] = ["--repeat", "1", "--duration", "0.3"];
 
-#[test]
 fn matrix_list_prints_every_case_id_and_runs_nothing() {
     let started = Instant::now();
     let (code, out, err) = rtmp_probe(&["matrix", "--list"]);
@@ -31,7 +31,6 @@ fn matrix_list_prints_every_case_id_and_runs_nothing() {
     assert!(started.elapsed() < Duration::from_secs(5), "it ran cases");
 }
 
-#[test]
 fn case_ids_and_globs_pick_cases_like_h2spec() {
     let (code, out, err) = rtmp_probe(&[
         "matrix",
@@ -80,7 +79,6 @@ fn case_ids_and_globs_pick_cases_like_h2spec() {
     assert_eq!(out, "obs/default\nffmpeg/default\n");
 }
 
-#[test]
 fn a_case_that_matches_nothing_is_a_usage_error_naming_it() {
     for (args, expected) in [
         (
@@ -113,7 +111,6 @@ fn a_case_that_matches_nothing_is_a_usage_error_naming_it() {
 
 /// The built-in server with FFmpeg's personality fails wirecast the same way in every variant:
 /// the long explanation is written once and the rows refer to it.
-#[test]
 fn a_shared_diagnosis_is_printed_once_and_the_summary_counts_each_status() {
     let (code, out, err) = rtmp_probe(
         &[
@@ -155,7 +152,6 @@ fn a_shared_diagnosis_is_printed_once_and_the_summary_counts_each_status() {
     assert!(!out.contains('\x1b'), "NO_COLOR and a pipe: {out}");
 }
 
-#[test]
 fn a_long_run_on_a_pipe_prints_one_progress_line_per_case_on_stderr() {
     let (code, out, err) = rtmp_probe(
         &[
@@ -186,10 +182,7 @@ fn a_long_run_on_a_pipe_prints_one_progress_line_per_case_on_stderr() {
 
 /// Runs `rtmp-probe ARGS` on a pseudo-terminal (util-linux `script`), with NO_COLOR set or not;
 /// returns what the terminal showed.
-fn on_a_terminal(args: &str, no_color: bool) -> Option<String> {
-    if !support::peer_available("script") {
-        return None;
-    }
+fn on_a_terminal(args: &str, no_color: bool) -> String {
     let command = format!("{} {args}", support::RTMP_PROBE);
     // `timeout` bounds the run; `script -e` passes on rtmp-probe's exit status.
     let mut script = Command::new("timeout");
@@ -202,18 +195,15 @@ fn on_a_terminal(args: &str, no_color: bool) -> Option<String> {
     let out = script.output().expect("running script");
     let shown = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(1), "one case fails: {shown}");
-    Some(shown)
+    shown
 }
 
-#[test]
 fn verdicts_are_coloured_on_a_terminal_unless_no_color_is_set() {
     let args = "matrix --personality ffmpeg --case wirecast/default --case obs/default --repeat 1 --duration 0.3";
-    let Some(coloured) = on_a_terminal(args, false) else {
-        return;
-    };
+    let coloured = on_a_terminal(args, false);
     assert!(coloured.contains("\x1b[32mpass\x1b[0m"), "{coloured}");
     assert!(coloured.contains("\x1b[1;31mfail\x1b[0m"), "{coloured}");
-    let plain = on_a_terminal(args, true).expect("script ran once already");
+    let plain = on_a_terminal(args, true);
     assert!(plain.contains("pass") && plain.contains("fail"), "{plain}");
     assert!(
         !plain.contains("\x1b[32m") && !plain.contains("\x1b[1;31m"),
@@ -229,7 +219,6 @@ fn silent_listener() -> (TcpListener, SocketAddr) {
     (listener, addr)
 }
 
-#[test]
 fn the_handshake_timeout_is_a_flag() {
     let (_listener, addr) = silent_listener();
     let url = format!("rtmp://{addr}/live");
@@ -252,7 +241,6 @@ fn the_handshake_timeout_is_a_flag() {
     );
 }
 
-#[test]
 fn the_whole_case_timeout_stops_a_case_at_the_stage_it_reached() {
     let (_listener, addr) = silent_listener();
     let url = format!("rtmp://{addr}/live");
@@ -320,7 +308,6 @@ fn mute_after_handshake() -> SocketAddr {
     addr
 }
 
-#[test]
 fn the_reply_timeout_is_a_flag() {
     let addr = mute_after_handshake();
     let url = format!("rtmp://{addr}/live");
@@ -337,7 +324,6 @@ fn the_reply_timeout_is_a_flag() {
     );
 }
 
-#[test]
 fn timeouts_outside_their_range_are_usage_errors_with_the_range() {
     for (subcommand, flag, value) in [
         ("matrix", "--reply-timeout", "0"),
@@ -393,7 +379,6 @@ fn visible_subcommands() -> Vec<String> {
     names
 }
 
-#[test]
 fn completions_for_bash_zsh_and_fish_know_every_subcommand() {
     let subcommands = visible_subcommands();
     for shell in ["bash", "zsh", "fish"] {
@@ -432,7 +417,6 @@ fn completions_for_bash_zsh_and_fish_know_every_subcommand() {
     );
 }
 
-#[test]
 fn the_man_pages_are_roff_naming_every_subcommand_and_render() {
     let (code, page, err) = rtmp_probe(&["man"]);
     assert_eq!(code, 0, "{err}");
@@ -465,10 +449,7 @@ fn the_man_pages_are_roff_naming_every_subcommand_and_render() {
         "{err}"
     );
 
-    // Rendered by man(1) where it is installed.
-    if !support::peer_available("man") {
-        return;
-    }
+    // Rendered by man(1).
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("rtmp-probe-matrix.1");
     std::fs::write(&file, &matrix_page).unwrap();
@@ -491,7 +472,6 @@ fn the_man_pages_are_roff_naming_every_subcommand_and_render() {
     assert!(text.contains("--case-timeout"), "{text}");
 }
 
-#[test]
 fn a_captures_json_and_its_own_snapshot_compare_equal() {
     let captures: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/captures"))
         .expect("captures/")
@@ -514,7 +494,6 @@ fn a_captures_json_and_its_own_snapshot_compare_equal() {
     }
 }
 
-#[test]
 fn a_capture_given_to_diff_is_told_to_go_through_replay_first() {
     let dir = tempfile::tempdir().unwrap();
     let transcript = dir.path().join("t.jsonl");
@@ -571,7 +550,6 @@ fn serve_transcript(clients: &[(&str, &str)]) -> String {
     out
 }
 
-#[test]
 fn serve_transcripts_are_compared_connection_by_connection() {
     // Each probe's case is its only connection (no reachability check, issue 16): 1 and 2.
     let a = serve_transcript(&[("obs", "default"), ("obs", "bytewise")]);
@@ -622,4 +600,30 @@ fn serve_transcripts_are_compared_connection_by_connection() {
     let regrouped = [conn2, others].concat().join("\n");
     let (code, out, err) = rtmp_probe(&["diff", &a_file, &write("moved.jsonl", &regrouped)]);
     assert_eq!((code, out.as_str()), (0, ""), "{err}");
+}
+
+fn main() {
+    support::trials::run(vec![
+        trial!(matrix_list_prints_every_case_id_and_runs_nothing),
+        trial!(case_ids_and_globs_pick_cases_like_h2spec),
+        trial!(a_case_that_matches_nothing_is_a_usage_error_naming_it),
+        trial!(a_shared_diagnosis_is_printed_once_and_the_summary_counts_each_status),
+        trial!(a_long_run_on_a_pipe_prints_one_progress_line_per_case_on_stderr),
+        trial!(
+            verdicts_are_coloured_on_a_terminal_unless_no_color_is_set,
+            [Need::Program("script"), Need::Program("timeout")]
+        ),
+        trial!(the_handshake_timeout_is_a_flag),
+        trial!(the_whole_case_timeout_stops_a_case_at_the_stage_it_reached),
+        trial!(the_reply_timeout_is_a_flag),
+        trial!(timeouts_outside_their_range_are_usage_errors_with_the_range),
+        trial!(completions_for_bash_zsh_and_fish_know_every_subcommand),
+        trial!(
+            the_man_pages_are_roff_naming_every_subcommand_and_render,
+            [Need::Program("man")]
+        ),
+        trial!(a_captures_json_and_its_own_snapshot_compare_equal),
+        trial!(a_capture_given_to_diff_is_told_to_go_through_replay_first),
+        trial!(serve_transcripts_are_compared_connection_by_connection),
+    ]);
 }

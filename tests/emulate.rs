@@ -11,7 +11,8 @@ use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{ffmpeg_listen, peer_available, quick_case_options, Nginx};
+use support::trials::Need;
+use support::{ffmpeg_listen, quick_case_options, Nginx};
 
 /// Enough attempts that a schedule-dependent failure (seen 14 times in 15 with real FFmpeg)
 /// is missed by every attempt with probability below 10^-4.
@@ -98,7 +99,6 @@ fn find<'a>(results: &'a [CaseResult], id: &str) -> &'a CaseResult {
         .unwrap_or_else(|| panic!("no case {id}"))
 }
 
-#[test]
 fn builtin_server_under_every_personality() {
     for p in personality::all() {
         // These two personalities make wirecast and elemental fail only through timing (a
@@ -249,7 +249,6 @@ fn builtin_server_under_every_personality() {
 /// The in-memory matrix (what `rtmp-probe matrix` runs without a URL) gives the verdicts the
 /// TCP runs above give, row for row, for every personality; where TCP depends on scheduling it
 /// is decided, and the same on every run.
-#[test]
 fn the_in_memory_matrix_gives_the_tcp_verdicts_every_time() {
     let cases: Vec<(profile::Profile, Variant)> = profile::all()
         .into_iter()
@@ -284,7 +283,6 @@ fn the_in_memory_matrix_gives_the_tcp_verdicts_every_time() {
     }
 }
 
-#[test]
 fn srs_forward_signs_c2_for_a_simple_s1_where_an_echo_would_pass() {
     // A server that checks C2 and answers only with the simple handshake (no S1 digest).
     let mut strict_simple = personality::by_name("strict-c2").expect("strict-c2");
@@ -403,23 +401,12 @@ fn ticket_6453_against(program: &Path, snapshot_name: &str) {
     snapshot(snapshot_name, &table.join("\n"));
 }
 
-#[test]
 fn real_ffmpeg_listen_reproduces_ticket_6453() {
-    if !peer_available("ffmpeg") || !peer_available("ss") {
-        return;
-    }
     ticket_6453_against(Path::new("ffmpeg"), "probe-real-ffmpeg-listen");
 }
 
-#[test]
 fn real_ffmpeg9_listen_reproduces_ticket_6453() {
-    let Some(ffmpeg9) = support::ffmpeg9() else {
-        return;
-    };
-    if !peer_available("ss") {
-        return;
-    }
-    ticket_6453_against(&ffmpeg9, "probe-real-ffmpeg9-listen");
+    ticket_6453_against(&support::ffmpeg9(), "probe-real-ffmpeg9-listen");
 }
 
 /// How many bytes the first read after C0+C1 (one write) holds, against `attempts` fresh
@@ -448,15 +435,11 @@ fn first_reads_after_c0c1(program: &Path, attempts: u32) -> Vec<usize> {
 /// holds S0 alone. The figure is printed; the ticket's behaviour needs it at least once. The
 /// rate falls on a loaded machine (4 in 10 seen with FFmpeg 5.1), so 20 attempts: at that rate
 /// all of them miss with probability below 10^-4.
-#[test]
 fn ffmpeg_listen_first_read_holds_s0_alone() {
-    if !peer_available("ffmpeg") || !peer_available("ss") {
-        return;
-    }
-    let mut programs = vec![("FFmpeg 5.1", PathBuf::from("ffmpeg"))];
-    if let Some(ffmpeg9) = support::ffmpeg9() {
-        programs.push(("FFmpeg 9.0.2", ffmpeg9));
-    }
+    let programs = [
+        ("FFmpeg 5.1", PathBuf::from("ffmpeg")),
+        ("FFmpeg 9.0.2", support::ffmpeg9()),
+    ];
     for (name, program) in programs {
         let reads = first_reads_after_c0c1(&program, 20);
         let s0_alone = reads.iter().filter(|&&n| n == 1).count();
@@ -471,11 +454,8 @@ fn ffmpeg_listen_first_read_holds_s0_alone() {
     }
 }
 
-#[test]
 fn real_nginx_rtmp_passes_every_profile() {
-    let Some(nginx) = Nginx::start("") else {
-        return;
-    };
+    let nginx = Nginx::start("");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (target, _) = Target::parse(&format!("rtmp://{}/live", nginx.addr)).expect("url");
     let results = rt.block_on(run_matrix(
@@ -498,4 +478,22 @@ fn real_nginx_rtmp_passes_every_profile() {
         );
     }
     snapshot("matrix-real-nginx", &outcome_table(&results));
+}
+
+fn main() {
+    support::trials::run(vec![
+        trial!(builtin_server_under_every_personality),
+        trial!(the_in_memory_matrix_gives_the_tcp_verdicts_every_time),
+        trial!(srs_forward_signs_c2_for_a_simple_s1_where_an_echo_would_pass),
+        trial!(
+            real_ffmpeg_listen_reproduces_ticket_6453,
+            [Need::Program("ffmpeg")]
+        ),
+        trial!(real_ffmpeg9_listen_reproduces_ticket_6453, [Need::Ffmpeg9]),
+        trial!(
+            ffmpeg_listen_first_read_holds_s0_alone,
+            [Need::Program("ffmpeg"), Need::Ffmpeg9]
+        ),
+        trial!(real_nginx_rtmp_passes_every_profile, [Need::NginxRtmp]),
+    ]);
 }

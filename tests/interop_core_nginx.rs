@@ -17,6 +17,7 @@ use rtmp_probe::protocol::random::RandomSource;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
+use support::trials::Need;
 use support::Nginx;
 
 /// Runs the handshake and a connect over `stream`; returns the client's handshake events and
@@ -99,11 +100,8 @@ fn ids(events: &[HandshakeEvent]) -> Vec<&'static str> {
     events.iter().map(HandshakeEvent::id).collect()
 }
 
-#[test]
 fn digest_client_validates_nginx_and_connects() {
-    let Some(nginx) = Nginx::start("") else {
-        return;
-    };
+    let nginx = Nginx::start("");
     let mut config = ClientConfig::default();
     config.c1 = C1Style::Digest {
         time: 0,
@@ -134,11 +132,8 @@ fn digest_client_validates_nginx_and_connects() {
     assert!(names.contains(&"_result"), "{names:?}");
 }
 
-#[test]
 fn simple_client_gets_nginx_old_style_echoes() {
-    let Some(nginx) = Nginx::start("") else {
-        return;
-    };
+    let nginx = Nginx::start("");
     let mut config = ClientConfig::default();
     config.c1 = C1Style::Simple {
         time: 0x0102_0304,
@@ -163,4 +158,14 @@ fn simple_client_gets_nginx_old_style_echoes() {
         }
     )));
     assert!(answers.iter().any(|m| m.name() == "_result"));
+}
+
+fn main() {
+    support::trials::run(vec![
+        trial!(
+            digest_client_validates_nginx_and_connects,
+            [Need::NginxRtmp]
+        ),
+        trial!(simple_client_gets_nginx_old_style_echoes, [Need::NginxRtmp]),
+    ]);
 }

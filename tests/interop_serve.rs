@@ -8,7 +8,8 @@ use rtmp_probe::serve::{personality, ServeOptions};
 use rtmp_probe::transcript::{EventKind, Transcript};
 use std::process::Command;
 use std::time::Duration;
-use support::{ffmpeg_publish, make_clip, peer_available, run_bounded, stable_lines, Running};
+use support::trials::Need;
+use support::{ffmpeg_publish, make_clip, run_bounded, stable_lines, Running};
 
 /// The built-in server with `personality`, optionally recording FLV files or a pcap.
 fn start(
@@ -97,11 +98,7 @@ fn snapshot(name: &str, value: &str) {
     settings.bind(|| insta::assert_snapshot!(name, value));
 }
 
-#[test]
 fn ffmpeg_publishes_to_the_reference_server() {
-    if !peer_available("ffmpeg") {
-        return;
-    }
     let server = start("reference", None, None);
     let (ok, stderr) = run_bounded(
         ffmpeg_publish(&server.url("test"), 3),
@@ -125,11 +122,7 @@ fn ffmpeg_publishes_to_the_reference_server() {
     snapshot("serve-reference-ffmpeg-publish", &stable_lines(t));
 }
 
-#[test]
 fn a_recorded_publish_is_a_valid_flv_with_the_right_codecs_and_duration() {
-    if !peer_available("ffmpeg") || !peer_available("ffprobe") {
-        return;
-    }
     let dir = tempfile::tempdir().expect("temp dir");
     let server = start("reference", Some(dir.path().to_path_buf()), None);
     let (ok, stderr) = run_bounded(
@@ -179,11 +172,7 @@ fn a_recorded_publish_is_a_valid_flv_with_the_right_codecs_and_duration() {
     assert!((2.5..=3.5).contains(&duration), "duration {duration}");
 }
 
-#[test]
 fn the_pcap_shows_each_write_and_tshark_dissects_it_as_rtmp() {
-    if !peer_available("ffmpeg") || !peer_available("tshark") {
-        return;
-    }
     let dir = tempfile::tempdir().expect("temp dir");
     let pcap = dir.path().join("serve.pcap");
     let server = start("ffmpeg", None, Some(pcap.clone()));
@@ -230,11 +219,7 @@ fn the_pcap_shows_each_write_and_tshark_dissects_it_as_rtmp() {
     assert!(types.contains(&"0x09"), "video: {types:?}");
 }
 
-#[test]
 fn ffmpeg_plays_what_ffmpeg_publishes_validating_our_digest_handshake() {
-    if !peer_available("ffmpeg") {
-        return;
-    }
     let server = start("reference", None, None);
     let (url, publisher) = live_publisher(&server, "live1", 6);
     let mut play = Command::new("ffmpeg");
@@ -270,11 +255,7 @@ fn ffmpeg_plays_what_ffmpeg_publishes_validating_our_digest_handshake() {
     snapshot("serve-reference-ffmpeg-play", &stable_lines(player));
 }
 
-#[test]
 fn rtmpdump_plays_from_the_server() {
-    if !peer_available("ffmpeg") || !peer_available("rtmpdump") {
-        return;
-    }
     let server = start("reference", None, None);
     let (url, publisher) = live_publisher(&server, "dump", 5);
     let out = tempfile::NamedTempFile::new().expect("temp file");
@@ -303,11 +284,7 @@ fn rtmpdump_plays_from_the_server() {
     snapshot("serve-reference-rtmpdump-play", &stable_lines(player));
 }
 
-#[test]
 fn gstreamer_rtmp2sink_publishes() {
-    if !peer_available("ffmpeg") || !peer_available("gst-launch-1.0") {
-        return;
-    }
     let dir = tempfile::tempdir().expect("temp dir");
     let clip = dir.path().join("clip.flv");
     make_clip(&clip, 3, false);
@@ -344,11 +321,7 @@ fn gstreamer_rtmp2sink_publishes() {
     snapshot("serve-reference-gstreamer-publish", &stable_lines(t));
 }
 
-#[test]
 fn ffmpeg_publishes_through_every_personality_that_lets_it() {
-    if !peer_available("ffmpeg") {
-        return;
-    }
     // FFmpeg waits for S2 before it writes C2, so a server holding S2 until C2 (wait-c2) stalls
     // it until the handshake timeout; connect's _result opened with a type-2 or type-3 header,
     // or without the extended timestamp on its continuation chunk, stalls it at connect
@@ -409,11 +382,7 @@ fn ffmpeg_publishes_through_every_personality_that_lets_it() {
     }
 }
 
-#[test]
 fn sigterm_finalises_recordings_and_prints_the_summary() {
-    if !peer_available("ffmpeg") || !peer_available("ffprobe") {
-        return;
-    }
     let dir = tempfile::tempdir().expect("temp dir");
     let port = support::free_port();
     let mut serve = support::rtmp_probe_command();
@@ -490,11 +459,7 @@ fn sigterm_finalises_recordings_and_prints_the_summary() {
 /// The same bytes give the same diagnostic ids whichever driver reads them: what the server
 /// said about FFmpeg's bytes is what replay says about the client's side of the server's own
 /// pcap of that session.
-#[test]
 fn replaying_the_servers_pcap_gives_the_diagnostics_the_server_printed() {
-    if !peer_available("ffmpeg") {
-        return;
-    }
     let dir = tempfile::tempdir().expect("temp dir");
     let pcap = dir.path().join("serve.pcap");
     let server = start("reference", None, Some(pcap.clone()));
@@ -518,4 +483,49 @@ fn replaying_the_servers_pcap_gives_the_diagnostics_the_server_printed() {
     assert!(error.is_none(), "{error:?}");
     assert_eq!(flows.len(), 1, "one flow");
     assert_eq!(flows[0].peer_diagnostics.0, served);
+}
+
+fn main() {
+    support::trials::run(vec![
+        trial!(
+            ffmpeg_publishes_to_the_reference_server,
+            [Need::Program("ffmpeg")]
+        ),
+        trial!(
+            a_recorded_publish_is_a_valid_flv_with_the_right_codecs_and_duration,
+            [Need::Program("ffmpeg"), Need::Program("ffprobe")]
+        ),
+        trial!(
+            the_pcap_shows_each_write_and_tshark_dissects_it_as_rtmp,
+            [Need::Program("ffmpeg"), Need::Program("tshark")]
+        ),
+        trial!(
+            ffmpeg_plays_what_ffmpeg_publishes_validating_our_digest_handshake,
+            [Need::Program("ffmpeg")]
+        ),
+        trial!(
+            rtmpdump_plays_from_the_server,
+            [Need::Program("ffmpeg"), Need::Program("rtmpdump")]
+        ),
+        trial!(
+            gstreamer_rtmp2sink_publishes,
+            [
+                Need::Program("ffmpeg"),
+                Need::Program("gst-launch-1.0"),
+                Need::GstElement("rtmp2sink")
+            ]
+        ),
+        trial!(
+            ffmpeg_publishes_through_every_personality_that_lets_it,
+            [Need::Program("ffmpeg")]
+        ),
+        trial!(
+            sigterm_finalises_recordings_and_prints_the_summary,
+            [Need::Program("ffmpeg"), Need::Program("ffprobe")]
+        ),
+        trial!(
+            replaying_the_servers_pcap_gives_the_diagnostics_the_server_printed,
+            [Need::Program("ffmpeg")]
+        ),
+    ]);
 }

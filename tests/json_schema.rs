@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use support::{
-    ffmpeg_publish, peer_available, rtmp_probe, run_bounded, Running, UnreadServe, QUICK_MATRIX,
+    ffmpeg_publish, rtmp_probe, run_bounded, trials::Need, Running, UnreadServe, QUICK_MATRIX,
 };
 
 fn validator() -> jsonschema::Validator {
@@ -48,26 +48,23 @@ fn events(lines: &[Value]) -> BTreeSet<String> {
 }
 
 /// `serve --json` while FFmpeg publishes for a second, stopped with SIGTERM.
-fn serve_output() -> Option<String> {
-    if !peer_available("ffmpeg") {
-        return None;
-    }
+fn serve_output() -> String {
     let serve = UnreadServe::start(&["--json", "--seed", "3"]);
     let url = format!("rtmp://{}/live/schema", serve.addr);
     let (ok, stderr) = run_bounded(ffmpeg_publish(&url, 1), Duration::from_secs(20));
     assert!(ok, "ffmpeg failed: {stderr}");
     let (code, out) = serve.stop_and_read(Duration::from_secs(5));
     assert_eq!(code, 0, "serve stopped by SIGTERM");
-    Some(out)
+    out
 }
 
-#[test]
 fn every_json_line_of_every_command_follows_the_schema() {
     let validator = validator();
     let mut seen = BTreeSet::new();
 
     // serve, with a real FFmpeg publishing.
-    if let Some(out) = serve_output() {
+    {
+        let out = serve_output();
         let lines = checked_lines(&validator, "serve --json", &out);
         let kinds = events(&lines);
         for kind in [
@@ -244,7 +241,7 @@ fn every_json_line_of_every_command_follows_the_schema() {
     // Every kind of line the schema describes is one some command writes (serve's own lines
     // are only there when FFmpeg is).
     let schema: Value = serde_json::from_str(JSON_SCHEMA).unwrap();
-    let mut described: BTreeSet<String> = schema["oneOf"]
+    let described: BTreeSet<String> = schema["oneOf"]
         .as_array()
         .unwrap()
         .iter()
@@ -256,9 +253,6 @@ fn every_json_line_of_every_command_follows_the_schema() {
                 .to_string()
         })
         .collect();
-    if !peer_available("ffmpeg") {
-        described.remove("server");
-    }
     let unwritten: Vec<_> = described.difference(&seen).collect();
     assert!(
         unwritten.is_empty(),
@@ -266,7 +260,6 @@ fn every_json_line_of_every_command_follows_the_schema() {
     );
 }
 
-#[test]
 fn the_schema_rejects_what_the_old_outputs_wrote() {
     let validator = validator();
     for (line, why) in [
@@ -301,4 +294,14 @@ fn the_schema_rejects_what_the_old_outputs_wrote() {
     let good: Value =
         serde_json::from_str(r#"{"conn":1,"at_us":0,"event":"closed","reason":"x"}"#).unwrap();
     assert!(validator.is_valid(&good));
+}
+
+fn main() {
+    support::trials::run(vec![
+        trial!(
+            every_json_line_of_every_command_follows_the_schema,
+            [Need::Program("ffmpeg")]
+        ),
+        trial!(the_schema_rejects_what_the_old_outputs_wrote),
+    ]);
 }

@@ -7,7 +7,8 @@ mod support;
 
 use std::path::Path;
 use std::time::Duration;
-use support::{ffmpeg_listen, peer_available, rtmp_probe, UnreadServe};
+use support::trials::Need;
+use support::{ffmpeg_listen, rtmp_probe, UnreadServe};
 
 /// `probe --profile NAME` against a fresh `program -listen 1`, `tries` times: (exit status,
 /// stdout) of each.
@@ -74,27 +75,17 @@ fn ticket_6453_through_the_binary(program: &Path) {
     }
 }
 
-#[test]
 fn probe_reaches_ffmpeg_5_listen_and_reproduces_ticket_6453() {
-    if peer_available("ffmpeg") {
-        ticket_6453_through_the_binary(Path::new("ffmpeg"));
-    }
+    ticket_6453_through_the_binary(Path::new("ffmpeg"));
 }
 
-#[test]
 fn probe_reaches_ffmpeg_9_listen_and_reproduces_ticket_6453() {
-    if let Some(ffmpeg9) = support::ffmpeg9() {
-        ticket_6453_through_the_binary(&ffmpeg9);
-    }
+    ticket_6453_through_the_binary(&support::ffmpeg9());
 }
 
 /// `matrix` with one case runs it against the one connection; with two, the second is refused
 /// and the output says the server stopped accepting after one, not that it was never there.
-#[test]
 fn matrix_against_a_one_connection_server_runs_the_first_case_and_says_why_the_rest_failed() {
-    if !peer_available("ffmpeg") {
-        return;
-    }
     let quick = [
         "--variants",
         "default",
@@ -153,7 +144,6 @@ fn connections_served(serve: UnreadServe) -> u64 {
 }
 
 /// Each command opens exactly the connections of its cases, counted by the server.
-#[test]
 fn every_command_opens_only_the_connections_of_its_cases() {
     let capture = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -208,4 +198,22 @@ fn every_command_opens_only_the_connections_of_its_cases() {
         // UnreadServe::start waits for the listener without connecting.
         assert_eq!(connections_served(serve), expected, "{args:?}");
     }
+}
+
+fn main() {
+    support::trials::run(vec![
+        trial!(
+            probe_reaches_ffmpeg_5_listen_and_reproduces_ticket_6453,
+            [Need::Program("ffmpeg")]
+        ),
+        trial!(
+            probe_reaches_ffmpeg_9_listen_and_reproduces_ticket_6453,
+            [Need::Ffmpeg9]
+        ),
+        trial!(
+            matrix_against_a_one_connection_server_runs_the_first_case_and_says_why_the_rest_failed,
+            [Need::Program("ffmpeg")]
+        ),
+        trial!(every_command_opens_only_the_connections_of_its_cases),
+    ]);
 }

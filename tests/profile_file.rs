@@ -18,6 +18,7 @@ use rtmp_probe::serve::ServeOptions;
 use rtmp_probe::transcript::render::snapshot;
 use std::path::Path;
 use std::time::Duration;
+use support::trials::Need;
 use support::Running;
 
 /// Exports the first RTMP flow of `capture` to a file and loads the file back.
@@ -68,11 +69,8 @@ fn run_against_builtin(profile: &Profile) -> (Status, String, Vec<String>) {
     (result.status, text, findings)
 }
 
-#[test]
 fn obs_27_exported_from_a_public_capture_runs_as_obs_did() {
-    let Some(capture) = support::shared_capture("public/obs27-publish-to-nginx-rtmp.pcap") else {
-        return;
-    };
+    let capture = support::shared_capture("public/obs27-publish-to-nginx-rtmp.pcap");
     let dir = tempfile::tempdir().unwrap();
     let (p, text) = exported(&capture, dir.path());
     assert_eq!(p.name, "obs27-publish-to-nginx-rtmp-flow-1");
@@ -116,7 +114,6 @@ fn obs_27_exported_from_a_public_capture_runs_as_obs_did() {
     assert!(server_view.contains("Set Chunk Size 4096"), "{server_view}");
 }
 
-#[test]
 fn ffmpeg_exported_from_the_projects_capture_runs_as_ffmpeg_did() {
     let capture =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/ffmpeg-publish-to-nginx.pcap");
@@ -149,7 +146,6 @@ fn ffmpeg_exported_from_the_projects_capture_runs_as_ffmpeg_did() {
     );
 }
 
-#[test]
 fn an_edited_connect_field_is_what_the_server_receives() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("edited.toml");
@@ -174,7 +170,6 @@ fn an_edited_connect_field_is_what_the_server_receives() {
     );
 }
 
-#[test]
 fn a_missing_or_broken_file_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.toml");
@@ -197,4 +192,18 @@ fn a_missing_or_broken_file_is_an_error_naming_it() {
         )),
         "{e}"
     );
+}
+
+fn main() {
+    support::trials::run(vec![
+        trial!(
+            obs_27_exported_from_a_public_capture_runs_as_obs_did,
+            [Need::SharedCapture(
+                "public/obs27-publish-to-nginx-rtmp.pcap"
+            )]
+        ),
+        trial!(ffmpeg_exported_from_the_projects_capture_runs_as_ffmpeg_did),
+        trial!(an_edited_connect_field_is_what_the_server_receives),
+        trial!(a_missing_or_broken_file_is_an_error_naming_it),
+    ]);
 }

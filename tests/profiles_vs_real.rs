@@ -10,7 +10,8 @@ use rtmp_probe::emulate::{profile, run_case};
 use rtmp_probe::serve::ServeOptions;
 use rtmp_probe::transcript::{Direction, EventKind, Transcript};
 use std::time::Duration;
-use support::{ffmpeg_publish, gst_publish, make_clip, peer_available, run_bounded, Running};
+use support::trials::Need;
+use support::{ffmpeg_publish, gst_publish, make_clip, run_bounded, Running};
 
 /// The parts of a server-side transcript that say what kind of client it was: handshake reads
 /// and observations, and the names of the client's messages other than media and
@@ -65,11 +66,7 @@ fn emulate(server: &Running, profile_name: &str) {
     assert!(!r.status.is_failure(), "{}: {:?}", r.verdict(), r.diagnosis);
 }
 
-#[test]
 fn the_ffmpeg_profile_looks_like_real_ffmpeg() {
-    if !peer_available("ffmpeg") {
-        return;
-    }
     let server = Running::start(ServeOptions::default());
     let real = ffmpeg_publish(&server.url("real"), 1);
     let (ok, stderr) = run_bounded(real, Duration::from_secs(20));
@@ -87,11 +84,7 @@ fn the_ffmpeg_profile_looks_like_real_ffmpeg() {
     );
 }
 
-#[test]
 fn the_gstreamer_profile_looks_like_real_rtmp2sink() {
-    if !peer_available("ffmpeg") || !peer_available("gst-launch-1.0") {
-        return;
-    }
     let dir = tempfile::tempdir().expect("temp dir");
     let clip = dir.path().join("clip.flv");
     make_clip(&clip, 1, true);
@@ -118,4 +111,21 @@ fn the_gstreamer_profile_looks_like_real_rtmp2sink() {
         until_unpublish(normalise(shape(&t[0]))),
         "emulated (left) vs real rtmp2sink (right)"
     );
+}
+
+fn main() {
+    support::trials::run(vec![
+        trial!(
+            the_ffmpeg_profile_looks_like_real_ffmpeg,
+            [Need::Program("ffmpeg")]
+        ),
+        trial!(
+            the_gstreamer_profile_looks_like_real_rtmp2sink,
+            [
+                Need::Program("ffmpeg"),
+                Need::Program("gst-launch-1.0"),
+                Need::GstElement("rtmp2sink")
+            ]
+        ),
+    ]);
 }

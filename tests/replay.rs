@@ -7,9 +7,10 @@ use rtmp_probe::capture::CaptureReader;
 use rtmp_probe::emulate::infer::{closest_profile, ClientFacts};
 use rtmp_probe::replay::replay;
 use rtmp_probe::transcript::render::snapshot;
+use support::trials::{every_shared_capture, Need};
 
-fn replayed(relative: &str) -> Option<String> {
-    let path = support::shared_capture(relative)?;
+fn replayed(relative: &str) -> String {
+    let path = support::shared_capture(relative);
     let reader = CaptureReader::new(std::fs::File::open(path).expect("open")).expect("a capture");
     let (flows, error) = replay(reader, |_| {});
     assert!(error.is_none(), "{relative}: {error:?}");
@@ -23,15 +24,12 @@ fn replayed(relative: &str) -> Option<String> {
             out.push_str(&snapshot(&f.transcript));
         }
     }
-    Some(out)
+    out
 }
 
-#[test]
 fn every_shared_capture_replays_to_its_snapshot() {
     for capture in support::SHARED_CAPTURES {
-        let Some(text) = replayed(capture) else {
-            return;
-        };
+        let text = replayed(capture);
         let name = capture.replace('/', "-");
         let mut settings = insta::Settings::clone_current();
         settings.set_snapshot_path("../snapshots");
@@ -40,27 +38,20 @@ fn every_shared_capture_replays_to_its_snapshot() {
     }
 }
 
-#[test]
 fn the_handshake_is_shown_as_each_side_wrote_it() {
     // Twitch's ingest: S0 alone, then S1, then S2; the client's C2 shares a segment with connect.
-    let Some(text) = replayed("public/twinx-client-publish-to-twitch-ingest.pcap") else {
-        return;
-    };
+    let text = replayed("public/twinx-client-publish-to-twitch-ingest.pcap");
     assert!(
         text.contains("C->S  1537 B\nS->C  1 B\nS->C  1536 B\nS->C  1536 B\nC->S  1724 B\n"),
         "{text}"
     );
     // FFmpeg's listen mode, the pattern of ticket 6453; nginx-rtmp: S0+S1 together.
-    let Some(text) = replayed("peers/ffmpeg-publish-to-ffmpeg-listen.pcap") else {
-        return;
-    };
+    let text = replayed("peers/ffmpeg-publish-to-ffmpeg-listen.pcap");
     assert!(
         text.contains("C->S  1537 B\nS->C  1 B\nS->C  1536 B\nS->C  1536 B\n"),
         "{text}"
     );
-    let Some(text) = replayed("peers/ffmpeg-publish-to-nginx.pcap") else {
-        return;
-    };
+    let text = replayed("peers/ffmpeg-publish-to-nginx.pcap");
     assert!(
         text.contains("C->S  1537 B\nS->C  1537 B\nS->C  1536 B\n"),
         "{text}"
@@ -71,11 +62,8 @@ fn the_handshake_is_shown_as_each_side_wrote_it() {
     );
 }
 
-#[test]
 fn a_damaged_capture_reports_the_offset_and_what_came_before() {
-    let Some(path) = support::shared_capture("peers/ffmpeg-publish-to-nginx.pcap") else {
-        return;
-    };
+    let path = support::shared_capture("peers/ffmpeg-publish-to-nginx.pcap");
     let bytes = std::fs::read(path).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cut = dir.path().join("cut.pcap");
@@ -93,7 +81,6 @@ fn a_damaged_capture_reports_the_offset_and_what_came_before() {
     assert!(stderr.contains("not a pcap or pcapng file"), "{stderr}");
 }
 
-#[test]
 fn captured_clients_match_the_profile_of_the_program_that_made_them() {
     for (capture, expected) in [
         ("public/obs27-publish-to-nginx-rtmp.pcap", "obs"),
@@ -105,9 +92,7 @@ fn captured_clients_match_the_profile_of_the_program_that_made_them() {
             "ffmpeg-play",
         ),
     ] {
-        let Some(path) = support::shared_capture(capture) else {
-            return;
-        };
+        let path = support::shared_capture(capture);
         let reader = CaptureReader::new(std::fs::File::open(path).unwrap()).unwrap();
         let (flows, _) = replay(reader, |_| {});
         let flow = flows.iter().find(|f| f.rtmp).expect("an RTMP flow");
@@ -144,7 +129,6 @@ fn own(file: &str) -> String {
     out
 }
 
-#[test]
 fn the_projects_own_captures_replay_to_their_snapshots() {
     for file in [
         "ffmpeg-publish-to-ffmpeg-listen.pcap",
@@ -209,7 +193,6 @@ fn ffmpeg_facts_with_flash_ver(flash_ver: &str) -> ClientFacts {
     facts
 }
 
-#[test]
 fn any_lavf_build_is_the_ffmpeg_profile_with_its_version_as_a_trait() {
     for (flash_ver, build) in [
         ("FMLE/3.0 (compatible; Lavf59.27.100)", None),
@@ -246,7 +229,6 @@ fn any_lavf_build_is_the_ffmpeg_profile_with_its_version_as_a_trait() {
 /// Every capture's events, written as JSON lines and read back by `diff`, render the snapshot
 /// the transcript itself renders: the JSON carries everything the text is made from (AMF0
 /// objects keep their key order, handshakes their fields, media summaries their figures).
-#[test]
 fn json_lines_carry_everything_the_snapshot_is_rendered_from() {
     use rtmp_probe::transcript::diff::connections;
     use rtmp_probe::transcript::render::json_event_line;
@@ -259,7 +241,7 @@ fn json_lines_carry_everything_the_snapshot_is_rendered_from() {
     paths.extend(
         support::SHARED_CAPTURES
             .iter()
-            .filter_map(|c| support::shared_capture(c)),
+            .map(|c| support::shared_capture(c)),
     );
     let mut flows_checked = 0;
     let mut kinds = std::collections::BTreeSet::new();
@@ -311,4 +293,40 @@ fn json_lines_carry_everything_the_snapshot_is_rendered_from() {
     ] {
         assert!(kinds.contains(kind), "no {kind} seen: {kinds:?}");
     }
+}
+
+fn main() {
+    support::trials::run(vec![
+        trial!(
+            every_shared_capture_replays_to_its_snapshot,
+            every_shared_capture()
+        ),
+        trial!(
+            the_handshake_is_shown_as_each_side_wrote_it,
+            [
+                Need::SharedCapture("public/twinx-client-publish-to-twitch-ingest.pcap"),
+                Need::SharedCapture("peers/ffmpeg-publish-to-ffmpeg-listen.pcap"),
+                Need::SharedCapture("peers/ffmpeg-publish-to-nginx.pcap")
+            ]
+        ),
+        trial!(
+            a_damaged_capture_reports_the_offset_and_what_came_before,
+            [Need::SharedCapture("peers/ffmpeg-publish-to-nginx.pcap")]
+        ),
+        trial!(
+            captured_clients_match_the_profile_of_the_program_that_made_them,
+            [
+                Need::SharedCapture("public/obs27-publish-to-nginx-rtmp.pcap"),
+                Need::SharedCapture("peers/ffmpeg-publish-to-nginx.pcap"),
+                Need::SharedCapture("peers/ffmpeg-publish-to-ffmpeg-listen.pcap"),
+                Need::SharedCapture("public/vlc-play-from-nginx-rtmp-delay500ms.pcapng")
+            ]
+        ),
+        trial!(the_projects_own_captures_replay_to_their_snapshots),
+        trial!(any_lavf_build_is_the_ffmpeg_profile_with_its_version_as_a_trait),
+        trial!(
+            json_lines_carry_everything_the_snapshot_is_rendered_from,
+            every_shared_capture()
+        ),
+    ]);
 }

@@ -11,6 +11,7 @@ use rtmp_probe::transcript::EventKind;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
+use support::trials::{every_shared_capture, Need};
 use support::{Nginx, Running};
 
 const PUBLISHERS: [&str; 3] = [
@@ -61,7 +62,6 @@ fn media_summary(report: &rtmp_probe::replay::FlowReport) -> Option<String> {
     })
 }
 
-#[test]
 fn captured_publishers_publish_again_on_the_built_in_server() {
     for capture in PUBLISHERS {
         let server = Running::start(ServeOptions::default());
@@ -115,7 +115,6 @@ fn captured_publishers_publish_again_on_the_built_in_server() {
     }
 }
 
-#[test]
 fn the_ffmpeg_personality_answers_the_handshake_as_ffmpeg_listen_did() {
     // Captured against a real `ffmpeg -listen 1`; the personality imitates it, so every
     // handshake observation of the live session is the captured one.
@@ -137,15 +136,12 @@ fn the_ffmpeg_personality_answers_the_handshake_as_ffmpeg_listen_did() {
     );
 }
 
-#[test]
 fn captured_publishers_replay_against_real_nginx_rtmp_as_they_were_captured() {
     for capture in [
         "ffmpeg-publish-to-nginx.pcap",
         "gstreamer-publish-to-nginx.pcap",
     ] {
-        let Some(nginx) = Nginx::start("") else {
-            return;
-        };
+        let nginx = Nginx::start("");
         let report = against(capture, nginx.addr);
         let (live, captured) = (&report.live.transcript, &report.captured.transcript);
         // The same server: the same handshake observations, the same messages both ways
@@ -175,7 +171,6 @@ fn captured_publishers_replay_against_real_nginx_rtmp_as_they_were_captured() {
     }
 }
 
-#[test]
 fn a_captured_player_plays_again_with_a_c2_signed_for_the_live_s1() {
     // FFmpeg playing signs its C2 for a digest S1; the built-in server's S1 is new, so the
     // signature must be made again for it, or the server would see no valid C2.
@@ -199,16 +194,13 @@ fn a_captured_player_plays_again_with_a_c2_signed_for_the_live_s1() {
     assert!(server_view.contains("hs.c2-signed"), "{server_view}");
 }
 
-#[test]
 fn every_shared_captured_client_publishes_or_plays_again_on_the_built_in_server() {
     // Clients from OBS, FFmpeg, VLC, Flash 9 and a Go library, captured against nginx-rtmp,
     // Twitch, Restream, FMS 5 and others: each must complete against the reference server,
     // with its C2 answering the live S1 as its captured C2 answered the captured one.
     let server = Running::start(ServeOptions::default());
     for capture in support::SHARED_CAPTURES {
-        let Some(path) = support::shared_capture(capture) else {
-            return;
-        };
+        let path = support::shared_capture(capture);
         let file = std::fs::File::open(&path).expect("capture");
         let reader = CaptureReader::new(std::io::BufReader::new(file)).expect("a capture");
         let captured = reenact::load(reader, None, |_| {}).expect("an RTMP flow");
@@ -237,4 +229,20 @@ fn every_shared_captured_client_publishes_or_plays_again_on_the_built_in_server(
         );
         assert_eq!(c2(&report.live.transcript).len(), 1, "{capture}: {live}");
     }
+}
+
+fn main() {
+    support::trials::run(vec![
+        trial!(captured_publishers_publish_again_on_the_built_in_server),
+        trial!(the_ffmpeg_personality_answers_the_handshake_as_ffmpeg_listen_did),
+        trial!(
+            captured_publishers_replay_against_real_nginx_rtmp_as_they_were_captured,
+            [Need::NginxRtmp]
+        ),
+        trial!(a_captured_player_plays_again_with_a_c2_signed_for_the_live_s1),
+        trial!(
+            every_shared_captured_client_publishes_or_plays_again_on_the_built_in_server,
+            every_shared_capture()
+        ),
+    ]);
 }

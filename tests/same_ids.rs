@@ -9,7 +9,8 @@ use rtmp_probe::transcript::{EventKind, Transcript};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
-use support::{ffmpeg_publish, peer_available, run_bounded, Running};
+use support::trials::Need;
+use support::{ffmpeg_publish, run_bounded, Running};
 
 /// The ids of the layers every driver reads the same way: the handshake, the chunk stream and
 /// messages as such (commands and media are each driver's own business).
@@ -48,11 +49,7 @@ fn server(pcap: Option<std::path::PathBuf>) -> Running {
     Running::start(options)
 }
 
-#[test]
 fn serve_and_replay_of_its_pcap_report_the_same_ids_for_an_ffmpeg_publish() {
-    if !peer_available("ffmpeg") {
-        return;
-    }
     let dir = tempfile::tempdir().expect("temp dir");
     let pcap = dir.path().join("serve.pcap");
     let server = server(Some(pcap.clone()));
@@ -90,7 +87,6 @@ fn serve_and_replay_of_its_pcap_report_the_same_ids_for_an_ffmpeg_publish() {
     );
 }
 
-#[test]
 fn a_probe_and_replay_of_its_pcap_report_the_same_ids() {
     let dir = tempfile::tempdir().expect("temp dir");
     let pcap = dir.path().join("probe.pcap");
@@ -130,4 +126,14 @@ fn a_probe_and_replay_of_its_pcap_report_the_same_ids() {
         missing.is_empty(),
         "the probe reported {missing:?}, replay of its pcap did not ({replay:?})"
     );
+}
+
+fn main() {
+    support::trials::run(vec![
+        trial!(
+            serve_and_replay_of_its_pcap_report_the_same_ids_for_an_ffmpeg_publish,
+            [Need::Program("ffmpeg")]
+        ),
+        trial!(a_probe_and_replay_of_its_pcap_report_the_same_ids),
+    ]);
 }

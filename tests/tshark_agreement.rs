@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::trials::{every_shared_capture, Need};
 
 /// One message as both decoders can list it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -336,10 +337,6 @@ fn assert_agreement(name: &str, c: &Compared) {
     }
 }
 
-fn tshark_available() -> bool {
-    support::peer_available("tshark")
-}
-
 /// The capture files in a directory, in name order.
 fn captures_in(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -358,19 +355,20 @@ fn captures_in(dir: &Path) -> Vec<PathBuf> {
 /// copies and, after them, the retransmissions the receiver asked for.
 const CORRUPT: &str = "vlc-play-from-nginx-rtmp-corrupt10pct.pcapng";
 
-#[test]
+/// tshark and every shared capture.
+fn tshark_and_every_shared_capture() -> Vec<Need> {
+    let mut needs = vec![Need::Program("tshark")];
+    needs.extend(every_shared_capture());
+    needs
+}
+
 fn every_shared_capture_lists_the_messages_tshark_lists() {
-    if !tshark_available() {
-        return;
-    }
     let mut seen = 0;
     for name in support::SHARED_CAPTURES {
         if name.ends_with(CORRUPT) {
             continue; // its own test, below
         }
-        let Some(path) = support::shared_capture(name) else {
-            return;
-        };
+        let path = support::shared_capture(name);
         let c = compare(&path);
         assert!(
             c.ours.values().any(|l| !l.is_empty()),
@@ -382,14 +380,8 @@ fn every_shared_capture_lists_the_messages_tshark_lists() {
     assert!(seen >= 11, "only {seen} shared captures were compared");
 }
 
-#[test]
 fn on_the_corrupted_capture_tshark_loses_the_server_stream_where_replay_refuses_a_damaged_header() {
-    if !tshark_available() {
-        return;
-    }
-    let Some(path) = support::shared_capture(&format!("public/{CORRUPT}")) else {
-        return;
-    };
+    let path = support::shared_capture(&format!("public/{CORRUPT}"));
     let c = compare(&path);
     let flow = c.flows.iter().find(|f| f.rtmp).expect("the VLC session");
     let (client, server) = (flow.client.port(), flow.server.port());
@@ -458,11 +450,7 @@ fn on_the_corrupted_capture_tshark_loses_the_server_stream_where_replay_refuses_
     assert!(!ours_stray.rtmp);
 }
 
-#[test]
 fn every_own_capture_lists_the_messages_tshark_lists() {
-    if !tshark_available() {
-        return;
-    }
     let files = captures_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("captures"));
     assert!(files.len() >= 6, "captures/ holds {files:?}");
     for path in files {
@@ -474,4 +462,12 @@ fn every_own_capture_lists_the_messages_tshark_lists() {
         );
         assert_agreement(&name, &c);
     }
+}
+
+fn main() {
+    support::trials::run(vec![
+        trial!(every_shared_capture_lists_the_messages_tshark_lists, tshark_and_every_shared_capture()),
+        trial!(on_the_corrupted_capture_tshark_loses_the_server_stream_where_replay_refuses_a_damaged_header, [Need::Program("tshark"), Need::SharedCapture("public/vlc-play-from-nginx-rtmp-corrupt10pct.pcapng")]),
+        trial!(every_own_capture_lists_the_messages_tshark_lists, [Need::Program("tshark")]),
+    ]);
 }

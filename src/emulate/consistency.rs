@@ -17,7 +17,7 @@ use super::profile::{Profile, PublishSequence, Role};
 use super::tolerance::{Reaction, Stage};
 use super::CaseResult;
 use crate::deviation::{Deviation, Toward};
-use crate::protocol::handshake::{C1Style, C2Style, ServerDigest};
+use crate::protocol::handshake::{C1Body, C1Style, C2Style, ServerDigest};
 use crate::serve::personality::{C2Check, FirstWrite, Personality};
 use std::fmt;
 
@@ -80,6 +80,27 @@ pub struct Expectation {
     /// The rows a case agreeing with the prediction confirms: every row met before the deciding
     /// one, and that one (none when unpredicted).
     pub checked: Vec<Deviation>,
+}
+
+impl Expectation {
+    /// The deviations a case of `profile` that agrees with the prediction must have met where
+    /// it consults its rows ([`super::client::Outcome::met`]): the rows it confirms (`checked`)
+    /// that `profile`'s emulator meets at a point of its own ([`met_at_a_point`]).
+    pub fn must_meet(&self, profile: &Profile) -> Vec<Deviation> {
+        self.checked
+            .iter()
+            .copied()
+            .filter(|d| met_at_a_point(*d, profile))
+            .collect()
+    }
+
+    /// Of [`Self::must_meet`], those the emulator did not record in `met`.
+    pub fn unmet(&self, profile: &Profile, met: &[Deviation]) -> Vec<Deviation> {
+        self.must_meet(profile)
+            .into_iter()
+            .filter(|d| !met.contains(d))
+            .collect()
+    }
 }
 
 /// Whether `toward` reaches `profile`'s client.
@@ -146,6 +167,37 @@ pub fn detected(deviation: Deviation) -> bool {
     )
 }
 
+/// Whether `profile`'s emulator meets `deviation` at a point where it consults the row: one
+/// that is [`detected`], unless the client's own reading decides it first: FFmpeg and librtmp
+/// read type-3 chunks after an extended timestamp by their own convention
+/// (`extended_timestamp_reading`), so a server's convention is read as theirs or misread, never
+/// seen.
+pub fn met_at_a_point(deviation: Deviation, profile: &Profile) -> bool {
+    use Deviation::*;
+    let reads_its_own_way =
+        profile.extended_timestamp_reading != super::profile::ExtendedTimestampReading::Detect;
+    detected(deviation)
+        && !(reads_its_own_way
+            && matches!(
+                deviation,
+                ExtendedTimestampRepeatedOnType3 | ExtendedTimestampOmittedOnType3
+            ))
+}
+
+/// Whether a deviation the personality exercises toward `profile` is one to it: an all-zero S2
+/// is an exact echo of an all-zero C1 (VideoCore's), so it is no deviation there.
+fn deviates_for(deviation: Deviation, profile: &Profile) -> bool {
+    let zero_c1 = matches!(
+        profile.handshake.c1,
+        C1Style::Simple {
+            time: 0,
+            version: [0, 0, 0, 0],
+            body: C1Body::Zero
+        }
+    );
+    !(deviation == Deviation::S2AllZero && zero_c1)
+}
+
 /// The server behaviours outside the deviation classes that stop `profile`'s client.
 fn beyond_the_table(profile: &Profile, personality: &Personality) -> Option<(Stage, Cause)> {
     let digest_s1 = personality.handshake.digest != ServerDigest::SimpleOnly
@@ -196,7 +248,7 @@ fn predict_alone(profile: &Profile, personality: &Personality) -> Expectation {
     let mut met: Vec<Met> = personality
         .exercised()
         .into_iter()
-        .filter(|e| reaches(e.toward, profile))
+        .filter(|e| reaches(e.toward, profile) && deviates_for(e.deviation, profile))
         .map(|e| {
             let rule = profile.reaction(e.deviation);
             Met {
@@ -212,8 +264,10 @@ fn predict_alone(profile: &Profile, personality: &Personality) -> Expectation {
     let mut unknown: Vec<Deviation> = Vec::new();
     let mut earliest_unknown: Option<Stage> = None;
     for m in &met {
+        // A behaviour beyond the table stops the client before the rows of its own stage: the
+        // strict-c2 close comes on C2, before anything of connect; the crash on S0, before S1.
         if let Some((stage, by)) = beyond {
-            if stage_order(stage) < stage_order(m.stage) {
+            if stage_order(stage) <= stage_order(m.stage) {
                 return decided(
                     Prediction::Fails { stage, by },
                     met,
@@ -257,7 +311,7 @@ fn predict_alone(profile: &Profile, personality: &Personality) -> Expectation {
     }
     let warns = met
         .iter()
-        .filter(|m| m.reaction == Reaction::Warn && detected(m.deviation))
+        .filter(|m| m.reaction == Reaction::Warn && met_at_a_point(m.deviation, profile))
         .map(|m| m.deviation)
         .collect();
     Expectation {
@@ -498,6 +552,35 @@ mod tests {
         ));
         let player = profile::by_name("ffmpeg-play").unwrap();
         assert_eq!(predict(&player, &s).prediction, Prediction::CompanionFails);
+    }
+
+    #[test]
+    fn what_a_case_must_have_met_leaves_out_what_the_client_cannot_see() {
+        let ffmpeg = profile::by_name("ffmpeg").unwrap();
+        let gstreamer = profile::by_name("gstreamer").unwrap();
+        // FFmpeg reads type-3 chunks its own way; rtmp2 compares and so sees the convention.
+        let omitted = Deviation::ExtendedTimestampOmittedOnType3;
+        assert!(!met_at_a_point(omitted, &ffmpeg));
+        assert!(met_at_a_point(omitted, &gstreamer));
+        assert!(!met_at_a_point(Deviation::OnStatusMissing, &gstreamer));
+        let s = personality::by_name("ext-timestamp-omitted").unwrap();
+        assert!(!predict(&ffmpeg, &s).must_meet(&ffmpeg).contains(&omitted));
+        let e = predict(&gstreamer, &s);
+        assert!(e.must_meet(&gstreamer).contains(&omitted));
+        assert!(e.unmet(&gstreamer, &[]).contains(&omitted));
+        assert!(!e
+            .unmet(&gstreamer, &e.must_meet(&gstreamer))
+            .contains(&omitted));
+        // An all-zero S2 echoes VideoCore's all-zero C1: not met, so not confirmed.
+        let videocore = profile::by_name("videocore").unwrap();
+        let joy4 = personality::by_name("joy4-zero-s2").unwrap();
+        let e = predict(&videocore, &joy4);
+        assert!(!e.met.iter().any(|m| m.deviation == Deviation::S2AllZero));
+        let obs = profile::by_name("obs").unwrap();
+        assert!(predict(&obs, &joy4)
+            .met
+            .iter()
+            .any(|m| m.deviation == Deviation::S2AllZero));
     }
 
     #[test]

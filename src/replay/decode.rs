@@ -8,7 +8,8 @@ use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::{ChunkLimits, ReadEvent};
 use crate::protocol::connection::{
-    diagnose_message, diagnose_read_event, Diagnostic, DiagnosticKind, Side as Peer,
+    diagnose_message, diagnose_read_event, Acknowledgements, Diagnostic, DiagnosticKind,
+    Side as Peer,
 };
 use crate::protocol::handshake::{HandshakeEvent, Packet, HANDSHAKE_LEN, PACKET_LEN};
 use crate::protocol::message::Message;
@@ -29,6 +30,8 @@ struct Side {
     handshake_segments: Vec<(u64, usize)>,
     /// Decoding stopped (a gap or a broken chunk stream); the rest is only counted.
     stopped: bool,
+    /// This side's Acknowledgements, read as the connection reads them (a stale one diagnosed).
+    acknowledgements: Acknowledgements,
 }
 
 /// Side 0 is the client, 1 the server.
@@ -438,6 +441,11 @@ impl Decoding {
                     );
                     for kind in diagnose_message(&raw, &decoded) {
                         self.peer_diagnostic(side, at, kind);
+                    }
+                    if let Ok(Message::Acknowledgement { sequence }) = &decoded {
+                        if let Some(stale) = self.sides[side].acknowledgements.receive(*sequence) {
+                            self.peer_diagnostic(side, at, stale);
+                        }
                     }
                 }
                 other => {

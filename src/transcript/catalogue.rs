@@ -379,6 +379,12 @@ static ENTRIES: &[Entry] = &[
          waits for an Acknowledgement (reported the first time)",
         "RTMP specification 5.4.3 and 5.4.4: the peer acknowledges every window's worth of bytes; \
          personality window-ack-tiny-strict enforces it"),
+    diag("ack.stale", Warning, Message,
+        "an Acknowledgement lower than the previous one by less than 2^31: a stale or bogus value, \
+         not the 32-bit sequence number wrapping; it was ignored",
+        "RTMP specification 5.4.3 (Acknowledgement: the bytes received so far, 32 bits, so it \
+         wraps); as in serial number arithmetic (RFC 1982), only a drop past half the range is \
+         a wrap"),
     diag("ack.stalled", Error, Message,
         "the connection ended with output still waiting for the client's Acknowledgement: the \
          client did not acknowledge as the announced window asks",

@@ -1,9 +1,13 @@
 //! Helpers shared by the integration tests that talk to real RTMP peers on 127.0.0.1.
 //!
-//! A peer that is not installed skips the test with a printed reason on a developer's machine; CI
-//! sets `RTMP_PROBE_REQUIRE_PEERS=1` so that a missing peer fails instead of passing silently.
+//! A test that needs a peer or a shared capture declares it ([`trials`]): where it is missing,
+//! the test runner reports the test as ignored with the reason (a failure in CI, which sets
+//! `RTMP_PROBE_REQUIRE_PEERS=1` and `RTMP_PROBE_REQUIRE_SHARED=1`); the helpers here then
+//! assume what was declared.
 
 #![allow(dead_code)] // each test binary uses a different subset
+
+pub mod trials;
 
 use rtmp_probe::protocol::handshake::{ClientConfig, Handshake};
 use rtmp_probe::protocol::random::RandomSource;
@@ -134,46 +138,24 @@ impl UnreadServe {
     }
 }
 
-/// Returns true when `program` can be run; otherwise prints why the test is skipped and returns
-/// false, or panics when peers are required.
-pub fn peer_available(program: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {program}"))
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !found {
-        skip_or_fail(&format!("real peer `{program}` is not installed"));
-    }
-    found
-}
-
 /// FFmpeg 9.0.2, the static build inside the PyPI wheel imageio-ffmpeg 0.8.1, which `.ci/run`
-/// installs into a venv and names in `RTMP_PROBE_FFMPEG9`. None (the test skipped, or failed
-/// under `RTMP_PROBE_REQUIRE_PEERS=1`) when the variable is unset or names no file.
-pub fn ffmpeg9() -> Option<PathBuf> {
-    let Some(path) = std::env::var_os("RTMP_PROBE_FFMPEG9").map(PathBuf::from) else {
-        skip_or_fail("real peer FFmpeg 9.0.2 is not configured: RTMP_PROBE_FFMPEG9 is unset");
-        return None;
-    };
-    if !path.is_file() {
-        skip_or_fail(&format!(
-            "real peer FFmpeg 9.0.2 is not at RTMP_PROBE_FFMPEG9={}",
-            path.display()
-        ));
-        return None;
+/// installs into a venv and names in `RTMP_PROBE_FFMPEG9`. A test that calls this declares
+/// [`trials::Need::Ffmpeg9`], so the file is there when it runs.
+pub fn ffmpeg9() -> PathBuf {
+    match trials::Need::Ffmpeg9.missing() {
+        None => PathBuf::from(std::env::var_os("RTMP_PROBE_FFMPEG9").expect("checked")),
+        Some(reason) => panic!("{reason}: the test must declare Need::Ffmpeg9"),
     }
-    Some(path)
 }
 
-/// Prints a skip reason, or panics when `RTMP_PROBE_REQUIRE_PEERS=1` (CI).
-pub fn skip_or_fail(reason: &str) {
-    if std::env::var("RTMP_PROBE_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("{reason}, and RTMP_PROBE_REQUIRE_PEERS=1 requires it");
+/// The shared folder of the project's peers and captures: `RTMP_PROBE_SHARED` when set (a
+/// machine without it can be tried by pointing it elsewhere), else `../shared` beside the
+/// repository.
+pub fn shared_dir() -> PathBuf {
+    match std::env::var_os("RTMP_PROBE_SHARED") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"),
     }
-    eprintln!("SKIPPED: {reason} (install it, see .ci/run)");
 }
 
 /// Every capture in ../shared/captures, relative to it.
@@ -192,21 +174,16 @@ pub const SHARED_CAPTURES: [&str; 12] = [
     "peers/ffmpeg-publish-to-nginx.pcapng",
 ];
 
-/// A path under `../shared/captures`, or None (with a printed reason) when the shared folder is
-/// absent; CI sets `RTMP_PROBE_REQUIRE_SHARED=1` so that its absence fails.
-pub fn shared_capture(relative: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/captures")
-        .join(relative);
-    if path.is_file() {
-        return Some(path);
-    }
-    let reason = format!("shared capture {} is absent", path.display());
-    if std::env::var("RTMP_PROBE_REQUIRE_SHARED").as_deref() == Ok("1") {
-        panic!("{reason}, and RTMP_PROBE_REQUIRE_SHARED=1 requires it");
-    }
-    eprintln!("SKIPPED: {reason}");
-    None
+/// A path under the shared folder's `captures/`. A test that calls this declares
+/// [`trials::Need::SharedCapture`] for it, so the file is there when it runs.
+pub fn shared_capture(relative: &str) -> PathBuf {
+    let path = shared_dir().join("captures").join(relative);
+    assert!(
+        path.is_file(),
+        "shared capture {} is absent: the test must declare Need::SharedCapture",
+        path.display()
+    );
+    path
 }
 
 /// A loopback port that was free a moment ago.
@@ -301,18 +278,12 @@ pub struct Nginx {
 
 impl Nginx {
     /// Starts nginx-rtmp with `application live { live on; }` and the given extra server lines.
-    /// Returns None (test skipped) when nginx or its RTMP module is missing.
-    pub fn start(extra_server_conf: &str) -> Option<Nginx> {
-        if !peer_available("nginx") {
-            return None;
+    /// A test that calls this declares [`trials::Need::NginxRtmp`].
+    pub fn start(extra_server_conf: &str) -> Nginx {
+        if let Some(reason) = trials::Need::NginxRtmp.missing() {
+            panic!("{reason}: the test must declare Need::NginxRtmp");
         }
-        let module = ["/usr/lib/nginx/modules/ngx_rtmp_module.so"]
-            .into_iter()
-            .find(|p| Path::new(p).exists());
-        let Some(module) = module else {
-            skip_or_fail("the nginx RTMP module (libnginx-mod-rtmp) is not installed");
-            return None;
-        };
+        let module = trials::NGINX_RTMP_MODULE;
         // A port can be taken between probing and binding; try a few.
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("temp dir for nginx");
@@ -356,11 +327,11 @@ impl Nginx {
                 && ours()
                 && matches!(guard.0.try_wait(), Ok(None))
             {
-                return Some(Nginx {
+                return Nginx {
                     addr,
                     dir,
                     _child: guard,
-                });
+                };
             }
             let exited = guard.0.try_wait().ok().flatten();
             eprintln!(

@@ -94,6 +94,7 @@ impl EmulatorClient {
             n => format!("{n} bytes"),
         };
         if resolved(&self.profile, Deviation::S0S1S2SplitInTime) == Reaction::Fail {
+            self.record_met(Deviation::S0S1S2SplitInTime);
             self.reset = true;
             self.fail(stop(
                 Status::Fail,

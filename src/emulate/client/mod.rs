@@ -123,6 +123,8 @@ pub struct EmulatorClient {
     server_csids: Vec<u32>,
     /// Replies to releaseStream and FCPublish so far.
     release_replies: u8,
+    /// The server deviations met, where the profile's row was consulted ([`Outcome::met`]).
+    met: Vec<Deviation>,
 }
 
 /// Which case the client plays and where it stands; the connection and transcript are left out.
@@ -174,6 +176,7 @@ impl EmulatorClient {
             stall: None,
             server_csids: Vec::new(),
             release_replies: 0,
+            met: Vec::new(),
         };
         client.schedule_hello(c0, c1);
         client.pump();
@@ -445,6 +448,7 @@ impl EmulatorClient {
             transcript: self.transcript,
             duration,
             connected_after: self.connected_after,
+            met: self.met,
         }
     }
 
@@ -506,11 +510,7 @@ impl EmulatorClient {
                 kind: DiagnosticKind::OpenedFromZeroState { csid, fmt },
                 ..
             }) => {
-                let deviation = match fmt {
-                    1 => Deviation::ChunkStreamOpenedType1,
-                    2 => Deviation::ChunkStreamOpenedType2,
-                    _ => Deviation::ChunkStreamOpenedType3,
-                };
+                let deviation = tolerate::opened_without_type0(fmt);
                 let reading = match resolved(&self.profile, deviation) {
                     Reaction::Accept | Reaction::Warn => format!(
                         "; {} takes the missing fields from zeroed state (message stream 0, \

@@ -1,6 +1,7 @@
 //! What a case yields: its status, the stage it stopped at, the findings that explain the
 //! verdict and what the client observed of the server.
 
+use crate::deviation::Deviation;
 use crate::transcript::Transcript;
 use serde::Serialize;
 use std::fmt;
@@ -111,6 +112,11 @@ pub struct Outcome {
     pub duration: Duration,
     /// From the start of the attempt (before the TCP connect) to connect's `_result`.
     pub connected_after: Option<Duration>,
+    /// The server deviations the client met, each once, in the order it met them: where it
+    /// consulted its profile's row (whatever the row said). The deviations that act only through
+    /// the client's own waits or its acknowledgement cadence are not met at a point and are not
+    /// here ([`crate::emulate::consistency::detected`]).
+    pub met: Vec<Deviation>,
 }
 
 /// Why a case stopped early: the verdict, the stage and the finding that explains it.

@@ -2,14 +2,14 @@
 //! publish or play, media from the clip, and the profile's way of stopping. Each step says what
 //! it waits for and until when.
 
-use super::tolerate::resolved;
+use super::tolerate::{opened_without_type0, resolved};
 use super::{stop, EmulatorClient, Met, Stage, Status, Stop};
 use crate::deviation::Deviation;
 use crate::emulate::clip;
 use crate::emulate::profile::{ChunkSizeWhen, PublishSequence, Role, StopStyle};
 use crate::emulate::tolerance::Reaction;
 use crate::protocol::amf0::Amf0Value;
-use crate::protocol::chunk::RawMessage;
+use crate::protocol::chunk::{ChunkError, RawMessage};
 use crate::protocol::connection::{CloseReason, ConnectionError};
 use crate::protocol::message::{self, Message};
 use bytes::{Bytes, BytesMut};
@@ -330,12 +330,19 @@ impl EmulatorClient {
                     self.profile.name
                 ),
             ),
-            CloseReason::Error(ConnectionError::Chunk(e)) => stop(
-                Status::Fail,
-                self.stage,
-                "chunk.error",
-                format!("the server's chunk stream is broken: {e}"),
-            ),
+            CloseReason::Error(ConnectionError::Chunk(e)) => {
+                // The reader refuses an opening without a type 0 header when the profile's rows
+                // say the client fails on every one (tolerate::connection_config): met there.
+                if let ChunkError::NoPreviousHeader { fmt, .. } = e {
+                    self.record_met(opened_without_type0(fmt));
+                }
+                stop(
+                    Status::Fail,
+                    self.stage,
+                    "chunk.error",
+                    format!("the server's chunk stream is broken: {e}"),
+                )
+            }
             // The client sets no connection timeouts; its own waits are its steps'.
             CloseReason::Timeout(_) => return,
         };

@@ -81,6 +81,15 @@ pub(super) fn resolved(profile: &Profile, deviation: Deviation) -> Reaction {
     }
 }
 
+/// The deviation of a chunk stream opened with a type `fmt` (1, 2 or 3) header.
+pub(super) fn opened_without_type0(fmt: u8) -> Deviation {
+    match fmt {
+        1 => Deviation::ChunkStreamOpenedType1,
+        2 => Deviation::ChunkStreamOpenedType2,
+        _ => Deviation::ChunkStreamOpenedType3,
+    }
+}
+
 /// Whether the client goes on after meeting a deviation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Met {
@@ -101,6 +110,7 @@ impl EmulatorClient {
         message: String,
         breaks_spec: bool,
     ) -> Met {
+        self.record_met(deviation);
         let key = deviation.key();
         let name = self.profile.name.clone();
         match resolved(&self.profile, deviation) {
@@ -157,6 +167,13 @@ impl EmulatorClient {
                 ));
                 Met::Stops
             }
+        }
+    }
+
+    /// Notes that the client met `deviation` (once), for [`super::Outcome::met`].
+    pub(super) fn record_met(&mut self, deviation: Deviation) {
+        if !self.met.contains(&deviation) {
+            self.met.push(deviation);
         }
     }
 

@@ -6,6 +6,39 @@ use super::DiagnosticKind;
 use crate::protocol::chunk::{RawMessage, ReadEvent};
 use crate::protocol::message::{Message, MessageError};
 
+/// What the peer's Acknowledgements cover, widened past 2^32, kept alike by the connection (whose
+/// withheld output they release) and the capture observer (which only diagnoses).
+///
+/// The sequence number is 32 bits and wraps (RTMP specification 5.4.3). One lower than the
+/// previous is read as a wrap only when the drop exceeds 2^31, half the range, as serial number
+/// arithmetic (RFC 1982) reads it; a smaller drop is a stale or hostile value, diagnosed and
+/// ignored, so that it cannot lift an enforced window for good.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Acknowledgements {
+    covered: u64,
+}
+
+impl Acknowledgements {
+    /// What the latest Acknowledgement taken covers.
+    pub fn covered(&self) -> u64 {
+        self.covered
+    }
+
+    /// Takes an Acknowledgement of `sequence`; the diagnostic when it is stale (then ignored).
+    pub fn receive(&mut self, sequence: u32) -> Option<DiagnosticKind> {
+        let previous = self.covered as u32;
+        let mut widened = (self.covered & !0xFFFF_FFFF) | u64::from(sequence);
+        if sequence < previous {
+            if previous - sequence <= 1 << 31 {
+                return Some(DiagnosticKind::StaleAcknowledgement { sequence, previous });
+            }
+            widened += 1 << 32;
+        }
+        self.covered = widened;
+        None
+    }
+}
+
 /// The diagnostic a chunk reader event calls for, if any.
 pub fn diagnose_read_event(event: &ReadEvent) -> Option<DiagnosticKind> {
     match *event {

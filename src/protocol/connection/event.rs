@@ -137,6 +137,12 @@ pub enum DiagnosticKind {
         csid: u32,
         fmt: u8,
     },
+    /// An Acknowledgement below the previous one by less than 2^31: not a wrap of the 32-bit
+    /// sequence number, so it was ignored.
+    StaleAcknowledgement {
+        sequence: u32,
+        previous: u32,
+    },
 }
 
 impl Diagnostic {
@@ -154,6 +160,7 @@ impl Diagnostic {
             DiagnosticKind::OpenedFromZeroState { .. } => "chunk.opened-from-zero-state",
             DiagnosticKind::Aborted { .. } => "chunk.aborted",
             DiagnosticKind::PartialMessageDropped { .. } => "chunk.partial-dropped",
+            DiagnosticKind::StaleAcknowledgement { .. } => "ack.stale",
         }
     }
 }
@@ -201,6 +208,12 @@ impl fmt::Display for Diagnostic {
             DiagnosticKind::OpenedFromZeroState { csid, fmt } => write!(
                 f,
                 "chunk stream {csid} opened with a type {fmt} header; its missing fields were read as zero"
+            ),
+            DiagnosticKind::StaleAcknowledgement { sequence, previous } => write!(
+                f,
+                "the {peer} acknowledged {sequence} bytes after {previous}: {} less, under 2^31, so \
+                 not the sequence number wrapping; the stale Acknowledgement was ignored",
+                previous - sequence
             ),
         }
     }

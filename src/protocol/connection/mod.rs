@@ -93,7 +93,7 @@ mod diagnose;
 mod event;
 mod writes;
 
-pub use diagnose::{diagnose_message, diagnose_read_event};
+pub use diagnose::{diagnose_message, diagnose_read_event, Acknowledgements};
 pub use event::{
     CloseReason, ConnectionError, ControlChange, Diagnostic, DiagnosticKind, Event, Side, Timeout,
 };
@@ -284,8 +284,8 @@ struct OutputFlow {
     /// and nginx-rtmp count from the chunk stream's first byte, librtmp from the handshake's,
     /// which only acknowledges more).
     sent: u64,
-    /// The peer's latest Acknowledgement, widened past 2^32.
-    acknowledged: u64,
+    /// The peer's Acknowledgements.
+    acknowledged: Acknowledgements,
     withheld: VecDeque<RawMessage>,
     withheld_bytes: usize,
     /// Since when the output has waited without an Acknowledgement letting anything go.
@@ -384,7 +384,7 @@ impl Connection {
     pub fn output_backlog(&self) -> OutputBacklog {
         OutputBacklog {
             sent: self.flow.sent,
-            acknowledged: self.flow.acknowledged,
+            acknowledged: self.flow.acknowledged.covered(),
             window: self.own_window,
             withheld_messages: self.flow.withheld.len(),
             withheld_bytes: self.flow.withheld_bytes,
@@ -575,7 +575,9 @@ impl Connection {
     }
 
     fn unacknowledged(&self) -> u64 {
-        self.flow.sent.saturating_sub(self.flow.acknowledged)
+        self.flow
+            .sent
+            .saturating_sub(self.flow.acknowledged.covered())
     }
 
     fn past_window(&self) -> bool {
@@ -583,18 +585,17 @@ impl Connection {
             .is_some_and(|window| self.unacknowledged() > u64::from(window))
     }
 
-    /// The peer acknowledged `sequence` bytes: what now fits in the window goes out.
+    /// The peer acknowledged `sequence` bytes: what now fits in the window goes out. A stale
+    /// Acknowledgement is diagnosed and changes nothing.
     fn acknowledged(&mut self, sequence: u32) {
-        let flow = &mut self.flow;
-        let mut widened = (flow.acknowledged & !0xFFFF_FFFF) | u64::from(sequence);
-        if widened < flow.acknowledged {
-            widened += 1 << 32;
-        }
-        flow.acknowledged = widened;
-        if flow.withheld.is_empty() {
+        if let Some(stale) = self.flow.acknowledged.receive(sequence) {
+            self.diagnostic(stale);
             return;
         }
-        let before = flow.withheld.len();
+        if self.flow.withheld.is_empty() {
+            return;
+        }
+        let before = self.flow.withheld.len();
         while !self.flow.withheld.is_empty() && !self.past_window() {
             let next = self.flow.withheld.pop_front().expect("not empty");
             self.flow.withheld_bytes -= next.payload.len();

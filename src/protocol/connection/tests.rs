@@ -806,3 +806,76 @@ fn an_acknowledgement_releases_what_fits_and_sequence_numbers_wrap() {
         (1 << 32) + 5
     );
 }
+
+/// The client sends an Acknowledgement of `sequence`, and the pair settles.
+fn client_acknowledges(pair: &mut Pair, sequence: u32) {
+    pair.client
+        .connection
+        .send(message::acknowledgement(sequence));
+    pair.run();
+}
+
+/// The stale Acknowledgements `endpoint` diagnosed in the client's bytes: (sequence, previous).
+fn stale_acknowledgements(endpoint: &Endpoint) -> Vec<(u32, u32)> {
+    endpoint
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Diagnostic(Diagnostic {
+                peer: Side::Client,
+                kind: DiagnosticKind::StaleAcknowledgement { sequence, previous },
+            }) => Some((*sequence, *previous)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_stale_acknowledgement_is_diagnosed_and_does_not_lift_the_window() {
+    for cut in CUTS {
+        let mut pair = strict_server_pair(AckCadence::Never, cut);
+        let sent = pair.server.connection.output_backlog().sent;
+        client_acknowledges(&mut pair, sent as u32);
+        assert_eq!(media_received(&pair.client), 4, "{cut:?}");
+        // An earlier count (or a hostile one) arrives late: read as a wrap, it would cover
+        // 4 GiB more and release all 16 waiting messages, and every later one, for good.
+        client_acknowledges(&mut pair, 10);
+        assert_eq!(media_received(&pair.client), 4, "{cut:?}: the window holds");
+        let backlog = pair.server.connection.output_backlog();
+        assert_eq!(
+            backlog.acknowledged, sent,
+            "{cut:?}: the stale value is ignored"
+        );
+        assert_eq!(backlog.withheld_messages, 16, "{cut:?}");
+        assert_eq!(
+            stale_acknowledgements(&pair.server),
+            [(10, sent as u32)],
+            "{cut:?}"
+        );
+        // The next real Acknowledgement still releases what fits.
+        let sent = pair.server.connection.output_backlog().sent;
+        client_acknowledges(&mut pair, sent as u32);
+        assert_eq!(media_received(&pair.client), 6, "{cut:?}");
+        assert_eq!(stale_acknowledgements(&pair.server).len(), 1, "{cut:?}");
+    }
+}
+
+#[test]
+fn an_acknowledgement_lower_by_more_than_half_the_range_is_a_wrap() {
+    let mut pair = Pair::simple(Cut::AllAtOnce);
+    pair.run();
+    let covered = |pair: &Pair| pair.server.connection.output_backlog().acknowledged;
+    // Past 2^31 the 32-bit count wraps: 0xFFFF_FF00, then 0x10, is 0x1_0000_0010 bytes.
+    client_acknowledges(&mut pair, 0xFFFF_FF00);
+    client_acknowledges(&mut pair, 0x10);
+    assert_eq!(covered(&pair), (1 << 32) + 0x10);
+    // A drop of exactly 2^31 is not past half the range: stale.
+    client_acknowledges(&mut pair, 0x8000_0010);
+    client_acknowledges(&mut pair, 0x10);
+    assert_eq!(covered(&pair), (1 << 32) + 0x8000_0010);
+    assert_eq!(stale_acknowledgements(&pair.server), [(0x10, 0x8000_0010)]);
+    // One byte more is a wrap, the second.
+    client_acknowledges(&mut pair, 0xF);
+    assert_eq!(covered(&pair), (2 << 32) + 0xF);
+    assert_eq!(stale_acknowledgements(&pair.server).len(), 1);
+}

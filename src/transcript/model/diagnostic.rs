@@ -57,6 +57,12 @@ pub enum DiagnosticFields {
         csid: u32,
         fmt: u8,
     },
+    /// An Acknowledgement below the previous one by less than 2^31, ignored.
+    StaleAcknowledgement {
+        peer: Endpoint,
+        sequence: u32,
+        previous: u32,
+    },
 }
 
 /// Whether continuation chunks repeat the extended timestamp or omit it.
@@ -132,6 +138,13 @@ impl From<&Diagnostic> for DiagnosticFields {
                 csid: *csid,
                 fmt: *fmt,
             },
+            DiagnosticKind::StaleAcknowledgement { sequence, previous } => {
+                Self::StaleAcknowledgement {
+                    peer,
+                    sequence: *sequence,
+                    previous: *previous,
+                }
+            }
         }
     }
 }
