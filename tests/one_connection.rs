@@ -10,34 +10,30 @@ use std::time::Duration;
 use support::trials::Need;
 use support::{ffmpeg_listen, rtmp_probe, UnreadServe};
 
-/// `probe --profile NAME` against a fresh `program -listen 1`, `tries` times: (exit status,
-/// stdout) of each.
-fn probe_listen_server(program: &Path, profile: &str, tries: u32) -> Vec<(i32, String)> {
-    (0..tries)
-        .map(|_| {
-            let (_ffmpeg, port) = ffmpeg_listen(program).expect("ffmpeg -listen 1 listens");
-            let url = format!("rtmp://127.0.0.1:{port}/live/x");
-            let (code, out, err) = rtmp_probe(&[
-                "probe",
-                &url,
-                "--profile",
-                profile,
-                "--duration",
-                "0.3",
-                "--handshake-timeout",
-                "3",
-            ]);
-            (code, format!("{out}{err}"))
-        })
-        .collect()
+/// `probe --profile NAME` against a fresh `program -listen 1`: (exit status, stdout and stderr).
+fn probe_listen_server(program: &Path, profile: &str) -> (i32, String) {
+    let (_ffmpeg, port) = ffmpeg_listen(program).expect("ffmpeg -listen 1 listens");
+    let url = format!("rtmp://127.0.0.1:{port}/live/x");
+    let (code, out, err) = rtmp_probe(&[
+        "probe",
+        &url,
+        "--profile",
+        profile,
+        "--duration",
+        "0.3",
+        "--handshake-timeout",
+        "3",
+    ]);
+    (code, format!("{out}{err}"))
 }
 
 /// The ticket reproduced through the binary: every obs attempt passes (its connection is the one
-/// the server serves, no check spent it first) and wirecast fails at the handshake on S0 alone
-/// (the server writes S0 alone in about 14 of 15 runs here, so some of the tries must show it).
+/// the server serves, no check spent it first) and wirecast fails at the handshake on S0 alone.
+/// The server writes S0 alone in about 14 of 15 runs on an idle machine, fewer under load (the
+/// client's read then catches S1 too), so wirecast gets up to 12 tries to show it once.
 fn ticket_6453_through_the_binary(program: &Path) {
-    const TRIES: u32 = 4;
-    for (code, out) in probe_listen_server(program, "obs", TRIES) {
+    for _ in 0..3 {
+        let (code, out) = probe_listen_server(program, "obs");
         assert_eq!(
             code,
             0,
@@ -47,7 +43,10 @@ fn ticket_6453_through_the_binary(program: &Path) {
         assert!(out.contains("obs/default  pass"), "{out}");
         assert!(out.contains("command connect #1"), "{out}");
     }
-    let wirecast = probe_listen_server(program, "wirecast", TRIES);
+    let mut wirecast = Vec::new();
+    while wirecast.len() < 12 && !wirecast.iter().any(|(code, _)| *code == 1) {
+        wirecast.push(probe_listen_server(program, "wirecast"));
+    }
     let failed: Vec<&String> = wirecast
         .iter()
         .filter(|(code, _)| *code == 1)
@@ -55,7 +54,8 @@ fn ticket_6453_through_the_binary(program: &Path) {
         .collect();
     assert!(
         !failed.is_empty(),
-        "wirecast passed all {TRIES} tries against {} -listen 1: {wirecast:?}",
+        "wirecast passed all {} tries against {} -listen 1: {wirecast:?}",
+        wirecast.len(),
         program.display()
     );
     for out in failed {

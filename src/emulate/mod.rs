@@ -254,10 +254,6 @@ pub async fn run_matrix(
     run_cases(target, &cases, repeat, jobs, options, done).await
 }
 
-/// How long [`run_cases`] waits for its first case to become the scout before it starts the
-/// others anyway.
-const SCOUT_WAIT: Duration = Duration::from_secs(1);
-
 /// Runs the given cases with at most `jobs` at once; `done` is called as each case finishes.
 /// Results come back in the order of `cases`.
 pub async fn run_cases(
@@ -281,16 +277,21 @@ pub async fn run_cases(
             semaphore.clone(),
             done.clone(),
         );
+        let (finished, first_finished) = tokio::sync::oneshot::channel::<()>();
         tasks.spawn(async move {
             let _permit = sem.acquire_owned().await;
             let result = run_case(&p, v, &t, None, repeat, &o).await;
             done(&result);
+            drop(finished);
             (i, result)
         });
         // The first case's connection is the run's scout (see `reach`): the others start once
-        // it has taken that part, or after a moment if it never connects at all.
+        // it has taken that part, or once the first case has ended without connecting at all.
         if let (0, Some(reach)) = (i, &options.reach) {
-            let _ = tokio::time::timeout(SCOUT_WAIT, reach.scout_chosen()).await;
+            tokio::select! {
+                () = reach.scout_chosen() => {}
+                _ = first_finished => {}
+            }
         }
     }
     let mut results: Vec<(usize, CaseResult)> = Vec::with_capacity(cases.len());
