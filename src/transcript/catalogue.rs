@@ -346,7 +346,17 @@ static ENTRIES: &[Entry] = &[
         "RTMP specification 5.4.2 (Abort Message)"),
     diag("chunk.partial-dropped", Warning, Chunk,
         "a new message header arrived on a chunk stream before its previous message was complete; the partial message was dropped",
-        "RTMP specification 5.3.1: a message's chunks continue until its length is complete; real peers rarely break this"),
+        "RTMP specification 5.3.1: a message's chunks continue until its length is complete, and \
+         5.3.1.2.4: a type 0, 1 or 2 header should not come in the middle of one (nothing says it \
+         discards; Abort, 5.4.2, does). Receivers differ when the length changes: librtmp \
+         (rtmp.c RTMP_ReadPacket) restarts the message, FFmpeg (rtmppkt.c: 'RTMP packet size \
+         mismatch') fails the connection, nginx-rtmp goes on with the new length"),
+    diag("chunk.header-mid-message", Warning, Chunk,
+        "a type 0, 1 or 2 header came in the middle of a message and repeated its length; the \
+         message went on with its first header's fields, as FFmpeg and nginx-rtmp read it",
+        "RTMP specification 5.3.1.2.4: only type 3 headers should continue a message; FFmpeg \
+         rtmppkt.c rtmp_packet_read_one_chunk() and nginx-rtmp ngx_rtmp_recv() continue the \
+         partial message, librtmp rtmp.c RTMP_ReadPacket() restarts it on a type 0 or 1 header"),
     // ----- messages -----
     diag("msg.undecodable", Warning, Message,
         "a complete message could not be decoded as its type says; it was skipped",

@@ -134,6 +134,14 @@ pub enum DiagnosticKind {
         csid: u32,
         fmt: u8,
     },
+    /// A type 0, 1 or 2 header in the middle of the message on `csid` repeated its length; the
+    /// message went on (only when [`super::Tolerance::mid_message_headers`] allows it).
+    MidMessageHeader {
+        csid: u32,
+        fmt: u8,
+        received: usize,
+        expected: u32,
+    },
 }
 
 impl Diagnostic {
@@ -151,6 +159,7 @@ impl Diagnostic {
             DiagnosticKind::OpenedFromZeroState { .. } => "chunk.opened-from-zero-state",
             DiagnosticKind::Aborted { .. } => "chunk.aborted",
             DiagnosticKind::PartialMessageDropped { .. } => "chunk.partial-dropped",
+            DiagnosticKind::MidMessageHeader { .. } => "chunk.header-mid-message",
         }
     }
 }
@@ -198,6 +207,15 @@ impl fmt::Display for Diagnostic {
             DiagnosticKind::OpenedFromZeroState { csid, fmt } => write!(
                 f,
                 "chunk stream {csid} opened with a type {fmt} header; its missing fields were read as zero"
+            ),
+            DiagnosticKind::MidMessageHeader {
+                csid,
+                fmt,
+                received,
+                expected,
+            } => write!(
+                f,
+                "a type {fmt} header came on the {peer}'s chunk stream {csid} after {received} of its message's {expected} bytes and repeated the length; the message went on, the header's other fields ignored"
             ),
         }
     }

@@ -56,6 +56,15 @@ pub enum DiagnosticFields {
         csid: u32,
         fmt: u8,
     },
+    /// A type 0, 1 or 2 header in the middle of the message on `csid` repeated its length; the
+    /// message went on.
+    MidMessageHeader {
+        peer: Endpoint,
+        csid: u32,
+        fmt: u8,
+        received: usize,
+        expected: u32,
+    },
 }
 
 /// Whether continuation chunks repeat the extended timestamp or omit it.
@@ -130,6 +139,18 @@ impl From<&Diagnostic> for DiagnosticFields {
                 peer,
                 csid: *csid,
                 fmt: *fmt,
+            },
+            DiagnosticKind::MidMessageHeader {
+                csid,
+                fmt,
+                received,
+                expected,
+            } => Self::MidMessageHeader {
+                peer,
+                csid: *csid,
+                fmt: *fmt,
+                received: *received,
+                expected: *expected,
             },
         }
     }
