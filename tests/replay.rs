@@ -6,7 +6,7 @@ mod support;
 use rtmp_probe::capture::CaptureReader;
 use rtmp_probe::emulate::infer::{closest_profile, ClientFacts};
 use rtmp_probe::replay::replay;
-use rtmp_probe::transcript::render::snapshot;
+use rtmp_probe::transcript::render::{snapshot, snapshot_framed};
 
 fn replayed(relative: &str) -> Option<String> {
     let path = support::shared_capture(relative)?;
@@ -20,7 +20,7 @@ fn replayed(relative: &str) -> Option<String> {
             f.id, f.rtmp, f.bytes, f.messages
         ));
         if f.rtmp {
-            out.push_str(&snapshot(&f.transcript));
+            out.push_str(&snapshot_framed(&f.transcript, false));
         }
     }
     Some(out)
@@ -40,10 +40,19 @@ fn every_shared_capture_replays_to_its_snapshot() {
     }
 }
 
+/// A replayed capture's lines without their frame numbers.
+fn unframed(relative: &str) -> Option<String> {
+    replayed(relative).map(|text| {
+        text.lines()
+            .map(|l| rtmp_probe::transcript::render::text::without_frames(l).to_string() + "\n")
+            .collect()
+    })
+}
+
 #[test]
 fn the_handshake_is_shown_as_each_side_wrote_it() {
     // Twitch's ingest: S0 alone, then S1, then S2; the client's C2 shares a segment with connect.
-    let Some(text) = replayed("public/twinx-client-publish-to-twitch-ingest.pcap") else {
+    let Some(text) = unframed("public/twinx-client-publish-to-twitch-ingest.pcap") else {
         return;
     };
     assert!(
@@ -51,14 +60,14 @@ fn the_handshake_is_shown_as_each_side_wrote_it() {
         "{text}"
     );
     // FFmpeg's listen mode, the pattern of ticket 6453; nginx-rtmp: S0+S1 together.
-    let Some(text) = replayed("peers/ffmpeg-publish-to-ffmpeg-listen.pcap") else {
+    let Some(text) = unframed("peers/ffmpeg-publish-to-ffmpeg-listen.pcap") else {
         return;
     };
     assert!(
         text.contains("C->S  1537 B\nS->C  1 B\nS->C  1536 B\nS->C  1536 B\n"),
         "{text}"
     );
-    let Some(text) = replayed("peers/ffmpeg-publish-to-nginx.pcap") else {
+    let Some(text) = unframed("peers/ffmpeg-publish-to-nginx.pcap") else {
         return;
     };
     assert!(
@@ -131,7 +140,7 @@ fn own(file: &str) -> String {
     let (flows, error) = replay(reader, |_| {});
     assert!(error.is_none(), "{file}: {error:?}");
     let flow = flows.iter().find(|f| f.rtmp).expect("an RTMP flow");
-    let mut out = snapshot(&flow.transcript);
+    let mut out = snapshot_framed(&flow.transcript, false);
     if let Some(c) = closest_profile(&ClientFacts::of(flow)) {
         out.push_str(&format!(
             "closest profile: {} ({} of {})\n",
@@ -164,7 +173,10 @@ fn the_projects_own_captures_replay_to_their_snapshots() {
         settings.set_prepend_module_to_snapshot(false);
         settings.bind(|| insta::assert_snapshot!(format!("replay-own-{file}"), text));
     }
-    let listen = own("ffmpeg-publish-to-ffmpeg-listen.pcap");
+    let listen: String = own("ffmpeg-publish-to-ffmpeg-listen.pcap")
+        .lines()
+        .map(|l| rtmp_probe::transcript::render::text::without_frames(l).to_string() + "\n")
+        .collect();
     assert!(
         listen.contains("C->S  1537 B\nS->C  1 B\nS->C  1536 B\nS->C  1536 B\n"),
         "{listen}"

@@ -9,7 +9,7 @@ use rtmp_probe::emulate::profile_file;
 use rtmp_probe::replay::reenact::{self, AgainstOptions, AgainstReport, Speed};
 use rtmp_probe::replay::{flow_listing, replay_observed, FlowReport, Observer};
 use rtmp_probe::transcript::render::{
-    colour_on_stdout, json_event_line, json_record_line, snapshot, TextRenderer,
+    colour_on_stdout, json_event_line, json_record_line, snapshot, snapshot_framed, TextRenderer,
 };
 use rtmp_probe::transcript::StreamMedia;
 use std::path::PathBuf;
@@ -290,7 +290,7 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) -> anyh
         return Ok(());
     }
     if args.snapshot {
-        out!("{}", snapshot(&flow.transcript))?;
+        out!("{}", snapshot_framed(&flow.transcript, false))?;
     } else {
         out!("{}", text.render(&flow.transcript))?;
     }

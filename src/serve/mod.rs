@@ -296,13 +296,13 @@ async fn serve_connection(
         .and_then(|p| TcpFlow::open(p.clone(), peer, local_addr, SystemTime::now()).ok());
     shared.sink.event(
         conn,
-        &Event {
-            at_us: 0,
-            kind: EventKind::Connected {
+        &Event::new(
+            0,
+            EventKind::Connected {
                 client: peer.to_string(),
                 server: local,
             },
-        },
+        ),
     );
     let (media_tx, mut media_rx) = mpsc::unbounded_channel::<ToPlayer>();
     let mut recordings = Recordings::default();
@@ -357,7 +357,7 @@ async fn serve_connection(
         }
         resolve_actions(shared, conn, &mut session, &media_tx, &mut recordings);
         while let Some((at_us, kind)) = session.poll_event() {
-            shared.sink.event(conn, &Event { at_us, kind });
+            shared.sink.event(conn, &Event::new(at_us, kind));
         }
         let mut write_failed = None;
         while let Some((pause, bytes)) = session.next_write() {
@@ -387,7 +387,7 @@ async fn serve_connection(
             session.close(reason);
             resolve_actions(shared, conn, &mut session, &media_tx, &mut recordings);
             while let Some((at_us, kind)) = session.poll_event() {
-                shared.sink.event(conn, &Event { at_us, kind });
+                shared.sink.event(conn, &Event::new(at_us, kind));
             }
         }
         if session.close_reason().is_some() {

@@ -430,6 +430,20 @@ static ENTRIES: &[Entry] = &[
     diag("capture.gap", Warning, Capture,
         "bytes of one direction are missing from the capture; decoding of that direction stops there",
         "TCP reassembly of the capture (sequence numbers with no segment carrying them)"),
+    diag("capture.time-backwards", Info, Capture,
+        "a frame of the flow was captured earlier than the frame before it; its events are shown \
+         at the later time, so the transcript's time never runs backwards",
+        "the capture's own timestamps (a capture merged from several interfaces, or a clock \
+         stepped while capturing)"),
+    diag("capture.close-ignored", Warning, Capture,
+        "a segment carries a FIN or RST, yet the peer that sent it went on sending past it: the \
+         flag was not acted on (a damaged or out-of-window segment), and the flow is decoded on",
+        "RFC 9293 (a connection ends at an accepted FIN or RST; a damaged segment is dropped \
+         and retransmitted) and the capture's sequence numbers"),
+    diag("capture.after-close", Info, Capture,
+        "one side went on sending after the other had closed or reset the connection; those \
+         bytes are decoded, but nothing shows that the closed side read them",
+        "RFC 9293 (after a FIN the peer may still send; after a close the bytes meet a reset)"),
     // ----- the tool's own running -----
     diag("serve.held-total", Error, Run,
         "all connections together hold more partial-message bytes than the server allows; this one was closed",

@@ -67,6 +67,20 @@ pub struct Event {
     pub at_us: u64,
     #[serde(flatten)]
     pub kind: EventKind,
+    /// The numbers (1-based, ascending, as Wireshark counts them) of the capture frames that
+    /// carried the bytes the event rests on; only replay knows them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<u64>,
+}
+
+impl Event {
+    pub fn new(at_us: u64, kind: EventKind) -> Self {
+        Self {
+            at_us,
+            kind,
+            frames: Vec::new(),
+        }
+    }
 }
 
 /// What happened. Identifiers (`id` fields) are stable kebab-case names with a dotted prefix
@@ -372,8 +386,33 @@ impl Transcript {
 
     #[track_caller]
     pub fn push(&mut self, at_us: u64, kind: EventKind) {
+        self.push_framed(at_us, kind, Vec::new());
+    }
+
+    /// [`Self::push`] with the capture frames the event rests on.
+    #[track_caller]
+    pub fn push_framed(&mut self, at_us: u64, kind: EventKind, frames: Vec<u64>) {
         catalogue::debug_check_event(&kind);
-        self.events.push(Event { at_us, kind });
+        self.events.push(Event {
+            at_us,
+            kind,
+            frames,
+        });
+    }
+
+    /// [`Self::push_framed`] at `index` instead of at the end: for an event known to have
+    /// happened only once later bytes showed it (a close the peers honoured).
+    #[track_caller]
+    pub fn insert_framed(&mut self, index: usize, at_us: u64, kind: EventKind, frames: Vec<u64>) {
+        catalogue::debug_check_event(&kind);
+        self.events.insert(
+            index,
+            Event {
+                at_us,
+                kind,
+                frames,
+            },
+        );
     }
 
     /// The diagnostics' ids, in order; tests use this to assert what was diagnosed.

@@ -138,12 +138,12 @@ impl ScriptBuilder {
             return;
         }
         match (side, piece) {
-            (0, PieceRef::Data { time, bytes }) => self.client_write(time, bytes),
+            (0, PieceRef::Data { time, bytes, .. }) => self.client_write(time, bytes),
             // Bytes that never reached the server cannot be made up: the script ends before them.
             (0, PieceRef::Gap { offset, len }) => {
                 self.error = Some(ScriptError::ClientGap { offset, len })
             }
-            (_, PieceRef::Data { time, bytes }) => self.server_bytes(time, bytes),
+            (_, PieceRef::Data { time, bytes, .. }) => self.server_bytes(time, bytes),
             (_, PieceRef::Gap { .. }) => self.server_gap = true,
         }
     }
