@@ -290,6 +290,27 @@ fn a_new_header_mid_message_drops_the_partial_and_says_so() {
     assert_eq!(messages(&events), vec![msg(6, 5, 9, 1, b"ok")]);
 }
 
+#[test]
+fn timestamps_keep_32_bits_and_wrap_at_2_pow_32() {
+    // A type 0 header at 0xFFFFFFF0 (extended), then a type 2 delta of 0x20 and a type 3
+    // message reusing it: 0x10 and 0x30, past the wrap, as the 32-bit field has it.
+    let mut b = fmt0(4, 0xFFFF_FFF0, 1, 8, 1);
+    b.push(0xaf);
+    b.extend(basic(2, 4));
+    b.extend_from_slice(&[0, 0, 0x20]);
+    b.push(0xaf);
+    b.push(0xC4);
+    b.push(0xaf);
+    assert_eq!(
+        decode(&b),
+        vec![
+            msg(4, 0xFFFF_FFF0, 8, 1, &[0xaf]),
+            msg(4, 0x10, 8, 1, &[0xaf]),
+            msg(4, 0x30, 8, 1, &[0xaf]),
+        ]
+    );
+}
+
 /// A 300-byte video message on chunk stream 6 whose second chunk comes under a type `fmt`
 /// header (a type 0 or 1 header saying `len`), then a type-3 chunk opening the next message.
 fn mid_message_header(fmt: u8, len: u32) -> Vec<u8> {
