@@ -324,3 +324,90 @@ fn json_lines_carry_everything_the_snapshot_is_rendered_from() {
         assert!(kinds.contains(kind), "no {kind} seen: {kinds:?}");
     }
 }
+
+/// `--media` (and the JSON, always) lists every audio and video message the decoder handed
+/// over, in wire order, with its fields; without the flag the text keeps to the summary.
+#[test]
+fn every_media_message_is_listed_in_wire_order_with_its_fields() {
+    use rtmp_probe::replay::replay_each_message;
+    use rtmp_probe::transcript::{EventKind, FrameType, MediaKind};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join("ffmpeg-publish-to-nginx.pcap");
+    let reader = CaptureReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let mut decoded = Vec::new();
+    let (flows, _) = replay_each_message(
+        reader,
+        |_| {},
+        |seen| {
+            if matches!(seen.message.type_id, 8 | 9) {
+                decoded.push(seen.message.clone());
+            }
+        },
+    );
+    let flow = flows.iter().find(|f| f.rtmp).expect("an RTMP flow");
+    let listed: Vec<_> = flow
+        .transcript
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Media(m) => Some((m, &e.frames)),
+            _ => None,
+        })
+        .collect();
+    assert!(decoded.len() > 100, "{} media messages", decoded.len());
+    assert_eq!(listed.len(), decoded.len());
+    let mut last = std::collections::HashMap::new();
+    for ((m, frames), raw) in listed.iter().zip(&decoded) {
+        assert_eq!(
+            (m.timestamp, m.csid, m.stream_id, m.len),
+            (raw.timestamp, raw.csid, raw.stream_id, raw.payload.len())
+        );
+        assert_eq!(
+            m.kind,
+            if raw.type_id == 9 {
+                MediaKind::Video
+            } else {
+                MediaKind::Audio
+            }
+        );
+        let previous = last.insert(raw.type_id, raw.timestamp);
+        assert_eq!(
+            m.delta,
+            previous.map(|p: u32| i64::from(raw.timestamp.wrapping_sub(p) as i32))
+        );
+        assert!(!frames.is_empty());
+    }
+    // FFmpeg starts with both sequence headers, then a keyframe.
+    let video: Vec<_> = listed
+        .iter()
+        .map(|(m, _)| m)
+        .filter(|m| m.kind == MediaKind::Video)
+        .collect();
+    assert!(video[0].sequence_header && video[0].codec == "h264");
+    assert_eq!(video[1].frame_type, Some(FrameType::Key));
+    assert!(!video[1].sequence_header);
+    let keyframes = video
+        .iter()
+        .filter(|m| m.frame_type == Some(FrameType::Key) && !m.sequence_header)
+        .count() as u64;
+    // The summary's keyframes are these, less an end-of-sequence marker if any.
+    assert!(keyframes >= flow.media.keyframes && keyframes <= flow.media.keyframes + 1);
+
+    let capture = path.to_str().unwrap();
+    let (code, with, _) = support::rtmp_probe(&["replay", capture, "--media"]);
+    assert_eq!(code, 0);
+    let (_, without, _) = support::rtmp_probe(&["replay", capture]);
+    let lines = |text: &str| {
+        text.lines()
+            .filter(|l| l.contains("  media audio ") || l.contains("  media video "))
+            .count()
+    };
+    assert_eq!(lines(&with), decoded.len());
+    assert_eq!(lines(&without), 0);
+    assert_eq!(
+        with.lines().filter(|l| l.contains("media media: ")).count(),
+        1,
+        "the summary stays"
+    );
+}

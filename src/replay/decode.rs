@@ -15,9 +15,10 @@ use crate::protocol::message::Message;
 use crate::protocol::observe::{capture_limits, why_decoding_stops, FlowObserver, Reading};
 use crate::transcript::{
     read_diagnostics, Direction, Endpoint, EventKind, HandshakeObservation, HandshakeSegment,
-    MessageEvent, StreamMedia, Transcript,
+    MediaEvent, MessageEvent, StreamMedia, Transcript,
 };
 use bytes::Bytes;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -75,6 +76,8 @@ pub(super) struct Decoding {
     closing: Closing,
     /// Frames captured earlier than one before them, while they go on.
     backwards: Option<BackwardsRun>,
+    /// The latest timestamp of each media track: (side, message stream, type id).
+    media_last: HashMap<(usize, u32, u8), u32>,
     decided: bool,
     handshake_reported: bool,
     /// When the client's first segment, C0 alone, was captured.
@@ -126,6 +129,7 @@ impl Decoding {
             latest_frame: first_frame,
             closing: Closing::default(),
             backwards: None,
+            media_last: HashMap::new(),
             decided: false,
             handshake_reported: false,
             lone_c0_at: None,
@@ -569,6 +573,11 @@ impl Decoding {
                         self.report
                             .media
                             .add(raw.type_id, raw.timestamp, &raw.payload);
+                        let track = (side, raw.stream_id, raw.type_id);
+                        let previous = self.media_last.insert(track, raw.timestamp);
+                        if let Some(media) = MediaEvent::of(direction, &raw, previous) {
+                            self.push(EventKind::Media(media), frames);
+                        }
                         continue;
                     }
                     let decoded = Message::decode(&raw);

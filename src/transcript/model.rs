@@ -9,7 +9,7 @@ mod message;
 
 pub use amf::AmfValue;
 pub use diagnostic::{DiagnosticFields, TimestampConvention};
-pub use media::StreamMedia;
+pub use media::{FrameType, MediaEvent, MediaKind, StreamMedia};
 pub use message::{
     AudioTag, BandwidthLimit, MessageContent, UserControlEvent, VideoPacketKind, VideoTag,
 };
@@ -111,6 +111,8 @@ pub enum EventKind {
     },
     /// The media of one stream (codecs, frame counts, bitrate, timestamps).
     MediaSummary { stream: String, media: StreamMedia },
+    /// One audio or video message (replay lists each; other transcripts summarise them).
+    Media(MediaEvent),
     /// The connection ended.
     Closed { reason: String },
 }

@@ -18,10 +18,11 @@ pub fn snapshot_framed(transcript: &Transcript, media: bool) -> String {
     render(transcript, true, media)
 }
 
-fn render(transcript: &Transcript, frames: bool, _media: bool) -> String {
+fn render(transcript: &Transcript, frames: bool, media: bool) -> String {
     let mut out = String::new();
     for event in &transcript.events {
         let line = match &event.kind {
+            EventKind::Media(_) if !media => continue,
             EventKind::Connected { .. } => "connected client -> server".to_string(),
             other => plain_body(other, Detail::Stable),
         };

@@ -49,9 +49,19 @@ impl TextRenderer {
         }
     }
 
+    /// Every event's line but each media message's (replay's `media` events; the media
+    /// summary says what they add up to).
     pub fn render(&self, transcript: &Transcript) -> String {
+        self.render_with_media(transcript, false)
+    }
+
+    /// [`Self::render`], with each media message's line when `media` (`replay --media`).
+    pub fn render_with_media(&self, transcript: &Transcript, media: bool) -> String {
         let mut out = String::new();
         for event in &transcript.events {
+            if !media && matches!(event.kind, EventKind::Media(_)) {
+                continue;
+            }
             out.push_str(&self.line(event));
             out.push('\n');
         }
@@ -105,6 +115,7 @@ pub(super) fn plain_body(kind: &EventKind, detail: Detail) -> String {
             id, severity, text, ..
         } => format!("{severity}  {id}: {text}"),
         EventKind::MediaSummary { stream, media } => format!("media {stream}: {media}"),
+        EventKind::Media(m) => m.to_string(),
         EventKind::Closed { reason } => format!("closed: {reason}"),
     }
 }
