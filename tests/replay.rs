@@ -411,3 +411,35 @@ fn every_media_message_is_listed_in_wire_order_with_its_fields() {
         "the summary stays"
     );
 }
+
+/// Issue 18: the Flash 9 sample's NetStream.Play.Failed and the Twitch ingest that never
+/// answers publish are named; sessions that went well raise neither.
+#[test]
+fn an_error_status_and_a_command_never_answered_are_named() {
+    let ids = |path: std::path::PathBuf| -> Vec<String> {
+        let reader = CaptureReader::new(std::fs::File::open(path).unwrap()).unwrap();
+        let (flows, _) = replay(reader, |_| {});
+        let flow = flows.iter().find(|f| f.rtmp).expect("an RTMP flow");
+        flow.transcript
+            .diagnostic_ids()
+            .into_iter()
+            .filter(|id| id.starts_with("cmd."))
+            .map(str::to_string)
+            .collect()
+    };
+    let own = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    for file in [
+        "ffmpeg-publish-to-nginx.pcap",
+        "rtmpdump-play-from-nginx.pcap",
+    ] {
+        assert_eq!(ids(own.join(file)), Vec::<String>::new(), "{file}");
+    }
+    let (Some(flash9), Some(twitch)) = (
+        support::shared_capture("public/flash9-play-wireshark-sample.cap"),
+        support::shared_capture("public/twinx-client-publish-to-twitch-ingest.pcap"),
+    ) else {
+        return;
+    };
+    assert_eq!(ids(flash9), ["cmd.status-error"]);
+    assert_eq!(ids(twitch), ["cmd.unanswered"]);
+}

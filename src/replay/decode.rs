@@ -6,6 +6,7 @@ use crate::capture::link::Tunnel;
 use crate::capture::reassembly::{PieceRef, Reassembler};
 use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
+use crate::protocol::answers::CommandLedger;
 use crate::protocol::chunk::ReadEvent;
 use crate::protocol::connection::{
     diagnose_message, diagnose_read_event, Diagnostic, DiagnosticKind, Side as Peer,
@@ -78,6 +79,8 @@ pub(super) struct Decoding {
     backwards: Option<BackwardsRun>,
     /// The latest timestamp of each media track: (side, message stream, type id).
     media_last: HashMap<(usize, u32, u8), u32>,
+    /// Which commands were answered.
+    commands: CommandLedger<Vec<u64>>,
     decided: bool,
     handshake_reported: bool,
     /// When the client's first segment, C0 alone, was captured.
@@ -130,6 +133,7 @@ impl Decoding {
             closing: Closing::default(),
             backwards: None,
             media_last: HashMap::new(),
+            commands: CommandLedger::new(),
             decided: false,
             handshake_reported: false,
             lone_c0_at: None,
@@ -151,9 +155,13 @@ impl Decoding {
         }
     }
 
-    /// The flow ends here: its close, what a handshake that never completed showed, and the
-    /// media.
+    /// The flow ends here: the commands nobody answered, its close, what a handshake that never
+    /// completed showed, and the media.
     pub(super) fn summarise(&mut self) {
+        for (side, kind, frames) in std::mem::take(&mut self.commands).finish() {
+            let side = usize::from(side == Peer::Server);
+            self.command_diagnostic(side, kind, frames);
+        }
         let closing = std::mem::take(&mut self.closing);
         if let Some(close) = closing.finish() {
             if let Some(after) = close.after {
@@ -527,6 +535,16 @@ impl Decoding {
         self.push(read_diagnostics::event(&diagnostic), frames);
     }
 
+    /// A diagnostic about what `side`'s commands show (or what it left unanswered): the
+    /// session's, not the chunk stream's.
+    fn command_diagnostic(&mut self, side: usize, kind: DiagnosticKind, frames: Vec<u64>) {
+        let diagnostic = Diagnostic {
+            peer: peer(side),
+            kind,
+        };
+        self.push(read_diagnostics::event(&diagnostic), frames);
+    }
+
     fn read_messages(
         &mut self,
         side: usize,
@@ -633,6 +651,17 @@ impl Decoding {
                     );
                     for kind in diagnose_message(&raw, &decoded) {
                         self.peer_diagnostic(side, kind, frames.clone());
+                    }
+                    if let Ok(Message::Command(command)) = &decoded {
+                        let found = self.commands.command(
+                            peer(side),
+                            raw.stream_id,
+                            command,
+                            frames.clone(),
+                        );
+                        for kind in found {
+                            self.command_diagnostic(side, kind, frames.clone());
+                        }
                     }
                 }
                 other => {

@@ -394,8 +394,15 @@ static ENTRIES: &[Entry] = &[
         "createStream's _result carries no stream id",
         "RTMP specification 7.2.1.3: the result's fourth value is the stream id"),
     diag("cmd.status-error", Error, Command,
-        "the server answered publish or play with an error onStatus",
+        "the server answered publish or play with an error onStatus (replay: any error-level \
+         onStatus, or an _error answering publish or play)",
         "RTMP specification 7.2.2 (NetStream onStatus codes)"),
+    diag("cmd.unanswered", Warning, Command,
+        "a command the client waits for (connect, createStream, publish, play) got no answer \
+         from the peer before the connection ended",
+        "RTMP specification 7.2.1.1 and 7.2.1.3 (_result or _error with the transaction id), \
+         7.2.2.3 and 7.2.2.6 (onStatus answers play and publish); other commands (releaseStream, \
+         FCPublish, getStreamLength) often go unanswered and their senders do not wait"),
     diag("cmd.status-missing", Warning, Command,
         "media arrived on the play stream before any onStatus NetStream.Play.Start; a client \
          that plays on media (FFmpeg) goes on, one that waits for the status ignores it",
