@@ -52,6 +52,9 @@ pub struct ServeOptions {
     pub record_dir: Option<PathBuf>,
     /// Writes every read and write of every connection into this pcap file.
     pub pcap: Option<PathBuf>,
+    /// Close a connection on a chunk stream violation instead of reading through it (see
+    /// [`session::closes_when_strict`]).
+    pub strict: bool,
 }
 
 impl Default for ServeOptions {
@@ -67,6 +70,7 @@ impl Default for ServeOptions {
             seed: None,
             record_dir: None,
             pcap: None,
+            strict: false,
         }
     }
 }
@@ -279,6 +283,7 @@ async fn serve_connection(
         personality: options.personality.clone(),
         chunk_size: options.chunk_size,
         detailed_transcript: shared.sink.wants_detail(),
+        strict: options.strict,
         timeouts: Timeouts {
             handshake: options.handshake_timeout,
             idle: options.idle_timeout,
