@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod violations;
+
 use rtmp_probe::protocol::handshake::{ClientConfig, Handshake};
 use rtmp_probe::protocol::random::RandomSource;
 use std::io::{Read, Write};
