@@ -5,11 +5,11 @@
 use super::replies::{as_stream_id, ServerReplies};
 use crate::capture::reassembly::PieceRef;
 use crate::protocol::amf0::Amf0Reader;
-use crate::protocol::chunk::{ChunkLimits, ChunkReader, ReadEvent};
+use crate::protocol::chunk::ReadEvent;
 use crate::protocol::connection::Side;
 use crate::protocol::handshake::{C2Answer, HANDSHAKE_LEN, PACKET_LEN};
 use crate::protocol::message::Message;
-use crate::protocol::observe::FlowObserver;
+use crate::protocol::observe::{capture_limits, FlowObserver, Reading};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -254,8 +254,12 @@ fn scan_client(writes: &[Write]) -> (Vec<Site>, Vec<u64>) {
     let mut sites = Vec::new();
     let mut create_streams = Vec::new();
     let base = HANDSHAKE_LEN as u64;
+    // Read as replay reads it (as the server most likely did), so that a chunk stream the
+    // capture's server read through is re-enacted whole.
     let mut client = FlowObserver::with_readers(|| {
-        ChunkReader::new(ChunkLimits::default()).with_chunk_events(true)
+        Reading::Receivers
+            .reader(capture_limits())
+            .with_chunk_events(true)
     });
     // Per chunk stream: (stream offset, length) of the payload pieces of the message being read.
     let mut pieces: HashMap<u32, Vec<(u64, usize)>> = HashMap::new();
