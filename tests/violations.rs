@@ -381,3 +381,46 @@ fn ffmpeg_as_a_receiver_decodes_what_replay_decodes_except_where_it_gives_up() {
     }
     assert_eq!(compared, 16);
 }
+
+/// The command line: `replay` reads a type-1 opening through and names it, with its frame;
+/// `replay --strict` stops that direction there and says why it cannot resume.
+#[test]
+fn replay_and_replay_strict_from_the_command_line() {
+    let sequence = violations::sequences()
+        .into_iter()
+        .find(|s| s.name == "type-1 opening, chunk stream 70")
+        .expect("the class");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("type1-open.pcap");
+    std::fs::write(&path, violations::pcap(&sequence)).unwrap();
+    let capture = path.to_str().unwrap();
+    let (code, out, err) = support::rtmp_probe(&["replay", capture, "--media"]);
+    assert_eq!(code, 0, "{err}");
+    let named = out
+        .lines()
+        .find(|l| l.contains("chunk.opened-from-zero-state"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        named.contains("chunk stream 70 opened with a type 1 header") && named.ends_with("[#6]"),
+        "{named}"
+    );
+    assert!(
+        out.contains("C->S  media audio ts=20 csid=70 msid=0 len=10"),
+        "{out}"
+    );
+    assert!(!out.contains("chunk.error"), "{out}");
+    let (code, out, err) = support::rtmp_probe(&["replay", capture, "--strict", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let error = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["id"] == "chunk.error")
+        .unwrap_or_else(|| panic!("{out}"));
+    let text = error["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("type 1 chunk on chunk stream 70 with no previous header")
+            && text.contains("must open with a type 0 header"),
+        "{text}"
+    );
+    assert_eq!(error["frames"], serde_json::json!([6]));
+}
