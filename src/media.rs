@@ -1,5 +1,12 @@
 //! Media statistics of one published stream: what a person checking an encoder wants to know
 //! (codecs, frame counts, keyframe interval, bitrate, timestamp behaviour, audio/video drift).
+//!
+//! Timestamps keep all 32 bits (RTMP specification 5.3.1.3) and are compared by serial number
+//! arithmetic (RFC 1982), as the specification asks: 0x00000010 comes 32 ms after 0xFFFFFFF0,
+//! it does not go back 49 days. Some implementations keep 31 bits: SRS masks extended
+//! timestamps with 0x7FFFFFFF (srs_protocol_rtmp_stack.cpp), and FFmpeg's FLV muxer writes the
+//! top byte masked with 0x7F ("timestamps are 32 bits _signed_", flvenc.c), so a stream past
+//! 2^31 ms (24.8 days) recorded by `ffmpeg -c copy -f flv` jumps back by 2^31 ms.
 
 use crate::protocol::message::{AudioInfo, VideoInfo, VideoPacket};
 use bytes::Bytes;
@@ -95,7 +102,10 @@ impl MediaStats {
 
     /// Span of media timestamps seen, in ms.
     pub fn duration_ms(&self) -> u32 {
-        let last = self.last_video_ts.max(self.last_audio_ts);
+        let last = match (self.last_video_ts, self.last_audio_ts) {
+            (Some(v), Some(a)) => Some(if serial_delta(a, v) > 0 { v } else { a }),
+            (v, a) => v.or(a),
+        };
         match (self.first_ts, last) {
             (Some(first), Some(last)) => last.wrapping_sub(first),
             _ => 0,
@@ -123,16 +133,24 @@ impl MediaStats {
 
     /// Last video timestamp minus last audio timestamp: how far the tracks have drifted apart.
     pub fn av_drift_ms(&self) -> Option<i64> {
-        Some(self.last_video_ts? as i64 - self.last_audio_ts? as i64)
+        Some(serial_delta(self.last_audio_ts?, self.last_video_ts?))
     }
+}
+
+/// How far `to` is after `from` in ms, by serial number arithmetic on 32 bits (RFC 1982, as RTMP
+/// specification 5.3.1.3 asks): negative when `to` is before `from`, and across the wrap at 2^32
+/// the small step it is.
+pub fn serial_delta(from: u32, to: u32) -> i64 {
+    i64::from(to.wrapping_sub(from) as i32)
 }
 
 fn track_timing(last: &mut Option<u32>, ts: u32, backwards: &mut u64, largest_gap: &mut u32) {
     if let Some(prev) = *last {
-        if ts < prev {
+        let delta = serial_delta(prev, ts);
+        if delta < 0 {
             *backwards += 1;
         } else {
-            *largest_gap = (*largest_gap).max(ts - prev);
+            *largest_gap = (*largest_gap).max(delta as u32);
         }
     }
     *last = Some(ts);
@@ -175,6 +193,27 @@ mod tests {
             text.contains("h264 50 frames (2 key, every 1000 ms)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn timestamps_wrap_at_2_pow_32_without_going_backwards() {
+        let mut s = MediaStats::default();
+        for i in 0..4u32 {
+            let ts = 0xFFFF_FFD0u32.wrapping_add(i * 40);
+            s.add(9, ts, &b(&[0x17, 1, 0, 0, 0, 9])); // 0xFFFFFFD0, 0xFFFFFFF8, 0x20, 0x48
+            s.add(8, ts.wrapping_add(3), &b(&[0xaf, 1, 7]));
+        }
+        assert_eq!(s.backwards_timestamps, 0);
+        assert_eq!(s.largest_gap_ms, 40);
+        assert_eq!(
+            s.duration_ms(),
+            123,
+            "audio last, 3 ms after the last video"
+        );
+        assert_eq!(s.av_drift_ms(), Some(-3));
+        assert_eq!(s.keyframe_interval_ms(), Some(40));
+        assert_eq!(serial_delta(0xFFFF_FFF0, 0x10), 32);
+        assert_eq!(serial_delta(0x10, 0xFFFF_FFF0), -32);
     }
 
     #[test]

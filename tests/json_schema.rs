@@ -206,6 +206,27 @@ fn every_json_line_of_every_command_follows_the_schema() {
             .all(|l| l["conn"] == flow["conn"]),
         "the flow's events carry its number as conn"
     );
+    // Every audio and video message is a media line, in wire order, with its frames; every
+    // message and media line names the capture frames that carried it.
+    let media: Vec<&Value> = lines.iter().filter(|l| l["event"] == "media").collect();
+    assert!(media.len() > 50, "{} media lines", media.len());
+    let first_video = media.iter().find(|l| l["kind"] == "video").expect("video");
+    assert_eq!(
+        (
+            &first_video["codec"],
+            &first_video["frame_type"],
+            &first_video["sequence_header"]
+        ),
+        (&"h264".into(), &"key".into(), &true.into()),
+        "{first_video}"
+    );
+    assert!(
+        lines
+            .iter()
+            .filter(|l| matches!(l["event"].as_str(), Some("message" | "media")))
+            .all(|l| l["frames"].as_array().is_some_and(|f| !f.is_empty())),
+        "every message names its frames"
+    );
     seen.extend(events(&lines));
 
     let (_, out, _) = rtmp_probe(&[

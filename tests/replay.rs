@@ -6,7 +6,7 @@ mod support;
 use rtmp_probe::capture::CaptureReader;
 use rtmp_probe::emulate::infer::{closest_profile, ClientFacts};
 use rtmp_probe::replay::replay;
-use rtmp_probe::transcript::render::snapshot;
+use rtmp_probe::transcript::render::{snapshot, snapshot_framed};
 use support::trials::{every_shared_capture, Need};
 
 fn replayed(relative: &str) -> String {
@@ -21,7 +21,7 @@ fn replayed(relative: &str) -> String {
             f.id, f.rtmp, f.bytes, f.messages
         ));
         if f.rtmp {
-            out.push_str(&snapshot(&f.transcript));
+            out.push_str(&snapshot_framed(&f.transcript, false));
         }
     }
     out
@@ -38,20 +38,28 @@ fn every_shared_capture_replays_to_its_snapshot() {
     }
 }
 
+/// A replayed capture's lines without their frame numbers.
+fn unframed(relative: &str) -> String {
+    replayed(relative)
+        .lines()
+        .map(|l| rtmp_probe::transcript::render::text::without_frames(l).to_string() + "\n")
+        .collect()
+}
+
 fn the_handshake_is_shown_as_each_side_wrote_it() {
     // Twitch's ingest: S0 alone, then S1, then S2; the client's C2 shares a segment with connect.
-    let text = replayed("public/twinx-client-publish-to-twitch-ingest.pcap");
+    let text = unframed("public/twinx-client-publish-to-twitch-ingest.pcap");
     assert!(
         text.contains("C->S  1537 B\nS->C  1 B\nS->C  1536 B\nS->C  1536 B\nC->S  1724 B\n"),
         "{text}"
     );
     // FFmpeg's listen mode, the pattern of ticket 6453; nginx-rtmp: S0+S1 together.
-    let text = replayed("peers/ffmpeg-publish-to-ffmpeg-listen.pcap");
+    let text = unframed("peers/ffmpeg-publish-to-ffmpeg-listen.pcap");
     assert!(
         text.contains("C->S  1537 B\nS->C  1 B\nS->C  1536 B\nS->C  1536 B\n"),
         "{text}"
     );
-    let text = replayed("peers/ffmpeg-publish-to-nginx.pcap");
+    let text = unframed("peers/ffmpeg-publish-to-nginx.pcap");
     assert!(
         text.contains("C->S  1537 B\nS->C  1537 B\nS->C  1536 B\n"),
         "{text}"
@@ -116,7 +124,7 @@ fn own(file: &str) -> String {
     let (flows, error) = replay(reader, |_| {});
     assert!(error.is_none(), "{file}: {error:?}");
     let flow = flows.iter().find(|f| f.rtmp).expect("an RTMP flow");
-    let mut out = snapshot(&flow.transcript);
+    let mut out = snapshot_framed(&flow.transcript, false);
     if let Some(c) = closest_profile(&ClientFacts::of(flow)) {
         out.push_str(&format!(
             "closest profile: {} ({} of {})\n",
@@ -148,7 +156,10 @@ fn the_projects_own_captures_replay_to_their_snapshots() {
         settings.set_prepend_module_to_snapshot(false);
         settings.bind(|| insta::assert_snapshot!(format!("replay-own-{file}"), text));
     }
-    let listen = own("ffmpeg-publish-to-ffmpeg-listen.pcap");
+    let listen: String = own("ffmpeg-publish-to-ffmpeg-listen.pcap")
+        .lines()
+        .map(|l| rtmp_probe::transcript::render::text::without_frames(l).to_string() + "\n")
+        .collect();
     assert!(
         listen.contains("C->S  1537 B\nS->C  1 B\nS->C  1536 B\nS->C  1536 B\n"),
         "{listen}"
@@ -295,6 +306,119 @@ fn json_lines_carry_everything_the_snapshot_is_rendered_from() {
     }
 }
 
+/// `--media` (and the JSON, always) lists every audio and video message the decoder handed
+/// over, in wire order, with its fields; without the flag the text keeps to the summary.
+fn every_media_message_is_listed_in_wire_order_with_its_fields() {
+    use rtmp_probe::replay::replay_each_message;
+    use rtmp_probe::transcript::{EventKind, FrameType, MediaKind};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join("ffmpeg-publish-to-nginx.pcap");
+    let reader = CaptureReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let mut decoded = Vec::new();
+    let (flows, _) = replay_each_message(
+        reader,
+        |_| {},
+        |seen| {
+            if matches!(seen.message.type_id, 8 | 9) {
+                decoded.push(seen.message.clone());
+            }
+        },
+    );
+    let flow = flows.iter().find(|f| f.rtmp).expect("an RTMP flow");
+    let listed: Vec<_> = flow
+        .transcript
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Media(m) => Some((m, &e.frames)),
+            _ => None,
+        })
+        .collect();
+    assert!(decoded.len() > 100, "{} media messages", decoded.len());
+    assert_eq!(listed.len(), decoded.len());
+    let mut last = std::collections::HashMap::new();
+    for ((m, frames), raw) in listed.iter().zip(&decoded) {
+        assert_eq!(
+            (m.timestamp, m.csid, m.stream_id, m.len),
+            (raw.timestamp, raw.csid, raw.stream_id, raw.payload.len())
+        );
+        assert_eq!(
+            m.kind,
+            if raw.type_id == 9 {
+                MediaKind::Video
+            } else {
+                MediaKind::Audio
+            }
+        );
+        let previous = last.insert(raw.type_id, raw.timestamp);
+        assert_eq!(
+            m.delta,
+            previous.map(|p: u32| i64::from(raw.timestamp.wrapping_sub(p) as i32))
+        );
+        assert!(!frames.is_empty());
+    }
+    // FFmpeg starts with both sequence headers, then a keyframe.
+    let video: Vec<_> = listed
+        .iter()
+        .map(|(m, _)| m)
+        .filter(|m| m.kind == MediaKind::Video)
+        .collect();
+    assert!(video[0].sequence_header && video[0].codec == "h264");
+    assert_eq!(video[1].frame_type, Some(FrameType::Key));
+    assert!(!video[1].sequence_header);
+    let keyframes = video
+        .iter()
+        .filter(|m| m.frame_type == Some(FrameType::Key) && !m.sequence_header)
+        .count() as u64;
+    // The summary's keyframes are these, less an end-of-sequence marker if any.
+    assert!(keyframes >= flow.media.keyframes && keyframes <= flow.media.keyframes + 1);
+
+    let capture = path.to_str().unwrap();
+    let (code, with, _) = support::rtmp_probe(&["replay", capture, "--media"]);
+    assert_eq!(code, 0);
+    let (_, without, _) = support::rtmp_probe(&["replay", capture]);
+    let lines = |text: &str| {
+        text.lines()
+            .filter(|l| l.contains("  media audio ") || l.contains("  media video "))
+            .count()
+    };
+    assert_eq!(lines(&with), decoded.len());
+    assert_eq!(lines(&without), 0);
+    assert_eq!(
+        with.lines().filter(|l| l.contains("media media: ")).count(),
+        1,
+        "the summary stays"
+    );
+}
+
+/// Issue 18: the Flash 9 sample's NetStream.Play.Failed and the Twitch ingest that never
+/// answers publish are named; sessions that went well raise neither.
+fn an_error_status_and_a_command_never_answered_are_named() {
+    let ids = |path: std::path::PathBuf| -> Vec<String> {
+        let reader = CaptureReader::new(std::fs::File::open(path).unwrap()).unwrap();
+        let (flows, _) = replay(reader, |_| {});
+        let flow = flows.iter().find(|f| f.rtmp).expect("an RTMP flow");
+        flow.transcript
+            .diagnostic_ids()
+            .into_iter()
+            .filter(|id| id.starts_with("cmd."))
+            .map(str::to_string)
+            .collect()
+    };
+    let own = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    for file in [
+        "ffmpeg-publish-to-nginx.pcap",
+        "rtmpdump-play-from-nginx.pcap",
+    ] {
+        assert_eq!(ids(own.join(file)), Vec::<String>::new(), "{file}");
+    }
+    let flash9 = support::shared_capture("public/flash9-play-wireshark-sample.cap");
+    let twitch = support::shared_capture("public/twinx-client-publish-to-twitch-ingest.pcap");
+    assert_eq!(ids(flash9), ["cmd.status-error"]);
+    assert_eq!(ids(twitch), ["cmd.unanswered"]);
+}
+
 fn main() {
     support::trials::run(vec![
         trial!(
@@ -327,6 +451,14 @@ fn main() {
         trial!(
             json_lines_carry_everything_the_snapshot_is_rendered_from,
             every_shared_capture()
+        ),
+        trial!(every_media_message_is_listed_in_wire_order_with_its_fields),
+        trial!(
+            an_error_status_and_a_command_never_answered_are_named,
+            [
+                Need::SharedCapture("public/flash9-play-wireshark-sample.cap"),
+                Need::SharedCapture("public/twinx-client-publish-to-twitch-ingest.pcap")
+            ]
         ),
     ]);
 }

@@ -231,6 +231,52 @@ fn every_shared_captured_client_publishes_or_plays_again_on_the_built_in_server(
     }
 }
 
+/// Issue 24: a captured client whose chunk stream stretches the rules is re-enacted whole, read
+/// as replay reads it; the built-in server reads it through as well and names the same ids.
+fn a_captured_client_that_stretches_the_chunk_stream_rules_is_re_enacted_whole() {
+    let server = Running::start(ServeOptions::default());
+    for sequence in support::violations::sequences()
+        .iter()
+        .filter(|s| s.name.contains("type-1 opening") || s.name.contains("same length"))
+    {
+        let pcap = support::violations::pcap(sequence);
+        let reader = CaptureReader::new(std::io::Cursor::new(pcap)).expect("a pcap");
+        let captured = reenact::load(reader, None, |_| {}).expect("an RTMP flow");
+        let mut options = AgainstOptions::default();
+        options.speed = Speed::Max;
+        options.reply_timeout = Duration::from_secs(2);
+        options.seed = Some(7);
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let report = rt
+            .block_on(reenact::against(captured, server.addr, &options))
+            .expect("connected");
+        assert!(
+            report.completed(),
+            "{}: {:?}",
+            sequence.name,
+            report.stopped
+        );
+        let live = report.live.transcript.diagnostic_ids();
+        let captured = report.captured.transcript.diagnostic_ids();
+        for id in &sequence.ids {
+            assert!(live.contains(id), "{}: live {live:?}", sequence.name);
+            assert!(captured.contains(id), "{}: {captured:?}", sequence.name);
+        }
+        assert!(
+            !live.contains(&"chunk.error"),
+            "{}: {live:?}",
+            sequence.name
+        );
+        // Every message the client sent reached the live transcript as it did the captured.
+        assert_eq!(
+            lines(&report.live.transcript, "C->S  msg"),
+            lines(&report.captured.transcript, "C->S  msg"),
+            "{}",
+            sequence.name
+        );
+    }
+}
+
 fn main() {
     support::trials::run(vec![
         trial!(captured_publishers_publish_again_on_the_built_in_server),
@@ -244,5 +290,6 @@ fn main() {
             every_shared_captured_client_publishes_or_plays_again_on_the_built_in_server,
             every_shared_capture()
         ),
+        trial!(a_captured_client_that_stretches_the_chunk_stream_rules_is_re_enacted_whole),
     ]);
 }

@@ -662,3 +662,64 @@ fn connections_that_together_hold_too_much_are_closed_and_their_share_is_release
         "the first connection's share was given back"
     );
 }
+
+/// Issue 24: the built server meets a chunk stream opened with a type-1 header (on a two-byte
+/// chunk stream id) as nginx-rtmp does, reading it from zeroed state and naming it; with
+/// `--strict` it names it and closes. A raw-bytes client, the binary, its JSON.
+#[test]
+fn a_type_1_opening_is_named_and_read_through_unless_strict() {
+    for strict in [false, true] {
+        let args: &[&str] = if strict {
+            &["--json", "--strict"]
+        } else {
+            &["--json"]
+        };
+        let serve = support::UnreadServe::start(args);
+        let limit = Duration::from_secs(5);
+        let mut c = Client::handshake(serve.addr, limit).expect("handshake");
+        let connect = message::command(
+            0,
+            "connect",
+            1.0,
+            Amf0Value::object([("app", Amf0Value::string("live"))]),
+            vec![],
+        );
+        c.send(&connect).expect("connect");
+        let is_result = |txn: f64| move |m: &Message| matches!(m, Message::Command(c) if c.name == "_result" && c.transaction_id == txn);
+        assert!(c.until(limit, is_result(1.0)), "connect answered");
+        // createStream under a type-1 header on chunk stream 70, which never had a type 0.
+        let create = message::command(0, "createStream", 2.0, Amf0Value::Null, vec![]).payload;
+        let mut bytes = vec![0x40, 70 - 64, 0, 0, 0, 0, 0, create.len() as u8, 20];
+        bytes.extend_from_slice(&create);
+        c.socket.write_all(&bytes).expect("write");
+        if strict {
+            assert!(closed_by_server(&mut c.socket, limit), "strict closes");
+        } else {
+            assert!(c.until(limit, is_result(2.0)), "createStream answered");
+        }
+        drop(c);
+        std::thread::sleep(Duration::from_millis(100));
+        let (code, out) = serve.stop_and_read(Duration::from_secs(5));
+        assert_eq!(code, 0);
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let named = lines
+            .iter()
+            .find(|l| l["id"] == "chunk.opened-from-zero-state");
+        let named = named.unwrap_or_else(|| panic!("strict {strict}: not named: {out}"));
+        assert_eq!(named["fields"]["csid"], 70);
+        assert_eq!(named["fields"]["fmt"], 1);
+        let closed = lines
+            .iter()
+            .find(|l| l["event"] == "closed")
+            .expect("a closed line");
+        let reason = closed["reason"].as_str().unwrap_or_default();
+        assert_eq!(
+            reason.starts_with("--strict: chunk.opened-from-zero-state"),
+            strict,
+            "{reason}"
+        );
+    }
+}

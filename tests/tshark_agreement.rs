@@ -175,9 +175,14 @@ fn parse_pdml(pdml: &str) -> TsharkLists {
         };
         let key = (src, dst, csid);
         let before = inherited.get(&key);
+        // A type 1 header opening a chunk stream carries all but the message stream, which
+        // tshark (like FFmpeg and replay) then takes from zeroed state: 0.
+        let opened = before.is_none() && h.type_id.is_some() && h.len.is_some();
         let (Some(type_id), Some(stream_id), Some(len)) = (
             h.type_id.or(before.map(|b| b.type_id)),
-            h.stream_id.or(before.map(|b| b.stream_id)),
+            h.stream_id
+                .or(before.map(|b| b.stream_id))
+                .or(opened.then_some(0)),
             h.len.or(before.map(|b| b.len)),
         ) else {
             // A header that inherits from nothing: tshark read a chunk header where there is
@@ -227,7 +232,7 @@ fn parse_pdml(pdml: &str) -> TsharkLists {
             ("tcp.srcport", _) => src = show.parse().expect("tcp.srcport"),
             ("tcp.dstport", _) => dst = show.parse().expect("tcp.dstport"),
             ("rtmpt.header.format", Some(h)) => h.format = Some(number(show) as u8),
-            ("rtmpt.header.csid", Some(h)) => h.csid = Some(number(show)),
+            ("rtmpt.header.csid", Some(h)) => h.csid = Some(csid(line, show)),
             ("rtmpt.header.typeid", Some(h)) => h.type_id = Some(number(show) as u8),
             ("rtmpt.header.streamid", Some(h)) => h.stream_id = Some(number(show)),
             ("rtmpt.header.bodysize", Some(h)) => h.len = Some(number(show)),
@@ -246,6 +251,27 @@ fn field(line: &str) -> Option<(&str, &str)> {
     let at = rest.find(" show=\"")? + 7;
     let show = &rest[at..at + rest[at..].find('"')?];
     Some((name, show))
+}
+
+/// A chunk stream id from its field's bytes (`unmaskedvalue`): tshark shows the two-byte form's
+/// id without its 64 and the three-byte form's as 1, so `show` is only the one-byte form's.
+fn csid(line: &str, show: &str) -> u32 {
+    let bytes = line
+        .split(" unmaskedvalue=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|hex| {
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+                .collect::<Option<Vec<u8>>>()
+        })
+        .unwrap_or_default();
+    match bytes.as_slice() {
+        [first, b1, ..] if first & 0x3f == 0 => 64 + u32::from(*b1),
+        [first, b1, b2, ..] if first & 0x3f == 1 => 64 + u32::from(*b1) + 256 * u32::from(*b2),
+        _ => number(show),
+    }
 }
 
 fn number(show: &str) -> u32 {
@@ -464,10 +490,57 @@ fn every_own_capture_lists_the_messages_tshark_lists() {
     }
 }
 
+/// Issue 24: the hand-built sequences (tests/support/violations.rs) as tshark dissects them,
+/// against replay's reading: tshark reads a type-1 opening, a length change mid-message (as a
+/// new message), extended timestamps repeated, timestamps across 2^32 and interleaved chunks
+/// as replay does; at a type-2 or type-3 opening, a type 1 or 2 header repeating the length in
+/// the middle of a message, or type-3 chunks without the extended timestamp, it stops listing
+/// the direction (replay reads on, as FFmpeg and nginx-rtmp do).
+fn the_violation_sequences_as_tshark_dissects_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, sequence) in support::violations::sequences().iter().enumerate() {
+        let name = &sequence.name;
+        let path = dir.path().join(format!("sequence-{i}.pcap"));
+        std::fs::write(&path, support::violations::pcap(sequence)).unwrap();
+        let c = compare(&path);
+        let flow = c.flows.iter().find(|f| f.rtmp).expect("the flow");
+        let key = (flow.client.port(), flow.server.port());
+        let ours = &c.ours[&key];
+        let empty = Vec::new();
+        let theirs = c.tshark.messages.get(&key).unwrap_or(&empty);
+        let lost = c.tshark.lost.get(&key);
+        let before = support::violations::PRELUDE + sequence.before;
+        let agrees = lost.is_none() && first_difference(ours, theirs).is_none();
+        eprintln!(
+            "{name:45} | replay {} messages, tshark {}{}",
+            ours.len(),
+            theirs.len(),
+            if agrees {
+                " (the same)".to_string()
+            } else {
+                format!(", stops after the {before} before the violation")
+            }
+        );
+        let stops = name.contains("type-2 opening")
+            || name.contains("type-3 opening")
+            || name.contains("same length")
+            || name.contains("type-2 header")
+            || name.contains("omitted");
+        if stops {
+            assert_eq!(lost.map(|l| l.at), None, "{name}");
+            assert_eq!(theirs.len(), before, "{name}");
+            assert_eq!(first_difference(&ours[..before], theirs), None, "{name}");
+        } else {
+            assert!(agrees, "{name}: {:?}", first_difference(ours, theirs));
+        }
+    }
+}
+
 fn main() {
     support::trials::run(vec![
         trial!(every_shared_capture_lists_the_messages_tshark_lists, tshark_and_every_shared_capture()),
         trial!(on_the_corrupted_capture_tshark_loses_the_server_stream_where_replay_refuses_a_damaged_header, [Need::Program("tshark"), Need::SharedCapture("public/vlc-play-from-nginx-rtmp-corrupt10pct.pcapng")]),
         trial!(every_own_capture_lists_the_messages_tshark_lists, [Need::Program("tshark")]),
+        trial!(the_violation_sequences_as_tshark_dissects_them, [Need::Program("tshark")]),
     ]);
 }

@@ -16,8 +16,13 @@ use std::time::Duration;
 /// What comes out of one direction, in stream order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
-    /// Bytes of one captured segment (the part not already delivered), with its capture time.
-    Data { time: Duration, bytes: Vec<u8> },
+    /// Bytes of one captured segment (the part not already delivered), with its capture time
+    /// and the number of the capture frame that carried it (1-based; 0 when not known).
+    Data {
+        time: Duration,
+        frame: u64,
+        bytes: Vec<u8>,
+    },
     /// `len` bytes at stream offset `offset` never appeared in the capture.
     Gap { offset: u64, len: u64 },
 }
@@ -26,15 +31,23 @@ pub enum Piece {
 /// frame, not a copy, which the callee may keep (a chunk reader does) by cloning it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PieceRef<'a> {
-    Data { time: Duration, bytes: &'a Bytes },
-    Gap { offset: u64, len: u64 },
+    Data {
+        time: Duration,
+        frame: u64,
+        bytes: &'a Bytes,
+    },
+    Gap {
+        offset: u64,
+        len: u64,
+    },
 }
 
 impl PieceRef<'_> {
     pub fn to_piece(self) -> Piece {
         match self {
-            PieceRef::Data { time, bytes } => Piece::Data {
+            PieceRef::Data { time, frame, bytes } => Piece::Data {
                 time,
+                frame,
                 bytes: bytes.to_vec(),
             },
             PieceRef::Gap { offset, len } => Piece::Gap { offset, len },
@@ -51,7 +64,7 @@ pub struct Reassembler {
     offset: u64,
     /// Early segments by the stream offset they start at, copied out of their frames so that
     /// waiting does not hold the caller's read buffers.
-    pending: BTreeMap<u64, (Duration, Bytes)>,
+    pending: BTreeMap<u64, (Duration, u64, Bytes)>,
     pending_bytes: usize,
     max_pending: usize,
     /// Segments whose overlap with data waiting here disagreed with it (first copy kept).
@@ -83,21 +96,38 @@ impl Reassembler {
         }
     }
 
-    /// Takes one segment's payload; returns what can now be delivered, in order.
+    /// Takes one segment's payload (from no numbered frame); returns what can now be
+    /// delivered, in order.
     pub fn segment(&mut self, seq: u32, time: Duration, payload: &[u8]) -> Vec<Piece> {
         let mut out = Vec::new();
-        self.segment_with(seq, time, Bytes::copy_from_slice(payload), |p| {
+        self.segment_with(seq, time, 0, Bytes::copy_from_slice(payload), |p| {
             out.push(p.to_piece())
         });
         out
     }
 
-    /// Takes one segment's payload; hands what can now be delivered to `out`, in order, as
-    /// slices of `payload`.
+    /// Where the byte at sequence number `seq` is (or would be) in the stream: what a FIN or
+    /// a reset is compared with. None before the first segment.
+    pub fn offset_of(&self, seq: u32) -> Option<u64> {
+        let next = self.next?;
+        Some(
+            self.offset
+                .saturating_add_signed(i64::from(seq.wrapping_sub(next) as i32)),
+        )
+    }
+
+    /// Bytes delivered so far.
+    pub fn delivered(&self) -> u64 {
+        self.offset
+    }
+
+    /// Takes one segment's payload, captured at `time` in frame number `frame`; hands what can
+    /// now be delivered to `out`, in order, as slices of `payload`.
     pub fn segment_with(
         &mut self,
         seq: u32,
         time: Duration,
+        frame: u64,
         payload: Bytes,
         mut out: impl FnMut(PieceRef<'_>),
     ) {
@@ -114,15 +144,15 @@ impl Reassembler {
             if old >= payload.len() {
                 return;
             }
-            self.deliver(time, payload.slice(old..), &mut out);
+            self.deliver(time, frame, payload.slice(old..), &mut out);
         } else if ahead == 0 {
-            self.deliver(time, payload, &mut out);
+            self.deliver(time, frame, payload, &mut out);
         } else if ahead as u64 > MAX_AHEAD {
             self.out_of_window += 1;
         } else {
             let at = self.offset + ahead as u64;
             match self.pending.get(&at) {
-                Some((_, existing)) => {
+                Some((_, _, existing)) => {
                     let n = existing.len().min(payload.len());
                     if existing[..n] != payload[..n] {
                         self.conflicting_overlaps += 1;
@@ -132,7 +162,7 @@ impl Reassembler {
                 None => {
                     self.pending_bytes += payload.len();
                     self.pending
-                        .insert(at, (time, Bytes::copy_from_slice(&payload)));
+                        .insert(at, (time, frame, Bytes::copy_from_slice(&payload)));
                 }
             }
             if self.pending_bytes > self.max_pending {
@@ -159,12 +189,19 @@ impl Reassembler {
         }
     }
 
-    fn deliver(&mut self, time: Duration, bytes: Bytes, out: &mut impl FnMut(PieceRef<'_>)) {
+    fn deliver(
+        &mut self,
+        time: Duration,
+        frame: u64,
+        bytes: Bytes,
+        out: &mut impl FnMut(PieceRef<'_>),
+    ) {
         let next = self.next.unwrap_or(0);
         self.next = Some(next.wrapping_add(bytes.len() as u32));
         self.offset += bytes.len() as u64;
         out(PieceRef::Data {
             time,
+            frame,
             bytes: &bytes,
         });
     }
@@ -177,12 +214,12 @@ impl Reassembler {
             if at > self.offset {
                 return;
             }
-            let (time, data) = entry.remove();
+            let (time, frame, data) = entry.remove();
             self.pending_bytes -= data.len();
             let old = (self.offset - at) as usize;
             self.retransmitted_bytes += old.min(data.len()) as u64;
             if old < data.len() {
-                self.deliver(time, data.slice(old..), out);
+                self.deliver(time, frame, data.slice(old..), out);
             }
         }
     }
@@ -247,7 +284,7 @@ mod tests {
         r.syn(0);
         let segment = Bytes::from_static(b"0123");
         let mut lent = Vec::new();
-        r.segment_with(1, T, segment.clone(), |p| match p {
+        r.segment_with(1, T, 1, segment.clone(), |p| match p {
             PieceRef::Data { bytes, .. } => lent.push(bytes.as_ptr()),
             PieceRef::Gap { .. } => panic!("no gap"),
         });
@@ -255,19 +292,28 @@ mod tests {
         // An early segment waits in a copy and comes out after the bytes that complete it.
         let mut got = Vec::new();
         let early = Bytes::from_static(b"89");
-        r.segment_with(8, T, early.clone(), |p| match p {
+        r.segment_with(8, T, 2, early.clone(), |p| match p {
             PieceRef::Data { bytes, .. } => got.push(bytes.as_ptr()),
             PieceRef::Gap { .. } => panic!("no gap"),
         });
         assert!(got.is_empty());
         let mut got_pieces = Vec::new();
-        r.segment_with(5, T, Bytes::from_static(b"567"), |p| {
+        r.segment_with(5, T, 3, Bytes::from_static(b"567"), |p| {
             got_pieces.push(p.to_piece());
             if let PieceRef::Data { bytes, .. } = p {
                 got.push(bytes.as_ptr());
             }
         });
         assert_eq!(data(&got_pieces), b"56789");
+        // Each piece keeps the frame that carried it, the early one its own.
+        let frames: Vec<u64> = got_pieces
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Data { frame, .. } => Some(*frame),
+                Piece::Gap { .. } => None,
+            })
+            .collect();
+        assert_eq!(frames, [3, 2]);
         assert_ne!(got[1], early.as_ptr(), "the early segment waited in a copy");
     }
 

@@ -7,9 +7,9 @@ use rtmp_probe::capture::CaptureReader;
 use rtmp_probe::emulate::infer::{closest_profile, export, ClientFacts};
 use rtmp_probe::emulate::profile_file;
 use rtmp_probe::replay::reenact::{self, AgainstOptions, AgainstReport, Speed};
-use rtmp_probe::replay::{flow_listing, replay_observed, FlowReport, Observer};
+use rtmp_probe::replay::{flow_listing, replay_read, FlowReport, Observer, Reading};
 use rtmp_probe::transcript::render::{
-    colour_on_stdout, json_event_line, json_record_line, snapshot, TextRenderer,
+    colour_on_stdout, json_event_line, json_record_line, snapshot, snapshot_framed, TextRenderer,
 };
 use rtmp_probe::transcript::StreamMedia;
 use std::path::PathBuf;
@@ -17,8 +17,12 @@ use std::path::PathBuf;
 /// Decode the RTMP sessions in a pcap or pcapng capture into transcripts.
 ///
 /// Every TCP flow is reassembled; flows whose client starts with C0 = 3 are decoded (handshake
-/// as each side wrote it, what the handshake shows, every message but individual media frames,
-/// a media summary, diagnostics); other flows are listed and skipped.
+/// as each side wrote it, what the handshake shows, every message, a media summary,
+/// diagnostics), each line with the capture frames that carried it; other flows are listed and
+/// skipped. Audio and video messages are listed one by one with --media (and always in --json),
+/// summarised otherwise. What the specification forbids but receivers read anyway (a chunk
+/// stream opened without a type 0 header, a header repeated in the middle of a message) is
+/// read as they did and named; --strict reads as the specification has it instead.
 ///
 /// Example: rtmp-probe replay session.pcapng --flow 1
 ///
@@ -40,6 +44,16 @@ pub struct ReplayArgs {
     /// The normalised form used for snapshot tests (no times).
     #[arg(long)]
     snapshot: bool,
+    /// List every audio and video message (timestamp, delta, chunk and message stream, size,
+    /// codec, frame type, sequence header), not only the media summary.
+    #[arg(long)]
+    media: bool,
+    /// Read the chunk streams as the specification has it: a chunk stream opened without a
+    /// type 0 header ends the decoding of its direction, a type 0/1/2 header in the middle of
+    /// a message starts a new one, type-3 chunks after an extended timestamp carry it again.
+    /// Without it, replay reads them as the receiving peers (FFmpeg, librtmp, nginx-rtmp) did.
+    #[arg(long, conflicts_with = "against")]
+    strict: bool,
     /// Re-enact the captured client (the first RTMP flow, or --flow) against this live server
     /// (rtmp://host[:port]/...; only host and port are used: the captured connect goes as it
     /// was) and print the live transcript and how it differs from the captured one.
@@ -82,7 +96,17 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut skipped = Skipped::default();
-    let (flows, error) = replay_observed(reader, |offset| bar.set_position(offset), &mut skipped);
+    let reading = if args.strict {
+        Reading::Specification
+    } else {
+        Reading::Receivers
+    };
+    let (flows, error) = replay_read(
+        reader,
+        reading,
+        |offset| bar.set_position(offset),
+        &mut skipped,
+    );
     bar.finish_and_clear();
     let text = TextRenderer {
         colour: colour_on_stdout(),
@@ -290,9 +314,9 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) -> anyh
         return Ok(());
     }
     if args.snapshot {
-        out!("{}", snapshot(&flow.transcript))?;
+        out!("{}", snapshot_framed(&flow.transcript, args.media))?;
     } else {
-        out!("{}", text.render(&flow.transcript))?;
+        out!("{}", text.render_with_media(&flow.transcript, args.media))?;
     }
     if let Some(c) = closest_profile(&ClientFacts::of(flow)) {
         outln!(

@@ -67,6 +67,12 @@ pub struct ServeArgs {
     /// Write what the server read and wrote, one frame per read or write, into this pcap file.
     #[arg(long, value_name = "FILE")]
     pcap: Option<std::path::PathBuf>,
+    /// Close a connection on a chunk stream violation the server can read through (a chunk
+    /// stream opened without a type 0 header, a header in the middle of a message, type-3
+    /// chunks without the extended timestamp). Without it, each is named and the session goes
+    /// on, as nginx-rtmp goes on.
+    #[arg(long)]
+    strict: bool,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
@@ -101,6 +107,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     options.seed = args.seed;
     options.record_dir = args.record.clone();
     options.pcap = args.pcap.clone();
+    options.strict = args.strict;
     // Output paths before the socket, so that an error names them and not the address.
     if let Some(dir) = &args.record {
         super::output::create_dir("--record", dir)?;

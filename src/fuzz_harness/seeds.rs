@@ -46,7 +46,7 @@ pub fn flows_in_capture(capture: &[u8]) -> Result<Vec<Vec<Segment>>, CaptureErro
         fn piece(&mut self, flow: usize, side: usize, piece: PieceRef<'_>) {
             let (segments, broken) = self.0.entry(flow).or_default();
             match piece {
-                PieceRef::Data { time, bytes } if !*broken => segments.push(Segment {
+                PieceRef::Data { time, bytes, .. } if !*broken => segments.push(Segment {
                     direction: if side == 0 {
                         Direction::ClientToServer
                     } else {

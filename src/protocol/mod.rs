@@ -6,9 +6,11 @@
 //!
 //! The codecs (`handshake`, `chunk`, `message`, `amf0`) are put together twice: [`connection`]
 //! is one end of a live connection (it answers), [`observe`] watches both ends of a captured one
-//! (it only reports). Both diagnose the chunk stream the same way.
+//! (it only reports). Both diagnose the chunk stream the same way; [`answers`] follows which
+//! commands were answered, for whichever driver reads the messages.
 
 pub mod amf0;
+pub mod answers;
 pub mod chunk;
 pub mod connection;
 pub mod handshake;

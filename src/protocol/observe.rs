@@ -7,6 +7,11 @@
 //! reports what the bytes show, however few of them there are. A truncated or failed handshake
 //! still gets every observation its bytes allow.
 //!
+//! What the specification forbids but receivers read anyway is read as they do
+//! ([`Reading::Receivers`]), each time named by the reader's event (and so by its catalogue id):
+//! a capture is looked at when a session broke, and the session went on past what the peer
+//! tolerated. [`Reading::Specification`] is the spec's reading, for `replay --strict`.
+//!
 //! # Example
 //!
 //! A capture read by hand: each TCP segment's payload goes to the observer as the side that
@@ -65,20 +70,135 @@
 //! }
 //! ```
 
-use crate::protocol::chunk::{ChunkError, ChunkLimits, ChunkReader, ReadEvent};
+use crate::protocol::chunk::{
+    ChunkError, ChunkLimits, ChunkReader, ExtendedTimestampConvention, MidMessageHeaders, ReadEvent,
+};
 use crate::protocol::connection::Side;
 use crate::protocol::handshake::{analyze, HandshakeEvent, Packet, HANDSHAKE_LEN, PACKET_LEN};
 use bytes::Bytes;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
 
 /// Where each handshake packet ends in its direction's bytes.
 const PACKET_ENDS: [usize; 3] = [1, 1 + PACKET_LEN, HANDSHAKE_LEN];
+
+/// How an observer reads what the specification forbids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reading {
+    /// As the receiving peer most likely did, with the tolerance FFmpeg, librtmp and nginx-rtmp
+    /// share (and the emulators model): a chunk stream opened with a type 1, 2 or 3 header is
+    /// read from zeroed state; a type 0, 1 or 2 header in the middle of a message that repeats
+    /// its length continues the message (FFmpeg, nginx-rtmp); each chunk stream's extended
+    /// timestamp convention on type-3 chunks is learnt from its first such chunk.
+    #[default]
+    Receivers,
+    /// The specification's: a chunk stream opened without a type 0 header cannot be read, a
+    /// type 0, 1 or 2 header always starts a new message, and type-3 chunks after an extended
+    /// timestamp carry it again (5.3.1.3, 2012 text).
+    Specification,
+}
+
+impl Reading {
+    /// A chunk reader that reads this way, within `limits`.
+    pub fn reader(self, limits: ChunkLimits) -> ChunkReader {
+        let reader = ChunkReader::new(limits);
+        match self {
+            Reading::Receivers => reader
+                .with_zero_state_start(true)
+                .with_mid_message_headers(MidMessageHeaders::ContinueSameLength),
+            Reading::Specification => {
+                reader.with_extended_timestamp_reading(Some(ExtendedTimestampConvention::Repeat))
+            }
+        }
+    }
+}
+
+/// The limits a captured flow is read within: what the wire format allows, so that a capture is
+/// never cut short by a bound a server needs against its peers (a 16 MiB message, 65,536 chunk
+/// streams, any chunk size up to 2^31 - 1, any number of chunks or empty Aborts). Bytes held in
+/// partial messages stay bounded.
+pub fn capture_limits() -> ChunkLimits {
+    ChunkLimits {
+        max_message_len: 0xFF_FFFF,
+        max_chunk_size: 0x7FFF_FFFF,
+        min_chunk_size: 1,
+        max_chunk_streams: crate::protocol::chunk::MAX_CSID as usize + 1,
+        max_chunks_per_message: u32::MAX,
+        max_empty_aborts: u32::MAX,
+        ..ChunkLimits::default()
+    }
+}
+
+/// Why a chunk stream error ends the reading of a direction for good: chunk headers carry no
+/// marker a reader could find the next one by, so after bytes that cannot be framed there is
+/// no place to resume from that would not be a guess.
+pub fn why_decoding_stops(error: &ChunkError) -> &'static str {
+    match error {
+        ChunkError::NoPreviousHeader { .. } => {
+            "read as the specification has it, a chunk stream must open with a type 0 header, \
+             so the chunk's length is unknown and the bytes after it cannot be framed"
+        }
+        ChunkError::ChunkSizeOutOfRange { .. } => {
+            "every later chunk would be read at that size, which frames nothing, and chunk \
+             headers carry no marker to resume at"
+        }
+        ChunkError::Poisoned(inner) => why_decoding_stops(inner),
+        _ => {
+            "the reader's bound protects its memory, and chunk headers carry no marker to \
+              resume at past the chunk that broke it"
+        }
+    }
+}
 
 /// One direction: its handshake bytes, then its chunk stream.
 struct Direction {
     /// The first [`HANDSHAKE_LEN`] bytes (fewer until they have arrived).
     handshake: Vec<u8>,
     reader: ChunkReader,
+    /// Whether the caller asked for [`ReadEvent::Chunk`] (the observer always has them, to
+    /// know where each message's chunks lie).
+    pass_chunks: bool,
+    /// Per chunk stream, where the chunks of its message in progress lie.
+    open: HashMap<u32, Vec<Range<u64>>>,
+    /// Where the chunks of the message [`FlowObserver::poll_chunk`] returned last lay.
+    last_message: Vec<Range<u64>>,
+}
+
+impl Direction {
+    fn new(reader: ChunkReader) -> Self {
+        Self {
+            handshake: Vec::new(),
+            pass_chunks: reader.reports_chunks(),
+            reader: reader.with_chunk_events(true),
+            open: HashMap::new(),
+            last_message: Vec::new(),
+        }
+    }
+
+    /// Keeps track of where the messages' chunks lie; false for an event the caller did not
+    /// ask for.
+    fn track(&mut self, event: &ReadEvent) -> bool {
+        match event {
+            ReadEvent::Chunk(h) => {
+                let start = HANDSHAKE_LEN as u64 + h.offset;
+                let end = start + (h.header_len + h.payload_len) as u64;
+                let ranges = self.open.entry(h.csid).or_default();
+                match ranges.last_mut() {
+                    Some(last) if last.end == start => last.end = end,
+                    _ => ranges.push(start..end),
+                }
+                return self.pass_chunks;
+            }
+            ReadEvent::Message(m) => {
+                self.last_message = self.open.remove(&m.csid).unwrap_or_default();
+            }
+            ReadEvent::PartialMessageDropped { csid, .. } | ReadEvent::Aborted { csid, .. } => {
+                self.open.remove(csid);
+            }
+            _ => {}
+        }
+        true
+    }
 }
 
 /// Both directions of one captured connection.
@@ -115,18 +235,19 @@ fn index(side: Side) -> usize {
 }
 
 impl FlowObserver {
+    /// Reads as the receivers did ([`Reading::Receivers`]) within `limits`.
     pub fn new(limits: ChunkLimits) -> Self {
-        Self::with_readers(|| ChunkReader::new(limits.clone()))
+        Self::with_reading(limits, Reading::Receivers)
+    }
+
+    pub fn with_reading(limits: ChunkLimits, reading: Reading) -> Self {
+        Self::with_readers(|| reading.reader(limits.clone()))
     }
 
     /// Observes with chunk readers made by `reader` (for chunk events, say).
     pub fn with_readers(mut reader: impl FnMut() -> ChunkReader) -> Self {
-        let direction = |reader: ChunkReader| Direction {
-            handshake: Vec::new(),
-            reader,
-        };
         Self {
-            directions: [direction(reader()), direction(reader())],
+            directions: [Direction::new(reader()), Direction::new(reader())],
             observed: Vec::new(),
             pending: VecDeque::new(),
         }
@@ -214,7 +335,38 @@ impl FlowObserver {
 
     /// `side`'s next chunk stream event; `Ok(None)` when more bytes are needed.
     pub fn poll_chunk(&mut self, side: Side) -> Result<Option<ReadEvent>, ChunkError> {
-        self.directions[index(side)].reader.poll()
+        let direction = &mut self.directions[index(side)];
+        loop {
+            let Some(event) = direction.reader.poll()? else {
+                return Ok(None);
+            };
+            if direction.track(&event) {
+                return Ok(Some(event));
+            }
+        }
+    }
+
+    /// Where the chunks (headers and bodies) of the message [`Self::poll_chunk`] returned last
+    /// lie in `side`'s bytes, counted from its first handshake byte: ascending, adjacent chunks
+    /// joined. Chunks of other chunk streams between them are not included.
+    pub fn message_ranges(&self, side: Side) -> &[Range<u64>] {
+        &self.directions[index(side)].last_message
+    }
+
+    /// How many of `side`'s bytes (handshake included) have been read so far.
+    pub fn position(&self, side: Side) -> u64 {
+        let direction = &self.directions[index(side)];
+        direction.handshake.len() as u64 + direction.reader.position()
+    }
+
+    /// Where the earliest chunk of a message still in progress on `side` starts (None: no
+    /// message is in progress); bytes before it and before [`Self::position`] are done with.
+    pub fn oldest_open(&self, side: Side) -> Option<u64> {
+        self.directions[index(side)]
+            .open
+            .values()
+            .filter_map(|ranges| ranges.first().map(|r| r.start))
+            .min()
     }
 
     /// `side` sent its last byte: what waited for a look-ahead completes.
@@ -319,6 +471,76 @@ mod tests {
         // Arrival order: the client's observations came first here.
         let incremental: Vec<_> = std::iter::from_fn(|| o.poll_handshake()).collect();
         assert_eq!(ids(&incremental), ids(&o.observations()));
+    }
+
+    #[test]
+    fn each_message_says_where_its_chunks_lie_without_the_chunks_between() {
+        let (c, _) = exchange();
+        let mut bytes = c[..HANDSHAKE_LEN].to_vec();
+        let at = HANDSHAKE_LEN as u64;
+        // Video on chunk stream 6 in three chunks (12 + 128, 1 + 128, 1 + 44 bytes) with an
+        // audio message on chunk stream 4 (12 + 10 bytes) between the first two.
+        bytes.extend_from_slice(&[6, 0, 0, 0, 0, 1, 44, 9, 1, 0, 0, 0]);
+        bytes.extend_from_slice(&[1; 128]);
+        bytes.extend_from_slice(&[4, 0, 0, 0, 0, 0, 10, 8, 1, 0, 0, 0]);
+        bytes.extend_from_slice(&[2; 10]);
+        bytes.push(0xC6);
+        bytes.extend_from_slice(&[1; 128]);
+        bytes.push(0xC6);
+        bytes.extend_from_slice(&[1; 44]);
+        let mut o = FlowObserver::new(ChunkLimits::default());
+        o.feed(Side::Client, &bytes);
+        let mut seen = Vec::new();
+        while let Some(event) = o.poll_chunk(Side::Client).unwrap() {
+            assert!(!matches!(event, ReadEvent::Chunk(_)), "not asked for");
+            if let ReadEvent::Message(m) = event {
+                seen.push((m.type_id, o.message_ranges(Side::Client).to_vec()));
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                (8, std::iter::once(at + 140..at + 162).collect()),
+                (9, vec![at..at + 140, at + 162..at + 336]),
+            ]
+        );
+        assert_eq!(o.position(Side::Client), at + 336);
+        assert_eq!(o.oldest_open(Side::Client), None);
+    }
+
+    #[test]
+    fn a_stream_opened_with_a_type_1_header_is_read_as_receivers_do_unless_strict() {
+        let (c, _) = exchange();
+        let mut bytes = c[..HANDSHAKE_LEN].to_vec();
+        // librtmp's way: a type 1 header on chunk stream 2 that never had a type 0.
+        bytes.extend_from_slice(&[0x42, 0, 0, 0, 0, 0, 6, 4, 0, 6, 0, 0, 0, 1]);
+        let mut receivers = FlowObserver::new(ChunkLimits::default());
+        receivers.feed(Side::Client, &bytes);
+        assert_eq!(
+            receivers.poll_chunk(Side::Client).unwrap(),
+            Some(ReadEvent::OpenedFromZeroState { csid: 2, fmt: 1 })
+        );
+        assert!(matches!(
+            receivers.poll_chunk(Side::Client).unwrap(),
+            Some(ReadEvent::Message(RawMessage {
+                csid: 2,
+                type_id: 4,
+                stream_id: 0,
+                ..
+            }))
+        ));
+        let mut strict = FlowObserver::with_reading(ChunkLimits::default(), Reading::Specification);
+        strict.feed(Side::Client, &bytes);
+        let error = strict.poll_chunk(Side::Client).unwrap_err();
+        assert!(matches!(
+            error,
+            ChunkError::NoPreviousHeader {
+                fmt: 1,
+                csid: 2,
+                ..
+            }
+        ));
+        assert!(why_decoding_stops(&error).contains("type 0 header"));
     }
 
     #[test]

@@ -6,22 +6,26 @@ use crate::capture::link::Tunnel;
 use crate::capture::reassembly::{PieceRef, Reassembler};
 use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
-use crate::protocol::chunk::{ChunkLimits, ReadEvent};
+use crate::protocol::answers::CommandLedger;
+use crate::protocol::chunk::ReadEvent;
 use crate::protocol::connection::{
     diagnose_message, diagnose_read_event, Acknowledgements, Diagnostic, DiagnosticKind,
     Side as Peer,
 };
 use crate::protocol::handshake::{HandshakeEvent, Packet, HANDSHAKE_LEN, PACKET_LEN};
 use crate::protocol::message::Message;
-use crate::protocol::observe::FlowObserver;
+use crate::protocol::observe::{capture_limits, why_decoding_stops, FlowObserver, Reading};
 use crate::transcript::{
     read_diagnostics, Direction, Endpoint, EventKind, HandshakeObservation, HandshakeSegment,
-    MessageEvent, Severity, StreamMedia, Transcript,
+    MediaEvent, MessageEvent, StreamMedia, Transcript,
 };
 use bytes::Bytes;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::closing::{who, Closing};
+use super::frames::FrameMap;
 use super::{ClientWire, FlowReport, SeenMessage};
 
 #[derive(Default)]
@@ -32,6 +36,12 @@ struct Side {
     stopped: bool,
     /// This side's Acknowledgements, read as the connection reads them (a stale one diagnosed).
     acknowledgements: Acknowledgements,
+    /// Which frame carried which of this side's bytes.
+    frames: FrameMap,
+    /// The frames of the handshake's segments.
+    handshake_frames: Vec<u64>,
+    /// Bytes of this side delivered so far, decoded or not.
+    delivered: u64,
 }
 
 /// Side 0 is the client, 1 the server.
@@ -60,6 +70,20 @@ pub(super) struct Decoding {
     started: Duration,
     /// Capture time of the latest frame of the flow.
     pub(super) last: Duration,
+    /// The transcript's time: the latest frame's, never earlier than an event already pushed.
+    clock_us: u64,
+    /// The number of the frame being decoded, and of the latest one (0: none, a live
+    /// connection).
+    frame: u64,
+    latest_frame: u64,
+    /// The flow's FINs and resets, until its end says which were honoured.
+    closing: Closing,
+    /// Frames captured earlier than one before them, while they go on.
+    backwards: Option<BackwardsRun>,
+    /// The latest timestamp of each media track: (side, message stream, type id).
+    media_last: HashMap<(usize, u32, u8), u32>,
+    /// Which commands were answered.
+    commands: CommandLedger<Vec<u64>>,
     decided: bool,
     handshake_reported: bool,
     /// When the client's first segment, C0 alone, was captured.
@@ -76,14 +100,17 @@ impl Decoding {
         server: SocketAddr,
         tunnel: Option<Tunnel>,
         started: Duration,
+        first_frame: u64,
+        reading: Reading,
     ) -> Self {
         let mut transcript = Transcript::new();
-        transcript.push(
+        transcript.push_framed(
             0,
             EventKind::Connected {
                 client: client.to_string(),
                 server: server.to_string(),
             },
+            framed(first_frame),
         );
         Decoding {
             report: FlowReport {
@@ -100,9 +127,16 @@ impl Decoding {
                 client_wire: ClientWire::default(),
             },
             sides: [Side::default(), Side::default()],
-            observer: FlowObserver::new(ChunkLimits::default()),
+            observer: FlowObserver::with_reading(capture_limits(), reading),
             started,
             last: started,
+            clock_us: 0,
+            frame: first_frame,
+            latest_frame: first_frame,
+            closing: Closing::default(),
+            backwards: None,
+            media_last: HashMap::new(),
+            commands: CommandLedger::new(),
             decided: false,
             handshake_reported: false,
             lone_c0_at: None,
@@ -120,23 +154,54 @@ impl Decoding {
             } else {
                 Direction::ServerToClient
             };
-            let at = self.at(self.last);
-            self.read_messages(side, at, direction, on_message);
+            self.read_messages(side, direction, on_message);
         }
     }
 
-    /// The flow ends here: what a handshake that never completed showed, and the media.
+    /// The flow ends here: the commands nobody answered, its close, what a handshake that never
+    /// completed showed, and the media.
     pub(super) fn summarise(&mut self) {
+        for (side, kind, frames) in std::mem::take(&mut self.commands).finish() {
+            let side = usize::from(side == Peer::Server);
+            self.command_diagnostic(side, kind, frames);
+        }
+        let closing = std::mem::take(&mut self.closing);
+        if let Some(close) = closing.finish() {
+            if let Some(after) = close.after {
+                let text = format!(
+                    "the {} sent {} more bytes after the {} had closed the connection; nothing \
+                     in the capture shows that the {} read them",
+                    who(after.side),
+                    after.bytes,
+                    who(1 - after.side),
+                    who(1 - after.side),
+                );
+                self.report.transcript.insert_framed(
+                    after.index - 1,
+                    after.at_us,
+                    EventKind::catalogued("capture.after-close", text),
+                    after.frames,
+                );
+            }
+            self.report.transcript.insert_framed(
+                close.index,
+                close.at_us,
+                EventKind::Closed {
+                    reason: close.reason,
+                },
+                close.frames,
+            );
+        }
         if self.report.rtmp && !self.handshake_reported {
             self.handshake_reported = true;
             let observations = self.observer.observations();
-            self.push_handshake(self.at(self.last), observations);
+            self.push_handshake(observations);
         }
         let media = &self.report.media;
         if self.report.rtmp && media.video_frames + media.audio_frames > 0 {
             let media = StreamMedia::from(&self.report.media);
             self.report.transcript.push(
-                self.at(self.last),
+                self.clock_us,
                 EventKind::MediaSummary {
                     stream: "media".into(),
                     media,
@@ -145,23 +210,81 @@ impl Decoding {
         }
     }
 
-    pub(super) fn at(&self, time: Duration) -> u64 {
-        time.saturating_sub(self.started).as_micros() as u64
+    /// The next frame of the flow, captured at `time`: the transcript's clock moves to it,
+    /// unless the capture's clock went backwards, which is said (with the frames) instead: one
+    /// line for a run of frames behind the latest time.
+    pub(super) fn tick(&mut self, time: Duration, frame: u64) {
+        let at = time.saturating_sub(self.started).as_micros() as u64;
+        // Less than a microsecond behind cannot make the transcript's times run backwards.
+        if time + Duration::from_micros(1) <= self.last {
+            let behind = self.last - time;
+            match &mut self.backwards {
+                Some(run) => {
+                    run.frames.push(frame);
+                    run.most_behind = run.most_behind.max(behind);
+                }
+                None => {
+                    self.backwards = Some(BackwardsRun {
+                        index: self.report.transcript.events.len(),
+                        reference: self.latest_frame,
+                        frames: vec![frame],
+                        most_behind: behind,
+                    });
+                    // Said now, where it happened; amended while the run goes on.
+                    self.push(
+                        EventKind::catalogued("capture.time-backwards", ""),
+                        Vec::new(),
+                    );
+                }
+            }
+            if let Some(run) = &self.backwards {
+                let event = &mut self.report.transcript.events[run.index];
+                event.kind = EventKind::catalogued("capture.time-backwards", run.text());
+                event.frames = std::iter::once(run.reference)
+                    .chain(run.frames.iter().copied())
+                    .filter(|&f| f != 0)
+                    .collect();
+            }
+        } else {
+            self.backwards = None;
+        }
+        self.last = self.last.max(time);
+        self.clock_us = self.clock_us.max(at);
+        self.frame = frame;
+        self.latest_frame = frame;
+    }
+
+    /// A live connection closed, for the reason its driver gives.
+    pub(super) fn closed(&mut self, reason: String) {
+        self.push(EventKind::Closed { reason }, Vec::new());
+    }
+
+    /// An event at the transcript's clock.
+    fn push(&mut self, kind: EventKind, frames: Vec<u64>) {
+        self.report
+            .transcript
+            .push_framed(self.clock_us, kind, frames);
+    }
+
+    /// `side` sent a FIN or (`reset`) a RST whose sequence number puts it at `offset` of its
+    /// stream (None: no data seen yet).
+    pub(super) fn flag(&mut self, side: usize, reset: bool, offset: Option<u64>) {
+        let index = self.report.transcript.events.len();
+        let offset = offset.unwrap_or(0);
+        self.closing
+            .mark(side, reset, self.frame, offset, index, self.clock_us);
+    }
+
+    /// The frames of the `len` bytes of `side` before its read position.
+    fn frames_read(&self, side: usize, len: u64) -> Vec<u64> {
+        let position = self.observer.position(peer(side));
+        self.sides[side].frames.frames_before(position, len)
     }
 
     /// Decoding of `side` ends here, for the reason a diagnostic gives; its bytes are still
     /// counted.
-    pub(super) fn stop(
-        &mut self,
-        side: usize,
-        at: u64,
-        id: &str,
-        severity: Severity,
-        text: String,
-    ) {
-        self.report
-            .transcript
-            .push(at, EventKind::diagnostic(id, severity, text));
+    pub(super) fn stop(&mut self, side: usize, id: &str, text: String, frames: Vec<u64>) {
+        self.push(EventKind::catalogued(id, text), frames);
         self.sides[side].stopped = true;
     }
 
@@ -172,23 +295,61 @@ impl Decoding {
         on_message: &mut impl FnMut(SeenMessage),
     ) {
         match piece {
-            PieceRef::Data { time, bytes } => self.data(side, time, bytes, on_message),
+            PieceRef::Data { time, frame, bytes } => {
+                self.data(side, time, frame, bytes, on_message)
+            }
             PieceRef::Gap { offset, len } => {
-                let at = self.at(self.last);
-                let who = if side == 0 { "client" } else { "server" };
-                self.stop(side, at, "capture.gap", Severity::Warning, format!("{len} bytes of the {who}'s stream at offset {offset} are missing from the capture; decoding of that direction stops there"));
+                let who = who(side);
+                let frames = framed(self.frame);
+                self.stop(side, "capture.gap", format!("{len} bytes of the {who}'s stream at offset {offset} are missing from the capture; decoding of that direction stops there"), frames);
             }
         }
     }
 
+    /// `bytes` of `side`, captured at `time` (its own segment's time, which the handshake's
+    /// segment timings use) in frame `frame`.
     pub(super) fn data(
         &mut self,
         side: usize,
         time: Duration,
+        frame: u64,
         bytes: &Bytes,
         on_message: &mut impl FnMut(SeenMessage),
     ) {
-        let at = self.at(time);
+        let own_at = time.saturating_sub(self.started).as_micros() as u64;
+        let delivered = self.sides[side].delivered;
+        self.sides[side].delivered += bytes.len() as u64;
+        let index = self.report.transcript.events.len();
+        for ignored in self.closing.data(
+            side,
+            delivered + bytes.len() as u64,
+            bytes.len() as u64,
+            frame,
+            index,
+            self.clock_us,
+        ) {
+            let what = if ignored.reset {
+                "a reset (RST)"
+            } else {
+                "a FIN"
+            };
+            let who = who(ignored.side);
+            self.push(
+                EventKind::catalogued(
+                    "capture.close-ignored",
+                    format!(
+                        "frame {} carries {what} from the {who}, yet the {who} went on sending \
+                         past it: the flag was not acted on (a damaged or out-of-window \
+                         segment), so the flow is decoded on",
+                        ignored.frame
+                    ),
+                ),
+                [ignored.frame, frame]
+                    .into_iter()
+                    .filter(|&f| f != 0)
+                    .collect(),
+            );
+        }
         let direction = if side == 0 {
             Direction::ClientToServer
         } else {
@@ -211,6 +372,7 @@ impl Decoding {
         if !self.report.rtmp || self.sides[side].stopped {
             return;
         }
+        self.sides[side].frames.push(bytes.len(), frame);
         let server_done = self.observer.handshake_done(Peer::Server);
         let before = self.observer.handshake(peer(side)).len();
         let in_handshake = before < HANDSHAKE_LEN;
@@ -233,25 +395,28 @@ impl Decoding {
                     facts.c2_with_connect = Some(take < bytes.len());
                 }
             }
-            self.report.transcript.push(
-                at,
+            self.push(
                 EventKind::Segment {
                     direction,
                     len: bytes.len(),
                 },
+                framed(frame),
             );
-            self.sides[side].handshake_segments.push((at, bytes.len()));
+            self.sides[side]
+                .handshake_segments
+                .push((own_at, bytes.len()));
+            self.sides[side].handshake_frames.extend(framed(frame));
         }
         // A slice of the capture's block: the chunk reader copies nothing but message bodies.
         self.observer.feed_bytes(peer(side), bytes.clone());
         if in_handshake {
-            self.report_handshake(at);
+            self.report_handshake();
         }
-        self.read_messages(side, at, direction, on_message);
+        self.read_messages(side, direction, on_message);
     }
 
     /// Both handshakes are complete: report them with what they tell of the client.
-    fn report_handshake(&mut self, at: u64) {
+    fn report_handshake(&mut self) {
         if self.handshake_reported
             || !self.observer.handshake_done(Peer::Client)
             || !self.observer.handshake_done(Peer::Server)
@@ -296,11 +461,41 @@ impl Decoding {
                 _ => {}
             }
         }
-        self.push_handshake(at, observations);
+        self.push_handshake(observations);
+    }
+
+    /// The frames that carried the handshake packets an observation rests on.
+    fn packet_frames(&self, event: &HandshakeEvent) -> Vec<u64> {
+        let packets: &[Packet] = match event {
+            HandshakeEvent::Version { packet, .. }
+            | HandshakeEvent::Hello { packet, .. }
+            | HandshakeEvent::DigestValid { packet, .. }
+            | HandshakeEvent::NoDigest { packet, .. }
+            | HandshakeEvent::Answer { packet, .. } => std::slice::from_ref(packet),
+            HandshakeEvent::ModeChosen(_) => &[Packet::S1],
+            HandshakeEvent::C2SignedWithoutS1Digest => &[Packet::S1, Packet::C2],
+        };
+        let mut frames: Vec<u64> = packets
+            .iter()
+            .flat_map(|&packet| {
+                let (side, range) = match packet {
+                    Packet::C0 => (0, 0..1),
+                    Packet::C1 => (0, 1..1 + PACKET_LEN as u64),
+                    Packet::C2 => (0, 1 + PACKET_LEN as u64..HANDSHAKE_LEN as u64),
+                    Packet::S0 => (1, 0..1),
+                    Packet::S1 => (1, 1..1 + PACKET_LEN as u64),
+                    Packet::S2 => (1, 1 + PACKET_LEN as u64..HANDSHAKE_LEN as u64),
+                };
+                self.sides[side].frames.frames_in(range)
+            })
+            .collect();
+        frames.sort_unstable();
+        frames.dedup();
+        frames
     }
 
     /// The handshake's segments and every observation its bytes allow, complete or not.
-    fn push_handshake(&mut self, at: u64, observations: Vec<HandshakeEvent>) {
+    fn push_handshake(&mut self, observations: Vec<HandshakeEvent>) {
         for (side, id, peer) in [
             (0, "hs.client-segments", Endpoint::Client),
             (1, "hs.server-segments", Endpoint::Server),
@@ -310,8 +505,8 @@ impl Decoding {
                 .iter()
                 .map(|&(at_us, len)| HandshakeSegment { at_us, len })
                 .collect();
-            self.report.transcript.push(
-                at,
+            let frames = self.sides[side].handshake_frames.clone();
+            self.push(
                 EventKind::handshake_observation(
                     id,
                     HandshakeObservation::Segments {
@@ -319,17 +514,17 @@ impl Decoding {
                         segments,
                     },
                 ),
+                frames,
             );
         }
         for e in observations {
-            self.report
-                .transcript
-                .push(at, EventKind::handshake_event(&e));
+            let frames = self.packet_frames(&e);
+            self.push(EventKind::handshake_event(&e), frames);
         }
     }
 
     /// A diagnostic about `side`'s bytes, as the connection reading them reports it.
-    fn peer_diagnostic(&mut self, side: usize, at: u64, kind: DiagnosticKind) {
+    fn peer_diagnostic(&mut self, side: usize, kind: DiagnosticKind, frames: Vec<u64>) {
         let diagnostic = Diagnostic {
             peer: peer(side),
             kind,
@@ -340,15 +535,22 @@ impl Decoding {
             &mut self.report.peer_diagnostics.1
         };
         ids.push(diagnostic.id());
-        self.report
-            .transcript
-            .push(at, read_diagnostics::event(&diagnostic));
+        self.push(read_diagnostics::event(&diagnostic), frames);
+    }
+
+    /// A diagnostic about what `side`'s commands show (or what it left unanswered): the
+    /// session's, not the chunk stream's.
+    fn command_diagnostic(&mut self, side: usize, kind: DiagnosticKind, frames: Vec<u64>) {
+        let diagnostic = Diagnostic {
+            peer: peer(side),
+            kind,
+        };
+        self.push(read_diagnostics::event(&diagnostic), frames);
     }
 
     fn read_messages(
         &mut self,
         side: usize,
-        at: u64,
         direction: Direction,
         on_message: &mut impl FnMut(SeenMessage),
     ) {
@@ -356,20 +558,26 @@ impl Decoding {
             let polled = self.observer.poll_chunk(peer(side));
             let event = match polled {
                 Ok(Some(e)) => e,
-                Ok(None) => return,
+                Ok(None) => break,
                 Err(e) => {
+                    let frames = self.frames_read(side, 1);
                     self.stop(
                         side,
-                        at,
                         "chunk.error",
-                        Severity::Error,
-                        format!("{e}; decoding of this direction stops"),
+                        format!(
+                            "{e}; decoding of this direction stops there: {}",
+                            why_decoding_stops(&e)
+                        ),
+                        frames,
                     );
                     return;
                 }
             };
             match event {
                 ReadEvent::Message(raw) => {
+                    let frames = self.sides[side]
+                        .frames
+                        .frames(self.observer.message_ranges(peer(side)));
                     on_message(SeenMessage {
                         flow: self.report.id,
                         direction,
@@ -386,6 +594,11 @@ impl Decoding {
                         self.report
                             .media
                             .add(raw.type_id, raw.timestamp, &raw.payload);
+                        let track = (side, raw.stream_id, raw.type_id);
+                        let previous = self.media_last.insert(track, raw.timestamp);
+                        if let Some(media) = MediaEvent::of(direction, &raw, previous) {
+                            self.push(EventKind::Media(media), frames);
+                        }
                         continue;
                     }
                     let decoded = Message::decode(&raw);
@@ -435,25 +648,94 @@ impl Decoding {
                             _ => {}
                         }
                     }
-                    self.report.transcript.push(
-                        at,
+                    self.push(
                         EventKind::Message(MessageEvent::new(direction, &raw, decoded.as_ref())),
+                        frames.clone(),
                     );
                     for kind in diagnose_message(&raw, &decoded) {
-                        self.peer_diagnostic(side, at, kind);
+                        self.peer_diagnostic(side, kind, frames.clone());
+                    }
+                    if let Ok(Message::Command(command)) = &decoded {
+                        let found = self.commands.command(
+                            peer(side),
+                            raw.stream_id,
+                            command,
+                            frames.clone(),
+                        );
+                        for kind in found {
+                            self.command_diagnostic(side, kind, frames.clone());
+                        }
                     }
                     if let Ok(Message::Acknowledgement { sequence }) = &decoded {
                         if let Some(stale) = self.sides[side].acknowledgements.receive(*sequence) {
-                            self.peer_diagnostic(side, at, stale);
+                            self.peer_diagnostic(side, stale, frames.clone());
                         }
                     }
                 }
                 other => {
                     if let Some(kind) = diagnose_read_event(&other) {
-                        self.peer_diagnostic(side, at, kind);
+                        // Said as soon as the chunk header that shows it is read.
+                        let frames = self.frames_read(side, 1);
+                        self.peer_diagnostic(side, kind, frames);
                     }
                 }
             }
         }
+        // What is read is done with, but for the chunks of messages still in progress (and
+        // the handshake, until it is reported).
+        let keep_from = if self.handshake_reported {
+            let position = self.observer.position(peer(side));
+            self.observer
+                .oldest_open(peer(side))
+                .map_or(position, |open| open.min(position))
+        } else {
+            0
+        };
+        self.sides[side]
+            .frames
+            .forget_before(keep_from.saturating_sub(1));
+    }
+}
+
+/// Consecutive frames whose capture time is behind the flow's latest.
+struct BackwardsRun {
+    /// Where its transcript line is.
+    index: usize,
+    /// The frame with the latest time, before the run.
+    reference: u64,
+    frames: Vec<u64>,
+    most_behind: Duration,
+}
+
+impl BackwardsRun {
+    fn text(&self) -> String {
+        let behind = if self.most_behind < Duration::from_millis(1) {
+            format!("{} µs", self.most_behind.as_micros())
+        } else {
+            format!("{:.3} ms", self.most_behind.as_secs_f64() * 1000.0)
+        };
+        match self.frames.as_slice() {
+            [one] => format!(
+                "frame {one} was captured {behind} before frame {} that came before it in \
+                 this flow; its events are shown at the later time",
+                self.reference
+            ),
+            [first, .., last] => format!(
+                "frames {first} to {last} ({} of the flow's) were captured up to {behind} \
+                 before frame {} that came before them; their events are shown at the later time",
+                self.frames.len(),
+                self.reference
+            ),
+            [] => String::new(),
+        }
+    }
+}
+
+/// A frame number as the frames of an event (none for 0: no frame, a live connection).
+fn framed(frame: u64) -> Vec<u64> {
+    if frame == 0 {
+        Vec::new()
+    } else {
+        vec![frame]
     }
 }

@@ -18,15 +18,19 @@ use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::RawMessage;
 use crate::protocol::handshake::DigestLayout;
-use crate::transcript::{Direction, EventKind, Transcript};
+use crate::transcript::{Direction, Transcript};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+mod closing;
 mod decode;
+mod frames;
 pub mod reenact;
+
+pub use crate::protocol::observe::Reading;
 
 use decode::{Decoding, Flow};
 
@@ -123,8 +127,9 @@ pub struct SeenMessage<'a> {
     pub message: &'a RawMessage,
 }
 
-/// Decodes every TCP flow of a capture. On a damaged file the flows decoded so far come back
-/// with the error.
+/// Decodes every TCP flow of a capture, reading what the specification forbids as receivers
+/// do ([`Reading::Receivers`]). On a damaged file the flows decoded so far come back with the
+/// error.
 pub fn replay<R: Read>(
     capture: CaptureReader<R>,
     progress: impl FnMut(u64),
@@ -164,7 +169,17 @@ pub fn replay_each_message<R: Read>(
 
 /// [`replay`] with an [`Observer`].
 pub fn replay_observed<R: Read>(
+    capture: CaptureReader<R>,
+    progress: impl FnMut(u64),
+    observer: &mut impl Observer,
+) -> (Vec<FlowReport>, Option<CaptureError>) {
+    replay_read(capture, Reading::Receivers, progress, observer)
+}
+
+/// [`replay_observed`], reading the chunk streams as `reading` says.
+pub fn replay_read<R: Read>(
     mut capture: CaptureReader<R>,
+    reading: Reading,
     mut progress: impl FnMut(u64),
     observer: &mut impl Observer,
 ) -> (Vec<FlowReport>, Option<CaptureError>) {
@@ -180,6 +195,8 @@ pub fn replay_observed<R: Read>(
             }
         };
         progress(frame.offset);
+        // Numbered from 1, as Wireshark numbers them.
+        let number = frame.index + 1;
         let seg = match tcp_segment(frame.link_type, frame.data) {
             Ok(Some(seg)) => seg,
             Ok(None) => continue,
@@ -200,7 +217,15 @@ pub fn replay_observed<R: Read>(
                 let index = flows.len();
                 flows.push(Flow {
                     reassemblers: [Reassembler::new(MAX_PENDING), Reassembler::new(MAX_PENDING)],
-                    decoding: Decoding::new(index + 1, client, server, seg.tunnel, frame.time),
+                    decoding: Decoding::new(
+                        index + 1,
+                        client,
+                        server,
+                        seg.tunnel,
+                        frame.time,
+                        number,
+                        reading,
+                    ),
                 });
                 by_key.insert((client, server), (index, 0));
                 by_key.insert((server, client), (index, 1));
@@ -211,26 +236,28 @@ pub fn replay_observed<R: Read>(
             reassemblers,
             decoding: flow,
         } = &mut flows[index];
-        flow.last = flow.last.max(frame.time);
+        flow.tick(frame.time, number);
         if seg.syn {
             reassemblers[side].syn(seg.seq);
         }
         let id = flow.report.id;
-        let payload = slice_of(frame.data, seg.payload);
-        reassemblers[side].segment_with(seg.seq, frame.time, payload, |piece| {
-            observer.piece(id, side, piece);
-            flow.take(side, piece, &mut |m| observer.message(m));
-        });
+        // A reset's payload is no data of the stream (RFC 9293 3.5.3: it may carry a reason,
+        // never bytes for the application); a damaged segment with the flag set keeps its
+        // bytes out, and their retransmission brings them.
+        if !seg.rst {
+            let payload = slice_of(frame.data, seg.payload);
+            reassemblers[side].segment_with(seg.seq, frame.time, number, payload, |piece| {
+                observer.piece(id, side, piece);
+                flow.take(side, piece, &mut |m| observer.message(m));
+            });
+        }
         if seg.rst || seg.fin {
-            let what = if seg.rst { "reset" } else { "closed" };
-            let who = if side == 0 { "client" } else { "server" };
-            let at = flow.at(frame.time);
-            flow.report.transcript.push(
-                at,
-                EventKind::Closed {
-                    reason: format!("the {who} {what} the connection"),
-                },
-            );
+            // A FIN comes after the segment's bytes.
+            let end = seg
+                .seq
+                .wrapping_add(if seg.fin { seg.payload.len() as u32 } else { 0 });
+            let offset = reassemblers[side].offset_of(end);
+            flow.flag(side, seg.rst, offset);
         }
     }
     for Flow {
@@ -293,24 +320,28 @@ impl std::fmt::Debug for FlowDecoder {
 impl FlowDecoder {
     pub fn new(client: SocketAddr, server: SocketAddr) -> Self {
         Self {
-            flow: Decoding::new(1, client, server, None, Duration::ZERO),
+            flow: Decoding::new(
+                1,
+                client,
+                server,
+                None,
+                Duration::ZERO,
+                0,
+                Reading::Receivers,
+            ),
         }
     }
 
     /// Bytes one side wrote (side 0 = client), `at` after the connection opened.
     pub fn data(&mut self, side: usize, at: Duration, bytes: &[u8]) {
-        self.flow.last = self.flow.last.max(at);
+        self.flow.tick(at, 0);
         self.flow
-            .data(side, at, &Bytes::copy_from_slice(bytes), &mut |_| {});
+            .data(side, at, 0, &Bytes::copy_from_slice(bytes), &mut |_| {});
     }
 
     pub fn closed(&mut self, at: Duration, reason: String) {
-        self.flow.last = self.flow.last.max(at);
-        let at = self.flow.at(at);
-        self.flow
-            .report
-            .transcript
-            .push(at, EventKind::Closed { reason });
+        self.flow.tick(at, 0);
+        self.flow.closed(reason);
     }
 
     pub fn finish(mut self) -> FlowReport {
@@ -331,6 +362,7 @@ mod truncated_handshake_tests {
     use crate::protocol::handshake::{ClientConfig, Handshake, ServerConfig, PACKET_LEN};
     use crate::protocol::random::RandomSource;
     use crate::record::pcap::{PcapRecorder, TcpFlow};
+    use crate::transcript::EventKind;
     use std::time::SystemTime;
 
     #[test]

@@ -58,6 +58,9 @@ pub struct ServeOptions {
     pub record_dir: Option<PathBuf>,
     /// Writes every read and write of every connection into this pcap file.
     pub pcap: Option<PathBuf>,
+    /// Close a connection on a chunk stream violation instead of reading through it (see
+    /// [`session::closes_when_strict`]).
+    pub strict: bool,
 }
 
 impl Default for ServeOptions {
@@ -73,6 +76,7 @@ impl Default for ServeOptions {
             seed: None,
             record_dir: None,
             pcap: None,
+            strict: false,
         }
     }
 }
@@ -297,6 +301,7 @@ async fn serve_connection(
         personality: options.personality.clone(),
         chunk_size: options.chunk_size,
         detailed_transcript: shared.sink.wants_detail(),
+        strict: options.strict,
         timeouts: Timeouts {
             handshake: options.handshake_timeout,
             idle: options.idle_timeout,
@@ -314,13 +319,13 @@ async fn serve_connection(
         .and_then(|p| TcpFlow::open(p.clone(), peer, local_addr, SystemTime::now()).ok());
     shared.sink.event(
         conn,
-        &Event {
-            at_us: 0,
-            kind: EventKind::Connected {
+        &Event::new(
+            0,
+            EventKind::Connected {
                 client: peer.to_string(),
                 server: local,
             },
-        },
+        ),
     );
     let (media_tx, mut media_rx) = mpsc::unbounded_channel::<ToPlayer>();
     let mut recordings = Recordings::default();
@@ -375,7 +380,7 @@ async fn serve_connection(
         }
         resolve_actions(shared, conn, &mut session, &media_tx, &mut recordings);
         while let Some((at_us, kind)) = session.poll_event() {
-            shared.sink.event(conn, &Event { at_us, kind });
+            shared.sink.event(conn, &Event::new(at_us, kind));
         }
         let mut write_failed = None;
         while let Some((pause, bytes)) = session.next_write() {
@@ -405,7 +410,7 @@ async fn serve_connection(
             session.close(reason);
             resolve_actions(shared, conn, &mut session, &media_tx, &mut recordings);
             while let Some((at_us, kind)) = session.poll_event() {
-                shared.sink.event(conn, &Event { at_us, kind });
+                shared.sink.event(conn, &Event::new(at_us, kind));
             }
         }
         if session.close_reason().is_some() {

@@ -11,10 +11,12 @@
 
 use super::personality::{C2Check, FirstWrite, Personality, PlayAnswer, PublishAnswer};
 use crate::media::MediaStats;
-use crate::protocol::chunk::{ChunkLimits, RawMessage};
+use crate::protocol::chunk::{
+    ChunkLimits, ExtendedTimestampConvention, MidMessageHeaders, RawMessage,
+};
 use crate::protocol::connection::{
-    self, CloseReason, Connection, ConnectionConfig, ConnectionError, Event, HandshakeWrites,
-    Timeout,
+    self, CloseReason, Connection, ConnectionConfig, ConnectionError, DiagnosticKind, Event,
+    HandshakeWrites, Timeout,
 };
 use crate::protocol::handshake::{HandshakeEvent, Packet};
 use crate::protocol::message::{self, Message, MessageError, UserControl};
@@ -39,6 +41,10 @@ pub struct SessionConfig {
     /// session's own work when nobody reads the lines (`serve --quiet` under load).
     pub detailed_transcript: bool,
     pub timeouts: Timeouts,
+    /// Close on a chunk stream violation the server can read through (see
+    /// [`closes_when_strict`]); by default it is named and the session goes on, as nginx-rtmp
+    /// goes on.
+    pub strict: bool,
 }
 
 impl Default for SessionConfig {
@@ -50,6 +56,7 @@ impl Default for SessionConfig {
             limits: ChunkLimits::default(),
             detailed_transcript: true,
             timeouts: Timeouts::default(),
+            strict: false,
         }
     }
 }
@@ -168,7 +175,31 @@ fn connection_config(config: &SessionConfig) -> ConnectionConfig {
     c.timestamp_offset = p.chunk_timestamps.offset;
     c.full_headers = p.chunk_timestamps.full_headers;
     c.tolerance.extended_timestamp = p.chunk_timestamps.type3;
+    // The client's chunk stream is read through what real servers read through (nginx-rtmp
+    // starts every chunk stream from zeroed state and goes on with a partial message under a
+    // repeated header), each time named; --strict then closes (see `closes_when_strict`).
+    c.tolerance.zero_state_start = true;
+    c.tolerance.mid_message_headers = MidMessageHeaders::ContinueSameLength;
     c
+}
+
+/// The chunk stream violations the server reads through by default and closes on with
+/// `--strict`, each named by its diagnostic before either. Bytes that cannot be framed at all
+/// (`chunk.error`) close the session either way.
+pub fn closes_when_strict(kind: &DiagnosticKind) -> bool {
+    match kind {
+        // A chunk stream opened with a type 1, 2 or 3 header (5.3.1.2).
+        DiagnosticKind::OpenedFromZeroState { .. }
+        // A type 0, 1 or 2 header in the middle of a message, its length repeated or not
+        // (5.3.1.2.4).
+        | DiagnosticKind::MidMessageHeader { .. }
+        | DiagnosticKind::PartialMessageDropped { .. } => true,
+        // Type-3 chunks that leave out the extended timestamp the 2012 text repeats (5.3.1.3).
+        DiagnosticKind::ExtendedTimestamps { convention, .. } => {
+            *convention == ExtendedTimestampConvention::Omit
+        }
+        _ => false,
+    }
 }
 
 fn micros(d: Duration) -> u64 {
@@ -501,7 +532,15 @@ impl ServerSession {
             Event::Established { .. } => self.phase = Phase::Messages,
             Event::Message { raw, decoded } => self.handle_message(raw, decoded),
             Event::ControlSent(message) => self.record_sent(&message),
-            Event::Diagnostic(d) => self.event(read_diagnostics::event(&d)),
+            Event::Diagnostic(d) => {
+                self.event(read_diagnostics::event(&d));
+                if self.config.strict && closes_when_strict(&d.kind) {
+                    self.close(format!(
+                        "--strict: {} ({d}); the session goes no further",
+                        d.id()
+                    ));
+                }
+            }
             Event::Closed(reason) => self.connection_closed(reason),
             Event::Chunk(_) | Event::Control(_) => {}
         }
@@ -636,3 +675,5 @@ fn c2_differs_from_s1(event: &HandshakeEvent) -> bool {
 mod commands;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod violations;

@@ -363,7 +363,17 @@ static ENTRIES: &[Entry] = &[
         "RTMP specification 5.4.2 (Abort Message)"),
     diag("chunk.partial-dropped", Warning, Chunk,
         "a new message header arrived on a chunk stream before its previous message was complete; the partial message was dropped",
-        "RTMP specification 5.3.1: a message's chunks continue until its length is complete; real peers rarely break this"),
+        "RTMP specification 5.3.1: a message's chunks continue until its length is complete, and \
+         5.3.1.2.4: a type 0, 1 or 2 header should not come in the middle of one (nothing says it \
+         discards; Abort, 5.4.2, does). Receivers differ when the length changes: librtmp \
+         (rtmp.c RTMP_ReadPacket) restarts the message, FFmpeg (rtmppkt.c: 'RTMP packet size \
+         mismatch') fails the connection, nginx-rtmp goes on with the new length"),
+    diag("chunk.header-mid-message", Warning, Chunk,
+        "a type 0, 1 or 2 header came in the middle of a message and repeated its length; the \
+         message went on with its first header's fields, as FFmpeg and nginx-rtmp read it",
+        "RTMP specification 5.3.1.2.4: only type 3 headers should continue a message; FFmpeg \
+         rtmppkt.c rtmp_packet_read_one_chunk() and nginx-rtmp ngx_rtmp_recv() continue the \
+         partial message, librtmp rtmp.c RTMP_ReadPacket() restarts it on a type 0 or 1 header"),
     // ----- messages -----
     diag("msg.undecodable", Warning, Message,
         "a complete message could not be decoded as its type says; it was skipped",
@@ -407,8 +417,15 @@ static ENTRIES: &[Entry] = &[
         "createStream's _result carries no stream id",
         "RTMP specification 7.2.1.3: the result's fourth value is the stream id"),
     diag("cmd.status-error", Error, Command,
-        "the server answered publish or play with an error onStatus",
+        "the server answered publish or play with an error onStatus (replay: any error-level \
+         onStatus, or an _error answering publish or play)",
         "RTMP specification 7.2.2 (NetStream onStatus codes)"),
+    diag("cmd.unanswered", Warning, Command,
+        "a command the client waits for (connect, createStream, publish, play) got no answer \
+         from the peer before the connection ended",
+        "RTMP specification 7.2.1.1 and 7.2.1.3 (_result or _error with the transaction id), \
+         7.2.2.3 and 7.2.2.6 (onStatus answers play and publish); other commands (releaseStream, \
+         FCPublish, getStreamLength) often go unanswered and their senders do not wait"),
     diag("cmd.status-missing", Warning, Command,
         "media arrived on the play stream before any onStatus NetStream.Play.Start; a client \
          that plays on media (FFmpeg) goes on, one that waits for the status ignores it",
@@ -443,6 +460,20 @@ static ENTRIES: &[Entry] = &[
     diag("capture.gap", Warning, Capture,
         "bytes of one direction are missing from the capture; decoding of that direction stops there",
         "TCP reassembly of the capture (sequence numbers with no segment carrying them)"),
+    diag("capture.time-backwards", Info, Capture,
+        "a frame of the flow was captured earlier than the frame before it; its events are shown \
+         at the later time, so the transcript's time never runs backwards",
+        "the capture's own timestamps (a capture merged from several interfaces, or a clock \
+         stepped while capturing)"),
+    diag("capture.close-ignored", Warning, Capture,
+        "a segment carries a FIN or RST, yet the peer that sent it went on sending past it: the \
+         flag was not acted on (a damaged or out-of-window segment), and the flow is decoded on",
+        "RFC 9293 (a connection ends at an accepted FIN or RST; a damaged segment is dropped \
+         and retransmitted) and the capture's sequence numbers"),
+    diag("capture.after-close", Info, Capture,
+        "one side went on sending after the other had closed or reset the connection; those \
+         bytes are decoded, but nothing shows that the closed side read them",
+        "RFC 9293 (after a FIN the peer may still send; after a close the bytes meet a reset)"),
     // ----- the tool's own running -----
     diag("serve.held-total", Error, Run,
         "all connections together hold more partial-message bytes than the server allows; this one was closed",

@@ -122,7 +122,8 @@ fn from_snapshot(text: &str) -> Vec<Connection> {
             });
         }
         if let Some(last) = out.last_mut() {
-            last.text.push_str(line);
+            // Capture frame numbers (`replay --snapshot`) differ between any two captures.
+            last.text.push_str(render::text::without_frames(line));
             last.text.push('\n');
         }
     }

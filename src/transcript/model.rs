@@ -9,7 +9,7 @@ mod message;
 
 pub use amf::AmfValue;
 pub use diagnostic::{DiagnosticFields, TimestampConvention};
-pub use media::StreamMedia;
+pub use media::{FrameType, MediaEvent, MediaKind, StreamMedia};
 pub use message::{
     AudioTag, BandwidthLimit, MessageContent, UserControlEvent, VideoPacketKind, VideoTag,
 };
@@ -67,6 +67,20 @@ pub struct Event {
     pub at_us: u64,
     #[serde(flatten)]
     pub kind: EventKind,
+    /// The numbers (1-based, ascending, as Wireshark counts them) of the capture frames that
+    /// carried the bytes the event rests on; only replay knows them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<u64>,
+}
+
+impl Event {
+    pub fn new(at_us: u64, kind: EventKind) -> Self {
+        Self {
+            at_us,
+            kind,
+            frames: Vec::new(),
+        }
+    }
 }
 
 /// What happened. Identifiers (`id` fields) are stable kebab-case names with a dotted prefix
@@ -98,6 +112,8 @@ pub enum EventKind {
     },
     /// The media of one stream (codecs, frame counts, bitrate, timestamps).
     MediaSummary { stream: String, media: StreamMedia },
+    /// One audio or video message (replay lists each; other transcripts summarise them).
+    Media(MediaEvent),
     /// The connection ended.
     Closed { reason: String },
 }
@@ -374,8 +390,33 @@ impl Transcript {
 
     #[track_caller]
     pub fn push(&mut self, at_us: u64, kind: EventKind) {
+        self.push_framed(at_us, kind, Vec::new());
+    }
+
+    /// [`Self::push`] with the capture frames the event rests on.
+    #[track_caller]
+    pub fn push_framed(&mut self, at_us: u64, kind: EventKind, frames: Vec<u64>) {
         catalogue::debug_check_event(&kind);
-        self.events.push(Event { at_us, kind });
+        self.events.push(Event {
+            at_us,
+            kind,
+            frames,
+        });
+    }
+
+    /// [`Self::push_framed`] at `index` instead of at the end: for an event known to have
+    /// happened only once later bytes showed it (a close the peers honoured).
+    #[track_caller]
+    pub fn insert_framed(&mut self, index: usize, at_us: u64, kind: EventKind, frames: Vec<u64>) {
+        catalogue::debug_check_event(&kind);
+        self.events.insert(
+            index,
+            Event {
+                at_us,
+                kind,
+                frames,
+            },
+        );
     }
 
     /// The diagnostics' ids, in order; tests use this to assert what was diagnosed.

@@ -110,10 +110,10 @@ mod tests {
     #[test]
     fn json_carries_the_connections_fields_and_the_catalogues_stage() {
         let size = ReadEvent::ChunkSizeChanged { from: 128, to: 60 };
-        let event = crate::transcript::Event {
-            at_us: 3,
-            kind: read_event(Direction::ServerToClient, &size).expect("a diagnostic"),
-        };
+        let event = crate::transcript::Event::new(
+            3,
+            read_event(Direction::ServerToClient, &size).expect("a diagnostic"),
+        );
         let line = crate::transcript::render::json_line(&event);
         let value: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(value["id"], "chunk.size-changed");

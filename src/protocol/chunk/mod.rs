@@ -7,7 +7,7 @@
 mod reader;
 mod writer;
 
-pub use reader::{ChunkReader, ReadEvent};
+pub use reader::{ChunkReader, MidMessageHeaders, ReadEvent};
 pub use writer::{ChunkOpening, ChunkWriter};
 
 use bytes::Bytes;

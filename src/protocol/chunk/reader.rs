@@ -35,9 +35,37 @@ pub enum ReadEvent {
         received: usize,
         expected: u32,
     },
+    /// A type 0, 1 or 2 header arrived on `csid` in the middle of a message and repeated its
+    /// length; the message went on with the chunk's body, the header's other fields ignored
+    /// (only with [`MidMessageHeaders::ContinueSameLength`]).
+    MidMessageHeader {
+        csid: u32,
+        fmt: u8,
+        received: usize,
+        expected: u32,
+    },
     /// A chunk stream's first chunk had a type 1, 2 or 3 header; the fields it lacks were taken
     /// from zeroed state (only with [`ChunkReader::with_zero_state_start`]).
     OpenedFromZeroState { csid: u32, fmt: u8 },
+}
+
+/// What a type 0, 1 or 2 header in the middle of a message does to the partial message. The
+/// specification (5.3.1.2.4) says such headers should not appear there and names no reading;
+/// receivers differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MidMessageHeaders {
+    /// The header starts a new message; the partial one is dropped
+    /// ([`ReadEvent::PartialMessageDropped`]): what a reader that takes every full header for a
+    /// new message does, and librtmp on a type 0 or 1 header (rtmp.c RTMP_ReadPacket() resets
+    /// m_nBytesRead).
+    #[default]
+    Restart,
+    /// A header that repeats the message's length (a type 2 header carries none, so it always
+    /// does) continues the partial message, as FFmpeg (rtmppkt.c
+    /// rtmp_packet_read_one_chunk(): "previous packet in this channel hasn't completed
+    /// reading") and nginx-rtmp (ngx_rtmp_handler.c ngx_rtmp_recv(): a header only starts a
+    /// message when st->len is 0) do; a different length restarts as [`Self::Restart`] does.
+    ContinueSameLength,
 }
 
 /// Per chunk stream: the last header (for inheritance) and the message being assembled.
@@ -97,6 +125,7 @@ pub struct ChunkReader {
     /// Read type-3 chunks by this convention instead of learning the peer's (see
     /// [`Self::with_extended_timestamp_reading`]).
     fixed_convention: Option<ExtendedTimestampConvention>,
+    mid_message_headers: MidMessageHeaders,
 }
 
 /// The reader's position and settings; its buffered input and partial messages are left out.
@@ -135,6 +164,7 @@ impl ChunkReader {
             empty_aborts: 0,
             zero_state_start: false,
             fixed_convention: None,
+            mid_message_headers: MidMessageHeaders::Restart,
         }
     }
 
@@ -161,6 +191,17 @@ impl ChunkReader {
     ) -> Self {
         self.fixed_convention = convention;
         self
+    }
+
+    /// What a type 0, 1 or 2 header in the middle of a message does (see [`MidMessageHeaders`]).
+    pub fn with_mid_message_headers(mut self, reading: MidMessageHeaders) -> Self {
+        self.mid_message_headers = reading;
+        self
+    }
+
+    /// Whether every chunk's header is reported as [`ReadEvent::Chunk`].
+    pub fn reports_chunks(&self) -> bool {
+        self.chunk_events
     }
 
     /// The chunk size the peer is currently using.
@@ -488,15 +529,26 @@ impl ChunkReader {
             self.events
                 .push_back(ReadEvent::ExtendedTimestampConvention { csid, convention });
         }
+        let continue_same_length =
+            self.mid_message_headers == MidMessageHeaders::ContinueSameLength;
         let stream = self.stream(csid);
         let mut dropped = None;
+        let mut continued = None;
         if fmt != 3 && stream.in_message {
-            dropped = Some((stream.partial.len(), stream.len));
-            stream.partial.clear();
-            stream.in_message = false;
+            if continue_same_length && len.is_none_or(|l| l == stream.len) {
+                // The message goes on as if this were a type-3 chunk: its first header's
+                // timestamp, type and stream stay, and so does the delta the next message
+                // inherits (FFmpeg and nginx-rtmp keep them too).
+                continued = Some((stream.partial.len(), stream.len));
+            } else {
+                dropped = Some((stream.partial.len(), stream.len));
+                stream.partial.clear();
+                stream.in_message = false;
+            }
         }
         let value = extended.or(timestamp_field);
         match fmt {
+            _ if continued.is_some() => {}
             0 => {
                 let ts = value.unwrap_or(0);
                 stream.timestamp = ts;
@@ -515,17 +567,19 @@ impl ChunkReader {
                 }
             }
         }
-        if fmt < 3 {
-            stream.extended = extended;
-        }
-        if let Some(len) = len {
-            stream.len = len;
-        }
-        if let Some(t) = type_id {
-            stream.type_id = t;
-        }
-        if let Some(id) = stream_id {
-            stream.stream_id = id;
+        if continued.is_none() {
+            if fmt < 3 {
+                stream.extended = extended;
+            }
+            if let Some(len) = len {
+                stream.len = len;
+            }
+            if let Some(t) = type_id {
+                stream.type_id = t;
+            }
+            if let Some(id) = stream_id {
+                stream.stream_id = id;
+            }
         }
         stream.has_header = true;
         let new_message = !stream.in_message;
@@ -565,6 +619,14 @@ impl ChunkReader {
         if newly_used && fmt != 0 {
             self.events
                 .push_back(ReadEvent::OpenedFromZeroState { csid, fmt });
+        }
+        if let Some((received, expected)) = continued {
+            self.events.push_back(ReadEvent::MidMessageHeader {
+                csid,
+                fmt,
+                received,
+                expected,
+            });
         }
         if let Some((received, expected)) = dropped {
             self.partial_bytes -= received;

@@ -291,6 +291,122 @@ fn a_new_header_mid_message_drops_the_partial_and_says_so() {
 }
 
 #[test]
+fn timestamps_keep_32_bits_and_wrap_at_2_pow_32() {
+    // A type 0 header at 0xFFFFFFF0 (extended), then a type 2 delta of 0x20 and a type 3
+    // message reusing it: 0x10 and 0x30, past the wrap, as the 32-bit field has it.
+    let mut b = fmt0(4, 0xFFFF_FFF0, 1, 8, 1);
+    b.push(0xaf);
+    b.extend(basic(2, 4));
+    b.extend_from_slice(&[0, 0, 0x20]);
+    b.push(0xaf);
+    b.push(0xC4);
+    b.push(0xaf);
+    assert_eq!(
+        decode(&b),
+        vec![
+            msg(4, 0xFFFF_FFF0, 8, 1, &[0xaf]),
+            msg(4, 0x10, 8, 1, &[0xaf]),
+            msg(4, 0x30, 8, 1, &[0xaf]),
+        ]
+    );
+}
+
+/// A 300-byte video message on chunk stream 6 whose second chunk comes under a type `fmt`
+/// header (a type 0 or 1 header saying `len`), then a type-3 chunk opening the next message.
+fn mid_message_header(fmt: u8, len: u32) -> Vec<u8> {
+    let mut b = fmt0(6, 1000, 300, 9, 1);
+    b.extend_from_slice(&[1; 128]);
+    b.extend(basic(fmt, 6));
+    b.extend_from_slice(&[0, 0, 40]); // a delta (or timestamp) of 40
+    if fmt < 2 {
+        b.extend_from_slice(&len.to_be_bytes()[1..]);
+        b.push(8); // another type id, ignored when the message goes on
+        if fmt == 0 {
+            b.extend_from_slice(&7u32.to_le_bytes());
+        }
+    }
+    b.extend_from_slice(&[2; 128]);
+    b.push(0xC6);
+    b.extend_from_slice(&[3; 44]);
+    b
+}
+
+#[test]
+fn a_mid_message_header_that_repeats_the_length_continues_the_message_when_asked() {
+    for fmt in [0, 1, 2] {
+        let mut r = ChunkReader::new(ChunkLimits::default())
+            .with_mid_message_headers(MidMessageHeaders::ContinueSameLength);
+        r.feed(&mid_message_header(fmt, 300));
+        r.end_of_stream();
+        let events = read_all(&mut r).unwrap();
+        assert_eq!(
+            events[0],
+            ReadEvent::MidMessageHeader {
+                csid: 6,
+                fmt,
+                received: 128,
+                expected: 300
+            },
+            "type {fmt}"
+        );
+        let mut payload = vec![1; 128];
+        payload.extend_from_slice(&[2; 128]);
+        payload.extend_from_slice(&[3; 44]);
+        // The first header's timestamp, type and stream; the header in between changed none.
+        assert_eq!(
+            messages(&events),
+            vec![msg(6, 1000, 9, 1, &payload)],
+            "type {fmt}"
+        );
+    }
+}
+
+#[test]
+fn a_mid_message_header_with_another_length_restarts_the_message_in_either_reading() {
+    for reading in [
+        MidMessageHeaders::Restart,
+        MidMessageHeaders::ContinueSameLength,
+    ] {
+        for fmt in [0, 1] {
+            let mut r = ChunkReader::new(ChunkLimits::default()).with_mid_message_headers(reading);
+            r.feed(&mid_message_header(fmt, 172));
+            r.end_of_stream();
+            let events = read_all(&mut r).unwrap();
+            assert_eq!(
+                events[0],
+                ReadEvent::PartialMessageDropped {
+                    csid: 6,
+                    received: 128,
+                    expected: 300
+                },
+                "{reading:?} type {fmt}"
+            );
+            // The new header starts a 172-byte message of type 8: its 128 bytes and the type-3
+            // chunk's 44. A type 1 header's 40 is a delta; a type 0's, a timestamp; the type 0
+            // header also names message stream 7.
+            let (ts, msid) = if fmt == 0 { (40, 7) } else { (1040, 1) };
+            let mut payload = vec![2; 128];
+            payload.extend_from_slice(&[3; 44]);
+            assert_eq!(
+                messages(&events),
+                vec![msg(6, ts, 8, msid, &payload)],
+                "{reading:?} type {fmt}"
+            );
+        }
+    }
+    // A type 2 header has no length: read as the specification's reader would, it restarts.
+    let mut r = ChunkReader::new(ChunkLimits::default());
+    r.feed(&mid_message_header(2, 300));
+    r.end_of_stream();
+    let events = read_all(&mut r).unwrap();
+    assert!(events.contains(&ReadEvent::PartialMessageDropped {
+        csid: 6,
+        received: 128,
+        expected: 300
+    }));
+}
+
+#[test]
 fn errors_name_the_problem() {
     let mut r = ChunkReader::new(ChunkLimits::default());
     r.feed(&[0x80 | 33, 0, 0, 1]); // type 2 on a fresh chunk stream (DJI cameras do this)

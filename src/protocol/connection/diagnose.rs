@@ -67,6 +67,17 @@ pub fn diagnose_read_event(event: &ReadEvent) -> Option<DiagnosticKind> {
             received,
             expected,
         }),
+        ReadEvent::MidMessageHeader {
+            csid,
+            fmt,
+            received,
+            expected,
+        } => Some(DiagnosticKind::MidMessageHeader {
+            csid,
+            fmt,
+            received,
+            expected,
+        }),
         ReadEvent::Message(_) | ReadEvent::Chunk(_) => None,
     }
 }

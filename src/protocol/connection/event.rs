@@ -143,6 +143,35 @@ pub enum DiagnosticKind {
         sequence: u32,
         previous: u32,
     },
+    /// A type 0, 1 or 2 header in the middle of the message on `csid` repeated its length; the
+    /// message went on (only when [`super::Tolerance::mid_message_headers`] allows it).
+    MidMessageHeader {
+        csid: u32,
+        fmt: u8,
+        received: usize,
+        expected: u32,
+    },
+    /// An error-level onStatus (or an `_error` answering publish or play, or answering
+    /// nothing) on message stream `stream_id`; `answering` names the command it answered.
+    StatusError {
+        stream_id: u32,
+        code: String,
+        description: String,
+        answering: Option<String>,
+    },
+    /// connect or createStream answered with `_error`.
+    CommandRejected {
+        command: String,
+        code: String,
+        description: String,
+    },
+    /// A command the peer never answered by the end of the connection (see
+    /// [`crate::protocol::answers`] for which commands expect an answer).
+    Unanswered {
+        command: String,
+        transaction_id: f64,
+        stream_id: u32,
+    },
 }
 
 impl Diagnostic {
@@ -161,6 +190,13 @@ impl Diagnostic {
             DiagnosticKind::Aborted { .. } => "chunk.aborted",
             DiagnosticKind::PartialMessageDropped { .. } => "chunk.partial-dropped",
             DiagnosticKind::StaleAcknowledgement { .. } => "ack.stale",
+            DiagnosticKind::MidMessageHeader { .. } => "chunk.header-mid-message",
+            DiagnosticKind::StatusError { .. } => "cmd.status-error",
+            DiagnosticKind::CommandRejected { command, .. } => match command.as_str() {
+                "createStream" => "cmd.createstream-rejected",
+                _ => "cmd.connect-rejected",
+            },
+            DiagnosticKind::Unanswered { .. } => "cmd.unanswered",
         }
     }
 }
@@ -214,6 +250,53 @@ impl fmt::Display for Diagnostic {
                 "the {peer} acknowledged {sequence} bytes after {previous}: {} less, under 2^31, so \
                  not the sequence number wrapping; the stale Acknowledgement was ignored",
                 previous - sequence
+            ),
+            DiagnosticKind::MidMessageHeader {
+                csid,
+                fmt,
+                received,
+                expected,
+            } => write!(
+                f,
+                "a type {fmt} header came on the {peer}'s chunk stream {csid} after {received} of its message's {expected} bytes and repeated the length; the message went on, the header's other fields ignored"
+            ),
+            DiagnosticKind::StatusError {
+                stream_id,
+                code,
+                description,
+                answering,
+            } => {
+                write!(f, "the {peer} sent an error status {code}")?;
+                if let Some(command) = answering {
+                    write!(f, " in answer to {command}")?;
+                }
+                write!(f, " on message stream {stream_id}")?;
+                if !description.is_empty() {
+                    write!(f, ": {description}")?;
+                }
+                Ok(())
+            }
+            DiagnosticKind::CommandRejected {
+                command,
+                code,
+                description,
+            } => {
+                write!(f, "the {peer} rejected {command} with _error")?;
+                if !code.is_empty() {
+                    write!(f, " {code}")?;
+                }
+                if !description.is_empty() {
+                    write!(f, ": {description}")?;
+                }
+                Ok(())
+            }
+            DiagnosticKind::Unanswered {
+                command,
+                transaction_id,
+                stream_id,
+            } => write!(
+                f,
+                "the {peer} never answered {command} #{transaction_id} (message stream {stream_id}) before the connection ended"
             ),
         }
     }

@@ -101,7 +101,7 @@ pub use writes::HandshakeWrites;
 
 use crate::protocol::chunk::{
     AckCadence, AckTracker, ChunkLimits, ChunkOpening, ChunkReader, ChunkWriter,
-    ExtendedTimestampConvention, RawMessage, ReadEvent,
+    ExtendedTimestampConvention, MidMessageHeaders, RawMessage, ReadEvent,
 };
 use crate::protocol::handshake::{
     ClientConfig, Handshake, HandshakeError, HandshakeEvent, Packet, ServerConfig, HANDSHAKE_LEN,
@@ -135,6 +135,8 @@ pub struct Tolerance {
     /// Read the peer's type-3 chunks by this convention instead of learning it (None learns):
     /// a real client reads by its own, and misreads a peer with the other.
     pub extended_timestamp_reading: Option<ExtendedTimestampConvention>,
+    /// What a type 0, 1 or 2 header in the middle of a message does to it.
+    pub mid_message_headers: MidMessageHeaders,
 }
 
 impl Default for Tolerance {
@@ -143,6 +145,7 @@ impl Default for Tolerance {
             zero_state_start: false,
             extended_timestamp: ExtendedTimestampConvention::Repeat,
             extended_timestamp_reading: None,
+            mid_message_headers: MidMessageHeaders::Restart,
         }
     }
 }
@@ -318,7 +321,8 @@ impl Connection {
         let reader = ChunkReader::new(config.limits)
             .with_chunk_events(config.chunk_events)
             .with_zero_state_start(config.tolerance.zero_state_start)
-            .with_extended_timestamp_reading(config.tolerance.extended_timestamp_reading);
+            .with_extended_timestamp_reading(config.tolerance.extended_timestamp_reading)
+            .with_mid_message_headers(config.tolerance.mid_message_headers);
         let mut connection = Self {
             side,
             state: State::Handshake,
@@ -661,7 +665,8 @@ impl Connection {
                     discarded_bytes,
                 })),
             ReadEvent::ExtendedTimestampConvention { .. }
-            | ReadEvent::OpenedFromZeroState { .. } => {}
+            | ReadEvent::OpenedFromZeroState { .. }
+            | ReadEvent::MidMessageHeader { .. } => {}
             ReadEvent::PartialMessageDropped {
                 csid,
                 received,

@@ -1,10 +1,10 @@
 //! What a client hears of its server, as both the captured and the live side are read: the
 //! handshake bytes, then the command replies a client waits for.
 
-use crate::protocol::chunk::{ChunkError, ChunkLimits, ReadEvent};
+use crate::protocol::chunk::{ChunkError, ReadEvent};
 use crate::protocol::connection::Side;
 use crate::protocol::message::{Command, Message};
-use crate::protocol::observe::FlowObserver;
+use crate::protocol::observe::{capture_limits, FlowObserver};
 use std::collections::HashMap;
 
 /// One reply a client may wait for.
@@ -30,7 +30,7 @@ pub struct ServerReplies {
 impl Default for ServerReplies {
     fn default() -> Self {
         Self {
-            observer: FlowObserver::new(ChunkLimits::default()),
+            observer: FlowObserver::new(capture_limits()),
             failed: None,
             counts: HashMap::new(),
         }

@@ -5,11 +5,11 @@
 use super::replies::{as_stream_id, ServerReplies};
 use crate::capture::reassembly::PieceRef;
 use crate::protocol::amf0::Amf0Reader;
-use crate::protocol::chunk::{ChunkLimits, ChunkReader, ReadEvent};
+use crate::protocol::chunk::ReadEvent;
 use crate::protocol::connection::Side;
 use crate::protocol::handshake::{C2Answer, HANDSHAKE_LEN, PACKET_LEN};
 use crate::protocol::message::Message;
-use crate::protocol::observe::FlowObserver;
+use crate::protocol::observe::{capture_limits, FlowObserver, Reading};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -152,12 +152,12 @@ impl ScriptBuilder {
             return;
         }
         match (side, piece) {
-            (0, PieceRef::Data { time, bytes }) => self.client_write(time, bytes),
+            (0, PieceRef::Data { time, bytes, .. }) => self.client_write(time, bytes),
             // Bytes that never reached the server cannot be made up: the script ends before them.
             (0, PieceRef::Gap { offset, len }) => {
                 self.error = Some(ScriptError::ClientGap { offset, len })
             }
-            (_, PieceRef::Data { time, bytes }) => self.server_bytes(time, bytes),
+            (_, PieceRef::Data { time, bytes, .. }) => self.server_bytes(time, bytes),
             (_, PieceRef::Gap { .. }) => self.server_gap = true,
         }
     }
@@ -268,8 +268,12 @@ fn scan_client(writes: &[Write]) -> (Vec<Site>, Vec<u64>) {
     let mut sites = Vec::new();
     let mut create_streams = Vec::new();
     let base = HANDSHAKE_LEN as u64;
+    // Read as replay reads it (as the server most likely did), so that a chunk stream the
+    // capture's server read through is re-enacted whole.
     let mut client = FlowObserver::with_readers(|| {
-        ChunkReader::new(ChunkLimits::default()).with_chunk_events(true)
+        Reading::Receivers
+            .reader(capture_limits())
+            .with_chunk_events(true)
     });
     // Per chunk stream: (stream offset, length) of the payload pieces of the message being read.
     let mut pieces: HashMap<u32, Vec<(u64, usize)>> = HashMap::new();

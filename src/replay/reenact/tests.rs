@@ -71,6 +71,7 @@ fn captured_publisher() -> Script {
             0,
             PieceRef::Data {
                 time: ms(t),
+                frame: 0,
                 bytes: &Bytes::from(bytes),
             },
         )
@@ -80,6 +81,7 @@ fn captured_publisher() -> Script {
             1,
             PieceRef::Data {
                 time: ms(t),
+                frame: 0,
                 bytes: &Bytes::from(bytes),
             },
         )
@@ -285,6 +287,7 @@ fn a_gap_in_the_clients_bytes_ends_the_script_there_and_a_foreign_client_is_refu
         0,
         PieceRef::Data {
             time: ms(0),
+            frame: 0,
             bytes: &Bytes::from(vec![3; 1537]),
         },
     );
@@ -299,6 +302,7 @@ fn a_gap_in_the_clients_bytes_ends_the_script_there_and_a_foreign_client_is_refu
         0,
         PieceRef::Data {
             time: ms(1),
+            frame: 0,
             bytes: &Bytes::from(vec![0; 10]),
         },
     );
@@ -311,6 +315,7 @@ fn a_gap_in_the_clients_bytes_ends_the_script_there_and_a_foreign_client_is_refu
         0,
         PieceRef::Data {
             time: ms(0),
+            frame: 0,
             bytes: &Bytes::from_static(b"GET / HTTP/1.1\r\n"),
         },
     );

@@ -24,11 +24,11 @@ fn client() -> (Handshake, Vec<u8>, Vec<u8>) {
 }
 
 /// One read from the client, as the driver hands it over.
-fn client_read(s: &mut ServerSession, now_us: u64, bytes: &[u8]) {
+pub(super) fn client_read(s: &mut ServerSession, now_us: u64, bytes: &[u8]) {
     s.handle_read(now_us, Bytes::copy_from_slice(bytes));
 }
 
-fn writes(s: &mut ServerSession) -> Vec<Bytes> {
+pub(super) fn writes(s: &mut ServerSession) -> Vec<Bytes> {
     std::iter::from_fn(|| s.poll_write()).collect()
 }
 
@@ -36,13 +36,13 @@ fn sizes(w: &[Bytes]) -> Vec<usize> {
     w.iter().map(Bytes::len).collect()
 }
 
-fn events(s: &mut ServerSession) -> Vec<EventKind> {
+pub(super) fn events(s: &mut ServerSession) -> Vec<EventKind> {
     std::iter::from_fn(|| s.poll_event())
         .map(|(_, e)| e)
         .collect()
 }
 
-fn diagnostic_ids(events: &[EventKind]) -> Vec<String> {
+pub(super) fn diagnostic_ids(events: &[EventKind]) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| match e {
@@ -54,7 +54,15 @@ fn diagnostic_ids(events: &[EventKind]) -> Vec<String> {
 
 /// Completes the handshake and returns the session with its output drained.
 pub(super) fn established(personality: &str) -> ServerSession {
-    let mut s = session(personality);
+    established_with(SessionConfig {
+        personality: by_name(personality).expect("personality"),
+        ..SessionConfig::default()
+    })
+}
+
+/// [`established`] for a session made with `config`.
+pub(super) fn established_with(config: SessionConfig) -> ServerSession {
+    let mut s = ServerSession::new(config, RandomSource::seeded(1));
     let (mut c, c0, c1) = client();
     client_read(&mut s, 0, &[c0, c1].concat());
     let answer: Vec<u8> = writes(&mut s).concat();
@@ -166,7 +174,7 @@ fn chunks(messages: &[RawMessage]) -> Vec<u8> {
     out.to_vec()
 }
 
-fn server_messages(bytes: &[Bytes]) -> Vec<Message> {
+pub(super) fn server_messages(bytes: &[Bytes]) -> Vec<Message> {
     // As large a chunk size as the server may announce (chunk-size-huge).
     let mut r = ChunkReader::new(ChunkLimits {
         max_chunk_size: 0x7FFF_FFFF,
@@ -455,8 +463,9 @@ fn a_publish_the_connection_no_longer_makes_is_withdrawn() {
         cmd(1, "publish", 3.0, vec![Amf0Value::string("k")]),
         video(1),
     ]);
-    // A type-1 header on a chunk stream never used: a chunk stream error, and the close.
-    read.extend_from_slice(&[0x47, 0, 0, 0, 0, 0, 1, 9]);
+    // Set Chunk Size 0, which frames nothing: a chunk stream error, and the close (a type-1
+    // header opening a chunk stream was one until the server read it from zeroed state).
+    read.extend_from_slice(&[0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
     client_read(&mut s, 2, &read);
     assert!(s.close_reason().is_some());
     let actions: Vec<Action> = std::iter::from_fn(|| s.poll_action()).collect();

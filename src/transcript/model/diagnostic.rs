@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a connection diagnostic is about, with whose bytes (`peer`) it concerns; `kind` says
 /// which.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DiagnosticFields {
@@ -62,6 +62,39 @@ pub enum DiagnosticFields {
         peer: Endpoint,
         sequence: u32,
         previous: u32,
+    },
+    /// A type 0, 1 or 2 header in the middle of the message on `csid` repeated its length; the
+    /// message went on.
+    MidMessageHeader {
+        peer: Endpoint,
+        csid: u32,
+        fmt: u8,
+        received: usize,
+        expected: u32,
+    },
+    /// An error-level status on message stream `stream_id`, answering `answering` if it
+    /// answered a command.
+    StatusError {
+        peer: Endpoint,
+        stream_id: u32,
+        code: String,
+        description: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        answering: Option<String>,
+    },
+    /// connect or createStream answered with `_error`.
+    CommandRejected {
+        peer: Endpoint,
+        command: String,
+        code: String,
+        description: String,
+    },
+    /// A command the peer never answered.
+    Unanswered {
+        peer: Endpoint,
+        command: String,
+        transaction_id: f64,
+        stream_id: u32,
     },
 }
 
@@ -145,6 +178,50 @@ impl From<&Diagnostic> for DiagnosticFields {
                     previous: *previous,
                 }
             }
+            DiagnosticKind::MidMessageHeader {
+                csid,
+                fmt,
+                received,
+                expected,
+            } => Self::MidMessageHeader {
+                peer,
+                csid: *csid,
+                fmt: *fmt,
+                received: *received,
+                expected: *expected,
+            },
+            DiagnosticKind::StatusError {
+                stream_id,
+                code,
+                description,
+                answering,
+            } => Self::StatusError {
+                peer,
+                stream_id: *stream_id,
+                code: code.clone(),
+                description: description.clone(),
+                answering: answering.clone(),
+            },
+            DiagnosticKind::CommandRejected {
+                command,
+                code,
+                description,
+            } => Self::CommandRejected {
+                peer,
+                command: command.clone(),
+                code: code.clone(),
+                description: description.clone(),
+            },
+            DiagnosticKind::Unanswered {
+                command,
+                transaction_id,
+                stream_id,
+            } => Self::Unanswered {
+                peer,
+                command: command.clone(),
+                transaction_id: *transaction_id,
+                stream_id: *stream_id,
+            },
         }
     }
 }

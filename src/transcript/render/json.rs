@@ -23,6 +23,9 @@ struct JsonEvent<'a> {
     /// Any other rendered sentence (a handshake observation's words, a media summary's).
     #[serde(skip_serializing_if = "Option::is_none")]
     text: Option<String>,
+    /// The capture frames the event rests on (replay).
+    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
+    frames: &'a [u64],
 }
 
 /// One JSON object per line, in event order (the schema is [`JSON_SCHEMA`]).
@@ -42,6 +45,7 @@ pub fn json_line(event: &Event) -> String {
         name,
         summary,
         text,
+        frames: &event.frames,
     };
     serde_json::to_string(&line).unwrap_or_else(|e| {
         // Serialising our own plain data cannot fail; if it ever does, say so in-band rather than

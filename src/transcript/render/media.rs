@@ -1,7 +1,50 @@
-//! A stream's media summary in one line, rendered from its fields.
+//! A stream's media summary in one line, and one media message in one line, rendered from
+//! their fields.
 
-use crate::transcript::StreamMedia;
+use crate::transcript::{FrameType, MediaEvent, MediaKind, StreamMedia};
 use std::fmt;
+
+/// `C->S  media video ts=1040 (+40) csid=6 msid=1 len=4321  h264 key, cts 80` (the delta is
+/// since the previous message of the kind on the stream; `sequence header` when it is one).
+impl fmt::Display for MediaEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+        };
+        write!(
+            f,
+            "{}  media {kind} ts={}",
+            self.direction.arrow(),
+            self.timestamp
+        )?;
+        if let Some(delta) = self.delta {
+            write!(f, " ({delta:+})")?;
+        }
+        write!(
+            f,
+            " csid={} msid={} len={}  {}",
+            self.csid, self.stream_id, self.len, self.codec
+        )?;
+        if let Some(frame_type) = self.frame_type {
+            f.write_str(match frame_type {
+                FrameType::Key => " key",
+                FrameType::Inter => " inter",
+                FrameType::Disposable => " disposable",
+                FrameType::GeneratedKey => " generated key",
+                FrameType::Command => " command",
+                FrameType::Other => " (unknown frame type)",
+            })?;
+        }
+        if self.sequence_header {
+            f.write_str(" sequence header")?;
+        }
+        if let Some(cts) = self.composition_time {
+            write!(f, ", cts {cts}")?;
+        }
+        Ok(())
+    }
+}
 
 /// `video h264 50 frames (2 key, every 1000 ms), audio aac 50 frames, 1960 ms, 12 kbit/s, A/V
 /// drift -3 ms, 0 backwards timestamps, largest gap 40 ms`.

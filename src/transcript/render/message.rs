@@ -395,14 +395,10 @@ mod tests {
                 stream_id: 1,
                 payload: Bytes::from_static(&[0; 5]),
             };
-            let event = Event {
-                at_us: 1,
-                kind: EventKind::Message(MessageEvent::new(
-                    Direction::ServerToClient,
-                    &raw,
-                    Ok(&m),
-                )),
-            };
+            let event = Event::new(
+                1,
+                EventKind::Message(MessageEvent::new(Direction::ServerToClient, &raw, Ok(&m))),
+            );
             let line = super::super::json_line(&event);
             let value: serde_json::Value = serde_json::from_str(&line).expect(&line);
             assert_eq!(value["summary"], m.to_string(), "{line}");

@@ -9,7 +9,7 @@ pub mod snapshot;
 pub mod text;
 
 pub use json::{json_event_line, json_line, json_record_line, JSON_SCHEMA};
-pub use snapshot::snapshot;
+pub use snapshot::{snapshot, snapshot_framed};
 pub use text::TextRenderer;
 
 use std::io::IsTerminal;
@@ -210,14 +210,14 @@ mod tests {
 
     #[test]
     fn handshake_json_carries_the_fields_and_the_words_derived_from_them() {
-        let event = crate::transcript::Event {
-            at_us: 9,
-            kind: EventKind::handshake_event(&crate::protocol::handshake::HandshakeEvent::Hello {
+        let event = crate::transcript::Event::new(
+            9,
+            EventKind::handshake_event(&crate::protocol::handshake::HandshakeEvent::Hello {
                 packet: crate::protocol::handshake::Packet::S1,
                 time: 77,
                 version: [4, 5, 0, 1],
             }),
-        };
+        );
         let value: serde_json::Value = serde_json::from_str(&json_line(&event)).unwrap();
         assert_eq!(value["id"], "hs.s1-fields");
         assert_eq!(value["observation"]["kind"], "fields");

@@ -16,7 +16,11 @@ pub struct TextRenderer {
 impl TextRenderer {
     pub fn line(&self, event: &Event) -> String {
         let millis = event.at_us as f64 / 1000.0;
-        format!("{millis:>10.3} ms  {}", self.body(&event.kind))
+        format!(
+            "{millis:>10.3} ms  {}{}",
+            self.body(&event.kind),
+            frames_suffix(&event.frames)
+        )
     }
 
     fn body(&self, kind: &EventKind) -> String {
@@ -45,13 +49,46 @@ impl TextRenderer {
         }
     }
 
+    /// Every event's line but each media message's (replay's `media` events; the media
+    /// summary says what they add up to).
     pub fn render(&self, transcript: &Transcript) -> String {
+        self.render_with_media(transcript, false)
+    }
+
+    /// [`Self::render`], with each media message's line when `media` (`replay --media`).
+    pub fn render_with_media(&self, transcript: &Transcript, media: bool) -> String {
         let mut out = String::new();
         for event in &transcript.events {
+            if !media && matches!(event.kind, EventKind::Media(_)) {
+                continue;
+            }
             out.push_str(&self.line(event));
             out.push('\n');
         }
         out
+    }
+}
+
+/// The capture frames an event rests on, as a line's end: `  [#961]`, `  [#3107,3110]`, or
+/// for more than three `  [#962-1004, 12 frames]` (first and last); nothing without frames.
+pub fn frames_suffix(frames: &[u64]) -> String {
+    match frames {
+        [] => String::new(),
+        [one] => format!("  [#{one}]"),
+        few if few.len() <= 3 => {
+            let list: Vec<String> = few.iter().map(u64::to_string).collect();
+            format!("  [#{}]", list.join(","))
+        }
+        [first, .., last] => format!("  [#{first}-{last}, {} frames]", frames.len()),
+    }
+}
+
+/// `line` without a [`frames_suffix`]: lines of a transcript rendered with frames compare with
+/// those of one without (a live re-enactment has none).
+pub fn without_frames(line: &str) -> &str {
+    match line.rfind("  [#") {
+        Some(at) if line.ends_with(']') => &line[..at],
+        _ => line,
     }
 }
 
@@ -78,6 +115,7 @@ pub(super) fn plain_body(kind: &EventKind, detail: Detail) -> String {
             id, severity, text, ..
         } => format!("{severity}  {id}: {text}"),
         EventKind::MediaSummary { stream, media } => format!("media {stream}: {media}"),
+        EventKind::Media(m) => m.to_string(),
         EventKind::Closed { reason } => format!("closed: {reason}"),
     }
 }
