@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod record;
 pub mod replay;
 pub mod serve;
+pub mod toml_file;
 pub mod transcript;
 
 #[cfg(test)]

@@ -20,79 +20,24 @@ use crate::protocol::chunk::AckCadence;
 use crate::protocol::handshake::{
     C1Body, C1Style, C2Style, ClientConfig, DigestLayout, ServerValidation,
 };
+use crate::toml_file::{self, parse_version, FileError, Invalid};
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// What is wrong with a profile file, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProfileFileError {
-    pub file: Option<PathBuf>,
-    /// 1-based; None when the problem has no line (the file cannot be read).
-    pub line: Option<usize>,
-    /// `table.key`, or the table, or empty when the whole file is concerned.
-    pub field: String,
-    pub message: String,
-}
+pub type ProfileFileError = FileError;
 
-impl fmt::Display for ProfileFileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.file {
-            Some(file) => write!(f, "profile file {}", file.display())?,
-            None => f.write_str("profile file")?,
-        }
-        if let Some(line) = self.line {
-            write!(f, ", line {line}")?;
-        }
-        if !self.field.is_empty() {
-            write!(f, ", field `{}`", self.field)?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-impl std::error::Error for ProfileFileError {}
+const KIND: &str = "profile file";
 
 /// Reads and checks the profile file at `path`.
 pub fn load(path: &Path) -> Result<Profile, ProfileFileError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ProfileFileError {
-        file: Some(path.to_path_buf()),
-        line: None,
-        field: String::new(),
-        message: format!("cannot read it: {e}"),
-    })?;
-    parse(&text).map_err(|e| ProfileFileError {
-        file: Some(path.to_path_buf()),
-        ..e
-    })
+    toml_file::load(KIND, path, parse)
 }
 
 /// Parses and checks a profile file's text.
 pub fn parse(text: &str) -> Result<Profile, ProfileFileError> {
-    let form: FileForm = toml::from_str(text).map_err(|e| {
-        let (line, field) = match e.span() {
-            Some(span) => field_at(text, span.start),
-            None => (None, String::new()),
-        };
-        ProfileFileError {
-            file: None,
-            line,
-            field,
-            message: e.message().trim_end().to_string(),
-        }
-    })?;
-    form.into_profile()
-        .map_err(|(table, key, message)| ProfileFileError {
-            file: None,
-            line: line_of(text, table, &key),
-            field: if table.is_empty() {
-                key
-            } else {
-                format!("{table}.{key}")
-            },
-            message,
-        })
+    toml_file::parse(KIND, text, FileForm::into_profile)
 }
 
 /// The profile as a file: a comment explaining every field, `notes` (what the writer could not
@@ -321,9 +266,6 @@ impl Default for SessionForm {
     }
 }
 
-/// A problem found after parsing: the table, the key, and what is wrong.
-type Invalid = (&'static str, String, String);
-
 impl FileForm {
     fn from_profile(p: &Profile) -> FileForm {
         let hs = &p.handshake;
@@ -384,7 +326,7 @@ impl FileForm {
                 write_ready_reenters_handshake: p.write_ready_reenters_handshake,
                 c1,
                 c1_time,
-                c1_version: version.map(|b| b.to_string()).join("."),
+                c1_version: toml_file::version_text(version),
                 c1_body,
                 c1_digest_layout,
                 c2,
@@ -428,18 +370,18 @@ impl FileForm {
         let c0c1 = match (h.c0c1_writes, h.c0c1_pause_ms) {
             (C0C1Form::Together, None) => C0C1Writes::Together,
             (C0C1Form::Together, Some(_)) => {
-                return Err((
+                return Err(Invalid::new(
                     "handshake",
-                    "c0c1_pause_ms".into(),
-                    "applies only with c0c1_writes = \"apart\"".into(),
+                    "c0c1_pause_ms",
+                    "applies only with c0c1_writes = \"apart\"",
                 ))
             }
             (C0C1Form::Apart, pause) => {
                 let ms = pause.unwrap_or(0.0);
                 if !(0.0..=10_000.0).contains(&ms) {
-                    return Err((
+                    return Err(Invalid::new(
                         "handshake",
-                        "c0c1_pause_ms".into(),
+                        "c0c1_pause_ms",
                         format!("{ms} is not between 0 and 10000 milliseconds"),
                     ));
                 }
@@ -447,14 +389,14 @@ impl FileForm {
             }
         };
         let version =
-            parse_version(&h.c1_version).map_err(|m| ("handshake", "c1_version".into(), m))?;
+            parse_version(&h.c1_version).map_err(|m| Invalid::new("handshake", "c1_version", m))?;
         let c1 = match h.c1 {
             C1Form::Simple => {
                 if h.c1_digest_layout.is_some() {
-                    return Err((
+                    return Err(Invalid::new(
                         "handshake",
-                        "c1_digest_layout".into(),
-                        "applies only with c1 = \"digest\"".into(),
+                        "c1_digest_layout",
+                        "applies only with c1 = \"digest\"",
                     ));
                 }
                 C1Style::Simple {
@@ -468,10 +410,10 @@ impl FileForm {
             }
             C1Form::Digest => {
                 if h.c1_body.is_some() {
-                    return Err((
+                    return Err(Invalid::new(
                         "handshake",
-                        "c1_body".into(),
-                        "applies only with c1 = \"simple\" (a digest C1's body is random)".into(),
+                        "c1_body",
+                        "applies only with c1 = \"simple\" (a digest C1's body is random)",
                     ));
                 }
                 C1Style::Digest {
@@ -487,17 +429,17 @@ impl FileForm {
         let c2 = match (h.c2, h.c2_time2) {
             (C2Form::EchoTime2, Some(t)) => C2Style::EchoS1WithTime2(t),
             (C2Form::EchoTime2, None) => {
-                return Err((
+                return Err(Invalid::new(
                     "handshake",
-                    "c2".into(),
-                    "\"echo-time2\" needs c2_time2, the value of C2's bytes 4..8".into(),
+                    "c2",
+                    "\"echo-time2\" needs c2_time2, the value of C2's bytes 4..8",
                 ))
             }
             (_, Some(_)) => {
-                return Err((
+                return Err(Invalid::new(
                     "handshake",
-                    "c2_time2".into(),
-                    "applies only with c2 = \"echo-time2\"".into(),
+                    "c2_time2",
+                    "applies only with c2 = \"echo-time2\"",
                 ))
             }
             (C2Form::Echo, None) => C2Style::EchoS1,
@@ -512,17 +454,17 @@ impl FileForm {
             },
             RoleForm::Play => {
                 if s.publish_commands.is_some() {
-                    return Err((
+                    return Err(Invalid::new(
                         "session",
-                        "publish_commands".into(),
-                        "applies only with role = \"publish\"".into(),
+                        "publish_commands",
+                        "applies only with role = \"publish\"",
                     ));
                 }
                 if s.stop.is_some() {
-                    return Err((
+                    return Err(Invalid::new(
                         "session",
-                        "stop".into(),
-                        "applies only with role = \"publish\"".into(),
+                        "stop",
+                        "applies only with role = \"publish\"",
                     ));
                 }
                 Role::Play
@@ -532,24 +474,24 @@ impl FileForm {
             (None, None) => None,
             (Some(size), Some(when)) if (1..=0x7fff_ffff).contains(&size) => Some((when, size)),
             (Some(size), Some(_)) => {
-                return Err((
+                return Err(Invalid::new(
                     "session",
-                    "own_chunk_size".into(),
+                    "own_chunk_size",
                     format!("{size} is not between 1 and 2147483647"),
                 ))
             }
             (Some(_), None) => {
-                return Err((
+                return Err(Invalid::new(
                     "session",
-                    "own_chunk_size".into(),
-                    "needs own_chunk_size_when to say when it is sent".into(),
+                    "own_chunk_size",
+                    "needs own_chunk_size_when to say when it is sent",
                 ))
             }
             (None, Some(_)) => {
-                return Err((
+                return Err(Invalid::new(
                     "session",
-                    "own_chunk_size_when".into(),
-                    "needs own_chunk_size, the size to send".into(),
+                    "own_chunk_size_when",
+                    "needs own_chunk_size, the size to send",
                 ))
             }
         };
@@ -558,16 +500,16 @@ impl FileForm {
             Some(table) => table
                 .into_iter()
                 .map(|(k, v)| {
-                    let value = from_toml_value(&v).map_err(|m| ("connect", k.clone(), m))?;
+                    let value =
+                        from_toml_value(&v).map_err(|m| Invalid::new("connect", k.clone(), m))?;
                     Ok((k, value))
                 })
                 .collect::<Result<_, Invalid>>()?,
         };
         let tolerance = match &self.tolerance {
             None => Reactions::default(),
-            Some(section) => {
-                Reactions::from_section(section).map_err(|(key, m)| ("tolerance", key, m))?
-            }
+            Some(section) => Reactions::from_section(section)
+                .map_err(|(key, m)| Invalid::new("tolerance", key, m))?,
         };
         Ok(Profile {
             name: self.name,
@@ -601,18 +543,6 @@ impl FileForm {
             fatal_status_codes: s.fatal_status_codes,
             extended_timestamp_reading: s.extended_timestamp_reading,
         })
-    }
-}
-
-/// "9.0.124.2" as four bytes.
-fn parse_version(text: &str) -> Result<[u8; 4], String> {
-    let parts: Vec<&str> = text.split('.').collect();
-    let bytes: Option<Vec<u8>> = parts.iter().map(|p| p.trim().parse::<u8>().ok()).collect();
-    match bytes {
-        Some(b) if b.len() == 4 => Ok([b[0], b[1], b[2], b[3]]),
-        _ => Err(format!(
-            "\"{text}\" is not four numbers 0..255 separated by dots, like \"9.0.124.2\""
-        )),
     }
 }
 
@@ -652,80 +582,6 @@ fn from_toml_value(v: &toml::Value) -> Result<Amf0Value, String> {
         }
         toml::Value::Datetime(_) => return Err("dates cannot go into a connect object".into()),
     })
-}
-
-/// One line of a profile file's text, as the error locators read it.
-struct Entry<'a> {
-    /// 1-based.
-    number: usize,
-    /// The byte offset just past the line.
-    end: usize,
-    /// The `[table]` the line is in ("" at the top level); a header is in its own table.
-    table: &'a str,
-    header: bool,
-    /// The key of a `key = value` line.
-    key: Option<String>,
-}
-
-/// The lines of `text` with the table each is in.
-fn entries(text: &str) -> impl Iterator<Item = Entry<'_>> {
-    let (mut table, mut end) = ("", 0);
-    text.split_inclusive('\n')
-        .enumerate()
-        .map(move |(n, line)| {
-            end += line.len();
-            let trimmed = line.trim();
-            let header = trimmed
-                .strip_prefix('[')
-                .and_then(|t| t.split(']').next())
-                .map(str::trim);
-            if let Some(h) = header {
-                table = h;
-            }
-            Entry {
-                number: n + 1,
-                end,
-                table,
-                header: header.is_some(),
-                key: header.is_none().then(|| key_of(trimmed)).flatten(),
-            }
-        })
-}
-
-/// The 1-based line holding byte `offset` and the field written there (`table.key`).
-fn field_at(text: &str, offset: usize) -> (Option<usize>, String) {
-    entries(text)
-        .find(|e| offset < e.end || e.end == text.len())
-        .map_or((None, String::new()), |e| {
-            let field = match e.key {
-                Some(key) if e.table.is_empty() => key,
-                Some(key) => format!("{}.{key}", e.table),
-                None => e.table.to_string(),
-            };
-            (Some(e.number), field)
-        })
-}
-
-/// The key of a `key = value` line, quotes removed.
-fn key_of(line: &str) -> Option<String> {
-    if line.starts_with('#') {
-        return None;
-    }
-    let (key, _) = line.split_once('=')?;
-    Some(key.trim().trim_matches('"').to_string())
-}
-
-/// The 1-based line where `key` is set in `[table]` (top level for ""), if it is.
-fn line_of(text: &str, table: &str, key: &str) -> Option<usize> {
-    let mut table_line = None;
-    for e in entries(text).filter(|e| e.table == table) {
-        if e.header {
-            table_line = Some(e.number);
-        } else if !key.is_empty() && e.key.as_deref() == Some(key) {
-            return Some(e.number);
-        }
-    }
-    table_line
 }
 
 #[cfg(test)]
