@@ -8,6 +8,7 @@
 pub mod hub;
 pub mod output_queue;
 pub mod personality;
+pub mod personality_file;
 pub mod session;
 mod sinks;
 

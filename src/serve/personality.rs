@@ -6,13 +6,17 @@
 //! exercises. Adding a server's behaviour means adding one entry here with its source and the
 //! one line of what it exercises (a test fails for an entry that declares nothing).
 
+use super::personality_file;
 use crate::deviation::{every, toward, Deviation::*, Exercise, Toward};
 use crate::protocol::chunk::{ChunkOpening, ExtendedTimestampConvention};
-use crate::protocol::handshake::{Packet, ServerConfig, ServerDigest, SimpleS1Body, SimpleS2Style};
+use crate::protocol::handshake::{Packet, ServerConfig};
+use serde::Deserialize;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 /// When the server lets its first handshake bytes go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum FirstWrite {
     /// S0 is written as soon as C0 has been read, before C1 (FFmpeg listen mode; spec-legal).
     AfterC0,
@@ -21,7 +25,8 @@ pub enum FirstWrite {
 }
 
 /// What the server does with a C2 that does not echo S1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum C2Check {
     /// Report it as a warning and go on (what nearly every real server does).
     Warn,
@@ -149,7 +154,8 @@ pub struct Replies {
 }
 
 /// How the server answers publish.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum PublishAnswer {
     /// NetStream.Publish.Start once the name is free (BadName when another connection has it).
     Start,
@@ -162,7 +168,8 @@ pub enum PublishAnswer {
 }
 
 /// How the server answers play.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum PlayAnswer {
     /// NetStream.Play.Reset, then NetStream.Play.Start (both level status), as Flash Media
     /// Server 5 answers (capture ffmpeg-player-play-from-adobe-fms5.pcapng).
@@ -175,7 +182,8 @@ pub enum PlayAnswer {
 }
 
 /// The fields of connect's `_result`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ConnectResultShape {
     /// A properties object (fmsVer, capabilities) and an information object (level, code,
     /// description, objectEncoding).
@@ -202,7 +210,8 @@ impl Replies {
 }
 
 /// How a server answers a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum CommandAnswer {
     /// `_result` (FCPublish also gets onFCPublish first).
     Result,
@@ -212,27 +221,168 @@ pub enum CommandAnswer {
     Nothing,
 }
 
-const S0_S1_S2: &[&[Packet]] = &[&[Packet::S0, Packet::S1, Packet::S2]];
-const S0_S1_THEN_S2: &[&[Packet]] = &[&[Packet::S0, Packet::S1], &[Packet::S2]];
-const S0_THEN_S1_THEN_S2: &[&[Packet]] = &[&[Packet::S0], &[Packet::S1], &[Packet::S2]];
+/// The built-in personalities' files, the reference first, in the order
+/// `serve --list-personalities` prints them.
+const BUILT_IN: [(&str, &str); 29] = [
+    (
+        "reference.toml",
+        include_str!("personalities/reference.toml"),
+    ),
+    ("ffmpeg.toml", include_str!("personalities/ffmpeg.toml")),
+    ("nginx.toml", include_str!("personalities/nginx.toml")),
+    ("twitch.toml", include_str!("personalities/twitch.toml")),
+    (
+        "joy4-zero-s2.toml",
+        include_str!("personalities/joy4-zero-s2.toml"),
+    ),
+    (
+        "strict-c2.toml",
+        include_str!("personalities/strict-c2.toml"),
+    ),
+    ("wait-c2.toml", include_str!("personalities/wait-c2.toml")),
+    (
+        "s0-after-c1.toml",
+        include_str!("personalities/s0-after-c1.toml"),
+    ),
+    (
+        "type1-open.toml",
+        include_str!("personalities/type1-open.toml"),
+    ),
+    (
+        "status-on-stream0.toml",
+        include_str!("personalities/status-on-stream0.toml"),
+    ),
+    (
+        "s1-digest-invalid.toml",
+        include_str!("personalities/s1-digest-invalid.toml"),
+    ),
+    (
+        "s0-version-6.toml",
+        include_str!("personalities/s0-version-6.toml"),
+    ),
+    (
+        "s2-random.toml",
+        include_str!("personalities/s2-random.toml"),
+    ),
+    (
+        "chunk-size-huge.toml",
+        include_str!("personalities/chunk-size-huge.toml"),
+    ),
+    (
+        "chunk-size-after-result.toml",
+        include_str!("personalities/chunk-size-after-result.toml"),
+    ),
+    (
+        "release-fcpublish-error.toml",
+        include_str!("personalities/release-fcpublish-error.toml"),
+    ),
+    (
+        "release-fcpublish-silent.toml",
+        include_str!("personalities/release-fcpublish-silent.toml"),
+    ),
+    (
+        "result-extra-fields.toml",
+        include_str!("personalities/result-extra-fields.toml"),
+    ),
+    (
+        "result-no-properties.toml",
+        include_str!("personalities/result-no-properties.toml"),
+    ),
+    (
+        "abort-unknown-csid.toml",
+        include_str!("personalities/abort-unknown-csid.toml"),
+    ),
+    (
+        "window-ack-tiny-strict.toml",
+        include_str!("personalities/window-ack-tiny-strict.toml"),
+    ),
+    (
+        "play-stream-not-found.toml",
+        include_str!("personalities/play-stream-not-found.toml"),
+    ),
+    (
+        "publish-bad-name.toml",
+        include_str!("personalities/publish-bad-name.toml"),
+    ),
+    (
+        "type2-open.toml",
+        include_str!("personalities/type2-open.toml"),
+    ),
+    (
+        "type3-open.toml",
+        include_str!("personalities/type3-open.toml"),
+    ),
+    (
+        "ext-timestamp-repeated.toml",
+        include_str!("personalities/ext-timestamp-repeated.toml"),
+    ),
+    (
+        "ext-timestamp-omitted.toml",
+        include_str!("personalities/ext-timestamp-omitted.toml"),
+    ),
+    (
+        "publish-status-missing.toml",
+        include_str!("personalities/publish-status-missing.toml"),
+    ),
+    (
+        "play-status-missing.toml",
+        include_str!("personalities/play-status-missing.toml"),
+    ),
+];
 
-/// S0 -> S1 1.76 ms, S1 -> S2 0.02 ms in shared/captures/peers/ffmpeg-publish-to-ffmpeg-listen.pcap.
-const FFMPEG_PAUSES: &[Duration] = &[Duration::from_micros(1760), Duration::from_micros(24)];
-/// S0 -> S1 0.44 ms, S1 -> S2 0.79 ms in shared/captures/public/twinx-client-publish-to-twitch-ingest.pcap.
-const TWITCH_PAUSES: &[Duration] = &[Duration::from_micros(440), Duration::from_micros(790)];
-/// The epoch offset of the extended-timestamp personalities: 2^30 ms, a server clock about
-/// 12.4 days in, so every timestamp written needs the extended field.
-const EPOCH_OFFSET: u32 = 0x4000_0000;
-/// What keeps the extended-timestamp personalities at 128-byte chunks: connect's `_result`
-/// (190 bytes) and most media then need continuation chunks.
-const DEFAULT_CHUNK_SIZE_ANNOUNCED: Replies = Replies {
-    chunk_size: Some(crate::protocol::chunk::DEFAULT_CHUNK_SIZE),
-    ..Replies::STANDARD
-};
-
-/// Every personality, the reference first.
+/// Every built-in personality, the reference first, parsed from its embedded file once.
 pub fn all() -> Vec<Personality> {
-    let reference = Personality {
+    built_in().to_vec()
+}
+
+fn built_in() -> &'static [Personality] {
+    static PARSED: LazyLock<Vec<Personality>> = LazyLock::new(|| {
+        BUILT_IN
+            .iter()
+            .map(|(file, text)| {
+                // The files are part of the binary and every one is parsed by the tests.
+                personality_file::parse(text)
+                    .unwrap_or_else(|e| panic!("built-in personality {file} is broken: {e}"))
+            })
+            .collect()
+    });
+    &PARSED
+}
+
+/// The built-in personality called `name`, if there is one.
+pub fn by_name(name: &str) -> Option<Personality> {
+    built_in().iter().find(|p| p.name == name).cloned()
+}
+
+/// The personalities as the Rust data they were before they became files, kept only until the
+/// test `the_files_say_what_the_rust_data_said` has shown that the files say the same.
+#[cfg(test)]
+mod before_files {
+    use super::*;
+    use crate::protocol::handshake::{ServerDigest, SimpleS1Body, SimpleS2Style};
+
+    const S0_S1_S2: &[&[Packet]] = &[&[Packet::S0, Packet::S1, Packet::S2]];
+    const S0_S1_THEN_S2: &[&[Packet]] = &[&[Packet::S0, Packet::S1], &[Packet::S2]];
+    const S0_THEN_S1_THEN_S2: &[&[Packet]] = &[&[Packet::S0], &[Packet::S1], &[Packet::S2]];
+
+    /// S0 -> S1 1.76 ms, S1 -> S2 0.02 ms in shared/captures/peers/ffmpeg-publish-to-ffmpeg-listen.pcap.
+    const FFMPEG_PAUSES: &[Duration] = &[Duration::from_micros(1760), Duration::from_micros(24)];
+    /// S0 -> S1 0.44 ms, S1 -> S2 0.79 ms in shared/captures/public/twinx-client-publish-to-twitch-ingest.pcap.
+    const TWITCH_PAUSES: &[Duration] = &[Duration::from_micros(440), Duration::from_micros(790)];
+    /// The epoch offset of the extended-timestamp personalities: 2^30 ms, a server clock about
+    /// 12.4 days in, so every timestamp written needs the extended field.
+    const EPOCH_OFFSET: u32 = 0x4000_0000;
+    /// What keeps the extended-timestamp personalities at 128-byte chunks: connect's `_result`
+    /// (190 bytes) and most media then need continuation chunks.
+    const DEFAULT_CHUNK_SIZE_ANNOUNCED: Replies = Replies {
+        chunk_size: Some(crate::protocol::chunk::DEFAULT_CHUNK_SIZE),
+        ..Replies::STANDARD
+    };
+
+    /// The personalities as the Rust data they were before they became files (removed once the
+    /// files are shown to say the same).
+    pub fn all_in_rust() -> Vec<Personality> {
+        let reference = Personality {
         name: "reference",
         description: "Strict and prompt: S0+S1+S2 in one write as soon as C0+C1 are complete \
                       (TCP_NODELAY); digest S1/S2 when C1 carries a valid digest, simple otherwise; \
@@ -251,7 +401,7 @@ pub fn all() -> Vec<Personality> {
         exercises: &[],
         chunk_timestamps: ChunkTimestamps::STANDARD,
     };
-    vec![
+        vec![
         Personality {
             exercises: BASELINE,
             ..reference.clone()
@@ -681,17 +831,14 @@ pub fn all() -> Vec<Personality> {
             ..reference
         },
     ]
-}
-
-/// The personality called `name`, if there is one.
-pub fn by_name(name: &str) -> Option<Personality> {
-    all().into_iter().find(|p| p.name == name)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::deviation::Deviation;
+    use crate::protocol::handshake::SimpleS2Style;
 
     #[test]
     fn names_are_unique_and_every_group_list_writes_each_packet_once() {
@@ -838,5 +985,17 @@ mod tests {
             assert!(by_name(name).is_some(), "{name}");
         }
         assert!(by_name("nope").is_none());
+    }
+
+    /// The files say exactly what the Rust data said: every field of every personality, in
+    /// the same order ({:#?} prints every field, the pauses to the nanosecond).
+    #[test]
+    fn the_files_say_what_the_rust_data_said() {
+        let files = all();
+        let rust = before_files::all_in_rust();
+        assert_eq!(files.len(), rust.len());
+        for (file, rust) in files.iter().zip(&rust) {
+            assert_eq!(format!("{file:#?}"), format!("{rust:#?}"), "{}", rust.name);
+        }
     }
 }
