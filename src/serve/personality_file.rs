@@ -517,6 +517,42 @@ play_answer = "stream-not-found"
         );
     }
 
+    /// README's "Personality files" example is every field with the reference's value.
+    #[test]
+    fn the_readme_example_is_the_reference_server() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme
+            .find("### Personality files")
+            .expect("README has the section")..];
+        let start = section.find("```toml\n").expect("an example") + "```toml\n".len();
+        let example = &section[start..start + section[start..].find("```").unwrap()];
+        let p = parse(example).unwrap_or_else(|e| panic!("{e}\n{example}"));
+        let reference = super::super::personality::by_name("reference").unwrap();
+        let same = Personality {
+            name: reference.name,
+            description: reference.description,
+            source: reference.source,
+            exercises: reference.exercises,
+            ..p
+        };
+        assert_eq!(format!("{same:?}"), format!("{reference:?}"));
+        // Uncommented, the optional fields parse too.
+        let all = example
+            .replace("# simple_s1_version", "simple_s1_version")
+            .replace(
+                "simple_s1 = \"random\"",
+                "simple_s1 = \"random-with-version\"",
+            )
+            .replace("# opening_csid", "opening_csid")
+            .replace("opening = \"type-0\"", "opening = \"type-2\"")
+            .replace("# chunk_size", "chunk_size")
+            .replace("# abort_after_connect", "abort_after_connect")
+            .replace("# strict_ack_window", "strict_ack_window");
+        let p = parse(&all).unwrap_or_else(|e| panic!("{e}\n{all}"));
+        assert_eq!(p.chunk_opening, ChunkOpening::Type2On(3));
+        assert_eq!(p.replies.strict_ack_window, Some(512));
+    }
+
     fn error(text: &str) -> FileError {
         parse(text).expect_err("the file is wrong")
     }
