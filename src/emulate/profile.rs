@@ -6,7 +6,7 @@
 //! means adding one file there and its line in `BUILT_IN`.
 
 use super::profile_file;
-use super::tolerance::{self, Reaction, Reactions, Rule, Stage as ToleranceStage};
+use super::tolerance::{self, Reaction, Rule, Stage as ToleranceStage, Table};
 use crate::deviation::Deviation;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::AckCadence;
@@ -156,10 +156,11 @@ pub struct Profile {
     /// the fields it lacks from zeroed state (message stream 0, timestamp 0) instead of being a
     /// broken chunk stream, as the specification would have it.
     pub zeroed_chunk_opening: bool,
-    /// How the client reacts to each server deviation: a built-in profile's tolerance table
-    /// (every row), a profile file's `[tolerance]` section. The emulator asks
-    /// [`Profile::reaction`] where it meets each deviation.
-    pub tolerance: Reactions,
+    /// How the client reacts to each server deviation, with sources, and how the profile's
+    /// behaviours are known: the file's `[tolerance]` rows and `[[basis]]` (a built-in
+    /// profile's has a row for every class). The emulator asks [`Profile::reaction`] where it
+    /// meets each deviation.
+    pub tolerance: Table,
     /// When the client acknowledges what the server sent (a server that waits for
     /// acknowledgements tells the clients apart).
     pub ack_cadence: AckCadence,
@@ -299,7 +300,7 @@ fn base() -> Profile {
         answer_peer_bandwidth: false,
         strict_stream_ids: false,
         zeroed_chunk_opening: false,
-        tolerance: Reactions::default(),
+        tolerance: Table::default(),
         ack_cadence: AckCadence::Window,
         fatal_status_codes: None,
         extended_timestamp_reading: ExtendedTimestampReading::Detect,
@@ -342,11 +343,11 @@ pub fn all() -> Vec<Profile> {
                 .iter()
                 .map(|(file, text)| {
                     // The files are part of the binary and every one is parsed by the tests.
-                    let mut p = profile_file::parse(text)
+                    let p = profile_file::parse(text)
                         .unwrap_or_else(|e| panic!("built-in profile {file} is broken: {e}"));
-                    let table = tolerance::table(&p.name)
-                        .unwrap_or_else(|e| panic!("built-in profile {file}: {e}"));
-                    p.tolerance = Reactions::from_table(&table);
+                    if let Err(e) = p.tolerance.check_complete() {
+                        panic!("built-in profile {file}: its tolerance table is incomplete: {e}");
+                    }
                     p
                 })
                 .collect()
@@ -397,7 +398,7 @@ mod tests {
         let files: Vec<Profile> = all()
             .into_iter()
             .map(|p| Profile {
-                tolerance: Reactions::default(),
+                tolerance: Table::default(),
                 ..p
             })
             .collect();

@@ -14,7 +14,7 @@ use super::profile::{
     C0C1Writes, C2Timing, ChunkSizeWhen, ExtendedTimestampReading, Profile, PublishSequence, Role,
     S2Check, StopStyle,
 };
-use super::tolerance::Reactions;
+use super::tolerance::{Basis, Table};
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::AckCadence;
 use crate::protocol::handshake::{
@@ -134,6 +134,9 @@ struct FileForm {
     /// Omitted: the default profile's connect fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     connect: Option<toml::Table>,
+    /// How the profile's behaviours are known (every built-in profile says).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    basis: Vec<Basis>,
     /// Deviation keys to reactions; omitted rows follow the fields above, else the strict
     /// reading.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -360,7 +363,8 @@ impl FileForm {
                     .filter_map(|(k, v)| Some((k.clone(), to_toml_value(v)?)))
                     .collect(),
             ),
-            tolerance: (!p.tolerance.is_empty()).then(|| p.tolerance.to_section()),
+            basis: p.tolerance.basis.clone(),
+            tolerance: (!p.tolerance.row.is_empty()).then(|| p.tolerance.to_section()),
         }
     }
 
@@ -506,10 +510,29 @@ impl FileForm {
                 })
                 .collect::<Result<_, Invalid>>()?,
         };
-        let tolerance = match &self.tolerance {
-            None => Reactions::default(),
-            Some(section) => Reactions::from_section(section)
-                .map_err(|(key, m)| Invalid::new("tolerance", key, m))?,
+        let row = match &self.tolerance {
+            None => Vec::new(),
+            Some(section) => Table::rows_from_section(section)?,
+        };
+        if let Some(b) = self
+            .basis
+            .iter()
+            .find(|b| b.source.trim().is_empty() || b.covers.trim().is_empty())
+        {
+            let key = if b.source.trim().is_empty() {
+                "source"
+            } else {
+                "covers"
+            };
+            return Err(Invalid::new(
+                "basis",
+                key,
+                "is empty: say what the basis rests on and what it covers",
+            ));
+        }
+        let tolerance = Table {
+            basis: self.basis,
+            row,
         };
         Ok(Profile {
             name: self.name,
