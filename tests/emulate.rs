@@ -6,7 +6,7 @@ mod support;
 use rtmp_probe::emulate::case::{Stage, Status, Target};
 use rtmp_probe::emulate::variant::Variant;
 use rtmp_probe::emulate::{attempts_for, memory, profile, run_case, run_matrix, CaseResult};
-use rtmp_probe::protocol::handshake::{C2Style, ClientConfig, ServerDigest};
+use rtmp_probe::protocol::handshake::{C2Style, ServerDigest};
 use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -297,7 +297,7 @@ fn srs_forward_signs_c2_for_a_simple_s1_where_an_echo_would_pass() {
     // What the profile used to send when S1 had no digest: an echo of S1.
     let echo_fallback = profile::Profile {
         name: "srs-forward-echo".into(),
-        handshake: ClientConfig {
+        handshake: profile::ClientHandshake {
             c2: C2Style::EchoS1,
             ..srs.handshake
         },

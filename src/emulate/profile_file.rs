@@ -4,22 +4,20 @@
 //! The file form is its own set of types so the protocol core stays free of serde and the file
 //! reads as words ("digest", "after-s1") rather than Rust enums. Fields a file leaves out take
 //! the behaviour of [`Profile::default`]; unknown fields are errors, so a typo is not silently
-//! ignored. The optional `[tolerance]` section is the profile's reactions to server deviations
-//! ([`crate::emulate::tolerance::Reactions`] reads and writes it).
-//!
-//! One file past 600 lines because the file form mirrors [`Profile`] field for field in both
-//! directions (parse with its checks, write), and its tests read and write the same text.
+//! ignored. The file's `[[basis]]` and `[tolerance]` sections are the profile's tolerance
+//! table ([`crate::emulate::tolerance::Table`] reads and writes the rows): the one place that
+//! says how the client reacts to a server's deviations. A field of older files that said the
+//! same as a row is refused, naming the row that replaces it. Errors name the file, the line and
+//! the field ([`crate::toml_file`]).
 
 use super::profile::{
-    C0C1Writes, C2Timing, ChunkSizeWhen, ExtendedTimestampReading, Profile, PublishSequence, Role,
-    S2Check, StopStyle,
+    C0C1Writes, C2Timing, ChunkSizeWhen, ClientHandshake, ExtendedTimestampReading, Profile,
+    PublishSequence, Role, StopStyle,
 };
 use super::tolerance::{Basis, Table};
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::AckCadence;
-use crate::protocol::handshake::{
-    C1Body, C1Style, C2Style, ClientConfig, DigestLayout, ServerValidation,
-};
+use crate::protocol::handshake::{C1Body, C1Style, C2Style, DigestLayout};
 use crate::toml_file::{self, parse_version, FileError, Invalid};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -68,7 +66,6 @@ const HEADER: &str = "\
 #   c0_version              the C0 byte (3 is RTMP)
 #   c0c1_writes             \"together\": C0+C1 in one write; \"apart\": C0, a pause, then C1
 #   c0c1_pause_ms           with \"apart\": milliseconds between the two writes
-#   first_read_needs_s0_s1  reset the connection unless the first read holds S0+S1 (1537 bytes)
 #   write_ready_reenters_handshake  crash (reset) when S0 alone arrived before C1 was written
 #                           (VideoCore; see docs/videocore-6453.md)
 #   c1                      \"simple\" (no digest) or \"digest\" (Flash-style HMAC digest)
@@ -80,9 +77,6 @@ const HEADER: &str = "\
 #                           S1's digest), \"auto\" (FFmpeg: signed only for a digest S1 >= 3.x)
 #   c2_time2                with \"echo-time2\": the time2 value written into C2
 #   c2_timing               \"after-s1\", \"after-s2\", or \"with-connect\" (C2 and connect in one write)
-#   s2_check                \"ignore\", \"warn\", or \"require-echo-from-8\" (give up otherwise)
-#   server_validation       \"none\", or \"ffmpeg-play\" (check S1's digest and S2's signature)
-#   strict_s0               give up when S0 is not 3
 # [session]
 #   role                    \"publish\" or \"play\"
 #   publish_commands        publish only: \"fmle\" (releaseStream, FCPublish, createStream,
@@ -94,9 +88,6 @@ const HEADER: &str = "\
 #   echo_chunk_size         answer the server's Set Chunk Size with the same value
 #   answer_peer_bandwidth   answer Set Peer Bandwidth with a Window Acknowledgement Size
 #   tcp_nodelay             TCP_NODELAY (Nagle off)
-#   strict_stream_ids       accept status and media only on the stream createStream gave
-#   zeroed_chunk_opening    a chunk stream opened with a type 1/2/3 header starts from zeroed
-#                           state (FFmpeg, librtmp) instead of being broken (the spec)
 #   ack_cadence             when the client acknowledges: \"window\" (every window, the spec),
 #                           \"half-window\" (FFmpeg), \"peer-bandwidth-tenth\" (librtmp: a tenth
 #                           of Set Peer Bandwidth, whatever the window) or \"never\"
@@ -105,16 +96,20 @@ const HEADER: &str = "\
 #   extended_timestamp_reading  a type-3 chunk after an extended timestamp: detect (tell
 #                           repeated from omitted), repeat (always read the 4 bytes: FFmpeg,
 #                           librtmp) or omit (never read them)
-# [tolerance]
-#   how the client reacts to each server deviation (`rtmp-probe profiles --tolerance ffmpeg`
-#   lists the classes): \"accept\", \"warn\", \"fail:STAGE\", \"stall:STAGE\" or \"unknown\", STAGE one
-#   of handshake, connect, publish, play, media; e.g. s2-not-echo = \"fail:handshake\". A row
-#   given here wins over the fields above that say the same (strict_s0, s2_check,
-#   first_read_needs_s0_s1, server_validation, strict_stream_ids, zeroed_chunk_opening);
-#   a class neither mentions gets the specification's strict reading
 # [connect]
 #   the connect command object's fields, in order: strings, numbers, booleans, tables;
 #   \"{app}\" and \"{tcUrl}\" stand for the probe URL's application and rtmp://host:port/app
+# [[basis]]
+#   how the profile's behaviours are known: kind (\"modelled\" or \"checked\"), source, covers
+# [tolerance]
+#   how the client reacts to each server deviation, the one place that says it
+#   (`rtmp-probe profiles --tolerance ffmpeg` lists the classes): \"accept\", \"warn\",
+#   \"fail:STAGE\", \"stall:STAGE\" or \"unknown\", STAGE one of handshake, connect, publish,
+#   play, media; e.g. s2-not-echo = \"fail:handshake\", or with its source as a table
+#   [tolerance.s2-not-echo] with reaction, source and note. A class without a row gets the
+#   specification's strict reading. A fail row for s1-digest-invalid also has the client check
+#   S2's signature (FFmpeg playing); a stall row for on-status-on-stream-0 has it take status
+#   and media only on the stream createStream gave (GStreamer rtmp2)
 ";
 
 // ----- the file form -----
@@ -137,8 +132,8 @@ struct FileForm {
     /// How the profile's behaviours are known (every built-in profile says).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     basis: Vec<Basis>,
-    /// Deviation keys to reactions; omitted rows follow the fields above, else the strict
-    /// reading.
+    /// Deviation keys to reactions (a rule, or a table with its source); a class without a
+    /// row gets the strict reading.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tolerance: Option<toml::Table>,
 }
@@ -150,7 +145,6 @@ struct HandshakeForm {
     c0c1_writes: C0C1Form,
     #[serde(skip_serializing_if = "Option::is_none")]
     c0c1_pause_ms: Option<f64>,
-    first_read_needs_s0_s1: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     write_ready_reenters_handshake: bool,
     c1: C1Form,
@@ -164,9 +158,15 @@ struct HandshakeForm {
     #[serde(skip_serializing_if = "Option::is_none")]
     c2_time2: Option<u32>,
     c2_timing: C2Timing,
-    s2_check: S2Check,
-    server_validation: ValidationForm,
-    strict_s0: bool,
+    // Removed: what a [tolerance] row says (see `Removed`).
+    #[serde(skip_serializing)]
+    first_read_needs_s0_s1: Option<toml::Value>,
+    #[serde(skip_serializing)]
+    s2_check: Option<toml::Value>,
+    #[serde(skip_serializing)]
+    server_validation: Option<toml::Value>,
+    #[serde(skip_serializing)]
+    strict_s0: Option<toml::Value>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -184,12 +184,15 @@ struct SessionForm {
     echo_chunk_size: bool,
     answer_peer_bandwidth: bool,
     tcp_nodelay: bool,
-    strict_stream_ids: bool,
-    zeroed_chunk_opening: bool,
     ack_cadence: AckCadence,
     #[serde(skip_serializing_if = "Option::is_none")]
     fatal_status_codes: Option<Vec<String>>,
     extended_timestamp_reading: ExtendedTimestampReading,
+    // Removed: what a [tolerance] row says (see `Removed`).
+    #[serde(skip_serializing)]
+    strict_stream_ids: Option<toml::Value>,
+    #[serde(skip_serializing)]
+    zeroed_chunk_opening: Option<toml::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -228,13 +231,6 @@ enum C2Form {
     EchoTime2,
     Signed,
     Auto,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-enum ValidationForm {
-    None,
-    FfmpegPlay,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -325,7 +321,6 @@ impl FileForm {
                 c0_version: hs.c0_version,
                 c0c1_writes,
                 c0c1_pause_ms,
-                first_read_needs_s0_s1: p.first_read_needs_s0_s1,
                 write_ready_reenters_handshake: p.write_ready_reenters_handshake,
                 c1,
                 c1_time,
@@ -335,12 +330,10 @@ impl FileForm {
                 c2,
                 c2_time2,
                 c2_timing: p.c2_timing,
-                s2_check: p.s2_check,
-                server_validation: match hs.validation {
-                    ServerValidation::None => ValidationForm::None,
-                    ServerValidation::FfmpegPlay => ValidationForm::FfmpegPlay,
-                },
-                strict_s0: hs.strict_s0,
+                first_read_needs_s0_s1: None,
+                s2_check: None,
+                server_validation: None,
+                strict_s0: None,
             },
             session: SessionForm {
                 role,
@@ -351,11 +344,11 @@ impl FileForm {
                 echo_chunk_size: p.echo_chunk_size,
                 answer_peer_bandwidth: p.answer_peer_bandwidth,
                 tcp_nodelay: p.nodelay,
-                strict_stream_ids: p.strict_stream_ids,
-                zeroed_chunk_opening: p.zeroed_chunk_opening,
                 ack_cadence: p.ack_cadence,
                 fatal_status_codes: p.fatal_status_codes.clone(),
                 extended_timestamp_reading: p.extended_timestamp_reading,
+                strict_stream_ids: None,
+                zeroed_chunk_opening: None,
             },
             connect: Some(
                 p.connect
@@ -371,6 +364,31 @@ impl FileForm {
     fn into_profile(self) -> Result<Profile, Invalid> {
         let h = self.handshake;
         let s = self.session;
+        let removed = [
+            (
+                h.first_read_needs_s0_s1.is_some(),
+                &Removed::FIRST_READ_NEEDS_S0_S1,
+            ),
+            (h.s2_check.is_some(), &Removed::S2_CHECK),
+            (h.server_validation.is_some(), &Removed::SERVER_VALIDATION),
+            (h.strict_s0.is_some(), &Removed::STRICT_S0),
+            (s.strict_stream_ids.is_some(), &Removed::STRICT_STREAM_IDS),
+            (
+                s.zeroed_chunk_opening.is_some(),
+                &Removed::ZEROED_CHUNK_OPENING,
+            ),
+        ];
+        if let Some((_, r)) = removed.into_iter().find(|(present, _)| *present) {
+            return Err(Invalid::new(
+                r.table,
+                r.key,
+                format!(
+                    "was removed: how the client reacts to a server is said once, in its \
+                     [tolerance] rows; {}",
+                    r.instead
+                ),
+            ));
+        }
         let c0c1 = match (h.c0c1_writes, h.c0c1_pause_ms) {
             (C0C1Form::Together, None) => C0C1Writes::Together,
             (C0C1Form::Together, Some(_)) => {
@@ -538,35 +556,76 @@ impl FileForm {
             name: self.name,
             description: self.description,
             source: self.source,
-            handshake: ClientConfig {
+            handshake: ClientHandshake {
                 c0_version: h.c0_version,
                 c1,
                 c2,
-                validation: match h.server_validation {
-                    ValidationForm::None => ServerValidation::None,
-                    ValidationForm::FfmpegPlay => ServerValidation::FfmpegPlay,
-                },
-                strict_s0: h.strict_s0,
             },
             c0c1,
-            first_read_needs_s0_s1: h.first_read_needs_s0_s1,
             write_ready_reenters_handshake: h.write_ready_reenters_handshake,
             c2_timing: h.c2_timing,
-            s2_check: h.s2_check,
             role,
             connect,
             echo_chunk_size: s.echo_chunk_size,
             nodelay: s.tcp_nodelay,
             answer_peer_bandwidth: s.answer_peer_bandwidth,
             own_chunk_size,
-            strict_stream_ids: s.strict_stream_ids,
-            zeroed_chunk_opening: s.zeroed_chunk_opening,
             tolerance,
             ack_cadence: s.ack_cadence,
             fatal_status_codes: s.fatal_status_codes,
             extended_timestamp_reading: s.extended_timestamp_reading,
         })
     }
+}
+
+/// A field of older profile files that said what a `[tolerance]` row says. A file that still
+/// has one is refused with the rows that replace it rather than read as an alias, so that no
+/// reaction can be said twice (and one of the two silently win).
+struct Removed {
+    table: &'static str,
+    key: &'static str,
+    instead: &'static str,
+}
+
+impl Removed {
+    const FIRST_READ_NEEDS_S0_S1: Removed = Removed {
+        table: "handshake",
+        key: "first_read_needs_s0_s1",
+        instead: "write s0-s1-s2-split-in-time = \"fail:handshake\" there for true (the client \
+                  resets unless its first read holds S0+S1), \"accept\" for false",
+    };
+    const S2_CHECK: Removed = Removed {
+        table: "handshake",
+        key: "s2_check",
+        instead: "write s2-not-echo and s2-all-zero there: \"accept\" for \"ignore\", \"warn\" \
+                  for \"warn\", \"fail:handshake\" for \"require-echo-from-8\"",
+    };
+    const SERVER_VALIDATION: Removed = Removed {
+        table: "handshake",
+        key: "server_validation",
+        instead: "write s1-digest-invalid = \"fail:handshake\" there for \"ffmpeg-play\" (the \
+                  client then also checks S2's signature, as FFmpeg playing does), \"accept\" for \
+                  \"none\"",
+    };
+    const STRICT_S0: Removed = Removed {
+        table: "handshake",
+        key: "strict_s0",
+        instead: "write s0-version-not-3 = \"fail:handshake\" there for true, \"accept\" for false",
+    };
+    const STRICT_STREAM_IDS: Removed = Removed {
+        table: "session",
+        key: "strict_stream_ids",
+        instead: "write on-status-on-stream-0 = \"stall:publish\" (\"stall:play\" for a player) \
+                  there for true (the client then takes status and media only on its own \
+                  stream), \"accept\" for false",
+    };
+    const ZEROED_CHUNK_OPENING: Removed = Removed {
+        table: "session",
+        key: "zeroed_chunk_opening",
+        instead: "write chunk-stream-opened-type-1, -2 and -3 = \"accept\" there for true; \
+                  false was the specification's strict reading, which a class without a row \
+                  gets",
+    };
 }
 
 /// An AMF0 value as TOML; None for what TOML cannot hold (null, undefined, arrays...).
@@ -688,6 +747,57 @@ mod tests {
 
         let e = error("name = \"x\"\n[handshake\n");
         assert_eq!(e.line, Some(2), "{e}");
+    }
+
+    /// A field of older files that said what a row says is refused, naming the row.
+    #[test]
+    fn a_removed_field_names_the_row_that_replaces_it() {
+        for (text, line, field, row) in [
+            (
+                "[handshake]\nstrict_s0 = true",
+                3,
+                "handshake.strict_s0",
+                "s0-version-not-3 = \"fail:handshake\"",
+            ),
+            (
+                "[handshake]\ns2_check = \"warn\"",
+                3,
+                "handshake.s2_check",
+                "s2-not-echo and s2-all-zero",
+            ),
+            (
+                "[handshake]\nfirst_read_needs_s0_s1 = false",
+                3,
+                "handshake.first_read_needs_s0_s1",
+                "s0-s1-s2-split-in-time",
+            ),
+            (
+                "[handshake]\nserver_validation = \"ffmpeg-play\"",
+                3,
+                "handshake.server_validation",
+                "s1-digest-invalid = \"fail:handshake\"",
+            ),
+            (
+                "[session]\nrole = \"play\"\nstrict_stream_ids = true",
+                4,
+                "session.strict_stream_ids",
+                "on-status-on-stream-0 = \"stall:publish\"",
+            ),
+            (
+                "[session]\nzeroed_chunk_opening = true",
+                3,
+                "session.zeroed_chunk_opening",
+                "chunk-stream-opened-type-1, -2 and -3 = \"accept\"",
+            ),
+        ] {
+            let e = error(&format!("name = \"x\"\n{text}\n"));
+            assert_eq!((e.line, e.field.as_str()), (Some(line), field), "{e}");
+            assert!(
+                e.message.starts_with("was removed: how the client reacts to a server is said once, in its [tolerance] rows")
+                    && e.message.contains(row),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -565,6 +565,24 @@ mod tests {
                 "is empty",
             ),
             (
+                "[tolerance]\ns2-all-zero = \"accept:handshake\"",
+                3,
+                "tolerance.s2-all-zero",
+                "takes no stage",
+            ),
+            (
+                "[tolerance]\ns2-all-zero = \"stall:later\"",
+                3,
+                "tolerance.s2-all-zero",
+                "is not a stage",
+            ),
+            (
+                "[tolerance]\ns2-all-zero = \"shrug\"",
+                3,
+                "tolerance.s2-all-zero",
+                "is not a reaction",
+            ),
+            (
                 "[[basis]]\nkind = \"guessed\"",
                 3,
                 "basis.kind",
