@@ -19,9 +19,12 @@ use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::AckCadence;
 use crate::protocol::handshake::{C1Body, C1Style, C2Style, DigestLayout};
 use crate::toml_file::{self, parse_version, FileError, Invalid};
+use removed::Removed;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
+
+mod removed;
 
 /// What is wrong with a profile file, and where.
 pub type ProfileFileError = FileError;
@@ -55,62 +58,8 @@ pub fn to_toml(profile: &Profile, notes: &[String]) -> String {
     out
 }
 
-const HEADER: &str = "\
-# rtmp-probe client profile. Run it with:  rtmp-probe probe rtmp://HOST/APP --profile-file THIS
-# Fields left out take librtmp-like defaults; unknown fields are an error. The built-in
-# profiles are files of this form (src/emulate/profiles/).
-#
-#   name                    the profile's name (required); description, source: what it
-#                           models and where that behaviour was seen (shown by `profiles NAME`)
-# [handshake]
-#   c0_version              the C0 byte (3 is RTMP)
-#   c0c1_writes             \"together\": C0+C1 in one write; \"apart\": C0, a pause, then C1
-#   c0c1_pause_ms           with \"apart\": milliseconds between the two writes
-#   write_ready_reenters_handshake  crash (reset) when S0 alone arrived before C1 was written
-#                           (VideoCore; see docs/videocore-6453.md)
-#   c1                      \"simple\" (no digest) or \"digest\" (Flash-style HMAC digest)
-#   c1_time, c1_version     C1's time field and its version field (\"a.b.c.d\")
-#   c1_body                 simple only: \"random\" or \"zero\"
-#   c1_digest_layout        digest only: \"base8\" or \"base772\"
-#   c2                      \"echo\" (a copy of S1), \"echo-zero-time2\" (S1, bytes 4..8 zeroed),
-#                           \"echo-time2\" (S1, bytes 4..8 = c2_time2), \"signed\" (signed for
-#                           S1's digest), \"auto\" (FFmpeg: signed only for a digest S1 >= 3.x)
-#   c2_time2                with \"echo-time2\": the time2 value written into C2
-#   c2_timing               \"after-s1\", \"after-s2\", or \"with-connect\" (C2 and connect in one write)
-# [session]
-#   role                    \"publish\" or \"play\"
-#   publish_commands        publish only: \"fmle\" (releaseStream, FCPublish, createStream,
-#                           publish) or \"flash\" (createStream, publish)
-#   stop                    publish only: \"fc-unpublish-delete-stream\", \"empty-publish\"
-#                           (publish with an empty name) or \"delete-stream\"
-#   own_chunk_size          a Set Chunk Size the client sends on its own (omit for none) ...
-#   own_chunk_size_when     ... \"before-connect\", \"after-connect\" or \"after-publish\"
-#   echo_chunk_size         answer the server's Set Chunk Size with the same value
-#   answer_peer_bandwidth   answer Set Peer Bandwidth with a Window Acknowledgement Size
-#   tcp_nodelay             TCP_NODELAY (Nagle off)
-#   ack_cadence             when the client acknowledges: \"window\" (every window, the spec),
-#                           \"half-window\" (FFmpeg), \"peer-bandwidth-tenth\" (librtmp: a tenth
-#                           of Set Peer Bandwidth, whatever the window) or \"never\"
-#   fatal_status_codes      the onStatus codes that end the client, whatever their level
-#                           (librtmp: four); omitted, any error-level onStatus does
-#   extended_timestamp_reading  a type-3 chunk after an extended timestamp: detect (tell
-#                           repeated from omitted), repeat (always read the 4 bytes: FFmpeg,
-#                           librtmp) or omit (never read them)
-# [connect]
-#   the connect command object's fields, in order: strings, numbers, booleans, tables;
-#   \"{app}\" and \"{tcUrl}\" stand for the probe URL's application and rtmp://host:port/app
-# [[basis]]
-#   how the profile's behaviours are known: kind (\"modelled\" or \"checked\"), source, covers
-# [tolerance]
-#   how the client reacts to each server deviation, the one place that says it
-#   (`rtmp-probe profiles --tolerance ffmpeg` lists the classes): \"accept\", \"warn\",
-#   \"fail:STAGE\", \"stall:STAGE\" or \"unknown\", STAGE one of handshake, connect, publish,
-#   play, media; e.g. s2-not-echo = \"fail:handshake\", or with its source as a table
-#   [tolerance.s2-not-echo] with reaction, source and note. A class without a row gets the
-#   specification's strict reading. A fail row for s1-digest-invalid also has the client check
-#   S2's signature (FFmpeg playing); a stall row for on-status-on-stream-0 has it take status
-#   and media only on the stream createStream gave (GStreamer rtmp2)
-";
+/// What every written profile file starts with: how to run it, and what each field means.
+const HEADER: &str = include_str!("profile_file/header.txt");
 
 // ----- the file form -----
 
@@ -578,56 +527,6 @@ impl FileForm {
     }
 }
 
-/// A field of older profile files that said what a `[tolerance]` row says. A file that still
-/// has one is refused with the rows that replace it rather than read as an alias, so that no
-/// reaction can be said twice (and one of the two silently win).
-struct Removed {
-    table: &'static str,
-    key: &'static str,
-    instead: &'static str,
-}
-
-impl Removed {
-    const FIRST_READ_NEEDS_S0_S1: Removed = Removed {
-        table: "handshake",
-        key: "first_read_needs_s0_s1",
-        instead: "write s0-s1-s2-split-in-time = \"fail:handshake\" there for true (the client \
-                  resets unless its first read holds S0+S1), \"accept\" for false",
-    };
-    const S2_CHECK: Removed = Removed {
-        table: "handshake",
-        key: "s2_check",
-        instead: "write s2-not-echo and s2-all-zero there: \"accept\" for \"ignore\", \"warn\" \
-                  for \"warn\", \"fail:handshake\" for \"require-echo-from-8\"",
-    };
-    const SERVER_VALIDATION: Removed = Removed {
-        table: "handshake",
-        key: "server_validation",
-        instead: "write s1-digest-invalid = \"fail:handshake\" there for \"ffmpeg-play\" (the \
-                  client then also checks S2's signature, as FFmpeg playing does), \"accept\" for \
-                  \"none\"",
-    };
-    const STRICT_S0: Removed = Removed {
-        table: "handshake",
-        key: "strict_s0",
-        instead: "write s0-version-not-3 = \"fail:handshake\" there for true, \"accept\" for false",
-    };
-    const STRICT_STREAM_IDS: Removed = Removed {
-        table: "session",
-        key: "strict_stream_ids",
-        instead: "write on-status-on-stream-0 = \"stall:publish\" (\"stall:play\" for a player) \
-                  there for true (the client then takes status and media only on its own \
-                  stream), \"accept\" for false",
-    };
-    const ZEROED_CHUNK_OPENING: Removed = Removed {
-        table: "session",
-        key: "zeroed_chunk_opening",
-        instead: "write chunk-stream-opened-type-1, -2 and -3 = \"accept\" there for true; \
-                  false was the specification's strict reading, which a class without a row \
-                  gets",
-    };
-}
-
 /// An AMF0 value as TOML; None for what TOML cannot hold (null, undefined, arrays...).
 pub fn to_toml_value(v: &Amf0Value) -> Option<toml::Value> {
     Some(match v {
@@ -667,171 +566,4 @@ fn from_toml_value(v: &toml::Value) -> Result<Amf0Value, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::emulate::profile;
-
-    #[test]
-    fn every_built_in_profile_survives_a_round_trip() {
-        for p in profile::all() {
-            let text = to_toml(&p, &[]);
-            let back = parse(&text).unwrap_or_else(|e| panic!("{}: {e}\n{text}", p.name));
-            assert_eq!(back, p, "{text}");
-        }
-    }
-
-    #[test]
-    fn omitted_fields_take_the_defaults() {
-        let p = parse("name = \"bare\"\n").unwrap();
-        assert_eq!(
-            p,
-            Profile {
-                name: "bare".into(),
-                ..Profile::default()
-            }
-        );
-    }
-
-    fn error(text: &str) -> ProfileFileError {
-        parse(text).expect_err("the file is wrong")
-    }
-
-    #[test]
-    fn errors_name_the_line_and_the_field() {
-        let e = error("name = \"x\"\n\n[handshake]\nc1 = \"fancy\"\n");
-        assert_eq!((e.line, e.field.as_str()), (Some(4), "handshake.c1"), "{e}");
-        assert!(e.message.contains("fancy"), "{e}");
-
-        let e = error("name = \"x\"\n[session]\ntcp_nodelay = true\nrole = \"watch\"\n");
-        assert_eq!((e.line, e.field.as_str()), (Some(4), "session.role"), "{e}");
-
-        let e = error("name = \"x\"\n[handshake]\nc1_verison = \"1.2.3.4\"\n");
-        assert_eq!(
-            (e.line, e.field.as_str()),
-            (Some(3), "handshake.c1_verison")
-        );
-        assert!(e.message.contains("unknown field"), "{e}");
-
-        let e = error("name = \"x\"\n[handshake]\nc1_version = \"9.0.124\"\n");
-        assert_eq!(
-            (e.line, e.field.as_str()),
-            (Some(3), "handshake.c1_version")
-        );
-        assert!(e.message.contains("four numbers"), "{e}");
-
-        let e = error("name = \"x\"\n[handshake]\nc1 = \"digest\"\nc1_body = \"zero\"\n");
-        assert_eq!((e.line, e.field.as_str()), (Some(4), "handshake.c1_body"));
-
-        let e = error("name = \"x\"\n[session]\nown_chunk_size = 4096\n");
-        assert_eq!(
-            (e.line, e.field.as_str()),
-            (Some(3), "session.own_chunk_size")
-        );
-
-        let e = error("name = \"x\"\n[connect]\napp = \"{app}\"\ncodecs = [1, 2]\n");
-        assert_eq!(
-            (e.line, e.field.as_str()),
-            (Some(4), "connect.codecs"),
-            "{e}"
-        );
-        assert!(e.message.contains("arrays"), "{e}");
-
-        let e = error("name = \"x\"\n[handshake]\nc0_version = 300\n");
-        assert_eq!(
-            (e.line, e.field.as_str()),
-            (Some(3), "handshake.c0_version")
-        );
-
-        let e = error("description = \"no name\"\n");
-        assert!(e.message.contains("missing field `name`"), "{e}");
-
-        let e = error("name = \"x\"\n[handshake\n");
-        assert_eq!(e.line, Some(2), "{e}");
-    }
-
-    /// A field of older files that said what a row says is refused, naming the row.
-    #[test]
-    fn a_removed_field_names_the_row_that_replaces_it() {
-        for (text, line, field, row) in [
-            (
-                "[handshake]\nstrict_s0 = true",
-                3,
-                "handshake.strict_s0",
-                "s0-version-not-3 = \"fail:handshake\"",
-            ),
-            (
-                "[handshake]\ns2_check = \"warn\"",
-                3,
-                "handshake.s2_check",
-                "s2-not-echo and s2-all-zero",
-            ),
-            (
-                "[handshake]\nfirst_read_needs_s0_s1 = false",
-                3,
-                "handshake.first_read_needs_s0_s1",
-                "s0-s1-s2-split-in-time",
-            ),
-            (
-                "[handshake]\nserver_validation = \"ffmpeg-play\"",
-                3,
-                "handshake.server_validation",
-                "s1-digest-invalid = \"fail:handshake\"",
-            ),
-            (
-                "[session]\nrole = \"play\"\nstrict_stream_ids = true",
-                4,
-                "session.strict_stream_ids",
-                "on-status-on-stream-0 = \"stall:publish\"",
-            ),
-            (
-                "[session]\nzeroed_chunk_opening = true",
-                3,
-                "session.zeroed_chunk_opening",
-                "chunk-stream-opened-type-1, -2 and -3 = \"accept\"",
-            ),
-        ] {
-            let e = error(&format!("name = \"x\"\n{text}\n"));
-            assert_eq!((e.line, e.field.as_str()), (Some(line), field), "{e}");
-            assert!(
-                e.message.starts_with("was removed: how the client reacts to a server is said once, in its [tolerance] rows")
-                    && e.message.contains(row),
-                "{e}"
-            );
-        }
-    }
-
-    #[test]
-    fn the_error_message_reads_as_one_sentence() {
-        let e = ProfileFileError {
-            file: Some("p.toml".into()),
-            ..error("name = \"x\"\n[handshake]\nc1 = \"fancy\"\n")
-        };
-        let text = e.to_string();
-        assert!(
-            text.starts_with(
-                "profile file p.toml, line 3, field `handshake.c1`: unknown variant `fancy`"
-            ),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn connect_fields_keep_their_order_and_placeholders_become_the_url() {
-        let p = parse(
-            "name = \"x\"\n[connect]\nswfUrl = \"{tcUrl}\"\napp = \"{app}\"\ncapabilities = 239\n\
-             fpad = false\naudioCodecs = 3575.5\n",
-        )
-        .unwrap();
-        let object = p.connect_object("live", "rtmp://h:1935/live");
-        assert_eq!(
-            object,
-            Amf0Value::object([
-                ("swfUrl", Amf0Value::string("rtmp://h:1935/live")),
-                ("app", Amf0Value::string("live")),
-                ("capabilities", Amf0Value::Number(239.0)),
-                ("fpad", Amf0Value::Boolean(false)),
-                ("audioCodecs", Amf0Value::Number(3575.5)),
-            ])
-        );
-    }
-}
+mod tests;
