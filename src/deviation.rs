@@ -81,6 +81,11 @@ impl Deviation {
         Deviation::ResultMissingFields,
     ];
 
+    /// The class a file names `key`, if any.
+    pub fn from_key(key: &str) -> Option<Deviation> {
+        Deviation::ALL.into_iter().find(|d| d.key() == key)
+    }
+
     /// The name a table file uses for it.
     pub fn key(self) -> &'static str {
         use Deviation::*;
@@ -186,6 +191,29 @@ pub enum Toward {
     Publishers,
     /// Every player.
     Players,
+}
+
+impl Toward {
+    pub const ALL: [Toward; 6] = [
+        Toward::Every,
+        Toward::DigestC1,
+        Toward::SimpleC1,
+        Toward::FmlePublishers,
+        Toward::Publishers,
+        Toward::Players,
+    ];
+
+    /// The name a personality file uses for it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Toward::Every => "every",
+            Toward::DigestC1 => "digest-c1",
+            Toward::SimpleC1 => "simple-c1",
+            Toward::FmlePublishers => "fmle-publishers",
+            Toward::Publishers => "publishers",
+            Toward::Players => "players",
+        }
+    }
 }
 
 /// One deviation a personality exercises, and toward which clients.

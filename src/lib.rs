@@ -33,6 +33,7 @@ pub mod protocol;
 pub mod record;
 pub mod replay;
 pub mod serve;
+pub mod toml_file;
 pub mod transcript;
 
 // Not part of the library's API, and hidden from its documentation: the fuzz targets' bodies and

@@ -5,9 +5,19 @@ use rtmp_probe::transcript::catalogue;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Literals of the id shape that are not ids: profile-file field paths (named in the profile
-/// file's error messages) and file names.
-const NOT_IDS: &[&str] = &["connect.codecs", "handshake.c1", "session.role"];
+/// Literals of the id shape that are not ids: profile- and personality-file field paths (named
+/// in the files' error messages) and file names.
+const NOT_IDS: &[&str] = &[
+    "connect.codecs",
+    "handshake.c1",
+    "session.role",
+    "basis.kind",
+    "basis.source",
+    "chunks.opening",
+    "table.key",
+    "tolerance.s2-all-zero",
+    "tolerance.s2-all-zeros",
+];
 const FILE_EXTENSIONS: &[&str] = &[
     "flv", "toml", "pcap", "pcapng", "json", "jsonl", "snap", "txt", "md", "conf", "log", "xml",
     "rs",

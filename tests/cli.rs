@@ -4,6 +4,7 @@ mod support;
 
 use std::process::Command;
 use support::trials::Need;
+use std::time::Duration;
 use support::{rtmp_probe, QUICK_MATRIX};
 
 fn matrix_exits_0_when_nothing_fails_and_1_when_something_does() {
@@ -354,6 +355,99 @@ fn profile_file_errors_exit_2_naming_the_file_line_and_field() {
     assert!(err.contains("--profile"), "{err}");
 }
 
+fn serve_and_matrix_take_a_personality_of_your_own_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.toml");
+    std::fs::write(
+        &file,
+        "name = \"mine\"\ndescription = \"answers S0 = 6\"\n\n[handshake]\ns0_version = 6\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    // In memory: the file's server, as the built-in s0-version-6 (OBS goes on, non-strict).
+    let (code, out, err) = rtmp_probe(
+        &[
+            &["matrix", "--personality-file", file, "--profiles", "obs"][..],
+            &QUICK_MATRIX,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("built-in server in memory, personality mine"),
+        "{out}"
+    );
+    assert!(out.contains("obs/default  non-strict"), "{out}");
+    assert!(out.contains("hs.s0-not-3"), "{out}");
+
+    // On the network: serve names the file's personality and answers with its S0.
+    let serve = support::UnreadServe::start(&["--personality-file", file]);
+    let url = format!("rtmp://{}/live", serve.addr);
+    let (code, out, err) = rtmp_probe(&["probe", &url, "--profile", "obs", "--duration", "0.3"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("obs/default  non-strict") && out.contains("hs.s0-not-3"),
+        "{out}"
+    );
+    let (_, served) = serve.stop_and_read(Duration::from_secs(10));
+    assert!(served.contains("(personality mine)"), "{served}");
+}
+
+fn personality_file_errors_exit_2_naming_the_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "name = \"bad\"\n\n[replies]\nplay_answer = \"maybe\"\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let serve = ["serve", "--listen", "127.0.0.1:1", "--personality-file"];
+    let matrix = ["matrix", "--personality-file"];
+    for command in [&serve[..], &matrix[..]] {
+        let (code, _, err) = rtmp_probe(&[command, &[path]].concat());
+        assert_eq!(code, 2, "{command:?}: {err}");
+        assert!(
+            err.contains(&format!(
+                "personality file {path}, line 4, field `replies.play_answer`: unknown variant `maybe`"
+            )),
+            "{command:?}: {err}"
+        );
+        // A file that cannot be read could not run.
+        let missing = dir.path().join("missing.toml");
+        let (code, _, err) = rtmp_probe(&[command, &[missing.to_str().unwrap()]].concat());
+        assert_eq!(code, 3, "{command:?}: {err}");
+        assert!(
+            err.contains(&format!(
+                "--personality-file {}: cannot read it",
+                missing.display()
+            )),
+            "{command:?}: {err}"
+        );
+    }
+    // One personality: a name or a file.
+    let (code, _, err) = rtmp_probe(&[
+        "serve",
+        "--personality",
+        "ffmpeg",
+        "--personality-file",
+        path,
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot be used with"), "{err}");
+    let (code, _, err) = rtmp_probe(&[
+        "matrix",
+        "rtmp://127.0.0.1:1/live",
+        "--personality-file",
+        path,
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--personality-file applies to the built-in server"),
+        "{err}"
+    );
+}
+
 fn exporting_a_flow_that_is_not_rtmp_names_the_flows() {
     let capture = support::shared_capture("public/obs27-publish-to-nginx-rtmp.pcap");
     let dir = tempfile::tempdir().unwrap();
@@ -535,6 +629,8 @@ fn a_profile_files_tolerance_section_decides_how_its_emulator_reacts() {
 
 fn main() {
     support::trials::run(vec![
+        trial!(serve_and_matrix_take_a_personality_of_your_own_from_a_file),
+        trial!(personality_file_errors_exit_2_naming_the_file_line_and_field),
         trial!(matrix_exits_0_when_nothing_fails_and_1_when_something_does),
         trial!(usage_errors_exit_2_with_a_reason),
         trial!(probe_against_nothing_cannot_run_and_says_the_connection_was_refused),

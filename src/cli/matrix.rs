@@ -8,7 +8,7 @@ use rtmp_probe::emulate::case::CaseOptions;
 use rtmp_probe::emulate::memory;
 use rtmp_probe::emulate::profile::{self, Profile};
 use rtmp_probe::emulate::{report, run_cases, variant::Variant};
-use rtmp_probe::serve::personality;
+use rtmp_probe::serve::personality::{self, Personality};
 use rtmp_probe::transcript::render::colour_on_stdout;
 use std::sync::Arc;
 
@@ -55,6 +55,10 @@ pub struct MatrixArgs {
     /// The built-in server's personality (only without a URL).
     #[arg(long)]
     personality: Option<String>,
+    /// A personality of your own for the built-in server, as a file (see README, "Personality
+    /// files"), in place of --personality (only without a URL).
+    #[arg(long, value_name = "FILE", conflicts_with = "personality")]
+    personality_file: Option<std::path::PathBuf>,
     /// Write the results as JSON to this file (`-`: standard output, the table then goes to
     /// standard error).
     #[arg(long, value_name = "FILE")]
@@ -167,10 +171,15 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             .map(|v| variant(v))
             .collect::<anyhow::Result<Vec<_>>>()?
     };
-    if args.url.is_some() && args.personality.is_some() {
-        return Err(UsageError(
-            "--personality applies to the built-in server, which runs only without a URL".into(),
-        )
+    if args.url.is_some() && (args.personality.is_some() || args.personality_file.is_some()) {
+        let flag = if args.personality.is_some() {
+            "--personality"
+        } else {
+            "--personality-file"
+        };
+        return Err(UsageError(format!(
+            "{flag} applies to the built-in server, which runs only without a URL"
+        ))
         .into());
     }
     let cases = select_cases(&profiles, &variants, &args.cases)?;
@@ -183,8 +192,9 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
     let mut options = args.timeouts.apply(CaseOptions::default());
     options.media_duration = super::seconds("--duration", args.duration)?;
     let Some(url) = args.url.clone() else {
+        let personality = built_in_server(&args)?;
         let outputs = MatrixOutputs::create(args.json.as_deref(), args.junit.as_deref())?;
-        return in_memory(&args, &cases, &options, outputs);
+        return in_memory(&personality, &cases, &options, outputs);
     };
     let (target, _) = super::target::parse(&url)?;
     let outputs = MatrixOutputs::create(args.json.as_deref(), args.junit.as_deref())?;
@@ -264,20 +274,29 @@ fn report_results(
     super::interrupt::finish(interrupted.is_some(), printed, super::exit::verdict(failed))
 }
 
+/// The personality of the built-in server: --personality-file's, --personality's, or the
+/// reference.
+fn built_in_server(args: &MatrixArgs) -> anyhow::Result<Personality> {
+    if let Some(path) = &args.personality_file {
+        return super::load_personality_file(path);
+    }
+    let name = args.personality.as_deref().unwrap_or("reference");
+    Ok(personality::by_name(name)
+        .ok_or_else(|| UsageError(format!("unknown personality '{name}'")))?)
+}
+
 /// The matrix without a URL: every case against the built-in server in memory.
 fn in_memory(
-    args: &MatrixArgs,
+    personality: &Personality,
     cases: &[(Profile, Variant)],
     options: &CaseOptions,
     outputs: MatrixOutputs,
 ) -> anyhow::Result<i32> {
-    let name = args.personality.as_deref().unwrap_or("reference");
-    let personality = personality::by_name(name)
-        .ok_or_else(|| UsageError(format!("unknown personality '{name}'")))?;
+    let name = personality.name;
     let progress = Progress::new(cases.len());
     let mut options = options.clone();
     options.seed = options.seed.or(Some(1));
-    let results = memory::run_cases(&personality, cases, &options, |r| progress.case_done(r));
+    let results = memory::run_cases(personality, cases, &options, |r| progress.case_done(r));
     progress.finish();
     let shown = format!("built-in server in memory, personality {name}");
     report_results(&outputs, &shown, &results, None, None)

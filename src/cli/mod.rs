@@ -54,21 +54,44 @@ fn number_in(
 
 pub use exit::UsageError;
 
-/// A --profile-file: a file that cannot be read could not run (3); one that reads but is
-/// wrong is the user's to fix (2), with the line and field named.
-fn load_profile_file(
+/// A file named by `flag` (--profile-file, --personality-file): one that cannot be read could
+/// not run (3); one that reads but is wrong is the user's to fix (2), with the line and field
+/// named.
+fn load_file<T>(
+    flag: &str,
     path: &std::path::Path,
-) -> anyhow::Result<rtmp_probe::emulate::profile::Profile> {
+    parse: fn(&str) -> Result<T, rtmp_probe::toml_file::FileError>,
+) -> anyhow::Result<T> {
     use anyhow::Context;
     let text = std::fs::read_to_string(path)
-        .with_context(|| format!("--profile-file {}: cannot read it", path.display()))?;
-    rtmp_probe::emulate::profile_file::parse(&text).map_err(|e| {
-        let located = rtmp_probe::emulate::profile_file::ProfileFileError {
+        .with_context(|| format!("{flag} {}: cannot read it", path.display()))?;
+    parse(&text).map_err(|e| {
+        let located = rtmp_probe::toml_file::FileError {
             file: Some(path.to_path_buf()),
             ..e
         };
         UsageError(located.to_string()).into()
     })
+}
+
+fn load_profile_file(
+    path: &std::path::Path,
+) -> anyhow::Result<rtmp_probe::emulate::profile::Profile> {
+    load_file(
+        "--profile-file",
+        path,
+        rtmp_probe::emulate::profile_file::parse,
+    )
+}
+
+fn load_personality_file(
+    path: &std::path::Path,
+) -> anyhow::Result<rtmp_probe::serve::personality::Personality> {
+    load_file(
+        "--personality-file",
+        path,
+        rtmp_probe::serve::personality_file::parse,
+    )
 }
 
 /// RTMP interoperability testing and fuzzing.

@@ -28,6 +28,10 @@ pub struct ServeArgs {
     /// Handshake behaviour to imitate (see --list-personalities).
     #[arg(long, default_value = "reference")]
     personality: String,
+    /// A personality of your own, as a file in the form of the built-in ones (see README,
+    /// "Personality files"), in place of --personality.
+    #[arg(long, value_name = "FILE", conflicts_with = "personality")]
+    personality_file: Option<std::path::PathBuf>,
     /// List the personalities with their behaviour and source, then exit.
     #[arg(long)]
     list_personalities: bool,
@@ -87,14 +91,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         }
         return Ok(0);
     }
-    let Some(personality) = personality::by_name(&args.personality) else {
-        let names: Vec<_> = personality::all().iter().map(|p| p.name).collect();
-        return Err(UsageError(format!(
-            "unknown personality '{}'; choose one of: {}",
-            args.personality,
-            names.join(", ")
-        ))
-        .into());
+    let personality = match &args.personality_file {
+        Some(path) => super::load_personality_file(path)?,
+        None => personality::by_name(&args.personality).ok_or_else(|| {
+            let names: Vec<_> = personality::all().iter().map(|p| p.name).collect();
+            UsageError(format!(
+                "unknown personality '{}'; choose one of: {}",
+                args.personality,
+                names.join(", ")
+            ))
+        })?,
     };
     let mut options = ServeOptions::default();
     options.listen = args.listen;

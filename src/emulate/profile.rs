@@ -6,11 +6,11 @@
 //! means adding one file there and its line in `BUILT_IN`.
 
 use super::profile_file;
-use super::tolerance::{self, Reaction, Reactions, Rule, Stage as ToleranceStage};
+use super::tolerance::{self, Reaction, Rule, Table};
 use crate::deviation::Deviation;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::AckCadence;
-use crate::protocol::handshake::{ClientConfig, ServerValidation};
+use crate::protocol::handshake::{C1Style, C2Style, ClientConfig, ServerValidation};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -49,19 +49,6 @@ pub enum ExtendedTimestampReading {
     Repeat,
     /// Never reads them: a server that repeats them has its payload misread.
     Omit,
-}
-
-/// What the client does when S2 is not an echo of C1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum S2Check {
-    Ignore,
-    /// Logs a warning and goes on (librtmp, GStreamer).
-    Warn,
-    /// Gives up unless S2 echoes C1 from byte 8 (Streamlabs mobile, StreamPack). Spelt as the
-    /// documentation always had it; serde's kebab-case would make it "require-echo-from8".
-    #[serde(rename = "require-echo-from-8", alias = "require-echo-from8")]
-    RequireEchoFrom8,
 }
 
 /// The commands a publisher sends before `publish`, in order.
@@ -114,17 +101,36 @@ pub const APP_PLACEHOLDER: &str = "{app}";
 /// Stands for the probe URL's `rtmp://host[:port]/app` in a connect field's value.
 pub const TC_URL_PLACEHOLDER: &str = "{tcUrl}";
 
-/// One client behaviour to reproduce.
+/// What the client writes in the handshake. How it takes what the server writes (S0's version,
+/// S1's digest, S2's echo) is its tolerance table ([`Profile::client_config`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientHandshake {
+    /// The C0 byte (3 is RTMP).
+    pub c0_version: u8,
+    pub c1: C1Style,
+    pub c2: C2Style,
+}
+
+impl Default for ClientHandshake {
+    fn default() -> Self {
+        let config = ClientConfig::default();
+        ClientHandshake {
+            c0_version: config.c0_version,
+            c1: config.c1,
+            c2: config.c2,
+        }
+    }
+}
+
+/// One client behaviour to reproduce: what it does, and (its tolerance table) how it reacts to
+/// what a server does, each said once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
     pub name: String,
     pub description: String,
     pub source: String,
-    pub handshake: ClientConfig,
+    pub handshake: ClientHandshake,
     pub c0c1: C0C1Writes,
-    /// The first read after C0+C1 must hold S0 and S1 complete (1537 bytes), or the client
-    /// resets the connection: the behaviour reported in FFmpeg ticket 6453.
-    pub first_read_needs_s0_s1: bool,
     /// Every write-ready notification before the handshake completes re-enters the client's
     /// handshake steps, and the step after S0 builds C2 from the S1 buffer whether S1 is in or
     /// not (VideoCore: `RTMPSession::streamStatusChanged` → `handshake` → `handshake2`). If S0
@@ -134,7 +140,6 @@ pub struct Profile {
     /// S1, end the case with a reset. See docs/videocore-6453.md.
     pub write_ready_reenters_handshake: bool,
     pub c2_timing: C2Timing,
-    pub s2_check: S2Check,
     pub role: Role,
     /// The connect command object's fields, in the order sent. A string value that is exactly
     /// [`APP_PLACEHOLDER`] or [`TC_URL_PLACEHOLDER`] is replaced by the probe URL's.
@@ -149,17 +154,11 @@ pub struct Profile {
     pub answer_peer_bandwidth: bool,
     /// A Set Chunk Size the client sends on its own, and when.
     pub own_chunk_size: Option<(ChunkSizeWhen, u32)>,
-    /// Accept NetStream.Publish.Start / Play.Start only on the stream createStream gave, and
-    /// media only on the play stream (GStreamer rtmp2).
-    pub strict_stream_ids: bool,
-    /// A chunk stream the server opens with a type 1, 2 or 3 header (no type 0 before it) takes
-    /// the fields it lacks from zeroed state (message stream 0, timestamp 0) instead of being a
-    /// broken chunk stream, as the specification would have it.
-    pub zeroed_chunk_opening: bool,
-    /// How the client reacts to each server deviation: a built-in profile's tolerance table
-    /// (every row), a profile file's `[tolerance]` section. The emulator asks
-    /// [`Profile::reaction`] where it meets each deviation.
-    pub tolerance: Reactions,
+    /// How the client reacts to each server deviation, with sources, and how the profile's
+    /// behaviours are known: the file's `[tolerance]` rows and `[[basis]]` (a built-in
+    /// profile's has a row for every class). The emulator asks [`Profile::reaction`] where it
+    /// meets each deviation.
+    pub tolerance: Table,
     /// When the client acknowledges what the server sent (a server that waits for
     /// acknowledgements tells the clients apart).
     pub ack_cadence: AckCadence,
@@ -185,57 +184,51 @@ const FMLE: Role = Role::Publish {
 };
 
 impl Profile {
-    /// How this profile's client reacts to `deviation`: its row in [`Self::tolerance`], else
-    /// what a profile file's fields from before `[tolerance]` say ([`Self::field_rule`]), else
-    /// unknown (the emulator then keeps [`tolerance::strict_reading`]).
+    /// How this profile's client reacts to `deviation`: its row in [`Self::tolerance`], or
+    /// unknown where it has none (the emulator then keeps [`tolerance::strict_reading`]).
     pub fn reaction(&self, deviation: Deviation) -> Rule {
-        self.tolerance
-            .get(deviation)
-            .or_else(|| self.field_rule(deviation))
-            .unwrap_or(Rule::UNKNOWN)
+        self.tolerance.get(deviation).unwrap_or(Rule::UNKNOWN)
     }
 
-    /// The reaction to `deviation` and whether the client goes on: accept and warn go on,
-    /// unknown as the strict reading does.
-    pub fn goes_on(&self, deviation: Deviation) -> bool {
-        let reaction = match self.reaction(deviation).reaction {
+    /// The reaction to `deviation`, unknown read as the specification's strict reading.
+    pub fn resolved(&self, deviation: Deviation) -> Reaction {
+        match self.reaction(deviation).reaction {
             Reaction::Unknown => tolerance::strict_reading(deviation),
             known => known,
-        };
-        matches!(reaction, Reaction::Accept | Reaction::Warn)
+        }
     }
 
-    /// What the profile's fields that overlap a tolerance row say about `deviation`: the only
-    /// way a profile file written before `[tolerance]` existed says it (a test checks that the
-    /// built-in profiles' fields agree with their tables).
-    pub fn field_rule(&self, deviation: Deviation) -> Option<Rule> {
-        use Deviation::*;
-        let fail_handshake = Rule::new(Reaction::Fail, Some(ToleranceStage::Handshake));
-        match deviation {
-            S0VersionNot3 if self.handshake.strict_s0 => Some(fail_handshake),
-            S0S1S2SplitInTime if self.first_read_needs_s0_s1 => Some(fail_handshake),
-            S1DigestInvalid if self.handshake.validation == ServerValidation::FfmpegPlay => {
-                Some(fail_handshake)
-            }
-            S2NotEcho | S2AllZero => Some(match self.s2_check {
-                S2Check::Ignore => Rule::ACCEPT,
-                S2Check::Warn => Rule::new(Reaction::Warn, None),
-                S2Check::RequireEchoFrom8 => fail_handshake,
-            }),
-            ChunkStreamOpenedType1 | ChunkStreamOpenedType2 | ChunkStreamOpenedType3
-                if self.zeroed_chunk_opening =>
-            {
-                Some(Rule::ACCEPT)
-            }
-            OnStatusOnStream0 if self.strict_stream_ids => {
-                let stage = match self.role {
-                    Role::Play => ToleranceStage::Play,
-                    Role::Publish { .. } => ToleranceStage::Publish,
-                };
-                Some(Rule::new(Reaction::Stall, Some(stage)))
-            }
-            _ => None,
+    /// Whether the client goes on after meeting `deviation`: accept and warn do.
+    pub fn goes_on(&self, deviation: Deviation) -> bool {
+        matches!(self.resolved(deviation), Reaction::Accept | Reaction::Warn)
+    }
+
+    /// The handshake codec's configuration for this client: its packets, and the checks its
+    /// table makes fatal inside the codec. A client that fails on an S1 whose version bytes
+    /// promise a digest that is not there (`s1-digest-invalid = "fail:handshake"`) is FFmpeg
+    /// playing, which checks S1's digest and S2's signature both. S0's version is left to the
+    /// emulator, which reacts to it by its row.
+    pub fn client_config(&self) -> ClientConfig {
+        let validation = if self.resolved(Deviation::S1DigestInvalid) == Reaction::Fail {
+            ServerValidation::FfmpegPlay
+        } else {
+            ServerValidation::None
+        };
+        ClientConfig {
+            c0_version: self.handshake.c0_version,
+            c1: self.handshake.c1,
+            c2: self.handshake.c2,
+            validation,
+            strict_s0: false,
         }
+    }
+
+    /// Whether the client takes NetStream.Publish.Start / Play.Start only on the stream
+    /// createStream gave, and media only on the play stream (GStreamer rtmp2): the client
+    /// whose table has it wait on for a status that came on stream 0
+    /// (`on-status-on-stream-0 = "stall:..."`).
+    pub fn strict_stream_ids(&self) -> bool {
+        self.resolved(Deviation::OnStatusOnStream0) == Reaction::Stall
     }
 
     /// `flashVer` in connect, if the profile sends one.
@@ -285,21 +278,17 @@ fn base() -> Profile {
         name: String::new(),
         description: String::new(),
         source: String::new(),
-        handshake: ClientConfig::default(),
+        handshake: ClientHandshake::default(),
         c0c1: C0C1Writes::Together,
-        first_read_needs_s0_s1: false,
         write_ready_reenters_handshake: false,
         c2_timing: C2Timing::AfterS1,
-        s2_check: S2Check::Warn,
         role: FMLE,
         connect: publish_connect(FMLE_FLASH_VER),
         echo_chunk_size: false,
         own_chunk_size: None,
         nodelay: true,
         answer_peer_bandwidth: false,
-        strict_stream_ids: false,
-        zeroed_chunk_opening: false,
-        tolerance: Reactions::default(),
+        tolerance: Table::default(),
         ack_cadence: AckCadence::Window,
         fatal_status_codes: None,
         extended_timestamp_reading: ExtendedTimestampReading::Detect,
@@ -342,11 +331,11 @@ pub fn all() -> Vec<Profile> {
                 .iter()
                 .map(|(file, text)| {
                     // The files are part of the binary and every one is parsed by the tests.
-                    let mut p = profile_file::parse(text)
+                    let p = profile_file::parse(text)
                         .unwrap_or_else(|e| panic!("built-in profile {file} is broken: {e}"));
-                    let table = tolerance::table(&p.name)
-                        .unwrap_or_else(|e| panic!("built-in profile {file}: {e}"));
-                    p.tolerance = Reactions::from_table(&table);
+                    if let Err(e) = p.tolerance.check_complete() {
+                        panic!("built-in profile {file}: its tolerance table is incomplete: {e}");
+                    }
                     p
                 })
                 .collect()
@@ -397,7 +386,7 @@ mod tests {
         let files: Vec<Profile> = all()
             .into_iter()
             .map(|p| Profile {
-                tolerance: Reactions::default(),
+                tolerance: Table::default(),
                 ..p
             })
             .collect();
@@ -406,103 +395,51 @@ mod tests {
         assert!(now == before, "the built-in profiles changed:\n{now}");
     }
 
-    /// One truth: the emulator follows a built-in profile's table, and the older fields that
-    /// say the same thing (what a profile file without `[tolerance]` goes by) must agree.
     #[test]
-    fn the_fields_that_overlap_a_table_row_say_what_the_row_says() {
-        for p in all() {
-            let row = |d: Deviation| {
-                let rule = p
-                    .tolerance
-                    .get(d)
-                    .expect("a built-in profile has every row");
-                match rule.reaction {
-                    Reaction::Unknown => tolerance::strict_reading(d),
-                    known => known,
-                }
-            };
-            let gives_up = |d| matches!(row(d), Reaction::Fail | Reaction::Stall);
-            use Deviation::*;
-            let checks = [
-                ("strict_s0", p.handshake.strict_s0, gives_up(S0VersionNot3)),
-                (
-                    "first_read_needs_s0_s1",
-                    p.first_read_needs_s0_s1,
-                    row(S0S1S2SplitInTime) == Reaction::Fail,
-                ),
-                (
-                    "server_validation",
-                    p.handshake.validation == ServerValidation::FfmpegPlay,
-                    row(S1DigestInvalid) == Reaction::Fail,
-                ),
-                (
-                    "zeroed_chunk_opening",
-                    p.zeroed_chunk_opening,
-                    !gives_up(ChunkStreamOpenedType1),
-                ),
-                (
-                    "strict_stream_ids",
-                    p.strict_stream_ids,
-                    row(OnStatusOnStream0) == Reaction::Stall,
-                ),
-            ];
-            for (field, says, table_says) in checks {
-                assert_eq!(
-                    says, table_says,
-                    "{}: {field} disagrees with its table",
-                    p.name
-                );
-            }
-            let s2 = match p.s2_check {
-                S2Check::Ignore => Reaction::Accept,
-                S2Check::Warn => Reaction::Warn,
-                S2Check::RequireEchoFrom8 => Reaction::Fail,
-            };
-            for d in [S2NotEcho, S2AllZero] {
-                assert_eq!(
-                    s2,
-                    row(d),
-                    "{}: s2_check disagrees with row {}",
-                    p.name,
-                    d.key()
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn a_profile_file_without_tolerance_goes_by_its_fields_and_a_row_wins() {
-        let text =
-            "name = \"x\"\n[handshake]\nstrict_s0 = true\ns2_check = \"require-echo-from-8\"\n";
+    fn a_profile_file_reacts_by_its_rows_and_the_strict_reading_elsewhere() {
+        let text = "name = \"x\"\n[tolerance]\ns0-version-not-3 = \"stall:handshake\"\n\
+                    set-chunk-size-huge = \"warn\"\ns1-digest-invalid = \"fail:handshake\"\n";
         let p = profile_file::parse(text).unwrap();
-        let fail = Rule::new(Reaction::Fail, Some(ToleranceStage::Handshake));
-        assert_eq!(p.reaction(Deviation::S0VersionNot3), fail);
-        assert_eq!(p.reaction(Deviation::S2AllZero), fail);
-        assert_eq!(p.reaction(Deviation::SetChunkSizeHuge), Rule::UNKNOWN);
+        assert_eq!(
+            p.reaction(Deviation::S0VersionNot3),
+            Rule::new(Reaction::Stall, Some(tolerance::Stage::Handshake))
+        );
+        assert!(!p.goes_on(Deviation::S0VersionNot3));
+        assert!(p.goes_on(Deviation::SetChunkSizeHuge));
+        assert_eq!(p.reaction(Deviation::ChunkStreamOpenedType1), Rule::UNKNOWN);
         assert!(
-            !p.goes_on(Deviation::SetChunkSizeHuge),
+            !p.goes_on(Deviation::ChunkStreamOpenedType1),
             "unknown is the strict reading"
         );
-        let with_row = format!(
-            "{text}[tolerance]\ns0-version-not-3 = \"accept\"\nset-chunk-size-huge = \"warn\"\n"
+        // The codec checks what the rows make fatal in the handshake, nothing else.
+        let config = p.client_config();
+        assert_eq!(config.validation, ServerValidation::FfmpegPlay);
+        assert!(!config.strict_s0, "the emulator reacts to S0 by its row");
+        assert_eq!(
+            profile_file::parse("name = \"x\"\n")
+                .unwrap()
+                .client_config(),
+            ClientConfig::default()
         );
-        let p = profile_file::parse(&with_row).unwrap();
-        assert_eq!(p.reaction(Deviation::S0VersionNot3), Rule::ACCEPT);
-        assert!(p.goes_on(Deviation::SetChunkSizeHuge));
-        for (row, why) in [
-            ("s0-version-not-3 = \"fail\"", "needs a stage"),
-            ("s0-version-not-3 = \"accept:handshake\"", "takes no stage"),
-            ("s0-version-not-3 = \"stall:later\"", "is not a stage"),
-            ("s0-version-not-3 = \"shrug\"", "is not a reaction"),
-            ("s0-version-not-4 = \"accept\"", "is not a deviation class"),
-            ("s0-version-not-3 = 3", "must be a string"),
-        ] {
-            let e =
-                profile_file::parse(&format!("name = \"x\"\n\n[tolerance]\n{row}\n")).unwrap_err();
-            assert_eq!(e.line, Some(4), "{row}: {e}");
-            assert!(e.field.starts_with("tolerance."), "{row}: {e}");
-            assert!(e.to_string().contains(why), "{row}: {e}");
-        }
+    }
+
+    /// The behaviours a table decides are read from it: the codec's checks and the stream ids
+    /// a client insists on (what the profiles' own fields said before they went; the built-in
+    /// files said the same, as a test checked then).
+    #[test]
+    fn what_the_table_decides_is_read_from_the_table() {
+        let validating: Vec<String> = all()
+            .into_iter()
+            .filter(|p| p.client_config().validation == ServerValidation::FfmpegPlay)
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(validating, ["ffmpeg-play"]);
+        let strict: Vec<String> = all()
+            .into_iter()
+            .filter(|p| p.strict_stream_ids())
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(strict, ["gstreamer", "gstreamer-play"]);
     }
 
     #[test]

@@ -4,95 +4,41 @@
 //! The file form is its own set of types so the protocol core stays free of serde and the file
 //! reads as words ("digest", "after-s1") rather than Rust enums. Fields a file leaves out take
 //! the behaviour of [`Profile::default`]; unknown fields are errors, so a typo is not silently
-//! ignored. The optional `[tolerance]` section is the profile's reactions to server deviations
-//! ([`crate::emulate::tolerance::Reactions`] reads and writes it).
-//!
-//! One file past 600 lines because the file form mirrors [`Profile`] field for field in both
-//! directions (parse with its checks, write), and its tests read and write the same text.
+//! ignored. The file's `[[basis]]` and `[tolerance]` sections are the profile's tolerance
+//! table ([`crate::emulate::tolerance::Table`] reads and writes the rows): the one place that
+//! says how the client reacts to a server's deviations. A field of older files that said the
+//! same as a row is refused, naming the row that replaces it. Errors name the file, the line and
+//! the field ([`crate::toml_file`]).
 
 use super::profile::{
-    C0C1Writes, C2Timing, ChunkSizeWhen, ExtendedTimestampReading, Profile, PublishSequence, Role,
-    S2Check, StopStyle,
+    C0C1Writes, C2Timing, ChunkSizeWhen, ClientHandshake, ExtendedTimestampReading, Profile,
+    PublishSequence, Role, StopStyle,
 };
-use super::tolerance::Reactions;
+use super::tolerance::{Basis, Table};
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::AckCadence;
-use crate::protocol::handshake::{
-    C1Body, C1Style, C2Style, ClientConfig, DigestLayout, ServerValidation,
-};
+use crate::protocol::handshake::{C1Body, C1Style, C2Style, DigestLayout};
+use crate::toml_file::{self, parse_version, FileError, Invalid};
+use removed::Removed;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
+mod removed;
+
 /// What is wrong with a profile file, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProfileFileError {
-    pub file: Option<PathBuf>,
-    /// 1-based; None when the problem has no line (the file cannot be read).
-    pub line: Option<usize>,
-    /// `table.key`, or the table, or empty when the whole file is concerned.
-    pub field: String,
-    pub message: String,
-}
+pub type ProfileFileError = FileError;
 
-impl fmt::Display for ProfileFileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.file {
-            Some(file) => write!(f, "profile file {}", file.display())?,
-            None => f.write_str("profile file")?,
-        }
-        if let Some(line) = self.line {
-            write!(f, ", line {line}")?;
-        }
-        if !self.field.is_empty() {
-            write!(f, ", field `{}`", self.field)?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-impl std::error::Error for ProfileFileError {}
+const KIND: &str = "profile file";
 
 /// Reads and checks the profile file at `path`.
 pub fn load(path: &Path) -> Result<Profile, ProfileFileError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ProfileFileError {
-        file: Some(path.to_path_buf()),
-        line: None,
-        field: String::new(),
-        message: format!("cannot read it: {e}"),
-    })?;
-    parse(&text).map_err(|e| ProfileFileError {
-        file: Some(path.to_path_buf()),
-        ..e
-    })
+    toml_file::load(KIND, path, parse)
 }
 
 /// Parses and checks a profile file's text.
 pub fn parse(text: &str) -> Result<Profile, ProfileFileError> {
-    let form: FileForm = toml::from_str(text).map_err(|e| {
-        let (line, field) = match e.span() {
-            Some(span) => field_at(text, span.start),
-            None => (None, String::new()),
-        };
-        ProfileFileError {
-            file: None,
-            line,
-            field,
-            message: e.message().trim_end().to_string(),
-        }
-    })?;
-    form.into_profile()
-        .map_err(|(table, key, message)| ProfileFileError {
-            file: None,
-            line: line_of(text, table, &key),
-            field: if table.is_empty() {
-                key
-            } else {
-                format!("{table}.{key}")
-            },
-            message,
-        })
+    toml_file::parse(KIND, text, FileForm::into_profile)
 }
 
 /// The profile as a file: a comment explaining every field, `notes` (what the writer could not
@@ -112,65 +58,8 @@ pub fn to_toml(profile: &Profile, notes: &[String]) -> String {
     out
 }
 
-const HEADER: &str = "\
-# rtmp-probe client profile. Run it with:  rtmp-probe probe rtmp://HOST/APP --profile-file THIS
-# Fields left out take librtmp-like defaults; unknown fields are an error. The built-in
-# profiles are files of this form (src/emulate/profiles/).
-#
-#   name                    the profile's name (required); description, source: what it
-#                           models and where that behaviour was seen (shown by `profiles NAME`)
-# [handshake]
-#   c0_version              the C0 byte (3 is RTMP)
-#   c0c1_writes             \"together\": C0+C1 in one write; \"apart\": C0, a pause, then C1
-#   c0c1_pause_ms           with \"apart\": milliseconds between the two writes
-#   first_read_needs_s0_s1  reset the connection unless the first read holds S0+S1 (1537 bytes)
-#   write_ready_reenters_handshake  crash (reset) when S0 alone arrived before C1 was written
-#                           (VideoCore; see docs/videocore-6453.md)
-#   c1                      \"simple\" (no digest) or \"digest\" (Flash-style HMAC digest)
-#   c1_time, c1_version     C1's time field and its version field (\"a.b.c.d\")
-#   c1_body                 simple only: \"random\" or \"zero\"
-#   c1_digest_layout        digest only: \"base8\" or \"base772\"
-#   c2                      \"echo\" (a copy of S1), \"echo-zero-time2\" (S1, bytes 4..8 zeroed),
-#                           \"echo-time2\" (S1, bytes 4..8 = c2_time2), \"signed\" (signed for
-#                           S1's digest), \"auto\" (FFmpeg: signed only for a digest S1 >= 3.x)
-#   c2_time2                with \"echo-time2\": the time2 value written into C2
-#   c2_timing               \"after-s1\", \"after-s2\", or \"with-connect\" (C2 and connect in one write)
-#   s2_check                \"ignore\", \"warn\", or \"require-echo-from-8\" (give up otherwise)
-#   server_validation       \"none\", or \"ffmpeg-play\" (check S1's digest and S2's signature)
-#   strict_s0               give up when S0 is not 3
-# [session]
-#   role                    \"publish\" or \"play\"
-#   publish_commands        publish only: \"fmle\" (releaseStream, FCPublish, createStream,
-#                           publish) or \"flash\" (createStream, publish)
-#   stop                    publish only: \"fc-unpublish-delete-stream\", \"empty-publish\"
-#                           (publish with an empty name) or \"delete-stream\"
-#   own_chunk_size          a Set Chunk Size the client sends on its own (omit for none) ...
-#   own_chunk_size_when     ... \"before-connect\", \"after-connect\" or \"after-publish\"
-#   echo_chunk_size         answer the server's Set Chunk Size with the same value
-#   answer_peer_bandwidth   answer Set Peer Bandwidth with a Window Acknowledgement Size
-#   tcp_nodelay             TCP_NODELAY (Nagle off)
-#   strict_stream_ids       accept status and media only on the stream createStream gave
-#   zeroed_chunk_opening    a chunk stream opened with a type 1/2/3 header starts from zeroed
-#                           state (FFmpeg, librtmp) instead of being broken (the spec)
-#   ack_cadence             when the client acknowledges: \"window\" (every window, the spec),
-#                           \"half-window\" (FFmpeg), \"peer-bandwidth-tenth\" (librtmp: a tenth
-#                           of Set Peer Bandwidth, whatever the window) or \"never\"
-#   fatal_status_codes      the onStatus codes that end the client, whatever their level
-#                           (librtmp: four); omitted, any error-level onStatus does
-#   extended_timestamp_reading  a type-3 chunk after an extended timestamp: detect (tell
-#                           repeated from omitted), repeat (always read the 4 bytes: FFmpeg,
-#                           librtmp) or omit (never read them)
-# [tolerance]
-#   how the client reacts to each server deviation (`rtmp-probe profiles --tolerance ffmpeg`
-#   lists the classes): \"accept\", \"warn\", \"fail:STAGE\", \"stall:STAGE\" or \"unknown\", STAGE one
-#   of handshake, connect, publish, play, media; e.g. s2-not-echo = \"fail:handshake\". A row
-#   given here wins over the fields above that say the same (strict_s0, s2_check,
-#   first_read_needs_s0_s1, server_validation, strict_stream_ids, zeroed_chunk_opening);
-#   a class neither mentions gets the specification's strict reading
-# [connect]
-#   the connect command object's fields, in order: strings, numbers, booleans, tables;
-#   \"{app}\" and \"{tcUrl}\" stand for the probe URL's application and rtmp://host:port/app
-";
+/// What every written profile file starts with: how to run it, and what each field means.
+const HEADER: &str = include_str!("profile_file/header.txt");
 
 // ----- the file form -----
 
@@ -189,8 +78,11 @@ struct FileForm {
     /// Omitted: the default profile's connect fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     connect: Option<toml::Table>,
-    /// Deviation keys to reactions; omitted rows follow the fields above, else the strict
-    /// reading.
+    /// How the profile's behaviours are known (every built-in profile says).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    basis: Vec<Basis>,
+    /// Deviation keys to reactions (a rule, or a table with its source); a class without a
+    /// row gets the strict reading.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tolerance: Option<toml::Table>,
 }
@@ -202,7 +94,6 @@ struct HandshakeForm {
     c0c1_writes: C0C1Form,
     #[serde(skip_serializing_if = "Option::is_none")]
     c0c1_pause_ms: Option<f64>,
-    first_read_needs_s0_s1: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     write_ready_reenters_handshake: bool,
     c1: C1Form,
@@ -216,9 +107,15 @@ struct HandshakeForm {
     #[serde(skip_serializing_if = "Option::is_none")]
     c2_time2: Option<u32>,
     c2_timing: C2Timing,
-    s2_check: S2Check,
-    server_validation: ValidationForm,
-    strict_s0: bool,
+    // Removed: what a [tolerance] row says (see `Removed`).
+    #[serde(skip_serializing)]
+    first_read_needs_s0_s1: Option<toml::Value>,
+    #[serde(skip_serializing)]
+    s2_check: Option<toml::Value>,
+    #[serde(skip_serializing)]
+    server_validation: Option<toml::Value>,
+    #[serde(skip_serializing)]
+    strict_s0: Option<toml::Value>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -236,12 +133,15 @@ struct SessionForm {
     echo_chunk_size: bool,
     answer_peer_bandwidth: bool,
     tcp_nodelay: bool,
-    strict_stream_ids: bool,
-    zeroed_chunk_opening: bool,
     ack_cadence: AckCadence,
     #[serde(skip_serializing_if = "Option::is_none")]
     fatal_status_codes: Option<Vec<String>>,
     extended_timestamp_reading: ExtendedTimestampReading,
+    // Removed: what a [tolerance] row says (see `Removed`).
+    #[serde(skip_serializing)]
+    strict_stream_ids: Option<toml::Value>,
+    #[serde(skip_serializing)]
+    zeroed_chunk_opening: Option<toml::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -284,13 +184,6 @@ enum C2Form {
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-enum ValidationForm {
-    None,
-    FfmpegPlay,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 enum RoleForm {
     Publish,
     Play,
@@ -320,9 +213,6 @@ impl Default for SessionForm {
         form
     }
 }
-
-/// A problem found after parsing: the table, the key, and what is wrong.
-type Invalid = (&'static str, String, String);
 
 impl FileForm {
     fn from_profile(p: &Profile) -> FileForm {
@@ -380,22 +270,19 @@ impl FileForm {
                 c0_version: hs.c0_version,
                 c0c1_writes,
                 c0c1_pause_ms,
-                first_read_needs_s0_s1: p.first_read_needs_s0_s1,
                 write_ready_reenters_handshake: p.write_ready_reenters_handshake,
                 c1,
                 c1_time,
-                c1_version: version.map(|b| b.to_string()).join("."),
+                c1_version: toml_file::version_text(version),
                 c1_body,
                 c1_digest_layout,
                 c2,
                 c2_time2,
                 c2_timing: p.c2_timing,
-                s2_check: p.s2_check,
-                server_validation: match hs.validation {
-                    ServerValidation::None => ValidationForm::None,
-                    ServerValidation::FfmpegPlay => ValidationForm::FfmpegPlay,
-                },
-                strict_s0: hs.strict_s0,
+                first_read_needs_s0_s1: None,
+                s2_check: None,
+                server_validation: None,
+                strict_s0: None,
             },
             session: SessionForm {
                 role,
@@ -406,11 +293,11 @@ impl FileForm {
                 echo_chunk_size: p.echo_chunk_size,
                 answer_peer_bandwidth: p.answer_peer_bandwidth,
                 tcp_nodelay: p.nodelay,
-                strict_stream_ids: p.strict_stream_ids,
-                zeroed_chunk_opening: p.zeroed_chunk_opening,
                 ack_cadence: p.ack_cadence,
                 fatal_status_codes: p.fatal_status_codes.clone(),
                 extended_timestamp_reading: p.extended_timestamp_reading,
+                strict_stream_ids: None,
+                zeroed_chunk_opening: None,
             },
             connect: Some(
                 p.connect
@@ -418,28 +305,54 @@ impl FileForm {
                     .filter_map(|(k, v)| Some((k.clone(), to_toml_value(v)?)))
                     .collect(),
             ),
-            tolerance: (!p.tolerance.is_empty()).then(|| p.tolerance.to_section()),
+            basis: p.tolerance.basis.clone(),
+            tolerance: (!p.tolerance.row.is_empty()).then(|| p.tolerance.to_section()),
         }
     }
 
     fn into_profile(self) -> Result<Profile, Invalid> {
         let h = self.handshake;
         let s = self.session;
+        let removed = [
+            (
+                h.first_read_needs_s0_s1.is_some(),
+                &Removed::FIRST_READ_NEEDS_S0_S1,
+            ),
+            (h.s2_check.is_some(), &Removed::S2_CHECK),
+            (h.server_validation.is_some(), &Removed::SERVER_VALIDATION),
+            (h.strict_s0.is_some(), &Removed::STRICT_S0),
+            (s.strict_stream_ids.is_some(), &Removed::STRICT_STREAM_IDS),
+            (
+                s.zeroed_chunk_opening.is_some(),
+                &Removed::ZEROED_CHUNK_OPENING,
+            ),
+        ];
+        if let Some((_, r)) = removed.into_iter().find(|(present, _)| *present) {
+            return Err(Invalid::new(
+                r.table,
+                r.key,
+                format!(
+                    "was removed: how the client reacts to a server is said once, in its \
+                     [tolerance] rows; {}",
+                    r.instead
+                ),
+            ));
+        }
         let c0c1 = match (h.c0c1_writes, h.c0c1_pause_ms) {
             (C0C1Form::Together, None) => C0C1Writes::Together,
             (C0C1Form::Together, Some(_)) => {
-                return Err((
+                return Err(Invalid::new(
                     "handshake",
-                    "c0c1_pause_ms".into(),
-                    "applies only with c0c1_writes = \"apart\"".into(),
+                    "c0c1_pause_ms",
+                    "applies only with c0c1_writes = \"apart\"",
                 ))
             }
             (C0C1Form::Apart, pause) => {
                 let ms = pause.unwrap_or(0.0);
                 if !(0.0..=10_000.0).contains(&ms) {
-                    return Err((
+                    return Err(Invalid::new(
                         "handshake",
-                        "c0c1_pause_ms".into(),
+                        "c0c1_pause_ms",
                         format!("{ms} is not between 0 and 10000 milliseconds"),
                     ));
                 }
@@ -447,14 +360,14 @@ impl FileForm {
             }
         };
         let version =
-            parse_version(&h.c1_version).map_err(|m| ("handshake", "c1_version".into(), m))?;
+            parse_version(&h.c1_version).map_err(|m| Invalid::new("handshake", "c1_version", m))?;
         let c1 = match h.c1 {
             C1Form::Simple => {
                 if h.c1_digest_layout.is_some() {
-                    return Err((
+                    return Err(Invalid::new(
                         "handshake",
-                        "c1_digest_layout".into(),
-                        "applies only with c1 = \"digest\"".into(),
+                        "c1_digest_layout",
+                        "applies only with c1 = \"digest\"",
                     ));
                 }
                 C1Style::Simple {
@@ -468,10 +381,10 @@ impl FileForm {
             }
             C1Form::Digest => {
                 if h.c1_body.is_some() {
-                    return Err((
+                    return Err(Invalid::new(
                         "handshake",
-                        "c1_body".into(),
-                        "applies only with c1 = \"simple\" (a digest C1's body is random)".into(),
+                        "c1_body",
+                        "applies only with c1 = \"simple\" (a digest C1's body is random)",
                     ));
                 }
                 C1Style::Digest {
@@ -487,17 +400,17 @@ impl FileForm {
         let c2 = match (h.c2, h.c2_time2) {
             (C2Form::EchoTime2, Some(t)) => C2Style::EchoS1WithTime2(t),
             (C2Form::EchoTime2, None) => {
-                return Err((
+                return Err(Invalid::new(
                     "handshake",
-                    "c2".into(),
-                    "\"echo-time2\" needs c2_time2, the value of C2's bytes 4..8".into(),
+                    "c2",
+                    "\"echo-time2\" needs c2_time2, the value of C2's bytes 4..8",
                 ))
             }
             (_, Some(_)) => {
-                return Err((
+                return Err(Invalid::new(
                     "handshake",
-                    "c2_time2".into(),
-                    "applies only with c2 = \"echo-time2\"".into(),
+                    "c2_time2",
+                    "applies only with c2 = \"echo-time2\"",
                 ))
             }
             (C2Form::Echo, None) => C2Style::EchoS1,
@@ -512,17 +425,17 @@ impl FileForm {
             },
             RoleForm::Play => {
                 if s.publish_commands.is_some() {
-                    return Err((
+                    return Err(Invalid::new(
                         "session",
-                        "publish_commands".into(),
-                        "applies only with role = \"publish\"".into(),
+                        "publish_commands",
+                        "applies only with role = \"publish\"",
                     ));
                 }
                 if s.stop.is_some() {
-                    return Err((
+                    return Err(Invalid::new(
                         "session",
-                        "stop".into(),
-                        "applies only with role = \"publish\"".into(),
+                        "stop",
+                        "applies only with role = \"publish\"",
                     ));
                 }
                 Role::Play
@@ -532,24 +445,24 @@ impl FileForm {
             (None, None) => None,
             (Some(size), Some(when)) if (1..=0x7fff_ffff).contains(&size) => Some((when, size)),
             (Some(size), Some(_)) => {
-                return Err((
+                return Err(Invalid::new(
                     "session",
-                    "own_chunk_size".into(),
+                    "own_chunk_size",
                     format!("{size} is not between 1 and 2147483647"),
                 ))
             }
             (Some(_), None) => {
-                return Err((
+                return Err(Invalid::new(
                     "session",
-                    "own_chunk_size".into(),
-                    "needs own_chunk_size_when to say when it is sent".into(),
+                    "own_chunk_size",
+                    "needs own_chunk_size_when to say when it is sent",
                 ))
             }
             (None, Some(_)) => {
-                return Err((
+                return Err(Invalid::new(
                     "session",
-                    "own_chunk_size_when".into(),
-                    "needs own_chunk_size, the size to send".into(),
+                    "own_chunk_size_when",
+                    "needs own_chunk_size, the size to send",
                 ))
             }
         };
@@ -558,61 +471,59 @@ impl FileForm {
             Some(table) => table
                 .into_iter()
                 .map(|(k, v)| {
-                    let value = from_toml_value(&v).map_err(|m| ("connect", k.clone(), m))?;
+                    let value =
+                        from_toml_value(&v).map_err(|m| Invalid::new("connect", k.clone(), m))?;
                     Ok((k, value))
                 })
                 .collect::<Result<_, Invalid>>()?,
         };
-        let tolerance = match &self.tolerance {
-            None => Reactions::default(),
-            Some(section) => {
-                Reactions::from_section(section).map_err(|(key, m)| ("tolerance", key, m))?
-            }
+        let row = match &self.tolerance {
+            None => Vec::new(),
+            Some(section) => Table::rows_from_section(section)?,
+        };
+        if let Some(b) = self
+            .basis
+            .iter()
+            .find(|b| b.source.trim().is_empty() || b.covers.trim().is_empty())
+        {
+            let key = if b.source.trim().is_empty() {
+                "source"
+            } else {
+                "covers"
+            };
+            return Err(Invalid::new(
+                "basis",
+                key,
+                "is empty: say what the basis rests on and what it covers",
+            ));
+        }
+        let tolerance = Table {
+            basis: self.basis,
+            row,
         };
         Ok(Profile {
             name: self.name,
             description: self.description,
             source: self.source,
-            handshake: ClientConfig {
+            handshake: ClientHandshake {
                 c0_version: h.c0_version,
                 c1,
                 c2,
-                validation: match h.server_validation {
-                    ValidationForm::None => ServerValidation::None,
-                    ValidationForm::FfmpegPlay => ServerValidation::FfmpegPlay,
-                },
-                strict_s0: h.strict_s0,
             },
             c0c1,
-            first_read_needs_s0_s1: h.first_read_needs_s0_s1,
             write_ready_reenters_handshake: h.write_ready_reenters_handshake,
             c2_timing: h.c2_timing,
-            s2_check: h.s2_check,
             role,
             connect,
             echo_chunk_size: s.echo_chunk_size,
             nodelay: s.tcp_nodelay,
             answer_peer_bandwidth: s.answer_peer_bandwidth,
             own_chunk_size,
-            strict_stream_ids: s.strict_stream_ids,
-            zeroed_chunk_opening: s.zeroed_chunk_opening,
             tolerance,
             ack_cadence: s.ack_cadence,
             fatal_status_codes: s.fatal_status_codes,
             extended_timestamp_reading: s.extended_timestamp_reading,
         })
-    }
-}
-
-/// "9.0.124.2" as four bytes.
-fn parse_version(text: &str) -> Result<[u8; 4], String> {
-    let parts: Vec<&str> = text.split('.').collect();
-    let bytes: Option<Vec<u8>> = parts.iter().map(|p| p.trim().parse::<u8>().ok()).collect();
-    match bytes {
-        Some(b) if b.len() == 4 => Ok([b[0], b[1], b[2], b[3]]),
-        _ => Err(format!(
-            "\"{text}\" is not four numbers 0..255 separated by dots, like \"9.0.124.2\""
-        )),
     }
 }
 
@@ -654,195 +565,5 @@ fn from_toml_value(v: &toml::Value) -> Result<Amf0Value, String> {
     })
 }
 
-/// One line of a profile file's text, as the error locators read it.
-struct Entry<'a> {
-    /// 1-based.
-    number: usize,
-    /// The byte offset just past the line.
-    end: usize,
-    /// The `[table]` the line is in ("" at the top level); a header is in its own table.
-    table: &'a str,
-    header: bool,
-    /// The key of a `key = value` line.
-    key: Option<String>,
-}
-
-/// The lines of `text` with the table each is in.
-fn entries(text: &str) -> impl Iterator<Item = Entry<'_>> {
-    let (mut table, mut end) = ("", 0);
-    text.split_inclusive('\n')
-        .enumerate()
-        .map(move |(n, line)| {
-            end += line.len();
-            let trimmed = line.trim();
-            let header = trimmed
-                .strip_prefix('[')
-                .and_then(|t| t.split(']').next())
-                .map(str::trim);
-            if let Some(h) = header {
-                table = h;
-            }
-            Entry {
-                number: n + 1,
-                end,
-                table,
-                header: header.is_some(),
-                key: header.is_none().then(|| key_of(trimmed)).flatten(),
-            }
-        })
-}
-
-/// The 1-based line holding byte `offset` and the field written there (`table.key`).
-fn field_at(text: &str, offset: usize) -> (Option<usize>, String) {
-    entries(text)
-        .find(|e| offset < e.end || e.end == text.len())
-        .map_or((None, String::new()), |e| {
-            let field = match e.key {
-                Some(key) if e.table.is_empty() => key,
-                Some(key) => format!("{}.{key}", e.table),
-                None => e.table.to_string(),
-            };
-            (Some(e.number), field)
-        })
-}
-
-/// The key of a `key = value` line, quotes removed.
-fn key_of(line: &str) -> Option<String> {
-    if line.starts_with('#') {
-        return None;
-    }
-    let (key, _) = line.split_once('=')?;
-    Some(key.trim().trim_matches('"').to_string())
-}
-
-/// The 1-based line where `key` is set in `[table]` (top level for ""), if it is.
-fn line_of(text: &str, table: &str, key: &str) -> Option<usize> {
-    let mut table_line = None;
-    for e in entries(text).filter(|e| e.table == table) {
-        if e.header {
-            table_line = Some(e.number);
-        } else if !key.is_empty() && e.key.as_deref() == Some(key) {
-            return Some(e.number);
-        }
-    }
-    table_line
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::emulate::profile;
-
-    #[test]
-    fn every_built_in_profile_survives_a_round_trip() {
-        for p in profile::all() {
-            let text = to_toml(&p, &[]);
-            let back = parse(&text).unwrap_or_else(|e| panic!("{}: {e}\n{text}", p.name));
-            assert_eq!(back, p, "{text}");
-        }
-    }
-
-    #[test]
-    fn omitted_fields_take_the_defaults() {
-        let p = parse("name = \"bare\"\n").unwrap();
-        assert_eq!(
-            p,
-            Profile {
-                name: "bare".into(),
-                ..Profile::default()
-            }
-        );
-    }
-
-    fn error(text: &str) -> ProfileFileError {
-        parse(text).expect_err("the file is wrong")
-    }
-
-    #[test]
-    fn errors_name_the_line_and_the_field() {
-        let e = error("name = \"x\"\n\n[handshake]\nc1 = \"fancy\"\n");
-        assert_eq!((e.line, e.field.as_str()), (Some(4), "handshake.c1"), "{e}");
-        assert!(e.message.contains("fancy"), "{e}");
-
-        let e = error("name = \"x\"\n[session]\ntcp_nodelay = true\nrole = \"watch\"\n");
-        assert_eq!((e.line, e.field.as_str()), (Some(4), "session.role"), "{e}");
-
-        let e = error("name = \"x\"\n[handshake]\nc1_verison = \"1.2.3.4\"\n");
-        assert_eq!(
-            (e.line, e.field.as_str()),
-            (Some(3), "handshake.c1_verison")
-        );
-        assert!(e.message.contains("unknown field"), "{e}");
-
-        let e = error("name = \"x\"\n[handshake]\nc1_version = \"9.0.124\"\n");
-        assert_eq!(
-            (e.line, e.field.as_str()),
-            (Some(3), "handshake.c1_version")
-        );
-        assert!(e.message.contains("four numbers"), "{e}");
-
-        let e = error("name = \"x\"\n[handshake]\nc1 = \"digest\"\nc1_body = \"zero\"\n");
-        assert_eq!((e.line, e.field.as_str()), (Some(4), "handshake.c1_body"));
-
-        let e = error("name = \"x\"\n[session]\nown_chunk_size = 4096\n");
-        assert_eq!(
-            (e.line, e.field.as_str()),
-            (Some(3), "session.own_chunk_size")
-        );
-
-        let e = error("name = \"x\"\n[connect]\napp = \"{app}\"\ncodecs = [1, 2]\n");
-        assert_eq!(
-            (e.line, e.field.as_str()),
-            (Some(4), "connect.codecs"),
-            "{e}"
-        );
-        assert!(e.message.contains("arrays"), "{e}");
-
-        let e = error("name = \"x\"\n[handshake]\nc0_version = 300\n");
-        assert_eq!(
-            (e.line, e.field.as_str()),
-            (Some(3), "handshake.c0_version")
-        );
-
-        let e = error("description = \"no name\"\n");
-        assert!(e.message.contains("missing field `name`"), "{e}");
-
-        let e = error("name = \"x\"\n[handshake\n");
-        assert_eq!(e.line, Some(2), "{e}");
-    }
-
-    #[test]
-    fn the_error_message_reads_as_one_sentence() {
-        let e = ProfileFileError {
-            file: Some("p.toml".into()),
-            ..error("name = \"x\"\n[handshake]\nc1 = \"fancy\"\n")
-        };
-        let text = e.to_string();
-        assert!(
-            text.starts_with(
-                "profile file p.toml, line 3, field `handshake.c1`: unknown variant `fancy`"
-            ),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn connect_fields_keep_their_order_and_placeholders_become_the_url() {
-        let p = parse(
-            "name = \"x\"\n[connect]\nswfUrl = \"{tcUrl}\"\napp = \"{app}\"\ncapabilities = 239\n\
-             fpad = false\naudioCodecs = 3575.5\n",
-        )
-        .unwrap();
-        let object = p.connect_object("live", "rtmp://h:1935/live");
-        assert_eq!(
-            object,
-            Amf0Value::object([
-                ("swfUrl", Amf0Value::string("rtmp://h:1935/live")),
-                ("app", Amf0Value::string("live")),
-                ("capabilities", Amf0Value::Number(239.0)),
-                ("fpad", Amf0Value::Boolean(false)),
-                ("audioCodecs", Amf0Value::Number(3575.5)),
-            ])
-        );
-    }
-}
+mod tests;

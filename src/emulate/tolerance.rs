@@ -1,22 +1,22 @@
 //! How each profile's real client reacts to each way a server can deviate, as data with
 //! sources.
 //!
-//! One TOML file per profile under `src/emulate/tolerance/`, embedded at build time. Each row
-//! names a [`Deviation`], the client's [`Reaction`] (and the stage, for a failure or a stall),
-//! and where that is known from: a file and function of the client's code, a capture, or a
-//! measured run. Where nothing supports a claim the row says `unknown`. Each table also says
-//! which of the profile's behaviours are modelled from a source and which are checked against
-//! the real program by a test.
+//! A profile's tolerance table is part of its file (`src/emulate/profiles/NAME.toml` for the
+//! built-in ones): a `[tolerance]` row per [`Deviation`] with the client's [`Reaction`] (and the
+//! stage, for a failure or a stall) and where that is known from: a file and function of the
+//! client's code, a capture, or a measured run. Where nothing supports a claim the row says
+//! `unknown`. `[[basis]]` entries say which of the profile's behaviours are modelled from a
+//! source and which are checked against the real program by a test.
 //!
-//! The emulators follow their table: a built-in profile carries its table's rows as
-//! [`Reactions`], a profile file its `[tolerance]` section, and the emulated client asks
-//! [`crate::emulate::profile::Profile::reaction`] where it meets each deviation. A row that
-//! says `unknown` leaves the emulator to [`strict_reading`]. `rtmp-probe profiles --tolerance
-//! NAME` prints the table, and which personality exercises each row
-//! ([`crate::emulate::consistency`]).
+//! The table is the one place that says how the client reacts: the emulated client asks
+//! [`crate::emulate::profile::Profile::reaction`] where it meets each deviation, and a row
+//! that says `unknown`, or is missing from a user's file, leaves it to [`strict_reading`].
+//! `rtmp-probe profiles --tolerance NAME` prints the table, and which personality exercises
+//! each row ([`crate::emulate::consistency`]).
 
 pub use crate::deviation::Deviation;
-use serde::Deserialize;
+use crate::toml_file::Invalid;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// What the real client does.
@@ -156,87 +156,6 @@ impl fmt::Display for Rule {
     }
 }
 
-/// One profile's reactions, at most one per deviation: a built-in profile's are its table's
-/// rows, a profile file's its `[tolerance]` section.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct Reactions(Vec<(Deviation, Rule)>);
-
-impl Reactions {
-    /// Every row of `table`, `unknown` ones included (so a built-in profile never falls back
-    /// to the fields a profile file may use instead).
-    pub fn from_table(table: &Table) -> Reactions {
-        Reactions(
-            table
-                .rows_in_order()
-                .into_iter()
-                .map(|r| (r.deviation, Rule::new(r.reaction, r.stage)))
-                .collect(),
-        )
-    }
-
-    pub fn get(&self, deviation: Deviation) -> Option<Rule> {
-        self.0
-            .iter()
-            .find(|(d, _)| *d == deviation)
-            .map(|(_, rule)| *rule)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The rows in [`Deviation::ALL`]'s order.
-    pub fn iter(&self) -> impl Iterator<Item = (Deviation, Rule)> + '_ {
-        Deviation::ALL
-            .into_iter()
-            .filter_map(|d| self.get(d).map(|rule| (d, rule)))
-    }
-
-    /// A `[tolerance]` section: deviation keys to rules. Err: the key and what is wrong.
-    pub fn from_section(section: &toml::Table) -> Result<Reactions, (String, String)> {
-        let mut rows = Vec::new();
-        for (key, value) in section {
-            let deviation = Deviation::ALL
-                .into_iter()
-                .find(|d| d.key() == key)
-                .ok_or_else(|| {
-                    (
-                        key.clone(),
-                        "is not a deviation class (rtmp-probe profiles --tolerance ffmpeg lists them)"
-                            .to_string(),
-                    )
-                })?;
-            let text = value.as_str().ok_or_else(|| {
-                (
-                    key.clone(),
-                    "must be a string such as \"fail:handshake\"".into(),
-                )
-            })?;
-            let rule = Rule::parse(text).map_err(|m| (key.clone(), m))?;
-            rows.push((deviation, rule));
-        }
-        Ok(Reactions(rows))
-    }
-
-    /// The `[tolerance]` section of a profile file.
-    pub fn to_section(&self) -> toml::Table {
-        self.iter()
-            .map(|(d, rule)| (d.key().to_string(), toml::Value::String(rule.to_string())))
-            .collect()
-    }
-}
-
-/// One line, so that a profile's `{:#?}` stays readable.
-impl fmt::Debug for Reactions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rows: Vec<String> = self
-            .iter()
-            .map(|(d, rule)| format!("{}={rule}", d.key()))
-            .collect();
-        write!(f, "Reactions({:?})", rows.join(", "))
-    }
-}
-
 /// How an emulator reacts to `deviation` when nothing says how its real client does: the
 /// specification's strict reading. A chunk stream must open with a type-0 header; a Set Chunk
 /// Size past what any message can need (16 MiB) is refused by the emulator's reader; the other
@@ -254,7 +173,7 @@ pub fn strict_reading(deviation: Deviation) -> Reaction {
 }
 
 /// How a profile's behaviours are known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BasisKind {
     /// Read from the client's code, a capture or a report; no test runs the real program.
@@ -264,7 +183,7 @@ pub enum BasisKind {
 }
 
 /// One statement of how the profile's behaviours are known.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Basis {
     pub kind: BasisKind,
@@ -284,143 +203,45 @@ impl fmt::Display for Basis {
 }
 
 /// One deviation and the client's reaction to it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     pub deviation: Deviation,
     pub reaction: Reaction,
-    #[serde(default)]
     pub stage: Option<Stage>,
-    /// Client file and function, capture or measured run; `unknown` with reaction `unknown`.
+    /// Client file and function, capture or measured run; `unknown` with reaction `unknown`;
+    /// empty where a user's file gives none.
     pub source: String,
-    #[serde(default)]
     pub note: Option<String>,
 }
 
-/// A profile's tolerance table.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+impl Row {
+    pub fn rule(&self) -> Rule {
+        Rule::new(self.reaction, self.stage)
+    }
+}
+
+/// A profile's tolerance table: how its real client reacts to each server deviation (at most
+/// one row each), and how the profile's behaviours are known. A built-in profile's has a row
+/// for every deviation class ([`Table::check_complete`]); a user's file may give any.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Table {
-    pub profile: String,
     pub basis: Vec<Basis>,
     pub row: Vec<Row>,
 }
 
-/// What is wrong with a table.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ToleranceError {
-    #[error("no tolerance table for profile {0:?}")]
-    NoTable(String),
-    #[error("tolerance table for {profile:?} does not parse: {message}")]
-    Parse { profile: String, message: String },
-    #[error("tolerance table for {profile:?}: {message}")]
-    Invalid { profile: String, message: String },
-}
-
-/// The embedded tables, by profile name.
-const TABLES: &[(&str, &str)] = &[
-    ("wirecast", include_str!("tolerance/wirecast.toml")),
-    ("elemental", include_str!("tolerance/elemental.toml")),
-    ("videocore", include_str!("tolerance/videocore.toml")),
-    ("obs", include_str!("tolerance/obs.toml")),
-    ("ffmpeg", include_str!("tolerance/ffmpeg.toml")),
-    ("ffmpeg-play", include_str!("tolerance/ffmpeg-play.toml")),
-    ("gstreamer", include_str!("tolerance/gstreamer.toml")),
-    (
-        "gstreamer-play",
-        include_str!("tolerance/gstreamer-play.toml"),
-    ),
-    ("flash", include_str!("tolerance/flash.toml")),
-    ("streamlabs", include_str!("tolerance/streamlabs.toml")),
-    ("srs-forward", include_str!("tolerance/srs-forward.toml")),
-    ("rtmpdump", include_str!("tolerance/rtmpdump.toml")),
-];
-
-/// The tolerance table of profile `name`, parsed and checked.
-pub fn table(name: &str) -> Result<Table, ToleranceError> {
-    let text = TABLES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, t)| *t)
-        .ok_or_else(|| ToleranceError::NoTable(name.to_string()))?;
-    parse(name, text)
-}
-
-/// Parses and checks `text` as the table of profile `name`: the profile field names it,
-/// there is a basis, every deviation class has exactly one row, a failure or stall says
-/// where, and every row has a source, or says `unknown` for both reaction and source.
-pub fn parse(name: &str, text: &str) -> Result<Table, ToleranceError> {
-    let invalid = |message: String| ToleranceError::Invalid {
-        profile: name.to_string(),
-        message,
-    };
-    let table: Table = toml::from_str(text).map_err(|e| ToleranceError::Parse {
-        profile: name.to_string(),
-        message: e.to_string(),
-    })?;
-    if table.profile != name {
-        return Err(invalid(format!(
-            "its profile field says {:?}",
-            table.profile
-        )));
-    }
-    if table.basis.is_empty() {
-        return Err(invalid("no basis says how its behaviours are known".into()));
-    }
-    for b in &table.basis {
-        if b.source.trim().is_empty() || b.covers.trim().is_empty() {
-            return Err(invalid("a basis has no source or covers nothing".into()));
-        }
-    }
-    for d in Deviation::ALL {
-        let n = table.row.iter().filter(|r| r.deviation == d).count();
-        if n != 1 {
-            return Err(invalid(format!(
-                "{n} rows for deviation {d:?} ({}), expected 1",
-                d.describe()
-            )));
-        }
-    }
-    for r in &table.row {
-        let source = r.source.trim();
-        let unknown_source = source.eq_ignore_ascii_case("unknown");
-        match (r.reaction, unknown_source) {
-            (Reaction::Unknown, _) => {}
-            (_, true) => {
-                return Err(invalid(format!(
-                    "{:?} claims {} with source \"unknown\"",
-                    r.deviation, r.reaction
-                )))
-            }
-            _ if source.is_empty() => {
-                return Err(invalid(format!("{:?} has no source", r.deviation)))
-            }
-            _ => {}
-        }
-        if source.is_empty() {
-            return Err(invalid(format!(
-                "{:?} has an empty source; write \"unknown\"",
-                r.deviation
-            )));
-        }
-        if r.reaction.needs_stage() != r.stage.is_some() {
-            return Err(invalid(format!(
-                "{:?}: reaction {} {} a stage",
-                r.deviation,
-                r.reaction,
-                if r.reaction.needs_stage() {
-                    "needs"
-                } else {
-                    "takes no"
-                }
-            )));
-        }
-    }
-    Ok(table)
-}
-
 impl Table {
+    /// The rule of `deviation`'s row, if the table has one.
+    pub fn get(&self, deviation: Deviation) -> Option<Rule> {
+        self.row
+            .iter()
+            .find(|r| r.deviation == deviation)
+            .map(Row::rule)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.basis.is_empty() && self.row.is_empty()
+    }
+
     /// The rows in [`Deviation::ALL`]'s order.
     pub fn rows_in_order(&self) -> Vec<&Row> {
         Deviation::ALL
@@ -436,140 +257,171 @@ impl Table {
             .filter(|r| r.reaction != Reaction::Unknown)
             .count()
     }
+
+    /// The rows of a profile file's `[tolerance]` section: each key a deviation class, each
+    /// value its rule (`s2-not-echo = "fail:handshake"`), or a table with the rule as
+    /// `reaction` and its `source` and `note` (`[tolerance.s2-not-echo]`).
+    pub fn rows_from_section(section: &toml::Table) -> Result<Vec<Row>, Invalid> {
+        section
+            .iter()
+            .map(|(key, value)| {
+                let deviation = Deviation::from_key(key).ok_or_else(|| {
+                    Invalid::new(
+                        "tolerance",
+                        key.clone(),
+                        "is not a deviation class (rtmp-probe profiles --tolerance ffmpeg lists them)",
+                    )
+                })?;
+                match value {
+                    toml::Value::String(text) => {
+                        let rule =
+                            Rule::parse(text).map_err(|m| Invalid::new("tolerance", key.clone(), m))?;
+                        Ok(Row {
+                            deviation,
+                            reaction: rule.reaction,
+                            stage: rule.stage,
+                            source: String::new(),
+                            note: None,
+                        })
+                    }
+                    toml::Value::Table(fields) => row_from_table(deviation, key, fields),
+                    _ => Err(Invalid::new(
+                        "tolerance",
+                        key.clone(),
+                        "must be a string such as \"fail:handshake\", or a table with reaction, source and note",
+                    )),
+                }
+            })
+            .collect()
+    }
+
+    /// The `[tolerance]` section of a profile file: a row with a source or a note as its own
+    /// table, a bare rule as one line.
+    pub fn to_section(&self) -> toml::Table {
+        self.rows_in_order()
+            .into_iter()
+            .map(|r| {
+                let rule = toml::Value::String(r.rule().to_string());
+                let value = if r.source.is_empty() && r.note.is_none() {
+                    rule
+                } else {
+                    let mut fields = toml::Table::new();
+                    fields.insert("reaction".into(), rule);
+                    fields.insert("source".into(), toml::Value::String(r.source.clone()));
+                    if let Some(note) = &r.note {
+                        fields.insert("note".into(), toml::Value::String(note.clone()));
+                    }
+                    toml::Value::Table(fields)
+                };
+                (r.deviation.key().to_string(), value)
+            })
+            .collect()
+    }
+
+    /// What a built-in profile's table must hold: a basis that says how its behaviours are
+    /// known, and for every deviation class a row with a source (`unknown` for both reaction
+    /// and source where nothing supports a claim). Err: what is missing.
+    pub fn check_complete(&self) -> Result<(), String> {
+        if self.basis.is_empty() {
+            return Err("no basis says how its behaviours are known".into());
+        }
+        if let Some(b) = self
+            .basis
+            .iter()
+            .find(|b| b.source.trim().is_empty() || b.covers.trim().is_empty())
+        {
+            return Err(format!("a basis has no source or covers nothing: {b}"));
+        }
+        for d in Deviation::ALL {
+            let Some(r) = self.row.iter().find(|r| r.deviation == d) else {
+                return Err(format!(
+                    "no row for deviation {} ({})",
+                    d.key(),
+                    d.describe()
+                ));
+            };
+            if r.source.trim().is_empty() {
+                return Err(format!("{} has no source; write \"unknown\"", d.key()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A `[tolerance.KEY]` table: `reaction`, and `source` and `note` if given.
+fn row_from_table(deviation: Deviation, key: &str, fields: &toml::Table) -> Result<Row, Invalid> {
+    let table = format!("tolerance.{key}");
+    let text = |field: &str| -> Result<Option<String>, Invalid> {
+        match fields.get(field) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(Invalid::new(table.clone(), field, "must be a string")),
+        }
+    };
+    if let Some(other) = fields
+        .keys()
+        .find(|k| !["reaction", "source", "note"].contains(&k.as_str()))
+    {
+        return Err(Invalid::new(
+            table.clone(),
+            other.clone(),
+            "is not a field of a row: reaction, source, note",
+        ));
+    }
+    let reaction = text("reaction")?.ok_or_else(|| {
+        Invalid::new(
+            table.clone(),
+            "",
+            "has no reaction, such as reaction = \"fail:handshake\"",
+        )
+    })?;
+    let rule = Rule::parse(&reaction).map_err(|m| Invalid::new(table.clone(), "reaction", m))?;
+    let source = text("source")?.unwrap_or_default();
+    if rule.reaction != Reaction::Unknown && source.trim().eq_ignore_ascii_case("unknown") {
+        return Err(Invalid::new(
+            table,
+            "source",
+            format!(
+                "claims {} with source \"unknown\": give where it is known from, or make the reaction unknown",
+                rule.reaction
+            ),
+        ));
+    }
+    Ok(Row {
+        deviation,
+        reaction: rule.reaction,
+        stage: rule.stage,
+        source,
+        note: text("note")?,
+    })
+}
+
+/// The rows on one line, so that a profile's `{:#?}` stays readable.
+impl fmt::Debug for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rows: Vec<String> = self
+            .rows_in_order()
+            .iter()
+            .map(|r| format!("{}={}", r.deviation.key(), r.rule()))
+            .collect();
+        write!(f, "Table({:?})", rows.join(", "))
+    }
+}
+
+/// What is wrong with a table.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ToleranceError {
+    #[error("no tolerance table for profile {0:?}")]
+    NoTable(String),
+}
+
+/// The tolerance table of the built-in profile `name`.
+pub fn table(name: &str) -> Result<Table, ToleranceError> {
+    super::profile::by_name(name)
+        .map(|p| p.tolerance)
+        .ok_or_else(|| ToleranceError::NoTable(name.to_string()))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::emulate::profile;
-
-    #[test]
-    fn every_profile_has_a_table_that_parses_and_covers_every_deviation() {
-        let profiles = profile::all();
-        assert!(!profiles.is_empty());
-        for p in &profiles {
-            let t = table(&p.name).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(t.row.len(), Deviation::ALL.len(), "{}", p.name);
-            for r in &t.row {
-                assert!(
-                    !r.source.trim().is_empty(),
-                    "{}: {:?} has no source",
-                    p.name,
-                    r.deviation
-                );
-                if r.reaction != Reaction::Unknown {
-                    assert!(
-                        !r.source.eq_ignore_ascii_case("unknown"),
-                        "{}: {:?}",
-                        p.name,
-                        r.deviation
-                    );
-                }
-            }
-        }
-        // No table for a profile that does not exist.
-        for (name, _) in TABLES {
-            assert!(
-                profiles.iter().any(|p| p.name == *name),
-                "table for unknown profile {name}"
-            );
-        }
-    }
-
-    const ONE_ROW: &str = r#"
-profile = "x"
-[[basis]]
-kind = "modelled"
-source = "somewhere"
-covers = "everything"
-[[row]]
-deviation = "s0-version-not-3"
-reaction = "accept"
-source = "a file"
-"#;
-
-    #[test]
-    fn a_table_missing_rows_or_sources_is_refused_with_the_reason() {
-        let e = parse("x", ONE_ROW).unwrap_err();
-        assert!(
-            matches!(&e, ToleranceError::Invalid { message, .. } if message.contains("0 rows for deviation S1DigestAbsent")),
-            "{e}"
-        );
-        let full = |row_for_s0: &str| -> String {
-            let mut text = String::from(
-                "profile = \"x\"\n[[basis]]\nkind = \"checked\"\nsource = \"p 1.0\"\ncovers = \"all\"\n",
-            );
-            text.push_str(row_for_s0);
-            for d in &Deviation::ALL[1..] {
-                let key = d.key();
-                text.push_str(&format!(
-                    "[[row]]\ndeviation = \"{key}\"\nreaction = \"unknown\"\nsource = \"unknown\"\n"
-                ));
-            }
-            text
-        };
-        let ok = full("[[row]]\ndeviation = \"s0-version-not-3\"\nreaction = \"fail\"\nstage = \"handshake\"\nsource = \"f.c g()\"\n");
-        let t = parse("x", &ok).expect("a complete table");
-        assert_eq!(t.known_rows(), 1);
-        assert_eq!(t.rows_in_order()[0].deviation, Deviation::S0VersionNot3);
-        for (row, why) in [
-            (
-                "[[row]]\ndeviation = \"s0-version-not-3\"\nreaction = \"fail\"\nsource = \"f.c\"\n",
-                "needs a stage",
-            ),
-            (
-                "[[row]]\ndeviation = \"s0-version-not-3\"\nreaction = \"accept\"\nsource = \"unknown\"\n",
-                "with source \"unknown\"",
-            ),
-            (
-                "[[row]]\ndeviation = \"s0-version-not-3\"\nreaction = \"accept\"\nsource = \" \"\n",
-                "no source",
-            ),
-        ] {
-            let e = parse("x", &full(row)).unwrap_err();
-            assert!(e.to_string().contains(why), "{why}: {e}");
-        }
-        let e = parse("y", &ok).unwrap_err();
-        assert!(e.to_string().contains("profile field"), "{e}");
-        let e = parse("x", "profile = 3").unwrap_err();
-        assert!(matches!(e, ToleranceError::Parse { .. }), "{e}");
-        assert_eq!(
-            table("nope").unwrap_err(),
-            ToleranceError::NoTable("nope".into())
-        );
-    }
-
-    #[test]
-    fn every_key_names_its_deviation() {
-        for d in Deviation::ALL {
-            let t: toml::Table = toml::from_str(&format!("d = \"{}\"", d.key())).unwrap();
-            let back: Deviation = t["d"]
-                .clone()
-                .try_into()
-                .unwrap_or_else(|e| panic!("{d:?}: {e}"));
-            assert_eq!(back, d);
-        }
-    }
-
-    #[test]
-    fn a_built_in_profile_carries_every_row_of_its_table() {
-        for p in profile::all() {
-            let t = table(&p.name).unwrap();
-            for r in &t.row {
-                assert_eq!(
-                    p.reaction(r.deviation),
-                    Rule::new(r.reaction, r.stage),
-                    "{}: {}",
-                    p.name,
-                    r.deviation.key()
-                );
-            }
-        }
-        assert_eq!(
-            profile::by_name("gstreamer")
-                .unwrap()
-                .reaction(Deviation::SetChunkSizeHuge),
-            Rule::ACCEPT
-        );
-    }
-}
+mod tests;

@@ -11,6 +11,7 @@ pub mod hub;
 // stability promise); a library user collects events with `CollectSink` or its own `EventSink`.
 mod output_queue;
 pub mod personality;
+pub mod personality_file;
 pub mod session;
 mod sinks;
 

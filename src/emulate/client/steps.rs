@@ -536,7 +536,7 @@ impl EmulatorClient {
                         {
                             return;
                         }
-                    } else if self.profile.strict_stream_ids {
+                    } else if self.profile.strict_stream_ids() {
                         let text = format!("{message}; {} ignores it", self.profile.name);
                         self.diagnostic("cmd.status-wrong-stream", &text);
                         return;
@@ -562,7 +562,7 @@ impl EmulatorClient {
                 if !matches!(raw.type_id, 8 | 9) || raw.payload.is_empty() {
                     return;
                 }
-                if self.profile.strict_stream_ids && raw.stream_id != stream_id {
+                if self.profile.strict_stream_ids() && raw.stream_id != stream_id {
                     *ignored += 1;
                     return;
                 }

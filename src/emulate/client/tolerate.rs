@@ -14,7 +14,7 @@ use crate::emulate::tolerance::{self, Reaction};
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::{AckCadence, ExtendedTimestampConvention};
 use crate::protocol::connection::{ConnectionConfig, HandshakeWrites};
-use crate::protocol::handshake::{ClientConfig, Packet};
+use crate::protocol::handshake::Packet;
 use crate::protocol::message::Command;
 
 /// The largest message the chunk stream can carry (24-bit length): a chunk size past it can
@@ -26,13 +26,7 @@ const MAX_MESSAGE: u32 = 0xFF_FFFF;
 /// sends it with connect, and the protocol control the profile answers. Tolerances that
 /// differ between real clients go into `config.tolerance` here, from the profile.
 pub(super) fn connection_config(profile: &Profile, hold_c2: bool) -> ConnectionConfig {
-    // The emulator, not the handshake codec, reacts to an S0 other than 3, as the profile's
-    // table says (stall or fail).
-    let handshake = ClientConfig {
-        strict_s0: false,
-        ..profile.handshake
-    };
-    let mut config = ConnectionConfig::client(handshake);
+    let mut config = ConnectionConfig::client(profile.client_config());
     config.writes = HandshakeWrites {
         groups: &[&[Packet::C0], &[Packet::C1], &[Packet::C2]],
         pauses: &[],

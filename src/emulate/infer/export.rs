@@ -3,12 +3,12 @@
 
 use super::{closest_profile, ClientFacts};
 use crate::emulate::profile::{
-    connect_text, C0C1Writes, C2Timing, Profile, PublishSequence, Role, StopStyle, APP_PLACEHOLDER,
-    TC_URL_PLACEHOLDER,
+    connect_text, C0C1Writes, C2Timing, ClientHandshake, Profile, PublishSequence, Role, StopStyle,
+    APP_PLACEHOLDER, TC_URL_PLACEHOLDER,
 };
 use crate::emulate::profile_file::to_toml_value;
 use crate::protocol::amf0::Amf0Value;
-use crate::protocol::handshake::{C1Body, C1Style, C2Style, ClientConfig};
+use crate::protocol::handshake::{C1Body, C1Style, C2Style};
 use crate::replay::FlowReport;
 
 /// A derived profile and what the reader of its file should know about it.
@@ -31,8 +31,8 @@ pub fn derive(flow: &FlowReport, capture_name: &str) -> Result<Derived, String> 
         )
     })?;
     let mut notes = vec![
-        "not visible in a capture, so set to the lenient defaults: first_read_needs_s0_s1, \
-         s2_check, server_validation, strict_s0, strict_stream_ids"
+        "how the client reacts to a server's deviations is not visible in a capture: with no \
+         [tolerance] rows, every class takes the specification's strict reading"
             .to_string(),
     ];
     let default = Profile::default();
@@ -144,11 +144,10 @@ pub fn derive(flow: &FlowReport, capture_name: &str) -> Result<Derived, String> 
                 flow.id, flow.client, flow.server
             ),
             source: format!("capture {capture_name}, flow {}", flow.id),
-            handshake: ClientConfig {
+            handshake: ClientHandshake {
                 c0_version: facts.c0_version.unwrap_or(3),
                 c1,
                 c2,
-                ..default.handshake
             },
             c0c1,
             c2_timing,
