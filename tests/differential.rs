@@ -9,7 +9,7 @@ use rtmp_probe::emulate::case::{self, CaseOptions, Stage, Target};
 use rtmp_probe::emulate::variant::Variant;
 use rtmp_probe::emulate::{memory, profile, run_case};
 use rtmp_probe::serve::{personality, ServeOptions};
-use rtmp_probe::transcript::{Direction, EventKind, Transcript};
+use rtmp_probe::transcript::{DiagnosticId, Direction, EventKind, Transcript};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -83,7 +83,7 @@ fn reached(t: &Transcript) -> Reached {
     let mut r = Reached::default();
     for e in &t.events {
         match &e.kind {
-            EventKind::Handshake { id, .. } if id.starts_with("hs.c2") => r.c2 = true,
+            EventKind::Handshake { id, .. } if id.as_str().starts_with("hs.c2") => r.c2 = true,
             EventKind::Message(m) if m.direction == Direction::ClientToServer => {
                 r.c2 = true;
                 match m.type_id {
@@ -344,7 +344,7 @@ fn run_real(client: &RealClient, personality_name: &str) -> (Verdict, String) {
         let refused = publisher
             .diagnosis
             .first()
-            .map(|f| f.id.clone())
+            .map(|f| f.id.to_string())
             .unwrap_or_default();
         return (
             Verdict::NoPublisher,
@@ -394,7 +394,10 @@ fn run_profile(client: &RealClient, personality_name: &str) -> (Verdict, String)
         &options,
     ));
     let failed_at = r.status.is_failure().then(|| r.stage.unwrap_or(Stage::Tcp));
-    let companion_refused = r.diagnosis.iter().any(|f| f.id == "case.companion-failed");
+    let companion_refused = r
+        .diagnosis
+        .iter()
+        .any(|f| f.id == DiagnosticId::CaseCompanionFailed);
     let no_publisher = personality::by_name(personality_name)
         .expect("personality")
         .leaves_players_no_publisher();
@@ -408,7 +411,7 @@ fn run_profile(client: &RealClient, personality_name: &str) -> (Verdict, String)
     let detail = r
         .diagnosis
         .first()
-        .map(|f| f.id.clone())
+        .map(|f| f.id.to_string())
         .unwrap_or_default();
     (verdict, detail)
 }

@@ -140,7 +140,7 @@ fn every_json_line_of_every_command_follows_the_schema() {
         "the last one is the run's: {in_all}"
     );
     assert_eq!(lines.last(), Some(*in_all), "and the last line");
-    assert_eq!(in_all["id"], rtmp_probe::serve::OUTPUT_DROPPED);
+    assert_eq!(in_all["id"], rtmp_probe::serve::OUTPUT_DROPPED.as_str());
     let by_connection: u64 = in_all["connections"]
         .as_array()
         .expect("connections")

@@ -16,6 +16,7 @@ use rtmp_probe::protocol::chunk::{ChunkLimits, ChunkReader, ChunkWriter, RawMess
 use rtmp_probe::protocol::message::{self, Message};
 use rtmp_probe::protocol::random::RandomSource;
 use rtmp_probe::serve::ServeOptions;
+use rtmp_probe::transcript::DiagnosticId;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -654,7 +655,7 @@ fn connections_that_together_hold_too_much_are_closed_and_their_share_is_release
         Some("server-wide partial-message budget exceeded")
     );
     let diagnostic = server.transcripts()[&4].events.iter().any(|e| {
-        matches!(&e.kind, rtmp_probe::transcript::EventKind::Diagnostic { id, .. } if id == "serve.held-total")
+        matches!(&e.kind, rtmp_probe::transcript::EventKind::Diagnostic { id, .. } if *id == DiagnosticId::ServeHeldTotal)
     });
     assert!(diagnostic);
     assert!((1..=3).all(|conn| server.close_reason(conn).is_none()));

@@ -19,6 +19,7 @@ use super::CaseResult;
 use crate::deviation::{Deviation, Toward};
 use crate::protocol::handshake::{C1Style, C2Style, ServerDigest};
 use crate::serve::personality::{C2Check, FirstWrite, Personality};
+use crate::transcript::DiagnosticId;
 use std::fmt;
 
 /// What decides a predicted failure or stall.
@@ -337,10 +338,9 @@ impl Prediction {
                     return Err(format!("expected a pass, got {got}"));
                 }
                 for d in warns {
-                    let shown = result
-                        .diagnosis
-                        .iter()
-                        .any(|f| f.id == "tolerance.client-warns" && f.message.contains(d.key()));
+                    let shown = result.diagnosis.iter().any(|f| {
+                        f.id == DiagnosticId::ToleranceClientWarns && f.message.contains(d.key())
+                    });
                     if !shown {
                         return Err(format!(
                             "expected a tolerance.client-warns finding for {}",

@@ -13,9 +13,10 @@ use crate::protocol::connection::{
 use crate::protocol::handshake::{HandshakeEvent, Packet, HANDSHAKE_LEN, PACKET_LEN};
 use crate::protocol::message::Message;
 use crate::protocol::observe::FlowObserver;
+use crate::transcript::DiagnosticId;
 use crate::transcript::{
     read_diagnostics, Direction, Endpoint, EventKind, HandshakeObservation, HandshakeSegment,
-    MessageEvent, Severity, StreamMedia, Transcript,
+    MessageEvent, StreamMedia, Transcript,
 };
 use bytes::Bytes;
 use std::net::SocketAddr;
@@ -148,17 +149,10 @@ impl Decoding {
 
     /// Decoding of `side` ends here, for the reason a diagnostic gives; its bytes are still
     /// counted.
-    pub(super) fn stop(
-        &mut self,
-        side: usize,
-        at: u64,
-        id: &str,
-        severity: Severity,
-        text: String,
-    ) {
+    pub(super) fn stop(&mut self, side: usize, at: u64, id: DiagnosticId, text: String) {
         self.report
             .transcript
-            .push(at, EventKind::diagnostic(id, severity, text));
+            .push(at, EventKind::diagnostic(id, text));
         self.sides[side].stopped = true;
     }
 
@@ -173,7 +167,7 @@ impl Decoding {
             PieceRef::Gap { offset, len } => {
                 let at = self.at(self.last);
                 let who = if side == 0 { "client" } else { "server" };
-                self.stop(side, at, "capture.gap", Severity::Warning, format!("{len} bytes of the {who}'s stream at offset {offset} are missing from the capture; decoding of that direction stops there"));
+                self.stop(side, at, DiagnosticId::CaptureGap, format!("{len} bytes of the {who}'s stream at offset {offset} are missing from the capture; decoding of that direction stops there"));
             }
         }
     }
@@ -289,7 +283,7 @@ impl Decoding {
                 }
                 HandshakeEvent::Answer {
                     packet: Packet::C2, ..
-                } => facts.c2 = Some(e.id().to_string()),
+                } => facts.c2 = Some(DiagnosticId::from(e)),
                 _ => {}
             }
         }
@@ -299,8 +293,8 @@ impl Decoding {
     /// The handshake's segments and every observation its bytes allow, complete or not.
     fn push_handshake(&mut self, at: u64, observations: Vec<HandshakeEvent>) {
         for (side, id, peer) in [
-            (0, "hs.client-segments", Endpoint::Client),
-            (1, "hs.server-segments", Endpoint::Server),
+            (0, DiagnosticId::HsClientSegments, Endpoint::Client),
+            (1, DiagnosticId::HsServerSegments, Endpoint::Server),
         ] {
             let segments = self.sides[side]
                 .handshake_segments
@@ -336,7 +330,7 @@ impl Decoding {
         } else {
             &mut self.report.peer_diagnostics.1
         };
-        ids.push(diagnostic.id());
+        ids.push(DiagnosticId::from(&diagnostic));
         self.report
             .transcript
             .push(at, read_diagnostics::event(&diagnostic));
@@ -358,8 +352,7 @@ impl Decoding {
                     self.stop(
                         side,
                         at,
-                        "chunk.error",
-                        Severity::Error,
+                        DiagnosticId::ChunkError,
                         format!("{e}; decoding of this direction stops"),
                     );
                     return;

@@ -17,6 +17,7 @@ use crate::protocol::chunk::RawMessage;
 use crate::protocol::random::RandomSource;
 use crate::record::flv::{FlvRecorder, TagKind};
 use crate::record::pcap::{PcapRecorder, TcpFlow};
+use crate::transcript::DiagnosticId;
 use crate::transcript::Direction;
 use crate::transcript::{Event, EventKind};
 use hub::Hub;
@@ -251,7 +252,7 @@ fn account_held(shared: &Shared, session: &mut ServerSession, held: usize) -> us
     let limit = shared.options.max_held_total;
     if total > limit {
         session.refuse(
-            "serve.held-total",
+            DiagnosticId::ServeHeldTotal,
             format!(
                 "all connections together hold {total} bytes of partial messages and output awaiting acknowledgement, more than the server's max_held_total {limit}; this one, holding {now}, grew past it"
             ),

@@ -19,7 +19,8 @@ use crate::protocol::connection::{
 use crate::protocol::handshake::{HandshakeEvent, Packet};
 use crate::protocol::message::{self, Message, MessageError, UserControl};
 use crate::protocol::random::RandomSource;
-use crate::transcript::{read_diagnostics, Direction, EventKind, MessageEvent, Severity};
+use crate::transcript::DiagnosticId;
+use crate::transcript::{read_diagnostics, Direction, EventKind, MessageEvent};
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -252,11 +253,11 @@ impl ServerSession {
 
     /// Ends the session for a reason reported as an error diagnostic before the close (a
     /// handshake or chunk stream error, or a server-wide limit the driver found).
-    pub fn refuse(&mut self, id: &str, text: String, reason: String) {
+    pub fn refuse(&mut self, id: DiagnosticId, text: String, reason: String) {
         if self.phase == Phase::Closed {
             return;
         }
-        self.diagnostic(id, Severity::Error, text);
+        self.diagnostic(id, text);
         self.close(reason);
     }
 
@@ -268,8 +269,7 @@ impl ServerSession {
         let backlog = self.connection.output_backlog();
         if backlog.withheld_messages > 0 {
             self.diagnostic(
-                "ack.stalled",
-                Severity::Error,
+                DiagnosticId::AckStalled,
                 format!(
                     "{} messages ({} bytes) were never sent: the client acknowledged {} of the {} \
                      bytes sent, and this personality sends nothing while more than its window \
@@ -340,8 +340,7 @@ impl ServerSession {
             self.actions
                 .retain(|a| !matches!(a, Action::Media { name: n, .. } if *n == name));
             self.diagnostic(
-                "cmd.publish-bad-name",
-                Severity::Warning,
+                DiagnosticId::CmdPublishBadName,
                 format!("'{name}' is already being published; answered NetStream.Publish.BadName"),
             );
             self.send(message::on_status(
@@ -406,8 +405,7 @@ impl ServerSession {
                 }
             }
             None => self.diagnostic(
-                "play.waiting",
-                Severity::Info,
+                DiagnosticId::PlayWaiting,
                 format!("'{name}' is not published yet; the player waits for a publisher"),
             ),
         }
@@ -494,8 +492,7 @@ impl ServerSession {
         if self.config.personality.c2_check == C2Check::Strict && c2_differs_from_s1(&event) {
             self.event(EventKind::handshake_event(&event));
             self.diagnostic(
-                "hs.c2-not-echo-strict",
-                Severity::Error,
+                DiagnosticId::HsC2NotEchoStrict,
                 "C2 does not echo S1 and this personality (strict-c2) closes on that".into(),
             );
             self.close("C2 does not echo S1 (strict-c2)".into());
@@ -517,12 +514,12 @@ impl ServerSession {
                 .into(),
             ),
             CloseReason::Error(ConnectionError::Handshake { error, .. }) => self.refuse(
-                "hs.failed",
+                DiagnosticId::HsFailed,
                 error.to_string(),
                 format!("handshake failed: {error}"),
             ),
             CloseReason::Error(ConnectionError::Chunk(error)) => self.refuse(
-                "chunk.error",
+                DiagnosticId::ChunkError,
                 error.to_string(),
                 format!("chunk stream error: {error}"),
             ),
@@ -589,8 +586,7 @@ impl ServerSession {
             self.reported_withheld = true;
             let backlog = self.connection.output_backlog();
             self.diagnostic(
-                "ack.output-withheld",
-                Severity::Info,
+                DiagnosticId::AckOutputWithheld,
                 format!(
                     "{} bytes sent are unacknowledged, past the window of {} bytes: what \
                      follows waits for the client's Acknowledgement",
@@ -606,8 +602,8 @@ impl ServerSession {
         self.events.push_back((self.now_us, kind));
     }
 
-    fn diagnostic(&mut self, id: &str, severity: Severity, text: String) {
-        self.event(EventKind::diagnostic(id, severity, text));
+    fn diagnostic(&mut self, id: DiagnosticId, text: String) {
+        self.event(EventKind::diagnostic(id, text));
     }
 }
 

@@ -10,7 +10,9 @@
 pub mod catalogue;
 pub mod diff;
 pub mod model;
+mod protocol_ids;
 pub mod read_diagnostics;
 pub mod render;
 
+pub use catalogue::DiagnosticId;
 pub use model::*;

@@ -1,7 +1,7 @@
 //! What a case yields: its status, the stage it stopped at, the findings that explain the
 //! verdict and what the client observed of the server.
 
-use crate::transcript::Transcript;
+use crate::transcript::{DiagnosticId, Transcript};
 use serde::Serialize;
 use std::fmt;
 use std::time::Duration;
@@ -76,7 +76,7 @@ impl Status {
 /// One finding that explains a verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    pub id: String,
+    pub id: DiagnosticId,
     pub message: String,
 }
 
@@ -90,7 +90,7 @@ pub struct Observations {
     pub s1_version: Option<String>,
     pub s1_digest: Option<bool>,
     /// How S2 answered C1 (`hs.s2-echo`, `hs.s2-echo-from-8`, `hs.s2-signed`, ...).
-    pub s2: Option<String>,
+    pub s2: Option<DiagnosticId>,
     /// Whether all of S2 arrived before the client wrote C2.
     pub s2_before_c2: Option<bool>,
     pub connect_result_ms: Option<f64>,
@@ -117,11 +117,11 @@ pub struct Outcome {
 pub struct Stop {
     pub status: Status,
     pub stage: Stage,
-    pub id: &'static str,
+    pub id: DiagnosticId,
     pub message: String,
 }
 
-pub fn stop(status: Status, stage: Stage, id: &'static str, message: impl Into<String>) -> Stop {
+pub fn stop(status: Status, stage: Stage, id: DiagnosticId, message: impl Into<String>) -> Stop {
     Stop {
         status,
         stage,

@@ -136,25 +136,6 @@ pub enum DiagnosticKind {
     },
 }
 
-impl Diagnostic {
-    /// The stable id transcripts and tests match on.
-    pub fn id(&self) -> &'static str {
-        match &self.kind {
-            DiagnosticKind::PeerChunkSizeChanged { .. } => "chunk.size-changed",
-            DiagnosticKind::ExtendedTimestamps { convention, .. } => match convention {
-                ExtendedTimestampConvention::Repeat => "chunk.ext-ts-type3-repeated",
-                ExtendedTimestampConvention::Omit => "chunk.ext-ts-type3-omitted",
-            },
-            DiagnosticKind::ControlOffCsid2 { .. } => "msg.control-off-csid2",
-            DiagnosticKind::Undecodable { .. } => "msg.undecodable",
-            DiagnosticKind::ClosedDuringHandshake => "hs.peer-closed",
-            DiagnosticKind::OpenedFromZeroState { .. } => "chunk.opened-from-zero-state",
-            DiagnosticKind::Aborted { .. } => "chunk.aborted",
-            DiagnosticKind::PartialMessageDropped { .. } => "chunk.partial-dropped",
-        }
-    }
-}
-
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let peer = self.peer.name();

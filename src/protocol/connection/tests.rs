@@ -375,7 +375,7 @@ fn chunk_size_changes_apply_both_ways() {
         assert_eq!(pair.client.messages()[1], &media(2500, 0));
         assert!(pair.server.events.iter().any(|e| matches!(
             e,
-            Event::Diagnostic(d) if d.id() == "chunk.size-changed"
+            Event::Diagnostic(d) if matches!(d.kind, DiagnosticKind::PeerChunkSizeChanged { from: 128, to: 4096 })
                 && d.to_string() == "the client's chunk size changed from 128 to 4096"
         )));
     }
@@ -652,14 +652,14 @@ fn the_peer_closing_ends_the_connection_after_its_last_messages() {
     s.handle_read(Duration::ZERO, Bytes::from_static(&[3, 0, 0]));
     s.handle_eof(Duration::from_millis(1));
     let events: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
-    let ids: Vec<&str> = events
+    let diagnostics: Vec<&DiagnosticKind> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Diagnostic(d) => Some(d.id()),
+            Event::Diagnostic(d) => Some(&d.kind),
             _ => None,
         })
         .collect();
-    assert_eq!(ids, ["hs.peer-closed"]);
+    assert_eq!(diagnostics, [&DiagnosticKind::ClosedDuringHandshake]);
     assert_eq!(
         events.last(),
         Some(&Event::Closed(CloseReason::PeerClosed {

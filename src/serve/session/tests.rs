@@ -6,6 +6,7 @@ use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::{ChunkReader, ChunkWriter, ReadEvent};
 use crate::protocol::handshake::{ClientConfig, Handshake, Transmit};
 use crate::serve::personality::by_name;
+use crate::transcript::DiagnosticId;
 use bytes::BytesMut;
 
 fn session(personality: &str) -> ServerSession {
@@ -42,11 +43,11 @@ fn events(s: &mut ServerSession) -> Vec<EventKind> {
         .collect()
 }
 
-fn diagnostic_ids(events: &[EventKind]) -> Vec<String> {
+fn diagnostic_ids(events: &[EventKind]) -> Vec<DiagnosticId> {
     events
         .iter()
         .filter_map(|e| match e {
-            EventKind::Diagnostic { id, .. } => Some(id.clone()),
+            EventKind::Diagnostic { id, .. } => Some(*id),
             _ => None,
         })
         .collect()
@@ -123,9 +124,9 @@ fn joy4_sends_a_zero_s2_and_the_client_notices() {
     assert!(w[1 + 1536..].iter().all(|&b| b == 0));
     c.feed(&w).unwrap();
     let ids: Vec<_> = std::iter::from_fn(|| c.poll_event())
-        .map(|e| e.id())
+        .map(|e| DiagnosticId::from(&e))
         .collect();
-    assert!(ids.contains(&"hs.s2-zero"));
+    assert!(ids.contains(&DiagnosticId::HsS2Zero));
 }
 
 #[test]
@@ -136,7 +137,7 @@ fn strict_c2_closes_on_a_c2_that_does_not_echo() {
     writes(&mut s);
     client_read(&mut s, 1, &[0x55; 1536]);
     assert_eq!(s.close_reason(), Some("C2 does not echo S1 (strict-c2)"));
-    assert!(diagnostic_ids(&events(&mut s)).contains(&"hs.c2-not-echo-strict".to_string()));
+    assert!(diagnostic_ids(&events(&mut s)).contains(&DiagnosticId::HsC2NotEchoStrict));
     // The reference server only reports it.
     let mut s = session("reference");
     let (_, c0, c1) = client();
@@ -153,7 +154,7 @@ fn a_foreign_protocol_is_named_and_closed() {
     assert!(reason.contains("HTTP request"), "{reason}");
     assert!(writes(&mut s).is_empty());
     let ev = events(&mut s);
-    assert!(diagnostic_ids(&ev).contains(&"hs.failed".to_string()));
+    assert!(diagnostic_ids(&ev).contains(&DiagnosticId::HsFailed));
 }
 
 /// Chunks `messages` as a client would (chunk size 128).
@@ -296,14 +297,14 @@ fn a_taken_name_is_refused_and_an_empty_publish_stops() {
     );
     assert!(matches!(s.poll_action(), Some(Action::Publish { .. })));
     s.publish_result(1, false);
-    assert!(diagnostic_ids(&events(&mut s)).contains(&"cmd.publish-bad-name".to_string()));
+    assert!(diagnostic_ids(&events(&mut s)).contains(&DiagnosticId::CmdPublishBadName));
     // Wirecast's way of stopping.
     client_read(
         &mut s,
         3,
         &chunks(&[cmd(1, "publish", 4.0, vec![Amf0Value::string("")])]),
     );
-    assert!(diagnostic_ids(&events(&mut s)).contains(&"cmd.publish-empty-name".to_string()));
+    assert!(diagnostic_ids(&events(&mut s)).contains(&DiagnosticId::CmdPublishEmptyName));
 }
 
 #[test]
@@ -342,7 +343,7 @@ fn a_player_is_told_when_its_publisher_stops() {
         })
     );
     s.play_started(1, None::<std::iter::Empty<&RawMessage>>);
-    assert!(diagnostic_ids(&events(&mut s)).contains(&"play.waiting".to_string()));
+    assert!(diagnostic_ids(&events(&mut s)).contains(&DiagnosticId::PlayWaiting));
     writes(&mut s);
     s.stream_ended(3);
     let summaries: Vec<String> = events(&mut s)
@@ -688,7 +689,7 @@ fn publish_bad_name_refuses_every_publish_without_claiming_the_name() {
         statuses(&server_messages(&writes(&mut s))),
         [("error".into(), "NetStream.Publish.BadName".into())]
     );
-    assert!(diagnostic_ids(&events(&mut s)).contains(&"cmd.publish-bad-name".to_string()));
+    assert!(diagnostic_ids(&events(&mut s)).contains(&DiagnosticId::CmdPublishBadName));
     assert!(s.close_reason().is_none(), "the connection stays open");
 }
 
@@ -784,7 +785,7 @@ fn window_ack_tiny_strict_withholds_a_players_media_until_acknowledged() {
         "{} of 10 video messages sent unacknowledged",
         videos(&got)
     );
-    assert!(diagnostic_ids(&events(&mut s)).contains(&"ack.output-withheld".to_string()));
+    assert!(diagnostic_ids(&events(&mut s)).contains(&DiagnosticId::AckOutputWithheld));
 
     // An Acknowledgement of everything so far lets more go.
     let sent: usize = w.iter().map(Bytes::len).sum();
@@ -812,7 +813,7 @@ fn window_ack_tiny_strict_withholds_a_players_media_until_acknowledged() {
     assert!(deadline <= 50 + 30_000_000, "{deadline}");
     s.handle_timer(deadline);
     let ids = diagnostic_ids(&events(&mut s));
-    assert!(ids.contains(&"ack.stalled".to_string()), "{ids:?}");
+    assert!(ids.contains(&DiagnosticId::AckStalled), "{ids:?}");
     assert!(
         s.close_reason()
             .is_some_and(|r| r.contains("no acknowledgement")),

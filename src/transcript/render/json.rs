@@ -2,7 +2,7 @@
 //! or a message's `summary`) rendered from them, so a consumer never needs to parse prose.
 
 use super::text::derived_text;
-use crate::transcript::catalogue::{self, Stage};
+use crate::transcript::catalogue::Stage;
 use crate::transcript::{Event, EventKind};
 use serde::Serialize;
 
@@ -32,7 +32,7 @@ pub fn json_line(event: &Event) -> String {
         other => (None, None, derived_text(other)),
     };
     let stage = match &event.kind {
-        EventKind::Diagnostic { id, .. } => catalogue::lookup(id).map(|entry| entry.stage),
+        EventKind::Diagnostic { id, .. } => Some(id.stage()),
         _ => None,
     };
     let line = JsonEvent {

@@ -39,8 +39,8 @@ fn words_snapshot(name: &str, words: &str) {
 mod tests {
     use super::*;
     use crate::transcript::{
-        Direction, Endpoint, EventKind, HandshakeObservation, HandshakePacket, HandshakeSegment,
-        MessageEvent, Severity, Transcript,
+        DiagnosticId, Direction, Endpoint, EventKind, HandshakeObservation, HandshakePacket,
+        HandshakeSegment, MessageEvent, Transcript,
     };
 
     fn sample() -> Transcript {
@@ -61,7 +61,7 @@ mod tests {
         );
         t.push(
             150,
-            EventKind::diagnostic("hs.s0-not-3", Severity::Warning, "S0 is 6, not 3"),
+            EventKind::diagnostic(DiagnosticId::HsS0Not3, "S0 is 6, not 3"),
         );
         t.push(
             2_500,
@@ -150,7 +150,7 @@ mod tests {
         t.push(
             0,
             EventKind::handshake_observation(
-                "hs.server-segments",
+                DiagnosticId::HsServerSegments,
                 HandshakeObservation::Segments {
                     side: Endpoint::Server,
                     segments: [(145, 1), (1904, 1536), (1928, 1536)]
@@ -171,7 +171,7 @@ mod tests {
         t.push(
             0,
             EventKind::handshake_observation(
-                "hs.c1-fields",
+                DiagnosticId::HsC1Fields,
                 HandshakeObservation::Fields {
                     packet: HandshakePacket::C1,
                     time: 3_559_073,
@@ -182,7 +182,7 @@ mod tests {
         t.push(
             0,
             EventKind::handshake_observation(
-                "hs.c1-fields",
+                DiagnosticId::HsC1Fields,
                 HandshakeObservation::Fields {
                     packet: HandshakePacket::C1,
                     time: 0,
