@@ -6,7 +6,7 @@
 //! means adding one file there and its line in `BUILT_IN`.
 
 use super::profile_file;
-use super::tolerance::{self, Reaction, Reactions, Rule, Stage as ToleranceStage};
+use super::tolerance::{self, Reaction, Reactions, Rule, Stage};
 use crate::deviation::Deviation;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::AckCadence;
@@ -210,7 +210,7 @@ impl Profile {
     /// built-in profiles' fields agree with their tables).
     pub fn field_rule(&self, deviation: Deviation) -> Option<Rule> {
         use Deviation::*;
-        let fail_handshake = Rule::new(Reaction::Fail, Some(ToleranceStage::Handshake));
+        let fail_handshake = Rule::new(Reaction::Fail, Some(Stage::Handshake));
         match deviation {
             S0VersionNot3 if self.handshake.strict_s0 => Some(fail_handshake),
             S0S1S2SplitInTime if self.first_read_needs_s0_s1 => Some(fail_handshake),
@@ -229,8 +229,8 @@ impl Profile {
             }
             OnStatusOnStream0 if self.strict_stream_ids => {
                 let stage = match self.role {
-                    Role::Play => ToleranceStage::Play,
-                    Role::Publish { .. } => ToleranceStage::Publish,
+                    Role::Play => Stage::Play,
+                    Role::Publish { .. } => Stage::Publish,
                 };
                 Some(Rule::new(Reaction::Stall, Some(stage)))
             }
@@ -475,7 +475,7 @@ mod tests {
         let text =
             "name = \"x\"\n[handshake]\nstrict_s0 = true\ns2_check = \"require-echo-from-8\"\n";
         let p = profile_file::parse(text).unwrap();
-        let fail = Rule::new(Reaction::Fail, Some(ToleranceStage::Handshake));
+        let fail = Rule::new(Reaction::Fail, Some(Stage::Handshake));
         assert_eq!(p.reaction(Deviation::S0VersionNot3), fail);
         assert_eq!(p.reaction(Deviation::S2AllZero), fail);
         assert_eq!(p.reaction(Deviation::SetChunkSizeHuge), Rule::UNKNOWN);
@@ -493,6 +493,10 @@ mod tests {
             ("s0-version-not-3 = \"fail\"", "needs a stage"),
             ("s0-version-not-3 = \"accept:handshake\"", "takes no stage"),
             ("s0-version-not-3 = \"stall:later\"", "is not a stage"),
+            (
+                "s0-version-not-3 = \"fail:chunk\"",
+                "\"chunk\" is not a stage",
+            ),
             ("s0-version-not-3 = \"shrug\"", "is not a reaction"),
             ("s0-version-not-4 = \"accept\"", "is not a deviation class"),
             ("s0-version-not-3 = 3", "must be a string"),

@@ -53,40 +53,33 @@ impl fmt::Display for Reaction {
     }
 }
 
-/// Where a reaction happens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Stage {
-    Handshake,
-    Connect,
-    Publish,
-    Play,
-    Media,
+/// Where a reaction happens: one of [`TABLE_STAGES`].
+pub use crate::transcript::Stage;
+
+/// The stages a table's failure or stall can be at.
+pub const TABLE_STAGES: [Stage; 5] = [
+    Stage::Handshake,
+    Stage::Connect,
+    Stage::Publish,
+    Stage::Play,
+    Stage::Media,
+];
+
+/// A table's stage written as `text`.
+fn table_stage(text: &str) -> Option<Stage> {
+    Stage::from_name(text).filter(|s| TABLE_STAGES.contains(s))
 }
 
-impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Stage::Handshake => "handshake",
-            Stage::Connect => "connect",
-            Stage::Publish => "publish",
-            Stage::Play => "play",
-            Stage::Media => "media",
-        })
-    }
-}
-
-impl Stage {
-    fn parse(text: &str) -> Option<Stage> {
-        Some(match text {
-            "handshake" => Stage::Handshake,
-            "connect" => Stage::Connect,
-            "publish" => Stage::Publish,
-            "play" => Stage::Play,
-            "media" => Stage::Media,
-            _ => return None,
-        })
-    }
+/// A row's `stage`, which must be one of [`TABLE_STAGES`].
+fn deserialize_table_stage<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Stage>, D::Error> {
+    let text = String::deserialize(d)?;
+    table_stage(&text).map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not a stage: handshake, connect, publish, play or media"
+        ))
+    })
 }
 
 /// A reaction and, for a failure or a stall, where: what one emulator does on meeting a
@@ -132,7 +125,7 @@ impl Rule {
         };
         let stage = match stage {
             None => None,
-            Some(s) => Some(Stage::parse(s).ok_or_else(|| {
+            Some(s) => Some(table_stage(s).ok_or_else(|| {
                 format!("{s:?} is not a stage: handshake, connect, publish, play or media")
             })?),
         };
@@ -289,7 +282,7 @@ impl fmt::Display for Basis {
 pub struct Row {
     pub deviation: Deviation,
     pub reaction: Reaction,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "deserialize_table_stage")]
     pub stage: Option<Stage>,
     /// Client file and function, capture or measured run; `unknown` with reaction `unknown`.
     pub source: String,
@@ -523,6 +516,11 @@ source = "a file"
             (
                 "[[row]]\ndeviation = \"s0-version-not-3\"\nreaction = \"accept\"\nsource = \" \"\n",
                 "no source",
+            ),
+            // A stage of the session, but not one a table's client fails at.
+            (
+                "[[row]]\ndeviation = \"s0-version-not-3\"\nreaction = \"fail\"\nstage = \"tcp\"\nsource = \"f.c\"\n",
+                "\"tcp\" is not a stage: handshake, connect, publish, play or media",
             ),
         ] {
             let e = parse("x", &full(row)).unwrap_err();

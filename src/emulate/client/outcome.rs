@@ -3,33 +3,11 @@
 
 use crate::transcript::{DiagnosticId, Transcript};
 use serde::Serialize;
-use std::fmt;
 use std::time::Duration;
 
-/// The stage of a case at which something went wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stage {
-    Tcp,
-    Handshake,
-    Connect,
-    Publish,
-    Media,
-    Close,
-}
-
-impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Stage::Tcp => "tcp",
-            Stage::Handshake => "handshake",
-            Stage::Connect => "connect",
-            Stage::Publish => "publish",
-            Stage::Media => "media",
-            Stage::Close => "close",
-        })
-    }
-}
+/// The stage of a case at which something went wrong: one of the session's (`tcp`,
+/// `handshake`, `connect`, `publish`, `media`, `close`).
+pub use crate::transcript::Stage;
 
 /// A case's result, most severe last (a repeated case reports its worst attempt).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

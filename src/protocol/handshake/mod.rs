@@ -315,15 +315,18 @@ enum Role {
     Client,
 }
 
+/// The packet the handshake's state machine waits for next: its state, not a stage of the
+/// session (that is `transcript::Stage`, whose `handshake` spans all of these).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// Waiting for C0 (server) or S0 (client).
+enum Awaiting {
+    /// C0 (server) or S0 (client).
     Version,
-    /// Waiting for C1 or S1.
+    /// C1 or S1.
     Hello,
-    /// Waiting for C2 or S2.
+    /// C2 or S2.
     Answer,
-    Done,
+    /// Nothing more: the handshake is done.
+    Nothing,
 }
 
 /// Accumulates one 1536-byte packet across any number of feeds.
@@ -359,7 +362,7 @@ pub struct Handshake {
     server: ServerConfig,
     client: ClientConfig,
     rng: RandomSource,
-    stage: Stage,
+    awaiting: Awaiting,
     incoming: PacketBuf,
     /// Our C1 or S1, kept to compare the peer's answer with.
     our_hello: Box<[u8; LEN]>,
@@ -397,7 +400,7 @@ impl Handshake {
             server,
             client,
             rng,
-            stage: Stage::Version,
+            awaiting: Awaiting::Version,
             incoming: PacketBuf::new(),
             our_hello: Box::new([0; LEN]),
             our_digest: None,
@@ -419,23 +422,23 @@ impl Handshake {
             return Err(HandshakeError::Failed(Box::new(error.clone())));
         }
         while !input.is_empty() {
-            let used = match self.stage {
-                Stage::Done => {
+            let used = match self.awaiting {
+                Awaiting::Nothing => {
                     self.remaining.extend_from_slice(input);
                     input.len()
                 }
-                Stage::Version => {
+                Awaiting::Version => {
                     if let Err(e) = self.version(input[0]) {
                         self.error = Some(e.clone());
                         return Err(e);
                     }
                     1
                 }
-                Stage::Hello | Stage::Answer => {
+                Awaiting::Hello | Awaiting::Answer => {
                     let used = self.incoming.fill(input);
                     if self.incoming.is_full() {
                         self.incoming.filled = 0;
-                        let result = if self.stage == Stage::Hello {
+                        let result = if self.awaiting == Awaiting::Hello {
                             self.hello()
                         } else {
                             self.answer()
@@ -462,7 +465,7 @@ impl Handshake {
     }
 
     pub fn is_complete(&self) -> bool {
-        self.stage == Stage::Done
+        self.awaiting == Awaiting::Nothing
     }
 
     /// The bytes that followed the handshake (e.g. the first chunk sent together with C2).
@@ -551,7 +554,7 @@ impl Handshake {
                 }
             }
         }
-        self.stage = Stage::Hello;
+        self.awaiting = Awaiting::Hello;
         Ok(())
     }
 
@@ -615,7 +618,7 @@ impl Handshake {
             Role::Server => self.answer_c1(&peer, time, found.map(|f| f.0)),
             Role::Client => self.answer_s1(&peer)?,
         }
-        self.stage = Stage::Answer;
+        self.awaiting = Awaiting::Answer;
         Ok(())
     }
 
@@ -760,7 +763,7 @@ impl Handshake {
         {
             return Err(HandshakeError::S2SignatureInvalid);
         }
-        self.stage = Stage::Done;
+        self.awaiting = Awaiting::Nothing;
         Ok(())
     }
 }

@@ -5,9 +5,9 @@
 //! This file is long because it is one table of data.
 
 use super::Kind;
-use super::Stage::{Capture, Chunk, Command, Connection, Handshake, Media, Message, Run};
 use super::{diag, seen, Spec};
 use crate::transcript::Severity::{Error, Info, Warning};
+use crate::transcript::Stage::{Capture, Chunk, Command, Handshake, Media, Message, Run, Tcp};
 
 const SPEC_HS: &str = "RTMP specification 5.2 (handshake): C0/S0 carry the version, C1/S1 a time, \
                        zeros and random bytes, C2/S2 echo the peer's C1/S1";
@@ -17,24 +17,24 @@ const DIGEST: &str = "the digest handshake of Flash Player and FMS, as FFmpeg rt
 
 super::table! {
     // ----- connection -----
-    TcpConnectTimeout "tcp.connect-timeout" => diag(Error, Connection,
+    TcpConnectTimeout "tcp.connect-timeout" => diag(Error, Tcp,
         "the TCP connection to the server was not established within the step timeout",
         "the emulated client's own limit (--step-timeout)"),
-    TcpConnectFailed "tcp.connect-failed" => diag(Error, Connection,
+    TcpConnectFailed "tcp.connect-failed" => diag(Error, Tcp,
         "the TCP connection to the server was refused or failed",
         "the operating system's answer to connect()"),
-    TcpStoppedAccepting "tcp.stopped-accepting" => diag(Error, Connection,
+    TcpStoppedAccepting "tcp.stopped-accepting" => diag(Error, Tcp,
         "the server refused (or did not answer) a connection after accepting earlier ones of the \
          same run: it was there and stopped accepting",
         "the operating system's answer to connect(), against the run's own count of accepted \
          connections; `ffmpeg -listen 1` serves one connection and exits"),
-    TcpWriteFailed "tcp.write-failed" => diag(Error, Connection,
+    TcpWriteFailed "tcp.write-failed" => diag(Error, Tcp,
         "writing to the server failed: the connection was already closed or reset",
         "the operating system's answer to write()"),
-    TcpClosed "tcp.closed" => diag(Error, Connection,
+    TcpClosed "tcp.closed" => diag(Error, Tcp,
         "the server closed the connection while the client still expected an answer",
         "a read of 0 bytes (FIN from the server)"),
-    TcpReset "tcp.reset" => diag(Error, Connection,
+    TcpReset "tcp.reset" => diag(Error, Tcp,
         "the server reset the connection while the client still expected an answer",
         "a read that failed with ECONNRESET (RST from the server)"),
     // ----- handshake: what the tool's drivers decide -----

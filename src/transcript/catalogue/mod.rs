@@ -17,47 +17,10 @@ mod entries;
 
 pub use entries::DiagnosticId;
 
-use super::Severity;
+use super::{Severity, Stage};
 use serde::{Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
-
-/// Where in a session an id arises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// TCP: connecting, writing, the peer closing or resetting.
-    Connection,
-    /// C0/C1/C2 and S0/S1/S2.
-    Handshake,
-    /// The chunk stream: headers, chunk sizes, extended timestamps.
-    Chunk,
-    /// Messages as such: decoding, the chunk stream protocol control travels on.
-    Message,
-    /// NetConnection and NetStream commands (connect, createStream, publish, play, onStatus).
-    Command,
-    /// Audio and video.
-    Media,
-    /// The capture a replay reads (missing bytes, reassembly).
-    Capture,
-    /// The tool's own running of a case or a server (budgets, pcap files, companions).
-    Run,
-}
-
-impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Stage::Connection => "connection",
-            Stage::Handshake => "handshake",
-            Stage::Chunk => "chunk",
-            Stage::Message => "message",
-            Stage::Command => "command",
-            Stage::Media => "media",
-            Stage::Capture => "capture",
-            Stage::Run => "run",
-        })
-    }
-}
 
 /// Whether an id is a diagnostic (a `diagnostic` event or an emulator finding) or an
 /// observation (a `handshake` event: a fact about the peer, judged by whoever reads it).
@@ -430,6 +393,23 @@ mod tests {
                 }
                 other => panic!("{other:?}"),
             }
+        }
+    }
+
+    /// The schema lists the stages a diagnostic can have; each is a [`Stage`], and each entry's
+    /// stage is listed.
+    #[test]
+    fn the_schema_names_every_stage_the_catalogue_gives() {
+        let schema: serde_json::Value =
+            serde_json::from_str(crate::transcript::render::JSON_SCHEMA).unwrap();
+        let listed: Vec<Stage> = schema["$defs"]["diagnostic_stage"]["enum"]
+            .as_array()
+            .expect("the schema lists diagnostic stages")
+            .iter()
+            .map(|v| serde_json::from_value(v.clone()).expect("a stage"))
+            .collect();
+        for e in entries() {
+            assert!(listed.contains(&e.stage), "{}: {}", e.id, e.stage);
         }
     }
 

@@ -2,8 +2,7 @@
 //! or a message's `summary`) rendered from them, so a consumer never needs to parse prose.
 
 use super::text::derived_text;
-use crate::transcript::catalogue::Stage;
-use crate::transcript::{Event, EventKind};
+use crate::transcript::{Event, EventKind, Stage};
 use serde::Serialize;
 
 /// An event with its derived sentence.
