@@ -15,3 +15,6 @@ pub mod handshake;
 pub mod message;
 pub mod observe;
 pub mod random;
+mod side;
+
+pub use side::Side;

@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 const PACKET_ENDS: [usize; 3] = [1, 1 + PACKET_LEN, HANDSHAKE_LEN];
 
 /// One direction: its handshake bytes, then its chunk stream.
-struct Direction {
+struct OneDirection {
     /// The first [`HANDSHAKE_LEN`] bytes (fewer until they have arrived).
     handshake: Vec<u8>,
     reader: ChunkReader,
@@ -26,7 +26,7 @@ struct Direction {
 /// Both directions of one captured connection.
 pub struct FlowObserver {
     /// Client (0) and server (1).
-    directions: [Direction; 2],
+    directions: [OneDirection; 2],
     /// Handshake observations made so far, in the order the bytes allowed them.
     observed: Vec<HandshakeEvent>,
     pending: VecDeque<HandshakeEvent>,
@@ -46,7 +46,7 @@ impl FlowObserver {
 
     /// Observes with chunk readers made by `reader` (for chunk events, say).
     pub fn with_readers(mut reader: impl FnMut() -> ChunkReader) -> Self {
-        let direction = |reader: ChunkReader| Direction {
+        let direction = |reader: ChunkReader| OneDirection {
             handshake: Vec::new(),
             reader,
         };

@@ -8,15 +8,15 @@ use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::{ChunkLimits, ReadEvent};
 use crate::protocol::connection::{
-    diagnose_message, diagnose_read_event, Diagnostic, DiagnosticKind, Side as Peer,
+    diagnose_message, diagnose_read_event, Diagnostic, DiagnosticKind, Side,
 };
 use crate::protocol::handshake::{HandshakeEvent, Packet, HANDSHAKE_LEN, PACKET_LEN};
 use crate::protocol::message::Message;
 use crate::protocol::observe::FlowObserver;
 use crate::transcript::DiagnosticId;
 use crate::transcript::{
-    read_diagnostics, Direction, Endpoint, EventKind, HandshakeObservation, HandshakeSegment,
-    MessageEvent, StreamMedia, Transcript,
+    read_diagnostics, Direction, EventKind, HandshakeObservation, HandshakeSegment, MessageEvent,
+    StreamMedia, Transcript,
 };
 use bytes::Bytes;
 use std::net::SocketAddr;
@@ -24,8 +24,9 @@ use std::time::Duration;
 
 use super::{ClientWire, FlowReport, SeenMessage};
 
+/// One side's decoding state.
 #[derive(Default)]
-struct Side {
+struct SideState {
     /// The segments that carried the handshake: (time in µs, length).
     handshake_segments: Vec<(u64, usize)>,
     /// Decoding stopped (a gap or a broken chunk stream); the rest is only counted.
@@ -33,11 +34,11 @@ struct Side {
 }
 
 /// Side 0 is the client, 1 the server.
-fn peer(side: usize) -> Peer {
+fn peer(side: usize) -> Side {
     if side == 0 {
-        Peer::Client
+        Side::Client
     } else {
-        Peer::Server
+        Side::Server
     }
 }
 
@@ -52,7 +53,7 @@ pub(super) struct Flow {
 pub(super) struct Decoding {
     pub(super) report: FlowReport,
     /// 0 = client, 1 = server.
-    sides: [Side; 2],
+    sides: [SideState; 2],
     /// Both handshakes and both chunk streams.
     observer: FlowObserver,
     started: Duration,
@@ -62,7 +63,7 @@ pub(super) struct Decoding {
     handshake_reported: bool,
     /// When the client's first segment, C0 alone, was captured.
     lone_c0_at: Option<Duration>,
-    /// The server's latest Set Chunk Size and Set Peer Bandwidth, to tell the client's echoes.
+    /// The server's latest Set Chunk Size and Set Side Bandwidth, to tell the client's echoes.
     server_chunk_size: Option<u32>,
     server_peer_bandwidth: Option<u32>,
 }
@@ -97,7 +98,7 @@ impl Decoding {
                 peer_diagnostics: (Vec::new(), Vec::new()),
                 client_wire: ClientWire::default(),
             },
-            sides: [Side::default(), Side::default()],
+            sides: [SideState::default(), SideState::default()],
             observer: FlowObserver::new(ChunkLimits::default()),
             started,
             last: started,
@@ -202,7 +203,7 @@ impl Decoding {
         if !self.report.rtmp || self.sides[side].stopped {
             return;
         }
-        let server_done = self.observer.handshake_done(Peer::Server);
+        let server_done = self.observer.handshake_done(Side::Server);
         let before = self.observer.handshake(peer(side)).len();
         let in_handshake = before < HANDSHAKE_LEN;
         if in_handshake {
@@ -244,8 +245,8 @@ impl Decoding {
     /// Both handshakes are complete: report them with what they tell of the client.
     fn report_handshake(&mut self, at: u64) {
         if self.handshake_reported
-            || !self.observer.handshake_done(Peer::Client)
-            || !self.observer.handshake_done(Peer::Server)
+            || !self.observer.handshake_done(Side::Client)
+            || !self.observer.handshake_done(Side::Server)
         {
             return;
         }
@@ -293,8 +294,8 @@ impl Decoding {
     /// The handshake's segments and every observation its bytes allow, complete or not.
     fn push_handshake(&mut self, at: u64, observations: Vec<HandshakeEvent>) {
         for (side, id, peer) in [
-            (0, DiagnosticId::HsClientSegments, Endpoint::Client),
-            (1, DiagnosticId::HsServerSegments, Endpoint::Server),
+            (0, DiagnosticId::HsClientSegments, Side::Client),
+            (1, DiagnosticId::HsServerSegments, Side::Server),
         ] {
             let segments = self.sides[side]
                 .handshake_segments

@@ -16,6 +16,7 @@ pub use message::{
 
 use super::catalogue::{self, DiagnosticId};
 use crate::protocol::handshake::{DigestLayout, HandshakeEvent, Mode};
+pub use crate::protocol::Side;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -230,19 +231,11 @@ pub enum HandshakeObservation {
     C2SignedWithoutS1Digest,
     /// How one side's handshake bytes were split into TCP segments (captures).
     Segments {
-        side: Endpoint,
+        side: Side,
         segments: Vec<HandshakeSegment>,
     },
     /// An observation known only by its words.
     Described { text: String },
-}
-
-/// One side of a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Endpoint {
-    Client,
-    Server,
 }
 
 impl From<&HandshakeEvent> for HandshakeObservation {

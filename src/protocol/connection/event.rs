@@ -6,28 +6,7 @@ use crate::protocol::message::{LimitType, Message, MessageError};
 use std::fmt;
 use std::time::Duration;
 
-/// The two ends of a connection, named by protocol role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Side {
-    Client,
-    Server,
-}
-
-impl Side {
-    pub fn other(self) -> Side {
-        match self {
-            Side::Client => Side::Server,
-            Side::Server => Side::Client,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Side::Client => "client",
-            Side::Server => "server",
-        }
-    }
-}
+pub use crate::protocol::side::Side;
 
 /// Something that happened on the connection, in the order it happened.
 #[derive(Debug, Clone, PartialEq)]

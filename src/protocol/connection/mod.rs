@@ -39,11 +39,21 @@ use std::collections::VecDeque;
 use std::time::Duration;
 use writes::WritePlan;
 
-/// Which end this is, with how it builds its handshake.
+/// Which side the connection is, with how it makes its handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
+pub enum HandshakeConfig {
     Server(ServerConfig),
     Client(ClientConfig),
+}
+
+impl HandshakeConfig {
+    /// The side this handshake is made by.
+    pub fn side(&self) -> Side {
+        match self {
+            HandshakeConfig::Server(_) => Side::Server,
+            HandshakeConfig::Client(_) => Side::Client,
+        }
+    }
 }
 
 /// Where real implementations differ in what they accept or send; the defaults are this tool's
@@ -83,7 +93,7 @@ pub struct Timeouts {
 /// Everything a connection is told before it starts.
 #[derive(Debug, Clone)]
 pub struct ConnectionConfig {
-    pub role: Role,
+    pub handshake: HandshakeConfig,
     pub writes: HandshakeWrites,
     /// Bounds on what the peer can make the chunk reader hold (the largest accepted chunk size
     /// among them).
@@ -118,16 +128,22 @@ pub struct ConnectionConfig {
 
 impl ConnectionConfig {
     pub fn server(handshake: ServerConfig) -> Self {
-        Self::new(Role::Server(handshake), HandshakeWrites::server_default())
+        Self::new(
+            HandshakeConfig::Server(handshake),
+            HandshakeWrites::server_default(),
+        )
     }
 
     pub fn client(handshake: ClientConfig) -> Self {
-        Self::new(Role::Client(handshake), HandshakeWrites::client_default())
+        Self::new(
+            HandshakeConfig::Client(handshake),
+            HandshakeWrites::client_default(),
+        )
     }
 
-    fn new(role: Role, writes: HandshakeWrites) -> Self {
+    fn new(handshake: HandshakeConfig, writes: HandshakeWrites) -> Self {
         Self {
-            role,
+            handshake,
             writes,
             limits: ChunkLimits::default(),
             tolerance: Tolerance::default(),
@@ -216,9 +232,10 @@ pub struct OutputBacklog {
 
 impl Connection {
     pub fn new(config: ConnectionConfig, rng: RandomSource) -> Self {
-        let (side, handshake) = match config.role {
-            Role::Server(c) => (Side::Server, Handshake::server(c, rng)),
-            Role::Client(c) => (Side::Client, Handshake::client(c, rng)),
+        let side = config.handshake.side();
+        let handshake = match config.handshake {
+            HandshakeConfig::Server(c) => Handshake::server(c, rng),
+            HandshakeConfig::Client(c) => Handshake::client(c, rng),
         };
         let reader = ChunkReader::new(config.limits)
             .with_chunk_events(config.chunk_events)

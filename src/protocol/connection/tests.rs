@@ -27,14 +27,14 @@ const CUTS: [Cut; 5] = [
     Cut::AllAtOnce,
 ];
 
-struct Endpoint {
+struct Peer {
     connection: Connection,
     events: Vec<Event>,
     /// Written by this endpoint, not yet read by the other.
     in_flight: Vec<u8>,
 }
 
-impl Endpoint {
+impl Peer {
     fn new(config: ConnectionConfig, seed: u64) -> Self {
         Self {
             connection: Connection::new(config, RandomSource::seeded(seed)),
@@ -87,8 +87,8 @@ impl Endpoint {
 }
 
 struct Pair {
-    client: Endpoint,
-    server: Endpoint,
+    client: Peer,
+    server: Peer,
     now: Duration,
     cut: Cut,
     rng: ChaCha8Rng,
@@ -101,8 +101,8 @@ impl Pair {
             _ => 0,
         };
         Self {
-            client: Endpoint::new(client, 2),
-            server: Endpoint::new(server, 1),
+            client: Peer::new(client, 2),
+            server: Peer::new(server, 1),
             now: Duration::ZERO,
             cut,
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -712,7 +712,7 @@ fn strict_server_pair(cadence: AckCadence, cut: Cut) -> Pair {
     pair
 }
 
-fn media_received(endpoint: &Endpoint) -> usize {
+fn media_received(endpoint: &Peer) -> usize {
     endpoint
         .messages()
         .iter()

@@ -20,6 +20,7 @@ pub use digest::{DigestLayout, KeyOwner};
 pub use reanswer::{C2Answer, Fallback};
 
 use crate::protocol::random::RandomSource;
+use crate::protocol::Side;
 use bytes::{Bytes, BytesMut};
 use digest::{DIGEST_LEN, PACKET_LEN as LEN};
 use std::collections::VecDeque;
@@ -309,12 +310,6 @@ pub enum HandshakeError {
     Failed(Box<HandshakeError>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Server,
-    Client,
-}
-
 /// The packet the handshake's state machine waits for next: its state, not a stage of the
 /// session (that is `transcript::Stage`, whose `handshake` spans all of these).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -358,7 +353,7 @@ impl PacketBuf {
 
 /// One side of an RTMP handshake.
 pub struct Handshake {
-    role: Role,
+    side: Side,
     server: ServerConfig,
     client: ClientConfig,
     rng: RandomSource,
@@ -384,19 +379,19 @@ pub struct Handshake {
 impl Handshake {
     /// A server waiting for C0.
     pub fn server(config: ServerConfig, rng: RandomSource) -> Self {
-        Self::new(Role::Server, config, ClientConfig::default(), rng)
+        Self::new(Side::Server, config, ClientConfig::default(), rng)
     }
 
     /// A client whose C0 and C1 are ready to be written at once.
     pub fn client(config: ClientConfig, rng: RandomSource) -> Self {
-        let mut hs = Self::new(Role::Client, ServerConfig::default(), config, rng);
+        let mut hs = Self::new(Side::Client, ServerConfig::default(), config, rng);
         hs.start_client();
         hs
     }
 
-    fn new(role: Role, server: ServerConfig, client: ClientConfig, rng: RandomSource) -> Self {
+    fn new(side: Side, server: ServerConfig, client: ClientConfig, rng: RandomSource) -> Self {
         Self {
-            role,
+            side,
             server,
             client,
             rng,
@@ -532,8 +527,8 @@ impl Handshake {
     }
 
     fn version(&mut self, byte: u8) -> Result<(), HandshakeError> {
-        match self.role {
-            Role::Server => {
+        match self.side {
+            Side::Server => {
                 if let Some(looks_like) = foreign_protocol(byte) {
                     return Err(HandshakeError::NotRtmp { byte, looks_like });
                 }
@@ -544,7 +539,7 @@ impl Handshake {
                 // The spec: a server that sees a version it does not know answers with 3.
                 self.push(Packet::S0, &[self.server.s0_version]);
             }
-            Role::Client => {
+            Side::Client => {
                 self.events.push_back(HandshakeEvent::Version {
                     packet: Packet::S0,
                     version: byte,
@@ -560,7 +555,7 @@ impl Handshake {
 
     fn hello(&mut self) -> Result<(), HandshakeError> {
         let peer = *self.incoming.bytes;
-        let packet = if self.role == Role::Server {
+        let packet = if self.side == Side::Server {
             Packet::C1
         } else {
             Packet::S1
@@ -576,13 +571,13 @@ impl Handshake {
         // would need two colliding HMACs). Servers answer in the layout of our C1, so a client
         // with a digest C1 tries that one first; FFmpeg's own order (772, then 8) is the
         // fallback, and servers try FFmpeg's and librtmp's default layout (8) first.
-        let (owner, order) = match (self.role, self.client.c1) {
-            (Role::Server, _) => (
+        let (owner, order) = match (self.side, self.client.c1) {
+            (Side::Server, _) => (
                 KeyOwner::Client,
                 [DigestLayout::Base8, DigestLayout::Base772],
             ),
             (
-                Role::Client,
+                Side::Client,
                 C1Style::Digest {
                     layout: DigestLayout::Base8,
                     ..
@@ -591,7 +586,7 @@ impl Handshake {
                 KeyOwner::Server,
                 [DigestLayout::Base8, DigestLayout::Base772],
             ),
-            (Role::Client, _) => (
+            (Side::Client, _) => (
                 KeyOwner::Server,
                 [DigestLayout::Base772, DigestLayout::Base8],
             ),
@@ -614,9 +609,9 @@ impl Handshake {
                 version_set: version != [0; 4],
             }),
         }
-        match self.role {
-            Role::Server => self.answer_c1(&peer, time, found.map(|f| f.0)),
-            Role::Client => self.answer_s1(&peer)?,
+        match self.side {
+            Side::Server => self.answer_c1(&peer, time, found.map(|f| f.0)),
+            Side::Client => self.answer_s1(&peer)?,
         }
         self.awaiting = Awaiting::Answer;
         Ok(())
@@ -737,9 +732,9 @@ impl Handshake {
     fn answer(&mut self) -> Result<(), HandshakeError> {
         let got = &*self.incoming.bytes;
         let ours = &*self.our_hello;
-        let (packet, signer) = match self.role {
-            Role::Server => (Packet::C2, KeyOwner::Client),
-            Role::Client => (Packet::S2, KeyOwner::Server),
+        let (packet, signer) = match self.side {
+            Side::Server => (Packet::C2, KeyOwner::Client),
+            Side::Client => (Packet::S2, KeyOwner::Server),
         };
         let exact = got[..] == ours[..];
         // An exact echo of our packet cannot also carry a valid signature for it (that would
@@ -756,7 +751,7 @@ impl Handshake {
         };
         self.events
             .push_back(HandshakeEvent::Answer { packet, echo });
-        if self.role == Role::Client
+        if self.side == Side::Client
             && self.client.validation == ServerValidation::FfmpegPlay
             && self.s1_version_major >= 3
             && signed == Some(false)

@@ -39,8 +39,8 @@ fn words_snapshot(name: &str, words: &str) {
 mod tests {
     use super::*;
     use crate::transcript::{
-        DiagnosticId, Direction, Endpoint, EventKind, HandshakeObservation, HandshakePacket,
-        HandshakeSegment, MessageEvent, Transcript,
+        DiagnosticId, Direction, EventKind, HandshakeObservation, HandshakePacket,
+        HandshakeSegment, MessageEvent, Side, Transcript,
     };
 
     fn sample() -> Transcript {
@@ -152,7 +152,7 @@ mod tests {
             EventKind::handshake_observation(
                 DiagnosticId::HsServerSegments,
                 HandshakeObservation::Segments {
-                    side: Endpoint::Server,
+                    side: Side::Server,
                     segments: [(145, 1), (1904, 1536), (1928, 1536)]
                         .map(|(at_us, len)| HandshakeSegment { at_us, len })
                         .to_vec(),
