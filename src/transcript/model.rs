@@ -7,7 +7,6 @@ mod diagnostic;
 mod media;
 mod message;
 
-pub use amf::AmfValue;
 pub use diagnostic::{DiagnosticFields, TimestampConvention};
 pub use media::StreamMedia;
 pub use message::{

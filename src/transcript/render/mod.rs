@@ -75,9 +75,9 @@ mod tests {
                 content: crate::transcript::MessageContent::Command {
                     name: "connect".into(),
                     transaction_id: Some(1.0),
-                    command_object: Some(crate::transcript::AmfValue::Object(vec![(
+                    command_object: Some(crate::protocol::amf0::Amf0Value::Object(vec![(
                         "app".into(),
-                        crate::transcript::AmfValue::String("live".into()),
+                        crate::protocol::amf0::Amf0Value::String("live".into()),
                     )])),
                     arguments: vec![],
                     amf3: false,
