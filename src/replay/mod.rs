@@ -19,7 +19,7 @@ use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::RawMessage;
 use crate::protocol::handshake::DigestLayout;
 use crate::transcript::DiagnosticId;
-use crate::transcript::{Direction, EventKind, Transcript};
+use crate::transcript::{CloseCause, Direction, EventKind, Side, Transcript};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::io::Read;
@@ -221,13 +221,19 @@ pub fn replay_observed<R: Read>(
             flow.take(side, piece, &mut |m| observer.message(m));
         });
         if seg.rst || seg.fin {
-            let what = if seg.rst { "reset" } else { "closed" };
-            let who = if side == 0 { "client" } else { "server" };
             let at = flow.at(frame.time);
             flow.report.transcript.push(
                 at,
                 EventKind::Closed {
-                    reason: format!("the {who} {what} the connection"),
+                    reason: CloseCause::Peer {
+                        side: if side == 0 {
+                            Side::Client
+                        } else {
+                            Side::Server
+                        },
+                        reset: seg.rst,
+                        during_handshake: false,
+                    },
                 },
             );
         }
@@ -294,7 +300,7 @@ impl FlowDecoder {
             .data(side, at, &Bytes::copy_from_slice(bytes), &mut |_| {});
     }
 
-    pub fn closed(&mut self, at: Duration, reason: String) {
+    pub fn closed(&mut self, at: Duration, reason: CloseCause) {
         self.flow.last = self.flow.last.max(at);
         let at = self.flow.at(at);
         self.flow

@@ -14,13 +14,12 @@ use crate::media::MediaStats;
 use crate::protocol::chunk::{ChunkLimits, RawMessage};
 use crate::protocol::connection::{
     self, CloseReason, Connection, ConnectionConfig, ConnectionError, Event, HandshakeWrites,
-    Timeout,
 };
 use crate::protocol::handshake::{HandshakeEvent, Packet};
 use crate::protocol::message::{self, Message, MessageError, UserControl};
 use crate::protocol::random::RandomSource;
 use crate::transcript::DiagnosticId;
-use crate::transcript::{read_diagnostics, Direction, EventKind, MessageEvent};
+use crate::transcript::{read_diagnostics, CloseCause, Direction, EventKind, MessageEvent, Side};
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -118,7 +117,7 @@ pub struct ServerSession {
     created_streams: Vec<u32>,
     publishing: Option<Publishing>,
     playing: Option<(String, u32)>,
-    close_reason: Option<String>,
+    close_reason: Option<CloseCause>,
     /// Whether output waiting for an Acknowledgement was reported (once).
     reported_withheld: bool,
 }
@@ -188,8 +187,8 @@ impl ServerSession {
     }
 
     /// Why the session ended, once it has; the driver then closes the socket.
-    pub fn close_reason(&self) -> Option<&str> {
-        self.close_reason.as_deref()
+    pub fn close_reason(&self) -> Option<&CloseCause> {
+        self.close_reason.as_ref()
     }
 
     /// The time (in the driver's microseconds since the connection started) at which the
@@ -253,7 +252,7 @@ impl ServerSession {
 
     /// Ends the session for a reason reported as an error diagnostic before the close (a
     /// handshake or chunk stream error, or a server-wide limit the driver found).
-    pub fn refuse(&mut self, id: DiagnosticId, text: String, reason: String) {
+    pub fn refuse(&mut self, id: DiagnosticId, text: String, reason: CloseCause) {
         if self.phase == Phase::Closed {
             return;
         }
@@ -262,7 +261,7 @@ impl ServerSession {
     }
 
     /// Ends the session for a reason decided outside (timeout, shutdown).
-    pub fn close(&mut self, reason: String) {
+    pub fn close(&mut self, reason: CloseCause) {
         if self.phase == Phase::Closed {
             return;
         }
@@ -376,10 +375,9 @@ impl ServerSession {
                 "NetStream.Play.StreamNotFound",
                 &format!("No such stream: {name}."),
             ));
-            self.close(format!(
-                "play answered NetStream.Play.StreamNotFound ({})",
-                self.config.personality.name
-            ));
+            self.close(CloseCause::StreamNotFound {
+                personality: self.config.personality.name.to_string(),
+            });
             return;
         }
         self.send(message::user_control(UserControl::StreamBegin(stream_id)));
@@ -495,7 +493,7 @@ impl ServerSession {
                 DiagnosticId::HsC2NotEchoStrict,
                 "C2 does not echo S1 and this personality (strict-c2) closes on that".into(),
             );
-            self.close("C2 does not echo S1 (strict-c2)".into());
+            self.close(CloseCause::C2NotEcho);
             return;
         }
         if self.config.detailed_transcript {
@@ -505,34 +503,22 @@ impl ServerSession {
 
     fn connection_closed(&mut self, reason: CloseReason) {
         match reason {
-            CloseReason::PeerClosed { during_handshake } => self.close(
-                if during_handshake {
-                    "client closed during the handshake"
-                } else {
-                    "client closed the connection"
-                }
-                .into(),
-            ),
+            CloseReason::PeerClosed { during_handshake } => self.close(CloseCause::Peer {
+                side: Side::Client,
+                reset: false,
+                during_handshake,
+            }),
             CloseReason::Error(ConnectionError::Handshake { error, .. }) => self.refuse(
                 DiagnosticId::HsFailed,
                 error.to_string(),
-                format!("handshake failed: {error}"),
+                CloseCause::HandshakeFailed(error.to_string()),
             ),
             CloseReason::Error(ConnectionError::Chunk(error)) => self.refuse(
                 DiagnosticId::ChunkError,
                 error.to_string(),
-                format!("chunk stream error: {error}"),
+                CloseCause::ChunkStreamError(error.to_string()),
             ),
-            CloseReason::Timeout(Timeout::Handshake(after)) => {
-                self.close(format!("handshake timeout ({} s)", after.as_secs_f64()))
-            }
-            CloseReason::Timeout(Timeout::Idle(after)) => {
-                self.close(format!("idle timeout ({} s)", after.as_secs_f64()))
-            }
-            CloseReason::Timeout(Timeout::Unacknowledged(after)) => self.close(format!(
-                "no acknowledgement for {} s while output waited for one",
-                after.as_secs_f64()
-            )),
+            CloseReason::Timeout(timeout) => self.close(CloseCause::Timeout(timeout)),
         }
     }
 

@@ -3,10 +3,12 @@
 //! snapshots cannot say different things, and a structured consumer needs no parsing.
 
 mod amf;
+mod close;
 mod diagnostic;
 mod media;
 mod message;
 
+pub use close::{CloseCause, UnknownCloseReason};
 pub use diagnostic::{DiagnosticFields, TimestampConvention};
 pub use media::StreamMedia;
 pub use message::{
@@ -97,8 +99,9 @@ pub enum EventKind {
     },
     /// The media of one stream (codecs, frame counts, bitrate, timestamps).
     MediaSummary { stream: String, media: StreamMedia },
-    /// The connection ended.
-    Closed { reason: String },
+    /// The connection ended, and why (written as a sentence: `the client closed the
+    /// connection`).
+    Closed { reason: CloseCause },
 }
 
 impl EventKind {

@@ -193,7 +193,9 @@ mod tests {
         t.push(
             0,
             EventKind::Closed {
-                reason: "tcUrl \"rtmp://127.0.0.1:45833/live\" and rtmp://h/x".into(),
+                reason: crate::transcript::CloseCause::ConnectionFailed(
+                    "tcUrl \"rtmp://127.0.0.1:45833/live\" and rtmp://h/x".into(),
+                ),
             },
         );
         let snap = snapshot(&t);
