@@ -30,7 +30,12 @@ super::table! {
          connections; `ffmpeg -listen 1` serves one connection and exits"),
     TcpWriteFailed "tcp.write-failed" => diag(Error, Tcp,
         "writing to the server failed: the connection was already closed or reset",
-        "the operating system's answer to write()"),
+        "the operating system's answer to write()")
+        .unreached("the emulator reads what has arrived before each write, so a server's \
+            close or reset ends the case at that read (tcp.closed, tcp.reset); a write fails only \
+            if the reset lands between that read and the write, or while a write waits on a full \
+            send buffer, which a case's paced media never fills on loopback: no test can make \
+            either happen on purpose"),
     TcpClosed "tcp.closed" => diag(Error, Tcp,
         "the server closed the connection while the client still expected an answer",
         "a read of 0 bytes (FIN from the server)"),
@@ -238,7 +243,10 @@ super::table! {
         "rtmp-probe serve's bounded output queue (a reader that stops reading must not stop the server)"),
     CasePanicked "case.panicked" => diag(Error, Run,
         "the emulator itself failed on this case (a bug of rtmp-probe's, not the server's); the case is reported as an error instead of being lost",
-        "rtmp-probe's own invariant checks"),
+        "rtmp-probe's own invariant checks")
+        .unreached("only a bug of the emulator's makes a case task panic, and none is known \
+            (the fuzz targets look for one); a test could only make one on purpose by adding a \
+            way to panic to the emulator"),
     CaseTimeout "case.timeout" => diag(Error, Run,
         "the case did not finish within its whole-case limit",
         "the emulated client's own limit (--case-timeout)"),
