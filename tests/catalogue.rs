@@ -1,228 +1,180 @@
-//! The diagnostics catalogue against the source: every id-looking string literal in `src/` is
-//! in the catalogue, and every catalogue entry is something the (non-test) source can emit.
+//! The diagnostics catalogue from outside the crate. A mistyped id no longer compiles (an id is
+//! a `DiagnosticId`, which only the catalogue makes), so what is left to check here is what a
+//! reader of the output relies on: each id is written as its entry's string and read back from
+//! it, and a string that is no id is refused by name.
 
-use rtmp_probe::transcript::catalogue;
+use rtmp_probe::transcript::catalogue::{self, DiagnosticId};
+use rtmp_probe::transcript::{Event, EventKind};
+
+#[test]
+fn every_id_reads_back_from_the_string_a_transcript_writes() {
+    assert_eq!(DiagnosticId::ALL.len(), catalogue::entries().len());
+    assert!(
+        DiagnosticId::ALL.len() > 50,
+        "the catalogue has dozens of ids"
+    );
+    for &id in DiagnosticId::ALL {
+        let entry = id.entry();
+        assert_eq!(entry.id, id);
+        assert_eq!(catalogue::lookup(id.as_str()), Some(entry));
+        let event = Event::new(1, EventKind::diagnostic(id, "x"));
+        let line = rtmp_probe::transcript::render::json_line(&event);
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["id"], id.as_str(), "{line}");
+        assert_eq!(value["severity"], entry.severity.to_string(), "{line}");
+        assert_eq!(value["stage"], entry.stage.to_string(), "{line}");
+        let back: Event = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, event);
+    }
+}
+
+#[test]
+fn a_transcript_line_with_an_unknown_id_is_refused_naming_it() {
+    let line = r#"{"at_us":5,"event":"diagnostic","id":"chunk.ext-ts-type3-omited","severity":"warning","text":"x"}"#;
+    let err = serde_json::from_str::<Event>(line).unwrap_err().to_string();
+    assert!(
+        err.contains("unknown diagnostic id 'chunk.ext-ts-type3-omited'")
+            && err.contains("chunk.ext-ts-type3-omitted"),
+        "{err}"
+    );
+    let observation = r#"{"at_us":5,"event":"handshake","id":"hs.nosuch","observation":{"kind":"described","text":"x"}}"#;
+    let err = serde_json::from_str::<Event>(observation)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown diagnostic id 'hs.nosuch'"), "{err}");
+}
+
+mod reach;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Literals of the id shape that are not ids: profile- and personality-file field paths (named
-/// in the files' error messages) and file names.
-const NOT_IDS: &[&str] = &[
-    "connect.codecs",
-    "handshake.c1",
-    "session.role",
-    "basis.kind",
-    "basis.source",
-    "chunks.opening",
-    "table.key",
-    "tolerance.s2-all-zero",
-    "tolerance.s2-all-zeros",
-];
-const FILE_EXTENSIONS: &[&str] = &[
-    "flv", "toml", "pcap", "pcapng", "json", "jsonl", "snap", "txt", "md", "conf", "log", "xml",
-    "rs",
-];
-
-/// `prefix.kebab-case`: lower-case letters, a dot, then lower-case words of letters and digits
-/// joined by single hyphens.
-fn looks_like_id(s: &str) -> bool {
-    let Some((prefix, rest)) = s.split_once('.') else {
-        return false;
-    };
-    !prefix.is_empty()
-        && prefix.chars().all(|c| c.is_ascii_lowercase())
-        && !rest.is_empty()
-        && rest.split('-').all(|word| {
-            !word.is_empty()
-                && word
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+/// The catalogue ids written in `text`, each as a whole token (`hs.c2-echo` is not found in
+/// `hs.c2-echo-from-8`).
+fn ids_in(text: &str) -> BTreeSet<DiagnosticId> {
+    let is_id_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.';
+    DiagnosticId::ALL
+        .iter()
+        .copied()
+        .filter(|id| {
+            text.match_indices(id.as_str()).any(|(at, found)| {
+                let before = text[..at].chars().next_back();
+                let after = text[at + found.len()..].chars().next();
+                !before.is_some_and(is_id_char) && !after.is_some_and(|c| c != '.' && is_id_char(c))
+            })
         })
-        && !NOT_IDS.contains(&s)
-        && !FILE_EXTENSIONS.contains(&rest)
+        .collect()
 }
 
-/// The contents of the string literals of Rust source (comments, char literals and lifetimes
-/// skipped; escapes kept as written, which an id never has).
-fn string_literals(source: &str) -> Vec<String> {
-    let b = source.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 2;
-            }
-            b'r' if matches!(b.get(i + 1), Some(b'"' | b'#'))
-                && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) =>
-            {
-                let mut hashes = 0;
-                let mut j = i + 1;
-                while b.get(j) == Some(&b'#') {
-                    hashes += 1;
-                    j += 1;
-                }
-                if b.get(j) != Some(&b'"') {
-                    i += 1;
-                    continue;
-                }
-                let start = j + 1;
-                let close: Vec<u8> = std::iter::once(b'"')
-                    .chain(std::iter::repeat_n(b'#', hashes))
-                    .collect();
-                let end = source[start..]
-                    .find(std::str::from_utf8(&close).unwrap())
-                    .map_or(b.len(), |e| start + e);
-                out.push(source[start..end].to_string());
-                i = end + close.len();
-            }
-            b'"' => {
-                let start = i + 1;
-                let mut j = start;
-                while j < b.len() && b[j] != b'"' {
-                    j += if b[j] == b'\\' { 2 } else { 1 };
-                }
-                out.push(source[start..j.min(b.len())].to_string());
-                i = j + 1;
-            }
-            // A char literal ('"', '\'', '\n'); a lifetime ('a) has no closing quote after one
-            // character.
-            b'\'' if b.get(i + 1) == Some(&b'\\') => {
-                let mut j = i + 2;
-                while j < b.len() && b[j] != b'\'' {
-                    j += 1;
-                }
-                i = j + 1;
-            }
-            b'\'' if b.get(i + 2) == Some(&b'\'') => i += 3,
-            _ => i += 1,
+/// The ids the snapshots under snapshots/ show (each snapshot is what a test asserts).
+fn ids_in_snapshots() -> BTreeSet<DiagnosticId> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots");
+    let mut ids = BTreeSet::new();
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).expect("snapshots/") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_some_and(|e| e == "snap") {
+            files += 1;
+            ids.extend(ids_in(&std::fs::read_to_string(&path).expect("a snapshot")));
         }
     }
-    out
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
-/// Where the test code of a file starts: a `tests.rs` file is all test code, otherwise the first
-/// `#[cfg(test)]` module (test modules close the files here).
-fn production_part(path: &Path, source: &str) -> usize {
-    if path.file_name().is_some_and(|n| n == "tests.rs") {
-        return 0;
-    }
-    let mut offset = 0;
-    for line in source.split_inclusive('\n') {
-        if line.trim() == "#[cfg(test)]" {
-            let rest = source[offset + line.len()..].trim_start();
-            if rest.starts_with("mod ") || rest.starts_with("pub mod ") {
-                return offset;
-            }
-        }
-        offset += line.len();
-    }
-    source.len()
-}
-
-/// Every id-looking literal in `src/`: where it occurs, and whether it occurs in production code
-/// (outside the catalogue and outside tests).
-fn ids_in_source() -> BTreeMap<String, (Vec<String>, bool)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    rust_files(&root.join("src"), &mut files);
-    assert!(files.len() > 20, "found only {} source files", files.len());
-    let catalogue_file = root.join("src/transcript/catalogue.rs");
-    let mut ids: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
-    for path in files {
-        if path == catalogue_file {
-            continue;
-        }
-        let source = std::fs::read_to_string(&path).unwrap();
-        let split = production_part(&path, &source);
-        let name = path.strip_prefix(root).unwrap().display().to_string();
-        for (part, production) in [(&source[..split], true), (&source[split..], false)] {
-            for literal in string_literals(part) {
-                if looks_like_id(&literal) {
-                    let (files, emitted) = ids.entry(literal).or_default();
-                    if !files.contains(&name) {
-                        files.push(name.clone());
-                    }
-                    *emitted |= production;
-                }
-            }
-        }
-    }
+    assert!(files > 20, "only {files} snapshots in {}", dir.display());
     ids
 }
 
-#[test]
-fn every_id_in_the_source_is_in_the_catalogue_and_every_entry_is_emitted() {
-    let ids = ids_in_source();
-    // A scan that finds nothing checks nothing: the source has many dozens of ids.
-    assert!(
-        ids.len() >= 50,
-        "the scan found only {} ids: {:?}",
-        ids.len(),
-        ids.keys().collect::<Vec<_>>()
-    );
-    let unknown: Vec<String> = ids
-        .iter()
-        .filter(|(id, _)| catalogue::lookup(id).is_none())
-        .map(|(id, (files, _))| format!("{id} (in {})", files.join(", ")))
-        .collect();
-    assert!(
-        unknown.is_empty(),
-        "ids used in src/ but missing from src/transcript/catalogue.rs: {unknown:#?}"
-    );
-    let emitted: BTreeSet<&str> = ids
-        .iter()
-        .filter(|(_, (_, production))| *production)
-        .map(|(id, _)| id.as_str())
-        .collect();
-    let dead: Vec<&str> = catalogue::entries()
-        .iter()
-        .map(|e| e.id)
-        .filter(|id| !emitted.contains(id))
-        .collect();
-    assert!(
-        dead.is_empty(),
-        "catalogue entries nothing outside tests can emit: {dead:?}"
-    );
+/// The body of test function `name` in `file` (from its `fn` line to the next line that closes
+/// a top-level item).
+fn test_body(file: &str, name: &str) -> Option<String> {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).ok()?;
+    let start = text.find(&format!("\nfn {name}("))?;
+    let head = &text[..start];
+    // A test is a `#[test]` function or one a libtest-mimic suite registers with `trial!`.
+    let registered = text
+        .match_indices("trial!(")
+        .any(|(at, found)| text[at + found.len()..].trim_start().starts_with(name));
+    if !head.trim_end().ends_with("#[test]") && !registered {
+        return None;
+    }
+    let end = text[start..]
+        .find("\n}\n")
+        .map_or(text.len(), |e| start + e);
+    Some(text[start..end].to_string())
 }
 
 #[test]
-fn the_scanner_finds_ids_in_literals_and_nowhere_else() {
-    let source = r##"
-        // "hs.in-a-comment"
-        /* "chunk.in-a-block" */
-        let quote = '"'; let life: &'a str = "cmd.real-one";
-        let escaped = "say \"msg.quoted\" aloud"; let raw = r#"media.raw-one"#;
-        let file = "clip.flv"; let key = "connect.codecs"; let snake = "handshake.c1_body";
-        f("tcp.after-char", 'x');
-    "##;
-    let found: Vec<String> = string_literals(source)
-        .into_iter()
-        .filter(|l| looks_like_id(l))
-        .collect();
-    assert_eq!(found, ["cmd.real-one", "media.raw-one", "tcp.after-char"]);
-    let with_tests = "fn a() { x(\"hs.one\") }\n#[cfg(test)]\nmod tests {\n fn b() {}\n}\n";
-    let split = production_part(Path::new("src/a.rs"), with_tests);
-    assert!(with_tests[..split].contains("hs.one") && with_tests[split..].contains("mod tests"));
-    assert_eq!(production_part(Path::new("src/x/tests.rs"), with_tests), 0);
+fn the_snapshot_scan_finds_ids_as_whole_tokens() {
+    assert_eq!(
+        ids_in("hs    hs.c2-echo-from-8: ...\nWARN  chunk.ext-ts-type3-omitted."),
+        BTreeSet::from([
+            DiagnosticId::HsC2EchoFrom8,
+            DiagnosticId::ChunkExtTsType3Omitted
+        ])
+    );
+    assert!(ids_in("xhs.c2-echo hs.c2-echoes").is_empty());
+    assert!(
+        ids_in_snapshots().len() > 30,
+        "the snapshots show dozens of ids"
+    );
+}
+
+/// Every entry is reached by a test — a snapshot shows it, a scenario of `reach` makes it happen
+/// (run here, and its ids checked), or a test named in `reach::ASSERTED_ELSEWHERE` asserts it —
+/// or says in its `unreached` field why none can; never both.
+#[test]
+fn every_entry_is_reached_by_a_test_or_excused() {
+    let mut reached: BTreeMap<DiagnosticId, String> = BTreeMap::new();
+    for id in ids_in_snapshots() {
+        reached.insert(id, "a snapshot".into());
+    }
+    let mut failures = Vec::new();
+    for scenario in reach::SCENARIOS {
+        let shown: BTreeSet<DiagnosticId> = (scenario.run)().into_iter().collect();
+        for id in scenario.shows {
+            if shown.contains(id) {
+                reached
+                    .entry(*id)
+                    .or_insert_with(|| format!("scenario '{}'", scenario.name));
+            } else {
+                failures.push(format!(
+                    "scenario '{}' did not show {id}; it showed {:?}",
+                    scenario.name,
+                    shown.iter().map(|i| i.as_str()).collect::<Vec<_>>()
+                ));
+            }
+        }
+    }
+    for (id, file, name) in reach::ASSERTED_ELSEWHERE {
+        let needle = format!("DiagnosticId::{id:?}");
+        match test_body(file, name) {
+            Some(body) if body.contains(&needle) => {
+                reached
+                    .entry(*id)
+                    .or_insert_with(|| format!("{file} {name}"));
+            }
+            Some(_) => failures.push(format!("{file} {name} does not name {needle}")),
+            None => failures.push(format!("no test {name} in {file} (for {id})")),
+        }
+    }
+    let mut excused = 0;
+    for entry in catalogue::entries() {
+        match (reached.get(&entry.id), entry.unreached) {
+            (Some(how), Some(why)) => failures.push(format!(
+                "{} is reached ({how}) but excused (\"{why}\"): drop the excuse",
+                entry.id
+            )),
+            (None, None) => failures.push(format!(
+                "{} is reached by no test and not excused: make it happen in tests/reach, or \
+                 say in its entry why it cannot be",
+                entry.id
+            )),
+            (None, Some(_)) => excused += 1,
+            (Some(_), None) => {}
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    eprintln!(
+        "catalogue: {} of {} ids reached by a test, {excused} excused",
+        reached.len(),
+        catalogue::entries().len()
+    );
 }

@@ -3,8 +3,8 @@
 mod support;
 
 use std::process::Command;
-use support::trials::Need;
 use std::time::Duration;
+use support::trials::Need;
 use support::{rtmp_probe, QUICK_MATRIX};
 
 fn matrix_exits_0_when_nothing_fails_and_1_when_something_does() {

@@ -9,7 +9,7 @@ use rtmp_probe::emulate::case::{self, CaseOptions, Stage, Target};
 use rtmp_probe::emulate::variant::Variant;
 use rtmp_probe::emulate::{memory, profile, run_case};
 use rtmp_probe::serve::{personality, ServeOptions};
-use rtmp_probe::transcript::{Direction, EventKind, Transcript};
+use rtmp_probe::transcript::{DiagnosticId, Direction, EventKind, Transcript};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -79,7 +79,7 @@ fn reached(t: &Transcript) -> Reached {
     let mut r = Reached::default();
     for e in &t.events {
         match &e.kind {
-            EventKind::Handshake { id, .. } if id.starts_with("hs.c2") => r.c2 = true,
+            EventKind::Handshake { id, .. } if id.as_str().starts_with("hs.c2") => r.c2 = true,
             EventKind::Message(m) if m.direction == Direction::ClientToServer => {
                 r.c2 = true;
                 match m.type_id {
@@ -382,7 +382,9 @@ fn run_profile(client: &RealClient, personality_name: &str) -> (Verdict, String)
     if client.role == Role::Play && leaves_players_no_publisher(personality_name) {
         // The emulated companion fails as the real one did; the player's own verdict is kept.
         assert!(
-            r.diagnosis.iter().any(|f| f.id == "case.companion-failed"),
+            r.diagnosis
+                .iter()
+                .any(|f| f.id == DiagnosticId::CaseCompanionFailed),
             "{personality_name}: the emulated companion of {profile_name} published: {:?}",
             r.diagnosis
         );
@@ -391,7 +393,7 @@ fn run_profile(client: &RealClient, personality_name: &str) -> (Verdict, String)
     let detail = r
         .diagnosis
         .first()
-        .map(|f| f.id.clone())
+        .map(|f| f.id.to_string())
         .unwrap_or_default();
     (verdict, detail)
 }

@@ -8,6 +8,7 @@ use rtmp_probe::emulate::variant::Variant;
 use rtmp_probe::emulate::{attempts_for, memory, profile, run_case, run_matrix, CaseResult};
 use rtmp_probe::protocol::handshake::{C2Style, ServerDigest};
 use rtmp_probe::serve::{personality, CollectSink, ServeOptions, Server};
+use rtmp_probe::transcript::DiagnosticId;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -182,7 +183,9 @@ fn builtin_server_under_every_personality() {
             };
             if p.leaves_players_no_publisher() && expected_failure == Some(Stage::Media) {
                 assert!(
-                    r.diagnosis.iter().any(|f| f.id == "case.companion-failed"),
+                    r.diagnosis
+                        .iter()
+                        .any(|f| f.id == DiagnosticId::CaseCompanionFailed),
                     "{} under {}: the refused companion is named: {:?}",
                     r.id,
                     p.name,
@@ -195,8 +198,8 @@ fn builtin_server_under_every_personality() {
                 // the strict first-read model fails, exactly as it would against gortmplib.
                 assert!(
                     !r.status.is_failure()
-                        || r.diagnosis.first().map(|f| f.id.as_str())
-                            == Some("hs.first-read-short"),
+                        || r.diagnosis.first().map(|f| f.id)
+                            == Some(DiagnosticId::HsFirstReadShort),
                     "{} under {}: {} {:?}",
                     r.id,
                     p.name,
@@ -228,7 +231,7 @@ fn builtin_server_under_every_personality() {
         }
         if p.name == "ffmpeg" {
             let w = find(&results, "wirecast/default");
-            assert_eq!(w.diagnosis[0].id, "hs.first-read-short");
+            assert_eq!(w.diagnosis[0].id, DiagnosticId::HsFirstReadShort);
             assert!(
                 w.diagnosis[0].message.contains("S0 (1 byte) alone"),
                 "{}",
@@ -298,7 +301,7 @@ fn srs_forward_signs_c2_for_a_simple_s1_where_an_echo_would_pass() {
     let signed = find(&results, "srs-forward/default");
     assert_eq!(signed.status, Status::Fail, "{}", signed.verdict());
     assert_eq!(signed.stage, Some(Stage::Connect));
-    assert_eq!(signed.diagnosis[0].id, "hs.c2-signed-rejected");
+    assert_eq!(signed.diagnosis[0].id, DiagnosticId::HsC2SignedRejected);
     let echo = find(&results, "srs-forward-echo/default");
     assert_eq!(
         echo.status,
@@ -367,7 +370,8 @@ fn ticket_6453_against(program: &Path, snapshot_name: &str) {
             assert_eq!(r.status, Status::Fail, "{p}: {}", r.verdict());
             assert_eq!(r.stage, Some(Stage::Handshake));
             assert_eq!(
-                r.diagnosis[0].id, "hs.first-read-short",
+                r.diagnosis[0].id,
+                DiagnosticId::HsFirstReadShort,
                 "{:?}",
                 r.diagnosis
             );
@@ -378,7 +382,8 @@ fn ticket_6453_against(program: &Path, snapshot_name: &str) {
             assert_eq!(r.status, Status::Fail, "{p}: {}", r.verdict());
             assert_eq!(r.stage, Some(Stage::Handshake));
             assert_eq!(
-                r.diagnosis[0].id, "hs.c2-from-empty-s1",
+                r.diagnosis[0].id,
+                DiagnosticId::HsC2FromEmptyS1,
                 "{:?}",
                 r.diagnosis
             );

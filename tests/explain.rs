@@ -36,7 +36,7 @@ fn explain_list_has_one_line_per_catalogue_entry() {
     assert_eq!(lines.len(), catalogue::entries().len(), "{out}");
     for (line, entry) in lines.iter().zip(catalogue::entries()) {
         let words: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(words[0], entry.id);
+        assert_eq!(words[0], entry.id.as_str());
         assert_eq!(words[1], entry.severity.to_string());
         assert!(line.ends_with(entry.meaning), "{line}");
     }

@@ -97,7 +97,10 @@ fn handshake_and_connect(
 }
 
 fn ids(events: &[HandshakeEvent]) -> Vec<&'static str> {
-    events.iter().map(HandshakeEvent::id).collect()
+    events
+        .iter()
+        .map(|e| rtmp_probe::transcript::DiagnosticId::from(e).as_str())
+        .collect()
 }
 
 fn digest_client_validates_nginx_and_connects() {

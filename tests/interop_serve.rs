@@ -5,7 +5,7 @@
 mod support;
 
 use rtmp_probe::serve::{personality, ServeOptions};
-use rtmp_probe::transcript::{EventKind, Transcript};
+use rtmp_probe::transcript::{DiagnosticId, EventKind, Transcript};
 use std::process::Command;
 use std::time::Duration;
 use support::trials::Need;
@@ -63,10 +63,10 @@ fn wait_until_published(server: &Running, limit: Duration) {
     panic!("nothing was published within {limit:?}");
 }
 
-fn has_handshake(t: &Transcript, id: &str) -> bool {
+fn has_handshake(t: &Transcript, id: DiagnosticId) -> bool {
     t.events
         .iter()
-        .any(|e| matches!(&e.kind, EventKind::Handshake { id: i, .. } if i == id))
+        .any(|e| matches!(&e.kind, EventKind::Handshake { id: i, .. } if *i == id))
 }
 
 fn sent_code(t: &Transcript, code: &str) -> bool {
@@ -109,7 +109,7 @@ fn ffmpeg_publishes_to_the_reference_server() {
     assert_eq!(transcripts.len(), 1);
     let t = &transcripts[0];
     assert!(
-        has_handshake(t, "hs.mode-digest"),
+        has_handshake(t, DiagnosticId::HsModeDigest),
         "FFmpeg's C1 has a digest"
     );
     assert!(sent_code(t, "NetStream.Publish.Start"));
@@ -245,9 +245,9 @@ fn ffmpeg_plays_what_ffmpeg_publishes_validating_our_digest_handshake() {
         })
         .expect("a player connection");
     // FFmpeg playing signs C2 only after it validated our S1 digest and S2 signature.
-    assert!(has_handshake(player, "hs.mode-digest"));
+    assert!(has_handshake(player, DiagnosticId::HsModeDigest));
     assert!(
-        has_handshake(player, "hs.c2-signed"),
+        has_handshake(player, DiagnosticId::HsC2Signed),
         "{}",
         stable_lines(player)
     );
@@ -277,7 +277,7 @@ fn rtmpdump_plays_from_the_server() {
         })
         .expect("rtmpdump's connection");
     assert!(
-        has_handshake(player, "hs.mode-simple"),
+        has_handshake(player, DiagnosticId::HsModeSimple),
         "librtmp sends a simple C1 by default"
     );
     assert!(sent_code(player, "NetStream.Play.Start"));
@@ -312,7 +312,7 @@ fn gstreamer_rtmp2sink_publishes() {
     let transcripts = server.finish();
     let t = &transcripts[0];
     assert!(
-        has_handshake(t, "hs.mode-simple"),
+        has_handshake(t, DiagnosticId::HsModeSimple),
         "rtmp2 sends a zero-version C1"
     );
     assert!(sent_code(t, "NetStream.Publish.Start"));
@@ -374,9 +374,9 @@ fn ffmpeg_publishes_through_every_personality_that_lets_it() {
         assert!(sent_code(t, "NetStream.Publish.Start"), "{}", p.name);
         // Both answer every C1 with the simple handshake.
         let expected_mode = if matches!(p.name, "ffmpeg" | "s1-digest-invalid") {
-            "hs.mode-simple"
+            DiagnosticId::HsModeSimple
         } else {
-            "hs.mode-digest"
+            DiagnosticId::HsModeDigest
         };
         assert!(has_handshake(t, expected_mode), "{}", p.name);
     }

@@ -5,6 +5,7 @@
 mod support;
 
 use rtmp_probe::transcript::render::JSON_SCHEMA;
+use rtmp_probe::transcript::DiagnosticId;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -137,7 +138,7 @@ fn every_json_line_of_every_command_follows_the_schema() {
         "the last one is the run's: {in_all}"
     );
     assert_eq!(lines.last(), Some(*in_all), "and the last line");
-    assert_eq!(in_all["id"], rtmp_probe::serve::OUTPUT_DROPPED);
+    assert_eq!(in_all["id"], DiagnosticId::ServeOutputDropped.as_str());
     let by_connection: u64 = in_all["connections"]
         .as_array()
         .expect("connections")

@@ -402,6 +402,7 @@ fn an_error_status_and_a_command_never_answered_are_named() {
         flow.transcript
             .diagnostic_ids()
             .into_iter()
+            .map(|id| id.as_str())
             .filter(|id| id.starts_with("cmd."))
             .map(str::to_string)
             .collect()

@@ -256,8 +256,11 @@ fn a_captured_client_that_stretches_the_chunk_stream_rules_is_re_enacted_whole()
             sequence.name,
             report.stopped
         );
-        let live = report.live.transcript.diagnostic_ids();
-        let captured = report.captured.transcript.diagnostic_ids();
+        let as_text = |t: &rtmp_probe::transcript::Transcript| -> Vec<&'static str> {
+            t.diagnostic_ids().iter().map(|id| id.as_str()).collect()
+        };
+        let live = as_text(&report.live.transcript);
+        let captured = as_text(&report.captured.transcript);
         for id in &sequence.ids {
             assert!(live.contains(id), "{}: live {live:?}", sequence.name);
             assert!(captured.contains(id), "{}: {captured:?}", sequence.name);

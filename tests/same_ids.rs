@@ -23,8 +23,8 @@ fn connection_ids(kinds: impl Iterator<Item = (String, bool)>) -> BTreeSet<Strin
 
 fn transcript_ids(t: &Transcript) -> BTreeSet<String> {
     connection_ids(t.events.iter().filter_map(|e| match &e.kind {
-        EventKind::Diagnostic { id, .. } => Some((id.clone(), true)),
-        EventKind::Handshake { id, .. } => Some((id.clone(), false)),
+        EventKind::Diagnostic { id, .. } => Some((id.to_string(), true)),
+        EventKind::Handshake { id, .. } => Some((id.to_string(), false)),
         _ => None,
     }))
 }

@@ -13,9 +13,11 @@ use rtmp_probe::emulate::profile;
 use rtmp_probe::load::{self, LoadOptions};
 use rtmp_probe::protocol::amf0::Amf0Value;
 use rtmp_probe::protocol::chunk::{ChunkLimits, ChunkReader, ChunkWriter, RawMessage, ReadEvent};
+use rtmp_probe::protocol::connection::Timeout;
 use rtmp_probe::protocol::message::{self, Message};
 use rtmp_probe::protocol::random::RandomSource;
 use rtmp_probe::serve::ServeOptions;
+use rtmp_probe::transcript::{CloseCause, DiagnosticId};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -159,7 +161,7 @@ fn slowloris_connections_do_not_delay_a_publisher_and_close_at_the_handshake_tim
         .filter(|&conn| {
             server
                 .close_reason(conn)
-                .is_some_and(|r| r.starts_with("handshake timeout"))
+                .is_some_and(|r| matches!(r, CloseCause::Timeout(Timeout::Handshake(_))))
         })
         .count();
     assert_eq!(timed_out, STALLED, "{} connections", transcripts.len());
@@ -580,7 +582,10 @@ fn a_player_that_stops_reading_is_closed_at_the_idle_timeout_and_the_publisher_g
         std::thread::sleep(Duration::from_millis(100));
     }
     let reason = server.close_reason(2).expect("the player was closed");
-    assert!(reason.starts_with("write timeout"), "{reason}");
+    assert!(
+        matches!(reason, CloseCause::WriteTimeout { .. }),
+        "{reason}"
+    );
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "closed before the idle timeout"
@@ -645,11 +650,11 @@ fn connections_that_together_hold_too_much_are_closed_and_their_share_is_release
         Duration::from_secs(10)
     ));
     assert_eq!(
-        server.wait_closed(4, Duration::from_secs(5)).as_deref(),
-        Some("server-wide partial-message budget exceeded")
+        server.wait_closed(4, Duration::from_secs(5)),
+        Some(CloseCause::HeldTotal)
     );
     let diagnostic = server.transcripts()[&4].events.iter().any(|e| {
-        matches!(&e.kind, rtmp_probe::transcript::EventKind::Diagnostic { id, .. } if id == "serve.held-total")
+        matches!(&e.kind, rtmp_probe::transcript::EventKind::Diagnostic { id, .. } if *id == DiagnosticId::ServeHeldTotal)
     });
     assert!(diagnostic);
     assert!((1..=3).all(|conn| server.close_reason(conn).is_none()));

@@ -11,7 +11,7 @@ mod support;
 use rtmp_probe::capture::CaptureReader;
 use rtmp_probe::protocol::message::Message;
 use rtmp_probe::replay::{replay_each_message, FlowReport};
-use rtmp_probe::transcript::Direction;
+use rtmp_probe::transcript::{DiagnosticId, Direction};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -448,7 +448,7 @@ fn on_the_corrupted_capture_tshark_loses_the_server_stream_where_replay_refuses_
     assert!(
         !diagnostics
             .iter()
-            .any(|d| *d == "chunk.error" || *d == "capture.gap"),
+            .any(|d| matches!(d, DiagnosticId::ChunkError | DiagnosticId::CaptureGap)),
         "{diagnostics:?}"
     );
     // One damaged segment carries a corrupted port, which makes it a flow of its own: replay

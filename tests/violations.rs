@@ -13,7 +13,7 @@ use rtmp_probe::protocol::connection::{diagnose_message, diagnose_read_event, Di
 use rtmp_probe::protocol::message::Message;
 use rtmp_probe::protocol::observe::{capture_limits, FlowObserver, Reading};
 use rtmp_probe::replay::{replay_read, FlowReport, Observer, SeenMessage};
-use rtmp_probe::transcript::Direction;
+use rtmp_probe::transcript::{DiagnosticId, Direction};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -64,12 +64,11 @@ fn observed(sequence: &Sequence, mut observer: FlowObserver) -> Read_ {
         }
         kinds.extend(diagnose_read_event(&event));
         for kind in kinds {
-            let id = Diagnostic {
+            let id = DiagnosticId::from(&Diagnostic {
                 peer: Side::Client,
                 kind,
-            }
-            .id();
-            read.ids.push(id.into());
+            });
+            read.ids.push(id.as_str().into());
         }
     }
     read
@@ -96,6 +95,7 @@ fn replayed(sequence: &Sequence, reading: Reading) -> (Read_, FlowReport) {
         .transcript
         .diagnostic_ids()
         .into_iter()
+        .map(|id| id.as_str())
         .filter(|id| id.starts_with("chunk.") || id.starts_with("msg."))
         .map(str::to_string)
         .collect();
@@ -127,7 +127,7 @@ fn replay_of_a_pcap_reads_every_sequence_so_too_with_frames_and_ids_where_they_h
         // frame that carried the chunk: the client's bytes after its handshake are frames 6 on.
         for event in &flow.transcript.events {
             if let rtmp_probe::transcript::EventKind::Diagnostic { id, .. } = &event.kind {
-                if id.starts_with("chunk.") {
+                if id.as_str().starts_with("chunk.") {
                     assert!(
                         !event.frames.is_empty() && event.frames.iter().all(|&f| f >= 6),
                         "{}: {id} {:?}",
@@ -421,7 +421,9 @@ fn replay_and_replay_strict_from_the_command_line() {
 fn main() {
     support::trials::run(vec![
         trial!(the_observer_reads_every_sequence_as_receivers_do_and_names_each_violation),
-        trial!(replay_of_a_pcap_reads_every_sequence_so_too_with_frames_and_ids_where_they_happened),
+        trial!(
+            replay_of_a_pcap_reads_every_sequence_so_too_with_frames_and_ids_where_they_happened
+        ),
         trial!(strict_reads_as_the_specification_and_the_old_reading_lost_the_rest),
         trial!(
             ffmpeg_as_a_receiver_decodes_what_replay_decodes_except_where_it_gives_up,

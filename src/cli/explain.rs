@@ -19,7 +19,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<i32> {
     if args.list {
         let width = catalogue::entries()
             .iter()
-            .map(|e| e.id.len())
+            .map(|e| e.id.as_str().len())
             .max()
             .unwrap_or(0);
         for e in catalogue::entries() {

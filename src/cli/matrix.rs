@@ -10,6 +10,7 @@ use rtmp_probe::emulate::profile::{self, Profile};
 use rtmp_probe::emulate::{report, run_cases, variant::Variant};
 use rtmp_probe::serve::personality::{self, Personality};
 use rtmp_probe::transcript::render::colour_on_stdout;
+use rtmp_probe::transcript::DiagnosticId;
 use std::sync::Arc;
 
 /// Run every client profile × segmentation variant against a server: a verdict per case.
@@ -311,7 +312,11 @@ fn stopped_accepting_note(
 ) -> Option<String> {
     let refused = results
         .iter()
-        .filter(|r| r.diagnosis.iter().any(|f| f.id == "tcp.stopped-accepting"))
+        .filter(|r| {
+            r.diagnosis
+                .iter()
+                .any(|f| f.id == DiagnosticId::TcpStoppedAccepting)
+        })
         .count();
     (refused > 0).then(|| {
         let connections = if accepted == 1 {

@@ -141,7 +141,7 @@ fn print_result(result: &CaseResult, args: &ProbeArgs) -> anyhow::Result<()> {
             o.handshake_read_gaps_ms.iter().map(|g| (g * 10.0).round() / 10.0).collect::<Vec<_>>(),
             o.s1_version.as_deref().unwrap_or("-"),
             o.s1_digest.map(|d| d.to_string()).unwrap_or("-".into()),
-            o.s2.as_deref().unwrap_or("-"),
+            o.s2.map_or("-", |id| id.as_str()),
             o.s2_before_c2.map(|d| d.to_string()).unwrap_or("-".into()),
             o.connect_result_ms.map(|d| format!("{d:.1}")).unwrap_or("-".into()),
             o.server_chunk_size.map(|d| d.to_string()).unwrap_or("-".into()),

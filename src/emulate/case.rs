@@ -11,6 +11,7 @@ use super::reach::{ConnectFailure, Reach, Unreachable};
 use super::variant::Variant;
 use crate::protocol::random::RandomSource;
 use crate::record::pcap::{PcapRecorder, TcpFlow};
+use crate::transcript::DiagnosticId;
 use crate::transcript::Direction;
 use bytes::BytesMut;
 use std::net::SocketAddr;
@@ -264,14 +265,14 @@ pub async fn run(
             stop(
                 Status::Timeout,
                 stage,
-                "case.timeout",
+                DiagnosticId::CaseTimeout,
                 format!("the case did not finish within {limit:?} (--case-timeout)"),
             ),
         );
     }
     if let Some(e) = recording.finish(client.wants_reset()) {
         client.note(
-            "case.pcap-failed",
+            DiagnosticId::CasePcapFailed,
             format!("writing the pcap file failed: {e}"),
         );
     }
@@ -295,7 +296,12 @@ async fn drive(
                 let message = format!(
                     "not tried: the run's first connection found the target unreachable ({why})"
                 );
-                let reason = stop(Status::Error, Stage::Tcp, "tcp.connect-failed", message);
+                let reason = stop(
+                    Status::Error,
+                    Stage::Tcp,
+                    DiagnosticId::TcpConnectFailed,
+                    message,
+                );
                 return client.abort(now(), reason);
             }
         },
@@ -317,7 +323,12 @@ async fn drive(
                 Some(ConnectFailure::StoppedAccepting { accepted }) => {
                     stopped_accepting(Status::Timeout, message, accepted)
                 }
-                _ => stop(Status::Timeout, Stage::Tcp, "tcp.connect-timeout", message),
+                _ => stop(
+                    Status::Timeout,
+                    Stage::Tcp,
+                    DiagnosticId::TcpConnectTimeout,
+                    message,
+                ),
             };
             return client.abort(now(), reason);
         }
@@ -327,7 +338,12 @@ async fn drive(
                 Some(ConnectFailure::StoppedAccepting { accepted }) => {
                     stopped_accepting(Status::Error, message, accepted)
                 }
-                _ => stop(Status::Error, Stage::Tcp, "tcp.connect-failed", message),
+                _ => stop(
+                    Status::Error,
+                    Stage::Tcp,
+                    DiagnosticId::TcpConnectFailed,
+                    message,
+                ),
             };
             return client.abort(now(), reason);
         }
@@ -350,7 +366,12 @@ async fn drive(
             recording.record(Direction::ClientToServer, &transmit.bytes);
             if let Err(e) = socket.write_all(&transmit.bytes).await {
                 let message = format!("the server closed or reset the connection: {e}");
-                let reason: Stop = stop(Status::Fail, transmit.stage, "tcp.write-failed", message);
+                let reason: Stop = stop(
+                    Status::Fail,
+                    transmit.stage,
+                    DiagnosticId::TcpWriteFailed,
+                    message,
+                );
                 client.abort(now(), reason);
                 break;
             }
@@ -400,7 +421,12 @@ fn stopped_accepting(status: Status, message: String, accepted: u64) -> Stop {
          there and stopped accepting (a one-connection server such as `ffmpeg -listen 1` exits \
          after its first)"
     );
-    stop(status, Stage::Tcp, "tcp.stopped-accepting", message)
+    stop(
+        status,
+        Stage::Tcp,
+        DiagnosticId::TcpStoppedAccepting,
+        message,
+    )
 }
 
 /// Hands the client what has arrived, without waiting; true at the end of the server's stream.

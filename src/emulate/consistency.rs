@@ -12,13 +12,14 @@
 //! that signs its C2, and S0 written before C1 is read (FFmpeg's listen mode) against a client
 //! that crashes then (VideoCore, docs/videocore-6453.md).
 
-use super::client::{Stage as CaseStage, Status};
+use super::client::Status;
 use super::profile::{Profile, PublishSequence, Role};
 use super::tolerance::{Reaction, Stage};
 use super::CaseResult;
 use crate::deviation::{Deviation, Toward};
 use crate::protocol::handshake::{C1Body, C1Style, C2Style, ServerDigest};
 use crate::serve::personality::{C2Check, FirstWrite, Personality};
+use crate::transcript::DiagnosticId;
 use std::fmt;
 
 /// What decides a predicted failure or stall.
@@ -352,22 +353,17 @@ fn decided(
     }
 }
 
+/// Where `stage` comes in the session (publish and play at the same point); a table's stages
+/// are all the session's.
 fn stage_order(stage: Stage) -> u8 {
-    match stage {
-        Stage::Handshake => 0,
-        Stage::Connect => 1,
-        Stage::Publish | Stage::Play => 2,
-        Stage::Media => 3,
-    }
+    stage.session_order().unwrap_or(u8::MAX)
 }
 
 /// The emulator's stage for a table's (a player waits for its status at `publish`).
-pub fn case_stage(stage: Stage) -> CaseStage {
+pub fn case_stage(stage: Stage) -> Stage {
     match stage {
-        Stage::Handshake => CaseStage::Handshake,
-        Stage::Connect => CaseStage::Connect,
-        Stage::Publish | Stage::Play => CaseStage::Publish,
-        Stage::Media => CaseStage::Media,
+        Stage::Play => Stage::Publish,
+        other => other,
     }
 }
 
@@ -391,10 +387,9 @@ impl Prediction {
                     return Err(format!("expected a pass, got {got}"));
                 }
                 for d in warns {
-                    let shown = result
-                        .diagnosis
-                        .iter()
-                        .any(|f| f.id == "tolerance.client-warns" && f.message.contains(d.key()));
+                    let shown = result.diagnosis.iter().any(|f| {
+                        f.id == DiagnosticId::ToleranceClientWarns && f.message.contains(d.key())
+                    });
                     if !shown {
                         return Err(format!(
                             "expected a tolerance.client-warns finding for {}",

@@ -20,6 +20,7 @@ use crate::protocol::random::RandomSource;
 use crate::serve::hub::Hub;
 use crate::serve::personality::Personality;
 use crate::serve::session::{Action, ServerSession, SessionConfig};
+use crate::transcript::DiagnosticId;
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -343,7 +344,7 @@ pub(super) fn companion_failed(outcome: &mut Outcome, name: &str, publisher: &Ou
     if publisher.status.is_failure() && outcome.status.is_failure() {
         outcome.status = Status::Error;
         outcome.diagnosis.push(Finding {
-            id: "case.companion-failed".into(),
+            id: DiagnosticId::CaseCompanionFailed,
             message: format!(
                 "the companion {name} publisher failed too ({} at {}), so there was nothing to \
                  play",

@@ -28,6 +28,7 @@ pub mod report;
 pub mod tolerance;
 pub mod variant;
 
+use crate::transcript::DiagnosticId;
 use case::{CaseOptions, Finding, Observations, Outcome, Stage, Status, Target};
 use profile::{Profile, Role};
 use serde::Serialize;
@@ -324,7 +325,7 @@ fn panicked_case(profile: &Profile, variant: Variant, repeat: u32) -> CaseResult
         attempts: repeat,
         failed_attempts: repeat,
         diagnosis: vec![case::Finding {
-            id: "case.panicked".into(),
+            id: DiagnosticId::CasePanicked,
             message:
                 "the emulator panicked on this case (a bug of rtmp-probe's; its stderr says where)"
                     .into(),

@@ -85,7 +85,9 @@ pub enum ChunkSizeWhen {
     AfterPublish,
 }
 
-/// What the case does after connect.
+/// The client's role in RTMP, what it does after connect: publish a stream (with how it sets
+/// it up and stops), or play one. (Which end of the connection it is, is a
+/// [`crate::protocol::Side`].)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Publish {

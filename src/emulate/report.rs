@@ -205,8 +205,9 @@ pub fn junit(target: &str, results: &[CaseResult]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transcript::DiagnosticId;
 
-    fn result(id: &str, status: Status, finding: Option<(&str, &str)>) -> CaseResult {
+    fn result(id: &str, status: Status, finding: Option<(DiagnosticId, &str)>) -> CaseResult {
         CaseResult {
             id: id.into(),
             profile: id.split('/').next().unwrap_or_default().into(),
@@ -217,7 +218,7 @@ mod tests {
             failed_attempts: u32::from(status.is_failure()),
             diagnosis: finding
                 .map(|(id, message)| Finding {
-                    id: id.into(),
+                    id,
                     message: message.into(),
                 })
                 .into_iter()
@@ -236,18 +237,18 @@ mod tests {
             result(
                 "wirecast/default",
                 Status::Fail,
-                Some(("hs.first-read-short", LONG)),
+                Some((DiagnosticId::HsFirstReadShort, LONG)),
             ),
             result("obs/default", Status::Pass, None),
             result(
                 "elemental/default",
                 Status::Fail,
-                Some(("hs.first-read-short", LONG)),
+                Some((DiagnosticId::HsFirstReadShort, LONG)),
             ),
             result(
                 "obs/bytewise",
                 Status::Timeout,
-                Some(("msg.timeout", "no reply")),
+                Some((DiagnosticId::MsgTimeout, "no reply")),
             ),
         ];
         let text = table(&results);
@@ -275,7 +276,7 @@ mod tests {
             result(
                 "wirecast/default",
                 Status::Fail,
-                Some(("hs.first-read-short", LONG)),
+                Some((DiagnosticId::HsFirstReadShort, LONG)),
             ),
         ];
         let coloured = Table { colour: true }.render(&results);
@@ -296,8 +297,19 @@ mod tests {
             summary(&results),
             "77 cases: 66 pass, 11 informational, 0 fail"
         );
-        results.push(result("c/default", Status::Error, Some(("x", "y"))));
-        results.insert(0, result("d/default", Status::Timeout, Some(("x", "y"))));
+        results.push(result(
+            "c/default",
+            Status::Error,
+            Some((DiagnosticId::CaseTimeout, "y")),
+        ));
+        results.insert(
+            0,
+            result(
+                "d/default",
+                Status::Timeout,
+                Some((DiagnosticId::CaseTimeout, "y")),
+            ),
+        );
         assert_eq!(
             summary(&results),
             "79 cases: 66 pass, 11 informational, 1 timeout, 1 error"

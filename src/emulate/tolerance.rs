@@ -53,40 +53,21 @@ impl fmt::Display for Reaction {
     }
 }
 
-/// Where a reaction happens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Stage {
-    Handshake,
-    Connect,
-    Publish,
-    Play,
-    Media,
-}
+/// Where a reaction happens: one of [`TABLE_STAGES`].
+pub use crate::transcript::Stage;
 
-impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Stage::Handshake => "handshake",
-            Stage::Connect => "connect",
-            Stage::Publish => "publish",
-            Stage::Play => "play",
-            Stage::Media => "media",
-        })
-    }
-}
+/// The stages a table's failure or stall can be at.
+pub const TABLE_STAGES: [Stage; 5] = [
+    Stage::Handshake,
+    Stage::Connect,
+    Stage::Publish,
+    Stage::Play,
+    Stage::Media,
+];
 
-impl Stage {
-    fn parse(text: &str) -> Option<Stage> {
-        Some(match text {
-            "handshake" => Stage::Handshake,
-            "connect" => Stage::Connect,
-            "publish" => Stage::Publish,
-            "play" => Stage::Play,
-            "media" => Stage::Media,
-            _ => return None,
-        })
-    }
+/// A table's stage written as `text`.
+fn table_stage(text: &str) -> Option<Stage> {
+    Stage::from_name(text).filter(|s| TABLE_STAGES.contains(s))
 }
 
 /// A reaction and, for a failure or a stall, where: what one emulator does on meeting a
@@ -132,7 +113,7 @@ impl Rule {
         };
         let stage = match stage {
             None => None,
-            Some(s) => Some(Stage::parse(s).ok_or_else(|| {
+            Some(s) => Some(table_stage(s).ok_or_else(|| {
                 format!("{s:?} is not a stage: handshake, connect, publish, play or media")
             })?),
         };

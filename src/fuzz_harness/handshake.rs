@@ -31,7 +31,10 @@ fn run_server(seed: u64, cuts: &[u16], bytes: &[u8]) -> ServerRun {
             sent.extend_from_slice(&t.bytes);
         }
         while let Some(event) = hs.poll_event() {
-            let _ = (event.id(), event.to_string());
+            let _ = (
+                crate::transcript::DiagnosticId::from(&event),
+                event.to_string(),
+            );
         }
     }
     ServerRun {
@@ -102,7 +105,10 @@ pub fn handshake_client(data: &[u8]) {
         }
         while hs.poll_transmit().is_some() {}
         while let Some(event) = hs.poll_event() {
-            let _ = (event.id(), event.to_string());
+            let _ = (
+                crate::transcript::DiagnosticId::from(&event),
+                event.to_string(),
+            );
         }
     }
     if hs.is_complete() {

@@ -184,7 +184,7 @@ pub fn session(data: &[u8]) {
             }
             Step::PublisherEnded => session.stream_ended(now_us),
             Step::Eof => session.handle_eof(now_us),
-            Step::Shutdown => session.close("server shutting down".into()),
+            Step::Shutdown => session.close(crate::transcript::CloseCause::Shutdown),
         }
         resolve_actions(&mut session, &mut hub, &mut published);
         while let Some((at, kind)) = session.poll_event() {

@@ -6,8 +6,9 @@
 //! input from exhausting the stack, and no count field reserves memory beyond what the remaining
 //! input could hold.
 //!
-//! A value prints (`Display`) in the transcript's words, written once for both in
-//! `transcript::render::core_words`.
+//! A value prints (`Display`) and serializes (serde, JSON) in the transcript's words and form,
+//! written once for both in `transcript::render::message` and `transcript::model::amf`: the
+//! transcript carries this type, not a copy of it.
 //!
 //! One file past 600 lines: decoding and encoding are mirror images of the same 17 markers, and
 //! the nesting and size limits they share must stay next to both.

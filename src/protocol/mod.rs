@@ -17,3 +17,6 @@ pub mod handshake;
 pub mod message;
 pub mod observe;
 pub mod random;
+mod side;
+
+pub use side::Side;

@@ -25,6 +25,7 @@
 //! use rtmp_probe::protocol::connection::Side;
 //! use rtmp_probe::protocol::message::Message;
 //! use rtmp_probe::protocol::observe::FlowObserver;
+//! use rtmp_probe::transcript::DiagnosticId;
 //! use std::{fs::File, io::BufReader};
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -53,7 +54,11 @@
 //!             }
 //!         }
 //!     }
-//!     let handshake: Vec<&str> = observer.observations().iter().map(|e| e.id()).collect();
+//!     let handshake: Vec<&str> = observer
+//!         .observations()
+//!         .iter()
+//!         .map(|e| DiagnosticId::from(e).as_str())
+//!         .collect();
 //!     assert!(handshake.contains(&"hs.mode-digest"), "{handshake:?}");
 //!     assert_eq!(
 //!         commands[..6],
@@ -151,7 +156,7 @@ pub fn why_decoding_stops(error: &ChunkError) -> &'static str {
 }
 
 /// One direction: its handshake bytes, then its chunk stream.
-struct Direction {
+struct OneDirection {
     /// The first [`HANDSHAKE_LEN`] bytes (fewer until they have arrived).
     handshake: Vec<u8>,
     reader: ChunkReader,
@@ -164,7 +169,7 @@ struct Direction {
     last_message: Vec<Range<u64>>,
 }
 
-impl Direction {
+impl OneDirection {
     fn new(reader: ChunkReader) -> Self {
         Self {
             handshake: Vec::new(),
@@ -204,7 +209,7 @@ impl Direction {
 /// Both directions of one captured connection.
 pub struct FlowObserver {
     /// Client (0) and server (1).
-    directions: [Direction; 2],
+    directions: [OneDirection; 2],
     /// Handshake observations made so far, in the order the bytes allowed them.
     observed: Vec<HandshakeEvent>,
     pending: VecDeque<HandshakeEvent>,
@@ -247,7 +252,7 @@ impl FlowObserver {
     /// Observes with chunk readers made by `reader` (for chunk events, say).
     pub fn with_readers(mut reader: impl FnMut() -> ChunkReader) -> Self {
         Self {
-            directions: [Direction::new(reader()), Direction::new(reader())],
+            directions: [OneDirection::new(reader()), OneDirection::new(reader())],
             observed: Vec::new(),
             pending: VecDeque::new(),
         }
@@ -416,8 +421,13 @@ mod tests {
         }
     }
 
+    /// The events' catalogue ids, shorter in an assertion than the events (the naming is the
+    /// transcript's; only these tests borrow it).
     fn ids(events: &[HandshakeEvent]) -> Vec<&'static str> {
-        events.iter().map(HandshakeEvent::id).collect()
+        events
+            .iter()
+            .map(|e| crate::transcript::DiagnosticId::from(e).as_str())
+            .collect()
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //! the sender went on sending), so the close is decided once the flow is over, and put back in
 //! the transcript where it happened. A flow gets one `closed` line.
 
+use crate::protocol::Side;
+use crate::transcript::{CloseCause, Flag};
+
 /// A FIN or RST seen in one direction.
 #[derive(Debug, Clone)]
 struct Mark {
@@ -37,11 +40,11 @@ pub(super) struct Ignored {
 }
 
 /// The close, once the flow is over: what goes where in the transcript.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct Close {
     pub index: usize,
     pub at_us: u64,
-    pub reason: String,
+    pub reason: CloseCause,
     pub frames: Vec<u64>,
     /// The other side went on sending after the close: where to say so, and what.
     pub after: Option<AfterClose>,
@@ -146,17 +149,19 @@ impl Closing {
     /// The flow is over: its close, if the capture shows one the peers honoured.
     pub(super) fn finish(self) -> Option<Close> {
         let first = self.marks.first()?.clone();
-        let mut reason = String::new();
-        for (i, m) in self.marks.iter().enumerate() {
-            let what = if m.reset { "reset" } else { "closed" };
-            if i == 0 {
-                reason = format!("the {} {what} the connection", who(m.side));
-            } else if m.side == first.side {
-                reason += &format!(", then {what} it");
-            } else {
-                reason += &format!(", then the {} {what} it", who(m.side));
-            }
-        }
+        let reason = CloseCause::flags(
+            self.marks
+                .iter()
+                .map(|m| Flag {
+                    side: if m.side == 0 {
+                        Side::Client
+                    } else {
+                        Side::Server
+                    },
+                    reset: m.reset,
+                })
+                .collect(),
+        );
         let after = first.after.map(|a| AfterClose {
             // The close itself goes in before it.
             index: a.index + 1,
@@ -216,7 +221,9 @@ mod tests {
             Some(Close {
                 index: 20,
                 at_us: 100,
-                reason: "the server closed the connection, then reset it".into(),
+                reason: "the server closed the connection, then reset it"
+                    .parse()
+                    .unwrap(),
                 frames: vec![3107, 3110],
                 after: Some(AfterClose {
                     index: 22,
@@ -231,7 +238,7 @@ mod tests {
         c.mark(0, false, 7, 50, 3, 1);
         c.mark(1, false, 8, 60, 4, 2);
         assert_eq!(
-            c.finish().map(|c| c.reason),
+            c.finish().map(|c| c.reason.to_string()),
             Some("the client closed the connection, then the server closed it".into())
         );
     }

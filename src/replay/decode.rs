@@ -9,16 +9,16 @@ use crate::protocol::amf0::Amf0Value;
 use crate::protocol::answers::CommandLedger;
 use crate::protocol::chunk::ReadEvent;
 use crate::protocol::connection::{
-    diagnose_message, diagnose_read_event, Acknowledgements, Diagnostic, DiagnosticKind,
-    Side as Peer,
+    diagnose_message, diagnose_read_event, Acknowledgements, Diagnostic, DiagnosticKind, Side,
 };
 use crate::protocol::handshake::{HandshakeEvent, Packet, HANDSHAKE_LEN, PACKET_LEN};
 use crate::protocol::message::Message;
 use crate::protocol::observe::{capture_limits, why_decoding_stops, FlowObserver, Reading};
 use crate::transcript::{
-    read_diagnostics, Direction, Endpoint, EventKind, HandshakeObservation, HandshakeSegment,
-    MediaEvent, MessageEvent, StreamMedia, Transcript,
+    read_diagnostics, Direction, EventKind, HandshakeObservation, HandshakeSegment, MediaEvent,
+    MessageEvent, StreamMedia, Transcript,
 };
+use crate::transcript::{CloseCause, DiagnosticId};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -28,8 +28,9 @@ use super::closing::{who, Closing};
 use super::frames::FrameMap;
 use super::{ClientWire, FlowReport, SeenMessage};
 
+/// One side's decoding state.
 #[derive(Default)]
-struct Side {
+struct SideState {
     /// The segments that carried the handshake: (time in µs, length).
     handshake_segments: Vec<(u64, usize)>,
     /// Decoding stopped (a gap or a broken chunk stream); the rest is only counted.
@@ -45,11 +46,11 @@ struct Side {
 }
 
 /// Side 0 is the client, 1 the server.
-fn peer(side: usize) -> Peer {
+fn peer(side: usize) -> Side {
     if side == 0 {
-        Peer::Client
+        Side::Client
     } else {
-        Peer::Server
+        Side::Server
     }
 }
 
@@ -64,7 +65,7 @@ pub(super) struct Flow {
 pub(super) struct Decoding {
     pub(super) report: FlowReport,
     /// 0 = client, 1 = server.
-    sides: [Side; 2],
+    sides: [SideState; 2],
     /// Both handshakes and both chunk streams.
     observer: FlowObserver,
     started: Duration,
@@ -88,7 +89,7 @@ pub(super) struct Decoding {
     handshake_reported: bool,
     /// When the client's first segment, C0 alone, was captured.
     lone_c0_at: Option<Duration>,
-    /// The server's latest Set Chunk Size and Set Peer Bandwidth, to tell the client's echoes.
+    /// The server's latest Set Chunk Size and Set Side Bandwidth, to tell the client's echoes.
     server_chunk_size: Option<u32>,
     server_peer_bandwidth: Option<u32>,
 }
@@ -126,7 +127,7 @@ impl Decoding {
                 peer_diagnostics: (Vec::new(), Vec::new()),
                 client_wire: ClientWire::default(),
             },
-            sides: [Side::default(), Side::default()],
+            sides: [SideState::default(), SideState::default()],
             observer: FlowObserver::with_reading(capture_limits(), reading),
             started,
             last: started,
@@ -162,7 +163,7 @@ impl Decoding {
     /// completed showed, and the media.
     pub(super) fn summarise(&mut self) {
         for (side, kind, frames) in std::mem::take(&mut self.commands).finish() {
-            let side = usize::from(side == Peer::Server);
+            let side = usize::from(side == Side::Server);
             self.command_diagnostic(side, kind, frames);
         }
         let closing = std::mem::take(&mut self.closing);
@@ -179,7 +180,7 @@ impl Decoding {
                 self.report.transcript.insert_framed(
                     after.index - 1,
                     after.at_us,
-                    EventKind::catalogued("capture.after-close", text),
+                    EventKind::diagnostic(DiagnosticId::CaptureAfterClose, text),
                     after.frames,
                 );
             }
@@ -232,14 +233,14 @@ impl Decoding {
                     });
                     // Said now, where it happened; amended while the run goes on.
                     self.push(
-                        EventKind::catalogued("capture.time-backwards", ""),
+                        EventKind::diagnostic(DiagnosticId::CaptureTimeBackwards, ""),
                         Vec::new(),
                     );
                 }
             }
             if let Some(run) = &self.backwards {
                 let event = &mut self.report.transcript.events[run.index];
-                event.kind = EventKind::catalogued("capture.time-backwards", run.text());
+                event.kind = EventKind::diagnostic(DiagnosticId::CaptureTimeBackwards, run.text());
                 event.frames = std::iter::once(run.reference)
                     .chain(run.frames.iter().copied())
                     .filter(|&f| f != 0)
@@ -255,7 +256,7 @@ impl Decoding {
     }
 
     /// A live connection closed, for the reason its driver gives.
-    pub(super) fn closed(&mut self, reason: String) {
+    pub(super) fn closed(&mut self, reason: CloseCause) {
         self.push(EventKind::Closed { reason }, Vec::new());
     }
 
@@ -283,8 +284,8 @@ impl Decoding {
 
     /// Decoding of `side` ends here, for the reason a diagnostic gives; its bytes are still
     /// counted.
-    pub(super) fn stop(&mut self, side: usize, id: &str, text: String, frames: Vec<u64>) {
-        self.push(EventKind::catalogued(id, text), frames);
+    pub(super) fn stop(&mut self, side: usize, id: DiagnosticId, text: String, frames: Vec<u64>) {
+        self.push(EventKind::diagnostic(id, text), frames);
         self.sides[side].stopped = true;
     }
 
@@ -301,7 +302,7 @@ impl Decoding {
             PieceRef::Gap { offset, len } => {
                 let who = who(side);
                 let frames = framed(self.frame);
-                self.stop(side, "capture.gap", format!("{len} bytes of the {who}'s stream at offset {offset} are missing from the capture; decoding of that direction stops there"), frames);
+                self.stop(side, DiagnosticId::CaptureGap, format!("{len} bytes of the {who}'s stream at offset {offset} are missing from the capture; decoding of that direction stops there"), frames);
             }
         }
     }
@@ -335,8 +336,8 @@ impl Decoding {
             };
             let who = who(ignored.side);
             self.push(
-                EventKind::catalogued(
-                    "capture.close-ignored",
+                EventKind::diagnostic(
+                    DiagnosticId::CaptureCloseIgnored,
                     format!(
                         "frame {} carries {what} from the {who}, yet the {who} went on sending \
                          past it: the flag was not acted on (a damaged or out-of-window \
@@ -373,7 +374,7 @@ impl Decoding {
             return;
         }
         self.sides[side].frames.push(bytes.len(), frame);
-        let server_done = self.observer.handshake_done(Peer::Server);
+        let server_done = self.observer.handshake_done(Side::Server);
         let before = self.observer.handshake(peer(side)).len();
         let in_handshake = before < HANDSHAKE_LEN;
         if in_handshake {
@@ -418,8 +419,8 @@ impl Decoding {
     /// Both handshakes are complete: report them with what they tell of the client.
     fn report_handshake(&mut self) {
         if self.handshake_reported
-            || !self.observer.handshake_done(Peer::Client)
-            || !self.observer.handshake_done(Peer::Server)
+            || !self.observer.handshake_done(Side::Client)
+            || !self.observer.handshake_done(Side::Server)
         {
             return;
         }
@@ -457,7 +458,7 @@ impl Decoding {
                 }
                 HandshakeEvent::Answer {
                     packet: Packet::C2, ..
-                } => facts.c2 = Some(e.id().to_string()),
+                } => facts.c2 = Some(DiagnosticId::from(e)),
                 _ => {}
             }
         }
@@ -497,8 +498,8 @@ impl Decoding {
     /// The handshake's segments and every observation its bytes allow, complete or not.
     fn push_handshake(&mut self, observations: Vec<HandshakeEvent>) {
         for (side, id, peer) in [
-            (0, "hs.client-segments", Endpoint::Client),
-            (1, "hs.server-segments", Endpoint::Server),
+            (0, DiagnosticId::HsClientSegments, Side::Client),
+            (1, DiagnosticId::HsServerSegments, Side::Server),
         ] {
             let segments = self.sides[side]
                 .handshake_segments
@@ -534,7 +535,7 @@ impl Decoding {
         } else {
             &mut self.report.peer_diagnostics.1
         };
-        ids.push(diagnostic.id());
+        ids.push(DiagnosticId::from(&diagnostic));
         self.push(read_diagnostics::event(&diagnostic), frames);
     }
 
@@ -563,7 +564,7 @@ impl Decoding {
                     let frames = self.frames_read(side, 1);
                     self.stop(
                         side,
-                        "chunk.error",
+                        DiagnosticId::ChunkError,
                         format!(
                             "{e}; decoding of this direction stops there: {}",
                             why_decoding_stops(&e)

@@ -18,7 +18,7 @@ use crate::media::MediaStats;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::RawMessage;
 use crate::protocol::handshake::DigestLayout;
-use crate::transcript::{Direction, Transcript};
+use crate::transcript::{CloseCause, DiagnosticId, Direction, Transcript};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::io::Read;
@@ -57,7 +57,7 @@ pub struct FlowReport {
     pub messages: (u64, u64),
     /// The ids of the diagnostics about each direction's chunk stream (client's bytes,
     /// server's bytes): the ones a connection reading those bytes reports.
-    pub peer_diagnostics: (Vec<&'static str>, Vec<&'static str>),
+    pub peer_diagnostics: (Vec<DiagnosticId>, Vec<DiagnosticId>),
     /// What the client did on the wire, which the transcript does not keep (segment sizes,
     /// C1 and C2 bytes): what profile inference (`emulate::infer`) reads besides it.
     pub client_wire: ClientWire,
@@ -81,7 +81,7 @@ pub struct ClientWire {
     pub c1_digest_layout: Option<DigestLayout>,
     pub c1_zero_body: bool,
     /// How C2 answered S1 (`hs.c2-echo`, `hs.c2-echo-from-8`, `hs.c2-signed`, ...).
-    pub c2: Option<String>,
+    pub c2: Option<DiagnosticId>,
     /// C2's bytes 4..8, which tell an echo with time2 zeroed from one carrying the client's clock.
     pub c2_time2: Option<u32>,
     /// C2 began before S2 was complete (only librtmp-style clients do that).
@@ -339,7 +339,7 @@ impl FlowDecoder {
             .data(side, at, 0, &Bytes::copy_from_slice(bytes), &mut |_| {});
     }
 
-    pub fn closed(&mut self, at: Duration, reason: String) {
+    pub fn closed(&mut self, at: Duration, reason: CloseCause) {
         self.flow.tick(at, 0);
         self.flow.closed(reason);
     }
@@ -397,27 +397,27 @@ mod truncated_handshake_tests {
         let capture = CaptureReader::new(std::io::Cursor::new(pcap)).expect("pcap");
         let (flows, error) = replay(capture, |_| {});
         assert!(error.is_none());
-        let ids: Vec<String> = flows[0]
+        let ids: Vec<DiagnosticId> = flows[0]
             .transcript
             .events
             .iter()
             .filter_map(|e| match &e.kind {
-                EventKind::Handshake { id, .. } => Some(id.clone()),
+                EventKind::Handshake { id, .. } => Some(*id),
                 _ => None,
             })
             .collect();
         assert_eq!(
             ids,
             [
-                "hs.client-segments",
-                "hs.server-segments",
-                "hs.c0-version",
-                "hs.c1-fields",
-                "hs.c1-no-digest",
-                "hs.s0-version",
-                "hs.s1-fields",
-                "hs.s1-no-digest",
-                "hs.mode-simple",
+                DiagnosticId::HsClientSegments,
+                DiagnosticId::HsServerSegments,
+                DiagnosticId::HsC0Version,
+                DiagnosticId::HsC1Fields,
+                DiagnosticId::HsC1NoDigest,
+                DiagnosticId::HsS0Version,
+                DiagnosticId::HsS1Fields,
+                DiagnosticId::HsS1NoDigest,
+                DiagnosticId::HsModeSimple,
             ]
         );
         // The client's facts stay those of complete handshakes only.

@@ -23,8 +23,9 @@ use crate::protocol::chunk::RawMessage;
 use crate::protocol::random::RandomSource;
 use crate::record::flv::{FlvRecorder, TagKind};
 use crate::record::pcap::{PcapRecorder, TcpFlow};
+use crate::transcript::DiagnosticId;
 use crate::transcript::Direction;
-use crate::transcript::{Event, EventKind};
+use crate::transcript::{CloseCause, Event, EventKind};
 use hub::Hub;
 use personality::Personality;
 use session::{Action, ServerSession, SessionConfig, Timeouts};
@@ -274,11 +275,11 @@ fn account_held(shared: &Shared, session: &mut ServerSession, held: usize) -> us
     let limit = shared.options.max_held_total;
     if total > limit {
         session.refuse(
-            "serve.held-total",
+            DiagnosticId::ServeHeldTotal,
             format!(
                 "all connections together hold {total} bytes of partial messages and output awaiting acknowledgement, more than the server's max_held_total {limit}; this one, holding {now}, grew past it"
             ),
-            "server-wide partial-message budget exceeded".into(),
+            CloseCause::HeldTotal,
         );
     }
     now
@@ -363,13 +364,13 @@ async fn serve_connection(
                     record_segment(shared, &mut flow, Direction::ClientToServer, &read);
                     session.handle_read(now(), read);
                 }
-                Ok(Err(e)) => session.close(format!("read error: {e}")),
+                Ok(Err(e)) => session.close(CloseCause::ReadError(e.to_string())),
             },
             Some(to_player) = media_rx.recv() => match to_player {
                 ToPlayer::Media(message) => session.send_media(now(), &message),
                 ToPlayer::Ended => session.stream_ended(now()),
             },
-            _ = closing.changed() => session.close("server shutting down".into()),
+            _ = closing.changed() => session.close(CloseCause::Shutdown),
         }
         // After every event, not only reads: media for a player that does not acknowledge
         // waits in its session (window-ack-tiny-strict) and counts too.
@@ -394,15 +395,14 @@ async fn serve_connection(
             match tokio::time::timeout(options.idle_timeout, socket.write_all(&bytes)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
-                    write_failed = Some(format!("write error: {e}"));
+                    write_failed = Some(CloseCause::WriteError(e.to_string()));
                     break;
                 }
                 Err(_) => {
-                    write_failed = Some(format!(
-                        "write timeout: the client did not take {} bytes within {} s",
-                        bytes.len(),
-                        options.idle_timeout.as_secs_f64()
-                    ));
+                    write_failed = Some(CloseCause::WriteTimeout {
+                        len: bytes.len(),
+                        limit: options.idle_timeout,
+                    });
                     break;
                 }
             }

@@ -16,12 +16,13 @@ use crate::protocol::chunk::{
 };
 use crate::protocol::connection::{
     self, CloseReason, Connection, ConnectionConfig, ConnectionError, DiagnosticKind, Event,
-    HandshakeWrites, Timeout,
+    HandshakeWrites,
 };
 use crate::protocol::handshake::{HandshakeEvent, Packet};
 use crate::protocol::message::{self, Message, MessageError, UserControl};
 use crate::protocol::random::RandomSource;
-use crate::transcript::{read_diagnostics, Direction, EventKind, MessageEvent, Severity};
+use crate::transcript::DiagnosticId;
+use crate::transcript::{read_diagnostics, CloseCause, Direction, EventKind, MessageEvent, Side};
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -127,7 +128,7 @@ pub struct ServerSession {
     created_streams: Vec<u32>,
     publishing: Option<Publishing>,
     playing: Option<(String, u32)>,
-    close_reason: Option<String>,
+    close_reason: Option<CloseCause>,
     /// Whether output waiting for an Acknowledgement was reported (once).
     reported_withheld: bool,
 }
@@ -235,8 +236,8 @@ impl ServerSession {
     }
 
     /// Why the session ended, once it has; the driver then closes the socket.
-    pub fn close_reason(&self) -> Option<&str> {
-        self.close_reason.as_deref()
+    pub fn close_reason(&self) -> Option<&CloseCause> {
+        self.close_reason.as_ref()
     }
 
     /// The time (in the driver's microseconds since the connection started) at which the
@@ -300,24 +301,23 @@ impl ServerSession {
 
     /// Ends the session for a reason reported as an error diagnostic before the close (a
     /// handshake or chunk stream error, or a server-wide limit the driver found).
-    pub fn refuse(&mut self, id: &str, text: String, reason: String) {
+    pub fn refuse(&mut self, id: DiagnosticId, text: String, reason: CloseCause) {
         if self.phase == Phase::Closed {
             return;
         }
-        self.diagnostic(id, Severity::Error, text);
+        self.diagnostic(id, text);
         self.close(reason);
     }
 
     /// Ends the session for a reason decided outside (timeout, shutdown).
-    pub fn close(&mut self, reason: String) {
+    pub fn close(&mut self, reason: CloseCause) {
         if self.phase == Phase::Closed {
             return;
         }
         let backlog = self.connection.output_backlog();
         if backlog.withheld_messages > 0 {
             self.diagnostic(
-                "ack.stalled",
-                Severity::Error,
+                DiagnosticId::AckStalled,
                 format!(
                     "{} messages ({} bytes) were never sent: the client acknowledged {} of the {} \
                      bytes sent, and this personality sends nothing while more than its window \
@@ -388,8 +388,7 @@ impl ServerSession {
             self.actions
                 .retain(|a| !matches!(a, Action::Media { name: n, .. } if *n == name));
             self.diagnostic(
-                "cmd.publish-bad-name",
-                Severity::Warning,
+                DiagnosticId::CmdPublishBadName,
                 format!("'{name}' is already being published; answered NetStream.Publish.BadName"),
             );
             self.send(message::on_status(
@@ -425,10 +424,9 @@ impl ServerSession {
                 "NetStream.Play.StreamNotFound",
                 &format!("No such stream: {name}."),
             ));
-            self.close(format!(
-                "play answered NetStream.Play.StreamNotFound ({})",
-                self.config.personality.name
-            ));
+            self.close(CloseCause::StreamNotFound {
+                personality: self.config.personality.name.to_string(),
+            });
             return;
         }
         self.send(message::user_control(UserControl::StreamBegin(stream_id)));
@@ -454,8 +452,7 @@ impl ServerSession {
                 }
             }
             None => self.diagnostic(
-                "play.waiting",
-                Severity::Info,
+                DiagnosticId::PlayWaiting,
                 format!("'{name}' is not published yet; the player waits for a publisher"),
             ),
         }
@@ -535,10 +532,10 @@ impl ServerSession {
             Event::Diagnostic(d) => {
                 self.event(read_diagnostics::event(&d));
                 if self.config.strict && closes_when_strict(&d.kind) {
-                    self.close(format!(
-                        "--strict: {} ({d}); the session goes no further",
-                        d.id()
-                    ));
+                    self.close(CloseCause::Strict {
+                        id: DiagnosticId::from(&d),
+                        text: d.to_string(),
+                    });
                 }
             }
             Event::Closed(reason) => self.connection_closed(reason),
@@ -550,11 +547,10 @@ impl ServerSession {
         if self.config.personality.c2_check == C2Check::Strict && c2_differs_from_s1(&event) {
             self.event(EventKind::handshake_event(&event));
             self.diagnostic(
-                "hs.c2-not-echo-strict",
-                Severity::Error,
+                DiagnosticId::HsC2NotEchoStrict,
                 "C2 does not echo S1 and this personality (strict-c2) closes on that".into(),
             );
-            self.close("C2 does not echo S1 (strict-c2)".into());
+            self.close(CloseCause::C2NotEcho);
             return;
         }
         if self.config.detailed_transcript {
@@ -564,34 +560,22 @@ impl ServerSession {
 
     fn connection_closed(&mut self, reason: CloseReason) {
         match reason {
-            CloseReason::PeerClosed { during_handshake } => self.close(
-                if during_handshake {
-                    "client closed during the handshake"
-                } else {
-                    "client closed the connection"
-                }
-                .into(),
-            ),
+            CloseReason::PeerClosed { during_handshake } => self.close(CloseCause::Peer {
+                side: Side::Client,
+                reset: false,
+                during_handshake,
+            }),
             CloseReason::Error(ConnectionError::Handshake { error, .. }) => self.refuse(
-                "hs.failed",
+                DiagnosticId::HsFailed,
                 error.to_string(),
-                format!("handshake failed: {error}"),
+                CloseCause::HandshakeFailed(error.to_string()),
             ),
             CloseReason::Error(ConnectionError::Chunk(error)) => self.refuse(
-                "chunk.error",
+                DiagnosticId::ChunkError,
                 error.to_string(),
-                format!("chunk stream error: {error}"),
+                CloseCause::ChunkStreamError(error.to_string()),
             ),
-            CloseReason::Timeout(Timeout::Handshake(after)) => {
-                self.close(format!("handshake timeout ({} s)", after.as_secs_f64()))
-            }
-            CloseReason::Timeout(Timeout::Idle(after)) => {
-                self.close(format!("idle timeout ({} s)", after.as_secs_f64()))
-            }
-            CloseReason::Timeout(Timeout::Unacknowledged(after)) => self.close(format!(
-                "no acknowledgement for {} s while output waited for one",
-                after.as_secs_f64()
-            )),
+            CloseReason::Timeout(timeout) => self.close(CloseCause::Timeout(timeout)),
         }
     }
 
@@ -645,8 +629,7 @@ impl ServerSession {
             self.reported_withheld = true;
             let backlog = self.connection.output_backlog();
             self.diagnostic(
-                "ack.output-withheld",
-                Severity::Info,
+                DiagnosticId::AckOutputWithheld,
                 format!(
                     "{} bytes sent are unacknowledged, past the window of {} bytes: what \
                      follows waits for the client's Acknowledgement",
@@ -662,8 +645,8 @@ impl ServerSession {
         self.events.push_back((self.now_us, kind));
     }
 
-    fn diagnostic(&mut self, id: &str, severity: Severity, text: String) {
-        self.event(EventKind::diagnostic(id, severity, text));
+    fn diagnostic(&mut self, id: DiagnosticId, text: String) {
+        self.event(EventKind::diagnostic(id, text));
     }
 }
 

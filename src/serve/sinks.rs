@@ -3,12 +3,13 @@
 
 use super::output_queue::{Capacity, Dropped, OutputQueue, Source};
 use super::EventSink;
+use crate::transcript::DiagnosticId;
 use crate::transcript::{Event, EventKind, Severity};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 
 /// The catalogue id of serve's account of the lines it dropped.
-pub const OUTPUT_DROPPED: &str = "serve.output-dropped";
+pub const OUTPUT_DROPPED: DiagnosticId = DiagnosticId::ServeOutputDropped;
 
 /// Prints events as they happen: human text (prefixed with the connection number) or JSON lines.
 /// Lines go through a bounded queue to a writer thread (`OutputQueue`), so a reader that
@@ -124,7 +125,7 @@ impl PrintSink {
 /// (`in_all`), by connection.
 #[derive(Serialize)]
 struct OutputDroppedLine {
-    id: &'static str,
+    id: DiagnosticId,
     severity: Severity,
     in_all: bool,
     lines: u64,
@@ -165,7 +166,7 @@ fn dropped_line(json: bool, dropped: &Dropped, in_all: bool) -> String {
     }
     let line = OutputDroppedLine {
         id: OUTPUT_DROPPED,
-        severity: crate::transcript::catalogue::severity(OUTPUT_DROPPED),
+        severity: OUTPUT_DROPPED.severity(),
         in_all,
         lines: dropped.total(),
         connections: dropped

@@ -414,4 +414,17 @@ mod tests {
         );
         assert_eq!(redact_addresses("1537 B ü"), "1537 B ü");
     }
+
+    #[test]
+    fn a_json_transcript_with_an_id_the_catalogue_lacks_is_an_error_naming_it() {
+        let json = "{\"conn\":1,\"at_us\":0,\"event\":\"connected\",\"client\":\"a\",\"server\":\"b\"}\n\
+                    {\"conn\":1,\"at_us\":5,\"event\":\"diagnostic\",\"id\":\"hs.s2-echo-from8\",\"severity\":\"info\",\"text\":\"x\"}\n";
+        let err = connections(json).unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "line 2: not a transcript event: unknown diagnostic id 'hs.s2-echo-from8'"
+            ) && err.contains("did you mean hs.s2-echo-from-8"),
+            "{err}"
+        );
+    }
 }

@@ -42,7 +42,11 @@
 pub mod catalogue;
 pub mod diff;
 pub mod model;
+mod protocol_ids;
 pub mod read_diagnostics;
 pub mod render;
+mod stage;
 
+pub use catalogue::DiagnosticId;
 pub use model::*;
+pub use stage::Stage;

@@ -3,19 +3,21 @@
 //! snapshots cannot say different things, and a structured consumer needs no parsing.
 
 mod amf;
+mod close;
 mod diagnostic;
 mod media;
 mod message;
 
-pub use amf::AmfValue;
+pub use close::{CloseCause, Flag, UnknownCloseReason};
 pub use diagnostic::{DiagnosticFields, TimestampConvention};
 pub use media::{FrameType, MediaEvent, MediaKind, StreamMedia};
 pub use message::{
     AudioTag, BandwidthLimit, MessageContent, UserControlEvent, VideoPacketKind, VideoTag,
 };
 
-use super::catalogue;
+use super::catalogue::{self, DiagnosticId};
 use crate::protocol::handshake::{DigestLayout, HandshakeEvent, Mode};
+pub use crate::protocol::Side;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -96,7 +98,7 @@ pub enum EventKind {
     /// Something the handshake revealed about the peer, e.g. `hs.c1-digest-valid`: its id and
     /// the fields it rests on.
     Handshake {
-        id: String,
+        id: DiagnosticId,
         observation: HandshakeObservation,
     },
     /// A complete RTMP message.
@@ -104,7 +106,7 @@ pub enum EventKind {
     /// A deviation, an oddity or a failure, with a stable id, the fields it rests on where its
     /// source has them, and one explanatory sentence.
     Diagnostic {
-        id: String,
+        id: DiagnosticId,
         severity: Severity,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fields: Option<DiagnosticFields>,
@@ -114,63 +116,45 @@ pub enum EventKind {
     MediaSummary { stream: String, media: StreamMedia },
     /// One audio or video message (replay lists each; other transcripts summarise them).
     Media(MediaEvent),
-    /// The connection ended.
-    Closed { reason: String },
+    /// The connection ended, and why (written as a sentence: `the client closed the
+    /// connection`).
+    Closed { reason: CloseCause },
 }
 
 impl EventKind {
-    /// A diagnostic. Debug builds check its id and severity against the [`catalogue`] here (an
-    /// id nobody can explain fails the test that emits it).
-    #[track_caller]
-    pub fn diagnostic(id: &str, severity: Severity, text: impl Into<String>) -> Self {
-        Self::diagnostic_with(id, severity, None, text)
+    /// A diagnostic, with the severity the [`catalogue`] gives its id.
+    pub fn diagnostic(id: DiagnosticId, text: impl Into<String>) -> Self {
+        Self::diagnostic_with(id, None, text)
     }
 
-    /// A diagnostic with the fields it rests on; checked like [`Self::diagnostic`].
-    #[track_caller]
+    /// A diagnostic with the fields it rests on.
     pub fn diagnostic_with(
-        id: &str,
-        severity: Severity,
+        id: DiagnosticId,
         fields: Option<DiagnosticFields>,
         text: impl Into<String>,
     ) -> Self {
-        let kind = EventKind::Diagnostic {
-            id: id.to_string(),
-            severity,
+        EventKind::Diagnostic {
+            id,
+            severity: id.severity(),
             fields,
             text: text.into(),
-        };
-        catalogue::debug_check_event(&kind);
-        kind
-    }
-
-    /// A diagnostic with the severity the [`catalogue`] gives its id.
-    #[track_caller]
-    pub fn catalogued(id: &str, text: impl Into<String>) -> Self {
-        Self::diagnostic(id, catalogue::severity(id), text)
+        }
     }
 
     /// A handshake observation known only by its words (prefer [`Self::handshake_event`], which
-    /// keeps the fields); its id is checked like a diagnostic's.
-    #[track_caller]
-    pub fn handshake(id: &str, text: impl Into<String>) -> Self {
+    /// keeps the fields).
+    pub fn handshake(id: DiagnosticId, text: impl Into<String>) -> Self {
         Self::handshake_observation(id, HandshakeObservation::Described { text: text.into() })
     }
 
-    /// What the handshake codec observed, with its fields; the id is the codec's.
-    #[track_caller]
+    /// What the handshake codec observed, with its fields, under the id the catalogue gives it.
     pub fn handshake_event(event: &HandshakeEvent) -> Self {
-        Self::handshake_observation(event.id(), HandshakeObservation::from(event))
+        Self::handshake_observation(event.into(), HandshakeObservation::from(event))
     }
 
-    /// A handshake observation under `id`, checked against the catalogue like a diagnostic.
-    #[track_caller]
-    pub fn handshake_observation(id: &str, observation: HandshakeObservation) -> Self {
-        catalogue::debug_check(id);
-        EventKind::Handshake {
-            id: id.to_string(),
-            observation,
-        }
+    /// A handshake observation under `id`.
+    pub fn handshake_observation(id: DiagnosticId, observation: HandshakeObservation) -> Self {
+        EventKind::Handshake { id, observation }
     }
 }
 
@@ -267,19 +251,11 @@ pub enum HandshakeObservation {
     C2SignedWithoutS1Digest,
     /// How one side's handshake bytes were split into TCP segments (captures).
     Segments {
-        side: Endpoint,
+        side: Side,
         segments: Vec<HandshakeSegment>,
     },
     /// An observation known only by its words.
     Described { text: String },
-}
-
-/// One side of a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Endpoint {
-    Client,
-    Server,
 }
 
 impl From<&HandshakeEvent> for HandshakeObservation {
@@ -420,11 +396,11 @@ impl Transcript {
     }
 
     /// The diagnostics' ids, in order; tests use this to assert what was diagnosed.
-    pub fn diagnostic_ids(&self) -> Vec<&str> {
+    pub fn diagnostic_ids(&self) -> Vec<DiagnosticId> {
         self.events
             .iter()
             .filter_map(|e| match &e.kind {
-                EventKind::Diagnostic { id, .. } => Some(id.as_str()),
+                EventKind::Diagnostic { id, .. } => Some(*id),
                 _ => None,
             })
             .collect()

@@ -17,12 +17,9 @@ fn sender(direction: Direction) -> Side {
 }
 
 /// A connection diagnostic as the transcript event every driver prints.
-#[track_caller]
 pub fn event(diagnostic: &Diagnostic) -> EventKind {
-    let id = diagnostic.id();
     EventKind::diagnostic_with(
-        id,
-        super::catalogue::severity(id),
+        diagnostic.into(),
         Some(diagnostic.into()),
         diagnostic.to_string(),
     )
@@ -59,9 +56,9 @@ pub fn message(
 mod tests {
     use super::*;
     use crate::protocol::chunk::ExtendedTimestampConvention;
-    use crate::transcript::Severity;
+    use crate::transcript::{DiagnosticId, Severity};
 
-    fn id_and_severity(kind: Option<EventKind>) -> (String, Severity) {
+    fn id_and_severity(kind: Option<EventKind>) -> (DiagnosticId, Severity) {
         match kind {
             Some(EventKind::Diagnostic { id, severity, .. }) => (id, severity),
             other => panic!("{other:?}"),
@@ -77,7 +74,7 @@ mod tests {
             };
             assert_eq!(
                 id_and_severity(read_event(direction, &omit)),
-                ("chunk.ext-ts-type3-omitted".into(), Severity::Warning)
+                (DiagnosticId::ChunkExtTsType3Omitted, Severity::Warning)
             );
             let size = ReadEvent::ChunkSizeChanged {
                 from: 128,
@@ -85,7 +82,7 @@ mod tests {
             };
             assert_eq!(
                 id_and_severity(read_event(direction, &size)),
-                ("chunk.size-changed".into(), Severity::Info)
+                (DiagnosticId::ChunkSizeChanged, Severity::Info)
             );
             let abort = ReadEvent::Aborted {
                 csid: 5,
@@ -93,7 +90,7 @@ mod tests {
             };
             assert_eq!(
                 id_and_severity(read_event(direction, &abort)),
-                ("chunk.aborted".into(), Severity::Info)
+                (DiagnosticId::ChunkAborted, Severity::Info)
             );
         }
         let text = |kind| match kind {
@@ -140,7 +137,7 @@ mod tests {
             stream_id: 0,
             payload: bytes::Bytes::from_static(&[0, 0, 16, 0]),
         };
-        let ids = |raw: &RawMessage| -> Vec<(String, Severity)> {
+        let ids = |raw: &RawMessage| -> Vec<(DiagnosticId, Severity)> {
             message(Direction::ClientToServer, raw, &Message::decode(raw))
                 .into_iter()
                 .map(|e| id_and_severity(Some(e)))
@@ -150,14 +147,14 @@ mod tests {
         raw.csid = 3;
         assert_eq!(
             ids(&raw),
-            vec![("msg.control-off-csid2".into(), Severity::Warning)]
+            vec![(DiagnosticId::MsgControlOffCsid2, Severity::Warning)]
         );
         raw.type_id = 20;
         raw.payload = bytes::Bytes::from_static(&[0x02, 0, 1, b'x']);
         assert!(
             ids(&raw)
                 .iter()
-                .all(|(id, _)| id != "msg.control-off-csid2"),
+                .all(|(id, _)| *id != DiagnosticId::MsgControlOffCsid2),
             "commands may use any chunk stream"
         );
     }

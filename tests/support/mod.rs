@@ -508,7 +508,7 @@ impl Running {
     }
 
     /// Why connection `conn` closed, once it has.
-    pub fn close_reason(&self, conn: u64) -> Option<String> {
+    pub fn close_reason(&self, conn: u64) -> Option<rtmp_probe::transcript::CloseCause> {
         let map = self.sink.transcripts.lock().expect("lock");
         map.get(&conn)?.events.iter().find_map(|e| match &e.kind {
             rtmp_probe::transcript::EventKind::Closed { reason } => Some(reason.clone()),
@@ -517,7 +517,11 @@ impl Running {
     }
 
     /// Waits (bounded) until connection `conn` has closed.
-    pub fn wait_closed(&self, conn: u64, limit: Duration) -> Option<String> {
+    pub fn wait_closed(
+        &self,
+        conn: u64,
+        limit: Duration,
+    ) -> Option<rtmp_probe::transcript::CloseCause> {
         let start = Instant::now();
         while start.elapsed() < limit {
             if let Some(r) = self.close_reason(conn) {

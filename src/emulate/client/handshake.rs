@@ -10,6 +10,7 @@ use crate::emulate::profile::C0C1Writes;
 use crate::emulate::tolerance::Reaction;
 use crate::emulate::variant::Variant;
 use crate::protocol::handshake::{HandshakeEvent, Packet};
+use crate::transcript::DiagnosticId;
 use crate::transcript::EventKind;
 use bytes::{Bytes, BytesMut};
 
@@ -74,7 +75,7 @@ impl EmulatorClient {
         self.fail(stop(
             Status::Fail,
             Stage::Handshake,
-            "hs.c2-from-empty-s1",
+            DiagnosticId::HsC2FromEmptyS1,
             format!(
                 "{arrived} byte(s) (S0) arrived before C1 was written: the server answered C0 \
                  without waiting for C1; {} handles the write-ready notification after C1 by \
@@ -99,7 +100,7 @@ impl EmulatorClient {
             self.fail(stop(
                 Status::Fail,
                 Stage::Handshake,
-                "hs.first-read-short",
+                DiagnosticId::HsFirstReadShort,
                 format!(
                     "the first read after C0+C1 held {what}; {} needs S0+S1 (1537 bytes) in one read and resets the connection otherwise (FFmpeg ticket 6453)",
                     self.profile.name
@@ -110,7 +111,7 @@ impl EmulatorClient {
         let message = format!("the first read after C0+C1 held {what}");
         self.meet(
             Deviation::S0S1S2SplitInTime,
-            "hs.first-read-short",
+            DiagnosticId::HsFirstReadShort,
             message,
             false,
         )
@@ -136,7 +137,7 @@ impl EmulatorClient {
                 let message = "S1 carries a valid digest".to_string();
                 self.meet(
                     Deviation::S1DigestPresent,
-                    "hs.client-rejected",
+                    DiagnosticId::HsClientRejected,
                     message,
                     false,
                 );
@@ -154,19 +155,24 @@ impl EmulatorClient {
                 } else {
                     (Deviation::S1DigestAbsent, "S1 carries no digest")
                 };
-                self.meet(deviation, "hs.client-rejected", message.into(), false);
+                self.meet(
+                    deviation,
+                    DiagnosticId::HsClientRejected,
+                    message.into(),
+                    false,
+                );
             }
             HandshakeEvent::Answer {
                 packet: Packet::S2,
                 echo,
             } => {
-                self.observations.s2 = Some(e.id().to_string());
+                let id = DiagnosticId::from(&e);
+                self.observations.s2 = Some(id);
                 // A digest S1 is answered by a signed S2, not an echo: only a simple one is
                 // judged as an echo.
                 if self.observations.s1_digest == Some(true) || echo.exact {
                     return;
                 }
-                let id = e.id();
                 let (deviation, what) = if echo.all_zero {
                     (Deviation::S2AllZero, "is all zero bytes")
                 } else if echo.random_matches {
@@ -178,7 +184,11 @@ impl EmulatorClient {
                     format!("S2 {what} ({id}); the specification has S2 echo C1's random bytes");
                 // Bytes 4..8 of S2 are the server's time2, which the specification lets differ.
                 let breaks_spec = deviation != Deviation::S2EchoFrom8Only;
-                let id = if breaks_spec { "hs.s2-not-echo" } else { id };
+                let id = if breaks_spec {
+                    DiagnosticId::HsS2NotEcho
+                } else {
+                    id
+                };
                 self.meet(deviation, id, message, breaks_spec);
             }
             HandshakeEvent::Version {
@@ -186,7 +196,12 @@ impl EmulatorClient {
                 version,
             } if *version != 3 => {
                 let message = format!("S0 is {version}, not 3");
-                self.meet(Deviation::S0VersionNot3, "hs.s0-not-3", message, true);
+                self.meet(
+                    Deviation::S0VersionNot3,
+                    DiagnosticId::HsS0Not3,
+                    message,
+                    true,
+                );
             }
             _ => {}
         }

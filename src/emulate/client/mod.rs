@@ -27,6 +27,7 @@ use crate::protocol::chunk::RawMessage;
 use crate::protocol::connection::{Connection, Diagnostic, DiagnosticKind, Event};
 use crate::protocol::message::Message;
 use crate::protocol::random::RandomSource;
+use crate::transcript::DiagnosticId;
 use crate::transcript::{read_diagnostics, Direction, EventKind, MessageEvent, Transcript};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
@@ -222,11 +223,8 @@ impl EmulatorClient {
 
     /// A finding outside the connection that does not change the verdict (a pcap file that
     /// could not be written).
-    pub fn note(&mut self, id: &'static str, message: String) {
-        self.findings.push(Finding {
-            id: id.into(),
-            message,
-        });
+    pub fn note(&mut self, id: DiagnosticId, message: String) {
+        self.findings.push(Finding { id, message });
     }
 
     /// One read from the server.
@@ -260,7 +258,10 @@ impl EmulatorClient {
             if let Some(p) = self.pending.front_mut() {
                 if matches!(p.gate, Gate::FirstRead { .. }) {
                     p.gate = Gate::Now;
-                    self.diagnostic("hs.s0-before-c1", "the server wrote S0 before C1 was sent");
+                    self.diagnostic(
+                        DiagnosticId::HsS0BeforeC1,
+                        "the server wrote S0 before C1 was sent",
+                    );
                 }
             }
         }
@@ -279,7 +280,7 @@ impl EmulatorClient {
             self.fail(stop(
                 Status::Fail,
                 Stage::Handshake,
-                "hs.closed-after-c0",
+                DiagnosticId::HsClosedAfterC0,
                 "the server closed the connection after C0",
             ));
             return;
@@ -298,7 +299,7 @@ impl EmulatorClient {
             stop(
                 Status::Fail,
                 Stage::Handshake,
-                "hs.reset",
+                DiagnosticId::HsReset,
                 format!("the server reset the connection during the handshake: {error}"),
             )
         } else {
@@ -348,8 +349,8 @@ impl EmulatorClient {
                 p.gate = Gate::Now;
                 self.informational = true;
                 let message = "the server waited for C1 before writing S0, which the specification allows (a server MUST wait for C0 and MAY wait for C1)";
-                self.diagnostic("hs.server-waits-for-c1", message);
-                self.note("hs.server-waits-for-c1", message.into());
+                self.diagnostic(DiagnosticId::HsServerWaitsForC1, message);
+                self.note(DiagnosticId::HsServerWaitsForC1, message.into());
             }
         }
         if self.conn.is_handshaking()
@@ -365,7 +366,7 @@ impl EmulatorClient {
             self.fail(stop(
                 Status::Timeout,
                 Stage::Handshake,
-                "hs.timeout",
+                DiagnosticId::HsTimeout,
                 format!(
                     "the handshake did not complete within {:?}: {got} of 3073 server bytes arrived{hint}",
                     self.plan.handshake_timeout
@@ -423,7 +424,7 @@ impl EmulatorClient {
             Err(stop(
                 Status::Timeout,
                 self.stage,
-                "case.timeout",
+                DiagnosticId::CaseTimeout,
                 "the case was ended before it finished",
             ))
         });
@@ -434,7 +435,7 @@ impl EmulatorClient {
             Err(s) => {
                 self.diagnostic(s.id, &s.message);
                 self.findings.push(Finding {
-                    id: s.id.to_string(),
+                    id: s.id,
                     message: s.message,
                 });
                 (s.status, Some(s.stage))
@@ -520,9 +521,9 @@ impl EmulatorClient {
                     _ => String::new(),
                 };
                 let id = if resolved(&self.profile, deviation) == Reaction::Fail {
-                    "chunk.error"
+                    DiagnosticId::ChunkError
                 } else {
-                    "chunk.opened-from-zero-state"
+                    DiagnosticId::ChunkOpenedFromZeroState
                 };
                 let message = format!(
                     "the server opened chunk stream {csid} with a type-{fmt} header and no type 0 \
@@ -583,12 +584,12 @@ impl EmulatorClient {
         self.transcript.push(self.now.as_micros() as u64, kind);
     }
 
-    fn diagnostic(&mut self, id: &str, text: &str) {
-        self.event(EventKind::catalogued(id, text));
+    fn diagnostic(&mut self, id: DiagnosticId, text: &str) {
+        self.event(EventKind::diagnostic(id, text));
     }
 
     /// A deviation that does not stop the case but makes it NON-STRICT.
-    fn deviation(&mut self, id: &'static str, message: String) {
+    fn deviation(&mut self, id: DiagnosticId, message: String) {
         self.diagnostic(id, &message);
         self.note(id, message);
         self.non_strict = true;

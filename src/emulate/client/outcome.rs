@@ -2,35 +2,13 @@
 //! verdict and what the client observed of the server.
 
 use crate::deviation::Deviation;
-use crate::transcript::Transcript;
+use crate::transcript::{DiagnosticId, Transcript};
 use serde::Serialize;
-use std::fmt;
 use std::time::Duration;
 
-/// The stage of a case at which something went wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stage {
-    Tcp,
-    Handshake,
-    Connect,
-    Publish,
-    Media,
-    Close,
-}
-
-impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Stage::Tcp => "tcp",
-            Stage::Handshake => "handshake",
-            Stage::Connect => "connect",
-            Stage::Publish => "publish",
-            Stage::Media => "media",
-            Stage::Close => "close",
-        })
-    }
-}
+/// The stage of a case at which something went wrong: one of the session's (`tcp`,
+/// `handshake`, `connect`, `publish`, `media`, `close`).
+pub use crate::transcript::Stage;
 
 /// A case's result, most severe last (a repeated case reports its worst attempt).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -78,7 +56,7 @@ impl Status {
 /// One finding that explains a verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    pub id: String,
+    pub id: DiagnosticId,
     pub message: String,
 }
 
@@ -92,7 +70,7 @@ pub struct Observations {
     pub s1_version: Option<String>,
     pub s1_digest: Option<bool>,
     /// How S2 answered C1 (`hs.s2-echo`, `hs.s2-echo-from-8`, `hs.s2-signed`, ...).
-    pub s2: Option<String>,
+    pub s2: Option<DiagnosticId>,
     /// Whether all of S2 arrived before the client wrote C2.
     pub s2_before_c2: Option<bool>,
     pub connect_result_ms: Option<f64>,
@@ -124,11 +102,11 @@ pub struct Outcome {
 pub struct Stop {
     pub status: Status,
     pub stage: Stage,
-    pub id: &'static str,
+    pub id: DiagnosticId,
     pub message: String,
 }
 
-pub fn stop(status: Status, stage: Stage, id: &'static str, message: impl Into<String>) -> Stop {
+pub fn stop(status: Status, stage: Stage, id: DiagnosticId, message: impl Into<String>) -> Stop {
     Stop {
         status,
         stage,

@@ -12,6 +12,7 @@ use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::{ChunkError, RawMessage};
 use crate::protocol::connection::{CloseReason, ConnectionError};
 use crate::protocol::message::{self, Message};
+use crate::transcript::DiagnosticId;
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -68,13 +69,13 @@ impl Step {
             Step::Media { .. } | Step::Handshake => Some(stop(
                 Status::Fail,
                 stage,
-                "tcp.closed",
+                DiagnosticId::TcpClosed,
                 format!("the server closed the connection during {stage}"),
             )),
             _ => Some(stop(
                 Status::Fail,
                 stage,
-                "tcp.closed",
+                DiagnosticId::TcpClosed,
                 format!(
                     "the server closed the connection while the client waited for {}",
                     self.awaited()
@@ -93,7 +94,7 @@ impl Step {
                 self.awaited()
             ),
         };
-        stop(Status::Fail, stage, "tcp.reset", message)
+        stop(Status::Fail, stage, DiagnosticId::TcpReset, message)
     }
 
     pub(super) fn is_closing(&self) -> bool {
@@ -286,14 +287,14 @@ impl EmulatorClient {
             Step::PlayMedia { stream_id, ignored } if *ignored > 0 => stop(
                 Status::Timeout,
                 Stage::Media,
-                "media.wrong-stream",
+                DiagnosticId::MediaWrongStream,
                 format!("{ignored} media messages arrived on another message stream than the play stream {stream_id}; {} ignores them, so nothing was delivered", self.profile.name),
             ),
             Step::Handshake | Step::Media { .. } | Step::Done => return,
             step => stop(
                 Status::Timeout,
                 stage,
-                "msg.timeout",
+                DiagnosticId::MsgTimeout,
                 format!(
                     "no {} within {:?}",
                     step.awaited(),
@@ -311,7 +312,7 @@ impl EmulatorClient {
             } => stop(
                 Status::Fail,
                 Stage::Handshake,
-                "hs.closed",
+                DiagnosticId::HsClosed,
                 "the server closed the connection during the handshake",
             ),
             CloseReason::PeerClosed { .. } => match self.step.on_closed(self.stage) {
@@ -324,7 +325,7 @@ impl EmulatorClient {
             CloseReason::Error(ConnectionError::Handshake { error, .. }) => stop(
                 Status::Fail,
                 Stage::Handshake,
-                "hs.client-rejected",
+                DiagnosticId::HsClientRejected,
                 format!(
                     "{} rejects the server's handshake: {error}",
                     self.profile.name
@@ -339,7 +340,7 @@ impl EmulatorClient {
                 stop(
                     Status::Fail,
                     self.stage,
-                    "chunk.error",
+                    DiagnosticId::ChunkError,
                     format!("the server's chunk stream is broken: {e}"),
                 )
             }
@@ -357,9 +358,9 @@ impl EmulatorClient {
         }
         if self.conn.answer_signed()
             && reason.stage == Stage::Connect
-            && matches!(reason.id, "tcp.closed" | "tcp.reset")
+            && matches!(reason.id, DiagnosticId::TcpClosed | DiagnosticId::TcpReset)
         {
-            reason.id = "hs.c2-signed-rejected";
+            reason.id = DiagnosticId::HsC2SignedRejected;
             reason.message.push_str(
                 " right after the handshake; this client's C2 was signed (for S1's digest, or for the bytes where one would be), not an echo of S1, \
                  and a server that insists on an echo closes here (go-rtmp before #51; SRS notes FFmpeg playback fails this way)",
@@ -433,7 +434,7 @@ impl EmulatorClient {
             raw.stream_id
         );
         let deviation = Deviation::OnStatusMissing;
-        if self.meet(deviation, "cmd.status-missing", message, true) == Met::Stops {
+        if self.meet(deviation, DiagnosticId::CmdStatusMissing, message, true) == Met::Stops {
             return;
         }
         self.started(stream_id, true);
@@ -469,7 +470,7 @@ impl EmulatorClient {
                 Some(c) if c.name == "_error" && c.transaction_id == 1.0 => self.fail(stop(
                     Status::Fail,
                     Stage::Connect,
-                    "cmd.connect-rejected",
+                    DiagnosticId::CmdConnectRejected,
                     format!("the server rejected connect: {m}"),
                 )),
                 _ => {}
@@ -486,7 +487,7 @@ impl EmulatorClient {
                         _ => self.fail(stop(
                             Status::Fail,
                             Stage::Publish,
-                            "cmd.createstream-no-id",
+                            DiagnosticId::CmdCreatestreamNoId,
                             format!("createStream's _result carries no stream id: {m}"),
                         )),
                     }
@@ -494,7 +495,7 @@ impl EmulatorClient {
                 Some(c) if c.name == "_error" && c.transaction_id == txn => self.fail(stop(
                     Status::Fail,
                     Stage::Publish,
-                    "cmd.createstream-rejected",
+                    DiagnosticId::CmdCreatestreamRejected,
                     format!("the server rejected createStream: {m}"),
                 )),
                 _ => {}
@@ -516,7 +517,7 @@ impl EmulatorClient {
                     self.fail(stop(
                         Status::Fail,
                         Stage::Publish,
-                        "cmd.status-error",
+                        DiagnosticId::CmdStatusError,
                         format!("the server answered {got}: {m}"),
                     ));
                     return;
@@ -531,17 +532,17 @@ impl EmulatorClient {
                     );
                     if raw.stream_id == 0 {
                         let deviation = Deviation::OnStatusOnStream0;
-                        if self.meet(deviation, "cmd.status-wrong-stream", message, true)
+                        if self.meet(deviation, DiagnosticId::CmdStatusWrongStream, message, true)
                             == Met::Stops
                         {
                             return;
                         }
                     } else if self.profile.strict_stream_ids() {
                         let text = format!("{message}; {} ignores it", self.profile.name);
-                        self.diagnostic("cmd.status-wrong-stream", &text);
+                        self.diagnostic(DiagnosticId::CmdStatusWrongStream, &text);
                         return;
                     } else {
-                        self.deviation("cmd.status-wrong-stream", message);
+                        self.deviation(DiagnosticId::CmdStatusWrongStream, message);
                     }
                 }
                 self.started(stream_id, play);
@@ -551,7 +552,7 @@ impl EmulatorClient {
                 self.fail(stop(
                     Status::Fail,
                     stage,
-                    "cmd.status-error",
+                    DiagnosticId::CmdStatusError,
                     format!("the server answered {m}"),
                 ));
             }

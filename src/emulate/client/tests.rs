@@ -6,6 +6,7 @@ use crate::emulate::profile;
 use crate::protocol::connection::{ConnectionConfig, Event as ConnEvent};
 use crate::protocol::handshake::ServerConfig;
 use crate::serve::personality;
+use crate::transcript::DiagnosticId;
 
 fn plan() -> CasePlan {
     CasePlan {
@@ -59,7 +60,7 @@ fn a_strict_first_read_resets_on_s0_alone() {
     assert!(c.is_finished() && c.wants_reset());
     let outcome = c.outcome(Duration::from_millis(1));
     assert_eq!(outcome.status, Status::Fail);
-    assert_eq!(outcome.diagnosis[0].id, "hs.first-read-short");
+    assert_eq!(outcome.diagnosis[0].id, DiagnosticId::HsFirstReadShort);
     assert!(outcome.diagnosis[0].message.contains("S0 (1 byte) alone"));
 }
 
@@ -75,7 +76,7 @@ fn videocore_crashes_when_s0_is_in_before_c1_is_due() {
     assert_eq!(writes(&mut c, due), Vec::<usize>::new());
     assert!(c.wants_reset());
     let outcome = c.outcome(due);
-    assert_eq!(outcome.diagnosis[0].id, "hs.c2-from-empty-s1");
+    assert_eq!(outcome.diagnosis[0].id, DiagnosticId::HsC2FromEmptyS1);
     // Without S0 in, C1 goes at its time.
     let mut c = client("videocore", Variant::Default);
     writes(&mut c, Duration::ZERO);
@@ -94,7 +95,7 @@ fn a_silent_server_times_the_handshake_out() {
         (outcome.status, outcome.stage),
         (Status::Timeout, Some(Stage::Handshake))
     );
-    assert_eq!(outcome.diagnosis[0].id, "hs.timeout");
+    assert_eq!(outcome.diagnosis[0].id, DiagnosticId::HsTimeout);
 }
 
 /// Runs `c` against a bare server [`Connection`] until the server has a complete `connect`;
@@ -174,9 +175,9 @@ fn in_memory_cases_reach_the_verdicts_real_servers_give() {
     assert!(!play.status.is_failure(), "{:?}", play.diagnosis);
     let wirecast = in_memory("wirecast", Variant::Default, "ffmpeg");
     assert_eq!(wirecast.stage, Some(Stage::Handshake));
-    assert_eq!(wirecast.diagnosis[0].id, "hs.first-read-short");
+    assert_eq!(wirecast.diagnosis[0].id, DiagnosticId::HsFirstReadShort);
     let videocore = in_memory("videocore", Variant::Default, "ffmpeg");
-    assert_eq!(videocore.diagnosis[0].id, "hs.c2-from-empty-s1");
+    assert_eq!(videocore.diagnosis[0].id, DiagnosticId::HsC2FromEmptyS1);
     let waits = in_memory("obs", Variant::C0WaitS0, "reference");
     assert_eq!(waits.status, Status::Informational, "{:?}", waits.diagnosis);
     let strict = in_memory("ffmpeg-play", Variant::Default, "strict-c2");
@@ -202,7 +203,7 @@ fn acknowledgement_cadence_and_fatal_status_codes_follow_the_profile() {
     // waits for NetStream.Publish.Start.
     let ffmpeg = in_memory("ffmpeg", Variant::Default, "publish-bad-name");
     assert_eq!(ffmpeg.status, Status::Fail);
-    assert_eq!(ffmpeg.diagnosis[0].id, "cmd.status-error");
+    assert_eq!(ffmpeg.diagnosis[0].id, DiagnosticId::CmdStatusError);
     let obs = in_memory("obs", Variant::Default, "publish-bad-name");
     assert_eq!(
         (obs.status, obs.stage),
@@ -213,7 +214,7 @@ fn acknowledgement_cadence_and_fatal_status_codes_follow_the_profile() {
     // NetStream.Play.StreamNotFound is one of librtmp's closing codes.
     let rtmpdump = in_memory("rtmpdump", Variant::Default, "play-stream-not-found");
     assert_eq!(rtmpdump.status, Status::Fail, "{:?}", rtmpdump.diagnosis);
-    assert_eq!(rtmpdump.diagnosis[0].id, "cmd.status-error");
+    assert_eq!(rtmpdump.diagnosis[0].id, DiagnosticId::CmdStatusError);
 }
 
 #[test]
@@ -226,7 +227,7 @@ fn media_without_play_start_is_played_only_by_the_profiles_whose_row_goes_on() {
         ffmpeg
             .diagnosis
             .iter()
-            .any(|f| f.id == "cmd.status-missing"),
+            .any(|f| f.id == DiagnosticId::CmdStatusMissing),
         "{:?}",
         ffmpeg.diagnosis
     );

@@ -16,6 +16,7 @@ use crate::protocol::chunk::{AckCadence, ExtendedTimestampConvention};
 use crate::protocol::connection::{ConnectionConfig, HandshakeWrites};
 use crate::protocol::handshake::Packet;
 use crate::protocol::message::Command;
+use crate::transcript::DiagnosticId;
 
 /// The largest message the chunk stream can carry (24-bit length): a chunk size past it can
 /// only be a server's mistake or bravado.
@@ -100,7 +101,7 @@ impl EmulatorClient {
     pub(super) fn meet(
         &mut self,
         deviation: Deviation,
-        id: &'static str,
+        id: DiagnosticId,
         message: String,
         breaks_spec: bool,
     ) -> Met {
@@ -120,8 +121,8 @@ impl EmulatorClient {
                 }
                 let warns =
                     format!("{name}'s real client logs a warning about it ({key}) and goes on");
-                self.diagnostic("tolerance.client-warns", &warns);
-                self.note("tolerance.client-warns", warns);
+                self.diagnostic(DiagnosticId::ToleranceClientWarns, &warns);
+                self.note(DiagnosticId::ToleranceClientWarns, warns);
                 Met::GoesOn
             }
             Reaction::Fail => {
@@ -141,14 +142,22 @@ impl EmulatorClient {
             Reaction::Stall => {
                 let handshake = self.step_is_handshake();
                 let (stage, wait, timeout_id) = if handshake {
-                    (Stage::Handshake, self.plan.handshake_timeout, "hs.timeout")
+                    (
+                        Stage::Handshake,
+                        self.plan.handshake_timeout,
+                        DiagnosticId::HsTimeout,
+                    )
                 } else {
-                    (self.stage, self.plan.reply_timeout, "msg.timeout")
+                    (
+                        self.stage,
+                        self.plan.reply_timeout,
+                        DiagnosticId::MsgTimeout,
+                    )
                 };
                 let text =
                     format!("{message}; {name} takes nothing more in and waits ({key}: stall)");
-                self.diagnostic("tolerance.client-stalls", &text);
-                self.note("tolerance.client-stalls", text.clone());
+                self.diagnostic(DiagnosticId::ToleranceClientStalls, &text);
+                self.note(DiagnosticId::ToleranceClientStalls, text.clone());
                 self.pending.clear();
                 self.stall = Some((
                     self.now + wait,
@@ -181,7 +190,13 @@ impl EmulatorClient {
         if size > MAX_MESSAGE {
             let message =
                 format!("the server's Set Chunk Size {size} is past the 16 MiB a message can hold");
-            if self.meet(Deviation::SetChunkSizeHuge, "chunk.error", message, false) == Met::Stops {
+            if self.meet(
+                Deviation::SetChunkSizeHuge,
+                DiagnosticId::ChunkError,
+                message,
+                false,
+            ) == Met::Stops
+            {
                 return Met::Stops;
             }
         }
@@ -190,7 +205,12 @@ impl EmulatorClient {
             None => (Deviation::SetChunkSizeBeforeResult, "before"),
         };
         let message = format!("the server's Set Chunk Size came {when} connect's _result");
-        self.meet(deviation, "tolerance.client-gives-up", message, false)
+        self.meet(
+            deviation,
+            DiagnosticId::ToleranceClientGivesUp,
+            message,
+            false,
+        )
     }
 
     /// The server's type-3 continuation chunks on `csid` repeat or omit the extended timestamp
@@ -203,12 +223,12 @@ impl EmulatorClient {
         let (deviation, id, how) = match convention {
             ExtendedTimestampConvention::Repeat => (
                 Deviation::ExtendedTimestampRepeatedOnType3,
-                "chunk.ext-ts-type3-repeated",
+                DiagnosticId::ChunkExtTsType3Repeated,
                 "repeats",
             ),
             ExtendedTimestampConvention::Omit => (
                 Deviation::ExtendedTimestampOmittedOnType3,
-                "chunk.ext-ts-type3-omitted",
+                DiagnosticId::ChunkExtTsType3Omitted,
                 "omits",
             ),
         };
@@ -226,7 +246,7 @@ impl EmulatorClient {
         let message = format!("the server aborted chunk stream {csid}, which it never used");
         self.meet(
             Deviation::AbortUnknownChunkStream,
-            "tolerance.client-gives-up",
+            DiagnosticId::ToleranceClientGivesUp,
             message,
             false,
         )
@@ -263,7 +283,7 @@ impl EmulatorClient {
             let message = format!("connect's _result has {what}");
             if self.meet(
                 Deviation::ResultMissingFields,
-                "tolerance.client-gives-up",
+                DiagnosticId::ToleranceClientGivesUp,
                 message,
                 false,
             ) == Met::Stops
@@ -290,7 +310,7 @@ impl EmulatorClient {
         );
         self.meet(
             Deviation::ResultExtraFields,
-            "tolerance.client-gives-up",
+            DiagnosticId::ToleranceClientGivesUp,
             message,
             false,
         )
@@ -319,7 +339,7 @@ impl EmulatorClient {
                 let message = format!("the server answered {which} with _error");
                 self.meet(
                     Deviation::ReleaseFcPublishError,
-                    "tolerance.client-gives-up",
+                    DiagnosticId::ToleranceClientGivesUp,
                     message,
                     false,
                 )
@@ -339,7 +359,7 @@ impl EmulatorClient {
         );
         self.meet(
             Deviation::ReleaseFcPublishResultMissing,
-            "tolerance.client-gives-up",
+            DiagnosticId::ToleranceClientGivesUp,
             message,
             false,
         )

@@ -10,6 +10,7 @@ use crate::emulate::profile_file::to_toml_value;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::handshake::{C1Body, C1Style, C2Style};
 use crate::replay::FlowReport;
+use crate::transcript::DiagnosticId;
 
 /// A derived profile and what the reader of its file should know about it.
 #[derive(Debug, Clone)]
@@ -60,7 +61,7 @@ pub fn derive(flow: &FlowReport, capture_name: &str) -> Result<Derived, String> 
     let c2 = facts.c2_style().unwrap_or_else(|| {
         notes.push(format!(
             "C2 was {}, which no emulator C2 reproduces; an echo of S1 is sent",
-            facts.c2.as_deref().unwrap_or("not seen")
+            facts.c2.map_or("not seen", DiagnosticId::as_str)
         ));
         C2Style::EchoS1
     });

@@ -11,6 +11,7 @@ use super::profile::{
 };
 use crate::protocol::handshake::{C1Body, C1Style, C2Style};
 use crate::replay::{ClientWire, FlowReport};
+use crate::transcript::DiagnosticId;
 use std::ops::{Deref, DerefMut};
 
 /// What a captured client did, read in the terms the emulator profiles use.
@@ -46,11 +47,11 @@ impl ClientFacts {
 
     /// How C2 answered S1, as the emulator sends it; None when no emulator C2 reproduces it.
     pub fn c2_style(&self) -> Option<C2Style> {
-        match (self.c2.as_deref()?, self.c2_time2) {
-            ("hs.c2-echo", _) => Some(C2Style::EchoS1),
-            ("hs.c2-echo-from-8", Some(0)) => Some(C2Style::EchoS1ZeroTime2),
-            ("hs.c2-echo-from-8", Some(t)) => Some(C2Style::EchoS1WithTime2(t)),
-            ("hs.c2-signed", _) => Some(C2Style::Signed),
+        match (self.c2?, self.c2_time2) {
+            (DiagnosticId::HsC2Echo, _) => Some(C2Style::EchoS1),
+            (DiagnosticId::HsC2EchoFrom8, Some(0)) => Some(C2Style::EchoS1ZeroTime2),
+            (DiagnosticId::HsC2EchoFrom8, Some(t)) => Some(C2Style::EchoS1WithTime2(t)),
+            (DiagnosticId::HsC2Signed, _) => Some(C2Style::Signed),
             _ => None,
         }
     }
@@ -154,20 +155,22 @@ pub fn closest_profile(facts: &ClientFacts) -> Option<ClosestProfile> {
         ));
         if let Some(c2) = &facts.c2 {
             let p_c2 = match p.handshake.c2 {
-                C2Style::EchoS1 => "hs.c2-echo",
-                C2Style::EchoS1ZeroTime2 | C2Style::EchoS1WithTime2(_) => "hs.c2-echo-from-8",
-                C2Style::Signed => "hs.c2-signed",
+                C2Style::EchoS1 => DiagnosticId::HsC2Echo,
+                C2Style::EchoS1ZeroTime2 | C2Style::EchoS1WithTime2(_) => {
+                    DiagnosticId::HsC2EchoFrom8
+                }
+                C2Style::Signed => DiagnosticId::HsC2Signed,
                 // FFmpeg signs only for a digest S1 with version >= 3; otherwise it echoes.
                 C2Style::Auto => {
-                    if c2 == "hs.c2-signed" {
-                        "hs.c2-signed"
+                    if *c2 == DiagnosticId::HsC2Signed {
+                        DiagnosticId::HsC2Signed
                     } else {
-                        "hs.c2-echo"
+                        DiagnosticId::HsC2Echo
                     }
                 }
             };
             traits.push((
-                p_c2 == c2,
+                p_c2 == *c2,
                 format!("C2: {} answers with {p_c2}, the capture {c2}", p.name),
             ));
         }

@@ -149,6 +149,13 @@ fn a_row_is_a_rule_or_a_table_and_its_errors_name_the_line_and_field() {
             "tolerance.s2-all-zero",
             "is not a stage",
         ),
+        // A stage of the session, but not one a table's client fails at.
+        (
+            "[tolerance]\ns2-all-zero = \"fail:tcp\"",
+            3,
+            "tolerance.s2-all-zero",
+            "\"tcp\" is not a stage: handshake, connect, publish, play or media",
+        ),
         (
             "[tolerance]\ns2-all-zero = \"shrug\"",
             3,

@@ -6,28 +6,7 @@ use crate::protocol::message::{LimitType, Message, MessageError};
 use std::fmt;
 use std::time::Duration;
 
-/// The two ends of a connection, named by protocol role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Side {
-    Client,
-    Server,
-}
-
-impl Side {
-    pub fn other(self) -> Side {
-        match self {
-            Side::Client => Side::Server,
-            Side::Server => Side::Client,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Side::Client => "client",
-            Side::Server => "server",
-        }
-    }
-}
+pub use crate::protocol::side::Side;
 
 /// Something that happened on the connection, in the order it happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,33 +151,6 @@ pub enum DiagnosticKind {
         transaction_id: f64,
         stream_id: u32,
     },
-}
-
-impl Diagnostic {
-    /// The stable id transcripts and tests match on.
-    pub fn id(&self) -> &'static str {
-        match &self.kind {
-            DiagnosticKind::PeerChunkSizeChanged { .. } => "chunk.size-changed",
-            DiagnosticKind::ExtendedTimestamps { convention, .. } => match convention {
-                ExtendedTimestampConvention::Repeat => "chunk.ext-ts-type3-repeated",
-                ExtendedTimestampConvention::Omit => "chunk.ext-ts-type3-omitted",
-            },
-            DiagnosticKind::ControlOffCsid2 { .. } => "msg.control-off-csid2",
-            DiagnosticKind::Undecodable { .. } => "msg.undecodable",
-            DiagnosticKind::ClosedDuringHandshake => "hs.peer-closed",
-            DiagnosticKind::OpenedFromZeroState { .. } => "chunk.opened-from-zero-state",
-            DiagnosticKind::Aborted { .. } => "chunk.aborted",
-            DiagnosticKind::PartialMessageDropped { .. } => "chunk.partial-dropped",
-            DiagnosticKind::StaleAcknowledgement { .. } => "ack.stale",
-            DiagnosticKind::MidMessageHeader { .. } => "chunk.header-mid-message",
-            DiagnosticKind::StatusError { .. } => "cmd.status-error",
-            DiagnosticKind::CommandRejected { command, .. } => match command.as_str() {
-                "createStream" => "cmd.createstream-rejected",
-                _ => "cmd.connect-rejected",
-            },
-            DiagnosticKind::Unanswered { .. } => "cmd.unanswered",
-        }
-    }
 }
 
 impl fmt::Display for Diagnostic {

@@ -26,6 +26,7 @@
 //! use rtmp_probe::protocol::handshake::{ClientConfig, ServerConfig};
 //! use rtmp_probe::protocol::message::{self, Message};
 //! use rtmp_probe::protocol::random::RandomSource;
+//! use rtmp_probe::transcript::DiagnosticId;
 //! use std::time::Duration;
 //!
 //! let client_config = ConnectionConfig::client(ClientConfig::default());
@@ -48,14 +49,16 @@
 //!     while let Some(event) = server.poll_event() {
 //!         match event {
 //!             // Typed observations of the client's handshake, with catalogue ids.
-//!             Event::Handshake(observed) => seen.push(format!("server: {}", observed.id())),
+//!             Event::Handshake(observed) => {
+//!                 seen.push(format!("server: {}", DiagnosticId::from(&observed)))
+//!             }
 //!             Event::Message { decoded: Ok(Message::Command(command)), .. } => {
 //!                 seen.push(format!("server: {}", command.name));
 //!                 if command.name == "connect" {
 //!                     server.send(message::connect_result(command.transaction_id));
 //!                 }
 //!             }
-//!             Event::Diagnostic(d) => seen.push(format!("server: {} {d}", d.id())),
+//!             Event::Diagnostic(d) => seen.push(format!("server: {} {d}", DiagnosticId::from(&d))),
 //!             _ => {}
 //!         }
 //!     }
@@ -114,11 +117,21 @@ use std::collections::VecDeque;
 use std::time::Duration;
 use writes::WritePlan;
 
-/// Which end this is, with how it builds its handshake.
+/// Which side the connection is, with how it makes its handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
+pub enum HandshakeConfig {
     Server(ServerConfig),
     Client(ClientConfig),
+}
+
+impl HandshakeConfig {
+    /// The side this handshake is made by.
+    pub fn side(&self) -> Side {
+        match self {
+            HandshakeConfig::Server(_) => Side::Server,
+            HandshakeConfig::Client(_) => Side::Client,
+        }
+    }
 }
 
 /// Where real implementations differ in what they accept or send; the defaults are this tool's
@@ -165,7 +178,7 @@ pub struct Timeouts {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ConnectionConfig {
-    pub role: Role,
+    pub handshake: HandshakeConfig,
     pub writes: HandshakeWrites,
     /// Bounds on what the peer can make the chunk reader hold (the largest accepted chunk size
     /// among them).
@@ -201,17 +214,23 @@ pub struct ConnectionConfig {
 impl ConnectionConfig {
     /// A server answering with `handshake`, everything else this tool's strict defaults.
     pub fn server(handshake: ServerConfig) -> Self {
-        Self::new(Role::Server(handshake), HandshakeWrites::server_default())
+        Self::new(
+            HandshakeConfig::Server(handshake),
+            HandshakeWrites::server_default(),
+        )
     }
 
     /// A client opening with `handshake`, everything else this tool's strict defaults.
     pub fn client(handshake: ClientConfig) -> Self {
-        Self::new(Role::Client(handshake), HandshakeWrites::client_default())
+        Self::new(
+            HandshakeConfig::Client(handshake),
+            HandshakeWrites::client_default(),
+        )
     }
 
-    fn new(role: Role, writes: HandshakeWrites) -> Self {
+    fn new(handshake: HandshakeConfig, writes: HandshakeWrites) -> Self {
         Self {
-            role,
+            handshake,
             writes,
             limits: ChunkLimits::default(),
             tolerance: Tolerance::default(),
@@ -314,9 +333,10 @@ pub struct OutputBacklog {
 
 impl Connection {
     pub fn new(config: ConnectionConfig, rng: RandomSource) -> Self {
-        let (side, handshake) = match config.role {
-            Role::Server(c) => (Side::Server, Handshake::server(c, rng)),
-            Role::Client(c) => (Side::Client, Handshake::client(c, rng)),
+        let side = config.handshake.side();
+        let handshake = match config.handshake {
+            HandshakeConfig::Server(c) => Handshake::server(c, rng),
+            HandshakeConfig::Client(c) => Handshake::client(c, rng),
         };
         let reader = ChunkReader::new(config.limits)
             .with_chunk_events(config.chunk_events)

@@ -27,14 +27,14 @@ const CUTS: [Cut; 5] = [
     Cut::AllAtOnce,
 ];
 
-struct Endpoint {
+struct Peer {
     connection: Connection,
     events: Vec<Event>,
     /// Written by this endpoint, not yet read by the other.
     in_flight: Vec<u8>,
 }
 
-impl Endpoint {
+impl Peer {
     fn new(config: ConnectionConfig, seed: u64) -> Self {
         Self {
             connection: Connection::new(config, RandomSource::seeded(seed)),
@@ -87,8 +87,8 @@ impl Endpoint {
 }
 
 struct Pair {
-    client: Endpoint,
-    server: Endpoint,
+    client: Peer,
+    server: Peer,
     now: Duration,
     cut: Cut,
     rng: ChaCha8Rng,
@@ -101,8 +101,8 @@ impl Pair {
             _ => 0,
         };
         Self {
-            client: Endpoint::new(client, 2),
-            server: Endpoint::new(server, 1),
+            client: Peer::new(client, 2),
+            server: Peer::new(server, 1),
             now: Duration::ZERO,
             cut,
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -375,7 +375,7 @@ fn chunk_size_changes_apply_both_ways() {
         assert_eq!(pair.client.messages()[1], &media(2500, 0));
         assert!(pair.server.events.iter().any(|e| matches!(
             e,
-            Event::Diagnostic(d) if d.id() == "chunk.size-changed"
+            Event::Diagnostic(d) if matches!(d.kind, DiagnosticKind::PeerChunkSizeChanged { from: 128, to: 4096 })
                 && d.to_string() == "the client's chunk size changed from 128 to 4096"
         )));
     }
@@ -652,14 +652,14 @@ fn the_peer_closing_ends_the_connection_after_its_last_messages() {
     s.handle_read(Duration::ZERO, Bytes::from_static(&[3, 0, 0]));
     s.handle_eof(Duration::from_millis(1));
     let events: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
-    let ids: Vec<&str> = events
+    let diagnostics: Vec<&DiagnosticKind> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Diagnostic(d) => Some(d.id()),
+            Event::Diagnostic(d) => Some(&d.kind),
             _ => None,
         })
         .collect();
-    assert_eq!(ids, ["hs.peer-closed"]);
+    assert_eq!(diagnostics, [&DiagnosticKind::ClosedDuringHandshake]);
     assert_eq!(
         events.last(),
         Some(&Event::Closed(CloseReason::PeerClosed {
@@ -712,7 +712,7 @@ fn strict_server_pair(cadence: AckCadence, cut: Cut) -> Pair {
     pair
 }
 
-fn media_received(endpoint: &Endpoint) -> usize {
+fn media_received(endpoint: &Peer) -> usize {
     endpoint
         .messages()
         .iter()
@@ -816,7 +816,7 @@ fn client_acknowledges(pair: &mut Pair, sequence: u32) {
 }
 
 /// The stale Acknowledgements `endpoint` diagnosed in the client's bytes: (sequence, previous).
-fn stale_acknowledgements(endpoint: &Endpoint) -> Vec<(u32, u32)> {
+fn stale_acknowledgements(endpoint: &Peer) -> Vec<(u32, u32)> {
     endpoint
         .events
         .iter()

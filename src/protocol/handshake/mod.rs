@@ -20,6 +20,7 @@ pub use digest::{DigestLayout, KeyOwner};
 pub use reanswer::{C2Answer, Fallback};
 
 use crate::protocol::random::RandomSource;
+use crate::protocol::Side;
 use bytes::{Bytes, BytesMut};
 use digest::{DIGEST_LEN, PACKET_LEN as LEN};
 use std::collections::VecDeque;
@@ -264,81 +265,6 @@ pub enum HandshakeEvent {
     C2SignedWithoutS1Digest,
 }
 
-impl HandshakeEvent {
-    /// A stable identifier for transcripts and tests.
-    pub fn id(&self) -> &'static str {
-        use HandshakeEvent::*;
-        use Packet::*;
-        match self {
-            Version {
-                packet: C0,
-                version: 3,
-            } => "hs.c0-version",
-            Version { packet: C0, .. } => "hs.c0-version-unusual",
-            Version { version: 3, .. } => "hs.s0-version",
-            Version { .. } => "hs.s0-version-unusual",
-            Hello { packet: C1, .. } => "hs.c1-fields",
-            Hello { .. } => "hs.s1-fields",
-            DigestValid { packet: C1, .. } => "hs.c1-digest-valid",
-            DigestValid { .. } => "hs.s1-digest-valid",
-            NoDigest {
-                packet: C1,
-                version_set: true,
-            } => "hs.c1-digest-invalid",
-            NoDigest { packet: C1, .. } => "hs.c1-no-digest",
-            NoDigest {
-                version_set: true, ..
-            } => "hs.s1-digest-invalid",
-            NoDigest { .. } => "hs.s1-no-digest",
-            ModeChosen(Mode::Simple) => "hs.mode-simple",
-            ModeChosen(Mode::Digest(_)) => "hs.mode-digest",
-            Answer { packet, echo } => answer_id(*packet, echo),
-            C2SignedWithoutS1Digest => "hs.c2-signed-without-s1-digest",
-        }
-    }
-}
-
-fn answer_id(packet: Packet, echo: &Echo) -> &'static str {
-    let c2 = packet == Packet::C2;
-    match (echo.signed, echo.exact, echo.random_matches, echo.all_zero) {
-        (Some(true), ..) => {
-            if c2 {
-                "hs.c2-signed"
-            } else {
-                "hs.s2-signed"
-            }
-        }
-        (_, true, ..) => {
-            if c2 {
-                "hs.c2-echo"
-            } else {
-                "hs.s2-echo"
-            }
-        }
-        (_, _, true, _) => {
-            if c2 {
-                "hs.c2-echo-from-8"
-            } else {
-                "hs.s2-echo-from-8"
-            }
-        }
-        (_, _, _, true) => {
-            if c2 {
-                "hs.c2-zero"
-            } else {
-                "hs.s2-zero"
-            }
-        }
-        _ => {
-            if c2 {
-                "hs.c2-not-echo"
-            } else {
-                "hs.s2-not-echo"
-            }
-        }
-    }
-}
-
 /// What a first byte that is not an RTMP version looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -394,21 +320,18 @@ pub enum HandshakeError {
     Failed(Box<HandshakeError>),
 }
 
+/// The packet the handshake's state machine waits for next: its state, not a stage of the
+/// session (that is `transcript::Stage`, whose `handshake` spans all of these).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Server,
-    Client,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// Waiting for C0 (server) or S0 (client).
+enum Awaiting {
+    /// C0 (server) or S0 (client).
     Version,
-    /// Waiting for C1 or S1.
+    /// C1 or S1.
     Hello,
-    /// Waiting for C2 or S2.
+    /// C2 or S2.
     Answer,
-    Done,
+    /// Nothing more: the handshake is done.
+    Nothing,
 }
 
 /// Accumulates one 1536-byte packet across any number of feeds.
@@ -440,11 +363,11 @@ impl PacketBuf {
 
 /// One side of an RTMP handshake.
 pub struct Handshake {
-    role: Role,
+    side: Side,
     server: ServerConfig,
     client: ClientConfig,
     rng: RandomSource,
-    stage: Stage,
+    awaiting: Awaiting,
     incoming: PacketBuf,
     /// Our C1 or S1, kept to compare the peer's answer with.
     our_hello: Box<[u8; LEN]>,
@@ -467,8 +390,8 @@ pub struct Handshake {
 impl fmt::Debug for Handshake {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handshake")
-            .field("role", &self.role)
-            .field("stage", &self.stage)
+            .field("side", &self.side)
+            .field("awaiting", &self.awaiting)
             .field("mode", &self.mode)
             .field("error", &self.error)
             .finish_non_exhaustive()
@@ -478,23 +401,23 @@ impl fmt::Debug for Handshake {
 impl Handshake {
     /// A server waiting for C0.
     pub fn server(config: ServerConfig, rng: RandomSource) -> Self {
-        Self::new(Role::Server, config, ClientConfig::default(), rng)
+        Self::new(Side::Server, config, ClientConfig::default(), rng)
     }
 
     /// A client whose C0 and C1 are ready to be written at once.
     pub fn client(config: ClientConfig, rng: RandomSource) -> Self {
-        let mut hs = Self::new(Role::Client, ServerConfig::default(), config, rng);
+        let mut hs = Self::new(Side::Client, ServerConfig::default(), config, rng);
         hs.start_client();
         hs
     }
 
-    fn new(role: Role, server: ServerConfig, client: ClientConfig, rng: RandomSource) -> Self {
+    fn new(side: Side, server: ServerConfig, client: ClientConfig, rng: RandomSource) -> Self {
         Self {
-            role,
+            side,
             server,
             client,
             rng,
-            stage: Stage::Version,
+            awaiting: Awaiting::Version,
             incoming: PacketBuf::new(),
             our_hello: Box::new([0; LEN]),
             our_digest: None,
@@ -516,23 +439,23 @@ impl Handshake {
             return Err(HandshakeError::Failed(Box::new(error.clone())));
         }
         while !input.is_empty() {
-            let used = match self.stage {
-                Stage::Done => {
+            let used = match self.awaiting {
+                Awaiting::Nothing => {
                     self.remaining.extend_from_slice(input);
                     input.len()
                 }
-                Stage::Version => {
+                Awaiting::Version => {
                     if let Err(e) = self.version(input[0]) {
                         self.error = Some(e.clone());
                         return Err(e);
                     }
                     1
                 }
-                Stage::Hello | Stage::Answer => {
+                Awaiting::Hello | Awaiting::Answer => {
                     let used = self.incoming.fill(input);
                     if self.incoming.is_full() {
                         self.incoming.filled = 0;
-                        let result = if self.stage == Stage::Hello {
+                        let result = if self.awaiting == Awaiting::Hello {
                             self.hello()
                         } else {
                             self.answer()
@@ -559,7 +482,7 @@ impl Handshake {
     }
 
     pub fn is_complete(&self) -> bool {
-        self.stage == Stage::Done
+        self.awaiting == Awaiting::Nothing
     }
 
     /// The bytes that followed the handshake (e.g. the first chunk sent together with C2).
@@ -626,8 +549,8 @@ impl Handshake {
     }
 
     fn version(&mut self, byte: u8) -> Result<(), HandshakeError> {
-        match self.role {
-            Role::Server => {
+        match self.side {
+            Side::Server => {
                 if let Some(looks_like) = foreign_protocol(byte) {
                     return Err(HandshakeError::NotRtmp { byte, looks_like });
                 }
@@ -638,7 +561,7 @@ impl Handshake {
                 // The spec: a server that sees a version it does not know answers with 3.
                 self.push(Packet::S0, &[self.server.s0_version]);
             }
-            Role::Client => {
+            Side::Client => {
                 self.events.push_back(HandshakeEvent::Version {
                     packet: Packet::S0,
                     version: byte,
@@ -648,13 +571,13 @@ impl Handshake {
                 }
             }
         }
-        self.stage = Stage::Hello;
+        self.awaiting = Awaiting::Hello;
         Ok(())
     }
 
     fn hello(&mut self) -> Result<(), HandshakeError> {
         let peer = *self.incoming.bytes;
-        let packet = if self.role == Role::Server {
+        let packet = if self.side == Side::Server {
             Packet::C1
         } else {
             Packet::S1
@@ -670,13 +593,13 @@ impl Handshake {
         // would need two colliding HMACs). Servers answer in the layout of our C1, so a client
         // with a digest C1 tries that one first; FFmpeg's own order (772, then 8) is the
         // fallback, and servers try FFmpeg's and librtmp's default layout (8) first.
-        let (owner, order) = match (self.role, self.client.c1) {
-            (Role::Server, _) => (
+        let (owner, order) = match (self.side, self.client.c1) {
+            (Side::Server, _) => (
                 KeyOwner::Client,
                 [DigestLayout::Base8, DigestLayout::Base772],
             ),
             (
-                Role::Client,
+                Side::Client,
                 C1Style::Digest {
                     layout: DigestLayout::Base8,
                     ..
@@ -685,7 +608,7 @@ impl Handshake {
                 KeyOwner::Server,
                 [DigestLayout::Base8, DigestLayout::Base772],
             ),
-            (Role::Client, _) => (
+            (Side::Client, _) => (
                 KeyOwner::Server,
                 [DigestLayout::Base772, DigestLayout::Base8],
             ),
@@ -708,11 +631,11 @@ impl Handshake {
                 version_set: version != [0; 4],
             }),
         }
-        match self.role {
-            Role::Server => self.answer_c1(&peer, time, found.map(|f| f.0)),
-            Role::Client => self.answer_s1(&peer)?,
+        match self.side {
+            Side::Server => self.answer_c1(&peer, time, found.map(|f| f.0)),
+            Side::Client => self.answer_s1(&peer)?,
         }
-        self.stage = Stage::Answer;
+        self.awaiting = Awaiting::Answer;
         Ok(())
     }
 
@@ -831,9 +754,9 @@ impl Handshake {
     fn answer(&mut self) -> Result<(), HandshakeError> {
         let got = &*self.incoming.bytes;
         let ours = &*self.our_hello;
-        let (packet, signer) = match self.role {
-            Role::Server => (Packet::C2, KeyOwner::Client),
-            Role::Client => (Packet::S2, KeyOwner::Server),
+        let (packet, signer) = match self.side {
+            Side::Server => (Packet::C2, KeyOwner::Client),
+            Side::Client => (Packet::S2, KeyOwner::Server),
         };
         let exact = got[..] == ours[..];
         // An exact echo of our packet cannot also carry a valid signature for it (that would
@@ -850,14 +773,14 @@ impl Handshake {
         };
         self.events
             .push_back(HandshakeEvent::Answer { packet, echo });
-        if self.role == Role::Client
+        if self.side == Side::Client
             && self.client.validation == ServerValidation::FfmpegPlay
             && self.s1_version_major >= 3
             && signed == Some(false)
         {
             return Err(HandshakeError::S2SignatureInvalid);
         }
-        self.stage = Stage::Done;
+        self.awaiting = Awaiting::Nothing;
         Ok(())
     }
 }

@@ -22,7 +22,7 @@ use crate::emulate::reach::Unreachable;
 use crate::protocol::random::RandomSource;
 use crate::replay::{flow_listing, replay_observed, FlowDecoder, FlowReport, Observer};
 use crate::transcript::render::snapshot;
-use crate::transcript::{diff, EventKind};
+use crate::transcript::{diff, CloseCause, EventKind, Side};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -151,9 +151,17 @@ pub fn load<R: Read>(
     let mut script = builder
         .finish()
         .map_err(|error| LoadError::Script { flow: id, error })?;
-    script.client_closed = report.transcript.events.iter().any(
-        |e| matches!(&e.kind, EventKind::Closed { reason } if reason.starts_with("the client")),
-    );
+    script.client_closed = report.transcript.events.iter().any(|e| {
+        matches!(
+            &e.kind,
+            EventKind::Closed {
+                reason: CloseCause::Peer {
+                    side: Side::Client,
+                    ..
+                }
+            }
+        )
+    });
     Ok(Captured { script, report })
 }
 
@@ -285,7 +293,14 @@ pub async fn against_until(
         ($read:expr) => {
             match $read {
                 Ok(0) => {
-                    decoder.closed(started.elapsed(), "the server closed the connection".into());
+                    decoder.closed(
+                        started.elapsed(),
+                        CloseCause::Peer {
+                            side: Side::Server,
+                            reset: false,
+                            during_handshake: false,
+                        },
+                    );
                     server_open = false;
                 }
                 Ok(n) => {
@@ -293,7 +308,10 @@ pub async fn against_until(
                     session.server_bytes(&buf[..n]);
                 }
                 Err(e) => {
-                    decoder.closed(started.elapsed(), format!("the connection failed: {e}"));
+                    decoder.closed(
+                        started.elapsed(),
+                        CloseCause::ConnectionFailed(e.to_string()),
+                    );
                     server_open = false;
                 }
             }
@@ -382,7 +400,14 @@ pub async fn against_until(
     // The server's last replies, and its answer to the client's close.
     if client_closes && stopped.is_none() {
         let _ = wr.shutdown().await;
-        decoder.closed(started.elapsed(), "the client closed the connection".into());
+        decoder.closed(
+            started.elapsed(),
+            CloseCause::Peer {
+                side: Side::Client,
+                reset: false,
+                during_handshake: false,
+            },
+        );
     }
     let linger_until = Instant::now() + options.linger;
     while server_open && !interrupted {

@@ -7,7 +7,8 @@ use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::RawMessage;
 use crate::protocol::message::{self, Command, LimitType};
 use crate::serve::personality::{CommandAnswer, ConnectResultShape, PublishAnswer};
-use crate::transcript::{EventKind, Severity, StreamMedia};
+use crate::transcript::DiagnosticId;
+use crate::transcript::{EventKind, StreamMedia};
 
 impl ServerSession {
     pub(super) fn handle_command(&mut self, raw: &RawMessage, command: Command) {
@@ -23,8 +24,7 @@ impl ServerSession {
             "connect" => {
                 if txn != 1.0 {
                     self.diagnostic(
-                        "cmd.connect-txn",
-                        Severity::Warning,
+                        DiagnosticId::CmdConnectTxn,
                         format!("connect used transaction id {txn}; the spec says it is always 1"),
                     );
                 }
@@ -35,8 +35,7 @@ impl ServerSession {
                     .and_then(Amf0Value::as_str);
                 if app.is_none() {
                     self.diagnostic(
-                        "cmd.connect-no-app",
-                        Severity::Warning,
+                        DiagnosticId::CmdConnectNoApp,
                         "connect carries no 'app' field".into(),
                     );
                 }
@@ -120,8 +119,7 @@ impl ServerSession {
                 if name.is_empty() {
                     // Wirecast stops this way instead of FCUnpublish/deleteStream.
                     self.diagnostic(
-                        "cmd.publish-empty-name",
-                        Severity::Info,
+                        DiagnosticId::CmdPublishEmptyName,
                         "publish with an empty name: the client stops publishing (Wirecast does this)".into(),
                     );
                     self.stop_publishing();
@@ -131,8 +129,7 @@ impl ServerSession {
                 self.stop_publishing();
                 if self.config.personality.replies.publish_answer == PublishAnswer::BadName {
                     self.diagnostic(
-                        "cmd.publish-bad-name",
-                        Severity::Warning,
+                        DiagnosticId::CmdPublishBadName,
                         format!(
                             "'{name}' refused: this personality ({}) answers every publish with \
                              NetStream.Publish.BadName",
@@ -183,8 +180,7 @@ impl ServerSession {
                 }
             }
             other => self.diagnostic(
-                "cmd.unknown",
-                Severity::Info,
+                DiagnosticId::CmdUnknown,
                 format!("command '{other}' is not one this server knows; no answer was sent"),
             ),
         }
@@ -193,8 +189,7 @@ impl ServerSession {
     fn check_stream_created(&mut self, stream_id: u32, command: &str) {
         if !self.created_streams.contains(&stream_id) {
             self.diagnostic(
-                "cmd.stream-not-created",
-                Severity::Warning,
+                DiagnosticId::CmdStreamNotCreated,
                 format!(
                     "{command} on message stream {stream_id}, which createStream did not give out"
                 ),
@@ -212,8 +207,7 @@ impl ServerSession {
     pub(super) fn handle_media(&mut self, raw: RawMessage) {
         let Some(p) = self.publishing.as_mut() else {
             self.diagnostic(
-                "media.not-publishing",
-                Severity::Warning,
+                DiagnosticId::MediaNotPublishing,
                 format!(
                     "media (type {}) arrived while nothing is being published",
                     raw.type_id

@@ -4,8 +4,10 @@
 use super::*;
 use crate::protocol::amf0::Amf0Value;
 use crate::protocol::chunk::{ChunkReader, ChunkWriter, ReadEvent};
+use crate::protocol::connection::Timeout;
 use crate::protocol::handshake::{ClientConfig, Handshake, Transmit};
 use crate::serve::personality::by_name;
+use crate::transcript::DiagnosticId;
 use bytes::BytesMut;
 
 fn session(personality: &str) -> ServerSession {
@@ -42,11 +44,11 @@ pub(super) fn events(s: &mut ServerSession) -> Vec<EventKind> {
         .collect()
 }
 
-pub(super) fn diagnostic_ids(events: &[EventKind]) -> Vec<String> {
+pub(super) fn diagnostic_ids(events: &[EventKind]) -> Vec<DiagnosticId> {
     events
         .iter()
         .filter_map(|e| match e {
-            EventKind::Diagnostic { id, .. } => Some(id.clone()),
+            EventKind::Diagnostic { id, .. } => Some(*id),
             _ => None,
         })
         .collect()
@@ -131,9 +133,9 @@ fn joy4_sends_a_zero_s2_and_the_client_notices() {
     assert!(w[1 + 1536..].iter().all(|&b| b == 0));
     c.feed(&w).unwrap();
     let ids: Vec<_> = std::iter::from_fn(|| c.poll_event())
-        .map(|e| e.id())
+        .map(|e| DiagnosticId::from(&e))
         .collect();
-    assert!(ids.contains(&"hs.s2-zero"));
+    assert!(ids.contains(&DiagnosticId::HsS2Zero));
 }
 
 #[test]
@@ -143,8 +145,8 @@ fn strict_c2_closes_on_a_c2_that_does_not_echo() {
     client_read(&mut s, 0, &[c0, c1].concat());
     writes(&mut s);
     client_read(&mut s, 1, &[0x55; 1536]);
-    assert_eq!(s.close_reason(), Some("C2 does not echo S1 (strict-c2)"));
-    assert!(diagnostic_ids(&events(&mut s)).contains(&"hs.c2-not-echo-strict".to_string()));
+    assert_eq!(s.close_reason(), Some(&CloseCause::C2NotEcho));
+    assert!(diagnostic_ids(&events(&mut s)).contains(&DiagnosticId::HsC2NotEchoStrict));
     // The reference server only reports it.
     let mut s = session("reference");
     let (_, c0, c1) = client();
@@ -157,11 +159,14 @@ fn strict_c2_closes_on_a_c2_that_does_not_echo() {
 fn a_foreign_protocol_is_named_and_closed() {
     let mut s = session("reference");
     client_read(&mut s, 0, b"GET / HTTP/1.1\r\n");
-    let reason = s.close_reason().unwrap().to_string();
-    assert!(reason.contains("HTTP request"), "{reason}");
+    let reason = s.close_reason().unwrap();
+    assert!(
+        matches!(reason, CloseCause::HandshakeFailed(e) if e.contains("HTTP request")),
+        "{reason}"
+    );
     assert!(writes(&mut s).is_empty());
     let ev = events(&mut s);
-    assert!(diagnostic_ids(&ev).contains(&"hs.failed".to_string()));
+    assert!(diagnostic_ids(&ev).contains(&DiagnosticId::HsFailed));
 }
 
 /// Chunks `messages` as a client would (chunk size 128).
@@ -304,14 +309,14 @@ fn a_taken_name_is_refused_and_an_empty_publish_stops() {
     );
     assert!(matches!(s.poll_action(), Some(Action::Publish { .. })));
     s.publish_result(1, false);
-    assert!(diagnostic_ids(&events(&mut s)).contains(&"cmd.publish-bad-name".to_string()));
+    assert!(diagnostic_ids(&events(&mut s)).contains(&DiagnosticId::CmdPublishBadName));
     // Wirecast's way of stopping.
     client_read(
         &mut s,
         3,
         &chunks(&[cmd(1, "publish", 4.0, vec![Amf0Value::string("")])]),
     );
-    assert!(diagnostic_ids(&events(&mut s)).contains(&"cmd.publish-empty-name".to_string()));
+    assert!(diagnostic_ids(&events(&mut s)).contains(&DiagnosticId::CmdPublishEmptyName));
 }
 
 #[test]
@@ -350,7 +355,7 @@ fn a_player_is_told_when_its_publisher_stops() {
         })
     );
     s.play_started(1, None::<std::iter::Empty<&RawMessage>>);
-    assert!(diagnostic_ids(&events(&mut s)).contains(&"play.waiting".to_string()));
+    assert!(diagnostic_ids(&events(&mut s)).contains(&DiagnosticId::PlayWaiting));
     writes(&mut s);
     s.stream_ended(3);
     let summaries: Vec<String> = events(&mut s)
@@ -420,7 +425,16 @@ fn the_handshake_timeout_counts_from_the_start_of_the_connection() {
     s.handle_timer(9_999_999);
     assert!(s.close_reason().is_none());
     s.handle_timer(10_000_000);
-    assert_eq!(s.close_reason(), Some("handshake timeout (10 s)"));
+    assert_eq!(
+        s.close_reason(),
+        Some(&CloseCause::Timeout(Timeout::Handshake(
+            Duration::from_secs(10)
+        )))
+    );
+    assert_eq!(
+        s.close_reason().unwrap().to_string(),
+        "handshake timeout (10 s)"
+    );
     assert_eq!(s.deadline_us(), None);
 }
 
@@ -440,7 +454,10 @@ fn the_idle_timeout_counts_from_the_last_activity() {
     s.handle_timer(31_000_000);
     assert!(s.close_reason().is_none());
     s.handle_timer(50_000_000);
-    assert_eq!(s.close_reason(), Some("idle timeout (30 s)"));
+    assert_eq!(
+        s.close_reason(),
+        Some(&CloseCause::Timeout(Timeout::Idle(Duration::from_secs(30))))
+    );
 }
 
 fn video(stream_id: u32) -> RawMessage {
@@ -667,8 +684,7 @@ fn play_is_answered_with_reset_first_or_stream_not_found() {
         "no StreamBegin for a stream not found: {answers:?}"
     );
     assert!(
-        s.close_reason()
-            .is_some_and(|r| r.contains("StreamNotFound")),
+        matches!(s.close_reason(), Some(CloseCause::StreamNotFound { personality }) if personality == "play-stream-not-found"),
         "{:?}",
         s.close_reason()
     );
@@ -697,7 +713,7 @@ fn publish_bad_name_refuses_every_publish_without_claiming_the_name() {
         statuses(&server_messages(&writes(&mut s))),
         [("error".into(), "NetStream.Publish.BadName".into())]
     );
-    assert!(diagnostic_ids(&events(&mut s)).contains(&"cmd.publish-bad-name".to_string()));
+    assert!(diagnostic_ids(&events(&mut s)).contains(&DiagnosticId::CmdPublishBadName));
     assert!(s.close_reason().is_none(), "the connection stays open");
 }
 
@@ -793,7 +809,7 @@ fn window_ack_tiny_strict_withholds_a_players_media_until_acknowledged() {
         "{} of 10 video messages sent unacknowledged",
         videos(&got)
     );
-    assert!(diagnostic_ids(&events(&mut s)).contains(&"ack.output-withheld".to_string()));
+    assert!(diagnostic_ids(&events(&mut s)).contains(&DiagnosticId::AckOutputWithheld));
 
     // An Acknowledgement of everything so far lets more go.
     let sent: usize = w.iter().map(Bytes::len).sum();
@@ -821,10 +837,12 @@ fn window_ack_tiny_strict_withholds_a_players_media_until_acknowledged() {
     assert!(deadline <= 50 + 30_000_000, "{deadline}");
     s.handle_timer(deadline);
     let ids = diagnostic_ids(&events(&mut s));
-    assert!(ids.contains(&"ack.stalled".to_string()), "{ids:?}");
+    assert!(ids.contains(&DiagnosticId::AckStalled), "{ids:?}");
     assert!(
-        s.close_reason()
-            .is_some_and(|r| r.contains("no acknowledgement")),
+        matches!(
+            s.close_reason(),
+            Some(CloseCause::Timeout(Timeout::Unacknowledged(_)))
+        ),
         "{:?}",
         s.close_reason()
     );

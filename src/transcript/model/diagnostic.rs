@@ -1,7 +1,6 @@
 //! The fields a diagnostic rests on, where its source has them: the transcript's mirror of the
 //! connection's `DiagnosticKind`.
 
-use super::Endpoint;
 use crate::protocol::chunk::ExtendedTimestampConvention;
 use crate::protocol::connection::{Diagnostic, DiagnosticKind, Side};
 use serde::{Deserialize, Serialize};
@@ -13,60 +12,60 @@ use serde::{Deserialize, Serialize};
 #[non_exhaustive]
 pub enum DiagnosticFields {
     PeerChunkSizeChanged {
-        peer: Endpoint,
+        peer: Side,
         from: u32,
         to: u32,
     },
     /// How the peer treats extended timestamps on type 3 continuation chunks.
     ExtendedTimestamps {
-        peer: Endpoint,
+        peer: Side,
         csid: u32,
         convention: TimestampConvention,
     },
     /// A protocol control message off chunk stream 2 / message stream 0.
     ControlOffCsid2 {
-        peer: Endpoint,
+        peer: Side,
         type_id: u8,
         csid: u32,
         stream_id: u32,
     },
     Undecodable {
-        peer: Endpoint,
+        peer: Side,
         type_id: u8,
         error: String,
     },
     ClosedDuringHandshake {
-        peer: Endpoint,
+        peer: Side,
     },
     /// An Abort Message discarded the partial message on `csid`.
     Aborted {
-        peer: Endpoint,
+        peer: Side,
         csid: u32,
         discarded_bytes: usize,
     },
     /// A new message began on `csid` before the previous one was complete.
     PartialMessageDropped {
-        peer: Endpoint,
+        peer: Side,
         csid: u32,
         received: usize,
         expected: u32,
     },
     /// A chunk stream opened with a type 1, 2 or 3 header, read from zeroed state.
     OpenedFromZeroState {
-        peer: Endpoint,
+        peer: Side,
         csid: u32,
         fmt: u8,
     },
     /// An Acknowledgement below the previous one by less than 2^31, ignored.
     StaleAcknowledgement {
-        peer: Endpoint,
+        peer: Side,
         sequence: u32,
         previous: u32,
     },
     /// A type 0, 1 or 2 header in the middle of the message on `csid` repeated its length; the
     /// message went on.
     MidMessageHeader {
-        peer: Endpoint,
+        peer: Side,
         csid: u32,
         fmt: u8,
         received: usize,
@@ -75,7 +74,7 @@ pub enum DiagnosticFields {
     /// An error-level status on message stream `stream_id`, answering `answering` if it
     /// answered a command.
     StatusError {
-        peer: Endpoint,
+        peer: Side,
         stream_id: u32,
         code: String,
         description: String,
@@ -84,14 +83,14 @@ pub enum DiagnosticFields {
     },
     /// connect or createStream answered with `_error`.
     CommandRejected {
-        peer: Endpoint,
+        peer: Side,
         command: String,
         code: String,
         description: String,
     },
     /// A command the peer never answered.
     Unanswered {
-        peer: Endpoint,
+        peer: Side,
         command: String,
         transaction_id: f64,
         stream_id: u32,
@@ -106,18 +105,9 @@ pub enum TimestampConvention {
     Omit,
 }
 
-impl From<Side> for Endpoint {
-    fn from(side: Side) -> Self {
-        match side {
-            Side::Client => Endpoint::Client,
-            Side::Server => Endpoint::Server,
-        }
-    }
-}
-
 impl From<&Diagnostic> for DiagnosticFields {
     fn from(d: &Diagnostic) -> Self {
-        let peer = d.peer.into();
+        let peer = d.peer;
         match &d.kind {
             DiagnosticKind::PeerChunkSizeChanged { from, to } => Self::PeerChunkSizeChanged {
                 peer,

@@ -1,6 +1,6 @@
 //! What a message says, as fields: the transcript's mirror of `protocol::message::Message`.
 
-use super::amf::AmfValue;
+use crate::protocol::amf0::Amf0Value;
 use crate::protocol::message::{
     AudioInfo, LimitType, Message, MessageError, UserControl, VideoInfo, VideoPacket,
 };
@@ -33,12 +33,12 @@ pub enum MessageContent {
             skip_serializing_if = "Option::is_none",
             deserialize_with = "present"
         )]
-        command_object: Option<AmfValue>,
-        arguments: Vec<AmfValue>,
+        command_object: Option<Amf0Value>,
+        arguments: Vec<Amf0Value>,
         amf3: bool,
     },
     /// Types 18 (AMF0) and 15 (AMF3): `@setDataFrame`, `onMetaData`, ...
-    Data { values: Vec<AmfValue>, amf3: bool },
+    Data { values: Vec<Amf0Value>, amf3: bool },
     /// Types 19 (AMF0) and 16 (AMF3), not decoded.
     SharedObject { amf3: bool, len: usize },
     /// Type 8: the audio tag header.
@@ -54,8 +54,8 @@ pub enum MessageContent {
 }
 
 /// A field that is there, even as `null`, is `Some`.
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<AmfValue>, D::Error> {
-    AmfValue::deserialize(d).map(Some)
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Amf0Value>, D::Error> {
+    Amf0Value::deserialize(d).map(Some)
 }
 
 /// Set Peer Bandwidth's limit type.
@@ -203,10 +203,6 @@ impl From<&UserControl> for UserControlEvent {
     }
 }
 
-fn values(v: &[crate::protocol::amf0::Amf0Value]) -> Vec<AmfValue> {
-    v.iter().map(Into::into).collect()
-}
-
 impl MessageContent {
     /// The content of a message as decoded (or not).
     pub fn of(decoded: Result<&Message, &MessageError>) -> Self {
@@ -241,12 +237,12 @@ impl MessageContent {
             Message::Command(c) => Self::Command {
                 name: c.name.clone(),
                 transaction_id: (!c.transaction_id_missing).then_some(c.transaction_id),
-                command_object: c.command_object.as_ref().map(Into::into),
-                arguments: values(&c.arguments),
+                command_object: c.command_object.clone(),
+                arguments: c.arguments.clone(),
                 amf3: c.amf3,
             },
             Message::Data { values: v, amf3 } => Self::Data {
-                values: values(v),
+                values: v.clone(),
                 amf3: *amf3,
             },
             Message::SharedObject { amf3, payload } => Self::SharedObject {
@@ -274,7 +270,7 @@ impl MessageContent {
             Self::UserControl { .. } => "User Control",
             Self::Command { name, .. } => name,
             Self::Data { values, .. } => {
-                values.first().and_then(AmfValue::as_str).unwrap_or("data")
+                values.first().and_then(Amf0Value::as_str).unwrap_or("data")
             }
             Self::SharedObject { .. } => "shared object",
             Self::Audio(_) => "audio",

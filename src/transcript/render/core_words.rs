@@ -1,22 +1,15 @@
-//! The protocol core's values print in the transcript's words: an AMF0 value, a message, a
-//! handshake observation converts to its transcript mirror, whose rendering is the only one.
+//! The protocol core's values print in the transcript's words: a message or a handshake
+//! observation converts to the transcript's form of it, whose rendering is the only one (an
+//! AMF0 value, which the transcript carries as it is, prints in `render::message`).
 //! The core keeps no words of its own, so an error naming a value, an emulator's finding and a
 //! transcript line always say it the same way.
 
-use crate::protocol::amf0::Amf0Value;
 use crate::protocol::handshake::HandshakeEvent;
 use crate::protocol::message::{AudioInfo, Message, UserControl, VideoInfo};
 use crate::transcript::{
-    AmfValue, AudioTag, HandshakeObservation, MessageContent, UserControlEvent, VideoTag,
+    AudioTag, HandshakeObservation, MessageContent, UserControlEvent, VideoTag,
 };
 use std::fmt;
-
-/// Compact, JSON-like: `{app: "live", capabilities: 15}`.
-impl fmt::Display for Amf0Value {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        AmfValue::from(self).fmt(f)
-    }
-}
 
 /// The one-line summary: `command connect #1 {app: "live"}`, `video key h264 seq-header 45 B`.
 impl fmt::Display for Message {

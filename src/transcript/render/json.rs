@@ -2,8 +2,7 @@
 //! or a message's `summary`) rendered from them, so a consumer never needs to parse prose.
 
 use super::text::derived_text;
-use crate::transcript::catalogue::{self, Stage};
-use crate::transcript::{Event, EventKind};
+use crate::transcript::{Event, EventKind, Stage};
 use serde::Serialize;
 
 /// An event with its derived sentence.
@@ -35,7 +34,7 @@ pub fn json_line(event: &Event) -> String {
         other => (None, None, derived_text(other)),
     };
     let stage = match &event.kind {
-        EventKind::Diagnostic { id, .. } => catalogue::lookup(id).map(|entry| entry.stage),
+        EventKind::Diagnostic { id, .. } => Some(id.stage()),
         _ => None,
     };
     let line = JsonEvent {

@@ -1,8 +1,9 @@
 //! A message's one-line summary in words, rendered from its fields (`command connect #1 {app:
 //! "live", ...}`, `video key h264 seq-header 45 B`, ...).
 
+use crate::protocol::amf0::Amf0Value;
 use crate::transcript::{
-    AmfValue, AudioTag, BandwidthLimit, MessageContent, UserControlEvent, VideoPacketKind, VideoTag,
+    AudioTag, BandwidthLimit, MessageContent, UserControlEvent, VideoPacketKind, VideoTag,
 };
 use std::fmt;
 
@@ -15,7 +16,7 @@ fn number(f: &mut fmt::Formatter<'_>, n: f64) -> fmt::Result {
     }
 }
 
-fn pairs(f: &mut fmt::Formatter<'_>, pairs: &[(String, AmfValue)]) -> fmt::Result {
+fn pairs(f: &mut fmt::Formatter<'_>, pairs: &[(String, Amf0Value)]) -> fmt::Result {
     f.write_str("{")?;
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {
@@ -26,23 +27,24 @@ fn pairs(f: &mut fmt::Formatter<'_>, pairs: &[(String, AmfValue)]) -> fmt::Resul
     f.write_str("}")
 }
 
-/// Compact, JSON-like: `{app: "live", capabilities: 15}`.
-impl fmt::Display for AmfValue {
+/// Compact, JSON-like: `{app: "live", capabilities: 15}`. The protocol's value prints in the
+/// transcript's words (the core keeps none of its own).
+impl fmt::Display for Amf0Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AmfValue::Number(n) => number(f, *n),
-            AmfValue::Boolean(b) => write!(f, "{b}"),
-            AmfValue::String(s) => write!(f, "{s:?}"),
-            AmfValue::Object(p) => pairs(f, p),
-            AmfValue::MovieClip => f.write_str("movieclip"),
-            AmfValue::Null => f.write_str("null"),
-            AmfValue::Undefined => f.write_str("undefined"),
-            AmfValue::Reference(r) => write!(f, "ref#{r}"),
-            AmfValue::EcmaArray { pairs: p, .. } => {
+            Amf0Value::Number(n) => number(f, *n),
+            Amf0Value::Boolean(b) => write!(f, "{b}"),
+            Amf0Value::String(s) | Amf0Value::LongString(s) => write!(f, "{s:?}"),
+            Amf0Value::Object(p) => pairs(f, p),
+            Amf0Value::MovieClip => f.write_str("movieclip"),
+            Amf0Value::Null => f.write_str("null"),
+            Amf0Value::Undefined => f.write_str("undefined"),
+            Amf0Value::Reference(r) => write!(f, "ref#{r}"),
+            Amf0Value::EcmaArray { pairs: p, .. } => {
                 f.write_str("ecma")?;
                 pairs(f, p)
             }
-            AmfValue::StrictArray(items) => {
+            Amf0Value::StrictArray(items) => {
                 f.write_str("[")?;
                 for (i, v) in items.iter().enumerate() {
                     if i > 0 {
@@ -52,18 +54,18 @@ impl fmt::Display for AmfValue {
                 }
                 f.write_str("]")
             }
-            AmfValue::Date { millis, timezone } => write!(f, "date({millis}, tz {timezone})"),
-            AmfValue::Unsupported => f.write_str("unsupported"),
-            AmfValue::RecordSet => f.write_str("recordset"),
-            AmfValue::Xml(s) => write!(f, "xml({s:?})"),
-            AmfValue::TypedObject {
+            Amf0Value::Date { millis, timezone } => write!(f, "date({millis}, tz {timezone})"),
+            Amf0Value::Unsupported => f.write_str("unsupported"),
+            Amf0Value::RecordSet => f.write_str("recordset"),
+            Amf0Value::XmlDocument(s) => write!(f, "xml({s:?})"),
+            Amf0Value::TypedObject {
                 class_name,
                 properties,
             } => {
                 write!(f, "{class_name}")?;
                 pairs(f, properties)
             }
-            AmfValue::Amf3 { len } => write!(f, "amf3({len} bytes)"),
+            Amf0Value::Avmplus(bytes) => write!(f, "amf3({} bytes)", bytes.len()),
         }
     }
 }

@@ -39,8 +39,8 @@ fn words_snapshot(name: &str, words: &str) {
 mod tests {
     use super::*;
     use crate::transcript::{
-        Direction, Endpoint, EventKind, HandshakeObservation, HandshakePacket, HandshakeSegment,
-        MessageEvent, Severity, Transcript,
+        DiagnosticId, Direction, EventKind, HandshakeObservation, HandshakePacket,
+        HandshakeSegment, MessageEvent, Side, Transcript,
     };
 
     fn sample() -> Transcript {
@@ -61,7 +61,7 @@ mod tests {
         );
         t.push(
             150,
-            EventKind::diagnostic("hs.s0-not-3", Severity::Warning, "S0 is 6, not 3"),
+            EventKind::diagnostic(DiagnosticId::HsS0Not3, "S0 is 6, not 3"),
         );
         t.push(
             2_500,
@@ -75,9 +75,9 @@ mod tests {
                 content: crate::transcript::MessageContent::Command {
                     name: "connect".into(),
                     transaction_id: Some(1.0),
-                    command_object: Some(crate::transcript::AmfValue::Object(vec![(
+                    command_object: Some(crate::protocol::amf0::Amf0Value::Object(vec![(
                         "app".into(),
-                        crate::transcript::AmfValue::String("live".into()),
+                        crate::protocol::amf0::Amf0Value::String("live".into()),
                     )])),
                     arguments: vec![],
                     amf3: false,
@@ -150,9 +150,9 @@ mod tests {
         t.push(
             0,
             EventKind::handshake_observation(
-                "hs.server-segments",
+                DiagnosticId::HsServerSegments,
                 HandshakeObservation::Segments {
-                    side: Endpoint::Server,
+                    side: Side::Server,
                     segments: [(145, 1), (1904, 1536), (1928, 1536)]
                         .map(|(at_us, len)| HandshakeSegment { at_us, len })
                         .to_vec(),
@@ -171,7 +171,7 @@ mod tests {
         t.push(
             0,
             EventKind::handshake_observation(
-                "hs.c1-fields",
+                DiagnosticId::HsC1Fields,
                 HandshakeObservation::Fields {
                     packet: HandshakePacket::C1,
                     time: 3_559_073,
@@ -182,7 +182,7 @@ mod tests {
         t.push(
             0,
             EventKind::handshake_observation(
-                "hs.c1-fields",
+                DiagnosticId::HsC1Fields,
                 HandshakeObservation::Fields {
                     packet: HandshakePacket::C1,
                     time: 0,
@@ -193,7 +193,9 @@ mod tests {
         t.push(
             0,
             EventKind::Closed {
-                reason: "tcUrl \"rtmp://127.0.0.1:45833/live\" and rtmp://h/x".into(),
+                reason: crate::transcript::CloseCause::ConnectionFailed(
+                    "tcUrl \"rtmp://127.0.0.1:45833/live\" and rtmp://h/x".into(),
+                ),
             },
         );
         let snap = snapshot(&t);

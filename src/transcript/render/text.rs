@@ -2,8 +2,8 @@
 
 use crate::protocol::handshake::{HANDSHAKE_LEN, PACKET_LEN};
 use crate::transcript::{
-    EchoChecks, Endpoint, Event, EventKind, HandshakeMode, HandshakeObservation, HandshakePacket,
-    HandshakeSegment, MessageEvent, Severity, Transcript,
+    EchoChecks, Event, EventKind, HandshakeMode, HandshakeObservation, HandshakePacket,
+    HandshakeSegment, MessageEvent, Severity, Side, Transcript,
 };
 use std::fmt::{self, Write as _};
 
@@ -261,11 +261,11 @@ fn answer(f: &mut fmt::Formatter<'_>, packet: HandshakePacket, echo: &EchoChecks
 
 /// `S0 alone, then S1 (+1.759 ms), then S2 (+0.024 ms)`: which packets each segment carried and,
 /// with `delays`, how long after the previous one it came.
-fn describe_segments(side: Endpoint, segments: &[HandshakeSegment], delays: bool) -> String {
+fn describe_segments(side: Side, segments: &[HandshakeSegment], delays: bool) -> String {
     const BOUNDS: [usize; 4] = [0, 1, 1 + PACKET_LEN, HANDSHAKE_LEN];
     let names = match side {
-        Endpoint::Client => ["C0", "C1", "C2"],
-        Endpoint::Server => ["S0", "S1", "S2"],
+        Side::Client => ["C0", "C1", "C2"],
+        Side::Server => ["S0", "S1", "S2"],
     };
     let mut parts: Vec<String> = Vec::new();
     let mut start = 0;
@@ -321,7 +321,7 @@ mod tests {
     use super::*;
     use crate::protocol::handshake::{DigestLayout, Echo, HandshakeEvent, Mode, Packet};
 
-    fn segments(side: Endpoint, list: &[(u64, usize)], delays: bool) -> String {
+    fn segments(side: Side, list: &[(u64, usize)], delays: bool) -> String {
         let list: Vec<HandshakeSegment> = list
             .iter()
             .map(|&(at_us, len)| HandshakeSegment { at_us, len })
@@ -331,7 +331,7 @@ mod tests {
 
     #[test]
     fn each_segment_names_the_packets_it_carried_and_its_delay() {
-        let s = Endpoint::Server;
+        let s = Side::Server;
         assert_eq!(
             segments(s, &[(145, 1), (1904, 1536), (1928, 1536)], true),
             "S0 alone, then S1 (+1.759 ms), then S2 (+0.024 ms)"
@@ -346,7 +346,7 @@ mod tests {
         );
         assert_eq!(segments(s, &[(0, 3073)], true), "S0+S1+S2 in one segment");
         assert_eq!(
-            segments(Endpoint::Client, &[(0, 1537), (2000, 1676)], true),
+            segments(Side::Client, &[(0, 1537), (2000, 1676)], true),
             "C0+C1, then C2 and 140 more bytes (+2.000 ms)"
         );
         // A packet cut across segments (a small MSS, or a byte-wise writer).
