@@ -727,49 +727,6 @@ fn ffmpeg_listen_answer_from_a_real_capture() {
     );
 }
 
-#[test]
-fn flash9_simple_handshake_from_the_wireshark_sample() {
-    let Some(streams) = crate::test_capture::read("public/flash9-play-wireshark-sample.cap") else {
-        return;
-    };
-    // Flash Player 9 (WIN 9,0,47,0) sends a zero version field: no digest, a simple handshake.
-    // Its C2 echoes S1 from byte 8 with its own time2, and connect follows C2 in the same write.
-    let mut server = Handshake::server(ServerConfig::default(), RandomSource::seeded(1));
-    server.feed(&streams.client).unwrap();
-    assert!(server.is_complete());
-    assert_eq!(server.mode(), Some(Mode::Simple));
-    let events = drain_events(&mut server);
-    assert!(events.contains(&HandshakeEvent::NoDigest {
-        packet: Packet::C1,
-        version_set: false
-    }));
-    assert_eq!(
-        &server.take_remaining()[..],
-        &streams.client[1 + 2 * PACKET_LEN..],
-        "connect and what follows are handed back untouched"
-    );
-    // Against the real server's S1 (not ours), the passive analysis classifies both answers.
-    let analysed = analyze(
-        &streams.client[..1 + 2 * PACKET_LEN],
-        &streams.server[..1 + 2 * PACKET_LEN],
-    );
-    let ids: Vec<&str> = analysed.iter().map(id).collect();
-    assert_eq!(
-        ids,
-        [
-            "hs.c0-version",
-            "hs.c1-fields",
-            "hs.c1-no-digest",
-            "hs.s0-version",
-            "hs.s1-fields",
-            "hs.s1-no-digest",
-            "hs.mode-simple",
-            "hs.s2-echo-from-8",
-            "hs.c2-echo-from-8"
-        ]
-    );
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
