@@ -648,9 +648,7 @@ mod rml {
 
 #[test]
 fn ffmpeg_c1_and_nginx_digest_answer_from_a_real_capture() {
-    let Some(streams) = crate::test_capture::read("peers/ffmpeg-publish-to-nginx.pcap") else {
-        return;
-    };
+    let streams = crate::test_capture::read("ffmpeg-publish-to-nginx.pcap");
     // FFmpeg's C1: version 9.0.124.2 and a valid client digest in the base-8 layout.
     let mut server = Handshake::server(ServerConfig::default(), RandomSource::seeded(1));
     server.feed(&streams.client[..1 + PACKET_LEN]).unwrap();
@@ -685,10 +683,7 @@ fn ffmpeg_c1_and_nginx_digest_answer_from_a_real_capture() {
 
 #[test]
 fn ffmpeg_listen_answer_from_a_real_capture() {
-    let Some(streams) = crate::test_capture::read("peers/ffmpeg-publish-to-ffmpeg-listen.pcap")
-    else {
-        return;
-    };
+    let streams = crate::test_capture::read("ffmpeg-publish-to-ffmpeg-listen.pcap");
     let c1 = &streams.client[1..1 + PACKET_LEN];
     let s1 = &streams.server[1..1 + PACKET_LEN];
     let s2 = &streams.server[1 + PACKET_LEN..1 + 2 * PACKET_LEN];
@@ -783,9 +778,7 @@ proptest! {
 
 #[test]
 fn analyze_reads_a_captured_digest_handshake() {
-    let Some(streams) = crate::test_capture::read("peers/ffmpeg-publish-to-nginx.pcap") else {
-        return;
-    };
+    let streams = crate::test_capture::read("ffmpeg-publish-to-nginx.pcap");
     let ids: Vec<&str> = analyze(&streams.client[..3073], &streams.server[..3073])
         .iter()
         .map(id)

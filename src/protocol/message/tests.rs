@@ -280,9 +280,7 @@ fn command_of(m: &Message) -> Option<&Command> {
 
 #[test]
 fn ffmpeg_connect_from_a_real_capture() {
-    let Some(s) = crate::test_capture::read("peers/ffmpeg-publish-to-nginx.pcap") else {
-        return;
-    };
+    let s = crate::test_capture::read("ffmpeg-publish-to-nginx.pcap");
     let client = decoded(&s.client[3073..]);
     let connect = command_of(&client[0].1).expect("connect first");
     assert_eq!(
