@@ -1,6 +1,10 @@
-//! Test-only: the two byte streams of the first TCP connection in a classic little-endian
-//! Ethernet pcap, so unit tests can use real peers' bytes from `../shared/captures`. The real
-//! capture reader (pcapng, link types, tunnels, gaps) is `rtmp-probe replay`'s business.
+//! Test-only: the two byte streams of the first TCP connection in one of the project's own
+//! captures (`captures/`, committed, recorded by `captures/record.sh`), so unit tests check real
+//! peers' bytes on every machine. They are classic little-endian Ethernet pcaps, which this reads
+//! alone so that the codecs' tests do not rest on the capture reader they are compared with; the
+//! real reader (pcapng, link types, tunnels, gaps) is `crate::capture`'s business. The shared
+//! third-party captures are read by the integration suite `tests/shared_captures.rs`, which
+//! reports them as ignored, with the reason, where they are absent.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,28 +15,22 @@ pub struct Streams {
     pub server: Vec<u8>,
 }
 
-/// The path of a shared capture, or None (with a printed reason) when `../shared` (or the folder
-/// `RTMP_PROBE_SHARED` names, as for the integration tests) is absent; with
-/// `RTMP_PROBE_REQUIRE_SHARED=1` (CI) its absence is a failure.
-pub fn shared(relative: &str) -> Option<PathBuf> {
-    let shared = std::env::var_os("RTMP_PROBE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let path = shared.join("captures").join(relative);
-    if path.is_file() {
-        return Some(path);
-    }
+/// The path of `captures/<name>`; it is committed, so its absence is a broken checkout.
+pub fn path(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(name);
     assert!(
-        std::env::var("RTMP_PROBE_REQUIRE_SHARED").as_deref() != Ok("1"),
-        "shared capture {} is required",
+        path.is_file(),
+        "the project's capture {} is missing (the tests run from a clone)",
         path.display()
     );
-    eprintln!("SKIPPED: shared capture {} is absent", path.display());
-    None
+    path
 }
 
-pub fn read(relative: &str) -> Option<Streams> {
-    let data = std::fs::read(shared(relative)?).expect("readable capture");
+/// The streams of `captures/<name>`.
+pub fn read(name: &str) -> Streams {
+    let data = std::fs::read(path(name)).expect("readable capture");
     assert_eq!(&data[..4], &[0xd4, 0xc3, 0xb2, 0xa1], "little-endian pcap");
     let mut at = 24;
     // (src port, dst port) of the SYN; then per direction: seq -> payload.
@@ -102,8 +100,8 @@ pub fn read(relative: &str) -> Option<Streams> {
         }
         out
     };
-    Some(Streams {
+    Streams {
         client: assemble(0),
         server: assemble(1),
-    })
+    }
 }

@@ -209,16 +209,17 @@ mod tests {
     use crate::capture::CaptureReader;
     use crate::protocol::handshake::DigestLayout;
 
-    fn flows(path: &str) -> Option<Vec<FlowReport>> {
-        let file = std::fs::File::open(path).ok()?;
-        let (flows, error) = crate::replay::replay(CaptureReader::new(file).ok()?, |_| {});
+    /// The flows of `captures/<name>`, one of the project's own (committed) captures.
+    fn flows(name: &str) -> Vec<FlowReport> {
+        let file = std::fs::File::open(crate::test_capture::path(name)).unwrap();
+        let (flows, error) = crate::replay::replay(CaptureReader::new(file).unwrap(), |_| {});
         assert!(error.is_none(), "{error:?}");
-        Some(flows)
+        flows
     }
 
     #[test]
     fn the_projects_own_ffmpeg_capture_gives_an_ffmpeg_like_profile() {
-        let flows = flows("captures/ffmpeg-publish-to-nginx.pcap").expect("the project's capture");
+        let flows = flows("ffmpeg-publish-to-nginx.pcap");
         let d = derive(&flows[0], "captures/ffmpeg-publish-to-nginx.pcap").unwrap();
         let p = &d.profile;
         assert_eq!(p.name, "ffmpeg-publish-to-nginx-flow-1");
@@ -252,9 +253,7 @@ mod tests {
 
     #[test]
     fn a_flow_without_a_handshake_cannot_give_a_profile() {
-        let Some(flows) = flows("captures/ffmpeg-publish-to-nginx.pcap") else {
-            return;
-        };
+        let flows = flows("ffmpeg-publish-to-nginx.pcap");
         let mut flow = flows.into_iter().next().unwrap();
         flow.client_wire.c1_version = None;
         let e = derive(&flow, "x.pcap").unwrap_err();
