@@ -28,9 +28,12 @@ fn matrix_exits_0_when_nothing_fails_and_1_when_something_does() {
                 "ffmpeg",
                 "--profiles",
                 "wirecast",
-                "--json",
             ],
-            &[json.to_str().unwrap(), "--junit", junit.to_str().unwrap()][..],
+            &[
+                &format!("--json={}", json.display()),
+                "--junit",
+                junit.to_str().unwrap(),
+            ][..],
             &quick[..],
         ]
         .concat(),
@@ -627,8 +630,95 @@ fn a_profile_files_tolerance_section_decides_how_its_emulator_reacts() {
     );
 }
 
+/// The RTMP flows `replay` finds in a pcap file, by their client's first command
+/// (`connect`), and how many flows it holds in all.
+fn rtmp_flows(pcap: &std::path::Path) -> (usize, usize) {
+    let (code, out, err) = rtmp_probe(&["replay", pcap.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{}: {err}", pcap.display());
+    let flows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|l: &serde_json::Value| l["event"] == "flow")
+        .collect();
+    let rtmp = flows.iter().filter(|f| f["rtmp"] == true).count();
+    (rtmp, flows.len())
+}
+
+/// `--pcap FILE` wherever a connection is made: matrix over TCP (every case's connections in
+/// one file), load (the first 100 clients), `replay --against` (the live connection); each file
+/// replays as that many RTMP flows.
+fn pcap_is_written_wherever_a_connection_is_made() {
+    let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
+    let url = server.url("pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| dir.path().join(name);
+    let (code, out, err) = rtmp_probe(
+        &[
+            &[
+                "matrix",
+                &url,
+                "--profile",
+                "obs,ffmpeg",
+                "--variant",
+                "default,bytewise",
+            ][..],
+            &QUICK_MATRIX,
+            &["--pcap", file("m.pcap").to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(rtmp_flows(&file("m.pcap")), (4, 4), "one flow per case");
+
+    let (code, out, err) = rtmp_probe(&[
+        "load",
+        &url,
+        "--total",
+        "120",
+        "--connections",
+        "10",
+        "--pcap",
+        file("l.pcap").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        rtmp_flows(&file("l.pcap")),
+        (100, 100),
+        "the first 100 clients"
+    );
+
+    let capture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/captures/ffmpeg-publish-to-nginx.pcap"
+    );
+    let (code, out, err) = rtmp_probe(&[
+        "replay",
+        capture,
+        "--against",
+        &url,
+        "--speed",
+        "max",
+        "--pcap",
+        file("a.pcap").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(rtmp_flows(&file("a.pcap")), (1, 1));
+    drop(server);
+
+    // Without a URL the matrix makes no connection to record.
+    let (code, _, err) = rtmp_probe(&["matrix", "--pcap", file("x.pcap").to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--pcap records connections over TCP"), "{err}");
+    assert!(!file("x.pcap").exists());
+    // replay's --pcap is the live connection's: without --against there is none.
+    let (code, _, err) = rtmp_probe(&["replay", capture, "--pcap", "x.pcap"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--against"), "{err}");
+}
+
 fn main() {
     support::trials::run(vec![
+        trial!(pcap_is_written_wherever_a_connection_is_made),
         trial!(serve_and_matrix_take_a_personality_of_your_own_from_a_file),
         trial!(personality_file_errors_exit_2_naming_the_file_line_and_field),
         trial!(matrix_exits_0_when_nothing_fails_and_1_when_something_does),

@@ -107,7 +107,7 @@ fn output_paths_are_checked_before_any_work() {
     let started = Instant::now();
     let json = missing("m.json");
     assert_one_line_error(
-        &["matrix", "--json", json.to_str().unwrap()],
+        &["matrix", &format!("--json={}", json.display())],
         3,
         &format!("--json {}: cannot create", json.display()),
     );
@@ -144,7 +144,7 @@ fn a_dash_for_a_file_means_standard_output() {
         &[
             &["matrix", "--profiles", "obs"][..],
             &QUICK_MATRIX,
-            &["--json", "-"],
+            &["--json"],
         ]
         .concat(),
     );
@@ -163,16 +163,31 @@ fn a_dash_for_a_file_means_standard_output() {
         env!("CARGO_MANIFEST_DIR"),
         "/captures/ffmpeg-publish-to-nginx.pcap"
     );
-    let (code, out, err) = rtmp_probe(&["replay", capture, "--json", "--export-profile", "-"]);
+    let (code, out, err) = rtmp_probe(&["replay", capture, "--export-profile", "-"]);
     assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("\nname = \"") || out.contains("name = \""),
-        "{out}"
-    );
+    assert!(out.contains("\n# rtmp-probe client profile"), "{out}");
+    assert!(out.contains("\nname = \""), "{out}");
+    let (code, out, err) = rtmp_probe(&["replay", capture, "--json=-"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("{\"event\":\"flow\""), "{out}");
 
-    let (code, _, err) = rtmp_probe(&["matrix", "--json", "-", "--junit", "-"]);
+    for args in [
+        &["matrix", "--json", "--junit", "-"][..],
+        &["matrix", "--json=-", "--junit", "-"][..],
+        &["replay", capture, "--json", "--export-profile", "-"][..],
+        &["replay", capture, "--json", "--snapshot"][..],
+    ] {
+        let (code, _, err) = rtmp_probe(args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(err.contains("both want standard output"), "{err}");
+    }
+    // The file of --json goes with `=`; after a space it would be read as the URL.
+    let (code, _, err) = rtmp_probe(&["matrix", "--json", "results.jsonl"]);
     assert_eq!(code, 2);
-    assert!(err.contains("both want standard output"), "{err}");
+    assert!(
+        err.contains("write --json=results.jsonl (the file goes with `=`)"),
+        "{err}"
+    );
     let (code, _, err) = rtmp_probe(&[
         "probe",
         "rtmp://127.0.0.1:1/live",
@@ -470,8 +485,7 @@ fn a_closed_output_pipe_exits_141_after_writing_the_files() {
             &["matrix", "--profiles", "obs,ffmpeg"][..],
             &QUICK_MATRIX,
             &[
-                "--json",
-                json.to_str().unwrap(),
+                &format!("--json={}", json.display()),
                 "--junit",
                 junit.to_str().unwrap(),
             ],
@@ -720,8 +734,7 @@ fn an_interrupted_matrix_reports_and_writes_the_finished_cases() {
             "0.5",
             "--jobs",
             "1",
-            "--json",
-            json.to_str().unwrap(),
+            &format!("--json={}", json.display()),
             "--junit",
             junit.to_str().unwrap(),
         ],
@@ -869,6 +882,67 @@ fn serve_stops_cleanly_on_sigint_and_sigterm_with_status_0() {
     }
 }
 
+/// `--json` puts JSON Lines on standard output in place of the text; `--json=FILE` puts the
+/// same lines into FILE and keeps the text on standard output, in every command that has JSON.
+fn json_to_a_file_keeps_the_text_on_standard_output() {
+    let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
+    let url = format!("rtmp://{}/live", server.addr);
+    let capture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/captures/ffmpeg-publish-to-nginx.pcap"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let commands: [(&str, Vec<&str>, &str, &str); 4] = [
+        ("replay", vec!["replay", capture], "flow 1: ", "flow"),
+        (
+            "probe",
+            vec!["probe", &url, "--profile", "obs", "--duration", "0.3"],
+            "obs/default  pass",
+            "case",
+        ),
+        (
+            "load",
+            vec!["load", &url, "--total", "2", "--connections", "1"],
+            "clients      2 started",
+            "load",
+        ),
+        (
+            "matrix",
+            [
+                &["matrix", "--profile", "obs", "--variant", "default"][..],
+                &QUICK_MATRIX,
+            ]
+            .concat(),
+            "1 case: 1 pass",
+            "matrix",
+        ),
+    ];
+    for (name, args, text_says, record) in commands {
+        let file = dir.path().join(format!("{name}.jsonl"));
+        let to_file = format!("--json={}", file.display());
+        let (code, text, err) = rtmp_probe(&[&args[..], &[to_file.as_str()]].concat());
+        assert_eq!(code, 0, "{name}: {err}");
+        assert!(text.contains(text_says), "{name}: {text}");
+        assert!(!text.contains("{\"event\""), "{name}: {text}");
+        let lines = std::fs::read_to_string(&file).unwrap();
+        let (code, on_stdout, err) = rtmp_probe(&[&args[..], &["--json"]].concat());
+        assert_eq!(code, 0, "{name}: {err}");
+        for json in [&lines, &on_stdout] {
+            let events: Vec<serde_json::Value> = json
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: {e}: {l}")))
+                .collect();
+            assert!(
+                events.iter().any(|e| e["event"] == record),
+                "{name}: no {record} line in {json}"
+            );
+        }
+        if name == "replay" {
+            assert_eq!(lines, on_stdout, "the same lines either way");
+        }
+    }
+}
+
 /// A `matrix --json` file (JSON lines): its `case` lines, then its closing `matrix` line.
 fn matrix_json(text: &str) -> (Vec<serde_json::Value>, serde_json::Value) {
     let mut lines: Vec<serde_json::Value> = text
@@ -886,6 +960,7 @@ fn main() {
         trial!(the_exit_statuses_are_listed_in_the_top_level_help),
         trial!(output_paths_are_checked_before_any_work),
         trial!(a_dash_for_a_file_means_standard_output),
+        trial!(json_to_a_file_keeps_the_text_on_standard_output),
         trial!(an_unreachable_target_is_one_line_from_the_first_connection),
         trial!(an_empty_result_is_not_a_success),
         trial!(silly_values_are_rejected_with_the_valid_range),

@@ -31,6 +31,72 @@ fn matrix_list_prints_every_case_id_and_runs_nothing() {
     assert!(started.elapsed() < Duration::from_secs(5), "it ran cases");
 }
 
+/// `--profile` and `--variant` take one name each time, or several separated by commas, in
+/// every command that emulates; matrix still reads the old `--profiles a,b` and `--variants`.
+fn profiles_and_variants_repeat_or_take_commas() {
+    let list = |args: &[&str]| {
+        let (code, out, err) = rtmp_probe(&[&["matrix", "--list"][..], args].concat());
+        assert_eq!(code, 0, "{args:?}: {err}");
+        out
+    };
+    let expected = "obs/default\nobs/bytewise\nffmpeg/default\nffmpeg/bytewise\n";
+    for args in [
+        &[
+            "--profile",
+            "obs",
+            "--profile",
+            "ffmpeg",
+            "--variant",
+            "default",
+            "--variant",
+            "bytewise",
+        ][..],
+        &["--profile", "obs,ffmpeg", "--variant", "default,bytewise"][..],
+        &["--profiles", "obs,ffmpeg", "--variants", "default,bytewise"][..],
+        &[
+            "--profile",
+            "obs,ffmpeg",
+            "--profile",
+            "obs",
+            "--variant",
+            "default,bytewise,default",
+        ][..],
+    ] {
+        assert_eq!(list(args), expected, "{args:?}");
+    }
+
+    let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
+    let (code, out, err) = rtmp_probe(&[
+        "load",
+        &server.url("turns"),
+        "--profile",
+        "obs",
+        "--profile",
+        "ffmpeg",
+        "--total",
+        "4",
+        "--connections",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("(profiles obs, ffmpeg in turn, handshake and connect)"),
+        "{out}"
+    );
+    let versions: Vec<String> = server
+        .finish()
+        .iter()
+        .map(rtmp_probe::transcript::render::snapshot)
+        .filter(|t| t.contains("flashVer"))
+        .collect();
+    assert_eq!(versions.len(), 4, "{versions:?}");
+    assert_eq!(
+        versions.iter().filter(|t| t.contains("Lavf")).count(),
+        2,
+        "two of the four clients are FFmpeg: {versions:?}"
+    );
+}
+
 fn case_ids_and_globs_pick_cases_like_h2spec() {
     let (code, out, err) = rtmp_probe(&[
         "matrix",
@@ -606,6 +672,7 @@ fn main() {
     support::trials::run(vec![
         trial!(matrix_list_prints_every_case_id_and_runs_nothing),
         trial!(case_ids_and_globs_pick_cases_like_h2spec),
+        trial!(profiles_and_variants_repeat_or_take_commas),
         trial!(a_case_that_matches_nothing_is_a_usage_error_naming_it),
         trial!(a_shared_diagnosis_is_printed_once_and_the_summary_counts_each_status),
         trial!(a_long_run_on_a_pipe_prints_one_progress_line_per_case_on_stderr),

@@ -250,7 +250,7 @@ fn every_json_line_of_every_command_follows_the_schema() {
         &[
             &["matrix", "--profiles", "obs,ffmpeg"][..],
             &QUICK_MATRIX,
-            &["--json", file.to_str().unwrap()],
+            &[&format!("--json={}", file.display())],
         ]
         .concat(),
     );

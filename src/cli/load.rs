@@ -24,9 +24,15 @@ pub struct LoadArgs {
     /// Stop starting clients after this many (even before --duration).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     total: Option<u64>,
-    /// The client to emulate (see `rtmp-probe profiles`).
-    #[arg(long, default_value = "obs")]
-    profile: String,
+    /// The client to emulate (see `rtmp-probe profiles`); repeatable, or several separated by
+    /// commas: the clients take them in turn.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "obs",
+        value_delimiter = ','
+    )]
+    profile: Vec<String>,
     /// Publish after connect (createStream, publish, media, unpublish) instead of closing at
     /// connect's `_result`.
     #[arg(long)]
@@ -39,14 +45,20 @@ pub struct LoadArgs {
     /// Both --handshake-timeout and --reply-timeout (the flag before they were separate).
     #[arg(long, hide = true, value_name = "SECONDS")]
     step_timeout: Option<f64>,
-    /// The report as JSON instead of the table.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: super::output::JsonArg,
+    /// Write the connections of the first 100 clients, one flow each, into this pcap file.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
-    let profile = super::matrix::profile_named(&args.profile)?;
-    let mut options = LoadOptions::new(profile);
+    let mut options = LoadOptions::new(super::matrix::profile_named(&args.profile[0])?);
+    options.profiles = args
+        .profile
+        .iter()
+        .map(|name| super::matrix::profile_named(name))
+        .collect::<Result<_, _>>()?;
     options.connections = args.connections as usize;
     options.rate = args.rate;
     options.duration = super::seconds("--duration", args.duration)?;
@@ -65,6 +77,8 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
     // The first client's connection is tried alone: a refused or unresolvable target is one
     // line, not a client per millisecond failing for --duration.
     let (target, key) = super::target::parse(&args.url)?;
+    let json = super::output::JsonOut(args.json.open()?);
+    options.pcap = super::output::create_pcap(args.pcap.as_deref())?;
     let reach = super::target::reach();
     options.key = key.unwrap_or_else(|| "load".into());
     options.reach = Some(reach.clone());
@@ -95,25 +109,26 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
         )
     })?;
     bar.finish_and_clear();
+    super::output::close_pcap(options.pcap.as_deref(), args.pcap.as_deref());
     super::target::unreachable(&args.url, &reach)?;
-    let printed = if args.json {
-        // An interrupted report carries `"interrupted": true`.
-        outln!(
-            "{}",
-            rtmp_probe::transcript::render::json_record_line("load", &report)
-        )
-    } else {
-        out!("{}", report.table()).and_then(|()| {
-            if report.interrupted {
-                outln!(
-                    "interrupted: the counts are of the {} clients that finished",
-                    report.clients
-                )
-            } else {
-                Ok(())
-            }
-        })
-    };
+    // An interrupted report carries `"interrupted": true`.
+    let mut printed = json.line(&rtmp_probe::transcript::render::json_record_line(
+        "load", &report,
+    ));
+    if args.json.text_on_stdout() {
+        printed = printed
+            .and_then(|()| out!("{}", report.table()))
+            .and_then(|()| {
+                if report.interrupted {
+                    outln!(
+                        "interrupted: the counts are of the {} clients that finished",
+                        report.clients
+                    )
+                } else {
+                    Ok(())
+                }
+            });
+    }
     super::interrupt::finish(
         report.interrupted,
         printed,

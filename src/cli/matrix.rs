@@ -28,21 +28,33 @@ pub struct MatrixArgs {
     /// rtmp://host[:port]/app; omit to test the built-in server.
     url: Option<String>,
     /// Run only this case, PROFILE/VARIANT; `*`, `?` and `[...]` match within a part
-    /// (`wirecast/*`, `*/bytewise`); repeatable. Applies to the cases that --profiles and
-    /// --variants leave.
+    /// (`wirecast/*`, `*/bytewise`); repeatable. Applies to the cases that --profile and
+    /// --variant leave.
     #[arg(long = "case", value_name = "ID")]
     cases: Vec<String>,
     /// Print the ids of the cases that would run, one per line, and run none.
     #[arg(long)]
     list: bool,
-    /// Comma-separated profiles (default: all, or none when --profile-file is given).
-    #[arg(long, value_delimiter = ',')]
+    /// A built-in profile to run; repeatable, or several separated by commas (default: all,
+    /// or none when --profile-file is given).
+    #[arg(
+        long = "profile",
+        alias = "profiles",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
     profiles: Vec<String>,
     /// A profile file to run as well (as `replay --export-profile` writes); repeatable.
     #[arg(long, value_name = "FILE")]
     profile_file: Vec<std::path::PathBuf>,
-    /// Comma-separated variants (default: all).
-    #[arg(long, value_delimiter = ',')]
+    /// A segmentation variant to run; repeatable, or several separated by commas (default:
+    /// all).
+    #[arg(
+        long = "variant",
+        alias = "variants",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
     variants: Vec<String>,
     /// Attempts per case; a case fails when any attempt fails.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -60,11 +72,13 @@ pub struct MatrixArgs {
     /// files"), in place of --personality (only without a URL).
     #[arg(long, value_name = "FILE", conflicts_with = "personality")]
     personality_file: Option<std::path::PathBuf>,
-    /// Write the results as JSON to this file (`-`: standard output, the table then goes to
-    /// standard error).
+    #[command(flatten)]
+    json: super::output::JsonArg,
+    /// Write every case's connections, one flow each, into one pcap file (with a URL: the
+    /// built-in server in memory makes no connections).
     #[arg(long, value_name = "FILE")]
-    json: Option<std::path::PathBuf>,
-    /// Write the results as JUnit XML to this file (`-` as for --json).
+    pcap: Option<std::path::PathBuf>,
+    /// Write the results as JUnit XML to this file (`-`: standard output).
     #[arg(long, value_name = "FILE")]
     junit: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -164,7 +178,10 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
     for path in &args.profile_file {
         profiles.push(super::load_profile_file(path)?);
     }
-    let variants = if args.variants.is_empty() {
+    // A name given twice (`--profile obs --profile obs,ffmpeg`) is one set of cases.
+    let mut seen = std::collections::HashSet::new();
+    profiles.retain(|p| seen.insert(p.name.clone()));
+    let mut variants = if args.variants.is_empty() {
         Variant::ALL.to_vec()
     } else {
         args.variants
@@ -172,6 +189,8 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             .map(|v| variant(v))
             .collect::<anyhow::Result<Vec<_>>>()?
     };
+    let mut seen = std::collections::HashSet::new();
+    variants.retain(|v| seen.insert(*v));
     if args.url.is_some() && (args.personality.is_some() || args.personality_file.is_some()) {
         let flag = if args.personality.is_some() {
             "--personality"
@@ -193,12 +212,30 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
     let mut options = args.timeouts.apply(CaseOptions::default());
     options.media_duration = super::seconds("--duration", args.duration)?;
     let Some(url) = args.url.clone() else {
+        if args.pcap.is_some() {
+            return Err(UsageError(
+                "--pcap records connections over TCP; without a URL the built-in server runs in \
+                 memory and there are none (give the URL of a server, e.g. one `rtmp-probe serve` \
+                 runs)"
+                    .into(),
+            )
+            .into());
+        }
         let personality = built_in_server(&args)?;
-        let outputs = MatrixOutputs::create(args.json.as_deref(), args.junit.as_deref())?;
+        let outputs = MatrixOutputs::create(args.json.path.as_deref(), args.junit.as_deref())?;
         return in_memory(&personality, &cases, &options, outputs);
     };
+    if args.json.on_stdout() && !url.contains("://") {
+        return Err(UsageError(format!(
+            "'{url}' is not an rtmp:// URL; for a file of --json, write --json={url} (the file \
+             goes with `=`)"
+        ))
+        .into());
+    }
     let (target, _) = super::target::parse(&url)?;
-    let outputs = MatrixOutputs::create(args.json.as_deref(), args.junit.as_deref())?;
+    let outputs = MatrixOutputs::create(args.json.path.as_deref(), args.junit.as_deref())?;
+    let pcap = super::output::create_pcap(args.pcap.as_deref())?;
+    options.pcap_shared = pcap.clone();
     let reach = super::target::reach();
     options.reach = Some(reach.clone());
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -235,6 +272,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             }
         };
         progress.finish();
+        super::output::close_pcap(pcap.as_deref(), args.pcap.as_deref());
         super::target::unreachable(&url, &reach)?;
         let note = stopped_accepting_note(&results, reach.accepted());
         report_results(&outputs, &url, &results, interrupted.then_some(total), note)

@@ -54,6 +54,16 @@ fn number_in(
 
 pub use exit::UsageError;
 
+/// `1 connection`, `2 connections`: a count and its noun, in the right number.
+fn plural(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// A file named by `flag` (--profile-file, --personality-file): one that cannot be read could
 /// not run (3); one that reads but is wrong is the user's to fix (2), with the line and field
 /// named.

@@ -30,9 +30,8 @@ pub struct ProbeArgs {
     /// Attempts; the verdict says how many failed.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     repeat: u32,
-    /// The transcript of the worst attempt as JSON lines, then the result as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: super::output::JsonArg,
     /// Write the session (what the client wrote and read) as a pcap file; with --repeat N,
     /// one file per attempt (NAME-1.pcap, ...).
     #[arg(long, value_name = "FILE")]
@@ -55,6 +54,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
         super::output::check_creatable("--pcap", path)?;
     }
     let (target, key) = super::target::parse(&args.url)?;
+    let json = super::output::JsonOut(args.json.open()?);
     let reach = super::target::reach();
     let mut options = args.timeouts.apply(CaseOptions::default());
     options.media_duration = super::seconds("--duration", args.duration)?;
@@ -84,19 +84,20 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
         eprintln!("rtmp-probe: interrupted before the first attempt finished");
         return Ok(super::exit::INTERRUPTED);
     };
-    let printed = print_result(&result, &args).and_then(|()| {
+    let printed = print_result(&result, &args, &json).and_then(|()| {
         let note = format!(
-            "interrupted: {} of {} attempts finished",
-            result.attempts, args.repeat
+            "interrupted: {} of {} finished",
+            result.attempts,
+            super::plural(args.repeat, "attempt")
         );
-        match (interrupted, args.json) {
+        match (interrupted, args.json.text_on_stdout()) {
             (false, _) => Ok(()),
             // JSON lines stay JSON; the note goes to stderr.
-            (true, true) => {
+            (true, false) => {
                 eprintln!("rtmp-probe: {note}");
                 Ok(())
             }
-            (true, false) => outln!("{note}"),
+            (true, true) => outln!("{note}"),
         }
     });
     super::interrupt::finish(
@@ -107,13 +108,16 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
 }
 
 /// The worst attempt's transcript, then the verdict (a table row and observations, or JSON).
-fn print_result(result: &CaseResult, args: &ProbeArgs) -> anyhow::Result<()> {
+fn print_result(
+    result: &CaseResult,
+    args: &ProbeArgs,
+    json: &super::output::JsonOut,
+) -> anyhow::Result<()> {
     if let Some(worst) = &result.worst {
-        if args.json {
-            for e in &worst.transcript.events {
-                outln!("{}", json_line(e))?;
-            }
-        } else {
+        for e in &worst.transcript.events {
+            json.line(&json_line(e))?;
+        }
+        if args.json.text_on_stdout() {
             out!(
                 "{}",
                 TextRenderer {
@@ -123,9 +127,8 @@ fn print_result(result: &CaseResult, args: &ProbeArgs) -> anyhow::Result<()> {
             )?;
         }
     }
-    if args.json {
-        outln!("{}", json_record_line("case", result))?;
-    } else {
+    json.line(&json_record_line("case", result))?;
+    if args.json.text_on_stdout() {
         outln!()?;
         out!(
             "{}",

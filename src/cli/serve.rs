@@ -1,8 +1,10 @@
 use super::UsageError;
 use anyhow::Context;
 use clap::Args;
-use rtmp_probe::serve::{personality, PrintSink, ServeOptions, Server};
+use rtmp_probe::serve::Capacity;
+use rtmp_probe::serve::{personality, EventSink, PrintSink, ServeOptions, Server};
 use rtmp_probe::transcript::render::{colour_on_stdout, TextRenderer};
+use rtmp_probe::transcript::Event;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -35,9 +37,8 @@ pub struct ServeArgs {
     /// List the personalities with their behaviour and source, then exit.
     #[arg(long)]
     list_personalities: bool,
-    /// One JSON object per event per line instead of text.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: super::output::JsonArg,
     /// Print only the server's own lines and connections' errors, not whole transcripts (for
     /// load tests).
     #[arg(long)]
@@ -121,15 +122,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     if let Some(path) = &args.pcap {
         super::output::check_creatable("--pcap", path)?;
     }
+    let json_file = match args.json.open()? {
+        Some(super::output::OutputFile::File { file, .. }) => Some(file),
+        _ => None,
+    };
     let (closed, mut closed_seen) = tokio::sync::watch::channel(false);
-    let sink = Arc::new(PrintSink::stdout(
-        args.json,
-        args.quiet,
-        TextRenderer {
-            colour: colour_on_stdout(),
-        },
-        closed,
-    ));
+    let text = TextRenderer {
+        colour: colour_on_stdout(),
+    };
+    let sink = Arc::new(Outputs {
+        stdout: PrintSink::stdout(args.json.on_stdout(), args.quiet, text, closed),
+        json_file: json_file.map(|file| {
+            let (closed, _) = tokio::sync::watch::channel(false);
+            PrintSink::new(file, Capacity::default(), true, args.quiet, text, closed)
+        }),
+    });
     watch_stdout_reader(sink.clone());
     let runtime = match args.threads {
         Some(1) => tokio::runtime::Builder::new_current_thread()
@@ -148,7 +155,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         let personality_name = options.personality.name;
         let server = Server::bind(options.clone(), sink.clone())
             .await
-            .with_context(|| format!("listening on {}", options.listen))?;
+            .map_err(|e| cannot_listen(options.listen, &e))?;
         let addr = server.local_addr()?;
         rtmp_probe::serve::EventSink::server_line(
             sink.as_ref(),
@@ -165,14 +172,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
             }
         };
         let summary = server.run(stop).await;
-        if *sink.closed.borrow() {
+        if *sink.stdout.closed.borrow() {
             sink.finish(None);
             return Ok(super::exit::PIPE_CLOSED);
         }
         // The last lines are written whatever the queue holds, then serve waits for them.
         sink.finish(Some(&format!(
-            "rtmp-probe serve: stopped after {} connections ({} refused, {} handshakes completed)",
-            summary.connections, summary.refused, summary.handshakes_completed
+            "rtmp-probe serve: stopped after {}",
+            stopped_counts(&summary)
         )));
         // Ctrl-C and SIGTERM are how a server is meant to stop: a clean stop, 0.
         Ok(super::exit::PASSED)
@@ -184,11 +191,76 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     outcome
 }
 
+/// Where serve's lines go: standard output (text, or JSON with `--json`), and with
+/// `--json=FILE` the JSON into FILE as well.
+struct Outputs {
+    stdout: PrintSink,
+    json_file: Option<PrintSink>,
+}
+
+impl Outputs {
+    fn finish(&self, last: Option<&str>) {
+        if let Some(file) = &self.json_file {
+            file.finish(last);
+        }
+        self.stdout.finish(last);
+    }
+}
+
+impl EventSink for Outputs {
+    fn event(&self, conn: u64, event: &Event) {
+        self.stdout.event(conn, event);
+        if let Some(file) = &self.json_file {
+            file.event(conn, event);
+        }
+    }
+
+    fn server_line(&self, line: &str) {
+        self.stdout.server_line(line);
+        if let Some(file) = &self.json_file {
+            file.server_line(line);
+        }
+    }
+
+    fn wants_detail(&self) -> bool {
+        self.stdout.wants_detail()
+    }
+}
+
+/// `1 connection (0 refused, 1 handshake completed)`.
+fn stopped_counts(summary: &rtmp_probe::serve::ServeSummary) -> String {
+    use super::plural;
+    format!(
+        "{} ({} refused, {} completed)",
+        plural(summary.connections, "connection"),
+        summary.refused,
+        plural(summary.handshakes_completed, "handshake"),
+    )
+}
+
+/// `cannot listen on 127.0.0.1:1935: address already in use`, in words rather than the
+/// system's error string where the cause is a common one.
+fn cannot_listen(addr: SocketAddr, error: &std::io::Error) -> anyhow::Error {
+    use std::io::ErrorKind;
+    let why = match error.kind() {
+        ErrorKind::AddrInUse => {
+            "address already in use (another server listens there; choose another port with --listen)"
+                .to_string()
+        }
+        ErrorKind::AddrNotAvailable => "no interface of this machine has that address".to_string(),
+        ErrorKind::PermissionDenied => {
+            "permission denied (ports below 1024 need privileges)".to_string()
+        }
+        _ => error.to_string(),
+    };
+    anyhow::anyhow!("cannot listen on {addr}: {why}")
+}
+
 /// Tells `sink` as soon as standard output's reader goes away, not only at the next write
 /// (which may wait for the next client, who would then be reset mid-handshake). A pipe's
 /// writing end reports POLLERR when its reader closes; a terminal reports POLLHUP when it
 /// goes; a regular file reports neither, and the thread waits for ever, harmlessly.
-fn watch_stdout_reader(sink: Arc<PrintSink>) {
+fn watch_stdout_reader(sink: Arc<Outputs>) {
     #[cfg(unix)]
     std::thread::spawn(move || loop {
         let mut fd = libc::pollfd {
@@ -199,7 +271,7 @@ fn watch_stdout_reader(sink: Arc<PrintSink>) {
         // SAFETY: one valid pollfd, the count passed is 1.
         let ready = unsafe { libc::poll(&mut fd, 1, -1) };
         if ready > 0 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0 {
-            sink.closed.send_replace(true);
+            sink.stdout.closed.send_replace(true);
             return;
         }
         if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {

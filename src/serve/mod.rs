@@ -16,6 +16,7 @@ pub mod session;
 mod sinks;
 
 #[doc(hidden)]
+pub use output_queue::Capacity;
 pub use sinks::PrintSink;
 pub use sinks::{CollectSink, OUTPUT_DROPPED};
 
