@@ -531,7 +531,7 @@ fn load_reports_handshakes_and_connect_times_and_fails_where_a_client_does() {
         "5",
         "--total",
         "20",
-        "--duration",
+        "--run-time",
         "30",
         "--json",
     ]);
@@ -564,7 +564,7 @@ fn load_reports_handshakes_and_connect_times_and_fails_where_a_client_does() {
         "--total",
         "3",
         "--publish",
-        "--media-duration",
+        "--duration",
         "0.3",
     ]);
     assert_eq!(code, 0, "{out}{err}");
@@ -582,10 +582,26 @@ fn load_reports_handshakes_and_connect_times_and_fails_where_a_client_does() {
     // Nothing listens here: said once before any client starts, exit 3 (issue 10; it used to
     // be a table of clients failing at the TCP stage).
     let closed = format!("rtmp://127.0.0.1:{}/live", support::free_port());
-    let (code, out, err) = rtmp_probe(&["load", &closed, "--total", "4", "--duration", "10"]);
+    let (code, out, err) = rtmp_probe(&["load", &closed, "--total", "4", "--run-time", "10"]);
     assert_eq!(code, 3, "{out}");
     assert!(err.contains("connection refused by 127.0.0.1:"), "{err}");
 
+    // --duration is seconds of media in every command; load's run length is --run-time, and
+    // the old spellings say what replaced them.
+    for (args, said) in [
+        (
+            &["load", &url, "--duration", "10"][..],
+            "the length of the run is --run-time",
+        ),
+        (
+            &["load", &url, "--publish", "--media-duration", "1"][..],
+            "--media-duration is now --duration",
+        ),
+    ] {
+        let (code, out, err) = rtmp_probe(args);
+        assert_eq!((code, out.as_str()), (2, ""), "{args:?}: {err}");
+        assert!(err.contains(said), "{args:?}: {err}");
+    }
     let (code, _, err) = rtmp_probe(&["load", &url, "--publish", "--profile", "ffmpeg-play"]);
     assert_eq!(code, 2);
     assert!(

@@ -233,7 +233,7 @@ fn an_unreachable_target_is_one_line_from_the_first_connection() {
         assert_one_line_error(&["probe", &url, "--profile", "obs"], 3, &said);
         assert_one_line_error(&["matrix", &url], 3, &said);
         // Not thousands of attempts for --duration: the first client's connection decides.
-        assert_one_line_error(&["load", &url, "--duration", "30"], 3, &said);
+        assert_one_line_error(&["load", &url, "--run-time", "30"], 3, &said);
         assert_one_line_error(&["replay", capture, "--against", &url], 3, &said);
         assert!(
             started.elapsed() < Duration::from_secs(20),
@@ -807,7 +807,7 @@ fn interrupted_probe_load_and_replay_against_say_what_finished() {
             "5",
             "--total",
             "1000",
-            "--duration",
+            "--run-time",
             "60",
             "--json",
         ],

@@ -6,7 +6,7 @@ use rtmp_probe::load::{self, LoadOptions};
 /// Many emulated clients at once: handshakes/s, time to connect's `_result` (p50/p99/max) and
 /// failures by stage. Run the same command against two servers to compare them.
 ///
-/// Example: rtmp-probe load rtmp://127.0.0.1:1935/live --connections 200 --duration 10
+/// Example: rtmp-probe load rtmp://127.0.0.1:1935/live --connections 200 --run-time 10
 #[derive(Debug, Args)]
 pub struct LoadArgs {
     /// rtmp://host[:port]/app[/key]; publishing client N uses KEY-N (default key: load).
@@ -19,9 +19,9 @@ pub struct LoadArgs {
     #[arg(long, value_parser = super::number_in(0.001, 1_000_000.0))]
     rate: Option<f64>,
     /// Seconds during which new clients are started; those in flight then finish.
-    #[arg(long, default_value_t = 10.0)]
-    duration: f64,
-    /// Stop starting clients after this many (even before --duration).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    run_time: f64,
+    /// Stop starting clients after this many (even before --run-time).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     total: Option<u64>,
     /// The client to emulate (see `rtmp-probe profiles`); repeatable, or several separated by
@@ -37,9 +37,12 @@ pub struct LoadArgs {
     /// connect's `_result`.
     #[arg(long)]
     publish: bool,
-    /// Seconds of media each publishing client sends.
-    #[arg(long, default_value_t = 1.0)]
-    media_duration: f64,
+    /// Seconds of media each client sends with --publish [default: 1].
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<f64>,
+    /// Replaced by --duration; refused with a line saying so.
+    #[arg(long, hide = true, value_name = "SECONDS")]
+    media_duration: Option<f64>,
     #[command(flatten)]
     timeouts: super::timeouts::TimeoutArgs,
     /// Both --handshake-timeout and --reply-timeout (the flag before they were separate).
@@ -61,10 +64,26 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
         .collect::<Result<_, _>>()?;
     options.connections = args.connections as usize;
     options.rate = args.rate;
-    options.duration = super::seconds("--duration", args.duration)?;
+    if args.media_duration.is_some() {
+        return Err(UsageError(
+            "--media-duration is now --duration (seconds of media, as in probe and matrix); the \
+             length of the run is --run-time"
+                .into(),
+        )
+        .into());
+    }
+    if args.duration.is_some() && !args.publish {
+        return Err(UsageError(
+            "--duration is the seconds of media a client publishes, which only --publish \
+             clients do; the length of the run is --run-time (load's --duration before)"
+                .into(),
+        )
+        .into());
+    }
+    options.duration = super::seconds("--run-time", args.run_time)?;
     options.total = args.total;
     options.publish = args.publish;
-    options.media_duration = super::seconds("--media-duration", args.media_duration)?;
+    options.media_duration = super::seconds("--duration", args.duration.unwrap_or(1.0))?;
     options.handshake_timeout = args.timeouts.handshake_timeout;
     options.reply_timeout = args.timeouts.reply_timeout;
     options.client_timeout = args.timeouts.case_timeout;
@@ -75,7 +94,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
     }
     options.check().map_err(UsageError)?;
     // The first client's connection is tried alone: a refused or unresolvable target is one
-    // line, not a client per millisecond failing for --duration.
+    // line, not a client per millisecond failing for --run-time.
     let (target, key) = super::target::parse(&args.url)?;
     let json = super::output::JsonOut(args.json.open()?);
     options.pcap = super::output::create_pcap(args.pcap.as_deref())?;

@@ -63,7 +63,7 @@ pub struct MatrixArgs {
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=4096))]
     jobs: u16,
     /// Seconds of media each publishing case sends.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
     duration: f64,
     /// The built-in server's personality (only without a URL).
     #[arg(long)]

@@ -25,7 +25,7 @@ pub struct ProbeArgs {
     #[arg(long, default_value = "default")]
     variant: String,
     /// Seconds of media to publish.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
     duration: f64,
     /// Attempts; the verdict says how many failed.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
