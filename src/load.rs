@@ -31,7 +31,7 @@ pub struct LoadOptions {
     pub publish: bool,
     /// Media each publishing client sends.
     pub media_duration: Duration,
-    /// How long the TCP connect and each handshake read of a client may take.
+    /// How long a client's TCP connect and handshake may take together.
     pub handshake_timeout: Duration,
     /// How long each reply a client waits for may take.
     pub reply_timeout: Duration,

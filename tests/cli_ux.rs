@@ -307,6 +307,102 @@ fn the_handshake_timeout_is_a_flag() {
     );
 }
 
+/// The handshake timeout bounds the whole handshake, as serve's does, not each read: a server
+/// that trickles S0, S1 and S2 a byte at a time cannot hold the client past it.
+fn the_handshake_timeout_bounds_the_whole_handshake() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let trickler = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut c0c1 = [0u8; 1537];
+        socket.read_exact(&mut c0c1).unwrap();
+        socket.set_nodelay(true).unwrap();
+        // A byte every 50 ms: each read comes well within any per-read limit; the 3073 bytes
+        // would take 150 s, and the test stops after 60 of them at most.
+        for _ in 0..60 {
+            if socket.write_all(&[3]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let started = Instant::now();
+    let (code, out, err) = rtmp_probe(&[
+        "probe",
+        &format!("rtmp://{addr}/live"),
+        "--profile",
+        "obs",
+        "--handshake-timeout",
+        "0.6",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("timeout  handshake  [1] hs.timeout"), "{out}");
+    assert!(out.contains("did not complete within 600ms"), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    trickler.join().unwrap();
+}
+
+/// Each timeout flag reads the same in every command that has it: the placeholder, the default
+/// and the range (`0.001..=86400 seconds`).
+fn the_timeout_flags_read_the_same_in_every_command() {
+    let help = |args: &[&str]| {
+        let (code, out, err) = rtmp_probe(&[args, &["--help"]].concat());
+        assert_eq!(code, 0, "{args:?}: {err}");
+        out
+    };
+    let commands: [(&[&str], &[&str]); 5] = [
+        (&["serve"], &["--handshake-timeout", "--idle-timeout"]),
+        (
+            &["probe"],
+            &["--handshake-timeout", "--reply-timeout", "--case-timeout"],
+        ),
+        (
+            &["matrix"],
+            &["--handshake-timeout", "--reply-timeout", "--case-timeout"],
+        ),
+        (
+            &["load"],
+            &["--handshake-timeout", "--reply-timeout", "--case-timeout"],
+        ),
+        (&["replay"], &["--handshake-timeout", "--reply-timeout"]),
+    ];
+    let defaults = [
+        ("--handshake-timeout", "[default: 10]"),
+        ("--reply-timeout", "[default: 5]"),
+        ("--case-timeout", "[default: no limit]"),
+        ("--idle-timeout", "[default: 30]"),
+    ];
+    for (command, flags) in commands {
+        let text = help(command);
+        for flag in flags {
+            let at = text
+                .find(&format!("{flag} <SECONDS>"))
+                .unwrap_or_else(|| panic!("{command:?}: no `{flag} <SECONDS>` in {text}"));
+            let entry = text[at..].split("\n\n").next().unwrap();
+            let default = defaults.iter().find(|(f, _)| f == flag).unwrap().1;
+            assert!(entry.contains(default), "{command:?} {flag}: {entry}");
+            let mut args = command.to_vec();
+            if command == ["replay"] {
+                args.extend(["capture.pcap", "--against", "rtmp://127.0.0.1:1/live"]);
+            } else if command != ["serve"] && command != ["matrix"] {
+                args.extend(["rtmp://127.0.0.1:1/live", "--profile", "obs"]);
+            }
+            let bad = format!("{flag}=0");
+            args.push(&bad);
+            let (code, _, err) = rtmp_probe(&args);
+            assert_eq!(code, 2, "{args:?}: {err}");
+            assert!(
+                err.contains("not in 0.001..=86400 seconds"),
+                "{args:?}: {err}"
+            );
+        }
+    }
+}
+
 fn the_whole_case_timeout_stops_a_case_at_the_stage_it_reached() {
     let (_listener, addr) = silent_listener();
     let url = format!("rtmp://{addr}/live");
@@ -681,6 +777,8 @@ fn main() {
             [Need::Program("script"), Need::Program("timeout")]
         ),
         trial!(the_handshake_timeout_is_a_flag),
+        trial!(the_handshake_timeout_bounds_the_whole_handshake),
+        trial!(the_timeout_flags_read_the_same_in_every_command),
         trial!(the_whole_case_timeout_stops_a_case_at_the_stage_it_reached),
         trial!(the_reply_timeout_is_a_flag),
         trial!(timeouts_outside_their_range_are_usage_errors_with_the_range),

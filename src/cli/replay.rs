@@ -62,10 +62,16 @@ pub struct ReplayArgs {
     /// fast, max = no pauses but the waits for the server's replies).
     #[arg(long, default_value = "1.0", requires = "against", value_parser = Speed::parse)]
     speed: Speed,
-    /// With --against: seconds to wait for a reply the captured server had sent before the
-    /// client's next write, before going on without it.
-    #[arg(long, default_value_t = 2.0, requires = "against")]
-    reply_timeout: f64,
+    /// With --against: seconds the TCP connect and the live server's handshake may take,
+    /// counted from the connect.
+    #[arg(long, value_name = "SECONDS", default_value = "10", requires = "against",
+          value_parser = super::timeouts::timeout_seconds)]
+    handshake_timeout: std::time::Duration,
+    /// With --against: seconds to wait for each reply the captured server had sent before the
+    /// client's next write; then the re-enactment goes on without it, as noted.
+    #[arg(long, value_name = "SECONDS", default_value = "5", requires = "against",
+          value_parser = super::timeouts::timeout_seconds)]
+    reply_timeout: std::time::Duration,
     /// With --against: write the live connection, one frame per write or read, into this pcap
     /// file.
     #[arg(long, value_name = "FILE", requires = "against")]
@@ -359,7 +365,8 @@ fn run_against(args: ReplayArgs) -> anyhow::Result<i32> {
     let url = args.against.as_deref().unwrap_or_default();
     let mut options = AgainstOptions::default();
     options.speed = args.speed;
-    options.reply_timeout = super::seconds("--reply-timeout", args.reply_timeout)?;
+    options.reply_timeout = args.reply_timeout;
+    options.handshake_timeout = args.handshake_timeout;
     options.seed = args.seed;
     let (reader, _) = open_capture(&args.capture)?;
     let captured = reenact::load(reader, args.flow, |_| {}).map_err(|e| {

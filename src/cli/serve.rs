@@ -57,12 +57,13 @@ pub struct ServeArgs {
     /// over it is closed (each connection is also bounded on its own).
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     max_held_mib: u32,
-    /// Seconds a client has to complete the handshake.
-    #[arg(long, default_value_t = 10.0)]
-    handshake_timeout: f64,
-    /// Seconds without a byte from the client before the connection is closed.
-    #[arg(long, default_value_t = 30.0)]
-    idle_timeout: f64,
+    /// Seconds the TCP connection and the whole handshake may take, counted from the accept.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = super::timeouts::timeout_seconds)]
+    handshake_timeout: std::time::Duration,
+    /// Seconds without a byte from the client (or with a write not taken) before the
+    /// connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = super::timeouts::timeout_seconds)]
+    idle_timeout: std::time::Duration,
     /// Seed for the handshake's random bytes (reproducible runs).
     #[arg(long)]
     seed: Option<u64>,
@@ -109,8 +110,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     options.chunk_size = args.chunk_size;
     options.max_connections = args.max_connections as usize;
     options.max_held_total = (args.max_held_mib as usize).saturating_mul(1 << 20);
-    options.handshake_timeout = super::seconds("--handshake-timeout", args.handshake_timeout)?;
-    options.idle_timeout = super::seconds("--idle-timeout", args.idle_timeout)?;
+    options.handshake_timeout = args.handshake_timeout;
+    options.idle_timeout = args.idle_timeout;
     options.seed = args.seed;
     options.record_dir = args.record.clone();
     options.pcap = args.pcap.clone();

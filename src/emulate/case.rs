@@ -143,7 +143,7 @@ impl Target {
 pub struct CaseOptions {
     /// How long to publish media.
     pub media_duration: Duration,
-    /// How long the TCP connect and each read of the handshake may take.
+    /// How long the TCP connect and the handshake may take together.
     pub handshake_timeout: Duration,
     /// How long the server may take to send each awaited reply (connect's `_result`, ...).
     pub reply_timeout: Duration,
@@ -170,7 +170,7 @@ impl Default for CaseOptions {
     fn default() -> Self {
         Self {
             media_duration: Duration::from_secs(2),
-            handshake_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(10),
             reply_timeout: Duration::from_secs(5),
             case_timeout: None,
             seed: None,

@@ -80,7 +80,9 @@ pub struct AgainstOptions {
     pub speed: Speed,
     /// How long to wait for a reply the captured server sent before going on without it.
     pub reply_timeout: Duration,
-    pub connect_timeout: Duration,
+    /// How long the TCP connect and the live server's handshake may take, counted from the
+    /// connect (the handshake cannot be gone on without).
+    pub handshake_timeout: Duration,
     /// How long to keep reading after the last write, for the server's last replies.
     pub linger: Duration,
     /// Seed for a signed C2's random bytes; None = from entropy.
@@ -93,8 +95,8 @@ impl Default for AgainstOptions {
     fn default() -> Self {
         Self {
             speed: Speed::Scale(1.0),
-            reply_timeout: Duration::from_secs(2),
-            connect_timeout: Duration::from_secs(5),
+            reply_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(10),
             linger: Duration::from_secs(1),
             seed: None,
             pcap: None,
@@ -267,17 +269,18 @@ pub async fn against_until(
     let rng = options
         .seed
         .map_or_else(RandomSource::from_entropy, RandomSource::seeded);
-    let stream =
-        match tokio::time::timeout(options.connect_timeout, TcpStream::connect(target)).await {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => return Err(Unreachable::from_io(target, &e)),
-            Err(_) => {
-                return Err(Unreachable::TimedOut {
-                    addr: target,
-                    within: options.connect_timeout,
-                })
-            }
-        };
+    let handshake_deadline = Instant::now() + options.handshake_timeout;
+    let stream = match tokio::time::timeout_at(handshake_deadline, TcpStream::connect(target)).await
+    {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => return Err(Unreachable::from_io(target, &e)),
+        Err(_) => {
+            return Err(Unreachable::TimedOut {
+                addr: target,
+                within: options.handshake_timeout,
+            })
+        }
+    };
     // One write, one segment, as in the capture.
     let _ = stream.set_nodelay(true);
     let local = stream
@@ -370,8 +373,15 @@ pub async fn against_until(
                     ));
                     break;
                 }
+                // The handshake has its own deadline; a reply is waited for reply_timeout.
+                let handshake = session.awaits_handshake();
+                let until = if handshake {
+                    handshake_deadline
+                } else {
+                    Instant::now() + options.reply_timeout
+                };
                 let read = tokio::select! {
-                    read = tokio::time::timeout(options.reply_timeout, rd.read(&mut buf)) => read,
+                    read = tokio::time::timeout_at(until, rd.read(&mut buf)) => read,
                     () = &mut stop => {
                         interrupted = true;
                         stopped = Some(format!(
@@ -383,6 +393,14 @@ pub async fn against_until(
                 };
                 match read {
                     Ok(read) => got!(read),
+                    Err(_) if handshake => {
+                        let why = session.waive().err().map_or_else(String::new, |e| format!(": {e}"));
+                        stopped = Some(format!(
+                            "the handshake did not complete within {:?} (--handshake-timeout){why}",
+                            options.handshake_timeout
+                        ));
+                        break;
+                    }
                     Err(_) => match session.waive() {
                         Ok(waived) => notes.push(format!(
                             "before write {} the captured server had sent {}; the live one did not within {:?}, so the client went on",
