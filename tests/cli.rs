@@ -76,6 +76,80 @@ fn usage_errors_exit_2_with_a_reason() {
     let (code, _, err) = rtmp_probe(&["serve", "--personality", "nope"]);
     assert_eq!(code, 2);
     assert!(err.contains("choose one of: reference"), "{err}");
+
+    // Every name a user types gets the closest names it may have meant.
+    let url = "rtmp://127.0.0.1:1/live";
+    let capture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/captures/ffmpeg-publish-to-nginx.pcap"
+    );
+    for (args, said) in [
+        (
+            &["serve", "--personality", "ffmepg"][..],
+            "unknown personality 'ffmepg'; did you mean ffmpeg?",
+        ),
+        (
+            &["matrix", "--personality", "refrence"][..],
+            "unknown personality 'refrence'; did you mean reference?",
+        ),
+        (
+            &["probe", url, "--profile", "wirecats"][..],
+            "unknown profile 'wirecats'; did you mean wirecast?",
+        ),
+        (
+            &["matrix", "--profile", "obs,ffmpg"][..],
+            "unknown profile 'ffmpg'; did you mean ffmpeg",
+        ),
+        (
+            &["load", url, "--profile", "osb"][..],
+            "unknown profile 'osb'; did you mean obs",
+        ),
+        (
+            &["profiles", "--tolerance", "rtmpdmp"][..],
+            "unknown profile 'rtmpdmp'; did you mean rtmpdump?",
+        ),
+        (
+            &["probe", url, "--profile", "obs", "--variant", "bytwise"][..],
+            "unknown variant 'bytwise'; did you mean bytewise?",
+        ),
+        (
+            &["matrix", "--variant", "split-c1"][..],
+            "unknown variant 'split-c1'; did you mean split-c0",
+        ),
+        (
+            &["matrix", "--case", "obs/bytwise"][..],
+            "did you mean obs/bytewise?",
+        ),
+        (
+            &["matrix", "--case", "wirecat/default"][..],
+            "did you mean wirecast/default?",
+        ),
+        (
+            &["explain", "hs.first-read-shrt"][..],
+            "did you mean hs.first-read-short",
+        ),
+    ] {
+        let (code, out, err) = rtmp_probe(args);
+        assert_eq!((code, out.as_str()), (2, ""), "{args:?}: {err}");
+        assert!(err.contains(said), "{args:?}: {err}");
+    }
+
+    // RTMPS is named, not called "not an rtmp:// URL".
+    let tls = "rtmps://127.0.0.1:443/live";
+    for args in [
+        &["probe", tls, "--profile", "obs"][..],
+        &["matrix", tls][..],
+        &["load", tls][..],
+        &["replay", capture, "--against", tls][..],
+        &["serve", "--listen", tls][..],
+    ] {
+        let (code, _, err) = rtmp_probe(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.contains("rtmps:// (RTMP over TLS) is not supported yet"),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 fn probe_against_nothing_cannot_run_and_says_the_connection_was_refused() {
@@ -180,7 +254,7 @@ fn a_profiles_tolerance_table_prints_each_deviation_with_its_source() {
     let (code, _, err) = rtmp_probe(&["profiles", "--tolerance", "nope"]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("no profile \"nope\"") && err.contains("videocore"),
+        err.contains("unknown profile 'nope'; choose one of: ") && err.contains("videocore"),
         "{err}"
     );
 }

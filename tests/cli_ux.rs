@@ -553,6 +553,23 @@ fn completions_for_bash_zsh_and_fish_know_every_subcommand() {
             );
         }
         assert!(script.contains("case-timeout"), "{shell}: flags too");
+        // The names users type: personalities, profiles, variants, case ids, and catalogue
+        // ids (`explain ID`, a positional, which fish's generator does not complete).
+        let ids = (shell != "fish").then_some("hs.first-read-short");
+        for name in [
+            "s0-after-c1",
+            "gstreamer-play",
+            "c2-with-connect",
+            "wirecast/default",
+        ]
+        .into_iter()
+        .chain(ids)
+        {
+            assert!(
+                script.contains(name),
+                "{shell} completion does not offer {name}"
+            );
+        }
     }
     let (code, _, err) = rtmp_probe(&["completions", "tcsh"]);
     assert_eq!(code, 2, "{err}");

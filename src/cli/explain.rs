@@ -8,7 +8,12 @@ use rtmp_probe::transcript::catalogue;
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// The id, as a transcript shows it (e.g. hs.s2-echo-from-8).
-    #[arg(required_unless_present = "list", conflicts_with = "list")]
+    #[arg(
+        required_unless_present = "list",
+        conflicts_with = "list",
+        value_parser = super::names::catalogue_ids(),
+        hide_possible_values = true
+    )]
     id: Option<String>,
     /// List every id with its severity and meaning, one per line.
     #[arg(long)]

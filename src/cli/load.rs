@@ -30,7 +30,9 @@ pub struct LoadArgs {
         long,
         value_name = "NAME",
         default_value = "obs",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = super::names::profiles(),
+        hide_possible_values = true
     )]
     profile: Vec<String>,
     /// Publish after connect (createStream, publish, media, unpublish) instead of closing at
@@ -56,11 +58,11 @@ pub struct LoadArgs {
 }
 
 pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
-    let mut options = LoadOptions::new(super::matrix::profile_named(&args.profile[0])?);
+    let mut options = LoadOptions::new(super::names::profile_named(&args.profile[0])?);
     options.profiles = args
         .profile
         .iter()
-        .map(|name| super::matrix::profile_named(name))
+        .map(|name| super::names::profile_named(name))
         .collect::<Result<_, _>>()?;
     options.connections = args.connections as usize;
     options.rate = args.rate;

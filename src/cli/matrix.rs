@@ -1,14 +1,14 @@
 use super::matrix_outputs::{in_case_order, MatrixOutputs};
 use super::progress::Progress;
 use super::timeouts::TimeoutArgs;
-use super::UsageError;
+use super::{names, UsageError};
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::emulate::case::CaseOptions;
 use rtmp_probe::emulate::memory;
 use rtmp_probe::emulate::profile::{self, Profile};
 use rtmp_probe::emulate::{report, run_cases, variant::Variant};
-use rtmp_probe::serve::personality::{self, Personality};
+use rtmp_probe::serve::personality::Personality;
 use rtmp_probe::transcript::render::colour_on_stdout;
 use rtmp_probe::transcript::DiagnosticId;
 use std::sync::Arc;
@@ -30,7 +30,7 @@ pub struct MatrixArgs {
     /// Run only this case, PROFILE/VARIANT; `*`, `?` and `[...]` match within a part
     /// (`wirecast/*`, `*/bytewise`); repeatable. Applies to the cases that --profile and
     /// --variant leave.
-    #[arg(long = "case", value_name = "ID")]
+    #[arg(long = "case", value_name = "ID", value_parser = names::cases(), hide_possible_values = true)]
     cases: Vec<String>,
     /// Print the ids of the cases that would run, one per line, and run none.
     #[arg(long)]
@@ -41,7 +41,9 @@ pub struct MatrixArgs {
         long = "profile",
         alias = "profiles",
         value_name = "NAME",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = names::profiles(),
+        hide_possible_values = true
     )]
     profiles: Vec<String>,
     /// A profile file to run as well (as `replay --export-profile` writes); repeatable.
@@ -53,7 +55,9 @@ pub struct MatrixArgs {
         long = "variant",
         alias = "variants",
         value_name = "NAME",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = names::variants(),
+        hide_possible_values = true
     )]
     variants: Vec<String>,
     /// Attempts per case; a case fails when any attempt fails.
@@ -65,8 +69,9 @@ pub struct MatrixArgs {
     /// Seconds of media each publishing case sends.
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
     duration: f64,
-    /// The built-in server's personality (only without a URL).
-    #[arg(long)]
+    /// The built-in server's personality (only without a URL; see `rtmp-probe serve
+    /// --list-personalities`).
+    #[arg(long, value_name = "NAME", value_parser = names::personalities(), hide_possible_values = true)]
     personality: Option<String>,
     /// A personality of your own for the built-in server, as a file (see README, "Personality
     /// files"), in place of --personality (only without a URL).
@@ -126,44 +131,52 @@ fn select_cases(
         .collect())
 }
 
-/// Why `--case pattern` picked nothing, as precisely as the pattern allows.
+/// Why `--case pattern` picked nothing, as precisely as the pattern allows, with the case ids
+/// closest to it.
 fn no_case_named(pattern: &str, profiles: &[Profile], variants: &[Variant]) -> String {
     let see = "`rtmp-probe matrix --list` prints the case ids";
+    let profile_names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
+    let variant_names: Vec<String> = variants.iter().map(|v| v.name().to_string()).collect();
+    let meant = |ids: Vec<String>| match ids.len() {
+        0 => String::new(),
+        _ => format!("did you mean {}? ", ids.join(", ")),
+    };
     let Some((profile, variant)) = pattern.split_once('/') else {
+        let ids: Vec<String> = profile_names
+            .iter()
+            .flat_map(|p| variant_names.iter().map(move |v| format!("{p}/{v}")))
+            .collect();
+        let close = names::closest(pattern, &ids)
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         return format!(
-            "unknown case '{pattern}': a case id is PROFILE/VARIANT, e.g. wirecast/default; {see}"
+            "unknown case '{pattern}': a case id is PROFILE/VARIANT, e.g. wirecast/default; {}{see}",
+            meant(close)
         );
     };
     let literal = |part: &str| !part.contains(['*', '?', '[']);
-    if literal(profile) && !profiles.iter().any(|p| p.name == profile) {
-        return format!("unknown case '{pattern}': no profile '{profile}' in this run; {see}");
+    if literal(profile) && !profile_names.iter().any(|p| p == profile) {
+        let close = names::closest(profile, &profile_names)
+            .iter()
+            .map(|p| format!("{p}/{variant}"))
+            .collect();
+        return format!(
+            "unknown case '{pattern}': no profile '{profile}' in this run; {}{see}",
+            meant(close)
+        );
     }
-    if literal(variant) && !variants.iter().any(|v| v.name() == variant) {
-        return format!("unknown case '{pattern}': no variant '{variant}' in this run; {see}");
+    if literal(variant) && !variant_names.iter().any(|v| v == variant) {
+        let close = names::closest(variant, &variant_names)
+            .iter()
+            .map(|v| format!("{profile}/{v}"))
+            .collect();
+        return format!(
+            "unknown case '{pattern}': no variant '{variant}' in this run; {}{see}",
+            meant(close)
+        );
     }
     format!("--case '{pattern}' matches no case; {see}")
-}
-
-/// The built-in profile called `name`, or a usage error listing them all.
-pub(super) fn profile_named(name: &str) -> Result<Profile, UsageError> {
-    profile::by_name(name).ok_or_else(|| {
-        let names: Vec<_> = profile::all().into_iter().map(|p| p.name).collect();
-        UsageError(format!(
-            "unknown profile '{name}'; choose one of: {}",
-            names.join(", ")
-        ))
-    })
-}
-
-pub(super) fn variant(name: &str) -> anyhow::Result<Variant> {
-    Variant::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
-        UsageError(format!(
-            "unknown variant '{name}'; choose one of: {}",
-            names.join(", ")
-        ))
-        .into()
-    })
 }
 
 pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
@@ -172,7 +185,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
     } else {
         args.profiles
             .iter()
-            .map(|n| profile_named(n))
+            .map(|n| names::profile_named(n))
             .collect::<Result<Vec<_>, _>>()?
     };
     for path in &args.profile_file {
@@ -186,8 +199,8 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
     } else {
         args.variants
             .iter()
-            .map(|v| variant(v))
-            .collect::<anyhow::Result<Vec<_>>>()?
+            .map(|v| names::variant_named(v))
+            .collect::<Result<Vec<_>, _>>()?
     };
     let mut seen = std::collections::HashSet::new();
     variants.retain(|v| seen.insert(*v));
@@ -320,8 +333,7 @@ fn built_in_server(args: &MatrixArgs) -> anyhow::Result<Personality> {
         return super::load_personality_file(path);
     }
     let name = args.personality.as_deref().unwrap_or("reference");
-    Ok(personality::by_name(name)
-        .ok_or_else(|| UsageError(format!("unknown personality '{name}'")))?)
+    Ok(names::personality_named(name)?)
 }
 
 /// The matrix without a URL: every case against the built-in server in memory.

@@ -13,6 +13,7 @@ mod interrupt;
 mod load;
 mod matrix;
 mod matrix_outputs;
+mod names;
 mod probe;
 mod profiles;
 mod progress;

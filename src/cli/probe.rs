@@ -14,15 +14,18 @@ pub struct ProbeArgs {
     /// The client to emulate (see `rtmp-probe profiles`).
     #[arg(
         long,
+        value_name = "NAME",
         required_unless_present = "profile_file",
-        conflicts_with = "profile_file"
+        conflicts_with = "profile_file",
+        value_parser = super::names::profiles(),
+        hide_possible_values = true
     )]
     profile: Option<String>,
     /// A profile file to emulate instead (as `replay --export-profile` writes).
     #[arg(long, value_name = "FILE")]
     profile_file: Option<std::path::PathBuf>,
     /// How the client's bytes are segmented.
-    #[arg(long, default_value = "default")]
+    #[arg(long, value_name = "NAME", default_value = "default", value_parser = super::names::variants(), hide_possible_values = true)]
     variant: String,
     /// Seconds of media to publish.
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
@@ -43,13 +46,13 @@ pub struct ProbeArgs {
 pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
     let profile = match &args.profile_file {
         Some(path) => super::load_profile_file(path)?,
-        None => super::matrix::profile_named(
+        None => super::names::profile_named(
             args.profile
                 .as_deref()
                 .expect("clap requires --profile without --profile-file"),
         )?,
     };
-    let variant = super::matrix::variant(&args.variant)?;
+    let variant = super::names::variant_named(&args.variant)?;
     if let Some(path) = &args.pcap {
         super::output::check_creatable("--pcap", path)?;
     }

@@ -1,4 +1,3 @@
-use super::UsageError;
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::serve::Capacity;
@@ -25,10 +24,10 @@ use std::sync::Arc;
 pub struct ServeArgs {
     /// Address to listen on: 1935 or :1935 (on 127.0.0.1), localhost:1935, 127.0.0.1:1935,
     /// 0.0.0.0:1935 (every interface), [::1]:1935 or rtmp://host:port/.
-    #[arg(long, default_value = "127.0.0.1:1935", value_parser = super::target::parse_listen)]
+    #[arg(long, value_name = "ADDRESS", default_value = "127.0.0.1:1935", value_parser = super::target::parse_listen)]
     listen: SocketAddr,
     /// Handshake behaviour to imitate (see --list-personalities).
-    #[arg(long, default_value = "reference")]
+    #[arg(long, value_name = "NAME", default_value = "reference", value_parser = super::names::personalities(), hide_possible_values = true)]
     personality: String,
     /// A personality of your own, as a file in the form of the built-in ones (see README,
     /// "Personality files"), in place of --personality.
@@ -95,14 +94,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     }
     let personality = match &args.personality_file {
         Some(path) => super::load_personality_file(path)?,
-        None => personality::by_name(&args.personality).ok_or_else(|| {
-            let names: Vec<_> = personality::all().iter().map(|p| p.name).collect();
-            UsageError(format!(
-                "unknown personality '{}'; choose one of: {}",
-                args.personality,
-                names.join(", ")
-            ))
-        })?,
+        None => super::names::personality_named(&args.personality)?,
     };
     let mut options = ServeOptions::default();
     options.listen = args.listen;
