@@ -508,7 +508,7 @@ fn timeouts_outside_their_range_are_usage_errors_with_the_range() {
     }
 }
 
-/// The subcommands a user sees in `--help` (not the hidden fuzz-seeds, not `help`).
+/// The subcommands a user sees in `--help` (not `help` itself).
 fn visible_subcommands() -> Vec<String> {
     let (code, out, _) = rtmp_probe(&["--help"]);
     assert_eq!(code, 0);
@@ -553,6 +553,8 @@ fn completions_for_bash_zsh_and_fish_know_every_subcommand() {
             );
         }
         assert!(script.contains("case-timeout"), "{shell}: flags too");
+        // Nothing a user cannot run: the seed generator is an example (cargo run --example).
+        assert!(!script.contains("fuzz-seeds"), "{shell}");
         // The names users type: personalities, profiles, variants, case ids, and catalogue
         // ids (`explain ID`, a positional, which fish's generator does not complete).
         let ids = (shell != "fish").then_some("hs.first-read-short");
@@ -571,6 +573,12 @@ fn completions_for_bash_zsh_and_fish_know_every_subcommand() {
             );
         }
     }
+    for args in [&["--help"][..], &["help"]] {
+        let (_, out, _) = rtmp_probe(args);
+        assert!(!out.contains("fuzz-seeds"), "{args:?}: {out}");
+    }
+    let (code, _, err) = rtmp_probe(&["fuzz-seeds"]);
+    assert_eq!(code, 2, "{err}");
     let (code, _, err) = rtmp_probe(&["completions", "tcsh"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("invalid value 'tcsh'"), "{err}");

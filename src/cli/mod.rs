@@ -7,7 +7,6 @@ mod output;
 mod diff;
 pub mod exit;
 mod explain;
-mod fuzz_seeds;
 mod generated;
 mod interrupt;
 mod load;
@@ -125,8 +124,6 @@ enum Command {
     Completions(generated::CompletionsArgs),
     Man(generated::ManArgs),
     Explain(explain::ExplainArgs),
-    #[command(hide = true)]
-    FuzzSeeds(fuzz_seeds::FuzzSeedsArgs),
 }
 
 impl Cli {
@@ -143,7 +140,6 @@ impl Cli {
             Command::Completions(args) => generated::completions(args),
             Command::Man(args) => generated::man(args),
             Command::Explain(args) => explain::run(args),
-            Command::FuzzSeeds(args) => fuzz_seeds::run(args),
         }
     }
 }
