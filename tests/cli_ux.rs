@@ -681,37 +681,82 @@ fn a_captures_json_and_its_own_snapshot_compare_equal() {
     }
 }
 
-fn a_capture_given_to_diff_is_told_to_go_through_replay_first() {
+/// `diff` compares transcripts and refuses anything else (exit 3), saying what the file looks
+/// like: a capture, a command's text output, a matrix's results, an empty file, binary data.
+fn diff_refuses_what_is_not_a_transcript_saying_what_it_is() {
     let dir = tempfile::tempdir().unwrap();
-    let transcript = dir.path().join("t.jsonl");
-    std::fs::write(&transcript, "").unwrap();
-    let pcapng = dir.path().join("x.pcapng");
-    // A section header block's type: the magic that tells pcapng.
-    std::fs::write(&pcapng, [0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0, 0, 0]).unwrap();
+    let write = |name: &str, content: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let output = |args: &[&str]| {
+        let (code, out, err) = rtmp_probe(args);
+        assert!(code == 0 || code == 1, "{args:?}: {err}");
+        out
+    };
     let pcap = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/captures/ffmpeg-publish-to-nginx.pcap"
     );
-    for (capture, kind, capture_first) in [
-        (pcap.to_string(), "pcap", true),
-        (pcapng.to_str().unwrap().to_string(), "pcapng", false),
-    ] {
-        let t = transcript.to_str().unwrap();
-        let args = if capture_first {
-            ["diff", &capture, t]
-        } else {
-            ["diff", t, &capture]
-        };
-        let (code, out, err) = rtmp_probe(&args);
-        assert_eq!(code, 2, "{err}");
-        assert!(out.is_empty(), "{out}");
-        assert!(
-            err.contains(&format!(
-                "{capture}: this is a capture ({kind}), not a transcript: run `rtmp-probe replay --json {capture}` first"
-            )),
-            "{err}"
-        );
+    let transcript = write("t.jsonl", output(&["replay", pcap, "--json"]).as_bytes());
+    let quick = ["--profile", "obs", "--variant", "default"];
+    let files = [
+        (
+            pcap.to_string(),
+            "it is a capture (pcap); run `rtmp-probe replay --json",
+        ),
+        (
+            // A section header block's type: the magic that tells pcapng.
+            write("x.pcapng", &[0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0, 0, 0]),
+            "it is a capture (pcapng)",
+        ),
+        (
+            write("replay.txt", output(&["replay", pcap]).as_bytes()),
+            "it is a command's text output (lines start with a time)",
+        ),
+        (
+            write(
+                "matrix.jsonl",
+                output(&[&["matrix", "--json"][..], &quick].concat()).as_bytes(),
+            ),
+            "it holds matrix results (matrix --json",
+        ),
+        (
+            write(
+                "matrix.txt",
+                output(&[&["matrix"][..], &quick].concat()).as_bytes(),
+            ),
+            "it is matrix's text output",
+        ),
+        (
+            write(
+                "serve.txt",
+                b"rtmp-probe serve: listening on rtmp://127.0.0.1:1935/ (personality reference)\n\
+                  [1]      0.000 ms  connected 127.0.0.1:5000 -> 127.0.0.1:1935\n",
+            ),
+            "it is serve's text output",
+        ),
+        (write("empty.jsonl", b""), "it is empty"),
+        (
+            write("rec.flv", b"FLV\x01\x05\0\0\0\x09\xff\xfe"),
+            "it is binary data",
+        ),
+    ];
+    for (file, said) in files {
+        for args in [["diff", &file, &transcript], ["diff", &transcript, &file]] {
+            let (code, out, err) = rtmp_probe(&args);
+            assert_eq!((code, out.as_str()), (3, ""), "{args:?}: {err}");
+            assert!(
+                err.starts_with(&format!("rtmp-probe: {file}: not a transcript: {said}")),
+                "{args:?}: {err}"
+            );
+        }
     }
+    // What diff does read: --json and replay --snapshot.
+    let snapshot = write("t.snap", output(&["replay", pcap, "--snapshot"]).as_bytes());
+    let (code, out, err) = rtmp_probe(&["diff", &transcript, &snapshot]);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
 }
 
 /// Runs `serve --json` with the given clients, one after the other (`probe` as the client, so
@@ -813,7 +858,7 @@ fn main() {
             [Need::Program("man")]
         ),
         trial!(a_captures_json_and_its_own_snapshot_compare_equal),
-        trial!(a_capture_given_to_diff_is_told_to_go_through_replay_first),
+        trial!(diff_refuses_what_is_not_a_transcript_saying_what_it_is),
         trial!(serve_transcripts_are_compared_connection_by_connection),
     ]);
 }
