@@ -37,18 +37,36 @@ fn assert_rejected(args: &[&str], said: &str) {
     assert!(!err.contains("panicked"), "{args:?}: {err}");
 }
 
-fn the_exit_statuses_are_listed_in_the_top_level_help() {
-    let (code, out, _) = rtmp_probe(&["--help"]);
-    assert_eq!(code, 0);
-    for line in [
-        "0    ran, and every case passed (informational counts as pass)",
-        "1    ran, and found failures",
-        "2    usage error",
-        "3    could not run (I/O, unreachable target, unreadable capture)",
-        "130  interrupted (Ctrl-C, SIGTERM)",
-        "141  standard output closed",
+/// The codes at the end of a `--help` (`Exit status:`, then `  CODE meaning`).
+fn exit_codes_in_help(args: &[&str]) -> Vec<u32> {
+    let (code, out, err) = rtmp_probe(&[args, &["--help"]].concat());
+    assert_eq!(code, 0, "{args:?}: {err}");
+    let listed = out
+        .split("Exit status:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{args:?}: no exit statuses in\n{out}"));
+    listed
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+fn the_exit_statuses_are_listed_in_every_help() {
+    assert_eq!(exit_codes_in_help(&[]), [0, 1, 2, 3, 130, 141]);
+    for (subcommand, codes) in [
+        ("serve", &[0, 2, 3, 141][..]),
+        ("probe", &[0, 1, 2, 3, 130, 141]),
+        ("matrix", &[0, 1, 2, 3, 130, 141]),
+        ("load", &[0, 1, 2, 3, 130, 141]),
+        ("replay", &[0, 1, 2, 3, 130, 141]),
+        ("diff", &[0, 1, 2, 3, 141]),
+        ("profiles", &[0, 2, 3, 141]),
+        ("explain", &[0, 2, 3, 141]),
+        ("completions", &[0, 2, 3, 141]),
+        ("man", &[0, 2, 3, 141]),
     ] {
-        assert!(out.contains(line), "{line:?} missing from\n{out}");
+        assert_eq!(exit_codes_in_help(&[subcommand]), codes, "{subcommand}");
     }
 }
 
@@ -957,7 +975,7 @@ fn matrix_json(text: &str) -> (Vec<serde_json::Value>, serde_json::Value) {
 
 fn main() {
     support::trials::run(vec![
-        trial!(the_exit_statuses_are_listed_in_the_top_level_help),
+        trial!(the_exit_statuses_are_listed_in_every_help),
         trial!(output_paths_are_checked_before_any_work),
         trial!(a_dash_for_a_file_means_standard_output),
         trial!(json_to_a_file_keeps_the_text_on_standard_output),

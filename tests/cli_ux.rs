@@ -632,9 +632,66 @@ fn the_man_pages_are_roff_naming_every_subcommand_and_render() {
     let (code, _, err) = rtmp_probe(&["man", "nosuch"]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("no subcommand 'nosuch'; choose one of: serve"),
+        err.contains("unknown subcommand 'nosuch'; choose one of: serve"),
         "{err}"
     );
+    let (code, _, err) = rtmp_probe(&["man", "matrx"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean matrix?"), "{err}");
+
+    // `man --out DIR` writes every page, each with its exit statuses in their own section and
+    // the same codes its --help lists.
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("man");
+    let (code, out, err) = rtmp_probe(&["man", "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let pages = visible_subcommands().len() + 1;
+    assert!(
+        out.starts_with(&format!("wrote {pages} man pages to ")),
+        "{out}"
+    );
+    for sub in [None]
+        .into_iter()
+        .chain(visible_subcommands().into_iter().map(Some))
+    {
+        let file = match &sub {
+            None => out_dir.join("rtmp-probe.1"),
+            Some(sub) => out_dir.join(format!("rtmp-probe-{sub}.1")),
+        };
+        let page =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(page.contains(".SH \"EXIT STATUS\""), "{sub:?}: {page}");
+        assert!(!page.contains(".SH EXTRA"), "{sub:?}: {page}");
+        let section = &page[page.find(".SH \"EXIT STATUS\"").unwrap()..];
+        let section = section.split("\n.SH ").next().unwrap();
+        let in_page: Vec<String> = section
+            .lines()
+            .filter_map(|l| l.strip_prefix("\\fB")?.strip_suffix("\\fR"))
+            .map(str::to_string)
+            .collect();
+        let help = rtmp_probe(
+            &[
+                sub.as_slice()
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+                vec!["--help"],
+            ]
+            .concat(),
+        )
+        .1;
+        let in_help: Vec<String> = help
+            .split("Exit status:\n")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .take_while(|l| l.starts_with("  "))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|w| w.parse::<u32>().is_ok())
+            .map(str::to_string)
+            .collect();
+        assert_eq!(in_page, in_help, "{sub:?}");
+    }
 
     // Rendered by man(1).
     let dir = tempfile::tempdir().unwrap();
@@ -657,6 +714,17 @@ fn the_man_pages_are_roff_naming_every_subcommand_and_render() {
         "{text}"
     );
     assert!(text.contains("--case-timeout"), "{text}");
+    // The exit statuses read as a list, each code with its meaning on the same line.
+    let status = text
+        .split("EXIT STATUS")
+        .nth(1)
+        .expect("an EXIT STATUS section");
+    assert!(
+        status
+            .lines()
+            .any(|l| l.trim_start().starts_with("130    interrupted")),
+        "{status}"
+    );
 }
 
 fn a_captures_json_and_its_own_snapshot_compare_equal() {

@@ -106,7 +106,7 @@ fn load_personality_file(
 
 /// RTMP interoperability testing and fuzzing.
 #[derive(Debug, Parser)]
-#[command(name = "rtmp-probe", version, about, long_about = None, after_help = exit::HELP)]
+#[command(name = "rtmp-probe", version, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -126,7 +126,29 @@ enum Command {
     Explain(explain::ExplainArgs),
 }
 
+/// The command line as clap sees it, each command's `--help` ending with its exit statuses;
+/// parsing, completions and man pages all start from this.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut command = Cli::command().after_help(exit::help(None));
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        command = command.mut_subcommand(&name, |sub| sub.after_help(exit::help(Some(&name))));
+    }
+    command
+}
+
 impl Cli {
+    /// Parses the process's arguments (exiting with clap's message and status 2 on an error).
+    pub fn parse_args() -> Self {
+        use clap::FromArgMatches;
+        let matches = command().get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+
     /// Runs the chosen subcommand; the returned code is the process exit status.
     pub fn run(self) -> anyhow::Result<i32> {
         match self.command {
