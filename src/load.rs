@@ -404,13 +404,16 @@ impl LoadReport {
         let mut out = format!(
             "target       {} ({profiles}, {what})\n\
              load         {} at once, {rate}\n\
-             clients      {} started, {} handshakes, {} connected, {} failed\n\
+             clients      {} started, {}, {} connected, {} failed\n\
              elapsed      {:.2} s\n\
              handshakes   {:.1} /s\n",
             self.target,
             self.connections,
             self.clients,
-            self.handshakes,
+            match self.handshakes {
+                1 => "1 handshake".to_string(),
+                n => format!("{n} handshakes"),
+            },
             self.connected,
             self.failed,
             self.elapsed_s,

@@ -671,6 +671,10 @@ fn load_reports_handshakes_and_connect_times_and_fails_where_a_client_does() {
             &["load", &url, "--publish", "--media-duration", "1"][..],
             "--media-duration is now --duration",
         ),
+        (
+            &["load", &url, "--step-timeout", "1"][..],
+            "--step-timeout is now two flags",
+        ),
     ] {
         let (code, out, err) = rtmp_probe(args);
         assert_eq!((code, out.as_str()), (2, ""), "{args:?}: {err}");

@@ -28,19 +28,19 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<i32> {
             .max()
             .unwrap_or(0);
         for e in catalogue::entries() {
-            println!(
+            outln!(
                 "{:<width$}  {:<7}  {}",
                 e.id,
                 e.severity.to_string(),
                 e.meaning
-            );
+            )?;
         }
         return Ok(0);
     }
     let id = args.id.unwrap_or_default();
     match catalogue::lookup(&id) {
         Some(entry) => {
-            println!("{entry}");
+            outln!("{entry}")?;
             Ok(0)
         }
         None => {

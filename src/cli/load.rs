@@ -47,7 +47,7 @@ pub struct LoadArgs {
     media_duration: Option<f64>,
     #[command(flatten)]
     timeouts: super::timeouts::TimeoutArgs,
-    /// Both --handshake-timeout and --reply-timeout (the flag before they were separate).
+    /// Replaced by --handshake-timeout and --reply-timeout; refused with a line saying so.
     #[arg(long, hide = true, value_name = "SECONDS")]
     step_timeout: Option<f64>,
     #[command(flatten)]
@@ -89,10 +89,13 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
     options.handshake_timeout = args.timeouts.handshake_timeout;
     options.reply_timeout = args.timeouts.reply_timeout;
     options.client_timeout = args.timeouts.case_timeout;
-    if let Some(seconds) = args.step_timeout {
-        let step = super::seconds("--step-timeout", seconds)?;
-        options.handshake_timeout = step;
-        options.reply_timeout = step;
+    if args.step_timeout.is_some() {
+        return Err(UsageError(
+            "--step-timeout is now two flags, as in probe and matrix: --handshake-timeout (the \
+             TCP connect and the handshake) and --reply-timeout (each reply)"
+                .into(),
+        )
+        .into());
     }
     options.check().map_err(UsageError)?;
     // The first client's connection is tried alone: a refused or unresolvable target is one
@@ -142,8 +145,8 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
             .and_then(|()| {
                 if report.interrupted {
                     outln!(
-                        "interrupted: the counts are of the {} clients that finished",
-                        report.clients
+                        "interrupted: the counts are of the {} that finished",
+                        super::plural(report.clients, "client")
                     )
                 } else {
                     Ok(())

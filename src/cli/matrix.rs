@@ -314,8 +314,9 @@ fn report_results(
     if let Some(total) = interrupted {
         shown_table = shown_table.and_then(|()| {
             outputs.say(&format!(
-                "interrupted: {} of {total} cases finished\n",
-                results.len()
+                "interrupted: {} of {} finished\n",
+                results.len(),
+                super::plural(total as u64, "case")
             ))
         });
     }

@@ -390,11 +390,15 @@ pub fn diff_connections(
     b: &[Connection],
 ) -> Option<String> {
     let mut out = String::new();
+    let count = |n: usize| match n {
+        1 => "1 connection".to_string(),
+        n => format!("{n} connections"),
+    };
     if a.len() != b.len() {
         out.push_str(&format!(
-            "{a_name} has {} connection(s), {b_name} has {}\n",
-            a.len(),
-            b.len()
+            "{a_name} has {}, {b_name} has {}\n",
+            count(a.len()),
+            count(b.len())
         ));
     }
     let empty = Connection {
@@ -543,7 +547,10 @@ mod tests {
         assert!(!d.contains("conn 1"), "{d}");
         assert!(d.contains("-C->S  1537 B\n+C->S  1 B"), "{d}");
         let d = diff_connections("a", &a, "b", &a[..1]).unwrap();
-        assert!(d.starts_with("a has 2 connection(s), b has 1\n"), "{d}");
+        assert!(
+            d.starts_with("a has 2 connections, b has 1 connection\n"),
+            "{d}"
+        );
     }
 
     #[test]
