@@ -959,6 +959,60 @@ fn json_to_a_file_keeps_the_text_on_standard_output() {
             assert_eq!(lines, on_stdout, "the same lines either way");
         }
     }
+    drop(server);
+
+    // serve: the text live on standard output, every event as JSON in the file.
+    let file = dir.path().join("serve.jsonl");
+    let port = support::free_port();
+    let mut serve = support::ChildGuard(
+        support::rtmp_probe_command()
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg(format!("--json={}", file.display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve"),
+    );
+    assert!(support::wait_for_listener(
+        ([127, 0, 0, 1], port).into(),
+        Duration::from_secs(10)
+    ));
+    let url = format!("rtmp://127.0.0.1:{port}/live");
+    let (code, _, err) = rtmp_probe(&["probe", &url, "--profile", "obs", "--duration", "0.3"]);
+    assert_eq!(code, 0, "{err}");
+    // SAFETY: kill with the pid of a child this test owns and has not reaped.
+    assert_eq!(
+        unsafe { libc::kill(serve.0.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut serve.0.stdout.take().unwrap(), &mut text).unwrap();
+    assert_eq!(serve.0.wait().unwrap().code(), Some(0));
+    assert!(
+        text.contains("[1]") && text.contains("command connect #1"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("stopped after 1 connection (0 refused, 1 handshake completed)\n"),
+        "{text}"
+    );
+    let json = std::fs::read_to_string(&file).unwrap();
+    let events: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(events[0]["event"], "server", "{json}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "message" && e["name"] == "connect"),
+        "{json}"
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("[1]")).count(),
+        events.iter().filter(|e| e["conn"] == 1).count(),
+        "a JSON line for every line of the connection's text"
+    );
 }
 
 /// A `matrix --json` file (JSON lines): its `case` lines, then its closing `matrix` line.
