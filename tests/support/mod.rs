@@ -89,7 +89,7 @@ impl UnreadServe {
             "20",
             "--total",
             "1500",
-            "--duration",
+            "--run-time",
             "60",
         ]);
         assert_eq!(
