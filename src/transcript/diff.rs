@@ -94,8 +94,8 @@ fn json_lines_without_connections(lines: &[(usize, &str)]) -> Option<String> {
         }
     }
     let what = if kinds.contains("matrix") {
-        "it holds matrix results (matrix --json: a `case` line per case, then a `matrix` line), \
-         not a transcript; probe --json writes a case's transcript"
+        "it holds matrix results (matrix --json: a `case` line per case, then a `matrix` line); \
+         probe --json writes a case's transcript"
     } else if kinds.contains("load") {
         "it is load's report (load --json)"
     } else if kinds.contains("case") {
