@@ -4,7 +4,7 @@
 # alternating for ROUNDS rounds (default 3) so that a noisy neighbour hits both alike. Also
 # prints the CPU time each server spent per handshake, which noise disturbs much less.
 #
-#   benches/load-vs-nginx.sh [LOAD OPTIONS...]    (default: --connections 200 --duration 10)
+#   benches/load-vs-nginx.sh [LOAD OPTIONS...]    (default: --connections 200 --run-time 10)
 #
 # Needs nginx and libnginx-mod-rtmp. Everything listens on 127.0.0.1 only. WORKERS (default 1,
 # the usual nginx-rtmp setup for live streaming) is both nginx's worker_processes and serve's
@@ -15,7 +15,7 @@ cargo build --release --locked --quiet
 bin="${CARGO_TARGET_DIR:-target}/release/rtmp-probe"
 module=/usr/lib/nginx/modules/ngx_rtmp_module.so
 [ -f "$module" ] || { echo "nginx-rtmp is missing (apt install nginx libnginx-mod-rtmp)" >&2; exit 2; }
-[ "$#" -gt 0 ] || set -- --connections 200 --duration 10
+[ "$#" -gt 0 ] || set -- --connections 200 --run-time 10
 rounds=${ROUNDS:-3}
 workers=${WORKERS:-1}
 

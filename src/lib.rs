@@ -38,7 +38,7 @@ pub mod transcript;
 
 // Not part of the library's API, and hidden from its documentation: the fuzz targets' bodies and
 // the open-file limit. They stay `pub` because crates outside this one need them: the fuzz
-// crate (fuzz/), the binary (its hidden `fuzz-seeds` subcommand, `load`), and the integration
+// crate (fuzz/), the binary (`load`), the `fuzz-seeds` example, and the integration
 // tests (tests/fuzz_regressions.rs replays every seed and crash through the same bodies;
 // tests/serve_hostile.rs raises the limit). A cargo feature would have to be on whenever
 // `cargo test` runs for the regressions to run at all, so it would hide nothing and add a way

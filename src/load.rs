@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct LoadOptions {
-    pub profile: Profile,
+    /// The clients to emulate, taken in turn: client N runs profile N modulo their number.
+    pub profiles: Vec<Profile>,
     /// Clients in flight at once.
     pub connections: usize,
     /// New clients per second; None starts them as fast as `connections` allows.
@@ -30,7 +31,7 @@ pub struct LoadOptions {
     pub publish: bool,
     /// Media each publishing client sends.
     pub media_duration: Duration,
-    /// How long the TCP connect and each handshake read of a client may take.
+    /// How long a client's TCP connect and handshake may take together.
     pub handshake_timeout: Duration,
     /// How long each reply a client waits for may take.
     pub reply_timeout: Duration,
@@ -38,6 +39,10 @@ pub struct LoadOptions {
     pub client_timeout: Option<Duration>,
     /// Stream key prefix for publishing clients (client N publishes `<key>-N`).
     pub key: String,
+    /// Record the first [`Self::pcap_clients`] clients' connections into this file, one flow
+    /// each; the caller closes it after the run.
+    pub pcap: Option<Arc<crate::record::pcap::PcapFile>>,
+    pub pcap_clients: u64,
     /// Shared by the clients: the first connects alone, and a target it cannot reach ends the
     /// run before any other client starts (see [`crate::emulate::reach`]).
     pub reach: Option<Arc<crate::emulate::reach::Reach>>,
@@ -46,7 +51,7 @@ pub struct LoadOptions {
 impl LoadOptions {
     pub fn new(profile: Profile) -> Self {
         Self {
-            profile,
+            profiles: vec![profile],
             connections: 50,
             rate: None,
             duration: Duration::from_secs(10),
@@ -57,6 +62,8 @@ impl LoadOptions {
             reply_timeout: CaseOptions::default().reply_timeout,
             client_timeout: None,
             key: "load".into(),
+            pcap: None,
+            pcap_clients: Self::PCAP_CLIENTS,
             reach: None,
         }
     }
@@ -64,6 +71,11 @@ impl LoadOptions {
     /// The most clients in flight at once: each holds a descriptor, and far below what the
     /// semaphore that bounds them could count.
     pub const MAX_CONNECTIONS: usize = 1_000_000;
+
+    /// How many clients `pcap` records by default: enough to see how connections went at
+    /// the start of a run, few enough that a run of thousands of clients a second does not
+    /// write hundreds of megabytes.
+    pub const PCAP_CLIENTS: u64 = 100;
 
     /// Why these options cannot run, if they cannot.
     pub fn check(&self) -> Result<(), String> {
@@ -81,11 +93,16 @@ impl LoadOptions {
                 ));
             }
         }
-        if self.publish && self.profile.role == Role::Play {
-            return Err(format!(
-                "profile '{}' plays; --publish needs a publishing profile",
-                self.profile.name
-            ));
+        if self.profiles.is_empty() {
+            return Err("no profile to emulate".into());
+        }
+        if let Some(player) = self.profiles.iter().find(|p| p.role == Role::Play) {
+            if self.publish {
+                return Err(format!(
+                    "profile '{}' plays; --publish needs a publishing profile",
+                    player.name
+                ));
+            }
         }
         Ok(())
     }
@@ -147,6 +164,7 @@ pub struct StageFailures {
 #[non_exhaustive]
 pub struct LoadReport {
     pub target: String,
+    /// The profile's name; several, comma-separated, when clients took turns.
     pub profile: String,
     pub publish: bool,
     pub connections: usize,
@@ -258,10 +276,14 @@ pub async fn run_until(
             break;
         }
         started += 1;
-        let (profile, target, case_options, done, tcp_failing) = (
-            options.profile.clone(),
+        let mut case_options = case_options.clone();
+        if started <= options.pcap_clients {
+            case_options.pcap_shared = options.pcap.clone();
+        }
+        let turn = (started - 1) as usize % options.profiles.len().max(1);
+        let (profile, target, done, tcp_failing) = (
+            options.profiles[turn].clone(),
             target.clone(),
-            case_options.clone(),
             done.clone(),
             tcp_failing.clone(),
         );
@@ -338,7 +360,12 @@ fn summarise(
     let failed = by_stage.values().map(|f| f.count).sum::<u64>() + lost;
     LoadReport {
         target: target.tc_url(),
-        profile: options.profile.name.to_string(),
+        profile: options
+            .profiles
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
         publish: options.publish,
         connections: options.connections,
         rate: options.rate,
@@ -370,17 +397,23 @@ impl LoadReport {
             Some(r) => format!("{r} new/s"),
             None => "unpaced".into(),
         };
+        let profiles = match self.profile.split(',').collect::<Vec<_>>()[..] {
+            [one] => format!("profile {one}"),
+            ref several => format!("profiles {} in turn", several.join(", ")),
+        };
         let mut out = format!(
-            "target       {} (profile {}, {what})\n\
+            "target       {} ({profiles}, {what})\n\
              load         {} at once, {rate}\n\
-             clients      {} started, {} handshakes, {} connected, {} failed\n\
+             clients      {} started, {}, {} connected, {} failed\n\
              elapsed      {:.2} s\n\
              handshakes   {:.1} /s\n",
             self.target,
-            self.profile,
             self.connections,
             self.clients,
-            self.handshakes,
+            match self.handshakes {
+                1 => "1 handshake".to_string(),
+                n => format!("{n} handshakes"),
+            },
             self.connected,
             self.failed,
             self.elapsed_s,

@@ -1,9 +1,7 @@
 mod cli;
 
-use clap::Parser;
-
 fn main() {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_args();
     match cli.run() {
         Ok(code) => std::process::exit(code),
         Err(error) => {

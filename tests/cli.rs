@@ -28,9 +28,12 @@ fn matrix_exits_0_when_nothing_fails_and_1_when_something_does() {
                 "ffmpeg",
                 "--profiles",
                 "wirecast",
-                "--json",
             ],
-            &[json.to_str().unwrap(), "--junit", junit.to_str().unwrap()][..],
+            &[
+                &format!("--json={}", json.display()),
+                "--junit",
+                junit.to_str().unwrap(),
+            ][..],
             &quick[..],
         ]
         .concat(),
@@ -73,6 +76,80 @@ fn usage_errors_exit_2_with_a_reason() {
     let (code, _, err) = rtmp_probe(&["serve", "--personality", "nope"]);
     assert_eq!(code, 2);
     assert!(err.contains("choose one of: reference"), "{err}");
+
+    // Every name a user types gets the closest names it may have meant.
+    let url = "rtmp://127.0.0.1:1/live";
+    let capture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/captures/ffmpeg-publish-to-nginx.pcap"
+    );
+    for (args, said) in [
+        (
+            &["serve", "--personality", "ffmepg"][..],
+            "unknown personality 'ffmepg'; did you mean ffmpeg?",
+        ),
+        (
+            &["matrix", "--personality", "refrence"][..],
+            "unknown personality 'refrence'; did you mean reference?",
+        ),
+        (
+            &["probe", url, "--profile", "wirecats"][..],
+            "unknown profile 'wirecats'; did you mean wirecast?",
+        ),
+        (
+            &["matrix", "--profile", "obs,ffmpg"][..],
+            "unknown profile 'ffmpg'; did you mean ffmpeg",
+        ),
+        (
+            &["load", url, "--profile", "osb"][..],
+            "unknown profile 'osb'; did you mean obs",
+        ),
+        (
+            &["profiles", "--tolerance", "rtmpdmp"][..],
+            "unknown profile 'rtmpdmp'; did you mean rtmpdump?",
+        ),
+        (
+            &["probe", url, "--profile", "obs", "--variant", "bytwise"][..],
+            "unknown variant 'bytwise'; did you mean bytewise?",
+        ),
+        (
+            &["matrix", "--variant", "split-c1"][..],
+            "unknown variant 'split-c1'; did you mean split-c0",
+        ),
+        (
+            &["matrix", "--case", "obs/bytwise"][..],
+            "did you mean obs/bytewise?",
+        ),
+        (
+            &["matrix", "--case", "wirecat/default"][..],
+            "did you mean wirecast/default?",
+        ),
+        (
+            &["explain", "hs.first-read-shrt"][..],
+            "did you mean hs.first-read-short",
+        ),
+    ] {
+        let (code, out, err) = rtmp_probe(args);
+        assert_eq!((code, out.as_str()), (2, ""), "{args:?}: {err}");
+        assert!(err.contains(said), "{args:?}: {err}");
+    }
+
+    // RTMPS is named, not called "not an rtmp:// URL".
+    let tls = "rtmps://127.0.0.1:443/live";
+    for args in [
+        &["probe", tls, "--profile", "obs"][..],
+        &["matrix", tls][..],
+        &["load", tls][..],
+        &["replay", capture, "--against", tls][..],
+        &["serve", "--listen", tls][..],
+    ] {
+        let (code, _, err) = rtmp_probe(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.contains("rtmps:// (RTMP over TLS) is not supported yet"),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 fn probe_against_nothing_cannot_run_and_says_the_connection_was_refused() {
@@ -177,7 +254,7 @@ fn a_profiles_tolerance_table_prints_each_deviation_with_its_source() {
     let (code, _, err) = rtmp_probe(&["profiles", "--tolerance", "nope"]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("no profile \"nope\"") && err.contains("videocore"),
+        err.contains("unknown profile 'nope'; choose one of: ") && err.contains("videocore"),
         "{err}"
     );
 }
@@ -528,7 +605,7 @@ fn load_reports_handshakes_and_connect_times_and_fails_where_a_client_does() {
         "5",
         "--total",
         "20",
-        "--duration",
+        "--run-time",
         "30",
         "--json",
     ]);
@@ -561,7 +638,7 @@ fn load_reports_handshakes_and_connect_times_and_fails_where_a_client_does() {
         "--total",
         "3",
         "--publish",
-        "--media-duration",
+        "--duration",
         "0.3",
     ]);
     assert_eq!(code, 0, "{out}{err}");
@@ -579,10 +656,30 @@ fn load_reports_handshakes_and_connect_times_and_fails_where_a_client_does() {
     // Nothing listens here: said once before any client starts, exit 3 (issue 10; it used to
     // be a table of clients failing at the TCP stage).
     let closed = format!("rtmp://127.0.0.1:{}/live", support::free_port());
-    let (code, out, err) = rtmp_probe(&["load", &closed, "--total", "4", "--duration", "10"]);
+    let (code, out, err) = rtmp_probe(&["load", &closed, "--total", "4", "--run-time", "10"]);
     assert_eq!(code, 3, "{out}");
     assert!(err.contains("connection refused by 127.0.0.1:"), "{err}");
 
+    // --duration is seconds of media in every command; load's run length is --run-time, and
+    // the old spellings say what replaced them.
+    for (args, said) in [
+        (
+            &["load", &url, "--duration", "10"][..],
+            "the length of the run is --run-time",
+        ),
+        (
+            &["load", &url, "--publish", "--media-duration", "1"][..],
+            "--media-duration is now --duration",
+        ),
+        (
+            &["load", &url, "--step-timeout", "1"][..],
+            "--step-timeout is now two flags",
+        ),
+    ] {
+        let (code, out, err) = rtmp_probe(args);
+        assert_eq!((code, out.as_str()), (2, ""), "{args:?}: {err}");
+        assert!(err.contains(said), "{args:?}: {err}");
+    }
     let (code, _, err) = rtmp_probe(&["load", &url, "--publish", "--profile", "ffmpeg-play"]);
     assert_eq!(code, 2);
     assert!(
@@ -627,8 +724,95 @@ fn a_profile_files_tolerance_section_decides_how_its_emulator_reacts() {
     );
 }
 
+/// The RTMP flows `replay` finds in a pcap file, by their client's first command
+/// (`connect`), and how many flows it holds in all.
+fn rtmp_flows(pcap: &std::path::Path) -> (usize, usize) {
+    let (code, out, err) = rtmp_probe(&["replay", pcap.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{}: {err}", pcap.display());
+    let flows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|l: &serde_json::Value| l["event"] == "flow")
+        .collect();
+    let rtmp = flows.iter().filter(|f| f["rtmp"] == true).count();
+    (rtmp, flows.len())
+}
+
+/// `--pcap FILE` wherever a connection is made: matrix over TCP (every case's connections in
+/// one file), load (the first 100 clients), `replay --against` (the live connection); each file
+/// replays as that many RTMP flows.
+fn pcap_is_written_wherever_a_connection_is_made() {
+    let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
+    let url = server.url("pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| dir.path().join(name);
+    let (code, out, err) = rtmp_probe(
+        &[
+            &[
+                "matrix",
+                &url,
+                "--profile",
+                "obs,ffmpeg",
+                "--variant",
+                "default,bytewise",
+            ][..],
+            &QUICK_MATRIX,
+            &["--pcap", file("m.pcap").to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(rtmp_flows(&file("m.pcap")), (4, 4), "one flow per case");
+
+    let (code, out, err) = rtmp_probe(&[
+        "load",
+        &url,
+        "--total",
+        "120",
+        "--connections",
+        "10",
+        "--pcap",
+        file("l.pcap").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        rtmp_flows(&file("l.pcap")),
+        (100, 100),
+        "the first 100 clients"
+    );
+
+    let capture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/captures/ffmpeg-publish-to-nginx.pcap"
+    );
+    let (code, out, err) = rtmp_probe(&[
+        "replay",
+        capture,
+        "--against",
+        &url,
+        "--speed",
+        "max",
+        "--pcap",
+        file("a.pcap").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(rtmp_flows(&file("a.pcap")), (1, 1));
+    drop(server);
+
+    // Without a URL the matrix makes no connection to record.
+    let (code, _, err) = rtmp_probe(&["matrix", "--pcap", file("x.pcap").to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--pcap records connections over TCP"), "{err}");
+    assert!(!file("x.pcap").exists());
+    // replay's --pcap is the live connection's: without --against there is none.
+    let (code, _, err) = rtmp_probe(&["replay", capture, "--pcap", "x.pcap"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--against"), "{err}");
+}
+
 fn main() {
     support::trials::run(vec![
+        trial!(pcap_is_written_wherever_a_connection_is_made),
         trial!(serve_and_matrix_take_a_personality_of_your_own_from_a_file),
         trial!(personality_file_errors_exit_2_naming_the_file_line_and_field),
         trial!(matrix_exits_0_when_nothing_fails_and_1_when_something_does),

@@ -37,18 +37,36 @@ fn assert_rejected(args: &[&str], said: &str) {
     assert!(!err.contains("panicked"), "{args:?}: {err}");
 }
 
-fn the_exit_statuses_are_listed_in_the_top_level_help() {
-    let (code, out, _) = rtmp_probe(&["--help"]);
-    assert_eq!(code, 0);
-    for line in [
-        "0    ran, and every case passed (informational counts as pass)",
-        "1    ran, and found failures",
-        "2    usage error",
-        "3    could not run (I/O, unreachable target, unreadable capture)",
-        "130  interrupted (Ctrl-C, SIGTERM)",
-        "141  standard output closed",
+/// The codes at the end of a `--help` (`Exit status:`, then `  CODE meaning`).
+fn exit_codes_in_help(args: &[&str]) -> Vec<u32> {
+    let (code, out, err) = rtmp_probe(&[args, &["--help"]].concat());
+    assert_eq!(code, 0, "{args:?}: {err}");
+    let listed = out
+        .split("Exit status:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{args:?}: no exit statuses in\n{out}"));
+    listed
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+fn the_exit_statuses_are_listed_in_every_help() {
+    assert_eq!(exit_codes_in_help(&[]), [0, 1, 2, 3, 130, 141]);
+    for (subcommand, codes) in [
+        ("serve", &[0, 2, 3, 141][..]),
+        ("probe", &[0, 1, 2, 3, 130, 141]),
+        ("matrix", &[0, 1, 2, 3, 130, 141]),
+        ("load", &[0, 1, 2, 3, 130, 141]),
+        ("replay", &[0, 1, 2, 3, 130, 141]),
+        ("diff", &[0, 1, 2, 3, 141]),
+        ("profiles", &[0, 2, 3, 141]),
+        ("explain", &[0, 2, 3, 141]),
+        ("completions", &[0, 2, 3, 141]),
+        ("man", &[0, 2, 3, 141]),
     ] {
-        assert!(out.contains(line), "{line:?} missing from\n{out}");
+        assert_eq!(exit_codes_in_help(&[subcommand]), codes, "{subcommand}");
     }
 }
 
@@ -107,7 +125,7 @@ fn output_paths_are_checked_before_any_work() {
     let started = Instant::now();
     let json = missing("m.json");
     assert_one_line_error(
-        &["matrix", "--json", json.to_str().unwrap()],
+        &["matrix", &format!("--json={}", json.display())],
         3,
         &format!("--json {}: cannot create", json.display()),
     );
@@ -144,7 +162,7 @@ fn a_dash_for_a_file_means_standard_output() {
         &[
             &["matrix", "--profiles", "obs"][..],
             &QUICK_MATRIX,
-            &["--json", "-"],
+            &["--json"],
         ]
         .concat(),
     );
@@ -163,16 +181,31 @@ fn a_dash_for_a_file_means_standard_output() {
         env!("CARGO_MANIFEST_DIR"),
         "/captures/ffmpeg-publish-to-nginx.pcap"
     );
-    let (code, out, err) = rtmp_probe(&["replay", capture, "--json", "--export-profile", "-"]);
+    let (code, out, err) = rtmp_probe(&["replay", capture, "--export-profile", "-"]);
     assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("\nname = \"") || out.contains("name = \""),
-        "{out}"
-    );
+    assert!(out.contains("\n# rtmp-probe client profile"), "{out}");
+    assert!(out.contains("\nname = \""), "{out}");
+    let (code, out, err) = rtmp_probe(&["replay", capture, "--json=-"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("{\"event\":\"flow\""), "{out}");
 
-    let (code, _, err) = rtmp_probe(&["matrix", "--json", "-", "--junit", "-"]);
+    for args in [
+        &["matrix", "--json", "--junit", "-"][..],
+        &["matrix", "--json=-", "--junit", "-"][..],
+        &["replay", capture, "--json", "--export-profile", "-"][..],
+        &["replay", capture, "--json", "--snapshot"][..],
+    ] {
+        let (code, _, err) = rtmp_probe(args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(err.contains("both want standard output"), "{err}");
+    }
+    // The file of --json goes with `=`; after a space it would be read as the URL.
+    let (code, _, err) = rtmp_probe(&["matrix", "--json", "results.jsonl"]);
     assert_eq!(code, 2);
-    assert!(err.contains("both want standard output"), "{err}");
+    assert!(
+        err.contains("write --json=results.jsonl (the file goes with `=`)"),
+        "{err}"
+    );
     let (code, _, err) = rtmp_probe(&[
         "probe",
         "rtmp://127.0.0.1:1/live",
@@ -218,7 +251,7 @@ fn an_unreachable_target_is_one_line_from_the_first_connection() {
         assert_one_line_error(&["probe", &url, "--profile", "obs"], 3, &said);
         assert_one_line_error(&["matrix", &url], 3, &said);
         // Not thousands of attempts for --duration: the first client's connection decides.
-        assert_one_line_error(&["load", &url, "--duration", "30"], 3, &said);
+        assert_one_line_error(&["load", &url, "--run-time", "30"], 3, &said);
         assert_one_line_error(&["replay", capture, "--against", &url], 3, &said);
         assert!(
             started.elapsed() < Duration::from_secs(20),
@@ -470,8 +503,7 @@ fn a_closed_output_pipe_exits_141_after_writing_the_files() {
             &["matrix", "--profiles", "obs,ffmpeg"][..],
             &QUICK_MATRIX,
             &[
-                "--json",
-                json.to_str().unwrap(),
+                &format!("--json={}", json.display()),
                 "--junit",
                 junit.to_str().unwrap(),
             ],
@@ -720,8 +752,7 @@ fn an_interrupted_matrix_reports_and_writes_the_finished_cases() {
             "0.5",
             "--jobs",
             "1",
-            "--json",
-            json.to_str().unwrap(),
+            &format!("--json={}", json.display()),
             "--junit",
             junit.to_str().unwrap(),
         ],
@@ -794,7 +825,7 @@ fn interrupted_probe_load_and_replay_against_say_what_finished() {
             "5",
             "--total",
             "1000",
-            "--duration",
+            "--run-time",
             "60",
             "--json",
         ],
@@ -869,6 +900,121 @@ fn serve_stops_cleanly_on_sigint_and_sigterm_with_status_0() {
     }
 }
 
+/// `--json` puts JSON Lines on standard output in place of the text; `--json=FILE` puts the
+/// same lines into FILE and keeps the text on standard output, in every command that has JSON.
+fn json_to_a_file_keeps_the_text_on_standard_output() {
+    let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
+    let url = format!("rtmp://{}/live", server.addr);
+    let capture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/captures/ffmpeg-publish-to-nginx.pcap"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let commands: [(&str, Vec<&str>, &str, &str); 4] = [
+        ("replay", vec!["replay", capture], "flow 1: ", "flow"),
+        (
+            "probe",
+            vec!["probe", &url, "--profile", "obs", "--duration", "0.3"],
+            "obs/default  pass",
+            "case",
+        ),
+        (
+            "load",
+            vec!["load", &url, "--total", "2", "--connections", "1"],
+            "clients      2 started",
+            "load",
+        ),
+        (
+            "matrix",
+            [
+                &["matrix", "--profile", "obs", "--variant", "default"][..],
+                &QUICK_MATRIX,
+            ]
+            .concat(),
+            "1 case: 1 pass",
+            "matrix",
+        ),
+    ];
+    for (name, args, text_says, record) in commands {
+        let file = dir.path().join(format!("{name}.jsonl"));
+        let to_file = format!("--json={}", file.display());
+        let (code, text, err) = rtmp_probe(&[&args[..], &[to_file.as_str()]].concat());
+        assert_eq!(code, 0, "{name}: {err}");
+        assert!(text.contains(text_says), "{name}: {text}");
+        assert!(!text.contains("{\"event\""), "{name}: {text}");
+        let lines = std::fs::read_to_string(&file).unwrap();
+        let (code, on_stdout, err) = rtmp_probe(&[&args[..], &["--json"]].concat());
+        assert_eq!(code, 0, "{name}: {err}");
+        for json in [&lines, &on_stdout] {
+            let events: Vec<serde_json::Value> = json
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: {e}: {l}")))
+                .collect();
+            assert!(
+                events.iter().any(|e| e["event"] == record),
+                "{name}: no {record} line in {json}"
+            );
+        }
+        if name == "replay" {
+            assert_eq!(lines, on_stdout, "the same lines either way");
+        }
+    }
+    drop(server);
+
+    // serve: the text live on standard output, every event as JSON in the file.
+    let file = dir.path().join("serve.jsonl");
+    let port = support::free_port();
+    let mut serve = support::ChildGuard(
+        support::rtmp_probe_command()
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg(format!("--json={}", file.display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve"),
+    );
+    assert!(support::wait_for_listener(
+        ([127, 0, 0, 1], port).into(),
+        Duration::from_secs(10)
+    ));
+    let url = format!("rtmp://127.0.0.1:{port}/live");
+    let (code, _, err) = rtmp_probe(&["probe", &url, "--profile", "obs", "--duration", "0.3"]);
+    assert_eq!(code, 0, "{err}");
+    // SAFETY: kill with the pid of a child this test owns and has not reaped.
+    assert_eq!(
+        unsafe { libc::kill(serve.0.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut serve.0.stdout.take().unwrap(), &mut text).unwrap();
+    assert_eq!(serve.0.wait().unwrap().code(), Some(0));
+    assert!(
+        text.contains("[1]") && text.contains("command connect #1"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("stopped after 1 connection (0 refused, 1 handshake completed)\n"),
+        "{text}"
+    );
+    let json = std::fs::read_to_string(&file).unwrap();
+    let events: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(events[0]["event"], "server", "{json}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "message" && e["name"] == "connect"),
+        "{json}"
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("[1]")).count(),
+        events.iter().filter(|e| e["conn"] == 1).count(),
+        "a JSON line for every line of the connection's text"
+    );
+}
+
 /// A `matrix --json` file (JSON lines): its `case` lines, then its closing `matrix` line.
 fn matrix_json(text: &str) -> (Vec<serde_json::Value>, serde_json::Value) {
     let mut lines: Vec<serde_json::Value> = text
@@ -883,9 +1029,10 @@ fn matrix_json(text: &str) -> (Vec<serde_json::Value>, serde_json::Value) {
 
 fn main() {
     support::trials::run(vec![
-        trial!(the_exit_statuses_are_listed_in_the_top_level_help),
+        trial!(the_exit_statuses_are_listed_in_every_help),
         trial!(output_paths_are_checked_before_any_work),
         trial!(a_dash_for_a_file_means_standard_output),
+        trial!(json_to_a_file_keeps_the_text_on_standard_output),
         trial!(an_unreachable_target_is_one_line_from_the_first_connection),
         trial!(an_empty_result_is_not_a_success),
         trial!(silly_values_are_rejected_with_the_valid_range),

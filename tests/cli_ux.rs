@@ -31,6 +31,72 @@ fn matrix_list_prints_every_case_id_and_runs_nothing() {
     assert!(started.elapsed() < Duration::from_secs(5), "it ran cases");
 }
 
+/// `--profile` and `--variant` take one name each time, or several separated by commas, in
+/// every command that emulates; matrix still reads the old `--profiles a,b` and `--variants`.
+fn profiles_and_variants_repeat_or_take_commas() {
+    let list = |args: &[&str]| {
+        let (code, out, err) = rtmp_probe(&[&["matrix", "--list"][..], args].concat());
+        assert_eq!(code, 0, "{args:?}: {err}");
+        out
+    };
+    let expected = "obs/default\nobs/bytewise\nffmpeg/default\nffmpeg/bytewise\n";
+    for args in [
+        &[
+            "--profile",
+            "obs",
+            "--profile",
+            "ffmpeg",
+            "--variant",
+            "default",
+            "--variant",
+            "bytewise",
+        ][..],
+        &["--profile", "obs,ffmpeg", "--variant", "default,bytewise"][..],
+        &["--profiles", "obs,ffmpeg", "--variants", "default,bytewise"][..],
+        &[
+            "--profile",
+            "obs,ffmpeg",
+            "--profile",
+            "obs",
+            "--variant",
+            "default,bytewise,default",
+        ][..],
+    ] {
+        assert_eq!(list(args), expected, "{args:?}");
+    }
+
+    let server = support::Running::start(rtmp_probe::serve::ServeOptions::default());
+    let (code, out, err) = rtmp_probe(&[
+        "load",
+        &server.url("turns"),
+        "--profile",
+        "obs",
+        "--profile",
+        "ffmpeg",
+        "--total",
+        "4",
+        "--connections",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("(profiles obs, ffmpeg in turn, handshake and connect)"),
+        "{out}"
+    );
+    let versions: Vec<String> = server
+        .finish()
+        .iter()
+        .map(rtmp_probe::transcript::render::snapshot)
+        .filter(|t| t.contains("flashVer"))
+        .collect();
+    assert_eq!(versions.len(), 4, "{versions:?}");
+    assert_eq!(
+        versions.iter().filter(|t| t.contains("Lavf")).count(),
+        2,
+        "two of the four clients are FFmpeg: {versions:?}"
+    );
+}
+
 fn case_ids_and_globs_pick_cases_like_h2spec() {
     let (code, out, err) = rtmp_probe(&[
         "matrix",
@@ -241,6 +307,102 @@ fn the_handshake_timeout_is_a_flag() {
     );
 }
 
+/// The handshake timeout bounds the whole handshake, as serve's does, not each read: a server
+/// that trickles S0, S1 and S2 a byte at a time cannot hold the client past it.
+fn the_handshake_timeout_bounds_the_whole_handshake() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let trickler = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut c0c1 = [0u8; 1537];
+        socket.read_exact(&mut c0c1).unwrap();
+        socket.set_nodelay(true).unwrap();
+        // A byte every 50 ms: each read comes well within any per-read limit; the 3073 bytes
+        // would take 150 s, and the test stops after 60 of them at most.
+        for _ in 0..60 {
+            if socket.write_all(&[3]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let started = Instant::now();
+    let (code, out, err) = rtmp_probe(&[
+        "probe",
+        &format!("rtmp://{addr}/live"),
+        "--profile",
+        "obs",
+        "--handshake-timeout",
+        "0.6",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("timeout  handshake  [1] hs.timeout"), "{out}");
+    assert!(out.contains("did not complete within 600ms"), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    trickler.join().unwrap();
+}
+
+/// Each timeout flag reads the same in every command that has it: the placeholder, the default
+/// and the range (`0.001..=86400 seconds`).
+fn the_timeout_flags_read_the_same_in_every_command() {
+    let help = |args: &[&str]| {
+        let (code, out, err) = rtmp_probe(&[args, &["--help"]].concat());
+        assert_eq!(code, 0, "{args:?}: {err}");
+        out
+    };
+    let commands: [(&[&str], &[&str]); 5] = [
+        (&["serve"], &["--handshake-timeout", "--idle-timeout"]),
+        (
+            &["probe"],
+            &["--handshake-timeout", "--reply-timeout", "--case-timeout"],
+        ),
+        (
+            &["matrix"],
+            &["--handshake-timeout", "--reply-timeout", "--case-timeout"],
+        ),
+        (
+            &["load"],
+            &["--handshake-timeout", "--reply-timeout", "--case-timeout"],
+        ),
+        (&["replay"], &["--handshake-timeout", "--reply-timeout"]),
+    ];
+    let defaults = [
+        ("--handshake-timeout", "[default: 10]"),
+        ("--reply-timeout", "[default: 5]"),
+        ("--case-timeout", "[default: no limit]"),
+        ("--idle-timeout", "[default: 30]"),
+    ];
+    for (command, flags) in commands {
+        let text = help(command);
+        for flag in flags {
+            let at = text
+                .find(&format!("{flag} <SECONDS>"))
+                .unwrap_or_else(|| panic!("{command:?}: no `{flag} <SECONDS>` in {text}"));
+            let entry = text[at..].split("\n\n").next().unwrap();
+            let default = defaults.iter().find(|(f, _)| f == flag).unwrap().1;
+            assert!(entry.contains(default), "{command:?} {flag}: {entry}");
+            let mut args = command.to_vec();
+            if command == ["replay"] {
+                args.extend(["capture.pcap", "--against", "rtmp://127.0.0.1:1/live"]);
+            } else if command != ["serve"] && command != ["matrix"] {
+                args.extend(["rtmp://127.0.0.1:1/live", "--profile", "obs"]);
+            }
+            let bad = format!("{flag}=0");
+            args.push(&bad);
+            let (code, _, err) = rtmp_probe(&args);
+            assert_eq!(code, 2, "{args:?}: {err}");
+            assert!(
+                err.contains("not in 0.001..=86400 seconds"),
+                "{args:?}: {err}"
+            );
+        }
+    }
+}
+
 fn the_whole_case_timeout_stops_a_case_at_the_stage_it_reached() {
     let (_listener, addr) = silent_listener();
     let url = format!("rtmp://{addr}/live");
@@ -346,7 +508,7 @@ fn timeouts_outside_their_range_are_usage_errors_with_the_range() {
     }
 }
 
-/// The subcommands a user sees in `--help` (not the hidden fuzz-seeds, not `help`).
+/// The subcommands a user sees in `--help` (not `help` itself).
 fn visible_subcommands() -> Vec<String> {
     let (code, out, _) = rtmp_probe(&["--help"]);
     assert_eq!(code, 0);
@@ -391,7 +553,32 @@ fn completions_for_bash_zsh_and_fish_know_every_subcommand() {
             );
         }
         assert!(script.contains("case-timeout"), "{shell}: flags too");
+        // Nothing a user cannot run: the seed generator is an example (cargo run --example).
+        assert!(!script.contains("fuzz-seeds"), "{shell}");
+        // The names users type: personalities, profiles, variants, case ids, and catalogue
+        // ids (`explain ID`, a positional, which fish's generator does not complete).
+        let ids = (shell != "fish").then_some("hs.first-read-short");
+        for name in [
+            "s0-after-c1",
+            "gstreamer-play",
+            "c2-with-connect",
+            "wirecast/default",
+        ]
+        .into_iter()
+        .chain(ids)
+        {
+            assert!(
+                script.contains(name),
+                "{shell} completion does not offer {name}"
+            );
+        }
     }
+    for args in [&["--help"][..], &["help"]] {
+        let (_, out, _) = rtmp_probe(args);
+        assert!(!out.contains("fuzz-seeds"), "{args:?}: {out}");
+    }
+    let (code, _, err) = rtmp_probe(&["fuzz-seeds"]);
+    assert_eq!(code, 2, "{err}");
     let (code, _, err) = rtmp_probe(&["completions", "tcsh"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("invalid value 'tcsh'"), "{err}");
@@ -445,9 +632,66 @@ fn the_man_pages_are_roff_naming_every_subcommand_and_render() {
     let (code, _, err) = rtmp_probe(&["man", "nosuch"]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("no subcommand 'nosuch'; choose one of: serve"),
+        err.contains("unknown subcommand 'nosuch'; choose one of: serve"),
         "{err}"
     );
+    let (code, _, err) = rtmp_probe(&["man", "matrx"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean matrix?"), "{err}");
+
+    // `man --out DIR` writes every page, each with its exit statuses in their own section and
+    // the same codes its --help lists.
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("man");
+    let (code, out, err) = rtmp_probe(&["man", "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let pages = visible_subcommands().len() + 1;
+    assert!(
+        out.starts_with(&format!("wrote {pages} man pages to ")),
+        "{out}"
+    );
+    for sub in [None]
+        .into_iter()
+        .chain(visible_subcommands().into_iter().map(Some))
+    {
+        let file = match &sub {
+            None => out_dir.join("rtmp-probe.1"),
+            Some(sub) => out_dir.join(format!("rtmp-probe-{sub}.1")),
+        };
+        let page =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(page.contains(".SH \"EXIT STATUS\""), "{sub:?}: {page}");
+        assert!(!page.contains(".SH EXTRA"), "{sub:?}: {page}");
+        let section = &page[page.find(".SH \"EXIT STATUS\"").unwrap()..];
+        let section = section.split("\n.SH ").next().unwrap();
+        let in_page: Vec<String> = section
+            .lines()
+            .filter_map(|l| l.strip_prefix("\\fB")?.strip_suffix("\\fR"))
+            .map(str::to_string)
+            .collect();
+        let help = rtmp_probe(
+            &[
+                sub.as_slice()
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+                vec!["--help"],
+            ]
+            .concat(),
+        )
+        .1;
+        let in_help: Vec<String> = help
+            .split("Exit status:\n")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .take_while(|l| l.starts_with("  "))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|w| w.parse::<u32>().is_ok())
+            .map(str::to_string)
+            .collect();
+        assert_eq!(in_page, in_help, "{sub:?}");
+    }
 
     // Rendered by man(1).
     let dir = tempfile::tempdir().unwrap();
@@ -470,6 +714,17 @@ fn the_man_pages_are_roff_naming_every_subcommand_and_render() {
         "{text}"
     );
     assert!(text.contains("--case-timeout"), "{text}");
+    // The exit statuses read as a list, each code with its meaning on the same line.
+    let status = text
+        .split("EXIT STATUS")
+        .nth(1)
+        .expect("an EXIT STATUS section");
+    assert!(
+        status
+            .lines()
+            .any(|l| l.trim_start().starts_with("130    interrupted")),
+        "{status}"
+    );
 }
 
 fn a_captures_json_and_its_own_snapshot_compare_equal() {
@@ -494,37 +749,82 @@ fn a_captures_json_and_its_own_snapshot_compare_equal() {
     }
 }
 
-fn a_capture_given_to_diff_is_told_to_go_through_replay_first() {
+/// `diff` compares transcripts and refuses anything else (exit 3), saying what the file looks
+/// like: a capture, a command's text output, a matrix's results, an empty file, binary data.
+fn diff_refuses_what_is_not_a_transcript_saying_what_it_is() {
     let dir = tempfile::tempdir().unwrap();
-    let transcript = dir.path().join("t.jsonl");
-    std::fs::write(&transcript, "").unwrap();
-    let pcapng = dir.path().join("x.pcapng");
-    // A section header block's type: the magic that tells pcapng.
-    std::fs::write(&pcapng, [0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0, 0, 0]).unwrap();
+    let write = |name: &str, content: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let output = |args: &[&str]| {
+        let (code, out, err) = rtmp_probe(args);
+        assert!(code == 0 || code == 1, "{args:?}: {err}");
+        out
+    };
     let pcap = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/captures/ffmpeg-publish-to-nginx.pcap"
     );
-    for (capture, kind, capture_first) in [
-        (pcap.to_string(), "pcap", true),
-        (pcapng.to_str().unwrap().to_string(), "pcapng", false),
-    ] {
-        let t = transcript.to_str().unwrap();
-        let args = if capture_first {
-            ["diff", &capture, t]
-        } else {
-            ["diff", t, &capture]
-        };
-        let (code, out, err) = rtmp_probe(&args);
-        assert_eq!(code, 2, "{err}");
-        assert!(out.is_empty(), "{out}");
-        assert!(
-            err.contains(&format!(
-                "{capture}: this is a capture ({kind}), not a transcript: run `rtmp-probe replay --json {capture}` first"
-            )),
-            "{err}"
-        );
+    let transcript = write("t.jsonl", output(&["replay", pcap, "--json"]).as_bytes());
+    let quick = ["--profile", "obs", "--variant", "default"];
+    let files = [
+        (
+            pcap.to_string(),
+            "it is a capture (pcap); run `rtmp-probe replay --json",
+        ),
+        (
+            // A section header block's type: the magic that tells pcapng.
+            write("x.pcapng", &[0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0, 0, 0]),
+            "it is a capture (pcapng)",
+        ),
+        (
+            write("replay.txt", output(&["replay", pcap]).as_bytes()),
+            "it is a command's text output (lines start with a time)",
+        ),
+        (
+            write(
+                "matrix.jsonl",
+                output(&[&["matrix", "--json"][..], &quick].concat()).as_bytes(),
+            ),
+            "it holds matrix results (matrix --json",
+        ),
+        (
+            write(
+                "matrix.txt",
+                output(&[&["matrix"][..], &quick].concat()).as_bytes(),
+            ),
+            "it is matrix's text output",
+        ),
+        (
+            write(
+                "serve.txt",
+                b"rtmp-probe serve: listening on rtmp://127.0.0.1:1935/ (personality reference)\n\
+                  [1]      0.000 ms  connected 127.0.0.1:5000 -> 127.0.0.1:1935\n",
+            ),
+            "it is serve's text output",
+        ),
+        (write("empty.jsonl", b""), "it is empty"),
+        (
+            write("rec.flv", b"FLV\x01\x05\0\0\0\x09\xff\xfe"),
+            "it is binary data",
+        ),
+    ];
+    for (file, said) in files {
+        for args in [["diff", &file, &transcript], ["diff", &transcript, &file]] {
+            let (code, out, err) = rtmp_probe(&args);
+            assert_eq!((code, out.as_str()), (3, ""), "{args:?}: {err}");
+            assert!(
+                err.starts_with(&format!("rtmp-probe: {file}: not a transcript: {said}")),
+                "{args:?}: {err}"
+            );
+        }
     }
+    // What diff does read: --json and replay --snapshot.
+    let snapshot = write("t.snap", output(&["replay", pcap, "--snapshot"]).as_bytes());
+    let (code, out, err) = rtmp_probe(&["diff", &transcript, &snapshot]);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
 }
 
 /// Runs `serve --json` with the given clients, one after the other (`probe` as the client, so
@@ -606,6 +906,7 @@ fn main() {
     support::trials::run(vec![
         trial!(matrix_list_prints_every_case_id_and_runs_nothing),
         trial!(case_ids_and_globs_pick_cases_like_h2spec),
+        trial!(profiles_and_variants_repeat_or_take_commas),
         trial!(a_case_that_matches_nothing_is_a_usage_error_naming_it),
         trial!(a_shared_diagnosis_is_printed_once_and_the_summary_counts_each_status),
         trial!(a_long_run_on_a_pipe_prints_one_progress_line_per_case_on_stderr),
@@ -614,6 +915,8 @@ fn main() {
             [Need::Program("script"), Need::Program("timeout")]
         ),
         trial!(the_handshake_timeout_is_a_flag),
+        trial!(the_handshake_timeout_bounds_the_whole_handshake),
+        trial!(the_timeout_flags_read_the_same_in_every_command),
         trial!(the_whole_case_timeout_stops_a_case_at_the_stage_it_reached),
         trial!(the_reply_timeout_is_a_flag),
         trial!(timeouts_outside_their_range_are_usage_errors_with_the_range),
@@ -623,7 +926,7 @@ fn main() {
             [Need::Program("man")]
         ),
         trial!(a_captures_json_and_its_own_snapshot_compare_equal),
-        trial!(a_capture_given_to_diff_is_told_to_go_through_replay_first),
+        trial!(diff_refuses_what_is_not_a_transcript_saying_what_it_is),
         trial!(serve_transcripts_are_compared_connection_by_connection),
     ]);
 }

@@ -125,7 +125,7 @@ fn every_seed_runs_clean() {
     expected.sort();
     assert_eq!(
         with_seeds, expected,
-        "every fuzz target has seeds in fuzz/seeds/<target> (rtmp-probe fuzz-seeds makes them)"
+        "every fuzz target has seeds in fuzz/seeds/<target> (cargo run --example fuzz-seeds makes them)"
     );
     let ran = replay_all(&seeds);
     assert_eq!(ran, counts(&seeds), "every seed was replayed");

@@ -433,7 +433,7 @@ fn sigterm_finalises_recordings_and_prints_the_summary() {
     let out = reader.join().expect("reader");
     let _ = publisher.join();
     // The publisher's is the only connection (wait_for_listener does not connect).
-    assert!(out.contains("stopped after 1 connections"), "{out}");
+    assert!(out.contains("stopped after 1 connection ("), "{out}");
     assert!(out.contains("closed: server shutting down"), "{out}");
     assert!(out.contains("recorded "), "{out}");
     let probe = Command::new("ffprobe")

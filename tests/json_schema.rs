@@ -180,7 +180,7 @@ fn every_json_line_of_every_command_follows_the_schema() {
         "2",
         "--total",
         "3",
-        "--duration",
+        "--run-time",
         "10",
         "--json",
     ]);
@@ -250,7 +250,7 @@ fn every_json_line_of_every_command_follows_the_schema() {
         &[
             &["matrix", "--profiles", "obs,ffmpeg"][..],
             &QUICK_MATRIX,
-            &["--json", file.to_str().unwrap()],
+            &[&format!("--json={}", file.display())],
         ]
         .concat(),
     );

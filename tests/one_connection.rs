@@ -182,7 +182,7 @@ fn every_command_opens_only_the_connections_of_its_cases() {
             ],
             4,
         ),
-        (&["load", "{url}", "--total", "5", "--duration", "30"], 5),
+        (&["load", "{url}", "--total", "5", "--run-time", "30"], 5),
         (
             &["replay", capture, "--against", "{url}", "--speed", "max"],
             1,

@@ -204,10 +204,10 @@ fn summary(args: &[&str]) -> String {
 fn the_matrix_summaries_quoted_are_what_the_binary_prints() {
     let text = readme();
     // The first example's output ends with its summary, after the profiles' sources.
-    let printed = summary(&["matrix", "--personality", "ffmpeg", "--variants", "default"]);
+    let printed = summary(&["matrix", "--personality", "ffmpeg", "--variant", "default"]);
     let example = &text[at(
         &text,
-        "$ rtmp-probe matrix --personality ffmpeg --variants default\n",
+        "$ rtmp-probe matrix --personality ffmpeg --variant default\n",
     )..];
     let quoted = example
         .lines()
@@ -278,4 +278,172 @@ fn the_differential_counts_are_the_snapshots() {
         .count();
     assert_eq!(rows, cases);
     assert_eq!(rows % personality::all().len(), 0, "every personality");
+}
+
+/// The long flags `rtmp-probe ARGS --help` lists (not --help and --version).
+fn flags_in_help(args: &[&str]) -> std::collections::BTreeSet<String> {
+    let (code, out, err) = rtmp_probe(&[args, &["--help"]].concat());
+    assert_eq!(code, 0, "{args:?}: {err}");
+    out.lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            let l = l
+                .strip_prefix("-")
+                .filter(|r| r.len() > 3 && &r[1..3] == ", ")
+                .map_or(l, |r| &r[3..]);
+            l.strip_prefix("--")
+        })
+        .map(|rest| {
+            rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .filter(|f| !f.is_empty() && f != "help" && f != "version")
+        .collect()
+}
+
+/// The README's synopses (the lines of a block that start `rtmp-probe COMMAND`, with their
+/// continuation lines and the TIMEOUTS they name) name exactly the flags each command takes.
+#[test]
+fn the_synopses_name_every_flag_and_only_those() {
+    let text = readme();
+    let mut synopses: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    let mut timeouts = std::collections::BTreeSet::new();
+    let mut uses_timeouts = std::collections::BTreeSet::new();
+    let mut in_block = false;
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        if line.starts_with("```") {
+            in_block = !in_block;
+            current = None;
+            continue;
+        }
+        if !in_block {
+            continue;
+        }
+        let flags = |l: &str| -> Vec<String> {
+            l.split("--")
+                .skip(1)
+                .map(|f| {
+                    f.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .filter(|f| !f.is_empty())
+                .collect()
+        };
+        let synopsis = line.strip_prefix("rtmp-probe ").filter(|rest| {
+            rest.split_whitespace()
+                .next()
+                .is_some_and(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+        });
+        if let Some(rest) = synopsis {
+            let command = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            current = Some(command.clone());
+            if line.contains("[TIMEOUTS]") {
+                uses_timeouts.insert(command.clone());
+            }
+            synopses.entry(command).or_default().extend(flags(line));
+        } else if let Some(rest) = line.strip_prefix("TIMEOUTS:") {
+            timeouts.extend(flags(rest));
+            current = None;
+        } else if line.starts_with(' ') {
+            if let Some(command) = &current {
+                if line.contains("[TIMEOUTS]") {
+                    uses_timeouts.insert(command.clone());
+                }
+                let named = flags(line);
+                synopses.get_mut(command).unwrap().extend(named);
+            }
+        } else {
+            current = None;
+        }
+    }
+    assert!(!timeouts.is_empty(), "README's TIMEOUTS line");
+    let named: Vec<&String> = synopses.keys().collect();
+    assert_eq!(
+        named,
+        ["diff", "explain", "load", "matrix", "probe", "profiles", "replay", "serve"],
+        "the commands README gives a synopsis of"
+    );
+    for (command, mut named) in synopses {
+        // The TIMEOUTS placeholder stands for the three.
+        if uses_timeouts.contains(&command) {
+            named.extend(timeouts.iter().cloned());
+        }
+        let takes = flags_in_help(&[&command]);
+        assert_eq!(
+            named, takes,
+            "README's synopsis of `rtmp-probe {command}` against its --help"
+        );
+    }
+}
+
+/// The codes each subcommand's --help lists.
+fn exit_codes_of(args: &[&str]) -> Vec<u32> {
+    let (code, out, err) = rtmp_probe(&[args, &["--help"]].concat());
+    assert_eq!(code, 0, "{args:?}: {err}");
+    out.split("Exit status:\n")
+        .nth(1)
+        .expect("an exit status list")
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+/// README's exit-code table says, per code, which commands give it: the same as the commands'
+/// own --help lists.
+#[test]
+fn the_exit_code_table_is_what_each_command_lists() {
+    let text = readme();
+    let table = &text[at(&text, "## Exit codes\n")..];
+    let (code, out, _) = rtmp_probe(&["--help"]);
+    assert_eq!(code, 0);
+    let commands: Vec<String> = out
+        .split("Commands:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("the commands in --help")
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string)
+        .collect();
+    let rows: Vec<(u32, String)> = table
+        .lines()
+        .skip_while(|l| !l.starts_with("| code |"))
+        .skip(2)
+        .take_while(|l| l.starts_with("| "))
+        .map(|l| {
+            let cells: Vec<&str> = l.split(" | ").collect();
+            let code = cells[0].trim_start_matches("| ").parse().expect("a code");
+            let by = cells.last().unwrap().trim_end_matches(" |").to_string();
+            (code, by)
+        })
+        .collect();
+    assert_eq!(
+        rows.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+        exit_codes_of(&[]),
+        "README's codes against the top-level --help"
+    );
+    for command in &commands {
+        let listed: Vec<u32> = rows
+            .iter()
+            .filter(|(_, by)| by == "every command" || by.split(", ").any(|c| c == command))
+            .map(|(c, _)| *c)
+            .collect();
+        assert_eq!(
+            listed,
+            exit_codes_of(&[command]),
+            "README's exit-code table for `{command}` against its --help"
+        );
+    }
 }

@@ -1,8 +1,7 @@
-use super::UsageError;
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::capture::{sniff, Format};
-use rtmp_probe::transcript::diff::{connections, diff_connections, Connection};
+use rtmp_probe::transcript::diff::{connections, diff_connections, not_a_transcript, Connection};
 use std::path::PathBuf;
 
 /// Compare two transcripts and print what differs, as a unified diff per connection.
@@ -12,8 +11,9 @@ use std::path::PathBuf;
 /// ports and peers' clocks do not count, and a capture's --json equals its own --snapshot.
 /// A file with several connections (a server's transcript, a capture's flows) is compared
 /// connection by connection, in order, and the one that differs is named. Exits 0 when they
-/// are the same, 1 when they differ, 2 when a file is a capture rather than a transcript, and
-/// 3 when a file cannot be read or is not a transcript (the exit statuses of every subcommand).
+/// are the same, 1 when they differ, and 3 when a file cannot be read or is not a transcript
+/// (a capture, a command's text output, a matrix's results, an empty file), saying what it
+/// looks like.
 ///
 /// Example: rtmp-probe diff before.jsonl after.jsonl
 #[derive(Debug, Args)]
@@ -29,16 +29,20 @@ fn read(path: &PathBuf) -> anyhow::Result<Vec<Connection>> {
             Format::Pcap => "pcap",
             Format::PcapNg => "pcapng",
         };
-        return Err(UsageError(format!(
-            "{}: this is a capture ({kind}), not a transcript: run `rtmp-probe replay --json {}` first and diff its output",
+        anyhow::bail!(
+            "{}: not a transcript: it is a capture ({kind}); run `rtmp-probe replay --json {}` \
+             first and diff its output",
             path.display(),
             path.display()
-        ))
-        .into());
+        );
     }
-    let text = String::from_utf8(bytes)
-        .map_err(|e| anyhow::anyhow!("{}: not a text transcript: {e}", path.display()))?;
-    connections(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    let Ok(text) = String::from_utf8(bytes) else {
+        anyhow::bail!("{}: not a transcript: it is binary data", path.display());
+    };
+    if let Some(what) = not_a_transcript(&text) {
+        anyhow::bail!("{}: not a transcript: {what}", path.display());
+    }
+    connections(&text).map_err(|e| anyhow::anyhow!("{}: not a transcript: {e}", path.display()))
 }
 
 pub fn run(args: DiffArgs) -> anyhow::Result<i32> {

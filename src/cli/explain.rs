@@ -8,7 +8,12 @@ use rtmp_probe::transcript::catalogue;
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// The id, as a transcript shows it (e.g. hs.s2-echo-from-8).
-    #[arg(required_unless_present = "list", conflicts_with = "list")]
+    #[arg(
+        required_unless_present = "list",
+        conflicts_with = "list",
+        value_parser = super::names::catalogue_ids(),
+        hide_possible_values = true
+    )]
     id: Option<String>,
     /// List every id with its severity and meaning, one per line.
     #[arg(long)]
@@ -23,19 +28,19 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<i32> {
             .max()
             .unwrap_or(0);
         for e in catalogue::entries() {
-            println!(
+            outln!(
                 "{:<width$}  {:<7}  {}",
                 e.id,
                 e.severity.to_string(),
                 e.meaning
-            );
+            )?;
         }
         return Ok(0);
     }
     let id = args.id.unwrap_or_default();
     match catalogue::lookup(&id) {
         Some(entry) => {
-            println!("{entry}");
+            outln!("{entry}")?;
             Ok(0)
         }
         None => {

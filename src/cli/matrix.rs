@@ -1,14 +1,14 @@
 use super::matrix_outputs::{in_case_order, MatrixOutputs};
 use super::progress::Progress;
 use super::timeouts::TimeoutArgs;
-use super::UsageError;
+use super::{names, UsageError};
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::emulate::case::CaseOptions;
 use rtmp_probe::emulate::memory;
 use rtmp_probe::emulate::profile::{self, Profile};
 use rtmp_probe::emulate::{report, run_cases, variant::Variant};
-use rtmp_probe::serve::personality::{self, Personality};
+use rtmp_probe::serve::personality::Personality;
 use rtmp_probe::transcript::render::colour_on_stdout;
 use rtmp_probe::transcript::DiagnosticId;
 use std::sync::Arc;
@@ -28,21 +28,37 @@ pub struct MatrixArgs {
     /// rtmp://host[:port]/app; omit to test the built-in server.
     url: Option<String>,
     /// Run only this case, PROFILE/VARIANT; `*`, `?` and `[...]` match within a part
-    /// (`wirecast/*`, `*/bytewise`); repeatable. Applies to the cases that --profiles and
-    /// --variants leave.
-    #[arg(long = "case", value_name = "ID")]
+    /// (`wirecast/*`, `*/bytewise`); repeatable. Applies to the cases that --profile and
+    /// --variant leave.
+    #[arg(long = "case", value_name = "ID", value_parser = names::cases(), hide_possible_values = true)]
     cases: Vec<String>,
     /// Print the ids of the cases that would run, one per line, and run none.
     #[arg(long)]
     list: bool,
-    /// Comma-separated profiles (default: all, or none when --profile-file is given).
-    #[arg(long, value_delimiter = ',')]
+    /// A built-in profile to run; repeatable, or several separated by commas (default: all,
+    /// or none when --profile-file is given).
+    #[arg(
+        long = "profile",
+        alias = "profiles",
+        value_name = "NAME",
+        value_delimiter = ',',
+        value_parser = names::profiles(),
+        hide_possible_values = true
+    )]
     profiles: Vec<String>,
     /// A profile file to run as well (as `replay --export-profile` writes); repeatable.
     #[arg(long, value_name = "FILE")]
     profile_file: Vec<std::path::PathBuf>,
-    /// Comma-separated variants (default: all).
-    #[arg(long, value_delimiter = ',')]
+    /// A segmentation variant to run; repeatable, or several separated by commas (default:
+    /// all).
+    #[arg(
+        long = "variant",
+        alias = "variants",
+        value_name = "NAME",
+        value_delimiter = ',',
+        value_parser = names::variants(),
+        hide_possible_values = true
+    )]
     variants: Vec<String>,
     /// Attempts per case; a case fails when any attempt fails.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -51,20 +67,23 @@ pub struct MatrixArgs {
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=4096))]
     jobs: u16,
     /// Seconds of media each publishing case sends.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
     duration: f64,
-    /// The built-in server's personality (only without a URL).
-    #[arg(long)]
+    /// The built-in server's personality (only without a URL; see `rtmp-probe serve
+    /// --list-personalities`).
+    #[arg(long, value_name = "NAME", value_parser = names::personalities(), hide_possible_values = true)]
     personality: Option<String>,
     /// A personality of your own for the built-in server, as a file (see README, "Personality
     /// files"), in place of --personality (only without a URL).
     #[arg(long, value_name = "FILE", conflicts_with = "personality")]
     personality_file: Option<std::path::PathBuf>,
-    /// Write the results as JSON to this file (`-`: standard output, the table then goes to
-    /// standard error).
+    #[command(flatten)]
+    json: super::output::JsonArg,
+    /// Write every case's connections, one flow each, into one pcap file (with a URL: the
+    /// built-in server in memory makes no connections).
     #[arg(long, value_name = "FILE")]
-    json: Option<std::path::PathBuf>,
-    /// Write the results as JUnit XML to this file (`-` as for --json).
+    pcap: Option<std::path::PathBuf>,
+    /// Write the results as JUnit XML to this file (`-`: standard output).
     #[arg(long, value_name = "FILE")]
     junit: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -112,44 +131,52 @@ fn select_cases(
         .collect())
 }
 
-/// Why `--case pattern` picked nothing, as precisely as the pattern allows.
+/// Why `--case pattern` picked nothing, as precisely as the pattern allows, with the case ids
+/// closest to it.
 fn no_case_named(pattern: &str, profiles: &[Profile], variants: &[Variant]) -> String {
     let see = "`rtmp-probe matrix --list` prints the case ids";
+    let profile_names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
+    let variant_names: Vec<String> = variants.iter().map(|v| v.name().to_string()).collect();
+    let meant = |ids: Vec<String>| match ids.len() {
+        0 => String::new(),
+        _ => format!("did you mean {}? ", ids.join(", ")),
+    };
     let Some((profile, variant)) = pattern.split_once('/') else {
+        let ids: Vec<String> = profile_names
+            .iter()
+            .flat_map(|p| variant_names.iter().map(move |v| format!("{p}/{v}")))
+            .collect();
+        let close = names::closest(pattern, &ids)
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         return format!(
-            "unknown case '{pattern}': a case id is PROFILE/VARIANT, e.g. wirecast/default; {see}"
+            "unknown case '{pattern}': a case id is PROFILE/VARIANT, e.g. wirecast/default; {}{see}",
+            meant(close)
         );
     };
     let literal = |part: &str| !part.contains(['*', '?', '[']);
-    if literal(profile) && !profiles.iter().any(|p| p.name == profile) {
-        return format!("unknown case '{pattern}': no profile '{profile}' in this run; {see}");
+    if literal(profile) && !profile_names.iter().any(|p| p == profile) {
+        let close = names::closest(profile, &profile_names)
+            .iter()
+            .map(|p| format!("{p}/{variant}"))
+            .collect();
+        return format!(
+            "unknown case '{pattern}': no profile '{profile}' in this run; {}{see}",
+            meant(close)
+        );
     }
-    if literal(variant) && !variants.iter().any(|v| v.name() == variant) {
-        return format!("unknown case '{pattern}': no variant '{variant}' in this run; {see}");
+    if literal(variant) && !variant_names.iter().any(|v| v == variant) {
+        let close = names::closest(variant, &variant_names)
+            .iter()
+            .map(|v| format!("{profile}/{v}"))
+            .collect();
+        return format!(
+            "unknown case '{pattern}': no variant '{variant}' in this run; {}{see}",
+            meant(close)
+        );
     }
     format!("--case '{pattern}' matches no case; {see}")
-}
-
-/// The built-in profile called `name`, or a usage error listing them all.
-pub(super) fn profile_named(name: &str) -> Result<Profile, UsageError> {
-    profile::by_name(name).ok_or_else(|| {
-        let names: Vec<_> = profile::all().into_iter().map(|p| p.name).collect();
-        UsageError(format!(
-            "unknown profile '{name}'; choose one of: {}",
-            names.join(", ")
-        ))
-    })
-}
-
-pub(super) fn variant(name: &str) -> anyhow::Result<Variant> {
-    Variant::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
-        UsageError(format!(
-            "unknown variant '{name}'; choose one of: {}",
-            names.join(", ")
-        ))
-        .into()
-    })
 }
 
 pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
@@ -158,20 +185,25 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
     } else {
         args.profiles
             .iter()
-            .map(|n| profile_named(n))
+            .map(|n| names::profile_named(n))
             .collect::<Result<Vec<_>, _>>()?
     };
     for path in &args.profile_file {
         profiles.push(super::load_profile_file(path)?);
     }
-    let variants = if args.variants.is_empty() {
+    // A name given twice (`--profile obs --profile obs,ffmpeg`) is one set of cases.
+    let mut seen = std::collections::HashSet::new();
+    profiles.retain(|p| seen.insert(p.name.clone()));
+    let mut variants = if args.variants.is_empty() {
         Variant::ALL.to_vec()
     } else {
         args.variants
             .iter()
-            .map(|v| variant(v))
-            .collect::<anyhow::Result<Vec<_>>>()?
+            .map(|v| names::variant_named(v))
+            .collect::<Result<Vec<_>, _>>()?
     };
+    let mut seen = std::collections::HashSet::new();
+    variants.retain(|v| seen.insert(*v));
     if args.url.is_some() && (args.personality.is_some() || args.personality_file.is_some()) {
         let flag = if args.personality.is_some() {
             "--personality"
@@ -193,12 +225,30 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
     let mut options = args.timeouts.apply(CaseOptions::default());
     options.media_duration = super::seconds("--duration", args.duration)?;
     let Some(url) = args.url.clone() else {
+        if args.pcap.is_some() {
+            return Err(UsageError(
+                "--pcap records connections over TCP; without a URL the built-in server runs in \
+                 memory and there are none (give the URL of a server, e.g. one `rtmp-probe serve` \
+                 runs)"
+                    .into(),
+            )
+            .into());
+        }
         let personality = built_in_server(&args)?;
-        let outputs = MatrixOutputs::create(args.json.as_deref(), args.junit.as_deref())?;
+        let outputs = MatrixOutputs::create(args.json.path.as_deref(), args.junit.as_deref())?;
         return in_memory(&personality, &cases, &options, outputs);
     };
+    if args.json.on_stdout() && !url.contains("://") {
+        return Err(UsageError(format!(
+            "'{url}' is not an rtmp:// URL; for a file of --json, write --json={url} (the file \
+             goes with `=`)"
+        ))
+        .into());
+    }
     let (target, _) = super::target::parse(&url)?;
-    let outputs = MatrixOutputs::create(args.json.as_deref(), args.junit.as_deref())?;
+    let outputs = MatrixOutputs::create(args.json.path.as_deref(), args.junit.as_deref())?;
+    let pcap = super::output::create_pcap(args.pcap.as_deref())?;
+    options.pcap_shared = pcap.clone();
     let reach = super::target::reach();
     options.reach = Some(reach.clone());
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -235,6 +285,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<i32> {
             }
         };
         progress.finish();
+        super::output::close_pcap(pcap.as_deref(), args.pcap.as_deref());
         super::target::unreachable(&url, &reach)?;
         let note = stopped_accepting_note(&results, reach.accepted());
         report_results(&outputs, &url, &results, interrupted.then_some(total), note)
@@ -263,8 +314,9 @@ fn report_results(
     if let Some(total) = interrupted {
         shown_table = shown_table.and_then(|()| {
             outputs.say(&format!(
-                "interrupted: {} of {total} cases finished\n",
-                results.len()
+                "interrupted: {} of {} finished\n",
+                results.len(),
+                super::plural(total as u64, "case")
             ))
         });
     }
@@ -282,8 +334,7 @@ fn built_in_server(args: &MatrixArgs) -> anyhow::Result<Personality> {
         return super::load_personality_file(path);
     }
     let name = args.personality.as_deref().unwrap_or("reference");
-    Ok(personality::by_name(name)
-        .ok_or_else(|| UsageError(format!("unknown personality '{name}'")))?)
+    Ok(names::personality_named(name)?)
 }
 
 /// The matrix without a URL: every case against the built-in server in memory.

@@ -20,7 +20,8 @@ impl MatrixOutputs {
         let stdout_taken = |p: Option<&Path>| p == Some(Path::new("-"));
         if stdout_taken(json) && stdout_taken(junit) {
             return Err(UsageError(
-                "--json - and --junit - both want standard output; give one a file name".into(),
+                "--json and --junit - both want standard output; give one a file name (--json=FILE)"
+                    .into(),
             )
             .into());
         }

@@ -7,12 +7,12 @@ mod output;
 mod diff;
 pub mod exit;
 mod explain;
-mod fuzz_seeds;
 mod generated;
 mod interrupt;
 mod load;
 mod matrix;
 mod matrix_outputs;
+mod names;
 mod probe;
 mod profiles;
 mod progress;
@@ -53,6 +53,16 @@ fn number_in(
 }
 
 pub use exit::UsageError;
+
+/// `1 connection`, `2 connections`: a count and its noun, in the right number.
+fn plural(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
 
 /// A file named by `flag` (--profile-file, --personality-file): one that cannot be read could
 /// not run (3); one that reads but is wrong is the user's to fix (2), with the line and field
@@ -96,7 +106,7 @@ fn load_personality_file(
 
 /// RTMP interoperability testing and fuzzing.
 #[derive(Debug, Parser)]
-#[command(name = "rtmp-probe", version, about, long_about = None, after_help = exit::HELP)]
+#[command(name = "rtmp-probe", version, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -114,11 +124,31 @@ enum Command {
     Completions(generated::CompletionsArgs),
     Man(generated::ManArgs),
     Explain(explain::ExplainArgs),
-    #[command(hide = true)]
-    FuzzSeeds(fuzz_seeds::FuzzSeedsArgs),
+}
+
+/// The command line as clap sees it, each command's `--help` ending with its exit statuses;
+/// parsing, completions and man pages all start from this.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut command = Cli::command().after_help(exit::help(None));
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        command = command.mut_subcommand(&name, |sub| sub.after_help(exit::help(Some(&name))));
+    }
+    command
 }
 
 impl Cli {
+    /// Parses the process's arguments (exiting with clap's message and status 2 on an error).
+    pub fn parse_args() -> Self {
+        use clap::FromArgMatches;
+        let matches = command().get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+
     /// Runs the chosen subcommand; the returned code is the process exit status.
     pub fn run(self) -> anyhow::Result<i32> {
         match self.command {
@@ -132,7 +162,6 @@ impl Cli {
             Command::Completions(args) => generated::completions(args),
             Command::Man(args) => generated::man(args),
             Command::Explain(args) => explain::run(args),
-            Command::FuzzSeeds(args) => fuzz_seeds::run(args),
         }
     }
 }

@@ -14,25 +14,27 @@ pub struct ProbeArgs {
     /// The client to emulate (see `rtmp-probe profiles`).
     #[arg(
         long,
+        value_name = "NAME",
         required_unless_present = "profile_file",
-        conflicts_with = "profile_file"
+        conflicts_with = "profile_file",
+        value_parser = super::names::profiles(),
+        hide_possible_values = true
     )]
     profile: Option<String>,
     /// A profile file to emulate instead (as `replay --export-profile` writes).
     #[arg(long, value_name = "FILE")]
     profile_file: Option<std::path::PathBuf>,
     /// How the client's bytes are segmented.
-    #[arg(long, default_value = "default")]
+    #[arg(long, value_name = "NAME", default_value = "default", value_parser = super::names::variants(), hide_possible_values = true)]
     variant: String,
     /// Seconds of media to publish.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
     duration: f64,
     /// Attempts; the verdict says how many failed.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     repeat: u32,
-    /// The transcript of the worst attempt as JSON lines, then the result as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: super::output::JsonArg,
     /// Write the session (what the client wrote and read) as a pcap file; with --repeat N,
     /// one file per attempt (NAME-1.pcap, ...).
     #[arg(long, value_name = "FILE")]
@@ -44,17 +46,18 @@ pub struct ProbeArgs {
 pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
     let profile = match &args.profile_file {
         Some(path) => super::load_profile_file(path)?,
-        None => super::matrix::profile_named(
+        None => super::names::profile_named(
             args.profile
                 .as_deref()
                 .expect("clap requires --profile without --profile-file"),
         )?,
     };
-    let variant = super::matrix::variant(&args.variant)?;
+    let variant = super::names::variant_named(&args.variant)?;
     if let Some(path) = &args.pcap {
         super::output::check_creatable("--pcap", path)?;
     }
     let (target, key) = super::target::parse(&args.url)?;
+    let json = super::output::JsonOut(args.json.open()?);
     let reach = super::target::reach();
     let mut options = args.timeouts.apply(CaseOptions::default());
     options.media_duration = super::seconds("--duration", args.duration)?;
@@ -84,19 +87,20 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
         eprintln!("rtmp-probe: interrupted before the first attempt finished");
         return Ok(super::exit::INTERRUPTED);
     };
-    let printed = print_result(&result, &args).and_then(|()| {
+    let printed = print_result(&result, &args, &json).and_then(|()| {
         let note = format!(
-            "interrupted: {} of {} attempts finished",
-            result.attempts, args.repeat
+            "interrupted: {} of {} finished",
+            result.attempts,
+            super::plural(args.repeat, "attempt")
         );
-        match (interrupted, args.json) {
+        match (interrupted, args.json.text_on_stdout()) {
             (false, _) => Ok(()),
             // JSON lines stay JSON; the note goes to stderr.
-            (true, true) => {
+            (true, false) => {
                 eprintln!("rtmp-probe: {note}");
                 Ok(())
             }
-            (true, false) => outln!("{note}"),
+            (true, true) => outln!("{note}"),
         }
     });
     super::interrupt::finish(
@@ -107,13 +111,16 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
 }
 
 /// The worst attempt's transcript, then the verdict (a table row and observations, or JSON).
-fn print_result(result: &CaseResult, args: &ProbeArgs) -> anyhow::Result<()> {
+fn print_result(
+    result: &CaseResult,
+    args: &ProbeArgs,
+    json: &super::output::JsonOut,
+) -> anyhow::Result<()> {
     if let Some(worst) = &result.worst {
-        if args.json {
-            for e in &worst.transcript.events {
-                outln!("{}", json_line(e))?;
-            }
-        } else {
+        for e in &worst.transcript.events {
+            json.line(&json_line(e))?;
+        }
+        if args.json.text_on_stdout() {
             out!(
                 "{}",
                 TextRenderer {
@@ -123,9 +130,8 @@ fn print_result(result: &CaseResult, args: &ProbeArgs) -> anyhow::Result<()> {
             )?;
         }
     }
-    if args.json {
-        outln!("{}", json_record_line("case", result))?;
-    } else {
+    json.line(&json_record_line("case", result))?;
+    if args.json.text_on_stdout() {
         outln!()?;
         out!(
             "{}",

@@ -1,4 +1,3 @@
-use super::UsageError;
 use anyhow::Context;
 use clap::Args;
 use rtmp_probe::emulate::consistency;
@@ -11,7 +10,7 @@ use rtmp_probe::serve::personality;
 #[derive(Debug, Args)]
 pub struct ProfilesArgs {
     /// Print how PROFILE's real client reacts to each server deviation, with sources.
-    #[arg(long, value_name = "PROFILE")]
+    #[arg(long, value_name = "PROFILE", value_parser = super::names::profiles(), hide_possible_values = true)]
     pub tolerance: Option<String>,
 }
 
@@ -43,14 +42,7 @@ pub fn run(args: ProfilesArgs) -> anyhow::Result<i32> {
 }
 
 fn print_tolerance(name: &str) -> anyhow::Result<i32> {
-    let Some(profile) = profile::by_name(name) else {
-        let names: Vec<String> = profile::all().into_iter().map(|p| p.name).collect();
-        return Err(UsageError(format!(
-            "no profile {name:?}; the profiles are: {}",
-            names.join(", ")
-        ))
-        .into());
-    };
+    let profile = super::names::profile_named(name)?;
     let table = tolerance::table(name).with_context(|| format!("profile {name}"))?;
     let coverage = consistency::coverage(&profile, &personality::all());
     outln!("{name}: how the real client reacts to each server deviation")?;

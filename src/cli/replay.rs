@@ -38,9 +38,8 @@ pub struct ReplayArgs {
     /// Write the flow's client as an emulator profile (TOML) to FILE (`-`: standard output).
     #[arg(long, value_name = "FILE")]
     export_profile: Option<PathBuf>,
-    /// One JSON object per event per line, each with its flow number.
-    #[arg(long, conflicts_with = "snapshot")]
-    json: bool,
+    #[command(flatten)]
+    json: super::output::JsonArg,
     /// The normalised form used for snapshot tests (no times).
     #[arg(long)]
     snapshot: bool,
@@ -63,10 +62,20 @@ pub struct ReplayArgs {
     /// fast, max = no pauses but the waits for the server's replies).
     #[arg(long, default_value = "1.0", requires = "against", value_parser = Speed::parse)]
     speed: Speed,
-    /// With --against: seconds to wait for a reply the captured server had sent before the
-    /// client's next write, before going on without it.
-    #[arg(long, default_value_t = 2.0, requires = "against")]
-    reply_timeout: f64,
+    /// With --against: seconds the TCP connect and the live server's handshake may take,
+    /// counted from the connect.
+    #[arg(long, value_name = "SECONDS", default_value = "10", requires = "against",
+          value_parser = super::timeouts::timeout_seconds)]
+    handshake_timeout: std::time::Duration,
+    /// With --against: seconds to wait for each reply the captured server had sent before the
+    /// client's next write; then the re-enactment goes on without it, as noted.
+    #[arg(long, value_name = "SECONDS", default_value = "5", requires = "against",
+          value_parser = super::timeouts::timeout_seconds)]
+    reply_timeout: std::time::Duration,
+    /// With --against: write the live connection, one frame per write or read, into this pcap
+    /// file.
+    #[arg(long, value_name = "FILE", requires = "against")]
+    pcap: Option<PathBuf>,
     /// With --against: seed for the random bytes of a regenerated signed C2.
     #[arg(long, requires = "against")]
     seed: Option<u64>,
@@ -81,6 +90,15 @@ fn flow_number(text: &str) -> Result<usize, String> {
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
+    args.json
+        .check_stdout_shared("--export-profile", args.export_profile.as_deref())?;
+    if args.json.on_stdout() && args.snapshot {
+        return Err(UsageError(
+            "--json and --snapshot both want standard output; give --json a file (--json=FILE)"
+                .into(),
+        )
+        .into());
+    }
     if args.against.is_some() {
         return run_against(args);
     }
@@ -90,6 +108,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
         .as_deref()
         .map(|p| OutputFile::create("--export-profile", p))
         .transpose()?;
+    let json = super::output::JsonOut(args.json.open()?);
     let bar = indicatif::ProgressBar::new(size);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
@@ -126,7 +145,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
         .filter(|f| args.flow.is_none_or(|id| id == f.id))
         .collect();
     for flow in &chosen {
-        print_flow(flow, &args, &text)?;
+        print_flow(flow, &args, &text, &json)?;
     }
     skipped.report(&args.capture);
     if let Some(file) = export_to {
@@ -257,7 +276,7 @@ fn export(flows: &[FlowReport], args: &ReplayArgs, file: &OutputFile) -> anyhow:
         "--export-profile",
         &profile_file::to_toml(&derived.profile, &derived.notes),
     )?;
-    if !args.json && !file.is_stdout() {
+    if args.json.text_on_stdout() && !file.is_stdout() {
         outln!(
             "wrote profile {} (the client of flow {}) to {}",
             derived.profile.name,
@@ -271,7 +290,12 @@ fn export(flows: &[FlowReport], args: &ReplayArgs, file: &OutputFile) -> anyhow:
     Ok(())
 }
 
-fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) -> anyhow::Result<()> {
+fn print_flow(
+    flow: &FlowReport,
+    args: &ReplayArgs,
+    text: &TextRenderer,
+    json: &super::output::JsonOut,
+) -> anyhow::Result<()> {
     let kind = if flow.rtmp {
         "RTMP"
     } else {
@@ -281,7 +305,7 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) -> anyh
         .tunnel
         .map(|t| format!(" (inside {t:?})"))
         .unwrap_or_default();
-    if args.json {
+    if json.is_set() {
         let line = serde_json::json!({
                 "conn": flow.id, "client": flow.client.to_string(),
                 "server": flow.server.to_string(), "rtmp": flow.rtmp,
@@ -292,12 +316,14 @@ fn print_flow(flow: &FlowReport, args: &ReplayArgs, text: &TextRenderer) -> anyh
                     serde_json::json!({"name": c.name, "matching": c.matching, "traits": c.total, "differences": c.differences, "build": c.build})
                 }),
         });
-        outln!("{}", json_record_line("flow", &line))?;
+        json.line(&json_record_line("flow", &line))?;
         if flow.rtmp {
             for e in &flow.transcript.events {
-                outln!("{}", json_event_line(flow.id as u64, e))?;
+                json.line(&json_event_line(flow.id as u64, e))?;
             }
         }
+    }
+    if !args.json.text_on_stdout() {
         return Ok(());
     }
     outln!(
@@ -339,7 +365,8 @@ fn run_against(args: ReplayArgs) -> anyhow::Result<i32> {
     let url = args.against.as_deref().unwrap_or_default();
     let mut options = AgainstOptions::default();
     options.speed = args.speed;
-    options.reply_timeout = super::seconds("--reply-timeout", args.reply_timeout)?;
+    options.reply_timeout = args.reply_timeout;
+    options.handshake_timeout = args.handshake_timeout;
     options.seed = args.seed;
     let (reader, _) = open_capture(&args.capture)?;
     let captured = reenact::load(reader, args.flow, |_| {}).map_err(|e| {
@@ -352,6 +379,8 @@ fn run_against(args: ReplayArgs) -> anyhow::Result<i32> {
         }
     })?;
     let (target, _) = super::target::parse(url)?;
+    let json = super::output::JsonOut(args.json.open()?);
+    options.pcap = super::output::create_pcap(args.pcap.as_deref())?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {
         let mut interrupt = super::interrupt::Interrupt::install()?;
@@ -360,10 +389,12 @@ fn run_against(args: ReplayArgs) -> anyhow::Result<i32> {
         reenact::against_until(captured, target.addr, &options, interrupt.received())
             .await
             .map_err(|why| anyhow::anyhow!("{url}: {why}"))
-    })?;
+    });
+    super::output::close_pcap(options.pcap.as_deref(), args.pcap.as_deref());
+    let report = report?;
     // An interrupted re-enactment says so in its verdict line ("... writes sent: interrupted
     // before ...") and in the JSON's `stopped`.
-    let printed = print_against(&report, &args);
+    let printed = print_against(&report, &args, &json);
     super::interrupt::finish(
         report.interrupted,
         printed,
@@ -371,23 +402,29 @@ fn run_against(args: ReplayArgs) -> anyhow::Result<i32> {
     )
 }
 
-fn print_against(report: &AgainstReport, args: &ReplayArgs) -> anyhow::Result<()> {
+fn print_against(
+    report: &AgainstReport,
+    args: &ReplayArgs,
+    json: &super::output::JsonOut,
+) -> anyhow::Result<()> {
     let (sent, total) = report.writes;
     let verdict = match &report.stopped {
         None => format!("all {total} of the client's writes sent"),
         Some(why) => format!("{sent} of {total} writes sent: {why}"),
     };
-    if args.json {
+    if json.is_set() {
         let conn = report.captured.id as u64;
         for e in &report.live.transcript.events {
-            outln!("{}", json_event_line(conn, e))?;
+            json.line(&json_event_line(conn, e))?;
         }
         let line = serde_json::json!({
             "conn": conn, "server": report.target.to_string(),
             "writes_sent": sent, "writes": total, "completed": report.completed(),
             "stopped": report.stopped, "notes": report.notes, "diff": report.diff(),
         });
-        outln!("{}", json_record_line("against", &line))?;
+        json.line(&json_record_line("against", &line))?;
+    }
+    if !args.json.text_on_stdout() {
         return Ok(());
     }
     outln!(

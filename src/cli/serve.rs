@@ -1,8 +1,9 @@
-use super::UsageError;
 use anyhow::Context;
 use clap::Args;
-use rtmp_probe::serve::{personality, PrintSink, ServeOptions, Server};
+use rtmp_probe::serve::Capacity;
+use rtmp_probe::serve::{personality, EventSink, PrintSink, ServeOptions, Server};
 use rtmp_probe::transcript::render::{colour_on_stdout, TextRenderer};
+use rtmp_probe::transcript::Event;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -23,10 +24,10 @@ use std::sync::Arc;
 pub struct ServeArgs {
     /// Address to listen on: 1935 or :1935 (on 127.0.0.1), localhost:1935, 127.0.0.1:1935,
     /// 0.0.0.0:1935 (every interface), [::1]:1935 or rtmp://host:port/.
-    #[arg(long, default_value = "127.0.0.1:1935", value_parser = super::target::parse_listen)]
+    #[arg(long, value_name = "ADDRESS", default_value = "127.0.0.1:1935", value_parser = super::target::parse_listen)]
     listen: SocketAddr,
     /// Handshake behaviour to imitate (see --list-personalities).
-    #[arg(long, default_value = "reference")]
+    #[arg(long, value_name = "NAME", default_value = "reference", value_parser = super::names::personalities(), hide_possible_values = true)]
     personality: String,
     /// A personality of your own, as a file in the form of the built-in ones (see README,
     /// "Personality files"), in place of --personality.
@@ -35,9 +36,8 @@ pub struct ServeArgs {
     /// List the personalities with their behaviour and source, then exit.
     #[arg(long)]
     list_personalities: bool,
-    /// One JSON object per event per line instead of text.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: super::output::JsonArg,
     /// Print only the server's own lines and connections' errors, not whole transcripts (for
     /// load tests).
     #[arg(long)]
@@ -56,12 +56,13 @@ pub struct ServeArgs {
     /// over it is closed (each connection is also bounded on its own).
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     max_held_mib: u32,
-    /// Seconds a client has to complete the handshake.
-    #[arg(long, default_value_t = 10.0)]
-    handshake_timeout: f64,
-    /// Seconds without a byte from the client before the connection is closed.
-    #[arg(long, default_value_t = 30.0)]
-    idle_timeout: f64,
+    /// Seconds the TCP connection and the whole handshake may take, counted from the accept.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = super::timeouts::timeout_seconds)]
+    handshake_timeout: std::time::Duration,
+    /// Seconds without a byte from the client (or with a write not taken) before the
+    /// connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = super::timeouts::timeout_seconds)]
+    idle_timeout: std::time::Duration,
     /// Seed for the handshake's random bytes (reproducible runs).
     #[arg(long)]
     seed: Option<u64>,
@@ -93,14 +94,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     }
     let personality = match &args.personality_file {
         Some(path) => super::load_personality_file(path)?,
-        None => personality::by_name(&args.personality).ok_or_else(|| {
-            let names: Vec<_> = personality::all().iter().map(|p| p.name).collect();
-            UsageError(format!(
-                "unknown personality '{}'; choose one of: {}",
-                args.personality,
-                names.join(", ")
-            ))
-        })?,
+        None => super::names::personality_named(&args.personality)?,
     };
     let mut options = ServeOptions::default();
     options.listen = args.listen;
@@ -108,8 +102,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     options.chunk_size = args.chunk_size;
     options.max_connections = args.max_connections as usize;
     options.max_held_total = (args.max_held_mib as usize).saturating_mul(1 << 20);
-    options.handshake_timeout = super::seconds("--handshake-timeout", args.handshake_timeout)?;
-    options.idle_timeout = super::seconds("--idle-timeout", args.idle_timeout)?;
+    options.handshake_timeout = args.handshake_timeout;
+    options.idle_timeout = args.idle_timeout;
     options.seed = args.seed;
     options.record_dir = args.record.clone();
     options.pcap = args.pcap.clone();
@@ -121,15 +115,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     if let Some(path) = &args.pcap {
         super::output::check_creatable("--pcap", path)?;
     }
+    let json_file = match args.json.open()? {
+        Some(super::output::OutputFile::File { file, .. }) => Some(file),
+        _ => None,
+    };
     let (closed, mut closed_seen) = tokio::sync::watch::channel(false);
-    let sink = Arc::new(PrintSink::stdout(
-        args.json,
-        args.quiet,
-        TextRenderer {
-            colour: colour_on_stdout(),
-        },
-        closed,
-    ));
+    let text = TextRenderer {
+        colour: colour_on_stdout(),
+    };
+    let sink = Arc::new(Outputs {
+        stdout: PrintSink::stdout(args.json.on_stdout(), args.quiet, text, closed),
+        json_file: json_file.map(|file| {
+            let (closed, _) = tokio::sync::watch::channel(false);
+            PrintSink::new(file, Capacity::default(), true, args.quiet, text, closed)
+        }),
+    });
     watch_stdout_reader(sink.clone());
     let runtime = match args.threads {
         Some(1) => tokio::runtime::Builder::new_current_thread()
@@ -148,7 +148,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         let personality_name = options.personality.name;
         let server = Server::bind(options.clone(), sink.clone())
             .await
-            .with_context(|| format!("listening on {}", options.listen))?;
+            .map_err(|e| cannot_listen(options.listen, &e))?;
         let addr = server.local_addr()?;
         rtmp_probe::serve::EventSink::server_line(
             sink.as_ref(),
@@ -165,14 +165,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
             }
         };
         let summary = server.run(stop).await;
-        if *sink.closed.borrow() {
+        if *sink.stdout.closed.borrow() {
             sink.finish(None);
             return Ok(super::exit::PIPE_CLOSED);
         }
         // The last lines are written whatever the queue holds, then serve waits for them.
         sink.finish(Some(&format!(
-            "rtmp-probe serve: stopped after {} connections ({} refused, {} handshakes completed)",
-            summary.connections, summary.refused, summary.handshakes_completed
+            "rtmp-probe serve: stopped after {}",
+            stopped_counts(&summary)
         )));
         // Ctrl-C and SIGTERM are how a server is meant to stop: a clean stop, 0.
         Ok(super::exit::PASSED)
@@ -184,11 +184,76 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     outcome
 }
 
+/// Where serve's lines go: standard output (text, or JSON with `--json`), and with
+/// `--json=FILE` the JSON into FILE as well.
+struct Outputs {
+    stdout: PrintSink,
+    json_file: Option<PrintSink>,
+}
+
+impl Outputs {
+    fn finish(&self, last: Option<&str>) {
+        if let Some(file) = &self.json_file {
+            file.finish(last);
+        }
+        self.stdout.finish(last);
+    }
+}
+
+impl EventSink for Outputs {
+    fn event(&self, conn: u64, event: &Event) {
+        self.stdout.event(conn, event);
+        if let Some(file) = &self.json_file {
+            file.event(conn, event);
+        }
+    }
+
+    fn server_line(&self, line: &str) {
+        self.stdout.server_line(line);
+        if let Some(file) = &self.json_file {
+            file.server_line(line);
+        }
+    }
+
+    fn wants_detail(&self) -> bool {
+        self.stdout.wants_detail()
+    }
+}
+
+/// `1 connection (0 refused, 1 handshake completed)`.
+fn stopped_counts(summary: &rtmp_probe::serve::ServeSummary) -> String {
+    use super::plural;
+    format!(
+        "{} ({} refused, {} completed)",
+        plural(summary.connections, "connection"),
+        summary.refused,
+        plural(summary.handshakes_completed, "handshake"),
+    )
+}
+
+/// `cannot listen on 127.0.0.1:1935: address already in use`, in words rather than the
+/// system's error string where the cause is a common one.
+fn cannot_listen(addr: SocketAddr, error: &std::io::Error) -> anyhow::Error {
+    use std::io::ErrorKind;
+    let why = match error.kind() {
+        ErrorKind::AddrInUse => {
+            "address already in use (another server listens there; choose another port with --listen)"
+                .to_string()
+        }
+        ErrorKind::AddrNotAvailable => "no interface of this machine has that address".to_string(),
+        ErrorKind::PermissionDenied => {
+            "permission denied (ports below 1024 need privileges)".to_string()
+        }
+        _ => error.to_string(),
+    };
+    anyhow::anyhow!("cannot listen on {addr}: {why}")
+}
+
 /// Tells `sink` as soon as standard output's reader goes away, not only at the next write
 /// (which may wait for the next client, who would then be reset mid-handshake). A pipe's
 /// writing end reports POLLERR when its reader closes; a terminal reports POLLHUP when it
 /// goes; a regular file reports neither, and the thread waits for ever, harmlessly.
-fn watch_stdout_reader(sink: Arc<PrintSink>) {
+fn watch_stdout_reader(sink: Arc<Outputs>) {
     #[cfg(unix)]
     std::thread::spawn(move || loop {
         let mut fd = libc::pollfd {
@@ -199,7 +264,7 @@ fn watch_stdout_reader(sink: Arc<PrintSink>) {
         // SAFETY: one valid pollfd, the count passed is 1.
         let ready = unsafe { libc::poll(&mut fd, 1, -1) };
         if ready > 0 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0 {
-            sink.closed.send_replace(true);
+            sink.stdout.closed.send_replace(true);
             return;
         }
         if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {

@@ -11,6 +11,9 @@ use std::sync::Arc;
 /// Parses `url`: a malformed URL is a usage error (2), a host that does not resolve or a port
 /// no server can have is "could not run" (3).
 pub fn parse(url: &str) -> anyhow::Result<(Target, Option<String>)> {
+    if let Some(why) = unsupported_scheme(url) {
+        return Err(UsageError(format!("{url}: {why}")).into());
+    }
     Target::parse(url).map_err(|e| match e {
         TargetError::NotRtmpUrl(_) | TargetError::BadPort(_) => UsageError(e.to_string()).into(),
         _ => anyhow::anyhow!("{url}: {e}"),
@@ -34,12 +37,28 @@ pub fn unreachable(url: &str, reach: &Reach) -> anyhow::Result<()> {
     }
 }
 
+/// Why a URL of another RTMP flavour cannot be used, naming it: `rtmps://` (TLS) is not
+/// supported yet, the HTTP-tunnelled and encrypted ones are not at all.
+fn unsupported_scheme(url: &str) -> Option<String> {
+    let (scheme, _) = url.split_once("://")?;
+    let why = match scheme.to_ascii_lowercase().as_str() {
+        "rtmps" => "rtmps:// (RTMP over TLS) is not supported yet; rtmp-probe speaks rtmp:// only",
+        "rtmpt" | "rtmpts" => "rtmpt:// (RTMP tunnelled over HTTP) is not supported; use rtmp://",
+        "rtmpe" | "rtmpte" => "rtmpe:// (Adobe's encrypted RTMP) is not supported; use rtmp://",
+        _ => return None,
+    };
+    Some(why.to_string())
+}
+
 const LISTEN_FORMS: &str = "use PORT, :PORT, HOST:PORT, IP:PORT, [IPv6]:PORT or rtmp://HOST:PORT/";
 
 /// `serve --listen`: `1935` and `:1935` listen on 127.0.0.1 (the safe default; give
 /// `0.0.0.0:1935` for every interface), `localhost:1935`, `127.0.0.1:1935`, `[::1]:1935`
 /// and `rtmp://host:port/` (port 1935 when left out) are what they say.
 pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Some(why) = unsupported_scheme(text) {
+        return Err(format!("'{text}': {why}"));
+    }
     let wrong = |why: String| format!("'{text}': {why}; {LISTEN_FORMS}");
     let authority = match text.strip_prefix("rtmp://") {
         Some(rest) => rest.split_once('/').map_or(rest, |(a, _)| a),
@@ -81,6 +100,14 @@ mod tests {
             assert_eq!(parse_listen(text), Ok(addr), "{text}");
         }
         assert!(parse_listen("localhost:1941").unwrap().ip().is_loopback());
+        let error = parse_listen("rtmps://127.0.0.1:443/").unwrap_err();
+        assert!(
+            error.contains("rtmps:// (RTMP over TLS) is not supported yet"),
+            "{error}"
+        );
+        let error = parse("RTMPS://example.com/live").unwrap_err().to_string();
+        assert!(error.contains("is not supported yet"), "{error}");
+        assert!(parse("rtmpt://example.com/live").is_err());
         for (text, said) in [
             ("70000", "'70000': port 70000 out of range"),
             ("127.0.0.1:99999", "port 99999 out of range (1-65535)"),

@@ -1,5 +1,13 @@
-//! The emulated client's timeouts as flags, shared by probe, matrix and load; the defaults are
-//! [`CaseOptions::default`]'s.
+//! The timeout flags, one meaning, placeholder, range and default wherever they apply:
+//!
+//! | flag | bounds | default | where |
+//! |---|---|---|---|
+//! | `--handshake-timeout` | the TCP connection and the whole handshake, from its start | 10 s | serve, probe, matrix, load, `replay --against` |
+//! | `--reply-timeout` | each reply a client waits for (connect's `_result`, ...) | 5 s | probe, matrix, load, `replay --against` |
+//! | `--case-timeout` | one attempt (load: one client) in all, media included | none | probe, matrix, load |
+//! | `--idle-timeout` | a connection with nothing from its client | 30 s | serve |
+//!
+//! The client's defaults are [`CaseOptions::default`]'s, the server's `ServeOptions::default`'s.
 
 use clap::Args;
 use rtmp_probe::emulate::case::CaseOptions;
@@ -10,7 +18,7 @@ use std::time::Duration;
 const RANGE: (f64, f64) = (0.001, 86_400.0);
 
 /// Parses a timeout flag's value: seconds, fractions allowed, within [`RANGE`].
-fn timeout_seconds(text: &str) -> Result<Duration, String> {
+pub fn timeout_seconds(text: &str) -> Result<Duration, String> {
     let value: f64 = text
         .trim()
         .parse()
@@ -24,10 +32,11 @@ fn timeout_seconds(text: &str) -> Result<Duration, String> {
 
 #[derive(Debug, Clone, Args)]
 pub struct TimeoutArgs {
-    /// Seconds the TCP connect and each read of the handshake may take.
-    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = timeout_seconds)]
+    /// Seconds the TCP connect and the whole handshake may take, counted from the connect.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = timeout_seconds)]
     pub handshake_timeout: Duration,
-    /// Seconds the server may take to send each reply the client waits for.
+    /// Seconds the server may take to send each reply the client waits for (connect's
+    /// `_result`, ...).
     #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = timeout_seconds)]
     pub reply_timeout: Duration,
     /// Seconds one attempt may take in all, media included [default: no limit].

@@ -10,7 +10,7 @@ use super::profile::Profile;
 use super::reach::{ConnectFailure, Reach, Unreachable};
 use super::variant::Variant;
 use crate::protocol::random::RandomSource;
-use crate::record::pcap::{PcapRecorder, TcpFlow};
+use crate::record::pcap::{PcapFile, PcapRecorder, TcpFlow};
 use crate::transcript::DiagnosticId;
 use crate::transcript::Direction;
 use bytes::BytesMut;
@@ -143,7 +143,7 @@ impl Target {
 pub struct CaseOptions {
     /// How long to publish media.
     pub media_duration: Duration,
-    /// How long the TCP connect and each read of the handshake may take.
+    /// How long the TCP connect and the handshake may take together.
     pub handshake_timeout: Duration,
     /// How long the server may take to send each awaited reply (connect's `_result`, ...).
     pub reply_timeout: Duration,
@@ -152,6 +152,9 @@ pub struct CaseOptions {
     pub seed: Option<u64>,
     /// Write what the client wrote and read, one frame per write or read, into this pcap file.
     pub pcap: Option<std::path::PathBuf>,
+    /// Record the connection as one flow of this pcap file, which other connections share
+    /// (a matrix's or a load's); its owner closes it when every connection is done.
+    pub pcap_shared: Option<std::sync::Arc<PcapFile>>,
     /// Close right after connect's `_result` instead of going on to publish or play (`load`
     /// measures connection setup this way).
     pub stop_after_connect: bool,
@@ -167,11 +170,12 @@ impl Default for CaseOptions {
     fn default() -> Self {
         Self {
             media_duration: Duration::from_secs(2),
-            handshake_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(10),
             reply_timeout: Duration::from_secs(5),
             case_timeout: None,
             seed: None,
             pcap: None,
+            pcap_shared: None,
             stop_after_connect: false,
             companion: None,
             reach: None,
@@ -183,10 +187,21 @@ impl Default for CaseOptions {
 #[derive(Default)]
 struct Recording {
     flow: Option<TcpFlow<std::io::BufWriter<std::fs::File>>>,
+    /// The file is shared with other connections: closing the flow leaves it open.
+    shared: bool,
     error: Option<String>,
 }
 
 impl Recording {
+    /// Starts this connection's flow in a file other connections share.
+    fn join(&mut self, file: &std::sync::Arc<PcapFile>, local: SocketAddr, server: SocketAddr) {
+        self.shared = true;
+        match TcpFlow::open(file.clone(), local, server, SystemTime::now()) {
+            Ok(flow) => self.flow = Some(flow),
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+
     fn open(&mut self, path: &std::path::Path, local: SocketAddr, server: SocketAddr) {
         let opened = std::fs::File::create(path)
             .and_then(|f| PcapRecorder::new(std::io::BufWriter::new(f)))
@@ -214,8 +229,10 @@ impl Recording {
                 SystemTime::now(),
                 reset.then_some(Direction::ClientToServer),
             );
-            if let Err(e) = flow.finish() {
-                self.error = Some(e.to_string());
+            if !self.shared {
+                if let Err(e) = flow.finish() {
+                    self.error = Some(e.to_string());
+                }
             }
         }
         self.error
@@ -357,6 +374,8 @@ async fn drive(
     );
     if let (Some(path), Some(local)) = (&options.pcap, local) {
         recording.open(path, local, target.addr);
+    } else if let (Some(file), Some(local)) = (&options.pcap_shared, local) {
+        recording.join(file, local, target.addr);
     }
     let mut buf = BytesMut::new();
     let mut eof = false;

@@ -117,8 +117,10 @@ async fn attempt(
     let companion_name = companion_profile.name.clone();
     let companion_options = CaseOptions {
         media_duration: options.media_duration + Duration::from_secs(3),
-        // The pcap file is the player's: two cases writing one file would interleave garbage.
+        // The pcap file is the player's: two cases writing one file would interleave garbage,
+        // and a file the cases share holds the cases' own connections.
         pcap: None,
+        pcap_shared: None,
         ..options.clone()
     };
     let (t, k) = (target.clone(), key.to_string());

@@ -1,5 +1,5 @@
 //! Seed inputs for the fuzz targets, from real sessions: the project's own captures and the
-//! emulator profiles run against the reference server. Written by `rtmp-probe fuzz-seeds`.
+//! emulator profiles run against the reference server. Written by `cargo run --example fuzz-seeds`.
 //!
 //! Seeds are cut short (a handshake, the commands and the first media) so the corpus in the
 //! repository stays small; the fuzzer needs their structure, not their length.

@@ -72,6 +72,26 @@ impl<W: Write> PcapRecorder<W> {
     }
 }
 
+/// A pcap file that many connections record into, each as its own flow (`matrix --pcap`,
+/// `load --pcap`): made by [`PcapFile::create`], finished once by [`PcapFile::close`] when
+/// every connection is done.
+pub type PcapFile = PcapRecorder<io::BufWriter<std::fs::File>>;
+
+impl PcapFile {
+    /// Creates (truncates) the file at `path` with the pcap header.
+    pub fn create(path: &std::path::Path) -> io::Result<Arc<Self>> {
+        PcapRecorder::new(io::BufWriter::new(std::fs::File::create(path)?))
+    }
+
+    /// Writes out what is buffered; later frames are refused.
+    pub fn close(&self) -> io::Result<()> {
+        match self.finish()? {
+            Some(mut out) => out.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
 /// One TCP connection inside a [`PcapRecorder`].
 pub struct TcpFlow<W: Write> {
     recorder: Arc<PcapRecorder<W>>,

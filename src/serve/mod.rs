@@ -16,6 +16,7 @@ pub mod session;
 mod sinks;
 
 #[doc(hidden)]
+pub use output_queue::Capacity;
 pub use sinks::PrintSink;
 pub use sinks::{CollectSink, OUTPUT_DROPPED};
 
@@ -217,8 +218,11 @@ impl Server {
                     if shared.active.load(Ordering::SeqCst) >= shared.options.max_connections {
                         summary.refused += 1;
                         shared.sink.server_line(&format!(
-                            "refused connection {conn} from {peer}: {} connections are open (--max-connections)",
-                            shared.options.max_connections
+                            "refused connection {conn} from {peer}: {} open, the most --max-connections allows",
+                            match shared.options.max_connections {
+                                1 => "1 connection is".to_string(),
+                                n => format!("{n} connections are"),
+                            }
                         ));
                         drop(socket);
                         continue;

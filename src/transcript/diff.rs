@@ -41,6 +41,125 @@ pub fn connections(text: &str) -> Result<Vec<Connection>, ParseError> {
     Ok(out)
 }
 
+/// What `text` looks like when it is not a transcript [`connections`] reads (empty, a command's
+/// text output, a matrix's or load's results, a profile file), in words for the error that
+/// refuses it; None when it is a transcript, or when only reading it can tell what is wrong
+/// with it (a line that is not JSON is then named by [`connections`]).
+pub fn not_a_transcript(text: &str) -> Option<String> {
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .collect();
+    let Some(&(_, first)) = lines.first() else {
+        return Some("it is empty".into());
+    };
+    if first.trim_start().starts_with('{') {
+        return json_lines_without_connections(&lines);
+    }
+    // What follows replay --against's verdict line is its diff with the capture.
+    let mut in_against_diff = false;
+    let (line, offending) = lines
+        .iter()
+        .find(|(_, l)| {
+            if against_header(l).is_some() {
+                in_against_diff = false;
+            } else if against_verdict(l) {
+                in_against_diff = true;
+            }
+            !in_against_diff && !is_snapshot_line(l)
+        })
+        .copied()?;
+    Some(looks_like(offending).unwrap_or_else(|| {
+        format!(
+            "line {} is neither a transcript line nor JSON: '{}'",
+            line + 1,
+            offending.chars().take(60).collect::<String>()
+        )
+    }))
+}
+
+/// A JSON Lines file with no event of a connection: a command's results, not a transcript.
+fn json_lines_without_connections(lines: &[(usize, &str)]) -> Option<String> {
+    let mut kinds = std::collections::BTreeSet::new();
+    for (_, line) in lines {
+        let value: serde_json::Value = serde_json::from_str(line).ok()?;
+        match value.get("event").and_then(|e| e.as_str()) {
+            Some("server" | "output_dropped" | "case" | "against" | "matrix" | "load") => {
+                kinds.insert(value["event"].as_str().unwrap_or_default().to_string());
+            }
+            // A connection's event or a capture's flow: a transcript (or something only
+            // reading it can judge).
+            _ => return None,
+        }
+    }
+    let what = if kinds.contains("matrix") {
+        "it holds matrix results (matrix --json: a `case` line per case, then a `matrix` line); \
+         probe --json writes a case's transcript"
+    } else if kinds.contains("load") {
+        "it is load's report (load --json)"
+    } else if kinds.contains("case") {
+        "it holds case results only"
+    } else {
+        "it is serve --json output without any connection"
+    };
+    Some(what.into())
+}
+
+/// Whether `line` is one `--snapshot` writes (replay's, with its flow headers and notes).
+fn is_snapshot_line(line: &str) -> bool {
+    const PREFIXES: [&str; 11] = [
+        "connected ",
+        "C->S  ",
+        "S->C  ",
+        "hs    ",
+        "info  ",
+        "warning  ",
+        "error  ",
+        "media ",
+        "closed: ",
+        "closest emulator profile: ",
+        "note: ",
+    ];
+    PREFIXES.iter().any(|p| line.starts_with(p))
+        || line.starts_with("    differs: ")
+        || line.starts_with("    build: ")
+        || flow_header(line).is_some()
+        || against_header(line).is_some()
+        || against_verdict(line)
+}
+
+/// What a line that no transcript has says the file is, when it says.
+fn looks_like(line: &str) -> Option<String> {
+    let time_first = |l: &str| {
+        let l = l.trim_start();
+        let number = l.split(' ').next().unwrap_or_default();
+        number.contains('.')
+            && number.parse::<f64>().is_ok()
+            && l[number.len()..].starts_with(" ms  ")
+    };
+    let serve_line = line
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once(']'))
+        .is_some_and(|(n, rest)| n.parse::<u64>().is_ok() && time_first(rest));
+    let what = if serve_line || line.starts_with("rtmp-probe serve: ") {
+        "it is serve's text output (lines start with [connection] and a time); diff reads \
+         transcripts written with serve --json"
+    } else if time_first(line) {
+        "it is a command's text output (lines start with a time); diff reads transcripts \
+         written with --json (serve, probe, replay) or replay --snapshot"
+    } else if line.starts_with("target: ") || line.starts_with("CASE ") {
+        "it is matrix's text output (a table of verdicts)"
+    } else if line.starts_with("target       ") {
+        "it is load's text output"
+    } else if line.starts_with("# rtmp-probe client profile") || line.starts_with("name = ") {
+        "it is a profile file (TOML)"
+    } else {
+        return None;
+    };
+    Some(what.into())
+}
+
 fn from_json_lines(text: &str) -> Result<Vec<Connection>, ParseError> {
     let mut order: Vec<(String, Transcript)> = Vec::new();
     fn entry(order: &mut Vec<(String, Transcript)>, label: String) -> usize {
@@ -101,6 +220,7 @@ fn from_json_lines(text: &str) -> Result<Vec<Connection>, ParseError> {
 
 fn from_snapshot(text: &str) -> Vec<Connection> {
     let mut out: Vec<Connection> = Vec::new();
+    let mut in_against_diff = false;
     for line in text.lines() {
         if let Some(flow) = flow_header(line) {
             out.push(Connection {
@@ -109,9 +229,26 @@ fn from_snapshot(text: &str) -> Vec<Connection> {
             });
             continue;
         }
-        if line.trim().is_empty()
+        // replay --against --snapshot: its header names the flow, its notes and the diff
+        // against the capture that follow the live transcript are not part of it.
+        if let Some(flow) = against_header(line) {
+            out.push(Connection {
+                label: format!("flow {flow}"),
+                text: String::new(),
+            });
+            in_against_diff = false;
+            continue;
+        }
+        if against_verdict(line) {
+            in_against_diff = true;
+            continue;
+        }
+        if in_against_diff
+            || line.trim().is_empty()
             || line.starts_with("closest emulator profile: ")
             || line.starts_with("    differs: ")
+            || line.starts_with("    build: ")
+            || line.starts_with("note: ")
         {
             continue;
         }
@@ -128,6 +265,21 @@ fn from_snapshot(text: &str) -> Vec<Connection> {
         }
     }
     out
+}
+
+/// `flow 1 of CAPTURE re-enacted against ADDR: ...` -> 1.
+fn against_header(line: &str) -> Option<u64> {
+    let (number, rest) = line.strip_prefix("flow ")?.split_once(" of ")?;
+    rest.contains(" re-enacted against ")
+        .then(|| number.parse().ok())
+        .flatten()
+}
+
+/// The line after `replay --against`'s live transcript that says how it compares with the
+/// captured one; what follows it is the comparison.
+fn against_verdict(line: &str) -> bool {
+    line.starts_with("differences from the captured session")
+        || line == "the live session's transcript is the captured one's"
 }
 
 /// `flow 2: 10.0.0.1:5000 -> ...` -> 2.
@@ -238,11 +390,15 @@ pub fn diff_connections(
     b: &[Connection],
 ) -> Option<String> {
     let mut out = String::new();
+    let count = |n: usize| match n {
+        1 => "1 connection".to_string(),
+        n => format!("{n} connections"),
+    };
     if a.len() != b.len() {
         out.push_str(&format!(
-            "{a_name} has {} connection(s), {b_name} has {}\n",
-            a.len(),
-            b.len()
+            "{a_name} has {}, {b_name} has {}\n",
+            count(a.len()),
+            count(b.len())
         ));
     }
     let empty = Connection {
@@ -391,7 +547,10 @@ mod tests {
         assert!(!d.contains("conn 1"), "{d}");
         assert!(d.contains("-C->S  1537 B\n+C->S  1 B"), "{d}");
         let d = diff_connections("a", &a, "b", &a[..1]).unwrap();
-        assert!(d.starts_with("a has 2 connection(s), b has 1\n"), "{d}");
+        assert!(
+            d.starts_with("a has 2 connections, b has 1 connection\n"),
+            "{d}"
+        );
     }
 
     #[test]
@@ -426,5 +585,39 @@ mod tests {
             ) && err.contains("did you mean hs.s2-echo-from-8"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn what_is_not_a_transcript_is_named_by_what_it_looks_like() {
+        let said = |text: &str| not_a_transcript(text).unwrap_or_default();
+        assert_eq!(said(" \n\n"), "it is empty");
+        assert!(said("     0.252 ms  connected 1.2.3.4:5 -> 1.2.3.4:6\n").contains("text output"));
+        assert!(said("[3]      0.000 ms  connected a -> b\n").contains("serve's text output"));
+        assert!(said("target: rtmp://x/live\n\nCASE  VERDICT\n").contains("matrix's text"));
+        let matrix =
+            "{\"event\":\"case\",\"id\":\"obs/default\"}\n{\"event\":\"matrix\",\"cases\":1}\n";
+        assert!(said(matrix).contains("matrix results"));
+        assert!(said("{\"event\":\"load\",\"clients\":3}\n").contains("load's report"));
+        assert!(said("hello\n").contains("line 1 is neither a transcript line nor JSON: 'hello'"));
+        // Transcripts: JSON Lines with a connection's events, and the snapshot forms, replay
+        // --against's with its header, notes and comparison.
+        for transcript in [
+            "{\"conn\":1,\"at_us\":0,\"event\":\"connected\",\"client\":\"a\",\"server\":\"b\"}\n",
+            "flow 1: a -> b: RTMP; 1 + 2 bytes, 0 + 0 messages\nconnected client -> server\nC->S  1537 B  [#4]\n",
+            "flow 1 of x.pcap re-enacted against 127.0.0.1:1935: all 3 of the client's writes sent\n\
+             connected client -> server\nC->S  1537 B\nnote: C2: regenerated\n\
+             differences from the captured session (normalised transcripts):\n--- captured\n+++ live\n-S->C  1 B\n",
+        ] {
+            assert_eq!(not_a_transcript(transcript), None, "{transcript}");
+        }
+        let against = connections(
+            "flow 1 of x.pcap re-enacted against 127.0.0.1:1935: all 3 of the client's writes sent\n\
+             connected client -> server\nnote: a note\n\
+             differences from the captured session (normalised transcripts):\n-S->C  1 B\n",
+        )
+        .unwrap();
+        assert_eq!(against.len(), 1);
+        assert_eq!(against[0].label, "flow 1");
+        assert_eq!(against[0].text, "connected client -> server\n");
     }
 }

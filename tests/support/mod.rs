@@ -44,14 +44,7 @@ pub fn rtmp_probe(args: &[&str]) -> (i32, String, String) {
 
 /// A matrix run that finishes in well under a second a case: the default variant, once, 0.3 s
 /// of media.
-pub const QUICK_MATRIX: [&str; 6] = [
-    "--variants",
-    "default",
-    "--repeat",
-    "1",
-    "--duration",
-    "0.3",
-];
+pub const QUICK_MATRIX: [&str; 6] = ["--variant", "default", "--repeat", "1", "--duration", "0.3"];
 
 /// `rtmp-probe serve` on a free loopback port whose standard output is a pipe nobody reads
 /// until [`UnreadServe::stop_and_read`].
@@ -96,7 +89,7 @@ impl UnreadServe {
             "20",
             "--total",
             "1500",
-            "--duration",
+            "--run-time",
             "60",
         ]);
         assert_eq!(

@@ -94,11 +94,12 @@ impl Need {
     }
 }
 
-/// One test of a suite: its name (the function's), what it needs and its body.
+/// One test of a suite: its name (the function's, or one made for a generated test), what it
+/// needs and its body.
 pub struct Test {
-    pub name: &'static str,
+    pub name: String,
     pub needs: Vec<Need>,
-    pub body: fn(),
+    pub body: Box<dyn FnOnce() + Send>,
 }
 
 /// `trial!(function)`, `trial!(function, [needs...])` or `trial!(function, vec_of_needs)`: a
@@ -107,23 +108,23 @@ pub struct Test {
 macro_rules! trial {
     ($body:ident) => {
         $crate::support::trials::Test {
-            name: stringify!($body),
+            name: stringify!($body).to_string(),
             needs: Vec::new(),
-            body: $body,
+            body: Box::new($body),
         }
     };
     ($body:ident, [$($need:expr),* $(,)?]) => {
         $crate::support::trials::Test {
-            name: stringify!($body),
+            name: stringify!($body).to_string(),
             needs: vec![$($need),*],
-            body: $body,
+            body: Box::new($body),
         }
     };
     ($body:ident, $needs:expr) => {
         $crate::support::trials::Test {
-            name: stringify!($body),
+            name: stringify!($body).to_string(),
             needs: $needs,
-            body: $body,
+            body: Box::new($body),
         }
     };
 }

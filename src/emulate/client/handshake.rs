@@ -77,11 +77,15 @@ impl EmulatorClient {
             Stage::Handshake,
             DiagnosticId::HsC2FromEmptyS1,
             format!(
-                "{arrived} byte(s) (S0) arrived before C1 was written: the server answered C0 \
+                "{} arrived before C1 was written: the server answered C0 \
                  without waiting for C1; {} handles the write-ready notification after C1 by \
                  building C2 from its still-empty S1 buffer, writes through a null pointer and \
                  crashes, so the connection is reset (VideoCore RTMPSession::streamStatusChanged \
                  -> handshake -> handshake2; docs/videocore-6453.md)",
+                match arrived {
+                    1 => "1 byte (S0)".to_string(),
+                    n => format!("{n} bytes (S0 and {} of S1)", n - 1),
+                },
                 self.profile.name
             ),
         ));

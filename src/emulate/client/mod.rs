@@ -44,7 +44,9 @@ pub struct CasePlan {
     /// The stream key published or played.
     pub key: String,
     pub media_duration: Duration,
-    /// How long each read of the handshake may take.
+    /// How long the handshake may take in all, counted from the start of the case (its TCP
+    /// connect), as a server counts it from the connection's start: a server that trickles its
+    /// bytes cannot hold the client longer.
     pub handshake_timeout: Duration,
     /// How long each awaited reply (connect's `_result`, ...) may take.
     pub reply_timeout: Duration,
@@ -319,7 +321,7 @@ impl EmulatorClient {
             Gate::FirstRead { deadline } => deadline,
         });
         let handshake = (self.conn.is_handshaking() && self.c1_written())
-            .then(|| self.last_read + self.plan.handshake_timeout);
+            .then_some(self.plan.handshake_timeout);
         let stall = self.stall.as_ref().map(|(at, _)| *at);
         [gate, handshake, self.deadline, self.step.next_due(), stall]
             .into_iter()
@@ -353,10 +355,7 @@ impl EmulatorClient {
                 self.note(DiagnosticId::HsServerWaitsForC1, message.into());
             }
         }
-        if self.conn.is_handshaking()
-            && self.c1_written()
-            && now >= self.last_read + self.plan.handshake_timeout
-        {
+        if self.conn.is_handshaking() && self.c1_written() && now >= self.plan.handshake_timeout {
             let got: usize = self.observations.handshake_reads.iter().sum();
             let hint = if self.c2_written || got < S0_S1_LEN {
                 ""

@@ -144,7 +144,8 @@ impl EmulatorClient {
                 let (stage, wait, timeout_id) = if handshake {
                     (
                         Stage::Handshake,
-                        self.plan.handshake_timeout,
+                        // The handshake's own deadline: it counts from the case's start.
+                        self.plan.handshake_timeout.saturating_sub(self.now),
                         DiagnosticId::HsTimeout,
                     )
                 } else {

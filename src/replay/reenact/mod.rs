@@ -20,12 +20,13 @@ use crate::capture::reassembly::PieceRef;
 use crate::capture::{CaptureError, CaptureReader};
 use crate::emulate::reach::Unreachable;
 use crate::protocol::random::RandomSource;
+use crate::record::pcap::{PcapFile, TcpFlow};
 use crate::replay::{flow_listing, replay_observed, FlowDecoder, FlowReport, Observer};
 use crate::transcript::render::snapshot;
-use crate::transcript::{diff, CloseCause, EventKind, Side};
+use crate::transcript::{diff, CloseCause, Direction, EventKind, Side};
 use std::io::Read;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -79,21 +80,26 @@ pub struct AgainstOptions {
     pub speed: Speed,
     /// How long to wait for a reply the captured server sent before going on without it.
     pub reply_timeout: Duration,
-    pub connect_timeout: Duration,
+    /// How long the TCP connect and the live server's handshake may take, counted from the
+    /// connect (the handshake cannot be gone on without).
+    pub handshake_timeout: Duration,
     /// How long to keep reading after the last write, for the server's last replies.
     pub linger: Duration,
     /// Seed for a signed C2's random bytes; None = from entropy.
     pub seed: Option<u64>,
+    /// Record the live connection, one frame per write or read, into this file.
+    pub pcap: Option<std::sync::Arc<crate::record::pcap::PcapFile>>,
 }
 
 impl Default for AgainstOptions {
     fn default() -> Self {
         Self {
             speed: Speed::Scale(1.0),
-            reply_timeout: Duration::from_secs(2),
-            connect_timeout: Duration::from_secs(5),
+            reply_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(10),
             linger: Duration::from_secs(1),
             seed: None,
+            pcap: None,
         }
     }
 }
@@ -263,23 +269,25 @@ pub async fn against_until(
     let rng = options
         .seed
         .map_or_else(RandomSource::from_entropy, RandomSource::seeded);
-    let stream =
-        match tokio::time::timeout(options.connect_timeout, TcpStream::connect(target)).await {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => return Err(Unreachable::from_io(target, &e)),
-            Err(_) => {
-                return Err(Unreachable::TimedOut {
-                    addr: target,
-                    within: options.connect_timeout,
-                })
-            }
-        };
+    let handshake_deadline = Instant::now() + options.handshake_timeout;
+    let stream = match tokio::time::timeout_at(handshake_deadline, TcpStream::connect(target)).await
+    {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => return Err(Unreachable::from_io(target, &e)),
+        Err(_) => {
+            return Err(Unreachable::TimedOut {
+                addr: target,
+                within: options.handshake_timeout,
+            })
+        }
+    };
     // One write, one segment, as in the capture.
     let _ = stream.set_nodelay(true);
     let local = stream
         .local_addr()
         .map_err(|e| Unreachable::from_io(target, &e))?;
     let started = Instant::now();
+    let mut recording = Recording::start(options.pcap.as_ref(), local, target);
     let mut decoder = FlowDecoder::new(local, target);
     let mut session = Reenactment::new(script, rng);
     let (mut rd, mut wr) = stream.into_split();
@@ -304,6 +312,7 @@ pub async fn against_until(
                     server_open = false;
                 }
                 Ok(n) => {
+                    recording.record(Direction::ServerToClient, &buf[..n]);
                     decoder.data(1, started.elapsed(), &buf[..n]);
                     session.server_bytes(&buf[..n]);
                 }
@@ -353,6 +362,7 @@ pub async fn against_until(
                     stopped = Some(format!("write {} of {total} failed: {e}", sent + 1));
                     break;
                 }
+                recording.record(Direction::ClientToServer, &bytes);
                 decoder.data(0, started.elapsed(), &bytes);
             }
             Next::Wait { missing } => {
@@ -363,8 +373,15 @@ pub async fn against_until(
                     ));
                     break;
                 }
+                // The handshake has its own deadline; a reply is waited for reply_timeout.
+                let handshake = session.awaits_handshake();
+                let until = if handshake {
+                    handshake_deadline
+                } else {
+                    Instant::now() + options.reply_timeout
+                };
                 let read = tokio::select! {
-                    read = tokio::time::timeout(options.reply_timeout, rd.read(&mut buf)) => read,
+                    read = tokio::time::timeout_at(until, rd.read(&mut buf)) => read,
                     () = &mut stop => {
                         interrupted = true;
                         stopped = Some(format!(
@@ -376,6 +393,14 @@ pub async fn against_until(
                 };
                 match read {
                     Ok(read) => got!(read),
+                    Err(_) if handshake => {
+                        let why = session.waive().err().map_or_else(String::new, |e| format!(": {e}"));
+                        stopped = Some(format!(
+                            "the handshake did not complete within {:?} (--handshake-timeout){why}",
+                            options.handshake_timeout
+                        ));
+                        break;
+                    }
                     Err(_) => match session.waive() {
                         Ok(waived) => notes.push(format!(
                             "before write {} the captured server had sent {}; the live one did not within {:?}, so the client went on",
@@ -419,6 +444,7 @@ pub async fn against_until(
     let writes = session.progress();
     let mut all_notes = session.notes().to_vec();
     all_notes.extend(notes);
+    all_notes.extend(recording.finish());
     Ok(AgainstReport {
         target,
         captured: report,
@@ -428,6 +454,57 @@ pub async fn against_until(
         stopped,
         interrupted,
     })
+}
+
+/// The live connection in a pcap file, when one is asked for: a failure to write it is a
+/// note of the report, and the re-enactment goes on.
+struct Recording {
+    flow: Option<TcpFlow<std::io::BufWriter<std::fs::File>>>,
+    error: Option<String>,
+}
+
+impl Recording {
+    fn start(
+        file: Option<&std::sync::Arc<PcapFile>>,
+        local: SocketAddr,
+        server: SocketAddr,
+    ) -> Self {
+        let opened = file.map(|f| TcpFlow::open(f.clone(), local, server, SystemTime::now()));
+        match opened {
+            None => Recording {
+                flow: None,
+                error: None,
+            },
+            Some(Ok(flow)) => Recording {
+                flow: Some(flow),
+                error: None,
+            },
+            Some(Err(e)) => Recording {
+                flow: None,
+                error: Some(e.to_string()),
+            },
+        }
+    }
+
+    fn record(&mut self, direction: Direction, bytes: &[u8]) {
+        if let Some(flow) = self.flow.as_mut() {
+            if let Err(e) = flow.record(direction, SystemTime::now(), bytes) {
+                self.error = Some(e.to_string());
+                self.flow = None;
+            }
+        }
+    }
+
+    /// Closes the flow; what went wrong, as a note.
+    fn finish(mut self) -> Option<String> {
+        if let Some(mut flow) = self.flow.take() {
+            if let Err(e) = flow.close(SystemTime::now(), None) {
+                self.error = Some(e.to_string());
+            }
+        }
+        self.error
+            .map(|e| format!("writing the pcap file failed: {e}"))
+    }
 }
 
 #[cfg(test)]

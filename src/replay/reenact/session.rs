@@ -123,6 +123,13 @@ impl Reenactment {
         }
     }
 
+    /// Whether the next write waits for the live server's handshake bytes (which the
+    /// handshake timeout bounds, not the reply timeout).
+    pub fn awaits_handshake(&self) -> bool {
+        self.sent < self.script.writes.len()
+            && self.server.handshake().len() < self.handshake_needed(self.sent)
+    }
+
     pub fn poll_write(&mut self) -> Next {
         let Some(write) = self.script.writes.get(self.sent) else {
             return Next::Done;

@@ -18,8 +18,8 @@ const DIGEST: &str = "the digest handshake of Flash Player and FMS, as FFmpeg rt
 super::table! {
     // ----- connection -----
     TcpConnectTimeout "tcp.connect-timeout" => diag(Error, Tcp,
-        "the TCP connection to the server was not established within the step timeout",
-        "the emulated client's own limit (--step-timeout)"),
+        "the TCP connection to the server was not established within the handshake timeout",
+        "the emulated client's own limit (--handshake-timeout)"),
     TcpConnectFailed "tcp.connect-failed" => diag(Error, Tcp,
         "the TCP connection to the server was refused or failed",
         "the operating system's answer to connect()"),
@@ -63,8 +63,8 @@ super::table! {
         "the server closed the connection after C0, before C1 was sent",
         SPEC_HS),
     HsTimeout "hs.timeout" => diag(Error, Handshake,
-        "S0/S1/S2 did not arrive within the step timeout",
-        "the emulated client's own limit (--step-timeout)"),
+        "S0/S1/S2 did not arrive within the handshake timeout",
+        "the emulated client's own limit (--handshake-timeout)"),
     HsReset "hs.reset" => diag(Error, Handshake,
         "the server reset the connection during the handshake",
         SPEC_HS),
@@ -179,8 +179,8 @@ super::table! {
         "a protocol control message arrived on a chunk stream other than 2 or a message stream other than 0",
         "RTMP specification 5.4: protocol control messages use chunk stream 2 and message stream 0"),
     MsgTimeout "msg.timeout" => diag(Error, Message,
-        "the server sent nothing the client was waiting for within the step timeout",
-        "the emulated client's own limit (--step-timeout)"),
+        "the server sent nothing the client was waiting for within the reply timeout",
+        "the emulated client's own limit (--reply-timeout)"),
     AckOutputWithheld "ack.output-withheld" => diag(Info, Message,
         "the client's unacknowledged bytes exceed the window this server announced, so its output \
          waits for an Acknowledgement (reported the first time)",

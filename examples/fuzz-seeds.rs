@@ -1,23 +1,31 @@
+//! Regenerates the fuzz targets' seed corpora: a development tool, not part of the installed
+//! command line (see fuzz/README.md).
+//!
+//!     cargo run --example fuzz-seeds                 # --captures captures --out fuzz/seeds
+//!
+//! Seeds come from every capture in --captures and from every emulator profile run once
+//! against an in-process reference server on 127.0.0.1. Each target's directory under --out
+//! is replaced.
+
 use anyhow::Context;
-use clap::Args;
+use clap::Parser;
 use rtmp_probe::fuzz_harness::seeds;
 use std::path::PathBuf;
 
-/// Regenerate the fuzz targets' seed corpora (a development command; see fuzz/README.md).
-///
-/// Seeds come from every capture in --captures and from every emulator profile run once
-/// against an in-process reference server on 127.0.0.1. Each target's directory under --out
-/// is replaced.
-#[derive(Debug, Args)]
-pub struct FuzzSeedsArgs {
+/// Regenerate the fuzz targets' seed corpora (see fuzz/README.md).
+#[derive(Debug, Parser)]
+#[command(name = "fuzz-seeds")]
+struct Args {
     /// The project's own captures.
     #[arg(long, default_value = "captures")]
     captures: PathBuf,
+    /// Where the seeds go, one directory per fuzz target.
     #[arg(long, default_value = "fuzz/seeds")]
     out: PathBuf,
 }
 
-pub fn run(args: FuzzSeedsArgs) -> anyhow::Result<i32> {
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
     let mut all = seeds::Seeds::new();
     let mut pcaps: Vec<PathBuf> = std::fs::read_dir(&args.captures)
         .with_context(|| format!("reading {}", args.captures.display()))?
@@ -41,10 +49,10 @@ pub fn run(args: FuzzSeedsArgs) -> anyhow::Result<i32> {
     }
     let n = seeds::write_seeds(&args.out, &all)
         .with_context(|| format!("writing seeds under {}", args.out.display()))?;
-    outln!(
+    println!(
         "wrote {n} seed files for {} targets under {}",
         all.len(),
         args.out.display()
-    )?;
-    Ok(0)
+    );
+    Ok(())
 }
