@@ -1,7 +1,9 @@
 //! One case over TCP: a thin tokio driver for the sans-IO [`EmulatorClient`]. It connects,
 //! writes what the client hands out when it is due, gives the client every read (what has
 //! arrived is read before each write, so the client knows what it had when a write was due),
-//! sleeps until the client's next timeout, and records a pcap file when asked.
+//! sleeps until the client's next timeout, and records a pcap file when asked. One clock
+//! reading stamps each read or write for the client and for the pcap file alike, so the
+//! transcript and the capture of a run agree.
 
 pub use super::client::{Finding, Observations, Outcome, Stage, Status};
 
@@ -179,39 +181,58 @@ impl Default for CaseOptions {
     }
 }
 
-/// The pcap file of one case, if one is being written.
-#[derive(Default)]
+/// The pcap file of one case, if one is being written; its frames are stamped on the case's
+/// clock (the time since it started, as the client's transcript is).
 struct Recording {
+    /// When the case started, on the wall clock the pcap file keeps.
+    started: SystemTime,
     flow: Option<TcpFlow<std::io::BufWriter<std::fs::File>>>,
     error: Option<String>,
 }
 
 impl Recording {
-    fn open(&mut self, path: &std::path::Path, local: SocketAddr, server: SocketAddr) {
+    fn new() -> Self {
+        Self {
+            started: SystemTime::now(),
+            flow: None,
+            error: None,
+        }
+    }
+
+    /// Starts the file with the TCP connection made `at`.
+    fn open(
+        &mut self,
+        path: &std::path::Path,
+        local: SocketAddr,
+        server: SocketAddr,
+        at: Duration,
+    ) {
+        let at = self.started + at;
         let opened = std::fs::File::create(path)
             .and_then(|f| PcapRecorder::new(std::io::BufWriter::new(f)))
-            .and_then(|r| TcpFlow::open(r, local, server, SystemTime::now()));
+            .and_then(|r| TcpFlow::open(r, local, server, at));
         match opened {
             Ok(flow) => self.flow = Some(flow),
             Err(e) => self.error = Some(format!("{}: {e}", path.display())),
         }
     }
 
-    /// Adds one write or read as one frame.
-    fn record(&mut self, direction: Direction, bytes: &[u8]) {
+    /// Adds one write or read, made `at`, as one frame.
+    fn record(&mut self, direction: Direction, at: Duration, bytes: &[u8]) {
+        let at = self.started + at;
         if let Some(flow) = self.flow.as_mut() {
-            if let Err(e) = flow.record(direction, SystemTime::now(), bytes) {
+            if let Err(e) = flow.record(direction, at, bytes) {
                 self.error = Some(e.to_string());
                 self.flow = None;
             }
         }
     }
 
-    /// Closes the flow (with the client's reset when it reset) and says what went wrong.
-    fn finish(mut self, reset: bool) -> Option<String> {
+    /// Closes the flow `at` (with the client's reset when it reset) and says what went wrong.
+    fn finish(mut self, at: Duration, reset: bool) -> Option<String> {
         if let Some(mut flow) = self.flow.take() {
             let _ = flow.close(
-                SystemTime::now(),
+                self.started + at,
                 reset.then_some(Direction::ClientToServer),
             );
             if let Err(e) = flow.finish() {
@@ -248,7 +269,7 @@ pub async fn run(
 ) -> Outcome {
     let started = Instant::now();
     let mut client = EmulatorClient::new(profile.clone(), variant, plan(target, key, options));
-    let mut recording = Recording::default();
+    let mut recording = Recording::new();
     let driven = drive(&mut client, &mut recording, target, options, started);
     let finished = match options.case_timeout {
         None => {
@@ -270,7 +291,7 @@ pub async fn run(
             ),
         );
     }
-    if let Some(e) = recording.finish(client.wants_reset()) {
+    if let Some(e) = recording.finish(started.elapsed(), client.wants_reset()) {
         client.note(
             DiagnosticId::CasePcapFailed,
             format!("writing the pcap file failed: {e}"),
@@ -350,20 +371,25 @@ async fn drive(
     };
     let _ = socket.set_nodelay(client.nodelay());
     let local = socket.local_addr().ok();
+    let connected_at = now();
     client.connected(
-        now(),
+        connected_at,
         local.map(|a| a.to_string()).unwrap_or_default(),
         target.addr.to_string(),
     );
     if let (Some(path), Some(local)) = (&options.pcap, local) {
-        recording.open(path, local, target.addr);
+        recording.open(path, local, target.addr, connected_at);
     }
     let mut buf = BytesMut::new();
     let mut eof = false;
     while !client.is_finished() {
         eof = eof || read_available(&socket, &mut buf, client, recording, now);
-        while let Some(transmit) = client.poll_transmit(now()) {
-            recording.record(Direction::ClientToServer, &transmit.bytes);
+        loop {
+            let at = now();
+            let Some(transmit) = client.poll_transmit(at) else {
+                break;
+            };
+            recording.record(Direction::ClientToServer, at, &transmit.bytes);
             if let Err(e) = socket.write_all(&transmit.bytes).await {
                 let message = format!("the server closed or reset the connection: {e}");
                 let reason: Stop = stop(
@@ -466,7 +492,7 @@ fn deliver(
         }
         Ok(_) => {
             let bytes = buf.split().freeze();
-            recording.record(Direction::ServerToClient, &bytes);
+            recording.record(Direction::ServerToClient, now, &bytes);
             client.handle_read(now, bytes);
             false
         }

@@ -349,11 +349,14 @@ pub async fn against_until(
                     ));
                     break;
                 }
+                // Stamped when it is made, as a read is when it is made: a write that waits on
+                // a full send buffer crossed the wire when it was handed over.
+                let at = started.elapsed();
                 if let Err(e) = wr.write_all(&bytes).await {
                     stopped = Some(format!("write {} of {total} failed: {e}", sent + 1));
                     break;
                 }
-                decoder.data(0, started.elapsed(), &bytes);
+                decoder.data(0, at, &bytes);
             }
             Next::Wait { missing } => {
                 if !server_open {
