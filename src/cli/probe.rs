@@ -1,8 +1,12 @@
 use anyhow::Context;
 use clap::Args;
-use rtmp_probe::emulate::case::CaseOptions;
-use rtmp_probe::emulate::{run_case_until, CaseResult};
-use rtmp_probe::transcript::render::{colour_on_stdout, json_line, json_record_line, TextRenderer};
+use rtmp_probe::emulate::case::{CaseOptions, LiveTranscript};
+use rtmp_probe::emulate::{run_case_until, CaseResult, CaseRun};
+use rtmp_probe::transcript::render::{
+    colour_on_stdout, json_event_line, json_line, json_record_line, TextRenderer,
+};
+use rtmp_probe::transcript::Event;
+use std::sync::{Arc, Mutex};
 
 /// Run one client emulation against a server and explain the verdict.
 ///
@@ -30,7 +34,8 @@ pub struct ProbeArgs {
     /// Attempts; the verdict says how many failed.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     repeat: u32,
-    /// The transcript of the worst attempt as JSON lines, then the result as JSON.
+    /// The transcript as JSON lines as it happens (with --repeat, `conn` is the attempt's
+    /// number), then the result as JSON.
     #[arg(long)]
     json: bool,
     /// Write the session (what the client wrote and read) as a pcap file; with --repeat N,
@@ -60,11 +65,21 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
     options.media_duration = super::seconds("--duration", args.duration)?;
     options.pcap = args.pcap.clone();
     options.reach = Some(reach.clone());
+    let live = Arc::new(Live {
+        json: args.json,
+        colour: colour_on_stdout(),
+        numbered: args.repeat > 1,
+        failed: Mutex::new(None),
+    });
+    options.live = Some(LiveTranscript::new({
+        let live = live.clone();
+        move |attempt, event| live.show(attempt, event)
+    }));
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let (result, interrupted) = runtime.block_on(async {
+    let (run, interrupted) = runtime.block_on(async {
         let mut interrupt = super::interrupt::Interrupt::install()?;
         let interrupted = std::cell::Cell::new(false);
-        let result = run_case_until(
+        let run = run_case_until(
             &profile,
             variant,
             &target,
@@ -77,52 +92,99 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
             },
         )
         .await;
-        anyhow::Ok((result, interrupted.get()))
+        anyhow::Ok((run, interrupted.get()))
     })?;
     super::target::unreachable(&args.url, &reach)?;
-    let Some(result) = result else {
-        eprintln!("rtmp-probe: interrupted before the first attempt finished");
-        return Ok(super::exit::INTERRUPTED);
-    };
-    let printed = print_result(&result, &args).and_then(|()| {
-        let note = format!(
-            "interrupted: {} of {} attempts finished",
-            result.attempts, args.repeat
-        );
-        match (interrupted, args.json) {
-            (false, _) => Ok(()),
-            // JSON lines stay JSON; the note goes to stderr.
-            (true, true) => {
-                eprintln!("rtmp-probe: {note}");
-                Ok(())
-            }
-            (true, false) => outln!("{note}"),
-        }
-    });
-    super::interrupt::finish(
-        interrupted,
-        printed,
-        super::exit::verdict(result.status.is_failure()),
-    )
+    let printed = live.failed().and_then(|()| print_run(&run, &args));
+    let verdict = run
+        .finished
+        .as_ref()
+        .or(run.interrupted.as_ref().map(|i| &i.result))
+        .is_some_and(|r| r.status.is_failure());
+    super::interrupt::finish(interrupted, printed, super::exit::verdict(verdict))
 }
 
-/// The worst attempt's transcript, then the verdict (a table row and observations, or JSON).
-fn print_result(result: &CaseResult, args: &ProbeArgs) -> anyhow::Result<()> {
-    if let Some(worst) = &result.worst {
-        if args.json {
-            for e in &worst.transcript.events {
-                outln!("{}", json_line(e))?;
-            }
-        } else {
-            out!(
-                "{}",
-                TextRenderer {
-                    colour: colour_on_stdout()
+/// Prints each event of the transcript as it happens; with several attempts, each line says
+/// whose it is (`[2]` in text, `conn` in JSON, as serve numbers its connections).
+struct Live {
+    json: bool,
+    colour: bool,
+    numbered: bool,
+    /// The first failure to print (standard output closed): later lines are not tried.
+    failed: Mutex<Option<anyhow::Error>>,
+}
+
+impl Live {
+    fn show(&self, attempt: u32, event: &Event) {
+        let Ok(mut failed) = self.failed.lock() else {
+            return;
+        };
+        if failed.is_some() {
+            return;
+        }
+        let line = match (self.json, self.numbered) {
+            (true, false) => json_line(event),
+            (true, true) => json_event_line(u64::from(attempt), event),
+            (false, numbered) => {
+                let line = TextRenderer {
+                    colour: self.colour,
                 }
-                .render(&worst.transcript)
-            )?;
+                .line(event);
+                if numbered {
+                    format!("[{attempt}] {line}")
+                } else {
+                    line
+                }
+            }
+        };
+        if let Err(e) = outln!("{line}") {
+            *failed = Some(e);
         }
     }
+
+    /// Whether every line went out.
+    fn failed(&self) -> anyhow::Result<()> {
+        match self.failed.lock().ok().and_then(|mut f| f.take()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// After the live transcript: the verdict of the attempts that finished (or, when none had,
+/// of the one interrupted, so far), and what an interrupt left unfinished.
+fn print_run(run: &CaseRun, args: &ProbeArgs) -> anyhow::Result<()> {
+    let shown = run
+        .finished
+        .as_ref()
+        .or(run.interrupted.as_ref().map(|i| &i.result));
+    if let Some(result) = shown {
+        print_result(result, args)?;
+    }
+    let Some(stopped) = &run.interrupted else {
+        return Ok(());
+    };
+    let finished = run.finished.as_ref().map_or(0, |r| r.attempts);
+    let stage = stopped
+        .result
+        .stage
+        .map_or_else(String::new, |s| format!(" during {s}"));
+    let note = format!(
+        "interrupted: {finished} of {} attempts finished; attempt {} was stopped{stage} (its \
+         transcript ends with case.interrupted)",
+        args.repeat, stopped.attempt
+    );
+    if args.json {
+        // JSON lines stay JSON; the note goes to stderr.
+        eprintln!("rtmp-probe: {note}");
+        Ok(())
+    } else {
+        outln!("{note}")
+    }
+}
+
+/// The verdict (a table row and observations, or JSON) after the transcript printed live.
+fn print_result(result: &CaseResult, args: &ProbeArgs) -> anyhow::Result<()> {
     if args.json {
         outln!("{}", json_record_line("case", result))?;
     } else {

@@ -14,9 +14,10 @@ use super::variant::Variant;
 use crate::protocol::random::RandomSource;
 use crate::record::pcap::{PcapRecorder, TcpFlow};
 use crate::transcript::DiagnosticId;
-use crate::transcript::Direction;
+use crate::transcript::{Direction, Event, Transcript};
 use bytes::BytesMut;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -163,6 +164,79 @@ pub struct CaseOptions {
     /// Shared by the connections of one run: the first is tried alone, and a target it cannot
     /// reach stops the rest (see [`super::reach`]). None: every connection on its own.
     pub reach: Option<std::sync::Arc<Reach>>,
+    /// Where each event of the transcript goes as it happens (`probe` prints them live).
+    pub live: Option<LiveTranscript>,
+}
+
+/// What receives a live transcript: the attempt's number and one event.
+type EventSink = Arc<dyn Fn(u32, &Event) + Send + Sync>;
+
+/// Where an attempt's transcript goes as it happens: each event, as soon as the client has
+/// recorded it, with the number of the attempt (from 1) it belongs to.
+#[derive(Clone)]
+pub struct LiveTranscript {
+    sink: EventSink,
+    attempt: u32,
+}
+
+impl LiveTranscript {
+    /// Events go to `sink`, as attempt 1's until [`Self::for_attempt`] says otherwise.
+    pub fn new(sink: impl Fn(u32, &Event) + Send + Sync + 'static) -> Self {
+        Self {
+            sink: Arc::new(sink),
+            attempt: 1,
+        }
+    }
+
+    /// The same place, for attempt `attempt`'s events.
+    pub fn for_attempt(&self, attempt: u32) -> Self {
+        Self {
+            sink: self.sink.clone(),
+            attempt,
+        }
+    }
+}
+
+/// The attempt it is for; the sink is left out.
+impl std::fmt::Debug for LiveTranscript {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveTranscript")
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How much of a client's transcript has gone to its [`LiveTranscript`].
+struct Shown<'a> {
+    live: Option<&'a LiveTranscript>,
+    count: usize,
+}
+
+impl<'a> Shown<'a> {
+    fn new(live: Option<&'a LiveTranscript>) -> Self {
+        Self { live, count: 0 }
+    }
+
+    /// Hands over the events recorded since the last call. A run's first attempt shows nothing
+    /// until it has connected: its connection is the one that finds a target unreachable,
+    /// which the command then says in one line instead (see [`super::reach`]).
+    fn catch_up(&mut self, transcript: &Transcript) {
+        let scout = self.live.is_some_and(|l| l.attempt == 1);
+        if scout
+            && !transcript
+                .events
+                .iter()
+                .any(|e| matches!(e.kind, crate::transcript::EventKind::Connected { .. }))
+        {
+            return;
+        }
+        if let Some(live) = self.live {
+            for event in transcript.events.iter().skip(self.count) {
+                (live.sink)(live.attempt, event);
+            }
+        }
+        self.count = transcript.events.len();
+    }
 }
 
 impl Default for CaseOptions {
@@ -177,6 +251,7 @@ impl Default for CaseOptions {
             stop_after_connect: false,
             companion: None,
             reach: None,
+            live: None,
         }
     }
 }
@@ -267,18 +342,57 @@ pub async fn run(
     key: &str,
     options: &CaseOptions,
 ) -> Outcome {
+    run_until(
+        profile,
+        variant,
+        target,
+        key,
+        options,
+        std::future::pending(),
+    )
+    .await
+    .0
+}
+
+/// [`run`] that `interrupt` stops (Ctrl-C, say): the attempt then ends with the verdict of what
+/// happened until then ([`EmulatorClient::interrupt`]), its pcap file written; true when it
+/// was interrupted.
+pub async fn run_until(
+    profile: &Profile,
+    variant: Variant,
+    target: &Target,
+    key: &str,
+    options: &CaseOptions,
+    interrupt: impl std::future::Future<Output = ()>,
+) -> (Outcome, bool) {
     let started = Instant::now();
     let mut client = EmulatorClient::new(profile.clone(), variant, plan(target, key, options));
     let mut recording = Recording::new();
-    let driven = drive(&mut client, &mut recording, target, options, started);
-    let finished = match options.case_timeout {
-        None => {
-            driven.await;
-            true
+    let mut shown = Shown::new(options.live.as_ref());
+    let driven = drive(
+        &mut client,
+        &mut recording,
+        &mut shown,
+        target,
+        options,
+        started,
+    );
+    let limited = async {
+        match options.case_timeout {
+            None => {
+                driven.await;
+                true
+            }
+            Some(limit) => tokio::time::timeout(limit, driven).await.is_ok(),
         }
-        Some(limit) => tokio::time::timeout(limit, driven).await.is_ok(),
     };
-    if !finished {
+    let (finished, interrupted) = tokio::select! {
+        finished = limited => (finished, false),
+        () = interrupt => (false, true),
+    };
+    if interrupted {
+        client.interrupt(started.elapsed());
+    } else if !finished {
         let limit = options.case_timeout.unwrap_or_default();
         let stage = client.stage();
         client.abort(
@@ -297,13 +411,18 @@ pub async fn run(
             format!("writing the pcap file failed: {e}"),
         );
     }
-    client.outcome(started.elapsed())
+    let outcome = client.outcome(started.elapsed());
+    // The verdict's own line, added by the outcome.
+    shown.catch_up(&outcome.transcript);
+    (outcome, interrupted)
 }
 
-/// Moves bytes and time between the socket and the client until the client is done.
+/// Moves bytes and time between the socket and the client until the client is done, handing
+/// what the client records to `shown` as it goes.
 async fn drive(
     client: &mut EmulatorClient,
     recording: &mut Recording,
+    shown: &mut Shown<'_>,
     target: &Target,
     options: &CaseOptions,
     started: Instant,
@@ -380,15 +499,19 @@ async fn drive(
     if let (Some(path), Some(local)) = (&options.pcap, local) {
         recording.open(path, local, target.addr, connected_at);
     }
+    shown.catch_up(client.transcript());
     let mut buf = BytesMut::new();
     let mut eof = false;
     while !client.is_finished() {
         eof = eof || read_available(&socket, &mut buf, client, recording, now);
+        shown.catch_up(client.transcript());
         loop {
             let at = now();
             let Some(transmit) = client.poll_transmit(at) else {
                 break;
             };
+            // The write's lines before its bytes go: a write that blocks is still shown.
+            shown.catch_up(client.transcript());
             recording.record(Direction::ClientToServer, at, &transmit.bytes);
             if let Err(e) = socket.write_all(&transmit.bytes).await {
                 let message = format!("the server closed or reset the connection: {e}");
@@ -403,6 +526,7 @@ async fn drive(
             }
             // What arrived meanwhile is known before the next write is due.
             eof = eof || read_available(&socket, &mut buf, client, recording, now);
+            shown.catch_up(client.transcript());
         }
         if client.is_finished() {
             break;
@@ -423,6 +547,7 @@ async fn drive(
             }
             () = sleep => client.handle_timeout(now()),
         }
+        shown.catch_up(client.transcript());
     }
     if client.wants_reset() {
         // SO_LINGER 0 makes the close send RST at once, as the clients that abort do; it

@@ -265,6 +265,50 @@ impl EmulatorClient {
         self.event(EventKind::Connected { client, server });
     }
 
+    /// Ctrl-C or SIGTERM stopped the attempt: it ends now, with the verdict of what happened
+    /// until then (TIMEOUT), saying at which stage and for what the client was waiting.
+    pub fn interrupt(&mut self, now: Duration) {
+        self.now = now;
+        if self.is_finished() {
+            return;
+        }
+        let connected = self
+            .transcript
+            .events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Connected { .. }));
+        let (stage, where_) = if !connected {
+            (Stage::Tcp, "before the TCP connection was made".to_string())
+        } else if self.conn.is_handshaking() {
+            let got: usize = self.observations.handshake_reads.iter().sum();
+            (
+                Stage::Handshake,
+                format!(
+                    "during the handshake, while the client waited for S0+S1+S2 ({got} of 3073 \
+                     bytes had arrived)"
+                ),
+            )
+        } else {
+            let stage = self.stage;
+            let awaited = self.step.awaited();
+            let where_ = if awaited.is_empty() {
+                format!("during {stage}")
+            } else {
+                format!("during {stage}, while the client waited for {awaited}")
+            };
+            (stage, where_)
+        };
+        self.fail(stop(
+            Status::Timeout,
+            stage,
+            DiagnosticId::CaseInterrupted,
+            format!(
+                "interrupted (Ctrl-C or SIGTERM) {:.3} s into the attempt, {where_}",
+                now.as_secs_f64()
+            ),
+        ));
+    }
+
     /// Ends the case for a reason outside the connection (a TCP connect that failed, a write
     /// the server refused, the whole case's time limit).
     pub fn abort(&mut self, now: Duration, reason: Stop) {
