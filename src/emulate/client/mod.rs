@@ -330,6 +330,13 @@ impl EmulatorClient {
         }
         let len = bytes.len();
         if self.stall.is_some() {
+            // Taken in by no one, but read from the wire all the same.
+            if self.conn.is_handshaking() {
+                self.event(EventKind::Segment {
+                    direction: Direction::ServerToClient,
+                    len,
+                });
+            }
             self.received += len;
             return;
         }

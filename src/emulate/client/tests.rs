@@ -305,3 +305,33 @@ fn media_without_play_start_is_played_only_by_the_profiles_whose_row_goes_on() {
         );
     }
 }
+
+#[test]
+fn a_stalled_client_still_shows_the_handshake_reads_it_makes() {
+    // A client that stalls on an S1 without a digest takes nothing more in, but the driver
+    // still reads S2 from the wire: the transcript shows that read as the pcap would.
+    let mut p = profile::by_name("obs").expect("profile");
+    let section: toml::Table =
+        toml::from_str("s1-digest-absent = \"stall:handshake\"").expect("TOML");
+    p.tolerance = crate::emulate::tolerance::Table::default();
+    p.tolerance.row =
+        crate::emulate::tolerance::Table::rows_from_section(&section).expect("a tolerance row");
+    let mut c = EmulatorClient::new(p, Variant::Default, plan());
+    let mut server = Connection::new(
+        ConnectionConfig::server(ServerConfig::default()),
+        RandomSource::seeded(3),
+    );
+    let ms = Duration::from_millis;
+    server.handle_read(ms(1), c.poll_transmit(ms(1)).expect("C0+C1").bytes);
+    let answer = server.poll_transmit(ms(1)).expect("S0+S1+S2").bytes;
+    c.handle_read(ms(2), answer.slice(..1537));
+    c.handle_read(ms(3), answer.slice(1537..));
+    let reads: Vec<(u64, String)> = wire_lines(&c)
+        .into_iter()
+        .filter(|(_, l)| l.starts_with("S->C"))
+        .collect();
+    assert_eq!(
+        reads,
+        [(2000, "S->C 1537".to_string()), (3000, "S->C 1536".into())]
+    );
+}
