@@ -741,7 +741,13 @@ fn an_interrupted_matrix_reports_and_writes_the_finished_cases() {
     );
     for case in &cases {
         assert!(case["id"].as_str().unwrap().starts_with("obs/"), "{case}");
-        assert_eq!(case["status"], "pass", "only finished cases: {case}");
+        // Cases start in any order once the first has connected, so c0-wait-s0 (INFORMATIONAL
+        // against a server that waits for C1) may be among those that finished.
+        let finished = ["pass", "informational"].map(serde_json::Value::from);
+        assert!(
+            finished.contains(&case["status"]),
+            "only finished cases: {case}"
+        );
     }
     assert!(
         out.contains(&format!(
