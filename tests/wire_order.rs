@@ -9,9 +9,13 @@
 //! alike, so the times agree to the pcap's resolution (a microsecond, and a microsecond more
 //! where the file's start falls between two): no tolerance is needed for the scheduler.
 //!
-//! In memory every profile meets every personality (each variant too); over TCP, a few cases
-//! of both ends at once, FFmpeg publishing to `serve --personality ffmpeg`, and `probe --pcap`
-//! through the built binary, against the built-in server and against `ffmpeg -listen 1`.
+//! In memory every profile meets every personality (each variant too under the personalities
+//! whose handshake writes differ); over TCP, a few cases of both ends at once, FFmpeg
+//! publishing to `serve --personality ffmpeg`, and `probe --pcap` through the built binary,
+//! against the built-in server and against `ffmpeg -listen 1`.
+//!
+//! One file past 600 lines: every test holds its transcripts against its pcap files through the
+//! one `check` at its top.
 
 mod support;
 
