@@ -104,7 +104,7 @@ fn take_read(connection: &mut Connection, read: Bytes) -> usize {
             _ => {}
         }
     }
-    while connection.poll_transmit().is_some() {}
+    while connection.poll_transmit(Duration::ZERO).is_some() {}
     messages
 }
 

@@ -1,8 +1,12 @@
 use anyhow::Context;
 use clap::Args;
-use rtmp_probe::emulate::case::CaseOptions;
-use rtmp_probe::emulate::{run_case_until, CaseResult};
-use rtmp_probe::transcript::render::{colour_on_stdout, json_line, json_record_line, TextRenderer};
+use rtmp_probe::emulate::case::{CaseOptions, LiveTranscript};
+use rtmp_probe::emulate::{run_case_until, CaseResult, CaseRun};
+use rtmp_probe::transcript::render::{
+    colour_on_stdout, json_event_line, json_line, json_record_line, TextRenderer,
+};
+use rtmp_probe::transcript::Event;
+use std::sync::{Arc, Mutex};
 
 /// Run one client emulation against a server and explain the verdict.
 ///
@@ -33,6 +37,8 @@ pub struct ProbeArgs {
     /// Attempts; the verdict says how many failed.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     repeat: u32,
+    /// The transcript as JSON lines as it happens (with --repeat, `conn` is the attempt's
+    /// number), then the result as JSON.
     #[command(flatten)]
     json: super::output::JsonArg,
     /// Write the session (what the client wrote and read) as a pcap file; with --repeat N,
@@ -56,18 +62,29 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
     if let Some(path) = &args.pcap {
         super::output::check_creatable("--pcap", path)?;
     }
-    let (target, key) = super::target::parse(&args.url)?;
     let json = super::output::JsonOut(args.json.open()?);
+    let (target, key) = super::target::parse(&args.url)?;
     let reach = super::target::reach();
     let mut options = args.timeouts.apply(CaseOptions::default());
     options.media_duration = super::seconds("--duration", args.duration)?;
     options.pcap = args.pcap.clone();
     options.reach = Some(reach.clone());
+    let live = Arc::new(Live {
+        json,
+        text: args.json.text_on_stdout(),
+        colour: colour_on_stdout(),
+        numbered: args.repeat > 1,
+        failed: Mutex::new(None),
+    });
+    options.live = Some(LiveTranscript::new({
+        let live = live.clone();
+        move |attempt, event| live.show(attempt, event)
+    }));
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let (result, interrupted) = runtime.block_on(async {
+    let (run, interrupted) = runtime.block_on(async {
         let mut interrupt = super::interrupt::Interrupt::install()?;
         let interrupted = std::cell::Cell::new(false);
-        let result = run_case_until(
+        let run = run_case_until(
             &profile,
             variant,
             &target,
@@ -80,56 +97,116 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<i32> {
             },
         )
         .await;
-        anyhow::Ok((result, interrupted.get()))
+        anyhow::Ok((run, interrupted.get()))
     })?;
     super::target::unreachable(&args.url, &reach)?;
-    let Some(result) = result else {
-        eprintln!("rtmp-probe: interrupted before the first attempt finished");
-        return Ok(super::exit::INTERRUPTED);
-    };
-    let printed = print_result(&result, &args, &json).and_then(|()| {
-        let note = format!(
-            "interrupted: {} of {} finished",
-            result.attempts,
-            super::plural(args.repeat, "attempt")
-        );
-        match (interrupted, args.json.text_on_stdout()) {
-            (false, _) => Ok(()),
-            // JSON lines stay JSON; the note goes to stderr.
-            (true, false) => {
-                eprintln!("rtmp-probe: {note}");
-                Ok(())
-            }
-            (true, true) => outln!("{note}"),
-        }
-    });
-    super::interrupt::finish(
-        interrupted,
-        printed,
-        super::exit::verdict(result.status.is_failure()),
-    )
+    let printed = live
+        .failed()
+        .and_then(|()| print_run(&run, &args, &live.json));
+    let verdict = run
+        .finished
+        .as_ref()
+        .or(run.interrupted.as_ref().map(|i| &i.result))
+        .is_some_and(|r| r.status.is_failure());
+    super::interrupt::finish(interrupted, printed, super::exit::verdict(verdict))
 }
 
-/// The worst attempt's transcript, then the verdict (a table row and observations, or JSON).
+/// Prints each event of the transcript as it happens; with several attempts, each line says
+/// whose it is (`[2]` in text, `conn` in JSON, as serve numbers its connections).
+struct Live {
+    /// Where JSON lines go (standard output, a file, or nowhere).
+    json: super::output::JsonOut,
+    /// Whether the text goes to standard output (without --json, or with --json=FILE).
+    text: bool,
+    colour: bool,
+    numbered: bool,
+    /// The first failure to print (standard output closed): later lines are not tried.
+    failed: Mutex<Option<anyhow::Error>>,
+}
+
+impl Live {
+    fn show(&self, attempt: u32, event: &Event) {
+        let Ok(mut failed) = self.failed.lock() else {
+            return;
+        };
+        if failed.is_some() {
+            return;
+        }
+        if self.json.is_set() {
+            let line = if self.numbered {
+                json_event_line(u64::from(attempt), event)
+            } else {
+                json_line(event)
+            };
+            if let Err(e) = self.json.line(&line) {
+                *failed = Some(e);
+                return;
+            }
+        }
+        if self.text {
+            let line = TextRenderer {
+                colour: self.colour,
+            }
+            .line(event);
+            let printed = if self.numbered {
+                outln!("[{attempt}] {line}")
+            } else {
+                outln!("{line}")
+            };
+            if let Err(e) = printed {
+                *failed = Some(e);
+            }
+        }
+    }
+
+    /// Whether every line went out.
+    fn failed(&self) -> anyhow::Result<()> {
+        match self.failed.lock().ok().and_then(|mut f| f.take()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// After the live transcript: the verdict of the attempts that finished (or, when none had,
+/// of the one interrupted, so far), and what an interrupt left unfinished.
+fn print_run(run: &CaseRun, args: &ProbeArgs, json: &super::output::JsonOut) -> anyhow::Result<()> {
+    let shown = run
+        .finished
+        .as_ref()
+        .or(run.interrupted.as_ref().map(|i| &i.result));
+    if let Some(result) = shown {
+        print_result(result, args, json)?;
+    }
+    let Some(stopped) = &run.interrupted else {
+        return Ok(());
+    };
+    let finished = run.finished.as_ref().map_or(0, |r| r.attempts);
+    let stage = stopped
+        .result
+        .stage
+        .map_or_else(String::new, |s| format!(" during {s}"));
+    let note = format!(
+        "interrupted: {finished} of {} finished; attempt {} was stopped{stage} (its \
+         transcript ends with case.interrupted)",
+        super::plural(args.repeat, "attempt"),
+        stopped.attempt
+    );
+    if !args.json.text_on_stdout() {
+        // JSON lines stay JSON; the note goes to stderr.
+        eprintln!("rtmp-probe: {note}");
+        Ok(())
+    } else {
+        outln!("{note}")
+    }
+}
+
+/// The verdict (a table row and observations, or JSON) after the transcript printed live.
 fn print_result(
     result: &CaseResult,
     args: &ProbeArgs,
     json: &super::output::JsonOut,
 ) -> anyhow::Result<()> {
-    if let Some(worst) = &result.worst {
-        for e in &worst.transcript.events {
-            json.line(&json_line(e))?;
-        }
-        if args.json.text_on_stdout() {
-            out!(
-                "{}",
-                TextRenderer {
-                    colour: colour_on_stdout()
-                }
-                .render(&worst.transcript)
-            )?;
-        }
-    }
     json.line(&json_record_line("case", result))?;
     if args.json.text_on_stdout() {
         outln!()?;

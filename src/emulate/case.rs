@@ -1,7 +1,9 @@
 //! One case over TCP: a thin tokio driver for the sans-IO [`EmulatorClient`]. It connects,
 //! writes what the client hands out when it is due, gives the client every read (what has
 //! arrived is read before each write, so the client knows what it had when a write was due),
-//! sleeps until the client's next timeout, and records a pcap file when asked.
+//! sleeps until the client's next timeout, and records a pcap file when asked. One clock
+//! reading stamps each read or write for the client and for the pcap file alike, so the
+//! transcript and the capture of a run agree.
 
 pub use super::client::{Finding, Observations, Outcome, Stage, Status};
 
@@ -10,11 +12,12 @@ use super::profile::Profile;
 use super::reach::{ConnectFailure, Reach, Unreachable};
 use super::variant::Variant;
 use crate::protocol::random::RandomSource;
-use crate::record::pcap::{PcapFile, PcapRecorder, TcpFlow};
+use crate::record::pcap::{FlowRecording, PcapFile};
 use crate::transcript::DiagnosticId;
-use crate::transcript::Direction;
+use crate::transcript::{Direction, Event, Transcript};
 use bytes::BytesMut;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -164,6 +167,79 @@ pub struct CaseOptions {
     /// Shared by the connections of one run: the first is tried alone, and a target it cannot
     /// reach stops the rest (see [`super::reach`]). None: every connection on its own.
     pub reach: Option<std::sync::Arc<Reach>>,
+    /// Where each event of the transcript goes as it happens (`probe` prints them live).
+    pub live: Option<LiveTranscript>,
+}
+
+/// What receives a live transcript: the attempt's number and one event.
+type EventSink = Arc<dyn Fn(u32, &Event) + Send + Sync>;
+
+/// Where an attempt's transcript goes as it happens: each event, as soon as the client has
+/// recorded it, with the number of the attempt (from 1) it belongs to.
+#[derive(Clone)]
+pub struct LiveTranscript {
+    sink: EventSink,
+    attempt: u32,
+}
+
+impl LiveTranscript {
+    /// Events go to `sink`, as attempt 1's until [`Self::for_attempt`] says otherwise.
+    pub fn new(sink: impl Fn(u32, &Event) + Send + Sync + 'static) -> Self {
+        Self {
+            sink: Arc::new(sink),
+            attempt: 1,
+        }
+    }
+
+    /// The same place, for attempt `attempt`'s events.
+    pub fn for_attempt(&self, attempt: u32) -> Self {
+        Self {
+            sink: self.sink.clone(),
+            attempt,
+        }
+    }
+}
+
+/// The attempt it is for; the sink is left out.
+impl std::fmt::Debug for LiveTranscript {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveTranscript")
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How much of a client's transcript has gone to its [`LiveTranscript`].
+struct Shown<'a> {
+    live: Option<&'a LiveTranscript>,
+    count: usize,
+}
+
+impl<'a> Shown<'a> {
+    fn new(live: Option<&'a LiveTranscript>) -> Self {
+        Self { live, count: 0 }
+    }
+
+    /// Hands over the events recorded since the last call. A run's first attempt shows nothing
+    /// until it has connected: its connection is the one that finds a target unreachable,
+    /// which the command then says in one line instead (see [`super::reach`]).
+    fn catch_up(&mut self, transcript: &Transcript) {
+        let scout = self.live.is_some_and(|l| l.attempt == 1);
+        if scout
+            && !transcript
+                .events
+                .iter()
+                .any(|e| matches!(e.kind, crate::transcript::EventKind::Connected { .. }))
+        {
+            return;
+        }
+        if let Some(live) = self.live {
+            for event in transcript.events.iter().skip(self.count) {
+                (live.sink)(live.attempt, event);
+            }
+        }
+        self.count = transcript.events.len();
+    }
 }
 
 impl Default for CaseOptions {
@@ -179,63 +255,8 @@ impl Default for CaseOptions {
             stop_after_connect: false,
             companion: None,
             reach: None,
+            live: None,
         }
-    }
-}
-
-/// The pcap file of one case, if one is being written.
-#[derive(Default)]
-struct Recording {
-    flow: Option<TcpFlow<std::io::BufWriter<std::fs::File>>>,
-    /// The file is shared with other connections: closing the flow leaves it open.
-    shared: bool,
-    error: Option<String>,
-}
-
-impl Recording {
-    /// Starts this connection's flow in a file other connections share.
-    fn join(&mut self, file: &std::sync::Arc<PcapFile>, local: SocketAddr, server: SocketAddr) {
-        self.shared = true;
-        match TcpFlow::open(file.clone(), local, server, SystemTime::now()) {
-            Ok(flow) => self.flow = Some(flow),
-            Err(e) => self.error = Some(e.to_string()),
-        }
-    }
-
-    fn open(&mut self, path: &std::path::Path, local: SocketAddr, server: SocketAddr) {
-        let opened = std::fs::File::create(path)
-            .and_then(|f| PcapRecorder::new(std::io::BufWriter::new(f)))
-            .and_then(|r| TcpFlow::open(r, local, server, SystemTime::now()));
-        match opened {
-            Ok(flow) => self.flow = Some(flow),
-            Err(e) => self.error = Some(format!("{}: {e}", path.display())),
-        }
-    }
-
-    /// Adds one write or read as one frame.
-    fn record(&mut self, direction: Direction, bytes: &[u8]) {
-        if let Some(flow) = self.flow.as_mut() {
-            if let Err(e) = flow.record(direction, SystemTime::now(), bytes) {
-                self.error = Some(e.to_string());
-                self.flow = None;
-            }
-        }
-    }
-
-    /// Closes the flow (with the client's reset when it reset) and says what went wrong.
-    fn finish(mut self, reset: bool) -> Option<String> {
-        if let Some(mut flow) = self.flow.take() {
-            let _ = flow.close(
-                SystemTime::now(),
-                reset.then_some(Direction::ClientToServer),
-            );
-            if !self.shared {
-                if let Err(e) = flow.finish() {
-                    self.error = Some(e.to_string());
-                }
-            }
-        }
-        self.error
     }
 }
 
@@ -263,18 +284,57 @@ pub async fn run(
     key: &str,
     options: &CaseOptions,
 ) -> Outcome {
+    run_until(
+        profile,
+        variant,
+        target,
+        key,
+        options,
+        std::future::pending(),
+    )
+    .await
+    .0
+}
+
+/// [`run`] that `interrupt` stops (Ctrl-C, say): the attempt then ends with the verdict of what
+/// happened until then ([`EmulatorClient::interrupt`]), its pcap file written; true when it
+/// was interrupted.
+pub async fn run_until(
+    profile: &Profile,
+    variant: Variant,
+    target: &Target,
+    key: &str,
+    options: &CaseOptions,
+    interrupt: impl std::future::Future<Output = ()>,
+) -> (Outcome, bool) {
     let started = Instant::now();
     let mut client = EmulatorClient::new(profile.clone(), variant, plan(target, key, options));
-    let mut recording = Recording::default();
-    let driven = drive(&mut client, &mut recording, target, options, started);
-    let finished = match options.case_timeout {
-        None => {
-            driven.await;
-            true
+    let mut recording = FlowRecording::new(SystemTime::now());
+    let mut shown = Shown::new(options.live.as_ref());
+    let driven = drive(
+        &mut client,
+        &mut recording,
+        &mut shown,
+        target,
+        options,
+        started,
+    );
+    let limited = async {
+        match options.case_timeout {
+            None => {
+                driven.await;
+                true
+            }
+            Some(limit) => tokio::time::timeout(limit, driven).await.is_ok(),
         }
-        Some(limit) => tokio::time::timeout(limit, driven).await.is_ok(),
     };
-    if !finished {
+    let (finished, interrupted) = tokio::select! {
+        finished = limited => (finished, false),
+        () = interrupt => (false, true),
+    };
+    if interrupted {
+        client.interrupt(started.elapsed());
+    } else if !finished {
         let limit = options.case_timeout.unwrap_or_default();
         let stage = client.stage();
         client.abort(
@@ -287,19 +347,27 @@ pub async fn run(
             ),
         );
     }
-    if let Some(e) = recording.finish(client.wants_reset()) {
+    if let Some(e) = recording.finish(
+        started.elapsed(),
+        client.wants_reset().then_some(Direction::ClientToServer),
+    ) {
         client.note(
             DiagnosticId::CasePcapFailed,
             format!("writing the pcap file failed: {e}"),
         );
     }
-    client.outcome(started.elapsed())
+    let outcome = client.outcome(started.elapsed());
+    // The verdict's own line, added by the outcome.
+    shown.catch_up(&outcome.transcript);
+    (outcome, interrupted)
 }
 
-/// Moves bytes and time between the socket and the client until the client is done.
+/// Moves bytes and time between the socket and the client until the client is done, handing
+/// what the client records to `shown` as it goes.
 async fn drive(
     client: &mut EmulatorClient,
-    recording: &mut Recording,
+    recording: &mut FlowRecording,
+    shown: &mut Shown<'_>,
     target: &Target,
     options: &CaseOptions,
     started: Instant,
@@ -367,22 +435,31 @@ async fn drive(
     };
     let _ = socket.set_nodelay(client.nodelay());
     let local = socket.local_addr().ok();
+    let connected_at = now();
     client.connected(
-        now(),
+        connected_at,
         local.map(|a| a.to_string()).unwrap_or_default(),
         target.addr.to_string(),
     );
     if let (Some(path), Some(local)) = (&options.pcap, local) {
-        recording.open(path, local, target.addr);
+        recording.create(path, local, target.addr, connected_at);
     } else if let (Some(file), Some(local)) = (&options.pcap_shared, local) {
-        recording.join(file, local, target.addr);
+        recording.join(file, local, target.addr, connected_at);
     }
+    shown.catch_up(client.transcript());
     let mut buf = BytesMut::new();
     let mut eof = false;
     while !client.is_finished() {
         eof = eof || read_available(&socket, &mut buf, client, recording, now);
-        while let Some(transmit) = client.poll_transmit(now()) {
-            recording.record(Direction::ClientToServer, &transmit.bytes);
+        shown.catch_up(client.transcript());
+        loop {
+            let at = now();
+            let Some(transmit) = client.poll_transmit(at) else {
+                break;
+            };
+            // The write's lines before its bytes go: a write that blocks is still shown.
+            shown.catch_up(client.transcript());
+            recording.record(Direction::ClientToServer, at, &transmit.bytes);
             if let Err(e) = socket.write_all(&transmit.bytes).await {
                 let message = format!("the server closed or reset the connection: {e}");
                 let reason: Stop = stop(
@@ -396,6 +473,7 @@ async fn drive(
             }
             // What arrived meanwhile is known before the next write is due.
             eof = eof || read_available(&socket, &mut buf, client, recording, now);
+            shown.catch_up(client.transcript());
         }
         if client.is_finished() {
             break;
@@ -416,6 +494,7 @@ async fn drive(
             }
             () = sleep => client.handle_timeout(now()),
         }
+        shown.catch_up(client.transcript());
     }
     if client.wants_reset() {
         // SO_LINGER 0 makes the close send RST at once, as the clients that abort do; it
@@ -453,7 +532,7 @@ fn read_available(
     socket: &TcpStream,
     buf: &mut BytesMut,
     client: &mut EmulatorClient,
-    recording: &mut Recording,
+    recording: &mut FlowRecording,
     now: impl Fn() -> Duration,
 ) -> bool {
     while !client.is_finished() {
@@ -475,7 +554,7 @@ fn deliver(
     read: std::io::Result<usize>,
     buf: &mut BytesMut,
     client: &mut EmulatorClient,
-    recording: &mut Recording,
+    recording: &mut FlowRecording,
     now: Duration,
 ) -> bool {
     match read {
@@ -485,7 +564,7 @@ fn deliver(
         }
         Ok(_) => {
             let bytes = buf.split().freeze();
-            recording.record(Direction::ServerToClient, &bytes);
+            recording.record(Direction::ServerToClient, now, &bytes);
             client.handle_read(now, bytes);
             false
         }

@@ -10,6 +10,13 @@
 //! reach a reader together; a personality's measured pauses and a profile's timing separate
 //! them. A server pausing between handshake writes reads nothing meanwhile, as its driver
 //! sleeps then.
+//!
+//! Each write is made at its own time on the simulated clock, one per [`WRITE_COST`], and each
+//! side is told that time when it hands the write out, so both transcripts follow the
+//! simulated wire as a TCP run's follow the real one (what a side reads between two writes of
+//! a burst comes between them, as the TCP driver reads what has arrived before each write).
+//! [`run_case_recorded`] also writes that wire as each end saw it, one pcap frame per read or
+//! write, as `probe --pcap` and `serve --pcap` do.
 
 use super::case::CaseOptions;
 use super::client::{EmulatorClient, Finding, Outcome, Status};
@@ -17,13 +24,16 @@ use super::profile::{self, Profile, Role};
 use super::variant::Variant;
 use super::CaseResult;
 use crate::protocol::random::RandomSource;
+use crate::record::pcap::{PcapRecorder, TcpFlow};
 use crate::serve::hub::Hub;
 use crate::serve::personality::Personality;
 use crate::serve::session::{Action, ServerSession, SessionConfig};
-use crate::transcript::DiagnosticId;
+use crate::transcript::{DiagnosticId, Direction, Event, Transcript};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// From a write to its arrival at the other end.
 pub const LATENCY: Duration = Duration::from_micros(30);
@@ -94,6 +104,44 @@ impl Pipe {
     }
 }
 
+/// Where the simulated clock's zero falls in a pcap file (any fixed time will do).
+const PCAP_EPOCH: Duration = Duration::from_secs(1_700_000_000);
+
+fn wall(at: Duration) -> SystemTime {
+    UNIX_EPOCH + PCAP_EPOCH + at
+}
+
+/// One end's view of the simulated wire: a pcap file in memory with the link's one flow.
+struct View {
+    file: Arc<PcapRecorder<Vec<u8>>>,
+    flow: TcpFlow<Vec<u8>>,
+}
+
+impl View {
+    const CLIENT: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 49152);
+    const SERVER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 1935);
+
+    /// A file whose flow's TCP connection is made `at`.
+    fn open(at: Duration) -> Option<Self> {
+        let file = PcapRecorder::new(Vec::new()).ok()?;
+        let flow = TcpFlow::open(file.clone(), Self::CLIENT, Self::SERVER, wall(at)).ok()?;
+        Some(Self { file, flow })
+    }
+
+    /// Ends the flow `at` and returns the file's bytes.
+    fn finish(mut self, at: Duration, reset_by: Option<Direction>) -> Vec<u8> {
+        let _ = self.flow.close(wall(at), reset_by);
+        self.file.finish().ok().flatten().unwrap_or_default()
+    }
+}
+
+/// A recording of one link's wire: each end's reads and writes, and the server's transcript.
+struct Recording {
+    client: View,
+    server: View,
+    server_transcript: Transcript,
+}
+
 /// One client and its server connection.
 struct Link {
     client: EmulatorClient,
@@ -102,9 +150,10 @@ struct Link {
     server: ServerSession,
     up: Pipe,
     down: Pipe,
-    /// The server sleeps in a paced write until then.
+    /// The server sleeps until then before its next paced write, reading nothing.
     server_busy: Duration,
     server_closed: bool,
+    recording: Option<Recording>,
 }
 
 fn micros(d: Duration) -> u64 {
@@ -121,29 +170,78 @@ impl Link {
             down: Pipe::default(),
             server_busy: Duration::ZERO,
             server_closed: false,
+            recording: None,
         }
     }
 
+    /// Records the link's wire from now on (the link's connection is made at its offset).
+    fn record(&mut self) {
+        self.recording =
+            View::open(self.offset)
+                .zip(View::open(self.offset))
+                .map(|(client, server)| Recording {
+                    client,
+                    server,
+                    server_transcript: Transcript::new(),
+                });
+    }
+
+    /// The server's clock: like serve's, it starts with the connection.
+    fn server_now(&self, now: Duration) -> u64 {
+        micros(now.saturating_sub(self.offset))
+    }
+
+    /// A time on the server's clock, on the simulated one.
+    fn on_wire_clock(&self, us: u64) -> Duration {
+        self.offset + Duration::from_micros(us)
+    }
+
+    /// Adds one read or write, made `at`, to the pcap file of the end (`by`) that made it.
+    fn capture(&mut self, by: Direction, at: Duration, direction: Direction, bytes: &[u8]) {
+        if let Some(r) = &mut self.recording {
+            let view = match by {
+                Direction::ClientToServer => &mut r.client,
+                Direction::ServerToClient => &mut r.server,
+            };
+            // Into memory: nothing can fail but a closed file, which this is not.
+            let _ = view.flow.record(direction, wall(at), bytes);
+        }
+    }
+
+    /// The server's transcript events: kept when the link records its wire.
+    fn take_server_events(&mut self) {
+        while let Some((at_us, kind)) = self.server.poll_event() {
+            if let Some(r) = &mut self.recording {
+                r.server_transcript.events.push(Event::new(at_us, kind));
+            }
+        }
+    }
+
+    /// Whether the server reads: not while it sleeps before a paced write, nor once closed.
+    fn server_reads(&self, now: Duration) -> bool {
+        !self.server_closed && self.server.close_reason().is_none() && self.server_busy <= now
+    }
+
     fn next_event(&self) -> Option<Duration> {
+        // A write waits for the end of the one before it (WRITE_COST).
         let client = match self.client.poll_timeout() {
             _ if self.client.is_finished() => None,
-            Some(at) => Some(self.offset + at),
+            Some(at) => Some((self.offset + at).max(self.up.writer_clock)),
             None => None,
         };
-        let server_read = if self.server_closed {
-            None
-        } else {
-            self.up.next_read().map(|at| at.max(self.server_busy))
-        };
-        let server_timer = if self.server_closed {
-            None
-        } else {
-            self.server.deadline_us().map(Duration::from_micros)
-        };
+        let open = !self.server_closed && self.server.close_reason().is_none();
+        let server_read = open
+            .then(|| self.up.next_read().map(|at| at.max(self.server_busy)))
+            .flatten();
+        let server_timer = open
+            .then(|| self.server.deadline_us().map(|us| self.on_wire_clock(us)))
+            .flatten();
+        let server_write = (!self.server_closed && self.server.has_transmit())
+            .then(|| self.server_busy.max(self.down.writer_clock));
         let client_read = (!self.client.is_finished())
             .then(|| self.down.next_read())
             .flatten();
-        [client, server_read, server_timer, client_read]
+        [client, server_read, server_timer, server_write, client_read]
             .into_iter()
             .flatten()
             .min()
@@ -157,7 +255,11 @@ impl Link {
         let local = now - self.offset;
         if !self.client.is_finished() && self.down.next_read().is_some_and(|at| at <= now) {
             match self.down.read(now) {
-                Some(bytes) => self.client.handle_read(local, bytes),
+                Some(bytes) => {
+                    let read = Direction::ServerToClient;
+                    self.capture(Direction::ClientToServer, now, read, &bytes);
+                    self.client.handle_read(local, bytes);
+                }
                 None if self.down.eof_due(now) => self.client.handle_eof(local),
                 None => {}
             }
@@ -165,43 +267,63 @@ impl Link {
         if !self.client.is_finished() && self.client.poll_timeout().is_some_and(|at| at <= local) {
             self.client.handle_timeout(local);
         }
-        if !self.server_closed && self.server_busy <= now {
+        if self.server_reads(now) {
             if self.up.next_read().is_some_and(|at| at <= now) {
                 match self.up.read(now) {
-                    Some(bytes) => self.server.handle_read(micros(now), bytes),
-                    None if self.up.eof_due(now) => self.server.handle_eof(micros(now)),
+                    Some(bytes) => {
+                        let read = Direction::ClientToServer;
+                        self.capture(Direction::ServerToClient, now, read, &bytes);
+                        self.server.handle_read(self.server_now(now), bytes);
+                    }
+                    None if self.up.eof_due(now) => self.server.handle_eof(self.server_now(now)),
                     None => {}
                 }
             }
             if self
                 .server
                 .deadline_us()
-                .is_some_and(|at| at <= micros(now))
+                .is_some_and(|at| self.on_wire_clock(at) <= now)
             {
-                self.server.handle_timer(micros(now));
+                self.server.handle_timer(self.server_now(now));
             }
         }
     }
 
-    /// Writes both sides have ready at `now`.
+    /// The write each side has ready at `now`, unless it is still making its last one (a
+    /// write takes [`WRITE_COST`]): made at `now`, the time that side records for it.
     fn write(&mut self, now: Duration) {
         if now >= self.offset {
             let local = now - self.offset;
-            while let Some(t) = self.client.poll_transmit(local) {
-                self.up.write(now, t.bytes);
+            if self.up.writer_clock <= now {
+                if let Some(t) = self.client.poll_transmit(local) {
+                    let write = Direction::ClientToServer;
+                    self.capture(Direction::ClientToServer, now, write, &t.bytes);
+                    self.up.write(now, t.bytes);
+                }
             }
             if self.client.is_finished() {
                 self.up.close(now);
             }
         }
-        while let Some((pause, bytes)) = self.server.next_write() {
-            self.server_busy = self.server_busy.max(now) + pause;
-            self.down.write(self.server_busy, bytes);
+        if !self.server_closed && self.server_busy <= now && self.down.writer_clock <= now {
+            if let Some(bytes) = self.server.poll_transmit(self.server_now(now)) {
+                let write = Direction::ServerToClient;
+                self.capture(Direction::ServerToClient, now, write, &bytes);
+                self.down.write(now, bytes);
+            }
+            // The personality's pause before its next handshake write: asleep until then.
+            if let Some(due) = self.server.next_transmit_at_us() {
+                self.server_busy = self.server_busy.max(self.on_wire_clock(due));
+            }
         }
-        while self.server.poll_event().is_some() {}
-        if self.server.close_reason().is_some() && !self.server_closed {
+        self.take_server_events();
+        // The server closes once its last write is made.
+        if self.server.close_reason().is_some()
+            && !self.server_closed
+            && !self.server.has_transmit()
+        {
             self.server_closed = true;
-            self.down.close(self.server_busy.max(now));
+            self.down.close(now);
         }
     }
 }
@@ -218,7 +340,8 @@ fn resolve_actions(links: &mut [Link], hub: &mut Hub<usize>, now: Duration) {
                 }
                 Action::Unpublish { name } => {
                     for (_, player) in hub.unpublish(&name, i as u64) {
-                        links[player].server.stream_ended(micros(now));
+                        let at = links[player].server_now(now);
+                        links[player].server.stream_ended(at);
                     }
                 }
                 Action::Play { name, stream_id } => {
@@ -230,7 +353,8 @@ fn resolve_actions(links: &mut [Link], hub: &mut Hub<usize>, now: Duration) {
                 Action::StopPlaying => hub.leave(i as u64),
                 Action::Media { name, message } => {
                     for player in hub.media(&name, &message) {
-                        links[player].server.send_media(micros(now), &message);
+                        let at = links[player].server_now(now);
+                        links[player].server.send_media(at, &message);
                     }
                 }
             }
@@ -268,6 +392,17 @@ pub(super) fn default_companion() -> Profile {
     profile::by_name("obs").expect("obs profile exists")
 }
 
+/// What crossed a case's simulated wire, as each end saw it: one pcap frame per read or write
+/// (as `probe --pcap` and `serve --pcap` write them; frame times are the simulated clock's), and
+/// the server's transcript, on the server's clock (zero when the connection starts, as serve's).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Wire {
+    pub client_pcap: Vec<u8>,
+    pub server_pcap: Vec<u8>,
+    pub server_transcript: Transcript,
+}
+
 /// Runs one case in memory; a play profile gets a companion publisher (`obs` unless the
 /// options name another) on the same key.
 pub fn run_case(
@@ -276,6 +411,28 @@ pub fn run_case(
     personality: &Personality,
     options: &CaseOptions,
 ) -> CaseResult {
+    run(profile, variant, personality, options, false).0
+}
+
+/// [`run_case`], with the wire of the case's own connection (a play case's, not its
+/// companion's) recorded.
+pub fn run_case_recorded(
+    profile: &Profile,
+    variant: Variant,
+    personality: &Personality,
+    options: &CaseOptions,
+) -> (CaseResult, Wire) {
+    let (result, wire) = run(profile, variant, personality, options, true);
+    (result, wire.expect("recorded"))
+}
+
+fn run(
+    profile: &Profile,
+    variant: Variant,
+    personality: &Personality,
+    options: &CaseOptions,
+    record: bool,
+) -> (CaseResult, Option<Wire>) {
     let seed = options.seed.unwrap_or(1);
     // Shaped as the TCP run's first attempt names it (a salt from the seed): the server's
     // answers that carry the name are as long, so they are cut into the same chunks.
@@ -297,6 +454,9 @@ pub fn run_case(
     let client = EmulatorClient::new(profile.clone(), variant, plan(&key, options, seed));
     links.push(Link::new(client, offset, server(personality, seed + 1)));
     let main = links.len() - 1;
+    if record {
+        links[main].record();
+    }
     let limit = options.case_timeout.unwrap_or(Duration::from_secs(600));
     let mut hub = Hub::default();
     let mut now = Duration::ZERO;
@@ -330,12 +490,21 @@ pub fn run_case(
         let finished = link.client.is_finished();
         (finished, link.client.outcome(Duration::ZERO))
     });
-    let main_client = links.pop().expect("the case's own link").client;
-    let mut outcome = main_client.outcome(elapsed);
+    let main_link = links.pop().expect("the case's own link");
+    let reset_by = main_link
+        .client
+        .wants_reset()
+        .then_some(Direction::ClientToServer);
+    let wire = main_link.recording.map(|r| Wire {
+        client_pcap: r.client.finish(now, reset_by),
+        server_pcap: r.server.finish(now, reset_by),
+        server_transcript: r.server_transcript,
+    });
+    let mut outcome = main_link.client.outcome(elapsed);
     if let Some((true, publisher)) = companion {
         companion_failed(&mut outcome, &companion_name, &publisher);
     }
-    CaseResult::single(profile, variant, outcome)
+    (CaseResult::single(profile, variant, outcome), wire)
 }
 
 /// A player whose companion publisher failed too had nothing to play: an error of the case

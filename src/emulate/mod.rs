@@ -52,6 +52,10 @@ pub struct CaseResult {
     /// Observations of the worst attempt.
     pub observations: Observations,
     pub duration_ms: u64,
+    /// Ctrl-C or SIGTERM stopped the run: the attempts are those that finished (or, when none
+    /// had, the one under way, with its verdict so far).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
     #[serde(skip)]
     pub worst: Option<Outcome>,
 }
@@ -70,6 +74,7 @@ impl CaseResult {
             diagnosis: outcome.diagnosis.clone(),
             observations: outcome.observations.clone(),
             duration_ms: outcome.duration.as_millis() as u64,
+            interrupted: false,
             worst: Some(outcome),
         }
     }
@@ -98,17 +103,33 @@ fn key_for(profile: &str, variant: Variant, attempt: u32) -> String {
     format!("rp-{profile}-{variant}-{attempt}-{salt:08x}")
 }
 
-/// Runs one attempt; a play profile gets a companion publisher (`obs` unless the options name
-/// another) on the same key.
+/// Completes once `interrupt` says so; never if its sender goes without saying it.
+async fn interrupted(mut interrupt: tokio::sync::watch::Receiver<bool>) {
+    if interrupt.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Runs one attempt until `interrupt` says to stop (true when it did); a play profile gets a
+/// companion publisher (`obs` unless the options name another) on the same key.
 async fn attempt(
     profile: &Profile,
     variant: Variant,
     target: &Target,
     key: &str,
     options: &CaseOptions,
-) -> Outcome {
+    interrupt: tokio::sync::watch::Receiver<bool>,
+) -> (Outcome, bool) {
     if profile.role != Role::Play {
-        return case::run(profile, variant, target, key, options).await;
+        return case::run_until(
+            profile,
+            variant,
+            target,
+            key,
+            options,
+            interrupted(interrupt),
+        )
+        .await;
     }
     let companion_profile = options
         .companion
@@ -117,10 +138,12 @@ async fn attempt(
     let companion_name = companion_profile.name.clone();
     let companion_options = CaseOptions {
         media_duration: options.media_duration + Duration::from_secs(3),
-        // The pcap file is the player's: two cases writing one file would interleave garbage,
-        // and a file the cases share holds the cases' own connections.
+        // The pcap file and the live transcript are the player's: two cases writing one file
+        // would interleave garbage, and a file the cases share holds the cases' own
+        // connections.
         pcap: None,
         pcap_shared: None,
+        live: None,
         ..options.clone()
     };
     let (t, k) = (target.clone(), key.to_string());
@@ -134,14 +157,26 @@ async fn attempt(
         )
         .await
     });
-    // Give the publisher time to be live before the player asks for the stream.
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let mut outcome = case::run(profile, variant, target, key, options).await;
+    // Give the publisher time to be live before the player asks for the stream (an interrupt
+    // meanwhile stops the player before it connects).
+    tokio::select! {
+        () = tokio::time::sleep(Duration::from_millis(800)) => {}
+        () = interrupted(interrupt.clone()) => {}
+    }
+    let (mut outcome, stopped) = case::run_until(
+        profile,
+        variant,
+        target,
+        key,
+        options,
+        interrupted(interrupt),
+    )
+    .await;
     companion.abort();
-    if let Ok(publisher) = companion.await {
+    if let (Ok(publisher), false) = (companion.await, stopped) {
         memory::companion_failed(&mut outcome, &companion_name, &publisher);
     }
-    outcome
+    (outcome, stopped)
 }
 
 /// Runs `profile` × `variant` `repeat` times against `target` and aggregates the verdict.
@@ -163,12 +198,33 @@ pub async fn run_case(
         std::future::pending(),
     )
     .await
+    .finished
     .expect("without a stop every attempt runs")
 }
 
-/// [`run_case`] that stops when `stop` completes (Ctrl-C, say): the attempt under way is
-/// dropped and the verdict is that of the attempts that finished (`attempts` says how many);
-/// None when none had.
+/// What [`run_case_until`] ran: the verdict of the attempts that finished, and the attempt a
+/// stop interrupted.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct CaseRun {
+    /// Over the attempts that finished (`attempts` says how many); None when none had.
+    pub finished: Option<CaseResult>,
+    pub interrupted: Option<InterruptedAttempt>,
+}
+
+/// The attempt under way when a stop came, ended there.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct InterruptedAttempt {
+    /// Its number, from 1.
+    pub attempt: u32,
+    /// Its verdict so far (TIMEOUT, `case.interrupted` saying where it stood).
+    pub result: CaseResult,
+}
+
+/// [`run_case`] that stops when `stop` completes (Ctrl-C, say): the attempt under way ends
+/// there with the verdict of what happened until then (its transcript and pcap file kept), and
+/// the case's verdict is that of the attempts that finished.
 pub async fn run_case_until(
     profile: &Profile,
     variant: Variant,
@@ -177,8 +233,10 @@ pub async fn run_case_until(
     repeat: u32,
     options: &CaseOptions,
     stop: impl std::future::Future<Output = ()>,
-) -> Option<CaseResult> {
+) -> CaseRun {
     tokio::pin!(stop);
+    let (interrupt, interrupted) = tokio::sync::watch::channel(false);
+    let mut stopped = None;
     let mut finished = 0;
     let mut worst: Option<Outcome> = None;
     let mut failed = 0;
@@ -210,10 +268,26 @@ pub async fn run_case_until(
             }
             _ => options,
         };
-        let outcome = tokio::select! {
-            outcome = attempt(profile, variant, target, &key, options) => outcome,
-            () = &mut stop => break,
+        let options = &CaseOptions {
+            live: options.live.as_ref().map(|l| l.for_attempt(n)),
+            ..options.clone()
         };
+        let run = attempt(profile, variant, target, &key, options, interrupted.clone());
+        tokio::pin!(run);
+        let (outcome, was_interrupted) = tokio::select! {
+            ran = &mut run => ran,
+            () = &mut stop => {
+                // The attempt ends itself, with what it has, at once.
+                let _ = interrupt.send(true);
+                run.await
+            }
+        };
+        if was_interrupted {
+            let mut result = CaseResult::single(profile, variant, outcome);
+            result.interrupted = true;
+            stopped = Some(InterruptedAttempt { attempt: n, result });
+            break;
+        }
         finished += 1;
         total += outcome.duration;
         if outcome.status.is_failure() {
@@ -223,8 +297,7 @@ pub async fn run_case_until(
             worst = Some(outcome);
         }
     }
-    let worst = worst?;
-    Some(CaseResult {
+    let finished = worst.map(|worst| CaseResult {
         id: format!("{}/{}", profile.name, variant),
         profile: profile.name.to_string(),
         variant: variant.to_string(),
@@ -235,8 +308,13 @@ pub async fn run_case_until(
         diagnosis: worst.diagnosis.clone(),
         observations: worst.observations.clone(),
         duration_ms: total.as_millis() as u64,
+        interrupted: stopped.is_some(),
         worst: Some(worst),
-    })
+    });
+    CaseRun {
+        finished,
+        interrupted: stopped,
+    }
 }
 
 /// Runs every profile × variant with at most `jobs` cases at once; `done` is called as each
@@ -334,6 +412,7 @@ fn panicked_case(profile: &Profile, variant: Variant, repeat: u32) -> CaseResult
         }],
         observations: Default::default(),
         duration_ms: 0,
+        interrupted: false,
         worst: None,
     }
 }
@@ -364,6 +443,7 @@ mod tests {
             diagnosis: vec![],
             observations: Observations::default(),
             duration_ms: 0,
+            interrupted: false,
             worst: None,
         };
         assert_eq!(r.verdict(), "fail 3/3");

@@ -225,6 +225,7 @@ mod tests {
                 .collect(),
             observations: Default::default(),
             duration_ms: 1,
+            interrupted: false,
             worst: None,
         }
     }

@@ -187,13 +187,8 @@ pub fn session(data: &[u8]) {
             Step::Shutdown => session.close(crate::transcript::CloseCause::Shutdown),
         }
         resolve_actions(&mut session, &mut hub, &mut published);
-        while let Some((at, kind)) = session.poll_event() {
-            assert!(!closed, "an event after Closed: {kind:?}");
-            assert!(at >= last_at, "event time went back from {last_at} to {at}");
-            last_at = at;
-            closed = matches!(kind, EventKind::Closed { .. });
-        }
-        while let Some(bytes) = session.poll_write() {
+        // Writes whose time has come (a personality's paced ones wait for a later tick).
+        while let Some(bytes) = session.poll_transmit(now_us) {
             assert!(
                 !closed_before,
                 "a write after Closed ({} bytes)",
@@ -203,9 +198,16 @@ pub fn session(data: &[u8]) {
                 client_failed = client.feed(&bytes).is_err();
             }
         }
+        while let Some((at, kind)) = session.poll_event() {
+            assert!(!closed, "an event after Closed: {kind:?}");
+            assert!(at >= last_at, "event time went back from {last_at} to {at}");
+            last_at = at;
+            closed = matches!(kind, EventKind::Closed { .. });
+        }
+        // The close is reported once the last write has gone.
         assert_eq!(
             closed,
-            session.close_reason().is_some(),
+            session.close_reason().is_some() && !session.has_transmit(),
             "Closed event and close reason disagree"
         );
     }

@@ -92,6 +92,89 @@ impl PcapFile {
     }
 }
 
+/// One connection written into a pcap file by the driver that made it, its frames stamped on
+/// the connection's own clock (the time since `started`, as its transcript is), so that the
+/// file and the transcript of one run agree. A failed write stops the recording and is kept as
+/// the error to report; the connection goes on without it.
+#[derive(Debug)]
+pub struct FlowRecording {
+    /// When the connection's clock started, on the wall clock the file keeps.
+    started: SystemTime,
+    flow: Option<TcpFlow<io::BufWriter<std::fs::File>>>,
+    /// The file holds other connections too: ending this flow leaves it open.
+    shared: bool,
+    error: Option<String>,
+}
+
+impl FlowRecording {
+    /// Nothing recorded yet; times given later count from `started`.
+    pub fn new(started: SystemTime) -> Self {
+        Self {
+            started,
+            flow: None,
+            shared: false,
+            error: None,
+        }
+    }
+
+    /// Creates `path` holding this connection alone, made `at`.
+    pub fn create(
+        &mut self,
+        path: &std::path::Path,
+        local: SocketAddr,
+        server: SocketAddr,
+        at: Duration,
+    ) {
+        let opened = PcapFile::create(path)
+            .and_then(|file| TcpFlow::open(file, local, server, self.started + at));
+        match opened {
+            Ok(flow) => self.flow = Some(flow),
+            Err(e) => self.error = Some(format!("{}: {e}", path.display())),
+        }
+    }
+
+    /// Starts this connection, made `at`, in a file other connections share.
+    pub fn join(
+        &mut self,
+        file: &Arc<PcapFile>,
+        local: SocketAddr,
+        server: SocketAddr,
+        at: Duration,
+    ) {
+        self.shared = true;
+        match TcpFlow::open(file.clone(), local, server, self.started + at) {
+            Ok(flow) => self.flow = Some(flow),
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+
+    /// One write or read, made `at`, as one frame.
+    pub fn record(&mut self, direction: Direction, at: Duration, bytes: &[u8]) {
+        if let Some(flow) = self.flow.as_mut() {
+            if let Err(e) = flow.record(direction, self.started + at, bytes) {
+                self.error = Some(e.to_string());
+                self.flow = None;
+            }
+        }
+    }
+
+    /// Ends the flow `at` (with a reset from `reset_by` when one side reset it) and says what
+    /// went wrong, if anything did.
+    pub fn finish(mut self, at: Duration, reset_by: Option<Direction>) -> Option<String> {
+        if let Some(mut flow) = self.flow.take() {
+            if let Err(e) = flow.close(self.started + at, reset_by) {
+                self.error.get_or_insert(e.to_string());
+            }
+            if !self.shared {
+                if let Err(e) = flow.finish() {
+                    self.error.get_or_insert(e.to_string());
+                }
+            }
+        }
+        self.error
+    }
+}
+
 /// One TCP connection inside a [`PcapRecorder`].
 pub struct TcpFlow<W: Write> {
     recorder: Arc<PcapRecorder<W>>,

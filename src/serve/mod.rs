@@ -3,7 +3,8 @@
 //! This module is the thin tokio driver. Each connection is a [`session::ServerSession`] (sans-IO)
 //! fed from the socket; its writes go out one `write` call each, its transcript events go to an
 //! [`EventSink`], and its actions (publish, play, media) are resolved through the shared
-//! [`hub::Hub`].
+//! [`hub::Hub`]. One clock reading stamps a read or write for the session and for the pcap
+//! file alike, so the transcript and the capture of a run agree to the microsecond.
 
 pub mod hub;
 // The printed output's queue and its sink are the CLI's: `PrintSink` stays `pub` only because
@@ -317,12 +318,14 @@ async fn serve_connection(
     let mut session = ServerSession::new(config, rng);
     let _ = socket.set_nodelay(session.nodelay());
     let started = Instant::now();
+    let wall_started = SystemTime::now();
+    let wall = |us: u64| wall_started + Duration::from_micros(us);
     let local_addr = socket.local_addr().unwrap_or(options.listen);
     let local = local_addr.to_string();
     let mut flow = shared
         .pcap
         .as_ref()
-        .and_then(|p| TcpFlow::open(p.clone(), peer, local_addr, SystemTime::now()).ok());
+        .and_then(|p| TcpFlow::open(p.clone(), peer, local_addr, wall_started).ok());
     shared.sink.event(
         conn,
         &Event::new(
@@ -343,8 +346,8 @@ async fn serve_connection(
     let mut was_in_handshake = true;
     // What this session counts in `shared.held`.
     let mut held = 0usize;
+    let now = || started.elapsed().as_micros() as u64;
     loop {
-        let now = || started.elapsed().as_micros() as u64;
         let limit = Duration::from_micros(
             session
                 .deadline_us()
@@ -365,8 +368,9 @@ async fn serve_connection(
                 Ok(Ok(0)) => session.handle_eof(now()),
                 Ok(Ok(_)) => {
                     let read = buf.split().freeze();
-                    record_segment(shared, &mut flow, Direction::ClientToServer, &read);
-                    session.handle_read(now(), read);
+                    let at = now();
+                    record_segment(shared, &mut flow, Direction::ClientToServer, wall(at), &read);
+                    session.handle_read(at, read);
                 }
                 Ok(Err(e)) => session.close(CloseCause::ReadError(e.to_string())),
             },
@@ -385,15 +389,31 @@ async fn serve_connection(
             read_size = 64 * 1024;
         }
         resolve_actions(shared, conn, &mut session, &media_tx, &mut recordings);
-        while let Some((at_us, kind)) = session.poll_event() {
-            shared.sink.event(conn, &Event::new(at_us, kind));
-        }
+        flush_events(shared, conn, &mut session);
         let mut write_failed = None;
-        while let Some((pause, bytes)) = session.next_write() {
-            if !pause.is_zero() {
-                tokio::time::sleep(pause).await;
-            }
-            record_segment(shared, &mut flow, Direction::ServerToClient, &bytes);
+        loop {
+            let at = now();
+            let Some(bytes) = session.poll_transmit(at) else {
+                match session.next_transmit_at_us() {
+                    // The personality's measured pause before its next handshake write: the
+                    // real server is busy meanwhile and reads nothing, nor does this driver.
+                    Some(due) => {
+                        tokio::time::sleep_until((started + Duration::from_micros(due)).into())
+                            .await;
+                        continue;
+                    }
+                    None => break,
+                }
+            };
+            // The write's events (its segment, the messages it carries) before its bytes go.
+            flush_events(shared, conn, &mut session);
+            record_segment(
+                shared,
+                &mut flow,
+                Direction::ServerToClient,
+                wall(at),
+                &bytes,
+            );
             // A client that stops reading would otherwise hold this connection in the write
             // forever while media for it queues up.
             match tokio::time::timeout(options.idle_timeout, socket.write_all(&bytes)).await {
@@ -412,12 +432,10 @@ async fn serve_connection(
             }
         }
         if let Some(reason) = write_failed {
-            session.close(reason);
+            session.write_failed(now(), reason);
             resolve_actions(shared, conn, &mut session, &media_tx, &mut recordings);
-            while let Some((at_us, kind)) = session.poll_event() {
-                shared.sink.event(conn, &Event::new(at_us, kind));
-            }
         }
+        flush_events(shared, conn, &mut session);
         if session.close_reason().is_some() {
             break;
         }
@@ -426,22 +444,30 @@ async fn serve_connection(
     shared.hub.lock().map(|mut h| h.leave(conn)).ok();
     recordings.finish_all(shared);
     if let Some(mut flow) = flow {
-        let _ = flow.close(SystemTime::now(), None);
+        let _ = flow.close(wall(now()), None);
     }
     // Dropping the socket closes it, which sends FIN as shutdown would, in one system call.
     drop(socket);
 }
 
-/// Adds one read or write to the pcap file; a failure is reported once and recording of this
-/// connection stops, the connection itself goes on.
+/// Hands the session's events to the sink, in order.
+fn flush_events(shared: &Shared, conn: u64, session: &mut ServerSession) {
+    while let Some((at_us, kind)) = session.poll_event() {
+        shared.sink.event(conn, &Event::new(at_us, kind));
+    }
+}
+
+/// Adds one read or write, made `at`, to the pcap file; a failure is reported once and
+/// recording of this connection stops, the connection itself goes on.
 fn record_segment(
     shared: &Shared,
     flow: &mut Option<TcpFlow<std::io::BufWriter<std::fs::File>>>,
     direction: Direction,
+    at: SystemTime,
     bytes: &[u8],
 ) {
     if let Some(f) = flow.as_mut() {
-        if let Err(e) = f.record(direction, SystemTime::now(), bytes) {
+        if let Err(e) = f.record(direction, at, bytes) {
             shared
                 .sink
                 .server_line(&format!("pcap recording stopped: {e}"));

@@ -1,13 +1,18 @@
 //! One server connection: the reference server's application logic (connect, publish, play
 //! and what they ask of other connections) over a sans-IO [`Connection`], which does the
 //! handshake, the chunk stream and protocol control (acknowledgements, ping, chunk sizes).
+//! (One file past 600 lines: the session's state and what each event does to it; its commands
+//! are in `commands`.)
 //!
 //! The driver feeds what it read ([`ServerSession::handle_read`]) and writes what
-//! [`ServerSession::next_write`] hands out, one `write` call per item, because how the server's
-//! handshake bytes are grouped into writes is exactly what personalities differ in. Transcript
-//! events come out of [`ServerSession::poll_event`]; things that involve other connections
-//! (claiming a stream name, playing a stream) come out of [`ServerSession::poll_action`] for the
-//! driver to resolve through the [`super::hub::Hub`].
+//! [`ServerSession::poll_transmit`] hands out, one `write` call per item, because how the
+//! server's handshake bytes are grouped into writes is exactly what personalities differ in (a
+//! group a personality's pause holds back is due at [`ServerSession::next_transmit_at_us`]).
+//! Transcript events come out of [`ServerSession::poll_event`], in the order of the wire: a
+//! read's at the read's time, a write's (its segment during the handshake, the messages it
+//! carries) at the time the driver took it, and the close after the last write; things that
+//! involve other connections (claiming a stream name, playing a stream) come out of
+//! [`ServerSession::poll_action`] for the driver to resolve through the [`super::hub::Hub`].
 
 use super::personality::{C2Check, FirstWrite, Personality, PlayAnswer, PublishAnswer};
 use crate::media::MediaStats;
@@ -16,7 +21,7 @@ use crate::protocol::chunk::{
 };
 use crate::protocol::connection::{
     self, CloseReason, Connection, ConnectionConfig, ConnectionError, DiagnosticKind, Event,
-    HandshakeWrites,
+    HandshakeWrites, SentBy,
 };
 use crate::protocol::handshake::{HandshakeEvent, Packet};
 use crate::protocol::message::{self, Message, MessageError, UserControl};
@@ -129,8 +134,16 @@ pub struct ServerSession {
     publishing: Option<Publishing>,
     playing: Option<(String, u32)>,
     close_reason: Option<CloseCause>,
+    /// Whether the close is in the transcript: it goes after the last write.
+    close_reported: bool,
+    /// The driver gave up writing (a write failed): what is left will never go.
+    output_abandoned: bool,
     /// Whether output waiting for an Acknowledgement was reported (once).
     reported_withheld: bool,
+    /// For each message the session sent and the connection has not yet handed out, in order,
+    /// whether the transcript shows it (forwarded media does not); kept only with
+    /// [`SessionConfig::detailed_transcript`].
+    sent_shown: VecDeque<bool>,
 }
 
 /// Where the session stands; its connection and queues are left out.
@@ -220,7 +233,10 @@ impl ServerSession {
             publishing: None,
             playing: None,
             close_reason: None,
+            close_reported: false,
+            output_abandoned: false,
             reported_withheld: false,
+            sent_shown: VecDeque::new(),
             config,
         }
     }
@@ -246,7 +262,7 @@ impl ServerSession {
         if self.phase == Phase::Closed {
             return None;
         }
-        self.connection.poll_timeout().map(micros)
+        self.connection.timeout_deadline().map(micros)
     }
 
     /// The driver's timer fired: closes the session if its deadline has passed.
@@ -254,14 +270,16 @@ impl ServerSession {
         if self.phase == Phase::Closed {
             return;
         }
-        self.now_us = now_us;
+        self.now_us = self.now_us.max(now_us);
         self.connection
             .handle_timeout(Duration::from_micros(now_us));
         self.drain();
     }
 
     fn activity(&mut self, now_us: u64) {
-        self.now_us = now_us;
+        // Never backwards: a write the driver made after a pause may be later than the media
+        // another connection hands over.
+        self.now_us = self.now_us.max(now_us);
         self.connection.note_activity(Duration::from_micros(now_us));
     }
 
@@ -336,23 +354,75 @@ impl ServerSession {
             self.actions.push_back(Action::StopPlaying);
         }
         self.phase = Phase::Closed;
-        self.event(EventKind::Closed {
-            reason: reason.clone(),
-        });
         self.close_reason = Some(reason);
+        self.report_close();
     }
 
-    pub fn poll_write(&mut self) -> Option<Bytes> {
-        self.next_write().map(|(_, bytes)| bytes)
+    /// A write failed (or timed out): the session closes for `reason` unless it had closed
+    /// already, and nothing it still had to write will go.
+    pub fn write_failed(&mut self, now_us: u64, reason: CloseCause) {
+        self.now_us = self.now_us.max(now_us);
+        self.output_abandoned = true;
+        self.close(reason);
+        self.report_close();
     }
 
-    /// The next write and how long to pause before it (the personality's measured gaps between
-    /// handshake writes; zero otherwise). Handshake writes always come alone; messages after the
-    /// handshake that are ready together come as one write: how they are grouped is no
-    /// personality's business, and one system call instead of one per message is most of a
-    /// short connection's cost under load.
-    pub fn next_write(&mut self) -> Option<(Duration, Bytes)> {
-        self.connection.poll_transmit_paced()
+    /// The close goes into the transcript once the last write has gone (an answer written
+    /// before the close, such as nginx-rtmp's StreamNotFound, crosses the wire first).
+    fn report_close(&mut self) {
+        let Some(reason) = &self.close_reason else {
+            return;
+        };
+        if self.close_reported || (self.connection.has_transmit() && !self.output_abandoned) {
+            return;
+        }
+        self.close_reported = true;
+        let reason = reason.clone();
+        self.event(EventKind::Closed { reason });
+    }
+
+    /// The next write whose time has come by `now_us`, taken to be made then: its events (its
+    /// segment during the handshake, the messages it carries) are recorded at `now_us`.
+    /// Handshake writes always come alone; messages after the handshake that are ready together
+    /// come as one write: how they are grouped is no personality's business, and one system
+    /// call instead of one per message is most of a short connection's cost under load.
+    pub fn poll_transmit(&mut self, now_us: u64) -> Option<Bytes> {
+        let transmit = self
+            .connection
+            .poll_transmit(Duration::from_micros(now_us))?;
+        self.now_us = self.now_us.max(now_us);
+        if self.config.detailed_transcript {
+            // Reads and writes are the story of the handshake; after it, the messages tell it.
+            if !transmit.packets.is_empty() {
+                self.event(EventKind::Segment {
+                    direction: Direction::ServerToClient,
+                    len: transmit.bytes.len(),
+                });
+            }
+            for sent in &transmit.messages {
+                let shown = match sent.by {
+                    SentBy::Application => self.sent_shown.pop_front().unwrap_or(true),
+                    SentBy::Connection => true,
+                };
+                if shown {
+                    self.record_sent(&sent.message);
+                }
+            }
+        }
+        self.report_close();
+        Some(transmit.bytes)
+    }
+
+    /// Whether [`Self::poll_transmit`] has a write to hand out, now or after a pause.
+    pub fn has_transmit(&self) -> bool {
+        self.connection.has_transmit()
+    }
+
+    /// When the next write a personality's pause holds back is due (in the driver's
+    /// microseconds); None when none waits. A driver that pauses as the real server does sleeps
+    /// until then and calls [`Self::poll_transmit`] again.
+    pub fn next_transmit_at_us(&self) -> Option<u64> {
+        self.connection.next_transmit_at().map(micros)
     }
 
     pub fn poll_event(&mut self) -> Option<(u64, EventKind)> {
@@ -518,17 +588,8 @@ impl ServerSession {
     fn on_event(&mut self, event: Event) {
         match event {
             Event::Handshake(event) => self.handshake_event(event),
-            Event::HandshakeWritten { len, .. } => {
-                if self.config.detailed_transcript {
-                    self.event(EventKind::Segment {
-                        direction: Direction::ServerToClient,
-                        len,
-                    });
-                }
-            }
             Event::Established { .. } => self.phase = Phase::Messages,
             Event::Message { raw, decoded } => self.handle_message(raw, decoded),
-            Event::ControlSent(message) => self.record_sent(&message),
             Event::Diagnostic(d) => {
                 self.event(read_diagnostics::event(&d));
                 if self.config.strict && closes_when_strict(&d.kind) {
@@ -603,25 +664,29 @@ impl ServerSession {
 
     // ----- output -----
 
-    /// Sends a message and records it in the transcript.
+    /// Sends a message, recorded in the transcript when the write that carries it is made.
     fn send(&mut self, message: RawMessage) {
-        self.record_sent(&message);
-        self.send_quiet(message);
+        self.send_shown(message, true);
     }
 
     fn record_sent(&mut self, message: &RawMessage) {
-        if self.config.detailed_transcript {
-            let decoded = Message::decode(message);
-            self.event(EventKind::Message(MessageEvent::new(
-                Direction::ServerToClient,
-                message,
-                decoded.as_ref(),
-            )));
-        }
+        let decoded = Message::decode(message);
+        self.event(EventKind::Message(MessageEvent::new(
+            Direction::ServerToClient,
+            message,
+            decoded.as_ref(),
+        )));
     }
 
     /// Sends a message without a transcript line (forwarded media).
     fn send_quiet(&mut self, message: RawMessage) {
+        self.send_shown(message, false);
+    }
+
+    fn send_shown(&mut self, message: RawMessage, shown: bool) {
+        if self.config.detailed_transcript {
+            self.sent_shown.push_back(shown);
+        }
         self.connection.send(message);
         // Said here rather than on the connection's event, which is read only with the next
         // input: what made the output wait is being sent now.
@@ -660,3 +725,5 @@ mod commands;
 mod tests;
 #[cfg(test)]
 mod violations;
+#[cfg(test)]
+mod wire_order;

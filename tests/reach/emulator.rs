@@ -143,9 +143,9 @@ pub fn against_script(
         }
         match ended {
             None => {
-                while let Some(bytes) = server.poll_transmit() {
+                while let Some(write) = server.poll_transmit(now) {
                     now += Duration::from_micros(50);
-                    client.handle_read(now, bytes);
+                    client.handle_read(now, write.bytes);
                 }
             }
             Some(End::Close) => client.handle_eof(now),

@@ -40,6 +40,11 @@ pub const ASSERTED_ELSEWHERE: &[(DiagnosticId, &str, &str)] = &[
         "tests/json_schema.rs",
         "every_json_line_of_every_command_follows_the_schema",
     ),
+    (
+        CaseInterrupted,
+        "tests/cli_contract.rs",
+        "probe_streams_its_transcript_and_keeps_it_on_ctrl_c",
+    ),
 ];
 
 pub const SCENARIOS: &[Scenario] = &[

@@ -72,10 +72,13 @@ impl Wire {
     pub fn settle(&mut self) {
         for _ in 0..ROUNDS {
             let mut moved = false;
-            while let Some(bytes) = self.client.poll_transmit() {
+            while let Some(write) = self
+                .client
+                .poll_transmit(Duration::from_micros(self.now_us))
+            {
                 moved = true;
                 let now = self.now_us;
-                self.server.handle_read(now, bytes);
+                self.server.handle_read(now, write.bytes);
             }
             while let Some(action) = self.server.poll_action() {
                 match action {
@@ -88,7 +91,17 @@ impl Wire {
                     _ => {}
                 }
             }
-            while let Some(bytes) = self.server.poll_write() {
+            loop {
+                let Some(bytes) = self.server.poll_transmit(self.now_us) else {
+                    // A personality's pause before its next handshake write passes.
+                    match self.server.next_transmit_at_us() {
+                        Some(due) => {
+                            self.now_us = self.now_us.max(due);
+                            continue;
+                        }
+                        None => break,
+                    }
+                };
                 // A client that does not read leaves the bytes in the socket (moved on, not
                 // taken in).
                 if self.client_reads {

@@ -51,6 +51,8 @@ impl EmulatorClient {
                     bytes: bytes.slice(i..i + 1),
                     handshake: true,
                     c1: c1 && i == 0,
+                    segment: true,
+                    messages: Vec::new(),
                 });
             }
             return;
@@ -60,6 +62,8 @@ impl EmulatorClient {
             bytes,
             handshake: true,
             c1,
+            segment: true,
+            messages: Vec::new(),
         });
     }
 

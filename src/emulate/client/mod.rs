@@ -1,5 +1,7 @@
 //! The emulator client without IO: a profile's plan and a variant's segmentation run over the
 //! core's [`Connection`], yielding the verdict, stage, findings and observations of a case.
+//! (One file past 600 lines: the client's state and its driver-facing calls; the handshake,
+//! the steps and the tolerance are modules of their own.)
 //!
 //! The driver (a TCP socket in [`super::case`], or the in-memory wire of
 //! [`super::memory`]) hands in what it read ([`EmulatorClient::handle_read`]), the end of the
@@ -11,6 +13,12 @@
 //! The client side of each profile's quirks is decided from what the client has been handed:
 //! "what had arrived when C1 was due" is the bytes read before C1's write, and "the first read"
 //! is the first [`EmulatorClient::handle_read`].
+//!
+//! The transcript follows the wire: a read's events at the read's time, a write's (its segment
+//! while the handshake's bytes are in it, then the messages it carries) when the driver takes it
+//! from [`EmulatorClient::poll_transmit`], at that call's `now`. A write waits in the client's
+//! own queue for its gate, so what it carries is recorded with it rather than when it was
+//! queued: connect, sent as S2 completes the handshake, follows the C2 queued before it.
 
 mod handshake;
 mod outcome;
@@ -24,7 +32,7 @@ use super::tolerance::Reaction;
 use super::variant::Variant;
 use crate::deviation::Deviation;
 use crate::protocol::chunk::RawMessage;
-use crate::protocol::connection::{Connection, Diagnostic, DiagnosticKind, Event};
+use crate::protocol::connection::{Connection, Diagnostic, DiagnosticKind, Event, SentMessage};
 use crate::protocol::message::Message;
 use crate::protocol::random::RandomSource;
 use crate::transcript::DiagnosticId;
@@ -82,6 +90,39 @@ struct Pending {
     handshake: bool,
     /// This write is C1: what had arrived before it decides a re-entering client's fate.
     c1: bool,
+    /// The write carries handshake bytes: the transcript shows it as a segment.
+    segment: bool,
+    /// The transcript lines of the messages it carries, recorded when it is made.
+    messages: Vec<EventKind>,
+}
+
+impl Pending {
+    /// A write of messages (after a held C2 when `segment`), shown as they say.
+    fn messages(bytes: Bytes, segment: bool, messages: Vec<EventKind>) -> Self {
+        Self {
+            gate: Gate::Now,
+            bytes,
+            handshake: false,
+            c1: false,
+            segment,
+            messages,
+        }
+    }
+}
+
+/// The transcript lines of the messages a write carries (media is summarised, not listed).
+fn shown(messages: &[SentMessage]) -> impl Iterator<Item = EventKind> + '_ {
+    messages
+        .iter()
+        .filter(|sent| !matches!(sent.message.type_id, 8 | 9))
+        .map(|sent| {
+            let decoded = Message::decode(&sent.message);
+            EventKind::Message(MessageEvent::new(
+                Direction::ClientToServer,
+                &sent.message,
+                decoded.as_ref(),
+            ))
+        })
 }
 
 /// How long `c0-wait-s0` waits for S0 before writing C1.
@@ -150,8 +191,12 @@ impl EmulatorClient {
             || profile.c2_timing == C2Timing::WithConnect;
         let config = connection_config(&profile, hold_c2);
         let mut conn = Connection::new(config, RandomSource::seeded(plan.seed));
-        let c0 = conn.poll_transmit().unwrap_or_default();
-        let c1 = conn.poll_transmit().unwrap_or_default();
+        let mut hello = || {
+            conn.poll_transmit(Duration::ZERO)
+                .map(|t| t.bytes)
+                .unwrap_or_default()
+        };
+        let (c0, c1) = (hello(), hello());
         let mut client = Self {
             profile,
             variant,
@@ -210,10 +255,60 @@ impl EmulatorClient {
         self.reset
     }
 
+    /// The transcript so far (a driver that shows it live prints what was added since it
+    /// last looked; [`Self::outcome`] adds the verdict's own line).
+    pub fn transcript(&self) -> &Transcript {
+        &self.transcript
+    }
+
     /// The driver's transport is up (for the transcript).
     pub fn connected(&mut self, now: Duration, client: String, server: String) {
         self.now = now;
         self.event(EventKind::Connected { client, server });
+    }
+
+    /// Ctrl-C or SIGTERM stopped the attempt: it ends now, with the verdict of what happened
+    /// until then (TIMEOUT), saying at which stage and for what the client was waiting.
+    pub fn interrupt(&mut self, now: Duration) {
+        self.now = now;
+        if self.is_finished() {
+            return;
+        }
+        let connected = self
+            .transcript
+            .events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Connected { .. }));
+        let (stage, where_) = if !connected {
+            (Stage::Tcp, "before the TCP connection was made".to_string())
+        } else if self.conn.is_handshaking() {
+            let got: usize = self.observations.handshake_reads.iter().sum();
+            (
+                Stage::Handshake,
+                format!(
+                    "during the handshake, while the client waited for S0+S1+S2 ({got} of 3073 \
+                     bytes had arrived)"
+                ),
+            )
+        } else {
+            let stage = self.stage;
+            let awaited = self.step.awaited();
+            let where_ = if awaited.is_empty() {
+                format!("during {stage}")
+            } else {
+                format!("during {stage}, while the client waited for {awaited}")
+            };
+            (stage, where_)
+        };
+        self.fail(stop(
+            Status::Timeout,
+            stage,
+            DiagnosticId::CaseInterrupted,
+            format!(
+                "interrupted (Ctrl-C or SIGTERM) {:.3} s into the attempt, {where_}",
+                now.as_secs_f64()
+            ),
+        ));
     }
 
     /// Ends the case for a reason outside the connection (a TCP connect that failed, a write
@@ -237,6 +332,13 @@ impl EmulatorClient {
         }
         let len = bytes.len();
         if self.stall.is_some() {
+            // Taken in by no one, but read from the wire all the same.
+            if self.conn.is_handshaking() {
+                self.event(EventKind::Segment {
+                    direction: Direction::ServerToClient,
+                    len,
+                });
+            }
             self.received += len;
             return;
         }
@@ -396,11 +498,16 @@ impl EmulatorClient {
             }
             self.last_read = now;
         }
-        let stage = if p.handshake {
+        if p.segment {
             self.event(EventKind::Segment {
                 direction: Direction::ClientToServer,
                 len: p.bytes.len(),
             });
+        }
+        for message in p.messages {
+            self.event(message);
+        }
+        let stage = if p.handshake {
             Stage::Handshake
         } else {
             self.stage
@@ -473,24 +580,21 @@ impl EmulatorClient {
 
     /// Moves the connection's writes (C2, then messages) into the queue.
     fn collect_writes(&mut self) {
-        while let Some(bytes) = self.conn.poll_transmit() {
-            if !self.c2_taken {
+        while let Some(t) = self.conn.poll_transmit(self.now) {
+            if !t.packets.is_empty() {
                 self.c2_taken = true;
                 self.observations.s2_before_c2 = Some(!self.conn.is_handshaking());
                 if self.hold_c2 {
-                    self.held_c2 = Some(bytes);
+                    self.held_c2 = Some(t.bytes);
                 } else {
                     self.c2_written = true;
-                    self.queue_handshake(Gate::Now, bytes, false);
+                    self.queue_handshake(Gate::Now, t.bytes, false);
                 }
                 continue;
             }
-            self.pending.push_back(Pending {
-                gate: Gate::Now,
-                bytes,
-                handshake: false,
-                c1: false,
-            });
+            let messages = shown(&t.messages).collect();
+            self.pending
+                .push_back(Pending::messages(t.bytes, false, messages));
         }
     }
 
@@ -503,7 +607,6 @@ impl EmulatorClient {
                     self.on_message(&raw, &m);
                 }
             }
-            Event::ControlSent(raw) => self.log_sent(&raw),
             // A client that reads a zeroed opening does so silently; the server still broke
             // the specification there, so the case is NON-STRICT.
             Event::Diagnostic(Diagnostic {
@@ -537,44 +640,28 @@ impl EmulatorClient {
                 }
             }
             Event::Closed(reason) => self.on_closed(reason),
-            Event::HandshakeWritten { .. } | Event::Chunk(_) | Event::Control(_) => {}
+            Event::Chunk(_) | Event::Control(_) => {}
         }
     }
 
     // ----- sending -----
 
-    /// Sends a message as one write, after `prefix` (a held C2) when given.
+    /// Sends a message as one write, after `prefix` (a held C2) when given: a write that
+    /// carries handshake bytes is a segment of the transcript, whatever else it carries.
     fn send(&mut self, message: RawMessage, prefix: Option<Bytes>) {
-        self.log_sent(&message);
         self.conn.send(message);
+        let segment = prefix.is_some();
         let mut out = BytesMut::new();
         if let Some(p) = prefix {
-            self.event(EventKind::Segment {
-                direction: Direction::ClientToServer,
-                len: p.len(),
-            });
             out.extend_from_slice(&p);
         }
-        while let Some(bytes) = self.conn.poll_transmit() {
-            out.extend_from_slice(&bytes);
+        let mut messages = Vec::new();
+        while let Some(t) = self.conn.poll_transmit(self.now) {
+            out.extend_from_slice(&t.bytes);
+            messages.extend(shown(&t.messages));
         }
-        self.pending.push_back(Pending {
-            gate: Gate::Now,
-            bytes: out.freeze(),
-            handshake: false,
-            c1: false,
-        });
-    }
-
-    fn log_sent(&mut self, message: &RawMessage) {
-        if !matches!(message.type_id, 8 | 9) {
-            let decoded = Message::decode(message);
-            self.event(EventKind::Message(MessageEvent::new(
-                Direction::ClientToServer,
-                message,
-                decoded.as_ref(),
-            )));
-        }
+        self.pending
+            .push_back(Pending::messages(out.freeze(), segment, messages));
     }
 
     // ----- bookkeeping -----

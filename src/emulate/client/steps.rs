@@ -52,7 +52,7 @@ pub(super) enum Step {
 
 impl Step {
     /// What the step awaits, for a timeout's or close's words.
-    fn awaited(&self) -> &'static str {
+    pub(super) fn awaited(&self) -> &'static str {
         match self {
             Step::Connect { .. } => "_result for connect",
             Step::CreateStream { .. } => "_result for createStream",

@@ -98,6 +98,60 @@ fn a_silent_server_times_the_handshake_out() {
     assert_eq!(outcome.diagnosis[0].id, DiagnosticId::HsTimeout);
 }
 
+/// Each line of `c`'s transcript so far that is a segment or a message, with its time in µs.
+fn wire_lines(c: &EmulatorClient) -> Vec<(u64, String)> {
+    c.transcript()
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Segment { direction, len } => {
+                Some((e.at_us, format!("{} {len}", direction.arrow())))
+            }
+            EventKind::Message(m) => {
+                Some((e.at_us, format!("{} {}", m.direction.arrow(), m.name())))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_write_and_what_it_carries_are_recorded_when_the_driver_takes_it() {
+    for variant in [Variant::Default, Variant::C2WithConnect] {
+        let mut server = Connection::new(
+            ConnectionConfig::server(ServerConfig::default()),
+            RandomSource::seeded(3),
+        );
+        let mut c = client("gstreamer", variant);
+        let ms = Duration::from_millis;
+        let c0c1 = c.poll_transmit(ms(1)).expect("C0+C1").bytes;
+        server.handle_read(ms(1), c0c1);
+        let answer = server.poll_transmit(ms(1)).expect("S0+S1+S2").bytes;
+        // S2 completes the client's handshake: C2 and connect are decided at 2 ms...
+        c.handle_read(ms(2), answer);
+        assert_eq!(
+            wire_lines(&c),
+            [(1000, "C->S 1537".to_string()), (2000, "S->C 3073".into())],
+            "nothing is in the transcript before the driver takes it"
+        );
+        // ... and written as the driver takes them: C2, then connect (or both in one write,
+        // shown as one segment of both, then the message it carries).
+        let lens: Vec<usize> = std::iter::from_fn(|| c.poll_transmit(ms(3)))
+            .map(|t| t.bytes.len())
+            .collect();
+        let c2_write = lens[0];
+        assert_eq!(c2_write == 1536, variant == Variant::Default, "{lens:?}");
+        assert_eq!(
+            wire_lines(&c)[2..],
+            [
+                (3000, format!("C->S {c2_write}")),
+                (3000, "C->S connect".into())
+            ],
+            "{variant}"
+        );
+    }
+}
+
 /// Runs `c` against a bare server [`Connection`] until the server has a complete `connect`;
 /// returns the server's writes' lengths and what the client wrote with connect.
 fn against_server_connection(c: &mut EmulatorClient) -> (Vec<usize>, Vec<usize>) {
@@ -120,9 +174,9 @@ fn against_server_connection(c: &mut EmulatorClient) -> (Vec<usize>, Vec<usize>)
                 }
             }
         }
-        while let Some(bytes) = server.poll_transmit() {
-            server_writes.push(bytes.len());
-            c.handle_read(now, bytes);
+        while let Some(write) = server.poll_transmit(now) {
+            server_writes.push(write.bytes.len());
+            c.handle_read(now, write.bytes);
         }
     }
     panic!("no connect reached the server: client wrote {client_writes:?}");
@@ -250,4 +304,34 @@ fn media_without_play_start_is_played_only_by_the_profiles_whose_row_goes_on() {
             r.diagnosis
         );
     }
+}
+
+#[test]
+fn a_stalled_client_still_shows_the_handshake_reads_it_makes() {
+    // A client that stalls on an S1 without a digest takes nothing more in, but the driver
+    // still reads S2 from the wire: the transcript shows that read as the pcap would.
+    let mut p = profile::by_name("obs").expect("profile");
+    let section: toml::Table =
+        toml::from_str("s1-digest-absent = \"stall:handshake\"").expect("TOML");
+    p.tolerance = crate::emulate::tolerance::Table::default();
+    p.tolerance.row =
+        crate::emulate::tolerance::Table::rows_from_section(&section).expect("a tolerance row");
+    let mut c = EmulatorClient::new(p, Variant::Default, plan());
+    let mut server = Connection::new(
+        ConnectionConfig::server(ServerConfig::default()),
+        RandomSource::seeded(3),
+    );
+    let ms = Duration::from_millis;
+    server.handle_read(ms(1), c.poll_transmit(ms(1)).expect("C0+C1").bytes);
+    let answer = server.poll_transmit(ms(1)).expect("S0+S1+S2").bytes;
+    c.handle_read(ms(2), answer.slice(..1537));
+    c.handle_read(ms(3), answer.slice(1537..));
+    let reads: Vec<(u64, String)> = wire_lines(&c)
+        .into_iter()
+        .filter(|(_, l)| l.starts_with("S->C"))
+        .collect();
+    assert_eq!(
+        reads,
+        [(2000, "S->C 1537".to_string()), (3000, "S->C 1536".into())]
+    );
 }

@@ -1,24 +1,20 @@
 //! What a [`super::Connection`] reports: typed events, diagnostics and errors.
 
 use crate::protocol::chunk::{ChunkError, ChunkHeader, ExtendedTimestampConvention, RawMessage};
-use crate::protocol::handshake::{HandshakeError, HandshakeEvent, Mode, Packet};
+use crate::protocol::handshake::{HandshakeError, HandshakeEvent, Mode};
 use crate::protocol::message::{LimitType, Message, MessageError};
 use std::fmt;
 use std::time::Duration;
 
 pub use crate::protocol::side::Side;
 
-/// Something that happened on the connection, in the order it happened.
+/// Something that happened on the connection, in the order it happened. What we write is not an
+/// event: each write says what it carries ([`super::Transmit`]), when the driver takes it.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
     /// What the peer's handshake packets revealed (and our own choices, such as the mode).
     Handshake(HandshakeEvent),
-    /// A group of our handshake packets became one write (see [`super::HandshakeWrites`]).
-    HandshakeWritten {
-        packets: &'static [Packet],
-        len: usize,
-    },
     /// Both handshakes are done; the chunk stream starts.
     Established {
         mode: Option<Mode>,
@@ -33,8 +29,6 @@ pub enum Event {
     },
     /// Protocol control changed the connection's state.
     Control(ControlChange),
-    /// The connection itself sent this message (an acknowledgement, a ping response, ...).
-    ControlSent(RawMessage),
     Diagnostic(Diagnostic),
     /// Nothing more will be read; the reason says whose doing it was.
     Closed(CloseReason),

@@ -1,6 +1,7 @@
 //! One RTMP connection, either role, without IO: handshake, then chunk stream, with protocol
 //! control (acknowledgements, ping, Set Chunk Size, Abort, peer bandwidth) handled here once for
-//! every driver.
+//! every driver. (One file past 600 lines: one state machine and its documented example; the
+//! events, writes, transmits and diagnoses are modules of their own.)
 //!
 //! The shape is quinn-proto's: the driver passes what it read ([`Connection::handle_read`]), the
 //! end of the peer's stream ([`Connection::handle_eof`]) and the time ([`Connection::handle_timeout`],
@@ -8,6 +9,21 @@
 //! write per item, and the application reads [`Connection::poll_event`] and answers with
 //! [`Connection::send`]. Time is a [`Duration`] since the connection started, so a simulated
 //! clock drives it as well as a real one.
+//!
+//! # Wire time
+//!
+//! A transcript is the wire: what was read at the time of the read, what was written at the time
+//! of the write. Reads are easy, the driver's `now` comes with them. Writes are not made when
+//! they are queued ([`Connection::send`], or our handshake packet once the peer's is in) but
+//! when the driver takes them, which can be later: after a personality's measured pause between
+//! handshake writes, after our handshake's last write for a message queued during it, after the
+//! writes queued before it. So, as in quinn-proto, the write is decided at
+//! [`Connection::poll_transmit`]`(now)`: a handshake group whose pause has not passed is not
+//! handed out (its time is in [`Connection::poll_timeout`]), and the [`Transmit`] says what it
+//! carries (our handshake packets, every message in it, ours or the connection's own), for the
+//! application to record at that `now` and in that order. Nothing about our output is an
+//! [`Event`]: an event comes out when the application polls, which says nothing of when the
+//! bytes left.
 //!
 //! Messages are read from the chunk stream as [`Connection::poll_event`] asks for them, and a
 //! ping is answered when its message is polled: what the application sends in answer to one
@@ -38,12 +54,12 @@
 //!
 //! for _round in 0..10 {
 //!     let mut moved = false;
-//!     while let Some(bytes) = client.poll_transmit() {
-//!         server.handle_read(now, bytes); // any segmentation; `Bytes`, not copied
+//!     while let Some(write) = client.poll_transmit(now) {
+//!         server.handle_read(now, write.bytes); // any segmentation; `Bytes`, not copied
 //!         moved = true;
 //!     }
-//!     while let Some(bytes) = server.poll_transmit() {
-//!         client.handle_read(now, bytes);
+//!     while let Some(write) = server.poll_transmit(now) {
+//!         client.handle_read(now, write.bytes);
 //!         moved = true;
 //!     }
 //!     while let Some(event) = server.poll_event() {
@@ -94,12 +110,14 @@
 
 mod diagnose;
 mod event;
+mod transmit;
 mod writes;
 
 pub use diagnose::{diagnose_message, diagnose_read_event, Acknowledgements};
 pub use event::{
     CloseReason, ConnectionError, ControlChange, Diagnostic, DiagnosticKind, Event, Side, Timeout,
 };
+pub use transmit::{SentBy, SentMessage, Transmit};
 pub use writes::HandshakeWrites;
 
 use crate::protocol::chunk::{
@@ -281,6 +299,8 @@ pub struct Connection {
     events: VecDeque<Event>,
     /// Chunks written since the last transmit, handed out as one write.
     out: BytesMut,
+    /// The messages in `out`, in order.
+    out_messages: Vec<SentMessage>,
     ack_counts_handshake: bool,
     flow: OutputFlow,
 }
@@ -308,7 +328,7 @@ struct OutputFlow {
     sent: u64,
     /// The peer's Acknowledgements.
     acknowledged: Acknowledgements,
-    withheld: VecDeque<RawMessage>,
+    withheld: VecDeque<(RawMessage, SentBy)>,
     withheld_bytes: usize,
     /// Since when the output has waited without an Acknowledgement letting anything go.
     waiting_since: Option<Duration>,
@@ -366,6 +386,7 @@ impl Connection {
             peer_closed: false,
             events: VecDeque::new(),
             out: BytesMut::new(),
+            out_messages: Vec::new(),
             ack_counts_handshake: config.ack_counts_handshake,
             flow: OutputFlow {
                 enabled: config.withhold_past_own_window,
@@ -373,7 +394,7 @@ impl Connection {
             },
         };
         // A client's C0 and C1 exist from the start.
-        connection.collect_handshake();
+        connection.collect_handshake(Duration::ZERO);
         connection
     }
 
@@ -447,7 +468,7 @@ impl Connection {
         let before = self.handshake_fed;
         self.handshake_fed += take;
         let result = self.handshake.feed(&bytes[..take]);
-        self.collect_handshake();
+        self.collect_handshake(now);
         if let Err(error) = result {
             let offset = handshake_error_offset(&error, before);
             self.fail(ConnectionError::Handshake { offset, error });
@@ -455,7 +476,7 @@ impl Connection {
         }
         if self.handshake.is_complete() {
             self.plan.peer_answered();
-            self.flush_handshake_writes();
+            self.flush_handshake_writes(now);
             self.state = State::Established;
             self.events.push_back(Event::Established {
                 mode: self.handshake.mode(),
@@ -483,8 +504,18 @@ impl Connection {
         }
     }
 
-    /// When [`Self::handle_timeout`] should next be called; None: no timer is running.
+    /// When [`Self::handle_timeout`] should next be called (a timeout, or a handshake write
+    /// waiting for its pause to pass); None: no timer is running.
     pub fn poll_timeout(&self) -> Option<Duration> {
+        [self.timeout_deadline(), self.next_transmit_at()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// When the connection times out unless something happens first ([`Self::poll_timeout`]
+    /// without the writes waiting for their time).
+    pub fn timeout_deadline(&self) -> Option<Duration> {
         match self.state {
             State::Handshake => self.timeouts.handshake,
             State::Established => {
@@ -501,9 +532,10 @@ impl Connection {
         }
     }
 
-    /// The time has come (or passed): closes the connection when its timer expired.
+    /// The time has come (or passed): closes the connection when its timer expired (a write
+    /// whose time has come is for [`Self::poll_transmit`]).
     pub fn handle_timeout(&mut self, now: Duration) {
-        let Some(deadline) = self.poll_timeout() else {
+        let Some(deadline) = self.timeout_deadline() else {
             return;
         };
         if now < deadline {
@@ -556,23 +588,39 @@ impl Connection {
         }
     }
 
-    /// The next write, ignoring the pause the handshake plan asks for before it.
-    pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        self.poll_transmit_paced().map(|(_, bytes)| bytes)
-    }
-
-    /// The next write and how long to pause before making it (the handshake plan's measured
-    /// gaps between groups; zero otherwise). Handshake groups come alone, in order; messages
-    /// queued after them come together as one write.
-    pub fn poll_transmit_paced(&mut self) -> Option<(Duration, Bytes)> {
-        if let Some(write) = self.plan.poll_write() {
-            return Some(write);
+    /// The next write whose time has come by `now`, taken to be made at `now`. Handshake
+    /// groups come alone, in order, each once the plan's pause after the previous one has
+    /// passed ([`Self::next_transmit_at`]); messages queued after them come together as one
+    /// write.
+    pub fn poll_transmit(&mut self, now: Duration) -> Option<Transmit> {
+        if let Some((packets, bytes)) = self.plan.poll_write(now) {
+            return Some(Transmit {
+                bytes,
+                packets,
+                messages: Vec::new(),
+            });
         }
         // Messages wait for our own handshake packets to have gone out.
         if self.plan.is_done() && !self.out.is_empty() {
-            return Some((Duration::ZERO, self.out.split().freeze()));
+            return Some(Transmit {
+                bytes: self.out.split().freeze(),
+                packets: &[],
+                messages: std::mem::take(&mut self.out_messages),
+            });
         }
         None
+    }
+
+    /// When the next handshake write waiting for its pause may go; None when none waits (a
+    /// write ready now is handed out by [`Self::poll_transmit`] at once).
+    pub fn next_transmit_at(&self) -> Option<Duration> {
+        self.plan.next_due()
+    }
+
+    /// Whether [`Self::poll_transmit`] has something to hand out, now or after a pause, without
+    /// anything more from the peer.
+    pub fn has_transmit(&self) -> bool {
+        self.plan.has_queued() || (self.plan.is_done() && !self.out.is_empty())
     }
 
     /// Sends a message. Protocol control messages take effect as they go: a Set Chunk Size
@@ -580,6 +628,10 @@ impl Connection {
     /// [`ConnectionConfig::withhold_past_own_window`] a message waits (in order) while the
     /// peer's unacknowledged bytes exceed our window.
     pub fn send(&mut self, message: RawMessage) {
+        self.send_by(message, SentBy::Application);
+    }
+
+    fn send_by(&mut self, message: RawMessage, by: SentBy) {
         if self.flow.enabled && (!self.flow.withheld.is_empty() || self.past_window()) {
             if self.flow.withheld.is_empty() {
                 self.flow.waiting_since = Some(self.last_activity);
@@ -592,10 +644,10 @@ impl Connection {
                 }
             }
             self.flow.withheld_bytes += message.payload.len();
-            self.flow.withheld.push_back(message);
+            self.flow.withheld.push_back((message, by));
             return;
         }
-        self.write_message(message);
+        self.write_message(message, by);
     }
 
     fn unacknowledged(&self) -> u64 {
@@ -621,9 +673,9 @@ impl Connection {
         }
         let before = self.flow.withheld.len();
         while !self.flow.withheld.is_empty() && !self.past_window() {
-            let next = self.flow.withheld.pop_front().expect("not empty");
+            let (next, by) = self.flow.withheld.pop_front().expect("not empty");
             self.flow.withheld_bytes -= next.payload.len();
-            self.write_message(next);
+            self.write_message(next, by);
         }
         if self.flow.withheld.len() < before {
             self.flow.waiting_since =
@@ -631,7 +683,7 @@ impl Connection {
         }
     }
 
-    fn write_message(&mut self, message: RawMessage) {
+    fn write_message(&mut self, message: RawMessage, by: SentBy) {
         let before = self.out.len();
         let word = (message.payload.len() >= 4).then(|| {
             u32::from_be_bytes([
@@ -659,12 +711,12 @@ impl Connection {
             }
             _ => {}
         }
+        self.out_messages.push(SentMessage { message, by });
     }
 
-    /// Sends a message the connection decided on itself, and says so.
+    /// Sends a message the connection decided on itself (its [`Transmit`] says so).
     fn send_control(&mut self, message: RawMessage) {
-        self.send(message.clone());
-        self.events.push_back(Event::ControlSent(message));
+        self.send_by(message, SentBy::Connection);
     }
 
     fn on_read_event(&mut self, event: ReadEvent) {
@@ -770,8 +822,8 @@ impl Connection {
         self.events.push_back(Event::Closed(reason));
     }
 
-    /// Moves the handshake's packets and observations out, and writes what the plan allows.
-    fn collect_handshake(&mut self) {
+    /// Moves the handshake's packets and observations out, and queues what the plan allows.
+    fn collect_handshake(&mut self, now: Duration) {
         while let Some(transmit) = self.handshake.poll_transmit() {
             self.plan.ready(transmit.packet, transmit.bytes);
         }
@@ -782,14 +834,11 @@ impl Connection {
             }
             self.events.push_back(Event::Handshake(event));
         }
-        self.flush_handshake_writes();
+        self.flush_handshake_writes(now);
     }
 
-    fn flush_handshake_writes(&mut self) {
-        while let Some((packets, len)) = self.plan.flush_next() {
-            self.events
-                .push_back(Event::HandshakeWritten { packets, len });
-        }
+    fn flush_handshake_writes(&mut self, now: Duration) {
+        while self.plan.flush_next(now) {}
     }
 }
 

@@ -30,6 +30,8 @@ const CUTS: [Cut; 5] = [
 struct Peer {
     connection: Connection,
     events: Vec<Event>,
+    /// The messages this endpoint's writes carried, in order.
+    sent: Vec<SentMessage>,
     /// Written by this endpoint, not yet read by the other.
     in_flight: Vec<u8>,
 }
@@ -39,16 +41,18 @@ impl Peer {
         Self {
             connection: Connection::new(config, RandomSource::seeded(seed)),
             events: Vec::new(),
+            sent: Vec::new(),
             in_flight: Vec::new(),
         }
     }
 
-    fn drain(&mut self) {
+    fn drain(&mut self, now: Duration) {
         while let Some(event) = self.connection.poll_event() {
             self.events.push(event);
         }
-        while let Some(bytes) = self.connection.poll_transmit() {
-            self.in_flight.extend_from_slice(&bytes);
+        while let Some(write) = self.connection.poll_transmit(now) {
+            self.in_flight.extend_from_slice(&write.bytes);
+            self.sent.extend(write.messages);
         }
     }
 
@@ -121,8 +125,8 @@ impl Pair {
     /// clock advances a millisecond per read.
     fn run(&mut self) {
         for _ in 0..1_000_000 {
-            self.client.drain();
-            self.server.drain();
+            self.client.drain(self.now);
+            self.server.drain(self.now);
             let from_client = !self.client.in_flight.is_empty();
             let (from, to) = if from_client {
                 (&mut self.client, &mut self.server)
@@ -295,9 +299,9 @@ fn a_ping_request_is_answered() {
         );
         assert!(pair
             .server
-            .events
+            .sent
             .iter()
-            .any(|e| matches!(e, Event::ControlSent(m) if m.type_id == 4)));
+            .any(|s| s.message.type_id == 4 && s.by == SentBy::Connection));
     }
 }
 
@@ -398,27 +402,79 @@ fn handshake_groups_keep_their_write_boundaries() {
         ConnectionConfig::client(ClientConfig::default()),
         RandomSource::seeded(2),
     );
-    let c0c1 = c.poll_transmit().expect("C0+C1");
+    let zero = Duration::ZERO;
+    let c0c1 = c.poll_transmit(zero).expect("C0+C1").bytes;
     assert_eq!(c0c1.len(), 1 + PACKET_LEN);
-    assert_eq!(c.poll_transmit(), None);
-    s.handle_read(Duration::ZERO, c0c1.slice(..1));
+    assert_eq!(c.poll_transmit(zero), None);
+    s.handle_read(zero, c0c1.slice(..1));
+    let s0 = s.poll_transmit(zero).expect("S0");
+    assert_eq!((&s0.bytes[..], s0.packets), (&[3u8][..], &[Packet::S0][..]));
+    assert_eq!(s.poll_transmit(zero), None);
+    // C1 arrives 1 ms in: S1 is made then, and goes 1760 µs after S0's write (or after it
+    // was made, were that later); not before, however often the driver asks.
+    let ms = Duration::from_millis(1);
+    s.handle_read(ms, c0c1.slice(1..));
+    let s1_due = ms + Duration::from_micros(1760);
+    assert_eq!(s.next_transmit_at(), Some(s1_due));
+    assert_eq!(s.poll_timeout(), Some(s1_due), "the driver wakes for it");
+    assert_eq!(s.poll_transmit(s1_due - Duration::from_micros(1)), None);
+    s.handle_timeout(s1_due);
+    assert!(!s.is_closed(), "a write's time is no timeout");
+    // The driver is late: the pause before S2 counts from when S1 was taken.
+    let late = s1_due + Duration::from_micros(500);
+    let s1 = s.poll_transmit(late).expect("S1");
     assert_eq!(
-        s.poll_transmit_paced(),
-        Some((Duration::ZERO, Bytes::from_static(&[3])))
+        (s1.bytes.len(), s1.packets),
+        (PACKET_LEN, &[Packet::S1][..])
     );
-    assert_eq!(s.poll_transmit(), None);
-    s.handle_read(Duration::from_millis(1), c0c1.slice(1..));
-    let (pause, s1) = s.poll_transmit_paced().expect("S1");
-    assert_eq!((pause, s1.len()), (Duration::from_micros(1760), PACKET_LEN));
-    let (pause, s2) = s.poll_transmit_paced().expect("S2");
-    assert_eq!((pause, s2.len()), (Duration::from_micros(24), PACKET_LEN));
-    let written: Vec<usize> = std::iter::from_fn(|| s.poll_event())
-        .filter_map(|e| match e {
-            Event::HandshakeWritten { len, .. } => Some(len),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(written, [1, PACKET_LEN, PACKET_LEN]);
+    let s2_due = late + Duration::from_micros(24);
+    assert_eq!(s.next_transmit_at(), Some(s2_due));
+    assert_eq!(s.poll_transmit(s2_due - Duration::from_micros(1)), None);
+    let s2 = s.poll_transmit(s2_due).expect("S2");
+    assert_eq!(
+        (s2.bytes.len(), s2.packets),
+        (PACKET_LEN, &[Packet::S2][..])
+    );
+    assert_eq!((s.next_transmit_at(), s.has_transmit()), (None, false));
+}
+
+#[test]
+fn a_write_says_what_it_carries_and_messages_wait_for_our_last_handshake_write() {
+    // S0+S1 and then S2 after C2: a message sent before S2 has gone waits for it.
+    let mut server = ConnectionConfig::server(ServerConfig::default());
+    const S0_S1_THEN_S2: &[&[Packet]] = &[&[Packet::S0, Packet::S1], &[Packet::S2]];
+    server.writes = HandshakeWrites {
+        groups: S0_S1_THEN_S2,
+        answer_after_peer_answer: true,
+        ..HandshakeWrites::server_default()
+    };
+    let mut s = Connection::new(server, RandomSource::seeded(1));
+    let mut c = Connection::new(
+        ConnectionConfig::client(ClientConfig::default()),
+        RandomSource::seeded(2),
+    );
+    let zero = Duration::ZERO;
+    s.handle_read(zero, c.poll_transmit(zero).expect("C0+C1").bytes);
+    c.handle_read(zero, s.poll_transmit(zero).expect("S0+S1").bytes);
+    let c2 = c.poll_transmit(zero).expect("C2");
+    assert_eq!((c2.packets, c2.messages.len()), (&[Packet::C2][..], 0));
+    s.handle_read(zero, c2.bytes);
+    while s.poll_event().is_some() {}
+    let size = message::window_ack_size(4096);
+    s.send(size.clone());
+    let s2 = s.poll_transmit(zero).expect("S2 first");
+    assert_eq!((s2.packets, s2.messages.len()), (&[Packet::S2][..], 0));
+    assert!(s.has_transmit());
+    let message = s.poll_transmit(zero).expect("then the message");
+    assert_eq!(message.packets, &[] as &[Packet]);
+    assert_eq!(
+        message.messages,
+        [SentMessage {
+            message: size,
+            by: SentBy::Application
+        }]
+    );
+    assert!(!s.has_transmit());
 }
 
 #[test]
@@ -435,13 +491,17 @@ fn a_held_answer_waits_for_the_peers_answer() {
         ConnectionConfig::client(ClientConfig::default()),
         RandomSource::seeded(2),
     );
-    s.handle_read(Duration::ZERO, c.poll_transmit().expect("C0+C1"));
-    let s0s1 = s.poll_transmit().expect("S0+S1");
+    let zero = Duration::ZERO;
+    s.handle_read(zero, c.poll_transmit(zero).expect("C0+C1").bytes);
+    let s0s1 = s.poll_transmit(zero).expect("S0+S1").bytes;
     assert_eq!(s0s1.len(), 1 + PACKET_LEN);
-    assert_eq!(s.poll_transmit(), None, "S2 waits for C2");
-    c.handle_read(Duration::ZERO, s0s1);
-    s.handle_read(Duration::ZERO, c.poll_transmit().expect("C2"));
-    assert_eq!(s.poll_transmit().map(|b| b.len()), Some(PACKET_LEN));
+    assert_eq!(s.poll_transmit(zero), None, "S2 waits for C2");
+    c.handle_read(zero, s0s1);
+    s.handle_read(zero, c.poll_transmit(zero).expect("C2").bytes);
+    assert_eq!(
+        s.poll_transmit(zero).map(|t| t.bytes.len()),
+        Some(PACKET_LEN)
+    );
     assert!(s.is_established());
 }
 
@@ -455,12 +515,13 @@ fn bytes_after_c2_reach_the_chunk_reader_in_the_same_read() {
         ConnectionConfig::client(ClientConfig::default()),
         RandomSource::seeded(2),
     );
-    s.handle_read(Duration::ZERO, c.poll_transmit().expect("C0+C1"));
-    c.handle_read(Duration::ZERO, s.poll_transmit().expect("S0+S1+S2"));
+    let zero = Duration::ZERO;
+    s.handle_read(zero, c.poll_transmit(zero).expect("C0+C1").bytes);
+    c.handle_read(zero, s.poll_transmit(zero).expect("S0+S1+S2").bytes);
     c.send(media(100, 0));
     let mut c2_and_media = BytesMut::new();
-    while let Some(bytes) = c.poll_transmit() {
-        c2_and_media.extend_from_slice(&bytes);
+    while let Some(write) = c.poll_transmit(zero) {
+        c2_and_media.extend_from_slice(&write.bytes);
     }
     s.handle_read(Duration::ZERO, c2_and_media.freeze());
     let messages: Vec<RawMessage> = std::iter::from_fn(|| s.poll_event())
@@ -493,7 +554,7 @@ fn a_bad_version_closes_with_a_typed_error_at_offset_0() {
         )))
     );
     assert!(s.is_closed());
-    assert_eq!(s.poll_transmit(), None);
+    assert_eq!(s.poll_transmit(Duration::ZERO), None);
 }
 
 #[test]
@@ -568,7 +629,7 @@ fn a_stream_opened_without_a_type_0_header_is_refused_or_read_from_zero_state() 
         pair.server
             .connection
             .handle_read(Duration::from_secs(1), Bytes::from_static(chunk));
-        pair.server.drain();
+        pair.server.drain(pair.now);
         if zero_state_start {
             let raw = pair.server.messages()[0].clone();
             assert_eq!(
@@ -634,7 +695,7 @@ fn timeouts_follow_the_simulated_clock() {
     pair.server
         .connection
         .handle_timeout(last_read + Duration::from_secs(35));
-    pair.server.drain();
+    pair.server.drain(pair.now);
     assert_eq!(
         pair.server.closed(),
         Some(&CloseReason::Timeout(Timeout::Idle(Duration::from_secs(
@@ -670,13 +731,13 @@ fn the_peer_closing_ends_the_connection_after_its_last_messages() {
     let mut pair = Pair::simple(Cut::AllAtOnce);
     pair.run();
     pair.client.connection.send(media(500, 0));
-    pair.client.drain();
+    pair.client.drain(pair.now);
     let bytes = std::mem::take(&mut pair.client.in_flight);
     pair.server
         .connection
         .handle_read(Duration::from_secs(1), Bytes::from(bytes));
     pair.server.connection.handle_eof(Duration::from_secs(1));
-    pair.server.drain();
+    pair.server.drain(pair.now);
     assert_eq!(pair.server.messages(), [&media(500, 0)]);
     assert_eq!(
         pair.server.events.last(),
@@ -776,7 +837,7 @@ fn a_strict_server_withholds_from_a_client_that_does_not_acknowledge_then_times_
             pair.server
                 .connection
                 .handle_timeout(stalled + Duration::from_secs(30));
-            pair.server.drain();
+            pair.server.drain(pair.now);
             assert_eq!(
                 pair.server.closed(),
                 Some(&CloseReason::Timeout(Timeout::Unacknowledged(

@@ -17,8 +17,9 @@ pub struct HandshakeWrites {
     /// packets exist and the two conditions below allow. (S0 and C0, S1 and C1, S2 and C2 name
     /// the same slot: our version byte, hello and answer.)
     pub groups: &'static [&'static [Packet]],
-    /// The pause before each group after the first, for the driver to make (a real server's
-    /// measured gaps between its writes).
+    /// The pause before each group after the first (a real server's measured gaps between its
+    /// writes): [`super::Connection::poll_transmit`] hands a group out no sooner than this long
+    /// after it took the one before.
     pub pauses: &'static [Duration],
     /// Write nothing until the peer's hello (C1 or S1) is complete.
     pub wait_for_peer_hello: bool,
@@ -48,6 +49,16 @@ impl HandshakeWrites {
     }
 }
 
+/// A group made ready to go: its pause counts from the previous group's write, or from when
+/// it became ready if that is later.
+#[derive(Debug)]
+struct Queued {
+    packets: &'static [Packet],
+    ready_at: Duration,
+    pause: Duration,
+    bytes: Bytes,
+}
+
 /// The plan being carried out.
 #[derive(Debug)]
 pub(super) struct WritePlan {
@@ -57,7 +68,9 @@ pub(super) struct WritePlan {
     next_group: usize,
     peer_hello: bool,
     peer_answer: bool,
-    writes: VecDeque<(Duration, Bytes)>,
+    writes: VecDeque<Queued>,
+    /// When the driver took our last handshake write.
+    last_write: Duration,
 }
 
 fn slot(packet: Packet) -> usize {
@@ -77,6 +90,7 @@ impl WritePlan {
             peer_hello: false,
             peer_answer: false,
             writes: VecDeque::new(),
+            last_write: Duration::ZERO,
         }
     }
 
@@ -97,18 +111,25 @@ impl WritePlan {
         self.next_group >= self.plan.groups.len() && self.writes.is_empty()
     }
 
-    /// Queues the next group when it may go; returns its packets and length.
-    pub(super) fn flush_next(&mut self) -> Option<(&'static [Packet], usize)> {
-        let group: &'static [Packet] = self.plan.groups.get(self.next_group)?;
+    /// A group is ready and waits for the driver (perhaps for its pause to pass).
+    pub(super) fn has_queued(&self) -> bool {
+        !self.writes.is_empty()
+    }
+
+    /// Queues the next group, made ready at `now`, when it may go.
+    pub(super) fn flush_next(&mut self, now: Duration) -> bool {
+        let Some(&group) = self.plan.groups.get(self.next_group) else {
+            return false;
+        };
         if self.plan.wait_for_peer_hello && !self.peer_hello {
-            return None;
+            return false;
         }
         let holds_answer = group.iter().any(|&p| slot(p) == 2);
         if holds_answer && self.plan.answer_after_peer_answer && !self.peer_answer {
-            return None;
+            return false;
         }
         if group.iter().any(|&p| self.ready[slot(p)].is_none()) {
-            return None;
+            return false;
         }
         let mut out = BytesMut::new();
         for &packet in group {
@@ -121,12 +142,33 @@ impl WritePlan {
             n => self.plan.pauses.get(n - 1).copied().unwrap_or_default(),
         };
         self.next_group += 1;
-        let len = out.len();
-        self.writes.push_back((pause, out.freeze()));
-        Some((group, len))
+        self.writes.push_back(Queued {
+            packets: group,
+            ready_at: now,
+            pause,
+            bytes: out.freeze(),
+        });
+        true
     }
 
-    pub(super) fn poll_write(&mut self) -> Option<(Duration, Bytes)> {
-        self.writes.pop_front()
+    /// When the next queued group may go: its pause after the previous write (or after it
+    /// became ready, if later).
+    pub(super) fn next_due(&self) -> Option<Duration> {
+        let next = self.writes.front()?;
+        Some(
+            next.ready_at
+                .max(self.last_write)
+                .saturating_add(next.pause),
+        )
+    }
+
+    /// The next group, if its time has come by `now`; the write is taken to happen at `now`.
+    pub(super) fn poll_write(&mut self, now: Duration) -> Option<(&'static [Packet], Bytes)> {
+        if self.next_due()? > now {
+            return None;
+        }
+        let next = self.writes.pop_front()?;
+        self.last_write = now;
+        Some((next.packets, next.bytes))
     }
 }

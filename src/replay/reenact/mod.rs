@@ -20,7 +20,7 @@ use crate::capture::reassembly::PieceRef;
 use crate::capture::{CaptureError, CaptureReader};
 use crate::emulate::reach::Unreachable;
 use crate::protocol::random::RandomSource;
-use crate::record::pcap::{PcapFile, TcpFlow};
+use crate::record::pcap::FlowRecording;
 use crate::replay::{flow_listing, replay_observed, FlowDecoder, FlowReport, Observer};
 use crate::transcript::render::snapshot;
 use crate::transcript::{diff, CloseCause, Direction, EventKind, Side};
@@ -287,7 +287,12 @@ pub async fn against_until(
         .local_addr()
         .map_err(|e| Unreachable::from_io(target, &e))?;
     let started = Instant::now();
-    let mut recording = Recording::start(options.pcap.as_ref(), local, target);
+    // The live connection in the pcap file, on the transcript's clock; a failure to write it
+    // is a note of the report, and the re-enactment goes on.
+    let mut recording = FlowRecording::new(SystemTime::now());
+    if let Some(file) = &options.pcap {
+        recording.join(file, local, target, Duration::ZERO);
+    }
     let mut decoder = FlowDecoder::new(local, target);
     let mut session = Reenactment::new(script, rng);
     let (mut rd, mut wr) = stream.into_split();
@@ -312,8 +317,9 @@ pub async fn against_until(
                     server_open = false;
                 }
                 Ok(n) => {
-                    recording.record(Direction::ServerToClient, &buf[..n]);
-                    decoder.data(1, started.elapsed(), &buf[..n]);
+                    let at = started.elapsed();
+                    recording.record(Direction::ServerToClient, at, &buf[..n]);
+                    decoder.data(1, at, &buf[..n]);
                     session.server_bytes(&buf[..n]);
                 }
                 Err(e) => {
@@ -358,12 +364,15 @@ pub async fn against_until(
                     ));
                     break;
                 }
+                // Stamped when it is made, as a read is when it is made: a write that waits on
+                // a full send buffer crossed the wire when it was handed over.
+                let at = started.elapsed();
                 if let Err(e) = wr.write_all(&bytes).await {
                     stopped = Some(format!("write {} of {total} failed: {e}", sent + 1));
                     break;
                 }
-                recording.record(Direction::ClientToServer, &bytes);
-                decoder.data(0, started.elapsed(), &bytes);
+                recording.record(Direction::ClientToServer, at, &bytes);
+                decoder.data(0, at, &bytes);
             }
             Next::Wait { missing } => {
                 if !server_open {
@@ -444,7 +453,11 @@ pub async fn against_until(
     let writes = session.progress();
     let mut all_notes = session.notes().to_vec();
     all_notes.extend(notes);
-    all_notes.extend(recording.finish());
+    all_notes.extend(
+        recording
+            .finish(started.elapsed(), None)
+            .map(|e| format!("writing the pcap file failed: {e}")),
+    );
     Ok(AgainstReport {
         target,
         captured: report,
@@ -454,57 +467,6 @@ pub async fn against_until(
         stopped,
         interrupted,
     })
-}
-
-/// The live connection in a pcap file, when one is asked for: a failure to write it is a
-/// note of the report, and the re-enactment goes on.
-struct Recording {
-    flow: Option<TcpFlow<std::io::BufWriter<std::fs::File>>>,
-    error: Option<String>,
-}
-
-impl Recording {
-    fn start(
-        file: Option<&std::sync::Arc<PcapFile>>,
-        local: SocketAddr,
-        server: SocketAddr,
-    ) -> Self {
-        let opened = file.map(|f| TcpFlow::open(f.clone(), local, server, SystemTime::now()));
-        match opened {
-            None => Recording {
-                flow: None,
-                error: None,
-            },
-            Some(Ok(flow)) => Recording {
-                flow: Some(flow),
-                error: None,
-            },
-            Some(Err(e)) => Recording {
-                flow: None,
-                error: Some(e.to_string()),
-            },
-        }
-    }
-
-    fn record(&mut self, direction: Direction, bytes: &[u8]) {
-        if let Some(flow) = self.flow.as_mut() {
-            if let Err(e) = flow.record(direction, SystemTime::now(), bytes) {
-                self.error = Some(e.to_string());
-                self.flow = None;
-            }
-        }
-    }
-
-    /// Closes the flow; what went wrong, as a note.
-    fn finish(mut self) -> Option<String> {
-        if let Some(mut flow) = self.flow.take() {
-            if let Err(e) = flow.close(SystemTime::now(), None) {
-                self.error = Some(e.to_string());
-            }
-        }
-        self.error
-            .map(|e| format!("writing the pcap file failed: {e}"))
-    }
 }
 
 #[cfg(test)]

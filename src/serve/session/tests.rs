@@ -10,7 +10,7 @@ use crate::serve::personality::by_name;
 use crate::transcript::DiagnosticId;
 use bytes::BytesMut;
 
-fn session(personality: &str) -> ServerSession {
+pub(super) fn session(personality: &str) -> ServerSession {
     let config = SessionConfig {
         personality: by_name(personality).expect("personality"),
         ..SessionConfig::default()
@@ -19,7 +19,7 @@ fn session(personality: &str) -> ServerSession {
 }
 
 /// A simple client's C0, C1 (after construction) and a way to make C2.
-fn client() -> (Handshake, Vec<u8>, Vec<u8>) {
+pub(super) fn client() -> (Handshake, Vec<u8>, Vec<u8>) {
     let mut c = Handshake::client(ClientConfig::default(), RandomSource::seeded(2));
     let t: Vec<Transmit> = std::iter::from_fn(|| c.poll_transmit()).collect();
     (c, t[0].bytes.to_vec(), t[1].bytes.to_vec())
@@ -30,8 +30,18 @@ pub(super) fn client_read(s: &mut ServerSession, now_us: u64, bytes: &[u8]) {
     s.handle_read(now_us, Bytes::copy_from_slice(bytes));
 }
 
+/// Everything the session has to write, each write taken as soon as it may go: at the
+/// session's time, or when a personality's pause before it has passed.
 pub(super) fn writes(s: &mut ServerSession) -> Vec<Bytes> {
-    std::iter::from_fn(|| s.poll_write()).collect()
+    let mut out = Vec::new();
+    loop {
+        let now = s.now_us.max(s.next_transmit_at_us().unwrap_or(0));
+        match s.poll_transmit(now) {
+            Some(bytes) => out.push(bytes),
+            None if s.next_transmit_at_us().is_some() => continue,
+            None => return out,
+        }
+    }
 }
 
 fn sizes(w: &[Bytes]) -> Vec<usize> {
@@ -78,7 +88,7 @@ pub(super) fn established_with(config: SessionConfig) -> ServerSession {
 }
 
 /// A client's connect to application "live", as the encoders send it.
-fn connect_to_live() -> RawMessage {
+pub(super) fn connect_to_live() -> RawMessage {
     message::command(
         0,
         "connect",
@@ -170,7 +180,7 @@ fn a_foreign_protocol_is_named_and_closed() {
 }
 
 /// Chunks `messages` as a client would (chunk size 128).
-fn chunks(messages: &[RawMessage]) -> Vec<u8> {
+pub(super) fn chunks(messages: &[RawMessage]) -> Vec<u8> {
     let mut w = ChunkWriter::new();
     let mut out = BytesMut::new();
     for m in messages {
@@ -197,7 +207,7 @@ pub(super) fn server_messages(bytes: &[Bytes]) -> Vec<Message> {
     out
 }
 
-fn cmd(stream_id: u32, name: &str, txn: f64, args: Vec<Amf0Value>) -> RawMessage {
+pub(super) fn cmd(stream_id: u32, name: &str, txn: f64, args: Vec<Amf0Value>) -> RawMessage {
     message::command(stream_id, name, txn, Amf0Value::Null, args)
 }
 
@@ -355,9 +365,11 @@ fn a_player_is_told_when_its_publisher_stops() {
         })
     );
     s.play_started(1, None::<std::iter::Empty<&RawMessage>>);
-    assert!(diagnostic_ids(&events(&mut s)).contains(&DiagnosticId::PlayWaiting));
     writes(&mut s);
+    assert!(diagnostic_ids(&events(&mut s)).contains(&DiagnosticId::PlayWaiting));
     s.stream_ended(3);
+    // What the session sends goes into the transcript as it is written.
+    writes(&mut s);
     let summaries: Vec<String> = events(&mut s)
         .into_iter()
         .filter_map(|e| match e {
@@ -394,7 +406,7 @@ mod robustness {
             let mut s = established(personality);
             for (i, r) in reads.iter().enumerate() {
                 client_read(&mut s, 100 + i as u64, r);
-                while s.poll_write().is_some() {}
+                writes(&mut s);
                 while s.poll_event().is_some() {}
                 while let Some(action) = s.poll_action() {
                     if let Action::Publish { stream_id, .. } = action {
@@ -411,7 +423,7 @@ mod robustness {
         fn arbitrary_bytes_from_the_start(bytes in proptest::collection::vec(any::<u8>(), 0..4000)) {
             let mut s = session("reference");
             client_read(&mut s, 0, &bytes);
-            while s.poll_write().is_some() {}
+            writes(&mut s);
             while s.poll_event().is_some() {}
         }
     }
@@ -640,7 +652,7 @@ fn statuses(messages: &[Message]) -> Vec<(String, String)> {
 
 /// A session under `personality` after connect and createStream, the client having asked to
 /// play "k"; the server's writes so far.
-fn playing(personality: &str) -> (ServerSession, Vec<Bytes>) {
+pub(super) fn playing(personality: &str) -> (ServerSession, Vec<Bytes>) {
     let mut s = established(personality);
     let connect = connect_to_live();
     client_read(

@@ -287,6 +287,10 @@ super::table! {
     CaseTimeout "case.timeout" => diag(Error, Run,
         "the case did not finish within its whole-case limit",
         "the emulated client's own limit (--case-timeout)"),
+    CaseInterrupted "case.interrupted" => diag(Warning, Run,
+        "Ctrl-C or SIGTERM stopped the attempt before it ended; its verdict (TIMEOUT) is of what \
+         happened until then, and says at which stage and for what the client was waiting",
+        "the user (SIGINT or SIGTERM to probe)"),
     CasePcapFailed "case.pcap-failed" => diag(Warning, Run,
         "writing the case's pcap file failed; the verdict stands",
         "the emulator's --pcap option"),
